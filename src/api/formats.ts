@@ -1,0 +1,57 @@
+// Field formats shared by every resource. Each check is a valibot action so the same rule produces the runtime
+// error message, and (via the pattern exported beside it) the CRD's OpenAPI pattern.
+import * as v from "valibot";
+import { canonicalIp, canonicalMac, canonicalNetworkIdentifier, canonicalUuid } from "../index/canonical.ts";
+
+/** RFC 1123 DNS subdomain, the rule Kubernetes applies to object and secret names. */
+export const DNS_SUBDOMAIN_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** Loose UUID text as accepted on input (any case, dashes required); canonicalised when indexed. */
+export const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+/** http(s) URL with a host. Also enforced by the API server through this pattern. */
+export const HTTP_URL_PATTERN = /^https?:\/\/[^\s/?#]+([/?#]\S*)?$/;
+/** Boot file URL: absolute http(s), or a path starting with "/" that is resolved against --public-url when served. */
+export const BOOT_URL_PATTERN = /^(https?:\/\/[^\s/?#]+([/?#]\S*)?|\/[^\s]*)$/;
+
+export const resourceName = v.pipe(
+  v.string(),
+  v.minLength(1, "must not be empty"),
+  v.maxLength(253, "must be at most 253 characters"),
+  v.regex(DNS_SUBDOMAIN_PATTERN, "must be a lower-case RFC 1123 DNS subdomain (a-z, 0-9, '-', '.')"),
+);
+
+export const systemUuid = v.pipe(
+  v.string(),
+  v.check((value) => canonicalUuid(value) !== null && UUID_PATTERN.test(value), "must be a UUID like 4c4c4544-0042-3510-8052-b4c04f4a4e31"),
+);
+
+export const httpUrl = v.pipe(
+  v.string(),
+  v.regex(HTTP_URL_PATTERN, "must be an http:// or https:// URL with a host"),
+  v.check((value) => URL.canParse(value), "is not a parseable URL"),
+);
+
+export const bootUrl = v.pipe(
+  v.string(),
+  v.regex(BOOT_URL_PATTERN, "must be an http:// or https:// URL, or a path starting with / served by this appliance"),
+  v.check((value) => value.startsWith("/") || URL.canParse(value), "is not a parseable URL"),
+);
+
+export const ipAddress = v.pipe(
+  v.string(),
+  v.check((value) => canonicalIp(value) !== null, "must be an IPv4 or IPv6 address"),
+);
+
+export const macAddress = v.pipe(
+  v.string(),
+  v.check((value) => canonicalMac(value) !== null, "must be a MAC address (aa:bb:cc:dd:ee:ff, AA-BB-.., aabb.ccdd.eeff)"),
+);
+
+export const networkIdentifier = v.pipe(
+  v.string(),
+  v.check((value) => canonicalNetworkIdentifier(value) !== null, "must be an IPv4/IPv6 address or a MAC address"),
+);
+
+export const localObjectReference = v.strictObject({
+  name: resourceName,
+});
+export type LocalObjectReference = v.InferOutput<typeof localObjectReference>;

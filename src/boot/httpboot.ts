@@ -1,0 +1,42 @@
+// Identity rules for /httpboot. A DHCP server (or relay) asks on behalf of the booting machine and names it in
+// X-Forwarded-For; we believe that header only from peers inside --trusted-proxies. Otherwise anyone could claim
+// any machine's answer, and a trusted proxy's own address must never be used, or one config would be handed to
+// every client of that DHCP server.
+import { canonicalIp, canonicalNetworkIdentifier, cidrContains, type Cidr } from "../index/canonical.ts";
+
+export type HttpBootIdentity =
+  | { ok: true; identifiers: string[]; via: "peer" | "forwarded"; peer: string }
+  | { ok: false; reason: string };
+
+export function isTrustedPeer(peer: string, trustedProxies: readonly Cidr[]): boolean {
+  const canonical = canonicalIp(peer);
+  return canonical !== null && trustedProxies.some((cidr) => cidrContains(cidr, canonical));
+}
+
+export function httpBootIdentity(peerAddress: string, forwardedFor: string | null, trustedProxies: readonly Cidr[]): HttpBootIdentity {
+  const peer = canonicalIp(peerAddress);
+  if (!peer) return { ok: false, reason: `cannot parse the peer address ${JSON.stringify(peerAddress)}` };
+  if (!isTrustedPeer(peer, trustedProxies)) return { ok: true, identifiers: [peer], via: "peer", peer };
+  const entries = (forwardedFor ?? "").split(",").map((entry) => entry.trim()).filter((entry) => entry !== "");
+  if (entries.length === 0) {
+    return { ok: false, reason: `request from trusted proxy ${peer} carries no X-Forwarded-For naming the booting machine` };
+  }
+  const identifiers: string[] = [];
+  for (const entry of entries) {
+    const identifier = canonicalNetworkIdentifier(entry);
+    if (!identifier) return { ok: false, reason: `X-Forwarded-For entry ${JSON.stringify(entry)} is neither an IP nor a MAC address` };
+    if (!identifiers.includes(identifier.value)) identifiers.push(identifier.value);
+  }
+  return { ok: true, identifiers, via: "forwarded", peer };
+}
+
+export interface HttpBootAnswer {
+  ClientIPs: string;
+  UKIURL: string;
+  SystemUUID: string;
+}
+
+/** The JSON body the Go operator's DHCP integration expects; field names are part of that contract. */
+export function httpBootAnswer(identifiers: readonly string[], ukiUrl: string, systemUuid: string): HttpBootAnswer {
+  return { ClientIPs: identifiers.join(","), UKIURL: ukiUrl, SystemUUID: systemUuid };
+}

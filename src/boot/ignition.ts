@@ -1,0 +1,86 @@
+// Turns the Secret a config references into the Ignition JSON a machine receives. Butane is translated once per
+// secret content and remembered, so a boot storm never re-translates an unchanged secret.
+import { SECRET_KEY_FORMAT, SECRET_KEY_IGNITION } from "../api/index.ts";
+import type { BootIndex, SecretEntry } from "../index/boot-index.ts";
+import { formatButaneDiagnostic, translateButane, type ButaneVariant } from "./butane/index.ts";
+
+export type IgnitionFormat = "ignition" | ButaneVariant;
+
+export type IgnitionOutcome =
+  | { ok: true; json: string; format: IgnitionFormat; warnings: string[] }
+  | { ok: false; status: 404 | 500; reason: string };
+
+/** The secret's `format` key: `fcos`/`flatcar` are Butane, anything else (or none) is Ignition JSON as-is. */
+export function ignitionFormatOf(entry: SecretEntry): IgnitionFormat {
+  const format = entry.values.get(SECRET_KEY_FORMAT)?.trim().toLowerCase();
+  return format === "fcos" || format === "flatcar" ? format : "ignition";
+}
+
+export function translateIgnitionSource(source: string, format: IgnitionFormat, secretKey: string): IgnitionOutcome {
+  if (format === "ignition") {
+    try {
+      const parsed: unknown = JSON.parse(source);
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+        return { ok: false, status: 500, reason: `ignition in secret ${secretKey} is not a JSON object` };
+      }
+      return { ok: true, json: source, format, warnings: [] };
+    } catch (error) {
+      return { ok: false, status: 500, reason: `ignition in secret ${secretKey} is not valid JSON: ${(error as Error).message}` };
+    }
+  }
+  const result = translateButane(source, { expectedVariant: format });
+  if (!result.ok) {
+    const first = result.errors[0];
+    const more = result.errors.length > 1 ? ` (+${result.errors.length - 1} more)` : "";
+    const detail = first ? formatButaneDiagnostic(first) : "unknown error";
+    return { ok: false, status: 500, reason: `butane in secret ${secretKey} does not translate: ${detail}${more}` };
+  }
+  return { ok: true, json: result.ignitionJson, format, warnings: result.warnings.map(formatButaneDiagnostic) };
+}
+
+interface CachedTranslation {
+  source: string;
+  format: IgnitionFormat;
+  outcome: IgnitionOutcome;
+}
+
+export class IgnitionCache {
+  private readonly entries = new Map<string, CachedTranslation>();
+
+  /** Outcome for one secret; translated only when its content or format changed since the last call. */
+  outcomeFor(entry: SecretEntry): IgnitionOutcome {
+    const source = entry.values.get(SECRET_KEY_IGNITION);
+    if (source === undefined) {
+      return { ok: false, status: 404, reason: `secret ${entry.key} has no key "${SECRET_KEY_IGNITION}"` };
+    }
+    const format = ignitionFormatOf(entry);
+    const cached = this.entries.get(entry.key);
+    if (cached && cached.format === format && cached.source === source) return cached.outcome;
+    const outcome = translateIgnitionSource(source, format, entry.key);
+    this.entries.set(entry.key, { source, format, outcome });
+    return outcome;
+  }
+
+  /** Forget secrets that no longer exist, so the cache is bounded by the live resource set. */
+  prune(index: BootIndex): void {
+    for (const key of this.entries.keys()) if (!index.secrets.has(key)) this.entries.delete(key);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+/** Looks up the secret a config points at; a missing ref or secret is a 404 with the reason spelled out. */
+export function ignitionForConfig(
+  index: BootIndex,
+  cache: IgnitionCache,
+  config: { kind: string; key: string; namespace: string; secretName: string | undefined },
+): IgnitionOutcome {
+  if (!config.secretName) return { ok: false, status: 404, reason: `${config.kind} ${config.key} has no ignitionSecretRef` };
+  const entry = index.secret(config.namespace, config.secretName);
+  if (!entry) {
+    return { ok: false, status: 404, reason: `secret ${config.namespace}/${config.secretName} referenced by ${config.kind} ${config.key} does not exist` };
+  }
+  return cache.outcomeFor(entry);
+}

@@ -1,0 +1,139 @@
+// iPXE script templates. The syntax is the subset of Go's text/template the Go boot-operator's templates use
+// ({{.Field}}, {{if .Field}}…{{else}}…{{end}}), so operators can bring their existing templates along.
+// A template is parsed once (at start and when its file changes); rendering is a walk over the parsed nodes.
+
+export const IPXE_TEMPLATE_FIELDS = [
+  "KernelURL",
+  "InitrdURL",
+  "SquashfsURL",
+  "IgnitionURL",
+  "PublicURL",
+  /** The Go operator's name for the public URL, accepted in migrated templates. */
+  "IPXEServerURL",
+  "SystemUUID",
+  "ConfigName",
+  "ConfigNamespace",
+] as const;
+export type IpxeTemplateField = (typeof IPXE_TEMPLATE_FIELDS)[number];
+export type IpxeTemplateData = Record<IpxeTemplateField, string>;
+
+type TemplateNode =
+  | { type: "text"; text: string }
+  | { type: "field"; field: IpxeTemplateField }
+  | { type: "if"; field: IpxeTemplateField; then: TemplateNode[]; otherwise: TemplateNode[] };
+
+export interface IpxeTemplate {
+  readonly source: string;
+  readonly nodes: readonly TemplateNode[];
+}
+
+export class TemplateError extends Error {
+  constructor(
+    message: string,
+    readonly line: number,
+  ) {
+    super(`line ${line}: ${message}`);
+  }
+}
+
+const ACTION = /\{\{-?\s*(.*?)\s*-?\}\}/gs;
+
+function lineAt(source: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset; i++) if (source.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+function fieldName(expression: string, source: string, offset: number): IpxeTemplateField {
+  const match = /^\.([A-Za-z][A-Za-z0-9]*)$/.exec(expression);
+  const name = match?.[1];
+  if (!name || !(IPXE_TEMPLATE_FIELDS as readonly string[]).includes(name)) {
+    throw new TemplateError(
+      `unknown template field "${expression}" (known: ${IPXE_TEMPLATE_FIELDS.map((f) => "." + f).join(", ")})`,
+      lineAt(source, offset),
+    );
+  }
+  return name as IpxeTemplateField;
+}
+
+export function parseIpxeTemplate(source: string): IpxeTemplate {
+  const root: TemplateNode[] = [];
+  // Stack of open {{if}} blocks: where new nodes go, and whether we are past {{else}}.
+  const stack: { node: Extract<TemplateNode, { type: "if" }>; inElse: boolean; offset: number }[] = [];
+  const target = (): TemplateNode[] => {
+    const top = stack.at(-1);
+    return top ? (top.inElse ? top.node.otherwise : top.node.then) : root;
+  };
+  let position = 0;
+  for (const match of source.matchAll(ACTION)) {
+    const offset = match.index;
+    if (offset > position) target().push({ type: "text", text: source.slice(position, offset) });
+    position = offset + match[0].length;
+    const expression = match[1] ?? "";
+    if (expression.startsWith("/*")) continue;
+    if (expression.startsWith("if ")) {
+      const node: Extract<TemplateNode, { type: "if" }> = {
+        type: "if",
+        field: fieldName(expression.slice(3).trim(), source, offset),
+        then: [],
+        otherwise: [],
+      };
+      target().push(node);
+      stack.push({ node, inElse: false, offset });
+    } else if (expression === "else") {
+      const top = stack.at(-1);
+      if (!top || top.inElse) throw new TemplateError("{{else}} without {{if}}", lineAt(source, offset));
+      top.inElse = true;
+    } else if (expression === "end") {
+      if (!stack.pop()) throw new TemplateError("{{end}} without {{if}}", lineAt(source, offset));
+    } else {
+      target().push({ type: "field", field: fieldName(expression, source, offset) });
+    }
+  }
+  const unclosed = stack.at(-1);
+  if (unclosed) throw new TemplateError("{{if}} is never closed with {{end}}", lineAt(source, unclosed.offset));
+  if (position < source.length) target().push({ type: "text", text: source.slice(position) });
+  if (!source.trimStart().startsWith("#!ipxe")) throw new TemplateError("an iPXE script must start with #!ipxe", 1);
+  return { source, nodes: root };
+}
+
+function renderNodes(nodes: readonly TemplateNode[], data: IpxeTemplateData, out: string[]): void {
+  for (const node of nodes) {
+    if (node.type === "text") out.push(node.text);
+    else if (node.type === "field") out.push(data[node.field]);
+    else renderNodes(data[node.field] !== "" ? node.then : node.otherwise, data, out);
+  }
+}
+
+export function renderIpxeTemplate(template: IpxeTemplate, data: IpxeTemplateData): string {
+  const out: string[] = [];
+  renderNodes(template.nodes, data, out);
+  return out.join("");
+}
+
+/**
+ * The script every machine gets unless its config names a custom one. `initrd=initrd` names the initrd for EFI
+ * kernels (iPXE registers it under that name); the squashfs arguments are GardenLinux's live-boot options.
+ */
+export const DEFAULT_IPXE_TEMPLATE = `#!ipxe
+# boot-operator: {{.ConfigNamespace}}/{{.ConfigName}}
+kernel {{.KernelURL}} initrd=initrd{{if .SquashfsURL}} gl.ovl=/:tmpfs gl.url={{.SquashfsURL}} gl.live=1{{end}} ip=any ignition.firstboot=1 ignition.config.url={{.IgnitionURL}} ignition.platform.id=metal console=ttyS0,115200n8 console=tty0 || goto failed
+initrd --name initrd {{.InitrdURL}} || goto failed
+boot || goto failed
+:failed
+echo boot-operator: could not load the boot files for {{.ConfigNamespace}}/{{.ConfigName}}; leaving iPXE
+exit 1
+`;
+
+/**
+ * First-stage script served on /ipxe: hands the machine's identity to the second stage. iPXE expands the ${…}
+ * settings on the client; `mac:hexhyp` avoids colons in the query.
+ */
+export function renderChainloadScript(publicUrl: string): string {
+  return `#!ipxe
+chain --autofree ${publicUrl}/ipxe/\${uuid}?mac=\${mac:hexhyp}&arch=\${buildarch} || goto failed
+:failed
+echo boot-operator: no boot script for this machine (uuid \${uuid}, mac \${mac}); leaving iPXE
+exit 1
+`;
+}

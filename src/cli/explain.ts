@@ -1,0 +1,50 @@
+// `boot-operator explain`: which config a machine would get on each endpoint, and why.
+import { diagnoseHttpBootConfig, diagnoseIpxeBootConfig } from "../boot/diagnose.ts";
+import { resolveHttpBootConfig, resolveIgnitionConfig, resolveIpxeConfig } from "../boot/resolve.ts";
+import { canonicalIp, canonicalMac, canonicalUuid } from "../index/canonical.ts";
+import { describeConflict } from "../index/boot-index.ts";
+import type { BootStore } from "../index/store.ts";
+import { UsageError } from "./flags.ts";
+import type { ExplainOptions } from "./options.ts";
+
+export function explainMachine(store: BootStore, options: Pick<ExplainOptions, "uuid" | "mac" | "ip" | "default-uki-url">): string[] {
+  const uuid = options.uuid === undefined ? undefined : canonicalUuid(options.uuid);
+  const mac = options.mac === undefined ? undefined : canonicalMac(options.mac);
+  const ip = options.ip === undefined ? undefined : canonicalIp(options.ip);
+  if (uuid === null) throw new UsageError(`--uuid ${JSON.stringify(options.uuid)}: not a UUID`);
+  if (mac === null) throw new UsageError(`--mac ${JSON.stringify(options.mac)}: not a MAC address`);
+  if (ip === null) throw new UsageError(`--ip ${JSON.stringify(options.ip)}: not an IP address`);
+  if (!uuid && !mac && !ip) throw new UsageError("give at least one of --uuid, --mac, --ip");
+  const index = store.index;
+  const lines: string[] = [`machine: uuid=${uuid ?? "-"} mac=${mac ?? "-"} ip=${ip ?? "-"}`];
+
+  const ipxe = resolveIpxeConfig(index, { uuid, macs: mac ? [mac] : [], ips: ip ? [ip] : [] });
+  if (ipxe) {
+    const diagnosis = diagnoseIpxeBootConfig(index, store, ipxe.config);
+    const script = ipxe.config.spec.ipxeScriptSecretRef ? `custom script from secret ${ipxe.config.spec.ipxeScriptSecretRef.name}` : "default template";
+    lines.push(`/ipxe/{uuid}: IPXEBootConfig ${ipxe.key} (matched by ${ipxe.reason} ${ipxe.identifier}; ${script}; state ${diagnosis.state})`);
+    for (const problem of diagnosis.problems) lines.push(`  ! ${problem.reason}: ${problem.message}`);
+  } else lines.push("/ipxe/{uuid}: 404, no IPXEBootConfig matches");
+
+  if (uuid) {
+    const ignition = resolveIgnitionConfig(index, uuid);
+    if (ignition) {
+      const diagnosis = ignition.kind === "IPXEBootConfig" ? diagnoseIpxeBootConfig(index, store, ignition.match.config) : diagnoseHttpBootConfig(index, store, ignition.match.config);
+      const secret = ignition.match.config.spec.ignitionSecretRef?.name;
+      lines.push(`/ignition/${uuid}: ${ignition.kind} ${ignition.match.key} (matched by ${ignition.match.reason}; secret ${secret ?? "(none)"}; state ${diagnosis.state})`);
+      for (const problem of diagnosis.problems) lines.push(`  ! ${problem.reason}: ${problem.message}`);
+      for (const warning of diagnosis.warnings) lines.push(`  ~ ${warning}`);
+    } else lines.push(`/ignition/${uuid}: 404, no config has this systemUUID`);
+  } else lines.push("/ignition/{uuid}: (no --uuid given)");
+
+  const identifiers = [ip, mac].filter((value): value is string => Boolean(value));
+  if (identifiers.length > 0) {
+    const http = resolveHttpBootConfig(index, identifiers);
+    if (http) lines.push(`/httpboot: HTTPBootConfig ${http.key} (matched by ${http.reason} ${http.identifier}) → ${http.config.spec.ukiURL ?? "(no ukiURL: 404)"}`);
+    else lines.push(`/httpboot: no HTTPBootConfig claims ${identifiers.join(", ")} → ${options["default-uki-url"] ? `default ${options["default-uki-url"]}` : "404 (no --default-uki-url)"}`);
+  } else lines.push("/httpboot: (no --ip or --mac given)");
+
+  const related = index.conflicts.filter((conflict) => [uuid, mac, ip].includes(conflict.identifier));
+  for (const conflict of related) lines.push(`conflict: ${describeConflict(conflict)}`);
+  return lines;
+}

@@ -1,0 +1,131 @@
+// `boot-operator serve`: load resources, serve machines, reload on change, shut down gracefully.
+import { diagnoseAll } from "../boot/diagnose.ts";
+import { describeConflict } from "../index/boot-index.ts";
+import { BootStore } from "../index/store.ts";
+import { createApp } from "../http/app.ts";
+import type { HttpDeps, ServedEvent } from "../http/context.ts";
+import { createLogger, type Logger } from "../observability/log.ts";
+import { createBootMetrics, type BootMetrics } from "../observability/metrics.ts";
+import { startHttpServer } from "../server.ts";
+import { DirectorySource } from "../sources/files/directory-source.ts";
+import { EmbeddedSource } from "../sources/files/embedded-source.ts";
+import { formatProblem, type ResourceSource } from "../sources/types.ts";
+import { COMMIT, VERSION } from "../version.ts";
+import { loadIpxeTemplate } from "./ipxe-template-file.ts";
+import type { ServeOptions } from "./options.ts";
+
+/** Extension points the Kubernetes mode plugs into without the HTTP layer knowing about it. */
+export interface ServeHooks {
+  source?: ResourceSource;
+  onServed?: (event: ServedEvent) => void;
+  readiness?: () => string | null;
+  onStarted?: (context: { store: BootStore; log: Logger; metrics: BootMetrics }) => Promise<void> | void;
+  onShutdown?: () => Promise<void>;
+}
+
+function createFileSource(options: ServeOptions, log: Logger): ResourceSource {
+  const spec = options.source;
+  if (spec.type === "dir") {
+    return new DirectorySource({
+      directory: spec.directory,
+      onReloadError: (error) => log.error("reloading resources failed; still serving the previous set", { error: error.message }),
+    });
+  }
+  if (spec.type === "embedded") return new EmbeddedSource();
+  throw new Error("internal: kube source needs the Kubernetes hooks");
+}
+
+/** Records what changed in the resource set: metrics always, logs only for problems not reported before. */
+function reportUpdates(store: BootStore, log: Logger, metrics: BootMetrics): void {
+  let reported = new Set<string>();
+  store.onChange(() => {
+    const index = store.index;
+    metrics.reloads.inc();
+    metrics.configs.set({ kind: "IPXEBootConfig" }, index.ipxeBootConfigs.length);
+    metrics.configs.set({ kind: "HTTPBootConfig" }, index.httpBootConfigs.length);
+    metrics.secrets.set({}, index.secrets.size);
+    metrics.conflicts.set({}, index.conflicts.length);
+    const current = new Set<string>();
+    let errors = 0;
+    for (const problem of store.problems) {
+      const line = formatProblem(problem);
+      current.add(line);
+      if (problem.severity === "error") errors++;
+      if (!reported.has(line)) (problem.severity === "error" ? log.error : log.warn)("resource problem", { problem: line, file: problem.origin, field: problem.path });
+    }
+    for (const conflict of index.conflicts) {
+      const line = describeConflict(conflict);
+      current.add(line);
+      if (!reported.has(line)) log.warn("identifier conflict", { conflict: line });
+    }
+    // Referenced secrets and their content (Butane, scripts) are checked here too, so a bad edit is logged at
+    // once rather than when the machine next boots.
+    for (const diagnosis of diagnoseAll(index, store)) {
+      for (const problem of diagnosis.problems) {
+        if (problem.reason === "IdentifierConflict") continue;
+        const line = `${diagnosis.kind} ${diagnosis.key}: ${problem.message}`;
+        current.add(line);
+        if (!reported.has(line)) log.warn("config cannot be served as written", { config: `${diagnosis.kind} ${diagnosis.key}`, reason: problem.reason, message: problem.message });
+      }
+    }
+    metrics.resourceProblems.set({ severity: "error" }, errors);
+    metrics.resourceProblems.set({ severity: "warning" }, store.problems.length - errors);
+    reported = current;
+    log.info("resources loaded", {
+      generation: store.generation,
+      ipxeBootConfigs: index.ipxeBootConfigs.length,
+      httpBootConfigs: index.httpBootConfigs.length,
+      secrets: index.secrets.size,
+      problems: store.problems.length,
+      conflicts: index.conflicts.length,
+    });
+  });
+}
+
+export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): Promise<void> {
+  const log = createLogger(options["log-level"]);
+  const metrics = createBootMetrics();
+  const store = new BootStore();
+  const template = await loadIpxeTemplate(options["ipxe-template"], log);
+  const source = hooks.source ?? createFileSource(options, log);
+  reportUpdates(store, log, metrics);
+  const deps: HttpDeps = {
+    store,
+    settings: {
+      publicUrl: options["public-url"],
+      trustedProxies: options["trusted-proxies"],
+      defaultUkiUrl: options["default-uki-url"],
+      ukiDir: options["uki-dir"],
+    },
+    ipxeTemplate: template.current,
+    metrics,
+    log,
+    onServed: (event) => {
+      metrics.bootMilestones.inc({ milestone: event.milestone });
+      hooks.onServed?.(event);
+    },
+  };
+  const app = createApp(deps, hooks.readiness ? { readiness: hooks.readiness } : {});
+  // Listen before loading so /healthz answers at once; /readyz stays 503 until the first snapshot is in.
+  const server = startHttpServer(app, options.listen, log, { idleTimeoutSeconds: options["idle-timeout"] });
+  log.info("boot server listening", { url: server.url, source: source.description, version: VERSION, commit: COMMIT, publicUrl: options["public-url"] ?? "(from Host header)" });
+
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info("shutting down", { signal, graceSeconds: options["shutdown-timeout"] });
+    await hooks.onShutdown?.().catch((error: Error) => log.error("shutdown hook failed", { error: error.message }));
+    await source.stop().catch(() => {});
+    template.close();
+    await server.shutdown(options["shutdown-timeout"] * 1000);
+    log.info("stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+
+  await source.start((update) => store.apply(update));
+  await hooks.onStarted?.({ store, log, metrics });
+  log.info("ready", { configs: store.index.configCount });
+}

@@ -1,0 +1,128 @@
+// A small Prometheus text-format registry. prom-client works too, but its default metrics are empty on Bun and we
+// need only counters, gauges and one histogram; this keeps the hot path to a Map lookup and an increment.
+
+type Labels = Readonly<Record<string, string>>;
+
+function labelText(labels: Labels): string {
+  const keys = Object.keys(labels);
+  if (keys.length === 0) return "";
+  return `{${keys.map((key) => `${key}="${labels[key]!.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`).join(",")}}`;
+}
+
+interface Metric {
+  render(out: string[]): void;
+}
+
+abstract class LabelledMetric<T> implements Metric {
+  protected readonly series = new Map<string, { labels: Labels; value: T }>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: "counter" | "gauge" | "histogram",
+  ) {}
+  protected entry(labels: Labels, initial: () => T): { labels: Labels; value: T } {
+    const key = labelText(labels);
+    let found = this.series.get(key);
+    if (!found) {
+      found = { labels: { ...labels }, value: initial() };
+      this.series.set(key, found);
+    }
+    return found;
+  }
+  render(out: string[]): void {
+    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`);
+    this.renderSeries(out);
+  }
+  protected abstract renderSeries(out: string[]): void;
+}
+
+export class Counter extends LabelledMetric<number> {
+  constructor(name: string, help: string) {
+    super(name, help, "counter");
+  }
+  inc(labels: Labels = {}, by = 1): void {
+    this.entry(labels, () => 0).value += by;
+  }
+  get(labels: Labels = {}): number {
+    return this.series.get(labelText(labels))?.value ?? 0;
+  }
+  protected renderSeries(out: string[]): void {
+    for (const { labels, value } of this.series.values()) out.push(`${this.name}${labelText(labels)} ${value}`);
+  }
+}
+
+export class Gauge extends LabelledMetric<number> {
+  constructor(name: string, help: string) {
+    super(name, help, "gauge");
+  }
+  set(labels: Labels, value: number): void {
+    this.entry(labels, () => 0).value = value;
+  }
+  protected renderSeries(out: string[]): void {
+    for (const { labels, value } of this.series.values()) out.push(`${this.name}${labelText(labels)} ${value}`);
+  }
+}
+
+interface HistogramState {
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
+export class Histogram extends LabelledMetric<HistogramState> {
+  constructor(
+    name: string,
+    help: string,
+    private readonly buckets: readonly number[],
+  ) {
+    super(name, help, "histogram");
+  }
+  observe(labels: Labels, value: number): void {
+    const state = this.entry(labels, () => ({ counts: new Array<number>(this.buckets.length).fill(0), sum: 0, count: 0 })).value;
+    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) state.counts[i]!++;
+    state.sum += value;
+    state.count++;
+  }
+  protected renderSeries(out: string[]): void {
+    for (const { labels, value } of this.series.values()) {
+      this.buckets.forEach((bound, i) => out.push(`${this.name}_bucket${labelText({ ...labels, le: String(bound) })} ${value.counts[i]}`));
+      out.push(`${this.name}_bucket${labelText({ ...labels, le: "+Inf" })} ${value.count}`);
+      out.push(`${this.name}_sum${labelText(labels)} ${value.sum}`, `${this.name}_count${labelText(labels)} ${value.count}`);
+    }
+  }
+}
+
+export class MetricsRegistry {
+  private readonly metrics: Metric[] = [];
+  register<M extends Metric>(metric: M): M {
+    this.metrics.push(metric);
+    return metric;
+  }
+  render(): string {
+    const out: string[] = [];
+    for (const metric of this.metrics) metric.render(out);
+    return out.join("\n") + "\n";
+  }
+}
+
+/** Every metric the appliance exports, created once and passed to whoever records. */
+export function createBootMetrics(registry = new MetricsRegistry()) {
+  return {
+    registry,
+    httpRequests: registry.register(new Counter("boot_operator_http_requests_total", "HTTP requests by route, method and status.")),
+    httpDuration: registry.register(
+      new Histogram("boot_operator_http_request_duration_seconds", "Time to produce response headers, by route.", [
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
+      ]),
+    ),
+    httpResponseBytes: registry.register(new Counter("boot_operator_http_response_bytes_total", "Response body bytes promised (Content-Length), by route.")),
+    bootMilestones: registry.register(new Counter("boot_operator_boot_milestones_total", "Boot steps served to machines, by milestone.")),
+    configs: registry.register(new Gauge("boot_operator_configs", "Boot configs loaded, by kind.")),
+    secrets: registry.register(new Gauge("boot_operator_secrets", "Secrets loaded.")),
+    conflicts: registry.register(new Gauge("boot_operator_identifier_conflicts", "Identifiers claimed by more than one config of a kind.")),
+    resourceProblems: registry.register(new Gauge("boot_operator_resource_problems", "Current problems in the resource source, by severity.")),
+    reloads: registry.register(new Counter("boot_operator_resource_reloads_total", "Resource snapshots applied.")),
+    ignitionTranslations: registry.register(new Counter("boot_operator_ignition_renders_total", "Ignition answers computed (cache misses), by format and result.")),
+  };
+}
+export type BootMetrics = ReturnType<typeof createBootMetrics>;

@@ -1,0 +1,116 @@
+// Directory of Kubernetes-shaped YAML/JSON files, reloaded live. Only changed files are re-read; a change is
+// debounced so an editor's write-rename-chmod burst becomes one reload.
+import { watch, type FSWatcher } from "node:fs";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { ResourceSource, SnapshotUpdate } from "../types.ts";
+import { decodeResourceFile, type DecodedFile } from "./documents.ts";
+import { ResourceSet } from "./resource-set.ts";
+
+const RESOURCE_FILE = /\.(ya?ml|json)$/i;
+
+export interface DirectorySourceOptions {
+  directory: string;
+  /** Quiet period after the last change before reloading. */
+  debounceMs?: number;
+  /** Full rescan interval, for file systems where change notification is unreliable (NFS, some mounts). */
+  rescanIntervalMs?: number;
+  onReloadError?: (error: Error) => void;
+}
+
+/** Paths (relative) of resource files under `directory`, skipping dot-entries such as ConfigMap `..data` dirs. */
+export async function listResourceFiles(directory: string): Promise<string[]> {
+  const entries = await readdir(directory, { recursive: true });
+  return entries
+    .filter((entry) => RESOURCE_FILE.test(entry) && !entry.split("/").some((segment) => segment.startsWith(".")))
+    .sort();
+}
+
+export class DirectorySource implements ResourceSource {
+  readonly description: string;
+  private readonly cache = new Map<string, { version: string; decoded: DecodedFile }>();
+  private readonly resources = new ResourceSet();
+  private watcher: FSWatcher | undefined;
+  private rescanTimer: ReturnType<typeof setInterval> | undefined;
+  private debounceTimer: ReturnType<typeof setTimeout> | undefined;
+  private reloading: Promise<void> = Promise.resolve();
+  private onUpdate: ((update: SnapshotUpdate) => void) | undefined;
+  private lastFingerprint = "";
+
+  constructor(private readonly options: DirectorySourceOptions) {
+    this.description = `dir:${options.directory}`;
+  }
+
+  async start(onUpdate: (update: SnapshotUpdate) => void): Promise<void> {
+    this.onUpdate = onUpdate;
+    const info = await stat(this.options.directory).catch(() => null);
+    if (!info?.isDirectory()) throw new Error(`resource directory ${this.options.directory} does not exist or is not a directory`);
+    await this.reload(true);
+    try {
+      this.watcher = watch(this.options.directory, { recursive: true }, () => this.scheduleReload());
+      this.watcher.on("error", () => this.scheduleReload());
+    } catch {
+      // Without notifications the periodic rescan below still picks changes up.
+    }
+    this.rescanTimer = setInterval(() => this.scheduleReload(), this.options.rescanIntervalMs ?? 10_000);
+    this.rescanTimer.unref?.();
+  }
+
+  async stop(): Promise<void> {
+    this.watcher?.close();
+    if (this.rescanTimer) clearInterval(this.rescanTimer);
+    if (this.debounceTimer) clearTimeout(this.debounceTimer);
+    await this.reloading;
+  }
+
+  private scheduleReload(): void {
+    if (this.debounceTimer) clearTimeout(this.debounceTimer);
+    this.debounceTimer = setTimeout(() => {
+      this.reloading = this.reloading.then(() => this.reload(false)).catch((error: unknown) => this.options.onReloadError?.(error as Error));
+    }, this.options.debounceMs ?? 150);
+  }
+
+  /** Re-reads changed files; emits an update only when something changed (or on the first load). */
+  private async reload(initial: boolean): Promise<void> {
+    const directory = this.options.directory;
+    const paths = await listResourceFiles(directory);
+    const decodedFiles = new Map<string, DecodedFile>();
+    const versions: string[] = [];
+    for (const path of paths) {
+      const absolute = join(directory, path);
+      const info = await stat(absolute).catch(() => null);
+      if (!info?.isFile()) continue;
+      const version = `${info.mtimeMs}:${info.size}:${info.ino}`;
+      versions.push(`${path}@${version}`);
+      const cached = this.cache.get(path);
+      if (cached && cached.version === version) {
+        decodedFiles.set(path, cached.decoded);
+        continue;
+      }
+      const text = await readFile(absolute, "utf8").catch((error: Error) => error);
+      const origin = absolute;
+      const decoded: DecodedFile =
+        typeof text === "string"
+          ? decodeResourceFile(origin, text)
+          : { ok: false, problem: { severity: "error", origin, path: "", message: `cannot read: ${text.message}` } };
+      this.cache.set(path, { version, decoded });
+      decodedFiles.set(path, decoded);
+    }
+    for (const path of this.cache.keys()) if (!decodedFiles.has(path)) this.cache.delete(path);
+    const fingerprint = versions.join("\n");
+    if (!initial && fingerprint === this.lastFingerprint) return;
+    this.lastFingerprint = fingerprint;
+    this.onUpdate?.(this.resources.rebuild(decodedFiles));
+  }
+}
+
+/** Loads a directory once, for `validate` and `explain`. */
+export async function loadDirectoryOnce(directory: string): Promise<SnapshotUpdate> {
+  let result: SnapshotUpdate | undefined;
+  const source = new DirectorySource({ directory });
+  await source.start((update) => {
+    result = update;
+  });
+  await source.stop();
+  return result!;
+}

@@ -1,0 +1,23 @@
+// The sample resources compiled into the binary, so `boot-operator serve` with no flags shows a working appliance.
+import machine1 from "../../../manifests/samples/machine-1.yaml" with { type: "text" };
+import machine2 from "../../../manifests/samples/machine-2.yaml" with { type: "text" };
+import machine3 from "../../../manifests/samples/machine-3.yaml" with { type: "text" };
+import type { ResourceSource, SnapshotUpdate } from "../types.ts";
+import { decodeResourceFile, type DecodedFile } from "./documents.ts";
+import { ResourceSet } from "./resource-set.ts";
+
+export const EMBEDDED_SAMPLES: Readonly<Record<string, string>> = {
+  "samples/machine-1.yaml": machine1,
+  "samples/machine-2.yaml": machine2,
+  "samples/machine-3.yaml": machine3,
+};
+
+export class EmbeddedSource implements ResourceSource {
+  readonly description = "embedded:samples";
+  async start(onUpdate: (update: SnapshotUpdate) => void): Promise<void> {
+    const files = new Map<string, DecodedFile>();
+    for (const [path, text] of Object.entries(EMBEDDED_SAMPLES)) files.set(`embedded:${path}`, decodeResourceFile(`embedded:${path}`, text));
+    onUpdate(new ResourceSet().rebuild(files));
+  }
+  async stop(): Promise<void> {}
+}

@@ -1,0 +1,100 @@
+// Turns decoded files into one resource snapshot while never losing the last good state: a file that stops
+// parsing keeps serving what it served before, and an invalid document keeps its previous valid version.
+import { objectKey, type BootResource } from "../../api/index.ts";
+import type { ResourceSnapshot } from "../../index/boot-index.ts";
+import type { SnapshotUpdate, SourceProblem } from "../types.ts";
+import type { DecodedFile } from "./documents.ts";
+
+function resourceId(kind: string, namespace: string | undefined, name: string): string {
+  return `${kind}/${objectKey({ name, namespace })}`;
+}
+
+function idOf(resource: BootResource): string {
+  return resourceId(resource.kind, resource.object.metadata.namespace, resource.object.metadata.name);
+}
+
+export class ResourceSet {
+  private lastGoodById = new Map<string, BootResource>();
+  private lastGoodByFile = new Map<string, BootResource[]>();
+
+  /** `files` in any order; they are processed sorted by path so duplicates resolve the same way every time. */
+  rebuild(files: ReadonlyMap<string, DecodedFile>): SnapshotUpdate {
+    const problems: SourceProblem[] = [];
+    const chosen = new Map<string, { resource: BootResource; origin: string }>();
+    const nextGoodByFile = new Map<string, BootResource[]>();
+    const add = (resource: BootResource, origin: string, document?: number): boolean => {
+      const id = idOf(resource);
+      const existing = chosen.get(id);
+      if (existing) {
+        problems.push({
+          severity: "error",
+          origin,
+          ...(document === undefined ? {} : { document }),
+          kind: resource.kind,
+          name: objectKey(resource.object.metadata),
+          path: "metadata.name",
+          message: `defined again; the definition in ${existing.origin} is used`,
+        });
+        return false;
+      }
+      chosen.set(id, { resource, origin });
+      return true;
+    };
+
+    for (const path of [...files.keys()].sort()) {
+      const decoded = files.get(path)!;
+      if (!decoded.ok) {
+        problems.push(decoded.problem);
+        const kept = this.lastGoodByFile.get(path) ?? [];
+        for (const resource of kept) add(resource, path);
+        if (kept.length > 0) {
+          problems.push({ severity: "warning", origin: path, path: "", message: `still serving its ${kept.length} resource(s) from the last version that parsed` });
+        }
+        nextGoodByFile.set(path, kept);
+        continue;
+      }
+      const good: BootResource[] = [];
+      for (const document of decoded.documents) {
+        if (document.ok) {
+          if (add(document.resource, path, document.index)) good.push(document.resource);
+          continue;
+        }
+        problems.push(...document.problems);
+        const { kind, namespace, name } = document.identity;
+        if (document.ignored || !kind || !name) continue;
+        const previous = this.lastGoodById.get(resourceId(kind, namespace, name));
+        if (previous && add(previous, path, document.index)) {
+          good.push(previous);
+          problems.push({
+            severity: "warning",
+            origin: path,
+            document: document.index,
+            kind,
+            name: objectKey({ name, namespace }),
+            path: "",
+            message: "invalid; still serving its last valid version",
+          });
+        }
+      }
+      nextGoodByFile.set(path, good);
+    }
+
+    this.lastGoodByFile = nextGoodByFile;
+    this.lastGoodById = new Map([...chosen].map(([id, entry]) => [id, entry.resource]));
+    return { snapshot: snapshotOf([...chosen.values()].map((entry) => entry.resource)), problems };
+  }
+}
+
+export function snapshotOf(resources: readonly BootResource[]): ResourceSnapshot {
+  const snapshot = { ipxeBootConfigs: [], httpBootConfigs: [], secrets: [] } as {
+    ipxeBootConfigs: ResourceSnapshot["ipxeBootConfigs"][number][];
+    httpBootConfigs: ResourceSnapshot["httpBootConfigs"][number][];
+    secrets: ResourceSnapshot["secrets"][number][];
+  };
+  for (const resource of resources) {
+    if (resource.kind === "IPXEBootConfig") snapshot.ipxeBootConfigs.push(resource.object);
+    else if (resource.kind === "HTTPBootConfig") snapshot.httpBootConfigs.push(resource.object);
+    else snapshot.secrets.push(resource.object);
+  }
+  return snapshot;
+}

@@ -1,0 +1,38 @@
+import { describe, expect, test } from "bun:test";
+import { httpBootAnswer, httpBootIdentity } from "../../src/boot/httpboot.ts";
+import { parseCidr } from "../../src/index/canonical.ts";
+
+const trusted = [parseCidr("10.0.0.0/24")!, parseCidr("fd00::/64")!];
+
+describe("httpboot identity", () => {
+  test("an untrusted peer is identified by its own address; its X-Forwarded-For is ignored", () => {
+    expect(httpBootIdentity("192.0.2.9", "10.0.1.50", trusted)).toEqual({ ok: true, identifiers: ["192.0.2.9"], via: "peer", peer: "192.0.2.9" });
+  });
+  test("a trusted proxy's X-Forwarded-For entries (IPs and MACs, in order) identify the machine, never the proxy", () => {
+    const identity = httpBootIdentity("::ffff:10.0.0.2", "10.0.1.50, AA-BB-CC-DD-EE-FF, 2001:db8:0::1", trusted);
+    expect(identity).toEqual({ ok: true, identifiers: ["10.0.1.50", "aa:bb:cc:dd:ee:ff", "2001:db8::1"], via: "forwarded", peer: "10.0.0.2" });
+    if (identity.ok) expect(identity.identifiers).not.toContain("10.0.0.2");
+  });
+  test("IPv6 proxies are matched too", () => {
+    expect(httpBootIdentity("fd00::5", "10.0.1.7", trusted)).toMatchObject({ ok: true, via: "forwarded", identifiers: ["10.0.1.7"] });
+  });
+  test("a trusted proxy without X-Forwarded-For is refused (its own address would match the wrong machine)", () => {
+    const identity = httpBootIdentity("10.0.0.2", null, trusted);
+    expect(identity.ok).toBe(false);
+    if (!identity.ok) expect(identity.reason).toContain("trusted proxy 10.0.0.2 carries no X-Forwarded-For");
+    expect(httpBootIdentity("10.0.0.2", " , ", trusted).ok).toBe(false);
+  });
+  test("garbage in X-Forwarded-For from a trusted proxy is a clear error", () => {
+    const identity = httpBootIdentity("10.0.0.2", "10.0.1.5, unknown", trusted);
+    expect(identity).toEqual({ ok: false, reason: 'X-Forwarded-For entry "unknown" is neither an IP nor a MAC address' });
+  });
+  test("no trusted proxies configured: every peer speaks for itself", () => {
+    expect(httpBootIdentity("10.0.0.2", "10.0.1.50", [])).toMatchObject({ identifiers: ["10.0.0.2"], via: "peer" });
+  });
+});
+
+test("answer uses the Go operator's field names", () => {
+  expect(JSON.stringify(httpBootAnswer(["10.0.0.1", "aa:bb:cc:dd:ee:ff"], "http://u/x.efi", "uuid"))).toBe(
+    '{"ClientIPs":"10.0.0.1,aa:bb:cc:dd:ee:ff","UKIURL":"http://u/x.efi","SystemUUID":"uuid"}',
+  );
+});

@@ -1,0 +1,57 @@
+import { describe, expect, test } from "bun:test";
+import { DEFAULT_IPXE_TEMPLATE, parseIpxeTemplate, renderChainloadScript, renderIpxeTemplate, type IpxeTemplateData } from "../../src/boot/ipxe-template.ts";
+
+const data: IpxeTemplateData = {
+  KernelURL: "http://b/k",
+  InitrdURL: "http://b/i",
+  SquashfsURL: "",
+  IgnitionURL: "http://b/ignition/${uuid}",
+  PublicURL: "http://b",
+  IPXEServerURL: "http://b",
+  SystemUUID: "u",
+  ConfigName: "m1",
+  ConfigNamespace: "ns",
+};
+
+describe("default template", () => {
+  const template = parseIpxeTemplate(DEFAULT_IPXE_TEMPLATE);
+  test("kernel line carries initrd name, ignition and consoles; no live-boot args without squashfs", () => {
+    const script = renderIpxeTemplate(template, data);
+    expect(script.startsWith("#!ipxe\n")).toBe(true);
+    const kernel = script.split("\n").find((line) => line.startsWith("kernel "))!;
+    expect(kernel).toBe(
+      "kernel http://b/k initrd=initrd ip=any ignition.firstboot=1 ignition.config.url=http://b/ignition/${uuid} ignition.platform.id=metal console=ttyS0,115200n8 console=tty0 || goto failed",
+    );
+    expect(script).toContain("initrd --name initrd http://b/i || goto failed\n");
+    expect(script).toContain("boot || goto failed\n");
+    expect(script).not.toContain("gl.url");
+  });
+  test("squashfs adds live-boot arguments", () => {
+    const script = renderIpxeTemplate(template, { ...data, SquashfsURL: "http://b/root.squashfs" });
+    expect(script).toContain(" gl.ovl=/:tmpfs gl.url=http://b/root.squashfs gl.live=1 ip=any");
+  });
+});
+
+describe("template syntax (Go text/template subset)", () => {
+  test("if/else/end and spacing variants", () => {
+    const template = parseIpxeTemplate("#!ipxe\n{{ if .SquashfsURL }}A{{else}}B{{ end }} {{ .ConfigName }}{{/* comment */}}\n");
+    expect(renderIpxeTemplate(template, data)).toBe("#!ipxe\nB m1\n");
+    expect(renderIpxeTemplate(template, { ...data, SquashfsURL: "x" })).toBe("#!ipxe\nA m1\n");
+  });
+  test("iPXE's own ${…} settings pass through untouched", () => {
+    expect(renderIpxeTemplate(parseIpxeTemplate("#!ipxe\necho ${uuid} {{.SystemUUID}}\n"), data)).toBe("#!ipxe\necho ${uuid} u\n");
+  });
+  test.each([
+    ["#!ipxe\n{{.Kernel}}\n", /line 2: unknown template field "\.Kernel"/],
+    ["#!ipxe\n{{if .KernelURL}}x\n", /line 2: \{\{if\}\} is never closed/],
+    ["#!ipxe\n\n{{end}}", /line 3: \{\{end\}\} without \{\{if\}\}/],
+    ["#!ipxe\n{{else}}", /\{\{else\}\} without \{\{if\}\}/],
+    ["kernel x\n", /must start with #!ipxe/],
+  ])("rejects %p", (source, message) => expect(() => parseIpxeTemplate(source)).toThrow(message));
+});
+
+test("chainload script hands uuid, mac and arch to the second stage", () => {
+  const script = renderChainloadScript("http://10.0.0.5:8082");
+  expect(script).toContain("chain --autofree http://10.0.0.5:8082/ipxe/${uuid}?mac=${mac:hexhyp}&arch=${buildarch} || goto failed");
+  expect(script).toContain("exit 1");
+});

@@ -1,0 +1,92 @@
+import { describe, expect, test } from "bun:test";
+import { decodeResourceFile, type DecodedFile } from "../../src/sources/files/documents.ts";
+import { ResourceSet } from "../../src/sources/files/resource-set.ts";
+import { formatProblem } from "../../src/sources/types.ts";
+
+const GOOD = `apiVersion: boot.ironcore.dev/v1alpha1
+kind: IPXEBootConfig
+metadata: {name: m1}
+spec:
+  systemUUID: 4c4c4544-0042-3510-8052-b4c04f4a4e31
+  kernelURL: http://f/k
+  initrdURL: http://f/i
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: s1}
+stringData: {ignition: "{}"}
+`;
+
+describe("decodeResourceFile", () => {
+  test("multi-document YAML, empty documents skipped", () => {
+    const decoded = decodeResourceFile("a.yaml", `---\n${GOOD}---\n`);
+    expect(decoded.ok).toBe(true);
+    if (decoded.ok) expect(decoded.documents.map((d) => d.ok && d.resource.kind)).toEqual(["IPXEBootConfig", "Secret"]);
+  });
+  test("syntax errors name the line", () => {
+    const decoded = decodeResourceFile("a.yaml", "kind: Secret\nmetadata:\n  name: [unclosed\n");
+    expect(decoded.ok).toBe(false);
+    if (!decoded.ok) expect(formatProblem(decoded.problem)).toMatch(/^a\.yaml#0: YAML syntax error at line \d+, column \d+/);
+  });
+  test("duplicate keys are syntax errors", () => {
+    expect(decodeResourceFile("a.yaml", "kind: Secret\nkind: Secret\n").ok).toBe(false);
+  });
+  test("schema problems name document, kind, name and field", () => {
+    const decoded = decodeResourceFile("a.yaml", GOOD.replace("kernelURL: http://f/k", "kernelURL: ftp://f/k").replace("initrdURL", "initrdUrl"));
+    expect(decoded.ok).toBe(true);
+    if (!decoded.ok) return;
+    const lines = decoded.documents.flatMap((d) => (d.ok ? [] : d.problems.map(formatProblem)));
+    expect(lines).toContain("a.yaml#0 IPXEBootConfig m1: spec.kernelURL: must be an http:// or https:// URL, or a path starting with / served by this appliance");
+    expect(lines).toContain("a.yaml#0 IPXEBootConfig m1: spec.initrdUrl: unknown field");
+    expect(lines.some((line) => line.includes("spec.initrdURL"))).toBe(true);
+  });
+  test("other kinds are ignored with a warning, not an error", () => {
+    const decoded = decodeResourceFile("a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n");
+    expect(decoded.ok && decoded.documents[0]?.ok === false && decoded.documents[0].ignored).toBe(true);
+  });
+  test("deprecated IPXEBootConfig fields are accepted", () => {
+    const decoded = decodeResourceFile("a.yaml", GOOD.replace("  initrdURL: http://f/i", "  initrdURL: http://f/i\n  image: ghcr.io/x:y\n  ipxeServerURL: http://old"));
+    expect(decoded.ok && decoded.documents.every((d) => d.ok)).toBe(true);
+  });
+});
+
+describe("ResourceSet keeps the last good state", () => {
+  const files = (entries: Record<string, string>): Map<string, DecodedFile> => new Map(Object.entries(entries).map(([path, text]) => [path, decodeResourceFile(path, text)]));
+
+  test("a file that stops parsing keeps serving its previous resources", () => {
+    const set = new ResourceSet();
+    expect(set.rebuild(files({ "a.yaml": GOOD })).snapshot.ipxeBootConfigs).toHaveLength(1);
+    const broken = set.rebuild(files({ "a.yaml": GOOD + "\n  : : bad: [\n" }));
+    expect(broken.snapshot.ipxeBootConfigs).toHaveLength(1);
+    expect(broken.snapshot.secrets).toHaveLength(1);
+    expect(broken.problems.map((p) => p.severity)).toEqual(["error", "warning"]);
+    // Still kept on the next reload while the file stays broken.
+    expect(set.rebuild(files({ "a.yaml": "{" })).snapshot.ipxeBootConfigs).toHaveLength(1);
+  });
+
+  test("an invalid edit of one resource keeps its last valid version; the rest update", () => {
+    const set = new ResourceSet();
+    set.rebuild(files({ "a.yaml": GOOD }));
+    const edited = GOOD.replace("kernelURL: http://f/k", "kernelURL: not a url").replace('{ignition: "{}"}', '{ignition: "{\\"new\\": 1}"}');
+    const update = set.rebuild(files({ "a.yaml": edited }));
+    expect(update.snapshot.ipxeBootConfigs[0]?.spec.kernelURL).toBe("http://f/k");
+    expect(update.snapshot.secrets[0]?.stringData?.ignition).toBe('{"new": 1}');
+    expect(update.problems.some((p) => p.severity === "warning" && p.message.includes("last valid version"))).toBe(true);
+  });
+
+  test("a resource never valid is reported and absent; a deleted file removes its resources", () => {
+    const set = new ResourceSet();
+    const update = set.rebuild(files({ "a.yaml": GOOD.replace("kernelURL: http://f/k", "kernelURL: nope") }));
+    expect(update.snapshot.ipxeBootConfigs).toHaveLength(0);
+    expect(update.problems[0]?.severity).toBe("error");
+    set.rebuild(files({ "a.yaml": GOOD }));
+    expect(set.rebuild(files({})).snapshot.ipxeBootConfigs).toHaveLength(0);
+  });
+
+  test("the same resource in two files: the first path wins, the second is an error", () => {
+    const update = new ResourceSet().rebuild(files({ "b.yaml": GOOD, "a.yaml": GOOD.replace("http://f/k", "http://f/other") }));
+    expect(update.snapshot.ipxeBootConfigs).toHaveLength(1);
+    expect(update.snapshot.ipxeBootConfigs[0]?.spec.kernelURL).toBe("http://f/other");
+    expect(update.problems.filter((p) => p.origin === "b.yaml" && p.message.includes("defined again; the definition in a.yaml is used"))).toHaveLength(2);
+  });
+});
