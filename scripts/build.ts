@@ -5,5 +5,5 @@ const commit = (await $`git rev-parse --short HEAD`.nothrow().quiet().text()).tr
 const dirty = (await $`git status --porcelain -- src package.json`.nothrow().quiet().text()).trim() !== "";
 const outfile = process.argv[2] ?? "dist/boot-operator";
 const started = performance.now();
-await $`bun build src/main.ts --compile --minify --bytecode --sourcemap=inline --define ${`BUILD_COMMIT=${JSON.stringify(commit + (dirty ? "-dirty" : ""))}`} --outfile ${outfile}`;
+await $`bun build src/main.ts --compile --minify --bytecode --define ${`BUILD_COMMIT=${JSON.stringify(commit + (dirty ? "-dirty" : ""))}`} --outfile ${outfile}`;
 console.log(`built ${outfile} (${commit}${dirty ? "-dirty" : ""}) in ${Math.round(performance.now() - started)} ms`);

@@ -124,6 +124,11 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+  // systemctl reload: rescan now (changes are picked up by themselves too; this is for impatient operators).
+  process.on("SIGHUP", () => {
+    log.info("SIGHUP: reloading resources");
+    source.reload?.();
+  });
 
   await source.start((update) => store.apply(update));
   await hooks.onStarted?.({ store, log, metrics });

@@ -32,4 +32,6 @@ export interface ResourceSource {
   /** Delivers the first full snapshot before resolving, then one per change. */
   start(onUpdate: (update: SnapshotUpdate) => void): Promise<void>;
   stop(): Promise<void>;
+  /** Re-read now (SIGHUP); sources that push changes themselves may ignore it. */
+  reload?(): void;
 }

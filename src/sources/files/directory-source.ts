@@ -45,7 +45,7 @@ export class DirectorySource implements ResourceSource {
     this.onUpdate = onUpdate;
     const info = await stat(this.options.directory).catch(() => null);
     if (!info?.isDirectory()) throw new Error(`resource directory ${this.options.directory} does not exist or is not a directory`);
-    await this.reload(true);
+    await this.rescan(true);
     try {
       this.watcher = watch(this.options.directory, { recursive: true }, () => this.scheduleReload());
       this.watcher.on("error", () => this.scheduleReload());
@@ -63,15 +63,19 @@ export class DirectorySource implements ResourceSource {
     await this.reloading;
   }
 
+  reload(): void {
+    this.scheduleReload();
+  }
+
   private scheduleReload(): void {
     if (this.debounceTimer) clearTimeout(this.debounceTimer);
     this.debounceTimer = setTimeout(() => {
-      this.reloading = this.reloading.then(() => this.reload(false)).catch((error: unknown) => this.options.onReloadError?.(error as Error));
+      this.reloading = this.reloading.then(() => this.rescan(false)).catch((error: unknown) => this.options.onReloadError?.(error as Error));
     }, this.options.debounceMs ?? 150);
   }
 
   /** Re-reads changed files; emits an update only when something changed (or on the first load). */
-  private async reload(initial: boolean): Promise<void> {
+  private async rescan(initial: boolean): Promise<void> {
     const directory = this.options.directory;
     const paths = await listResourceFiles(directory);
     const decodedFiles = new Map<string, DecodedFile>();

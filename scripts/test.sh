@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs dependencies (npm, apt, Go-built control plane), type-checks,
+# builds the binary, runs every test, and ends with the line "N passed, N failed" that CI reads.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export BOOT_OPERATOR_CACHE="${BOOT_OPERATOR_CACHE:-$HOME/.cache/boot-operator}"
+mkdir -p "$BOOT_OPERATOR_CACHE"
+report_dir="$(mktemp -d)"
+trap 'rm -rf "$report_dir"' EXIT
+
+step() { printf '\n=== %s (%ss)\n' "$1" "$SECONDS"; }
+
+step "npm dependencies"
+if [ ! -x node_modules/.bin/bun ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+
+step "test prerequisites (scripts/ensure)"
+for ensure in scripts/ensure/*.sh; do
+  echo "--- $ensure"
+  bash "$ensure"
+done
+
+step "type check"
+node_modules/.bin/tsc --noEmit -p .
+
+step "build"
+node_modules/.bin/bun run build
+
+step "tests"
+status=0
+# One runner for everything; JUnit gives exact counts for the summary line.
+node_modules/.bin/bun test --reporter=junit --reporter-outfile="$report_dir/junit.xml" "$@" || status=$?
+node_modules/.bin/bun scripts/junit-summary.ts "$report_dir/junit.xml" || status=1
+printf 'total %ss\n' "$SECONDS"
+exit "$status"
