@@ -8,7 +8,7 @@ export const httpBootConfigSpec = v.strictObject({
   systemUUID: v.optional(systemUuid),
   ignitionSecretRef: v.optional(localObjectReference),
   /** IPv4/IPv6 addresses and MAC addresses by which /httpboot recognises the machine. */
-  networkIdentifiers: v.optional(v.array(networkIdentifier)),
+  networkIdentifiers: v.optional(v.pipe(v.array(networkIdentifier), v.maxLength(128, "at most 128 identifiers"))),
   /** Where the machine fetches its Unified Kernel Image. */
   ukiURL: v.optional(bootUrl),
 });

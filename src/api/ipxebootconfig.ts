@@ -6,7 +6,7 @@ export const IPXE_BOOT_CONFIG_KIND = "IPXEBootConfig";
 
 export const ipxeBootConfigSpec = v.strictObject({
   systemUUID: v.optional(systemUuid),
-  systemIPs: v.optional(v.array(ipAddress)),
+  systemIPs: v.optional(v.pipe(v.array(ipAddress), v.maxLength(128, "at most 128 addresses"))),
   kernelURL: bootUrl,
   initrdURL: bootUrl,
   /** When set, the default script adds live-boot arguments that fetch this squashfs as the root filesystem. */
@@ -15,9 +15,9 @@ export const ipxeBootConfigSpec = v.strictObject({
   /** Secret whose `ipxe-script` key replaces the default script for this machine. */
   ipxeScriptSecretRef: v.optional(localObjectReference),
   /** Deprecated by the reference API; accepted so existing objects validate, ignored. */
-  image: v.optional(v.string()),
+  image: v.optional(v.pipe(v.string(), v.maxLength(1024))),
   /** Deprecated by the reference API; accepted so existing objects validate, ignored. */
-  ipxeServerURL: v.optional(v.string()),
+  ipxeServerURL: v.optional(v.pipe(v.string(), v.maxLength(2048))),
 });
 
 export const ipxeBootConfig = v.looseObject({

@@ -1,6 +1,6 @@
 // Kubernetes object metadata and the status shape shared by both boot config kinds.
 import * as v from "valibot";
-import { resourceName } from "./formats.ts";
+import { openapi, resourceName } from "./formats.ts";
 
 export const API_GROUP = "boot.ironcore.dev";
 export const API_VERSION = "v1alpha1";
@@ -23,14 +23,22 @@ export type ObjectMeta = v.InferOutput<typeof objectMeta>;
 export const bootConfigStates = ["Pending", "Ready", "Error"] as const;
 export type BootConfigState = (typeof bootConfigStates)[number];
 
+const CONDITION_REASON_PATTERN = /^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/;
+
 /** KEP-1623 metav1.Condition. */
 export const condition = v.looseObject({
   type: v.pipe(v.string(), v.minLength(1), v.maxLength(316)),
   status: v.picklist(["True", "False", "Unknown"]),
-  reason: v.pipe(v.string(), v.regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/, "must be CamelCase"), v.maxLength(1024)),
+  // Status is written by controllers, not people: a plain pattern (no CEL cost) is enough here.
+  reason: v.pipe(
+    v.string(),
+    v.check((value) => CONDITION_REASON_PATTERN.test(value), "must be CamelCase"),
+    v.maxLength(1024),
+    openapi<string>({ pattern: CONDITION_REASON_PATTERN.source }),
+  ),
   message: v.pipe(v.string(), v.maxLength(32768)),
-  lastTransitionTime: v.union([v.string(), v.date()]),
-  observedGeneration: v.optional(v.number()),
+  lastTransitionTime: v.pipe(v.union([v.string(), v.date()]), openapi<string | Date>({ format: "date-time" })),
+  observedGeneration: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
 });
 export type Condition = {
   type: string;
@@ -43,7 +51,7 @@ export type Condition = {
 
 export const bootConfigStatus = v.looseObject({
   state: v.optional(v.picklist(bootConfigStates)),
-  conditions: v.optional(v.array(condition)),
+  conditions: v.optional(v.pipe(v.array(condition), v.maxLength(32), openapi<v.InferOutput<typeof condition>[]>({ listMapKeys: ["type"] }))),
 });
 export type BootConfigStatus = { state?: BootConfigState; conditions?: Condition[] };
 

@@ -52,6 +52,13 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "idle-timeout", valueName: "SECONDS", defaultValue: "30", description: "close connections idle this long (1-255)", commands: ["serve"] },
   { name: "kubeconfig", valueName: "FILE", description: "kubeconfig for --source kube (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)", commands: ["serve"] },
   { name: "namespace", valueName: "NS", defaultValue: "", description: "watch only this namespace (--source kube); empty: all namespaces", commands: ["serve"] },
+  {
+    name: "secret-label-selector",
+    valueName: "SELECTOR",
+    defaultValue: "",
+    description: "watch only Secrets matching this label selector (--source kube); empty: all Secrets in scope",
+    commands: ["serve"],
+  },
   { name: "leader-elect", boolean: true, defaultValue: "false", description: "run reconcilers only on the replica holding the Lease (--source kube)", commands: ["serve"] },
   { name: "leader-election-namespace", valueName: "NS", defaultValue: "", description: "namespace of the leader Lease (default: --namespace, else the pod's, else default)", commands: ["serve"] },
   { name: "uuid", valueName: "UUID", description: "machine UUID to explain", commands: ["explain"] },

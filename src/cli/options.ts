@@ -67,7 +67,8 @@ export const serveOptionsSchema = v.object({
   "shutdown-timeout": secondsSchema(0, 3600),
   "idle-timeout": secondsSchema(1, 255),
   kubeconfig: optionalText,
-  namespace: v.string(),
+  namespace: v.pipe(v.string(), v.regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$/, "must be a namespace name (or empty for all)")),
+  "secret-label-selector": v.string(),
   "leader-elect": booleanSchema,
   "leader-election-namespace": v.string(),
 });

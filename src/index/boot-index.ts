@@ -97,15 +97,20 @@ export class BootIndex {
   private readonly ipxeBySwappedUuid = new Map<string, IPXEBootConfig>();
   private readonly httpBySwappedUuid = new Map<string, HTTPBootConfig>();
   readonly secrets = new Map<string, SecretEntry>();
+  /** secret namespace/name → configs referencing it, so a Secret change re-reconciles exactly those. */
+  readonly configsBySecret = new Map<string, { kind: ConfigKind; key: string }[]>();
   readonly conflicts: IdentifierConflict[] = [];
   readonly ipxeBootConfigs: readonly IPXEBootConfig[];
   readonly httpBootConfigs: readonly HTTPBootConfig[];
+  readonly ipxeByKey = new Map<string, IPXEBootConfig>();
+  readonly httpByKey = new Map<string, HTTPBootConfig>();
 
   constructor(snapshot: ResourceSnapshot) {
     this.ipxeBootConfigs = byPrecedence(snapshot.ipxeBootConfigs);
     this.httpBootConfigs = byPrecedence(snapshot.httpBootConfigs);
     for (const config of this.ipxeBootConfigs) {
       const key = objectKey(config.metadata);
+      this.ipxeByKey.set(key, config);
       const uuid = config.spec.systemUUID === undefined ? null : canonicalUuid(config.spec.systemUUID);
       if (uuid) claim(this.ipxeByUuid, uuid, key, config);
       for (const ip of config.spec.systemIPs ?? []) {
@@ -115,6 +120,7 @@ export class BootIndex {
     }
     for (const config of this.httpBootConfigs) {
       const key = objectKey(config.metadata);
+      this.httpByKey.set(key, config);
       const uuid = config.spec.systemUUID === undefined ? null : canonicalUuid(config.spec.systemUUID);
       if (uuid) claim(this.httpByUuid, uuid, key, config);
       for (const raw of config.spec.networkIdentifiers ?? []) {
@@ -136,6 +142,19 @@ export class BootIndex {
     collectConflicts("HTTPBootConfig", "uuid", this.httpByUuid, this.conflicts);
     collectConflicts("HTTPBootConfig", "ip", this.httpByIp, this.conflicts);
     collectConflicts("HTTPBootConfig", "mac", this.httpByMac, this.conflicts);
+    const reference = (kind: ConfigKind, config: IPXEBootConfig | HTTPBootConfig, secretName: string | undefined): void => {
+      if (!secretName) return;
+      const secretKey = `${config.metadata.namespace ?? "default"}/${secretName}`;
+      const list = this.configsBySecret.get(secretKey) ?? [];
+      const key = objectKey(config.metadata);
+      if (!list.some((entry) => entry.kind === kind && entry.key === key)) list.push({ kind, key });
+      this.configsBySecret.set(secretKey, list);
+    };
+    for (const config of this.ipxeBootConfigs) {
+      reference("IPXEBootConfig", config, config.spec.ignitionSecretRef?.name);
+      reference("IPXEBootConfig", config, config.spec.ipxeScriptSecretRef?.name);
+    }
+    for (const config of this.httpBootConfigs) reference("HTTPBootConfig", config, config.spec.ignitionSecretRef?.name);
     for (const object of snapshot.secrets) {
       const key = objectKey(object.metadata);
       this.secrets.set(key, { key, object, values: secretValues(object) });

@@ -1,5 +1,66 @@
+// `serve --source kube`: the same boot server, fed by the API server, plus the status machinery: the reconciler on
+// the leader (or on every replica without --leader-elect) and the served-status writer on every replica.
+import { hostname } from "node:os";
+import { readFileSync } from "node:fs";
 import type { ServeOptions } from "../../cli/options.ts";
+import { runServe } from "../../cli/serve.ts";
+import { EventRecorder } from "../../controllers/events.ts";
+import { LeaderElector } from "../../controllers/leader-election.ts";
+import { ServedStatusWriter } from "../../controllers/served-status.ts";
+import { StatusReconciler } from "../../controllers/status-reconciler.ts";
+import { createLogger } from "../../observability/log.ts";
+import { KubeClient, loadKubeConfig } from "./client.ts";
+import { KubeSource } from "./kube-source.ts";
 
-export async function runKubeServe(_options: ServeOptions): Promise<void> {
-  throw new Error("--source kube is not available in this build yet");
+const SERVICE_ACCOUNT_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
+function podNamespace(): string | undefined {
+  try {
+    return readFileSync(SERVICE_ACCOUNT_NAMESPACE_FILE, "utf8").trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function runKubeServe(options: ServeOptions): Promise<void> {
+  const log = createLogger(options["log-level"]);
+  const client = new KubeClient(loadKubeConfig(options.kubeconfig));
+  let reconciler: StatusReconciler | undefined;
+  const source = new KubeSource(client, {
+    namespace: options.namespace,
+    ...(options["secret-label-selector"] ? { secretLabelSelector: options["secret-label-selector"] } : {}),
+    onObjectChange: (kind, key) => reconciler?.notify(kind, key),
+    onWatchError: (kind, error, retryInMs) => log.warn("watch interrupted; serving from cache meanwhile", { kind, error: error.message, retryInMs }),
+  });
+  const served = new ServedStatusWriter({ client, source, log });
+  const identity = process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
+  const leaseNamespace = options["leader-election-namespace"] || options.namespace || podNamespace() || "default";
+  let elector: LeaderElector | undefined;
+
+  await runServe(options, {
+    source,
+    onServed: (event) => served.record(event),
+    readiness: () => (source.allSynced ? null : "Kubernetes caches not synced yet"),
+    onStarted: ({ store }) => {
+      served.start();
+      reconciler = new StatusReconciler({ client, source, store, log, events: new EventRecorder(client, log) });
+      if (!options["leader-elect"]) {
+        reconciler.start();
+        return;
+      }
+      elector = new LeaderElector(client, log, {
+        namespace: leaseNamespace,
+        name: "boot-operator-leader",
+        identity,
+        onStartedLeading: () => reconciler?.start(),
+        onStoppedLeading: () => void reconciler?.stop(),
+      });
+      elector.start();
+    },
+    onShutdown: async () => {
+      await served.stop();
+      await elector?.stop();
+      await reconciler?.stop();
+    },
+  });
 }

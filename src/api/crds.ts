@@ -1,0 +1,75 @@
+// CustomResourceDefinitions for our kinds, built from the valibot schemas.
+import { bootConfigStatus, API_GROUP, API_VERSION } from "./meta.ts";
+import { httpBootConfigSpec, HTTP_BOOT_CONFIG_KIND } from "./httpbootconfig.ts";
+import { ipxeBootConfigSpec, IPXE_BOOT_CONFIG_KIND } from "./ipxebootconfig.ts";
+import { toOpenApi, type JsonSchemaProps } from "./openapi.ts";
+
+export interface CrdDefinition {
+  kind: string;
+  plural: string;
+  shortNames: string[];
+  description: string;
+  spec: unknown;
+}
+
+export const BOOT_CRDS: readonly CrdDefinition[] = [
+  {
+    kind: IPXE_BOOT_CONFIG_KIND,
+    plural: "ipxebootconfigs",
+    shortNames: ["ipxebc"],
+    description: "What a machine booting with iPXE gets: kernel, initrd, optional squashfs, Ignition and an optional custom iPXE script.",
+    spec: ipxeBootConfigSpec,
+  },
+  {
+    kind: HTTP_BOOT_CONFIG_KIND,
+    plural: "httpbootconfigs",
+    shortNames: ["httpbc"],
+    description: "What a machine booting with UEFI HTTP Boot gets: a Unified Kernel Image URL and Ignition.",
+    spec: httpBootConfigSpec,
+  },
+];
+
+export function crdFor(definition: CrdDefinition): Record<string, unknown> {
+  const openAPIV3Schema: JsonSchemaProps = {
+    type: "object",
+    description: definition.description,
+    properties: {
+      apiVersion: { type: "string" },
+      kind: { type: "string" },
+      metadata: { type: "object" },
+      spec: toOpenApi(definition.spec),
+      status: toOpenApi(bootConfigStatus),
+    },
+    required: ["spec"],
+  };
+  return {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: `${definition.plural}.${API_GROUP}` },
+    spec: {
+      group: API_GROUP,
+      names: {
+        kind: definition.kind,
+        listKind: `${definition.kind}List`,
+        plural: definition.plural,
+        singular: definition.kind.toLowerCase(),
+        shortNames: definition.shortNames,
+      },
+      scope: "Namespaced",
+      versions: [
+        {
+          name: API_VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: [
+            { name: "State", type: "string", jsonPath: ".status.state" },
+            { name: "UUID", type: "string", jsonPath: ".spec.systemUUID" },
+            { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+          ],
+          schema: { openAPIV3Schema },
+        },
+      ],
+    },
+  };
+}

@@ -1,0 +1,65 @@
+// Status computation, pure: what a config's status should say given its diagnosis, keeping KEP-1623 semantics
+// (lastTransitionTime moves only when a condition's status changes).
+import type { BootConfigState, Condition } from "../api/index.ts";
+import type { Diagnosis } from "../boot/diagnose.ts";
+
+export const CONDITION_READY = "Ready";
+export const CONDITION_IDENTIFIERS_UNIQUE = "IdentifiersUnique";
+export const CONDITION_IPXE_SCRIPT_FETCHED = "IPXEScriptFetched";
+export const CONDITION_IGNITION_FETCHED = "IgnitionDataFetched";
+/** Condition types the reconciler owns; the served-status writer owns the *Fetched ones. */
+export const RECONCILER_CONDITIONS = [CONDITION_READY, CONDITION_IDENTIFIERS_UNIQUE] as const;
+export const SERVED_CONDITIONS = [CONDITION_IPXE_SCRIPT_FETCHED, CONDITION_IGNITION_FETCHED] as const;
+
+export interface ReconcilerStatus {
+  state: BootConfigState;
+  conditions: Condition[];
+}
+
+function withTransitionTime(next: Omit<Condition, "lastTransitionTime">, existing: readonly Condition[], now: Date): Condition {
+  const previous = existing.find((condition) => condition.type === next.type);
+  const lastTransitionTime = previous && previous.status === next.status ? previous.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, "Z");
+  return { ...next, lastTransitionTime };
+}
+
+export function desiredStatus(diagnosis: Diagnosis, generation: number | undefined, existing: readonly Condition[], now: Date): ReconcilerStatus {
+  const conflicts = diagnosis.problems.filter((problem) => problem.reason === "IdentifierConflict");
+  const others = diagnosis.problems.filter((problem) => problem.reason !== "IdentifierConflict");
+  const generationField = generation === undefined ? {} : { observedGeneration: generation };
+  const ready = withTransitionTime(
+    diagnosis.state === "Ready"
+      ? { type: CONDITION_READY, status: "True", reason: "BootConfigServable", message: "all referenced secrets exist and render", ...generationField }
+      : {
+          type: CONDITION_READY,
+          status: "False",
+          reason: (others[0] ?? conflicts[0])!.reason,
+          message: diagnosis.problems.map((problem) => problem.message).join("; "),
+          ...generationField,
+        },
+    existing,
+    now,
+  );
+  const unique = withTransitionTime(
+    conflicts.length === 0
+      ? { type: CONDITION_IDENTIFIERS_UNIQUE, status: "True", reason: "NoConflict", message: "no other config claims this config's identifiers", ...generationField }
+      : { type: CONDITION_IDENTIFIERS_UNIQUE, status: "False", reason: "IdentifierConflict", message: conflicts.map((problem) => problem.message).join("; "), ...generationField },
+    existing,
+    now,
+  );
+  return { state: diagnosis.state, conditions: [ready, unique] };
+}
+
+/** True when `current` already says what `desired` says (times aside): then nothing is written. */
+export function statusUpToDate(desired: ReconcilerStatus, current: { state?: string; conditions?: readonly Condition[] } | undefined): boolean {
+  if (!current || current.state !== desired.state) return false;
+  return desired.conditions.every((wanted) => {
+    const have = current.conditions?.find((condition) => condition.type === wanted.type);
+    return (
+      have !== undefined &&
+      have.status === wanted.status &&
+      have.reason === wanted.reason &&
+      have.message === wanted.message &&
+      have.observedGeneration === wanted.observedGeneration
+    );
+  });
+}

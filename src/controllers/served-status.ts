@@ -1,0 +1,96 @@
+// Writes IPXEScriptFetched / IgnitionDataFetched after a machine fetched its script or Ignition. Asynchronous and
+// coalesced: a response never waits for the API server, and a boot storm of N requests for one config becomes one
+// write per flush interval. Runs on every replica; all replicas share one field manager and always apply the full
+// set of *Fetched conditions they know of, so replicas never remove each other's condition.
+import type { Condition } from "../api/index.ts";
+import type { ServedEvent } from "../http/context.ts";
+import type { Logger } from "../observability/log.ts";
+import type { KubeClient } from "../sources/kube/client.ts";
+import type { KubeSource } from "../sources/kube/kube-source.ts";
+import { applyStatus, SERVED_FIELD_MANAGER, type ConfigKind } from "./apply.ts";
+import { CONDITION_IGNITION_FETCHED, CONDITION_IPXE_SCRIPT_FETCHED, SERVED_CONDITIONS } from "./conditions.ts";
+
+interface PendingFetch {
+  client: string;
+  at: Date;
+}
+
+function rfc3339Seconds(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+export class ServedStatusWriter {
+  readonly stats = { recorded: 0, writes: 0, errors: 0 };
+  private pending = new Map<string, Map<string, PendingFetch>>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private flushing: Promise<void> | undefined;
+
+  constructor(
+    private readonly deps: { client: KubeClient; source: KubeSource; log: Logger; flushIntervalMs?: number },
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), this.deps.flushIntervalMs ?? 1_000);
+    this.timer.unref?.();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+
+  /** Hot path: a Map update, nothing else. */
+  record(event: ServedEvent): void {
+    const type = event.milestone === "ipxe-script" ? CONDITION_IPXE_SCRIPT_FETCHED : event.milestone === "ignition" ? CONDITION_IGNITION_FETCHED : undefined;
+    if (!type || !event.kind || !event.configKey) return;
+    this.stats.recorded++;
+    const objectKey = `${event.kind}|${event.configKey}`;
+    let forObject = this.pending.get(objectKey);
+    if (!forObject) this.pending.set(objectKey, (forObject = new Map()));
+    forObject.set(type, { client: event.client, at: event.at });
+  }
+
+  async flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    this.flushing = (async () => {
+      for (const [objectKey, fetches] of batch) {
+        const [kind, key] = objectKey.split("|") as [ConfigKind, string];
+        const raw = this.deps.source.rawObject(kind, key) as { metadata?: { generation?: number }; status?: { conditions?: Condition[] } } | undefined;
+        if (!raw) continue;
+        const generation = raw.metadata?.generation;
+        // Start from what is already there for our condition types, so applying never drops one.
+        const conditions = new Map<string, Condition>();
+        for (const condition of raw.status?.conditions ?? []) {
+          if ((SERVED_CONDITIONS as readonly string[]).includes(condition.type)) conditions.set(condition.type, condition);
+        }
+        for (const [type, fetch] of fetches) {
+          conditions.set(type, {
+            type,
+            status: "True",
+            reason: type === CONDITION_IPXE_SCRIPT_FETCHED ? "IPXEScriptServed" : "IgnitionDataServed",
+            message: `${type === CONDITION_IPXE_SCRIPT_FETCHED ? "iPXE script" : "Ignition"} fetched by ${fetch.client || "unknown client"} at ${fetch.at.toISOString()}`,
+            lastTransitionTime: rfc3339Seconds(fetch.at),
+            ...(generation === undefined ? {} : { observedGeneration: generation }),
+          });
+        }
+        try {
+          await applyStatus(this.deps.client, kind, key, { conditions: [...conditions.values()] }, SERVED_FIELD_MANAGER);
+          this.stats.writes++;
+        } catch (error) {
+          this.stats.errors++;
+          this.deps.log.warn("could not record fetch in status", { config: `${kind} ${key}`, error: (error as Error).message });
+          // Keep the newest information for the next flush unless newer fetches replaced it meanwhile.
+          const again = this.pending.get(objectKey) ?? new Map<string, PendingFetch>();
+          for (const [type, fetch] of fetches) if (!again.has(type)) again.set(type, fetch);
+          this.pending.set(objectKey, again);
+        }
+      }
+    })().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+}

@@ -1,0 +1,139 @@
+// Keeps each config's status true (leader only). Reconcile = read desired state from the index, compute the status,
+// write only when it differs from what the API server has. Work is keyed: a config change reconciles that config
+// (and the configs whose conflicts it may have changed); a Secret change reconciles exactly the configs that
+// reference it; a full pass runs on becoming leader and periodically as a safety net.
+import type { Condition } from "../api/index.ts";
+import { diagnoseHttpBootConfig, diagnoseIpxeBootConfig } from "../boot/diagnose.ts";
+import type { BootIndex } from "../index/boot-index.ts";
+import type { BootStore } from "../index/store.ts";
+import type { Logger } from "../observability/log.ts";
+import type { KubeClient } from "../sources/kube/client.ts";
+import type { KubeSource, WatchedKind } from "../sources/kube/kube-source.ts";
+import { applyStatus, RECONCILER_FIELD_MANAGER, type ConfigKind } from "./apply.ts";
+import { desiredStatus, statusUpToDate } from "./conditions.ts";
+import type { EventRecorder } from "./events.ts";
+
+interface RawConfig {
+  metadata?: { generation?: number; uid?: string };
+  status?: { state?: string; conditions?: Condition[] };
+}
+
+export interface ReconcilerStats {
+  reconciles: number;
+  writes: number;
+  errors: number;
+}
+
+function conflictParticipants(index: BootIndex): Set<string> {
+  const keys = new Set<string>();
+  for (const conflict of index.conflicts) for (const key of [conflict.winner, ...conflict.losers]) keys.add(`${conflict.kind}|${key}`);
+  return keys;
+}
+
+export class StatusReconciler {
+  readonly stats: ReconcilerStats = { reconciles: 0, writes: 0, errors: 0 };
+  private readonly queue = new Set<string>();
+  private active = false;
+  private draining: Promise<void> | undefined;
+  private previousConflicts = new Set<string>();
+  private resyncTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly retryCounts = new Map<string, number>();
+
+  constructor(
+    private readonly deps: { client: KubeClient; source: KubeSource; store: BootStore; log: Logger; events: EventRecorder; resyncIntervalMs?: number },
+  ) {
+    deps.store.onChange((store) => {
+      const now = conflictParticipants(store.index);
+      for (const key of now) if (!this.previousConflicts.has(key)) this.queue.add(key);
+      for (const key of this.previousConflicts) if (!now.has(key)) this.queue.add(key);
+      this.previousConflicts = now;
+      this.kick();
+    });
+  }
+
+  /** Called for every validated object change from the watch. */
+  notify(kind: WatchedKind, key: string): void {
+    if (kind === "Secret") {
+      // Dependents as of the current index; a config that starts referencing the secret arrives as its own change.
+      for (const dependent of this.deps.store.index.configsBySecret.get(key) ?? []) this.queue.add(`${dependent.kind}|${dependent.key}`);
+    } else this.queue.add(`${kind}|${key}`);
+    // Processing waits for the store to apply the snapshot carrying this change (store.onChange → kick).
+  }
+
+  start(): void {
+    this.active = true;
+    this.enqueueAll();
+    this.resyncTimer = setInterval(() => this.enqueueAll(), this.deps.resyncIntervalMs ?? 10 * 60_000);
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.active = false;
+    clearInterval(this.resyncTimer);
+    await this.draining;
+  }
+
+  private enqueueAll(): void {
+    const index = this.deps.store.index;
+    for (const config of index.ipxeBootConfigs) this.queue.add(`IPXEBootConfig|${config.metadata.namespace ?? "default"}/${config.metadata.name}`);
+    for (const config of index.httpBootConfigs) this.queue.add(`HTTPBootConfig|${config.metadata.namespace ?? "default"}/${config.metadata.name}`);
+    this.kick();
+  }
+
+  private kick(): void {
+    if (!this.active || this.draining || this.queue.size === 0) return;
+    this.draining = this.drain().finally(() => {
+      this.draining = undefined;
+      if (this.active && this.queue.size > 0) this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    // A few writes in flight at once: fast catch-up after a restart without hammering the API server.
+    const workers = Array.from({ length: 4 }, async () => {
+      while (this.active && this.queue.size > 0) {
+        const item = this.queue.values().next().value as string;
+        this.queue.delete(item);
+        const [kind, key] = item.split("|") as [ConfigKind, string];
+        await this.reconcile(kind, key);
+      }
+    });
+    await Promise.all(workers);
+  }
+
+  private async reconcile(kind: ConfigKind, key: string): Promise<void> {
+    const { store, source, client, log, events } = this.deps;
+    const index = store.index;
+    const raw = source.rawObject(kind, key) as RawConfig | undefined;
+    const ipxe = kind === "IPXEBootConfig" ? index.ipxeByKey.get(key) : undefined;
+    const http = kind === "HTTPBootConfig" ? index.httpByKey.get(key) : undefined;
+    if (!raw || (!ipxe && !http)) return; // deleted, or never valid (its problems are logged by the source)
+    this.stats.reconciles++;
+    const diagnosis = ipxe ? diagnoseIpxeBootConfig(index, store, ipxe) : diagnoseHttpBootConfig(index, store, http!);
+    const current = raw.status;
+    const desired = desiredStatus(diagnosis, raw.metadata?.generation, current?.conditions ?? [], new Date());
+    if (statusUpToDate(desired, current)) return;
+    try {
+      await applyStatus(client, kind, key, desired, RECONCILER_FIELD_MANAGER);
+      this.stats.writes++;
+      this.retryCounts.delete(`${kind}|${key}`);
+      if (current?.state !== desired.state) {
+        const ready = desired.conditions[0]!;
+        log.info("config status changed", { config: `${kind} ${key}`, from: current?.state ?? "(none)", to: desired.state, reason: ready.reason, message: ready.message });
+        await events.record(kind, key, raw.metadata?.uid, desired.state === "Ready" ? "Normal" : "Warning", desired.state === "Ready" ? "BootConfigReady" : ready.reason, ready.message);
+      }
+    } catch (error) {
+      this.stats.errors++;
+      const message = (error as Error).message;
+      if (message.includes(" 404 ")) return; // deleted meanwhile
+      const attempts = (this.retryCounts.get(`${kind}|${key}`) ?? 0) + 1;
+      this.retryCounts.set(`${kind}|${key}`, attempts);
+      const delay = Math.min(30_000, 250 * 2 ** attempts);
+      log.warn("status write failed; retrying", { config: `${kind} ${key}`, error: message, retryInMs: delay });
+      setTimeout(() => {
+        this.queue.add(`${kind}|${key}`);
+        this.kick();
+      }, delay).unref?.();
+    }
+  }
+}

@@ -1,0 +1,154 @@
+// Thin API-server client on top of @kubernetes/client-node's KubeConfig (every auth method: in-cluster token
+// rotation, client certificates, exec plugins) and its Watch. We add what the watch path lacks: timeouts on
+// requests that never answer, paginated LIST, and typed errors carrying the HTTP status.
+import { KubeConfig, Watch } from "@kubernetes/client-node";
+import fetch from "node-fetch";
+
+export class KubeApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface KubeList<T> {
+  items: T[];
+  resourceVersion: string;
+}
+
+export interface WatchEvent {
+  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+  object: Record<string, unknown>;
+}
+
+export interface WatchHandle {
+  abort(): void;
+}
+
+export interface KubeClientOptions {
+  /** Per-request timeout for non-watch calls. */
+  requestTimeoutMs?: number;
+}
+
+export function loadKubeConfig(kubeconfigPath: string | undefined): KubeConfig {
+  const config = new KubeConfig();
+  if (kubeconfigPath) config.loadFromFile(kubeconfigPath);
+  else config.loadFromDefault(); // in-cluster, then $KUBECONFIG, then ~/.kube/config
+  if (!config.getCurrentCluster()) throw new Error("no Kubernetes cluster configured (use --kubeconfig, $KUBECONFIG or run in a pod)");
+  return config;
+}
+
+export class KubeClient {
+  private readonly watcher: Watch;
+  private readonly requestTimeoutMs: number;
+
+  constructor(
+    readonly config: KubeConfig,
+    options: KubeClientOptions = {},
+  ) {
+    this.watcher = new Watch(config);
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  }
+
+  get server(): string {
+    return this.config.getCurrentCluster()!.server;
+  }
+
+  async request<T>(
+    method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE",
+    path: string,
+    options: { query?: Record<string, string | number | boolean | undefined>; body?: unknown; contentType?: string; timeoutMs?: number } = {},
+  ): Promise<T> {
+    const url = new URL(this.server.replace(/\/+$/, "") + path);
+    for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
+    const init = await this.config.applyToFetchOptions({});
+    const headers = init.headers as unknown as { set(name: string, value: string): void };
+    headers.set("Accept", "application/json");
+    if (options.body !== undefined) headers.set("Content-Type", options.contentType ?? "application/json");
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), options.timeoutMs ?? this.requestTimeoutMs);
+    try {
+      const response = await fetch(url.toString(), {
+        ...init,
+        method,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        signal: controller.signal as never,
+      });
+      const text = await response.text();
+      if (response.status >= 400) {
+        let reason = response.statusText;
+        let message = text;
+        try {
+          const status = JSON.parse(text) as { reason?: string; message?: string };
+          reason = status.reason ?? reason;
+          message = status.message ?? message;
+        } catch {
+          // Not a Status object (a proxy in between); keep the raw text.
+        }
+        throw new KubeApiError(response.status, reason, `${method} ${path}: ${response.status} ${message}`);
+      }
+      return (text === "" ? {} : JSON.parse(text)) as T;
+    } catch (error) {
+      if (controller.signal.aborted) throw new KubeApiError(0, "Timeout", `${method} ${path}: no answer within ${options.timeoutMs ?? this.requestTimeoutMs} ms`);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** LIST in pages (limit/continue), so a large collection never arrives as one giant response. */
+  async list<T>(path: string, query: Record<string, string | undefined> = {}, pageSize = 500): Promise<KubeList<T>> {
+    const items: T[] = [];
+    let continueToken: string | undefined;
+    let resourceVersion = "";
+    do {
+      const page = await this.request<{ items: T[]; metadata: { resourceVersion: string; continue?: string } }>("GET", path, {
+        query: { ...query, limit: pageSize, continue: continueToken },
+        timeoutMs: 60_000,
+      });
+      items.push(...page.items);
+      resourceVersion = page.metadata.resourceVersion;
+      continueToken = page.metadata.continue || undefined;
+    } while (continueToken);
+    return { items, resourceVersion };
+  }
+
+  /**
+   * Opens a watch. Resolves once the response headers arrived (or rejects after `connectTimeoutMs`: a server that
+   * never answers would otherwise hang the caller forever). `onDone` fires exactly once when the stream ends.
+   */
+  async watch(
+    path: string,
+    query: Record<string, string | number | boolean | undefined>,
+    onEvent: (event: WatchEvent) => void,
+    onDone: (error: unknown) => void,
+    connectTimeoutMs = 30_000,
+  ): Promise<WatchHandle> {
+    let settled = false;
+    let timedOut = false;
+    const opening = this.watcher.watch(
+      path,
+      query,
+      (type, object) => onEvent({ type: type as WatchEvent["type"], object: object as Record<string, unknown> }),
+      (error: unknown) => {
+        if (timedOut) return;
+        onDone(error);
+      },
+    );
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => {
+        if (settled) return;
+        timedOut = true;
+        // The request may still complete later: abort it then so it does not leak.
+        void opening.then((controller) => controller.abort()).catch(() => {});
+        reject(new KubeApiError(0, "Timeout", `watch ${path}: no response headers within ${connectTimeoutMs} ms`));
+      }, connectTimeoutMs),
+    );
+    const controller = await Promise.race([opening, timeout]);
+    settled = true;
+    return { abort: () => controller.abort() };
+  }
+}

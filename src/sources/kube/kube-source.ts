@@ -1,0 +1,145 @@
+// Resources from the API server: one reflector per kind, each object validated once when it changes (an object the
+// schema rejects keeps its last valid version, as in directory mode), snapshots coalesced so a burst of watch
+// events becomes one index rebuild.
+import { API_GROUP, API_VERSION, parseBootResource, type BootResource } from "../../api/index.ts";
+import { snapshotOf } from "../files/resource-set.ts";
+import type { ResourceSource, SnapshotUpdate, SourceProblem } from "../types.ts";
+import type { KubeClient } from "./client.ts";
+import { Reflector, type ReflectorChange, type KubeObjectLike } from "./reflector.ts";
+
+export type WatchedKind = "IPXEBootConfig" | "HTTPBootConfig" | "Secret";
+
+export interface KubeSourceOptions {
+  /** Empty: all namespaces (needs cluster-wide list/watch RBAC). */
+  namespace: string;
+  /** Only Secrets with these labels are watched (narrower RBAC is still namespace-wide for secrets). */
+  secretLabelSelector?: string;
+  coalesceMs?: number;
+  watchTimeoutSeconds?: number;
+  stallTimeoutMs?: number;
+  resyncIntervalMs?: number;
+  /** Every object change, after validation: reconcilers use it to find exactly what to re-reconcile. */
+  onObjectChange?: (kind: WatchedKind, key: string, type: "upsert" | "delete") => void;
+  onWatchError?: (kind: WatchedKind, error: Error, retryInMs: number) => void;
+}
+
+interface Entry {
+  resource: BootResource | undefined;
+  problems: SourceProblem[];
+}
+
+function collectionPath(kind: WatchedKind, namespace: string): string {
+  const scope = namespace ? `/namespaces/${encodeURIComponent(namespace)}` : "";
+  if (kind === "Secret") return `/api/v1${scope}/secrets`;
+  return `/apis/${API_GROUP}/${API_VERSION}${scope}/${kind.toLowerCase()}s`;
+}
+
+export class KubeSource implements ResourceSource {
+  readonly description: string;
+  readonly reflectors = new Map<WatchedKind, Reflector>();
+  private readonly entries = new Map<WatchedKind, Map<string, Entry>>();
+  private onUpdate: ((update: SnapshotUpdate) => void) | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private synced = new Set<WatchedKind>();
+  private firstSync: (() => void) | undefined;
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly options: KubeSourceOptions,
+  ) {
+    this.description = `kube:${client.server}${options.namespace ? ` namespace ${options.namespace}` : " (all namespaces)"}`;
+    for (const kind of ["IPXEBootConfig", "HTTPBootConfig", "Secret"] as const) {
+      this.entries.set(kind, new Map());
+      this.reflectors.set(
+        kind,
+        new Reflector(client, {
+          path: collectionPath(kind, options.namespace),
+          ...(kind === "Secret" ? { fieldSelector: "type!=kubernetes.io/service-account-token" } : {}),
+          ...(kind === "Secret" && options.secretLabelSelector ? { labelSelector: options.secretLabelSelector } : {}),
+          ...(options.watchTimeoutSeconds ? { watchTimeoutSeconds: options.watchTimeoutSeconds } : {}),
+          ...(options.stallTimeoutMs ? { stallTimeoutMs: options.stallTimeoutMs } : {}),
+          ...(options.resyncIntervalMs ? { resyncIntervalMs: options.resyncIntervalMs } : {}),
+          onChanges: (changes) => this.applyChanges(kind, changes),
+          onSynced: () => {
+            this.synced.add(kind);
+            if (this.synced.size === 3) this.firstSync?.();
+          },
+          onError: (error, _phase, retryInMs) => options.onWatchError?.(kind, error, retryInMs),
+        }),
+      );
+    }
+  }
+
+  /** Resolves after every kind was listed once (the first full snapshot is delivered before). */
+  async start(onUpdate: (update: SnapshotUpdate) => void): Promise<void> {
+    this.onUpdate = onUpdate;
+    const synced = new Promise<void>((resolve) => (this.firstSync = resolve));
+    for (const reflector of this.reflectors.values()) reflector.start();
+    await synced;
+    this.emit();
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    await Promise.all([...this.reflectors.values()].map((reflector) => reflector.stop()));
+  }
+
+  get allSynced(): boolean {
+    return this.synced.size === 3;
+  }
+
+  /** The raw object as last seen on the API server (with status), for reconcilers comparing status. */
+  rawObject(kind: WatchedKind, key: string): KubeObjectLike | undefined {
+    return this.reflectors.get(kind)?.objects.get(key);
+  }
+
+  private applyChanges(kind: WatchedKind, changes: ReflectorChange[]): void {
+    const entries = this.entries.get(kind)!;
+    for (const change of changes) {
+      if (change.type === "delete") {
+        entries.delete(change.key);
+      } else {
+        // The API server omits apiVersion/kind on list items in some versions; fill them in before validating.
+        const document = { apiVersion: kind === "Secret" ? "v1" : `${API_GROUP}/${API_VERSION}`, kind, ...change.object };
+        const parsed = parseBootResource(document);
+        if (parsed.ok) entries.set(change.key, { resource: parsed.resource, problems: [] });
+        else {
+          const previous = entries.get(change.key)?.resource;
+          const problems = parsed.problems.map(
+            (problem): SourceProblem => ({
+              severity: "error",
+              origin: change.key,
+              kind,
+              name: change.key,
+              path: problem.path,
+              message: previous ? `${problem.message} (still serving the last valid version)` : problem.message,
+            }),
+          );
+          entries.set(change.key, { resource: previous, problems });
+        }
+      }
+      this.options.onObjectChange?.(kind, change.key, change.type);
+    }
+    if (this.allSynced) this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.emit();
+    }, this.options.coalesceMs ?? 20);
+  }
+
+  private emit(): void {
+    const resources: BootResource[] = [];
+    const problems: SourceProblem[] = [];
+    for (const entries of this.entries.values()) {
+      for (const entry of entries.values()) {
+        if (entry.resource) resources.push(entry.resource);
+        problems.push(...entry.problems);
+      }
+    }
+    this.onUpdate?.({ snapshot: snapshotOf(resources), problems });
+  }
+}

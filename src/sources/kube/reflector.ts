@@ -1,0 +1,237 @@
+// A reflector keeps a local copy of one collection in step with the API server, as client-go's does:
+// LIST, then WATCH from the list's resourceVersion; bookmarks advance it; 410 Gone → re-LIST; any other failure →
+// re-WATCH (or re-LIST) after jittered exponential backoff; a watch silent for too long is restarted (a dead TCP
+// connection is otherwise never noticed); and a periodic re-LIST repairs anything missed. While the API server is
+// away the last copy stays in place, so the appliance keeps serving.
+import { KubeApiError, type KubeClient, type WatchEvent, type WatchHandle } from "./client.ts";
+
+export interface KubeObjectLike {
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+  [key: string]: unknown;
+}
+
+export type ReflectorChange = { type: "upsert"; key: string; object: KubeObjectLike } | { type: "delete"; key: string; object: KubeObjectLike };
+
+export interface ReflectorOptions {
+  /** Collection path, e.g. /apis/boot.ironcore.dev/v1alpha1/ipxebootconfigs or /api/v1/namespaces/x/secrets. */
+  path: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Server-side watch duration; the server ends the watch cleanly after it and we resume from the last version. */
+  watchTimeoutSeconds?: number;
+  /** Restart a watch that delivered neither event nor bookmark for this long. */
+  stallTimeoutMs?: number;
+  /** Re-LIST this often even when all seems well. */
+  resyncIntervalMs?: number;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  onChanges: (changes: ReflectorChange[], reason: "list" | "watch") => void;
+  onSynced?: () => void;
+  onError?: (error: Error, phase: "list" | "watch", retryInMs: number) => void;
+  /** Test hook for jitter. */
+  random?: () => number;
+}
+
+export function objectKeyOf(object: KubeObjectLike): string {
+  const namespace = object.metadata?.namespace;
+  return namespace ? `${namespace}/${object.metadata?.name ?? ""}` : (object.metadata?.name ?? "");
+}
+
+/** Full jitter exponential backoff: uniform in [min, min(max, min·2^attempt)]. */
+export function backoffDelay(attempt: number, minMs: number, maxMs: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 20));
+  return Math.round(minMs + random() * (ceiling - minMs));
+}
+
+export class Reflector {
+  /** The current copy, by namespace/name. */
+  readonly objects = new Map<string, KubeObjectLike>();
+  resourceVersion = "";
+  synced = false;
+  /** Counters for metrics and tests. */
+  readonly stats = { lists: 0, watches: 0, relistsAfterGone: 0, stalls: 0, errors: 0, bookmarks: 0, events: 0 };
+  private running = false;
+  private watchHandle: WatchHandle | undefined;
+  private failures = 0;
+  private lastActivity = 0;
+  private wakeTimer: ReturnType<typeof setTimeout> | undefined;
+  private stallTimer: ReturnType<typeof setInterval> | undefined;
+  private resyncTimer: ReturnType<typeof setInterval> | undefined;
+  private needList = true;
+  private cycle: Promise<void> = Promise.resolve();
+  private wake: (() => void) | undefined;
+  /** Set when we end a watch ourselves (restart, stop): its abort error is not a failure. */
+  private abortedDeliberately = false;
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly options: ReflectorOptions,
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const stallTimeout = this.options.stallTimeoutMs ?? 5 * 60_000;
+    this.stallTimer = setInterval(() => {
+      if (this.watchHandle && Date.now() - this.lastActivity > stallTimeout) {
+        this.stats.stalls++;
+        this.options.onError?.(new Error(`watch ${this.options.path} silent for ${Math.round((Date.now() - this.lastActivity) / 1000)} s; restarting it`), "watch", 0);
+        this.restartWatch(false);
+      }
+    }, Math.min(stallTimeout, 10_000));
+    this.resyncTimer = setInterval(() => this.restartWatch(true), this.options.resyncIntervalMs ?? 10 * 60_000);
+    this.cycle = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    clearInterval(this.stallTimer);
+    clearInterval(this.resyncTimer);
+    this.abortedDeliberately = true;
+    this.watchHandle?.abort();
+    this.watchHandle = undefined;
+    this.wake?.();
+    await this.cycle;
+  }
+
+  /** Ends the current watch; the loop resumes (from the last version, or with a fresh LIST). */
+  private restartWatch(relist: boolean): void {
+    if (relist) this.needList = true;
+    const handle = this.watchHandle;
+    this.watchHandle = undefined;
+    if (handle) this.abortedDeliberately = true;
+    handle?.abort();
+    this.wake?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = () => {
+        clearTimeout(this.wakeTimer);
+        this.wake = undefined;
+        resolve();
+      };
+      this.wakeTimer = setTimeout(() => this.wake?.(), ms);
+    });
+  }
+
+  private selectorQuery(): Record<string, string | undefined> {
+    return { labelSelector: this.options.labelSelector, fieldSelector: this.options.fieldSelector };
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      try {
+        if (this.needList) await this.list();
+        await this.watchOnce();
+        this.failures = 0;
+      } catch (error) {
+        if (!this.running) break;
+        this.stats.errors++;
+        const gone = error instanceof KubeApiError && error.status === 410;
+        if (gone) {
+          this.stats.relistsAfterGone++;
+          this.needList = true;
+          this.options.onError?.(error as Error, "watch", 0);
+          continue;
+        }
+        const delay = backoffDelay(this.failures++, this.options.minBackoffMs ?? 500, this.options.maxBackoffMs ?? 30_000, this.options.random);
+        this.options.onError?.(error as Error, this.needList ? "list" : "watch", delay);
+        await this.sleep(delay);
+      }
+    }
+  }
+
+  private async list(): Promise<void> {
+    const result = await this.client.list<KubeObjectLike>(this.options.path, this.selectorQuery());
+    this.stats.lists++;
+    const seen = new Set<string>();
+    const changes: ReflectorChange[] = [];
+    for (const object of result.items) {
+      const key = objectKeyOf(object);
+      seen.add(key);
+      const previous = this.objects.get(key);
+      if (previous?.metadata?.resourceVersion !== object.metadata?.resourceVersion) {
+        this.objects.set(key, object);
+        changes.push({ type: "upsert", key, object });
+      }
+    }
+    for (const [key, object] of this.objects) {
+      if (!seen.has(key)) {
+        this.objects.delete(key);
+        changes.push({ type: "delete", key, object });
+      }
+    }
+    this.resourceVersion = result.resourceVersion;
+    this.needList = false;
+    if (changes.length > 0 || !this.synced) this.options.onChanges(changes, "list");
+    if (!this.synced) {
+      this.synced = true;
+      this.options.onSynced?.();
+    }
+  }
+
+  /** One watch connection, until it ends. Throws on failure so the loop backs off. */
+  private async watchOnce(): Promise<void> {
+    let finish: (error: unknown) => void = () => {};
+    const ended = new Promise<void>((resolve, reject) => {
+      finish = (error: unknown) => {
+        if (this.abortedDeliberately && !streamError) resolve();
+        else if (error) reject(error);
+        else resolve();
+      };
+    });
+    this.abortedDeliberately = false;
+    let streamError: unknown = null;
+    this.lastActivity = Date.now();
+    this.watchHandle = await this.client.watch(
+      this.options.path,
+      {
+        ...this.selectorQuery(),
+        resourceVersion: this.resourceVersion,
+        allowWatchBookmarks: true,
+        timeoutSeconds: this.options.watchTimeoutSeconds ?? 300 + Math.floor((this.options.random ?? Math.random)() * 60),
+      },
+      (event) => {
+        this.lastActivity = Date.now();
+        try {
+          this.handleEvent(event);
+        } catch (error) {
+          streamError = error;
+          this.watchHandle?.abort();
+        }
+      },
+      (error) => finish(streamError ?? error),
+    );
+    this.stats.watches++;
+    try {
+      await ended;
+    } finally {
+      this.watchHandle = undefined;
+    }
+  }
+
+  private handleEvent(event: WatchEvent): void {
+    if (event.type === "ERROR") {
+      const status = event.object as { code?: number; reason?: string; message?: string };
+      throw new KubeApiError(status.code ?? 500, status.reason ?? "Error", `watch ${this.options.path}: ${status.message ?? "error event"}`);
+    }
+    const object = event.object as KubeObjectLike;
+    const version = object.metadata?.resourceVersion;
+    if (event.type === "BOOKMARK") {
+      this.stats.bookmarks++;
+      if (version) this.resourceVersion = version;
+      return;
+    }
+    this.stats.events++;
+    const key = objectKeyOf(object);
+    if (event.type === "DELETED") {
+      this.objects.delete(key);
+      this.options.onChanges([{ type: "delete", key, object }], "watch");
+    } else {
+      this.objects.set(key, object);
+      this.options.onChanges([{ type: "upsert", key, object }], "watch");
+    }
+    if (version) this.resourceVersion = version;
+  }
+}

@@ -1,0 +1,253 @@
+// Kubernetes mode end to end: the compiled binary against a real etcd + kube-apiserver with our generated CRDs.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { startControlPlane, type ControlPlane } from "../harness/controlplane.ts";
+import { REPO_ROOT, startAppliance, type Appliance } from "../harness/appliance.ts";
+
+const NS = "boot";
+const GROUP_PATH = `/apis/boot.ironcore.dev/v1alpha1/namespaces/${NS}`;
+const UUID_A = "11111111-2222-3333-4444-555555555555";
+const UUID_B = "66666666-7777-8888-9999-000000000000";
+
+interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+}
+interface StatusObject {
+  metadata: { generation: number; resourceVersion: string; managedFields?: { manager: string; operation: string; subresource?: string }[] };
+  status?: { state?: string; conditions?: Condition[] };
+}
+
+let cp: ControlPlane;
+let app: Appliance;
+
+async function eventually<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    await Bun.sleep(100);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}${last ? ` (last error: ${String(last)})` : ""}`);
+}
+
+function ipxeConfig(name: string, uuid: string, secret: string, extra: Record<string, unknown> = {}) {
+  return {
+    apiVersion: "boot.ironcore.dev/v1alpha1",
+    kind: "IPXEBootConfig",
+    metadata: { name, namespace: NS },
+    spec: { systemUUID: uuid, kernelURL: "http://files.example/vmlinuz", initrdURL: "http://files.example/initrd", ignitionSecretRef: { name: secret }, ...extra },
+  };
+}
+
+function secret(name: string, stringData: Record<string, string>) {
+  return { apiVersion: "v1", kind: "Secret", metadata: { name, namespace: NS }, stringData };
+}
+
+async function getStatus(kind: "ipxebootconfigs" | "httpbootconfigs", name: string): Promise<StatusObject> {
+  return (await cp.requestOk("GET", `${GROUP_PATH}/${kind}/${name}`)) as StatusObject;
+}
+
+function condition(object: StatusObject, type: string): Condition | undefined {
+  return object.status?.conditions?.find((c) => c.type === type);
+}
+
+async function countStatusWrites(): Promise<number> {
+  // The apiserver's own counter of requests by verb/resource/subresource.
+  const metrics = (await cp.request("GET", "/metrics")).text;
+  let total = 0;
+  for (const line of metrics.split("\n")) {
+    if (line.startsWith("apiserver_request_total{") && line.includes('resource="ipxebootconfigs"') && line.includes('subresource="status"') && line.includes('verb="APPLY"')) {
+      total += Number(line.split(" ").at(-1));
+    }
+  }
+  return total;
+}
+
+beforeAll(async () => {
+  cp = await startControlPlane({ crdPaths: [join(REPO_ROOT, "manifests/crds/ipxebootconfigs.yaml"), join(REPO_ROOT, "manifests/crds/httpbootconfigs.yaml")] });
+  await cp.requestOk("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
+  await cp.applyObjects([secret("sa", { ignition: '{"ignition":{"version":"3.4.0"}}' }), ipxeConfig("machine-a", UUID_A, "sa")]);
+  app = await startAppliance(["--source", "kube", "--kubeconfig", cp.kubeconfigPath, "--namespace", NS, "--public-url", "http://boot.test"]);
+  await app.waitReady(30_000);
+}, 120_000);
+
+afterAll(async () => {
+  await app?.stop();
+  await cp?.stop();
+});
+
+describe("API server validation (CRDs generated from the valibot schemas)", () => {
+  test.each([
+    [{ systemUUID: "not-a-uuid" }, "spec.systemUUID: Invalid value", "must be a UUID"],
+    [{ kernelURL: "ftp://x/vmlinuz" }, "spec.kernelURL", "must be an http:// or https:// URL"],
+    [{ systemIPs: ["10.0.0.300"] }, "spec.systemIPs[0]", "must be an IPv4 or IPv6 address"],
+    [{ initrdURL: undefined }, "spec.initrdURL", "Required value"],
+  ])("rejects %j with a clear message", async (override, field, message) => {
+    const object = ipxeConfig("invalid", UUID_B, "sa");
+    Object.assign(object.spec, override);
+    if ("initrdURL" in override && override.initrdURL === undefined) delete (object.spec as Record<string, unknown>).initrdURL;
+    const response = await cp.request("POST", `${GROUP_PATH}/ipxebootconfigs`, object);
+    expect(response.status).toBe(422);
+    expect(response.text).toContain(field);
+    expect(response.text).toContain(message);
+  });
+
+  test("rejects a bad network identifier in an HTTPBootConfig", async () => {
+    const response = await cp.request("POST", `${GROUP_PATH}/httpbootconfigs`, {
+      apiVersion: "boot.ironcore.dev/v1alpha1",
+      kind: "HTTPBootConfig",
+      metadata: { name: "bad-ids", namespace: NS },
+      spec: { networkIdentifiers: ["10.0.0.1", "aa:bb:cc"] },
+    });
+    expect(response.status).toBe(422);
+    expect(response.text).toContain("must be an IPv4/IPv6 address or a MAC address");
+  });
+});
+
+describe("serving from the API server", () => {
+  test("an existing config is served after the first sync", async () => {
+    const response = await fetch(`${app.url}/ignition/${UUID_A}`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('{"ignition":{"version":"3.4.0"}}');
+  });
+
+  test("created → served, updated → new answer, deleted → 404", async () => {
+    await cp.applyObjects([secret("sb", { ignition: '{"ignition":{"version":"3.3.0"}}' }), ipxeConfig("machine-b", UUID_B, "sb")]);
+    await eventually(async () => (await fetch(`${app.url}/ipxe/${UUID_B}`)).status === 200, "machine-b served");
+    await cp.requestOk("PATCH", `${GROUP_PATH}/ipxebootconfigs/machine-b`, { spec: { kernelURL: "http://files.example/vmlinuz-2" } });
+    await eventually(async () => (await (await fetch(`${app.url}/ipxe/${UUID_B}`)).text()).includes("vmlinuz-2"), "updated kernel served");
+    await cp.requestOk("DELETE", `${GROUP_PATH}/ipxebootconfigs/machine-b`);
+    await eventually(async () => (await fetch(`${app.url}/ipxe/${UUID_B}`)).status === 404, "deleted config → 404");
+  });
+});
+
+describe("status", () => {
+  test("Ready with observedGeneration; missing secret → Error naming it; secret created → Ready", async () => {
+    const ready = await eventually(async () => {
+      const object = await getStatus("ipxebootconfigs", "machine-a");
+      return object.status?.state === "Ready" ? object : undefined;
+    }, "machine-a Ready");
+    expect(condition(ready, "Ready")).toMatchObject({ status: "True", observedGeneration: ready.metadata.generation });
+    expect(condition(ready, "IdentifiersUnique")?.status).toBe("True");
+
+    await cp.applyObjects([ipxeConfig("machine-c", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "sc-missing")]);
+    const error = await eventually(async () => {
+      const object = await getStatus("ipxebootconfigs", "machine-c");
+      return object.status?.state === "Error" ? object : undefined;
+    }, "machine-c Error");
+    expect(condition(error, "Ready")).toMatchObject({ status: "False", reason: "SecretNotFound" });
+    expect(condition(error, "Ready")?.message).toContain(`ignition secret ${NS}/sc-missing`);
+
+    await cp.applyObjects([secret("sc-missing", { ignition: '{"ignition":{"version":"3.4.0"}}' })]);
+    await eventually(async () => (await getStatus("ipxebootconfigs", "machine-c")).status?.state === "Ready", "machine-c Ready after secret created");
+  });
+
+  test("a Butane error in the secret is an Error condition with the translator's message; fixing it → Ready", async () => {
+    await cp.applyObjects([secret("sd", { format: "fcos", ignition: "variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n    - path: relative/path\n" }), ipxeConfig("machine-d", "dddddddd-0000-0000-0000-000000000001", "sd")]);
+    const error = await eventually(async () => {
+      const object = await getStatus("ipxebootconfigs", "machine-d");
+      return object.status?.state === "Error" ? object : undefined;
+    }, "machine-d Error");
+    expect(condition(error, "Ready")?.reason).toBe("ButaneTranslationFailed");
+    expect(condition(error, "Ready")?.message).toContain("storage.files.0.path");
+    const response = await fetch(`${app.url}/ignition/dddddddd-0000-0000-0000-000000000001`);
+    expect(response.status).toBe(500);
+    await cp.applyObjects([secret("sd", { format: "fcos", ignition: "variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n    - path: /etc/motd\n" })]);
+    await eventually(async () => (await getStatus("ipxebootconfigs", "machine-d")).status?.state === "Ready", "machine-d Ready after fix");
+  });
+
+  test("a UUID conflict is reported on the newer config only", async () => {
+    await Bun.sleep(1100); // creationTimestamp has second resolution: make machine-e clearly newer
+    await cp.applyObjects([ipxeConfig("machine-e", UUID_A, "sa")]);
+    const loser = await eventually(async () => {
+      const object = await getStatus("ipxebootconfigs", "machine-e");
+      return condition(object, "IdentifiersUnique")?.status === "False" ? object : undefined;
+    }, "conflict on machine-e");
+    expect(condition(loser, "IdentifiersUnique")?.message).toContain(`${NS}/machine-a is served`);
+    expect(loser.status?.state).toBe("Error");
+    expect(condition(await getStatus("ipxebootconfigs", "machine-a"), "IdentifiersUnique")?.status).toBe("True");
+    await cp.requestOk("DELETE", `${GROUP_PATH}/ipxebootconfigs/machine-e`);
+  });
+
+  test("serving writes IPXEScriptFetched and IgnitionDataFetched with the client address", async () => {
+    expect((await fetch(`${app.url}/ipxe/${UUID_A}`)).status).toBe(200);
+    expect((await fetch(`${app.url}/ignition/${UUID_A}`)).status).toBe(200);
+    const object = await eventually(async () => {
+      const current = await getStatus("ipxebootconfigs", "machine-a");
+      return condition(current, "IPXEScriptFetched") && condition(current, "IgnitionDataFetched") ? current : undefined;
+    }, "fetched conditions");
+    expect(condition(object, "IPXEScriptFetched")).toMatchObject({ status: "True", reason: "IPXEScriptServed" });
+    expect(condition(object, "IgnitionDataFetched")?.message).toContain("fetched by 127.0.0.1");
+    // The reconciler's conditions are still there: the two writers own different fields.
+    expect(condition(object, "Ready")?.status).toBe("True");
+  });
+
+  test("a burst of 500 ignition requests becomes a handful of status writes", async () => {
+    await Bun.sleep(1500); // let earlier writes settle
+    const before = await countStatusWrites();
+    const started = performance.now();
+    const responses = await Promise.all(Array.from({ length: 500 }, () => fetch(`${app.url}/ignition/${UUID_A}`)));
+    const elapsed = performance.now() - started;
+    expect(responses.every((r) => r.status === 200)).toBe(true);
+    await Bun.sleep(2500); // two flush intervals
+    const writes = (await countStatusWrites()) - before;
+    console.log(`500 requests in ${Math.round(elapsed)} ms → ${writes} status writes`);
+    expect(writes).toBeGreaterThanOrEqual(1);
+    expect(writes).toBeLessThanOrEqual(6);
+  });
+});
+
+describe("API server outage", () => {
+  test("requests are answered from cache while the API server is down; later changes show up", async () => {
+    await cp.stopApiServer();
+    for (let i = 0; i < 5; i++) {
+      expect((await fetch(`${app.url}/ignition/${UUID_A}`)).status).toBe(200);
+      await Bun.sleep(200);
+    }
+    expect((await fetch(`${app.url}/readyz`)).status).toBe(200);
+    await cp.startApiServer();
+    await cp.applyObjects([secret("sf", { ignition: '{"ignition":{"version":"3.4.0"},"after":"restart"}' }), ipxeConfig("machine-f", "ffffffff-0000-0000-0000-000000000001", "sf")]);
+    await eventually(async () => (await fetch(`${app.url}/ignition/ffffffff-0000-0000-0000-000000000001`)).status === 200, "change after restart served", 60_000);
+  }, 120_000);
+});
+
+describe("leader election", () => {
+  test("with two replicas, one reconciles and both serve; the lease moves on shutdown", async () => {
+    const args = ["--source", "kube", "--kubeconfig", cp.kubeconfigPath, "--namespace", NS, "--leader-elect"];
+    const first = await startAppliance(args, { env: { POD_NAME: "replica-1" } });
+    const second = await startAppliance(args, { env: { POD_NAME: "replica-2" } });
+    try {
+      await first.waitReady(30_000);
+      await second.waitReady(30_000);
+      const leaderLog = await Promise.race([first.waitForLog((l) => l.msg === "became leader", 30_000).then(() => "replica-1"), second.waitForLog((l) => l.msg === "became leader", 30_000).then(() => "replica-2")]);
+      await Bun.sleep(3000);
+      const leaders = [first, second].filter((replica) => replica.logs.some((l) => l.msg === "became leader"));
+      expect(leaders).toHaveLength(1);
+      // Both serve.
+      for (const replica of [first, second]) expect((await fetch(`${replica.url}/ignition/${UUID_A}`)).status).toBe(200);
+      const lease = (await cp.requestOk("GET", `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/boot-operator-leader`)) as { spec: { holderIdentity: string } };
+      expect(lease.spec.holderIdentity).toBe(leaderLog);
+      // The leader reconciles: a new config with a missing secret gets its Error status.
+      await cp.applyObjects([ipxeConfig("machine-g", "99999999-0000-0000-0000-000000000001", "sg-missing")]);
+      await eventually(async () => (await getStatus("ipxebootconfigs", "machine-g")).status?.state === "Error", "leader reconciled machine-g");
+      // Stopping the leader releases the lease; the other replica takes over well before the lease would expire.
+      const [leader, follower] = leaderLog === "replica-1" ? [first, second] : [second, first];
+      const stopped = Date.now();
+      expect(await leader.stop()).toBe(0);
+      await follower.waitForLog((l) => l.msg === "became leader", 10_000);
+      expect(Date.now() - stopped).toBeLessThan(10_000);
+    } finally {
+      await first.stop();
+      await second.stop();
+    }
+  }, 120_000);
+});
