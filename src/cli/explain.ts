@@ -18,7 +18,9 @@ export function explainMachine(store: BootStore, options: Pick<ExplainOptions, "
   const index = store.index;
   const lines: string[] = [`machine: uuid=${uuid ?? "-"} mac=${mac ?? "-"} ip=${ip ?? "-"}`];
 
+  const matchedKeys = new Set<string>();
   const ipxe = resolveIpxeConfig(index, { uuid, macs: mac ? [mac] : [], ips: ip ? [ip] : [] });
+  if (ipxe) matchedKeys.add(`IPXEBootConfig|${ipxe.key}`);
   if (ipxe) {
     const diagnosis = diagnoseIpxeBootConfig(index, store, ipxe.config);
     const script = ipxe.config.spec.ipxeScriptSecretRef ? `custom script from secret ${ipxe.config.spec.ipxeScriptSecretRef.name}` : "default template";
@@ -29,6 +31,7 @@ export function explainMachine(store: BootStore, options: Pick<ExplainOptions, "
   if (uuid) {
     const ignition = resolveIgnitionConfig(index, uuid);
     if (ignition) {
+      matchedKeys.add(`${ignition.kind}|${ignition.match.key}`);
       const diagnosis = ignition.kind === "IPXEBootConfig" ? diagnoseIpxeBootConfig(index, store, ignition.match.config) : diagnoseHttpBootConfig(index, store, ignition.match.config);
       const secret = ignition.match.config.spec.ignitionSecretRef?.name;
       lines.push(`/ignition/${uuid}: ${ignition.kind} ${ignition.match.key} (matched by ${ignition.match.reason}; secret ${secret ?? "(none)"}; state ${diagnosis.state})`);
@@ -40,11 +43,14 @@ export function explainMachine(store: BootStore, options: Pick<ExplainOptions, "
   const identifiers = [ip, mac].filter((value): value is string => Boolean(value));
   if (identifiers.length > 0) {
     const http = resolveHttpBootConfig(index, identifiers);
+    if (http) matchedKeys.add(`HTTPBootConfig|${http.key}`);
     if (http) lines.push(`/httpboot: HTTPBootConfig ${http.key} (matched by ${http.reason} ${http.identifier}) → ${http.config.spec.ukiURL ?? "(no ukiURL: 404)"}`);
     else lines.push(`/httpboot: no HTTPBootConfig claims ${identifiers.join(", ")} → ${options["default-uki-url"] ? `default ${options["default-uki-url"]}` : "404 (no --default-uki-url)"}`);
   } else lines.push("/httpboot: (no --ip or --mac given)");
 
-  const related = index.conflicts.filter((conflict) => [uuid, mac, ip].includes(conflict.identifier));
+  const related = index.conflicts.filter(
+    (conflict) => [uuid, mac, ip].includes(conflict.identifier) || [conflict.winner, ...conflict.losers].some((key) => matchedKeys.has(`${conflict.kind}|${key}`)),
+  );
   for (const conflict of related) lines.push(`conflict: ${describeConflict(conflict)}`);
   return lines;
 }

@@ -1,0 +1,143 @@
+// The one-shot commands and flag handling of the compiled binary, as an operator meets them.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { REPO_ROOT, runCommand, startAppliance } from "../harness/appliance.ts";
+
+let dir: string;
+const CONFIGS = `apiVersion: boot.ironcore.dev/v1alpha1
+kind: IPXEBootConfig
+metadata: {name: a}
+spec: {systemUUID: 4c4c4544-0042-3510-8052-b4c04f4a4e31, kernelURL: http://k/v, initrdURL: http://k/i, ignitionSecretRef: {name: fcos}}
+---
+apiVersion: boot.ironcore.dev/v1alpha1
+kind: IPXEBootConfig
+metadata: {name: b}
+spec: {systemUUID: 4C4C4544-0042-3510-8052-B4C04F4A4E31, kernelURL: http://k/v, initrdURL: http://k/i}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: fcos}
+stringData:
+  format: fcos
+  ignition: |
+    variant: fcos
+    version: 1.5.0
+    storage:
+      files:
+        - path: /etc/motd
+          contents: {local: motd.txt}
+---
+apiVersion: boot.ironcore.dev/v1alpha1
+kind: HTTPBootConfig
+metadata: {name: h}
+spec: {networkIdentifiers: ["10.0.0.9", "bogus"]}
+`;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "boot-operator-cli-"));
+  await writeFile(join(dir, "configs.yaml"), CONFIGS);
+  await writeFile(join(dir, "broken.yaml"), "kind: [\n");
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+describe("validate", () => {
+  test("prints every problem with file, field and reason; exits 1", async () => {
+    const { code, stdout } = await runCommand(["validate", dir]);
+    expect(code).toBe(1);
+    expect(stdout).toContain(`error: ${join(dir, "broken.yaml")}#0: YAML syntax error at line`);
+    expect(stdout).toContain(`error: ${join(dir, "configs.yaml")}#3 HTTPBootConfig h: spec.networkIdentifiers.1: must be an IPv4/IPv6 address or a MAC address`);
+    expect(stdout).toMatch(/error: IPXEBootConfig default\/a: butane in secret default\/fcos does not translate: storage\.files\.0\.contents\.local \(line \d+, column \d+\)/);
+    expect(stdout).toContain("warning: conflict: IPXEBootConfigs default/a, default/b all claim uuid 4c4c4544-0042-3510-8052-b4c04f4a4e31; default/a is served");
+    expect(stdout).toMatch(/2 IPXEBootConfig, 0 HTTPBootConfig, 1 Secret; \d+ error\(s\), \d+ warning\(s\)\n$/);
+  });
+  test("the shipped samples are clean", async () => {
+    const { code, stdout } = await runCommand(["validate", join(REPO_ROOT, "manifests/samples")]);
+    expect(stdout).toContain("0 error(s)");
+    expect(code).toBe(0);
+  });
+  test("a missing directory is an error, not a crash", async () => {
+    const { code, stderr } = await runCommand(["validate", join(dir, "nope")]);
+    expect(code).toBe(1);
+    expect(stderr).toContain("does not exist or is not a directory");
+  });
+});
+
+describe("explain", () => {
+  test("names the config per endpoint and the reason it matched", async () => {
+    const { code, stdout } = await runCommand(["explain", "--source", `dir:${dir}`, "--uuid", "44454C4C-4200-1035-8052-B4C04F4A4E31", "--ip", "10.0.0.9"]);
+    expect(code).toBe(0);
+    expect(stdout).toContain("/ipxe/{uuid}: IPXEBootConfig default/a (matched by uuid-byte-swapped");
+    expect(stdout).toContain("! ButaneTranslationFailed");
+    expect(stdout).toContain("/httpboot: no HTTPBootConfig claims 10.0.0.9");
+    expect(stdout).toContain("conflict: IPXEBootConfigs default/a, default/b");
+  });
+  test("the embedded samples explain without flags for the source", async () => {
+    const { stdout } = await runCommand(["explain", "--uuid", "52a1f4c0-93b1-4d6e-a3b0-6f4e1c2d9b07", "--mac", "52-54-00-12-34-57"]);
+    expect(stdout).toContain("/ignition/52a1f4c0-93b1-4d6e-a3b0-6f4e1c2d9b07: HTTPBootConfig default/machine-2");
+    expect(stdout).toContain("/httpboot: HTTPBootConfig default/machine-2 (matched by mac 52:54:00:12:34:57)");
+  });
+  test("needs an identifier", async () => {
+    const { code, stderr } = await runCommand(["explain"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("give at least one of --uuid, --mac, --ip");
+  });
+});
+
+describe("flags and help", () => {
+  test("version and help", async () => {
+    expect((await runCommand(["version"])).stdout).toMatch(/^boot-operator \d+\.\d+\.\d+ \(\S+\)\n$/);
+    const help = await runCommand(["serve", "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("--trusted-proxies CIDRS");
+    expect(help.stdout).toContain("[BOOT_OPERATOR_TRUSTED_PROXIES]");
+    expect((await runCommand(["--help"])).stdout).toContain("Commands:");
+  });
+  test("bad values stop the start with one line per flag and exit 2", async () => {
+    const { code, stderr } = await runCommand(["serve", "--listen", "nope", "--trusted-proxies", "300.0.0.0/8"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('--listen "nope": must be host:port');
+    expect(stderr).toContain('--trusted-proxies "300.0.0.0/8": must be comma-separated CIDRs');
+  });
+  test("env vars are validated the same way", async () => {
+    const { code, stderr } = await runCommand(["serve"], { BOOT_OPERATOR_LOG_LEVEL: "chatty" });
+    expect(code).toBe(2);
+    expect(stderr).toContain('--log-level "chatty": must be one of debug, info, warn, error');
+  });
+  test("unknown commands and flags", async () => {
+    expect((await runCommand(["frobnicate"])).code).toBe(2);
+    expect((await runCommand(["serve", "--frob"])).stderr).toContain("unknown flag --frob");
+  });
+  test("a broken --ipxe-template refuses to start, naming the line", async () => {
+    await writeFile(join(dir, "bad.ipxe"), "#!ipxe\nkernel {{.Kernel}}\n");
+    const { code, stderr } = await runCommand(["serve", "--listen", "127.0.0.1:0", "--ipxe-template", join(dir, "bad.ipxe")]);
+    expect(code).toBe(1);
+    expect(stderr).toContain('line 2: unknown template field ".Kernel"');
+  });
+});
+
+describe("README first command: serve with no source flag", () => {
+  test("serves the embedded samples (Go-operator flag aliases and env config)", async () => {
+    const app = await startAppliance([], { env: { BOOT_OPERATOR_IPXE_SERVICE_URL: "ignored-because-not-an-env-name", BOOT_OPERATOR_LISTEN: "127.0.0.1:0" } });
+    try {
+      await app.waitReady();
+      const ignition = await fetch(`${app.url}/ignition/52a1f4c0-93b1-4d6e-a3b0-6f4e1c2d9b07`);
+      expect(ignition.status).toBe(200);
+      expect(((await ignition.json()) as { ignition: { version: string } }).ignition.version).toBe("3.4.0");
+      const script = await (await fetch(`${app.url}/ipxe/9b8f2f7e-1f0a-4a57-9d55-0c1f6a3e2b11`)).text();
+      expect(script).toBe(`#!ipxe\nchain ${app.url}/uki/sample.efi || exit 1\n`);
+    } finally {
+      await app.stop();
+    }
+  });
+  test("--ipxe-service-url is accepted as the Go operator's name for --public-url", async () => {
+    const app = await startAppliance(["--ipxe-service-url", "http://10.1.2.3:8082"]);
+    try {
+      await app.waitReady();
+      expect(await (await fetch(`${app.url}/ipxe`)).text()).toContain("chain --autofree http://10.1.2.3:8082/ipxe/");
+    } finally {
+      await app.stop();
+    }
+  });
+});
