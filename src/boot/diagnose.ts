@@ -1,7 +1,7 @@
 // Whether a config can be served, and if not why. The same function feeds `validate`/`explain` in directory mode
 // and the status reconciler in Kubernetes mode, so both always agree.
 import { SECRET_KEY_IGNITION, SECRET_KEY_IPXE_SCRIPT, objectKey, type HTTPBootConfig, type IPXEBootConfig } from "../api/index.ts";
-import { describeConflict, type BootIndex, type ConfigKind } from "../index/boot-index.ts";
+import { describeConflict, isStandby, type BootIndex, type ConfigKind, type IdentifierConflict } from "../index/boot-index.ts";
 import type { IgnitionCache } from "./ignition.ts";
 import type { IpxeScriptCache } from "./ipxe-scripts.ts";
 import { namespaceOf } from "./resolve.ts";
@@ -52,6 +52,14 @@ function checkIgnitionRef(index: BootIndex, caches: Caches, namespace: string, n
   }
 }
 
+/** A standby config (maintenance vs workload) is meant to lose; anything else losing a conflict is an error. */
+function reportConflicts(conflicts: IdentifierConflict[], standby: boolean, problems: DiagnosisProblem[], warnings: string[]): void {
+  for (const conflict of conflicts) {
+    if (standby) warnings.push(`standby: ${describeConflict(conflict)}`);
+    else problems.push({ reason: "IdentifierConflict", message: describeConflict(conflict) });
+  }
+}
+
 export function diagnoseIpxeBootConfig(index: BootIndex, caches: Caches, config: IPXEBootConfig): Diagnosis {
   const key = objectKey(config.metadata);
   const namespace = namespaceOf(config.metadata);
@@ -69,7 +77,7 @@ export function diagnoseIpxeBootConfig(index: BootIndex, caches: Caches, config:
       if (!outcome.ok) problems.push({ reason: "IPXEScriptInvalid", message: outcome.reason });
     }
   }
-  for (const conflict of index.conflictsLostBy("IPXEBootConfig", key)) problems.push({ reason: "IdentifierConflict", message: describeConflict(conflict) });
+  reportConflicts(index.conflictsLostBy("IPXEBootConfig", key), isStandby(config.metadata), problems, warnings);
   return { kind: "IPXEBootConfig", key, state: problems.length ? "Error" : "Ready", problems, warnings };
 }
 
@@ -79,7 +87,7 @@ export function diagnoseHttpBootConfig(index: BootIndex, caches: Caches, config:
   const warnings: string[] = [];
   checkIgnitionRef(index, caches, namespaceOf(config.metadata), config.spec.ignitionSecretRef?.name, `HTTPBootConfig ${key}`, problems, warnings);
   if (!config.spec.ukiURL) warnings.push(`HTTPBootConfig ${key} has no ukiURL: /httpboot will not answer for it`);
-  for (const conflict of index.conflictsLostBy("HTTPBootConfig", key)) problems.push({ reason: "IdentifierConflict", message: describeConflict(conflict) });
+  reportConflicts(index.conflictsLostBy("HTTPBootConfig", key), isStandby(config.metadata), problems, warnings);
   return { kind: "HTTPBootConfig", key, state: problems.length ? "Error" : "Ready", problems, warnings };
 }
 

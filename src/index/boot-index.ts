@@ -64,9 +64,30 @@ function creationTime(meta: ObjectMeta): number {
   return Number.isNaN(millis) ? Number.POSITIVE_INFINITY : millis;
 }
 
-/** Oldest object first (it was there first, so it keeps serving), then namespace/name: stable across restarts. */
+/**
+ * Set by the metal-operator translator on the configs it generates: "true" on the one the Server currently refers
+ * to (workload or maintenance), "false" on the other. Several configs then legitimately claim one machine.
+ */
+export const ACTIVE_ANNOTATION = "boot.ironcore.dev/active";
+
+function activeRank(meta: ObjectMeta): number {
+  const value = meta.annotations?.[ACTIVE_ANNOTATION];
+  return value === "true" ? 0 : value === "false" ? 2 : 1;
+}
+
+/** Whether a config was marked standby by the translator: losing a conflict is then expected, not an error. */
+export function isStandby(meta: ObjectMeta): boolean {
+  return meta.annotations?.[ACTIVE_ANNOTATION] === "false";
+}
+
+/**
+ * The config a Server currently refers to first; then the oldest object (it was there first, so it keeps serving);
+ * then namespace/name. Stable across restarts and identical on every replica.
+ */
 function byPrecedence<T extends { metadata: ObjectMeta }>(configs: readonly T[]): T[] {
   return [...configs].sort((a, b) => {
+    const active = activeRank(a.metadata) - activeRank(b.metadata);
+    if (active !== 0) return active;
     const age = creationTime(a.metadata) - creationTime(b.metadata);
     if (age !== 0 && !Number.isNaN(age)) return age;
     const ka = objectKey(a.metadata);
@@ -213,5 +234,5 @@ function lookupUuid<T extends { metadata: ObjectMeta }>(
 }
 
 export function describeConflict(conflict: IdentifierConflict): string {
-  return `${conflict.kind}s ${[conflict.winner, ...conflict.losers].join(", ")} all claim ${conflict.identifierKind} ${conflict.identifier}; ${conflict.winner} is served (oldest, then by namespace/name)`;
+  return `${conflict.kind}s ${[conflict.winner, ...conflict.losers].join(", ")} all claim ${conflict.identifierKind} ${conflict.identifier}; ${conflict.winner} is served (active for its Server, then oldest, then by namespace/name)`;
 }

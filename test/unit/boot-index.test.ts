@@ -97,3 +97,20 @@ describe("conflicts", () => {
     expect(index.ipxeByUuidLookup(UUID)?.key).toBe("default/other");
   });
 });
+
+describe("workload and maintenance configs for one machine", () => {
+  test("the config marked active wins regardless of age; the standby loser is not an error", async () => {
+    const { ACTIVE_ANNOTATION } = await import("../../src/index/boot-index.ts");
+    const { diagnoseIpxeBootConfig } = await import("../../src/boot/diagnose.ts");
+    const { IgnitionCache } = await import("../../src/boot/ignition.ts");
+    const { IpxeScriptCache } = await import("../../src/boot/ipxe-scripts.ts");
+    const workload = ipxeConfig("workload", { systemUUID: UUID }, { creationTimestamp: "2024-01-01T00:00:00Z", annotations: { [ACTIVE_ANNOTATION]: "false" } });
+    const maintenance = ipxeConfig("maintenance", { systemUUID: UUID }, { creationTimestamp: "2025-01-01T00:00:00Z", annotations: { [ACTIVE_ANNOTATION]: "true" } });
+    const index = new BootIndex({ ipxeBootConfigs: [workload, maintenance], httpBootConfigs: [], secrets: [] });
+    expect(index.ipxeByUuidLookup(UUID)?.key).toBe("default/maintenance");
+    const caches = { ignition: new IgnitionCache(), ipxeScripts: new IpxeScriptCache() };
+    const standby = diagnoseIpxeBootConfig(index, caches, workload);
+    expect(standby.state).toBe("Ready");
+    expect(standby.warnings[0]).toStartWith("standby: ");
+  });
+});
