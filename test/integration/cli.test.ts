@@ -126,7 +126,7 @@ describe("README first command: serve with no source flag", () => {
       expect(ignition.status).toBe(200);
       expect(((await ignition.json()) as { ignition: { version: string } }).ignition.version).toBe("3.4.0");
       const script = await (await fetch(`${app.url}/ipxe/9b8f2f7e-1f0a-4a57-9d55-0c1f6a3e2b11`)).text();
-      expect(script).toBe(`#!ipxe\nchain ${app.url}/uki/sample.efi || exit 1\n`);
+      expect(script).toBe(`#!ipxe\nchain ${app.url}/uki/sample.efi ip=any ignition.firstboot=1 ignition.config.url=${app.url}/ignition/\${uuid} ignition.platform.id=metal console=ttyS0,115200n8 || exit 1\n`);
     } finally {
       await app.stop();
     }
