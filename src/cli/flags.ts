@@ -59,6 +59,13 @@ export const FLAGS: readonly FlagSpec[] = [
     description: "watch only Secrets matching this label selector (--source kube); empty: all Secrets in scope",
     commands: ["serve"],
   },
+  {
+    name: "watch-stall-timeout",
+    valueName: "SECONDS",
+    defaultValue: "300",
+    description: "restart a watch that delivered no event or bookmark for this long (dead connections behind load balancers)",
+    commands: ["serve"],
+  },
   { name: "leader-elect", boolean: true, defaultValue: "false", description: "run reconcilers only on the replica holding the Lease (--source kube)", commands: ["serve"] },
   { name: "leader-election-namespace", valueName: "NS", defaultValue: "", description: "namespace of the leader Lease (default: --namespace, else the pod's, else default)", commands: ["serve"] },
   { name: "uuid", valueName: "UUID", description: "machine UUID to explain", commands: ["explain"] },

@@ -69,6 +69,7 @@ export const serveOptionsSchema = v.object({
   kubeconfig: optionalText,
   namespace: v.pipe(v.string(), v.regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$/, "must be a namespace name (or empty for all)")),
   "secret-label-selector": v.string(),
+  "watch-stall-timeout": secondsSchema(1, 3600),
   "leader-elect": booleanSchema,
   "leader-election-namespace": v.string(),
 });

@@ -251,3 +251,35 @@ describe("leader election", () => {
     }
   }, 120_000);
 });
+
+describe("stalled watch", () => {
+  /** The kube-apiserver process of this control plane, found by its --secure-port. */
+  async function apiServerPid(): Promise<number> {
+    const port = new URL(cp.serverUrl).port;
+    for (const pid of cp.runningPids()) {
+      const cmdline = (await Bun.file(`/proc/${pid}/cmdline`).text()).split("\0");
+      if (cmdline[0]?.endsWith("kube-apiserver") && cmdline.includes(`--secure-port=${port}`)) return pid;
+    }
+    throw new Error("kube-apiserver pid not found");
+  }
+
+  test("a watch that goes silent (frozen API server) is detected and restarted; changes flow again", async () => {
+    const replica = await startAppliance(["--source", "kube", "--kubeconfig", cp.kubeconfigPath, "--namespace", NS, "--watch-stall-timeout", "2"]);
+    try {
+      await replica.waitReady(30_000);
+      const pid = await apiServerPid();
+      process.kill(pid, "SIGSTOP"); // connections stay open but nothing arrives: exactly a dead watch
+      try {
+        const line = await replica.waitForLog((l) => String(l.error ?? "").includes("silent for"), 15_000);
+        expect(line.msg).toBe("watch interrupted; serving from cache meanwhile");
+        expect((await fetch(`${replica.url}/ignition/${UUID_A}`)).status).toBe(200);
+      } finally {
+        process.kill(pid, "SIGCONT");
+      }
+      await cp.applyObjects([secret("sh", { ignition: '{"ignition":{"version":"3.4.0"}}' }), ipxeConfig("machine-h", "12121212-0000-0000-0000-000000000001", "sh")]);
+      await eventually(async () => (await fetch(`${replica.url}/ipxe/12121212-0000-0000-0000-000000000001`)).status === 200, "change after stall served", 30_000);
+    } finally {
+      await replica.stop();
+    }
+  }, 90_000);
+});

@@ -78,7 +78,7 @@ export class Reflector {
         this.options.onError?.(new Error(`watch ${this.options.path} silent for ${Math.round((Date.now() - this.lastActivity) / 1000)} s; restarting it`), "watch", 0);
         this.restartWatch(false);
       }
-    }, Math.min(stallTimeout, 10_000));
+    }, Math.max(250, Math.min(stallTimeout / 4, 10_000)));
     this.resyncTimer = setInterval(() => this.restartWatch(true), this.options.resyncIntervalMs ?? 10 * 60_000);
     this.cycle = this.loop();
   }

@@ -28,6 +28,7 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
   let reconciler: StatusReconciler | undefined;
   const source = new KubeSource(client, {
     namespace: options.namespace,
+    stallTimeoutMs: options["watch-stall-timeout"] * 1000,
     ...(options["secret-label-selector"] ? { secretLabelSelector: options["secret-label-selector"] } : {}),
     onObjectChange: (kind, key) => reconciler?.notify(kind, key),
     onWatchError: (kind, error, retryInMs) => log.warn("watch interrupted; serving from cache meanwhile", { kind, error: error.message, retryInMs }),
