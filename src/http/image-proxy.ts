@@ -1,0 +1,232 @@
+// GET|HEAD /image?imageName=…&version=…&layerDigest=…  and  GET|HEAD /httpboot/<registry/repository>/sha256-<hex>.efi
+// Streams boot blobs (kernels, initrds, squashfs, UKIs) from an OCI registry to booting machines, so machines
+// never need registry credentials or a route to the internet. Whole-blob transfers are verified against their
+// digest and a mismatch breaks the transfer; with a blob cache, concurrent requests share one upstream pull.
+import { Hono, type Context } from "hono";
+import { textError, type AppEnv } from "./context.ts";
+import { decideRange } from "./static-files.ts";
+import type { RegistryAllowList } from "../oci/allowlist.ts";
+import type { BlobCache, CachedBlob } from "../oci/blob-cache.ts";
+import { discard, upstreamError, type OciClient, type OciLog } from "../oci/client.ts";
+import { describeMismatch, verifyingStream, type DigestMismatch } from "../oci/digest.ts";
+import { OciError } from "../oci/errors.ts";
+import { describeBlob, parseHttpBootPath, parseImageQuery, type BlobLocation } from "../oci/urls.ts";
+
+export interface ImageProxyDeps {
+  client: OciClient;
+  allowList: RegistryAllowList;
+  blobCache?: BlobCache;
+  log: OciLog;
+  /** Counted by the caller (metrics); the proxy already logs the mismatch. */
+  onDigestMismatch?: (digest: string) => void;
+}
+
+const HTTPBOOT_MOUNT = "/httpboot/";
+
+interface BlobRequest {
+  blob: BlobLocation;
+  efi: boolean;
+}
+
+export function imageProxyRoutes(deps: ImageProxyDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.on(["GET", "HEAD"], "/image", (c) => {
+    const parsed = parseImageQuery({ imageName: c.req.query("imageName"), version: c.req.query("version"), layerDigest: c.req.query("layerDigest") });
+    if (!parsed.ok) return textError(c, 400, parsed.reason);
+    return serveBlob(c, deps, { blob: parsed.blob, efi: false });
+  });
+
+  app.on(["GET", "HEAD"], "/httpboot/*", async (c, next) => {
+    // The raw path: segments are decoded once, in parseHttpBootPath.
+    const rawPath = new URL(c.req.url).pathname;
+    // Hono's "/httpboot/*" also matches "/httpboot" itself, which belongs to the HTTP-boot config endpoint.
+    if (!rawPath.startsWith(HTTPBOOT_MOUNT)) {
+      await next();
+      return;
+    }
+    const parsed = parseHttpBootPath(rawPath.slice(HTTPBOOT_MOUNT.length));
+    if (!parsed.ok) return textError(c, 400, parsed.reason);
+    return serveBlob(c, deps, { blob: parsed.blob, efi: true });
+  });
+
+  return app;
+}
+
+async function serveBlob(c: Context<AppEnv>, deps: ImageProxyDeps, request: BlobRequest): Promise<Response> {
+  const { blob } = request;
+  if (!deps.allowList.isAllowed(blob.registry)) {
+    deps.log("warn", "image proxy: registry not allowed", { registry: blob.registry, repository: blob.repository });
+    return textError(c, 403, `registry ${blob.registry} is not on the allow-list (${deps.allowList.entries.join(", ")})`);
+  }
+  const isHead = c.req.raw.method === "HEAD";
+  const range = c.req.header("range");
+  const headers = blobHeaders(request);
+  const onMismatch = (mismatch: DigestMismatch): void => {
+    deps.log("error", "image proxy: blob does not match its digest, transfer aborted", {
+      image: describeBlob(blob),
+      reason: describeMismatch(mismatch),
+    });
+    deps.onDigestMismatch?.(blob.digest);
+  };
+  // The ETag is the digest: a client holding that ETag holds exactly these bytes, wherever they are.
+  if (etagMatches(c.req.header("if-none-match") ?? null, `"${blob.digest}"`)) return new Response(null, { status: 304, headers });
+  try {
+    const cached = deps.blobCache?.lookup(blob.digest);
+    if (cached) {
+      deps.log("debug", "image proxy: cache hit", { image: describeBlob(blob), method: c.req.raw.method });
+      return serveCached(c.req.raw, cached, headers);
+    }
+    if (isHead) return await headUpstream(deps, blob, headers);
+    if (range) return await rangeUpstream(c, deps, blob, headers, range, onMismatch);
+    if (deps.blobCache) {
+      const { stream, size, joined } = await deps.blobCache.stream(
+        blob.digest,
+        async (signal) => {
+          const response = await deps.client.fetchBlob(blob, blob.digest, { signal });
+          if (response.status !== 200 || !response.body) throw await upstreamError(response, `blob ${describeBlob(blob)}`);
+          return { body: response.body, size: contentLength(response) };
+        },
+        onMismatch,
+      );
+      if (size !== undefined) headers.set("Content-Length", String(size));
+      deps.log("info", "image proxy: streaming blob", { image: describeBlob(blob), size, cache: joined ? "joined" : "miss" });
+      return new Response(abortQuietly(stream, deps, blob), { status: 200, headers });
+    }
+    const response = await deps.client.fetchBlob(blob, blob.digest, { signal: c.req.raw.signal });
+    if (response.status !== 200 || !response.body) throw await upstreamError(response, `blob ${describeBlob(blob)}`);
+    const size = contentLength(response);
+    if (size !== undefined) headers.set("Content-Length", String(size));
+    deps.log("info", "image proxy: streaming blob", { image: describeBlob(blob), size });
+    return new Response(abortQuietly(verifyingStream(response.body, blob.digest, size, onMismatch), deps, blob), { status: 200, headers });
+  } catch (error) {
+    return failure(c, deps, blob, error);
+  }
+}
+
+function blobHeaders(request: BlobRequest): Headers {
+  const { digest } = request.blob;
+  const headers = new Headers({
+    "Content-Type": request.efi ? "application/efi" : "application/octet-stream",
+    "Docker-Content-Digest": digest,
+    // Content-addressed: the digest is the strongest validator there is, and the bytes never change.
+    ETag: `"${digest}"`,
+    "Cache-Control": "public, max-age=31536000, immutable",
+    "Accept-Ranges": "bytes",
+  });
+  if (request.efi) headers.set("Content-Disposition", `inline; filename="${digest.replace(":", "-")}.efi"`);
+  return headers;
+}
+
+function contentLength(response: Response): number | undefined {
+  const value = response.headers.get("content-length");
+  if (value === null || !/^\d+$/.test(value)) return undefined;
+  return Number(value);
+}
+
+function etagMatches(header: string | null, etag: string): boolean {
+  if (header === null) return false;
+  return header.split(",").some((candidate) => {
+    const tag = candidate.trim();
+    return tag === "*" || tag === etag || tag === `W/${etag}`;
+  });
+}
+
+/** A verified blob from the cache: single ranges (and If-Range) by hand, body by sendfile. */
+function serveCached(request: Request, cached: CachedBlob, headers: Headers): Response {
+  const etag = headers.get("etag") ?? "";
+  const ifRange = request.headers.get("if-range");
+  const decision = ifRange === null || ifRange === etag ? decideRange(request.headers.get("range"), cached.size) : { type: "full" as const };
+  const isHead = request.method === "HEAD";
+  const file = Bun.file(cached.path);
+  if (decision.type === "unsatisfiable") {
+    headers.set("Content-Range", `bytes */${cached.size}`);
+    headers.set("Content-Type", "text/plain; charset=utf-8");
+    return new Response("requested range is outside the blob\n", { status: 416, headers });
+  }
+  if (decision.type === "partial") {
+    const { start, end } = decision.range;
+    headers.set("Content-Range", `bytes ${start}-${end}/${cached.size}`);
+    headers.set("Content-Length", String(end - start + 1));
+    return new Response(isHead ? null : file.slice(start, end + 1), { status: 206, headers });
+  }
+  headers.set("Content-Length", String(cached.size));
+  return new Response(isHead ? null : file, { status: 200, headers });
+}
+
+async function headUpstream(deps: ImageProxyDeps, blob: BlobLocation, headers: Headers): Promise<Response> {
+  const response = await deps.client.fetchBlob(blob, blob.digest, { method: "HEAD" });
+  await discard(response);
+  if (response.status !== 200) throw await upstreamError(response, `blob ${describeBlob(blob)}`);
+  const size = contentLength(response);
+  if (size !== undefined) headers.set("Content-Length", String(size));
+  return new Response(null, { status: 200, headers });
+}
+
+/** Ranges go straight to the registry; a registry that ignores Range sends the whole blob, which is verified. */
+async function rangeUpstream(
+  c: Context<AppEnv>,
+  deps: ImageProxyDeps,
+  blob: BlobLocation,
+  headers: Headers,
+  range: string,
+  onMismatch: (mismatch: DigestMismatch) => void,
+): Promise<Response> {
+  const response = await deps.client.fetchBlob(blob, blob.digest, { range, signal: c.req.raw.signal });
+  if (response.status === 416) {
+    await discard(response);
+    const contentRange = response.headers.get("content-range");
+    if (contentRange) headers.set("Content-Range", contentRange);
+    headers.set("Content-Type", "text/plain; charset=utf-8");
+    return new Response("requested range is outside the blob\n", { status: 416, headers });
+  }
+  if ((response.status !== 206 && response.status !== 200) || !response.body) throw await upstreamError(response, `blob ${describeBlob(blob)}`);
+  const size = contentLength(response);
+  if (size !== undefined) headers.set("Content-Length", String(size));
+  if (response.status === 206) {
+    const contentRange = response.headers.get("content-range");
+    if (contentRange) headers.set("Content-Range", contentRange);
+    return new Response(abortQuietly(response.body, deps, blob), { status: 206, headers });
+  }
+  return new Response(abortQuietly(verifyingStream(response.body, blob.digest, size, onMismatch), deps, blob), { status: 200, headers });
+}
+
+/**
+ * Passes a response body through; when it fails mid-transfer, logs why and errors the stream without a reason.
+ * Bun then resets the connection (the client sees a truncated transfer) but does not print the error and its
+ * stack to stderr, which it does for any error value.
+ */
+function abortQuietly(body: ReadableStream<Uint8Array>, deps: ImageProxyDeps, blob: BlobLocation): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        } catch (error) {
+          // Digest mismatches were logged (as errors) where they were detected.
+          if (!(error instanceof OciError && error.code === "DIGEST_MISMATCH")) {
+            deps.log("warn", "image proxy: transfer aborted", { image: describeBlob(blob), error: error instanceof Error ? error.message : String(error) });
+          }
+          controller.error(undefined);
+        }
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+function failure(c: Context<AppEnv>, deps: ImageProxyDeps, blob: BlobLocation, error: unknown): Response {
+  const message = error instanceof Error ? error.message : String(error);
+  deps.log("warn", "image proxy: request failed", { image: describeBlob(blob), error: message });
+  if (error instanceof OciError) {
+    if (error.code === "NOT_FOUND") return textError(c, 404, message);
+    if (error.code === "INVALID_REFERENCE") return textError(c, 400, message);
+  }
+  return textError(c, 502, `upstream registry error: ${message}`);
+}
