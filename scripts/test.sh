@@ -30,7 +30,7 @@ node_modules/.bin/bun run build
 step "tests"
 status=0
 # One runner for everything; JUnit gives exact counts for the summary line.
-node_modules/.bin/bun test --reporter=junit --reporter-outfile="$report_dir/junit.xml" "$@" || status=$?
+node_modules/.bin/bun test --timeout 120000 --reporter=junit --reporter-outfile="$report_dir/junit.xml" "$@" || status=$?
 node_modules/.bin/bun scripts/junit-summary.ts "$report_dir/junit.xml" || status=1
 printf 'total %ss\n' "$SECONDS"
 exit "$status"

@@ -70,6 +70,26 @@ export const serveOptionsSchema = v.object({
   namespace: v.pipe(v.string(), v.regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$/, "must be a namespace name (or empty for all)")),
   "secret-label-selector": v.string(),
   "watch-stall-timeout": secondsSchema(1, 3600),
+  "allowed-registries": v.pipe(
+    v.string(),
+    v.check((text) => text.split(",").some((part) => part.trim() !== ""), "must name at least one registry"),
+    v.check((text) => text.split(",").every((part) => /^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(part.trim()) || part.trim() === ""), "must be host or host:port names, comma-separated"),
+  ),
+  "insecure-registries": v.pipe(
+    v.string(),
+    v.transform((text) => text.split(",").map((part) => part.trim()).filter((part) => part !== "")),
+    v.check((parts) => parts.every((part) => /^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(part)), "must be host or host:port names, comma-separated"),
+  ),
+  "blob-cache-dir": optionalText,
+  "blob-cache-size": v.pipe(v.string(), v.transform(Number), v.number("must be a number"), v.integer("must be whole MiB"), v.minValue(1)),
+  "default-httpboot-oci-image": optionalText,
+  "registry-credentials-secret": v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, "must be namespace/name"))),
+  "translator-modes": v.pipe(
+    v.string(),
+    v.transform((text) => text.split(",").map((part) => part.trim()).filter((part) => part !== "")),
+    v.check((parts) => parts.every((part) => part === "ipxe" || part === "httpboot"), "must be ipxe, httpboot or ipxe,httpboot"),
+    v.transform((parts) => ({ ipxe: parts.includes("ipxe"), httpboot: parts.includes("httpboot") })),
+  ),
   "leader-elect": booleanSchema,
   "leader-election-namespace": v.string(),
 });

@@ -12,6 +12,7 @@ import { EmbeddedSource } from "../sources/files/embedded-source.ts";
 import { formatProblem, type ResourceSource } from "../sources/types.ts";
 import { COMMIT, VERSION } from "../version.ts";
 import { loadIpxeTemplate } from "./ipxe-template-file.ts";
+import { createOciRuntime, type OciRuntime } from "./oci-runtime.ts";
 import type { ServeOptions } from "./options.ts";
 
 /** Extension points the Kubernetes mode plugs into without the HTTP layer knowing about it. */
@@ -19,7 +20,7 @@ export interface ServeHooks {
   source?: ResourceSource;
   onServed?: (event: ServedEvent) => void;
   readiness?: () => string | null;
-  onStarted?: (context: { store: BootStore; log: Logger; metrics: BootMetrics }) => Promise<void> | void;
+  onStarted?: (context: { store: BootStore; log: Logger; metrics: BootMetrics; oci: OciRuntime }) => Promise<void> | void;
   onShutdown?: () => Promise<void>;
 }
 
@@ -89,12 +90,14 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
   const template = await loadIpxeTemplate(options["ipxe-template"], log);
   const source = hooks.source ?? createFileSource(options, log);
   reportUpdates(store, log, metrics);
+  const oci = await createOciRuntime(options, log, metrics);
+  const staticDefaultUki = options["default-uki-url"];
   const deps: HttpDeps = {
     store,
     settings: {
       publicUrl: options["public-url"],
       trustedProxies: options["trusted-proxies"],
-      defaultUkiUrl: options["default-uki-url"],
+      defaultUkiUrl: () => staticDefaultUki ?? oci.defaultUkiFromImage(),
       ukiDir: options["uki-dir"],
     },
     ipxeTemplate: template.current,
@@ -105,7 +108,7 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
       hooks.onServed?.(event);
     },
   };
-  const app = createApp(deps, hooks.readiness ? { readiness: hooks.readiness } : {});
+  const app = createApp(deps, { extraRoutes: [oci.routes], ...(hooks.readiness ? { readiness: hooks.readiness } : {}) });
   // Listen before loading so /healthz answers at once; /readyz stays 503 until the first snapshot is in.
   const server = startHttpServer(app, options.listen, log, { idleTimeoutSeconds: options["idle-timeout"] });
   log.info("boot server listening", { url: server.url, source: source.description, version: VERSION, commit: COMMIT, publicUrl: options["public-url"] ?? "(from Host header)" });
@@ -118,6 +121,7 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
     await hooks.onShutdown?.().catch((error: Error) => log.error("shutdown hook failed", { error: error.message }));
     await source.stop().catch(() => {});
     template.close();
+    await oci.close();
     await server.shutdown(options["shutdown-timeout"] * 1000);
     log.info("stopped");
     process.exit(0);
@@ -131,6 +135,6 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
   });
 
   await source.start((update) => store.apply(update));
-  await hooks.onStarted?.({ store, log, metrics });
+  await hooks.onStarted?.({ store, log, metrics, oci });
   log.info("ready", { configs: store.index.configCount });
 }

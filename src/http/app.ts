@@ -12,7 +12,8 @@ import { ukiRoutes } from "./uki.ts";
 const KNOWN_PATHS: { pattern: RegExp; allow: string }[] = [
   { pattern: /^\/ipxe(\/[^/]*)?$/, allow: "GET, HEAD" },
   { pattern: /^\/ignition\/[^/]+$/, allow: "GET, HEAD" },
-  { pattern: /^\/httpboot$/, allow: "GET, HEAD" },
+  { pattern: /^\/httpboot(\/.+)?$/, allow: "GET, HEAD" },
+  { pattern: /^\/image$/, allow: "GET, HEAD" },
   { pattern: /^\/uki\/.+$/, allow: "GET, HEAD" },
   { pattern: /^\/(healthz|readyz|metrics)$/, allow: "GET, HEAD" },
 ];

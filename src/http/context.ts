@@ -21,7 +21,8 @@ export interface HttpSettings {
   /** Base URL machines use to reach this appliance; when unset, taken from the request's Host header. */
   publicUrl: string | undefined;
   trustedProxies: readonly Cidr[];
-  defaultUkiUrl: string | undefined;
+  /** What /httpboot answers for unknown machines: --default-uki-url, else the UKI of --default-httpboot-oci-image. */
+  defaultUkiUrl: () => string | undefined;
   ukiDir: string | undefined;
 }
 

@@ -12,11 +12,12 @@ export function httpBootRoutes(deps: HttpDeps): Hono<AppEnv> {
     const match = resolveHttpBootConfig(deps.store.index, identity.identifiers);
     const publicUrl = publicUrlFor(c, deps.settings);
     if (!match) {
-      if (!deps.settings.defaultUkiUrl) {
-        return textError(c, 404, `no HTTPBootConfig claims ${identity.identifiers.join(", ")} and no --default-uki-url is set`);
+      const defaultUki = deps.settings.defaultUkiUrl();
+      if (!defaultUki) {
+        return textError(c, 404, `no HTTPBootConfig claims ${identity.identifiers.join(", ")} and no default UKI is configured`);
       }
       deps.log.info("served default UKI", { identifiers: identity.identifiers, via: identity.via });
-      return c.json(httpBootAnswer(identity.identifiers, absoluteBootUrl(deps.settings.defaultUkiUrl, publicUrl), ""));
+      return c.json(httpBootAnswer(identity.identifiers, absoluteBootUrl(defaultUki, publicUrl), ""));
     }
     const ukiUrl = match.config.spec.ukiURL;
     if (!ukiUrl) return textError(c, 404, `HTTPBootConfig ${match.key} has no ukiURL`);

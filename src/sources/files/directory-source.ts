@@ -18,11 +18,14 @@ export interface DirectorySourceOptions {
   onReloadError?: (error: Error) => void;
 }
 
+/** kustomize's own files live beside the resources they list (manifests/samples does this); they are not resources. */
+const KUSTOMIZE_FILE = /(^|\/)(kustomization|Kustomization)\.ya?ml$/;
+
 /** Paths (relative) of resource files under `directory`, skipping dot-entries such as ConfigMap `..data` dirs. */
 export async function listResourceFiles(directory: string): Promise<string[]> {
   const entries = await readdir(directory, { recursive: true });
   return entries
-    .filter((entry) => RESOURCE_FILE.test(entry) && !entry.split("/").some((segment) => segment.startsWith(".")))
+    .filter((entry) => RESOURCE_FILE.test(entry) && !KUSTOMIZE_FILE.test(entry) && !entry.split("/").some((segment) => segment.startsWith(".")))
     .sort();
 }
 

@@ -19,7 +19,7 @@ export interface KubeSourceOptions {
   stallTimeoutMs?: number;
   resyncIntervalMs?: number;
   /** Every object change, after validation: reconcilers use it to find exactly what to re-reconcile. */
-  onObjectChange?: (kind: WatchedKind, key: string, type: "upsert" | "delete") => void;
+  onObjectChange?: (kind: WatchedKind, key: string, type: "upsert" | "delete", object: KubeObjectLike) => void;
   onWatchError?: (kind: WatchedKind, error: Error, retryInMs: number) => void;
 }
 
@@ -118,7 +118,7 @@ export class KubeSource implements ResourceSource {
           entries.set(change.key, { resource: previous, problems });
         }
       }
-      this.options.onObjectChange?.(kind, change.key, change.type);
+      this.options.onObjectChange?.(kind, change.key, change.type, change.object);
     }
     if (this.allSynced) this.schedule();
   }

@@ -8,6 +8,7 @@ import { EventRecorder } from "../../controllers/events.ts";
 import { LeaderElector } from "../../controllers/leader-election.ts";
 import { ServedStatusWriter } from "../../controllers/served-status.ts";
 import { StatusReconciler } from "../../controllers/status-reconciler.ts";
+import { Translator } from "../../controllers/translator.ts";
 import { createLogger } from "../../observability/log.ts";
 import { KubeClient, loadKubeConfig } from "./client.ts";
 import { KubeSource } from "./kube-source.ts";
@@ -26,11 +27,15 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
   const log = createLogger(options["log-level"]);
   const client = new KubeClient(loadKubeConfig(options.kubeconfig));
   let reconciler: StatusReconciler | undefined;
+  let translator: Translator | undefined;
   const source = new KubeSource(client, {
     namespace: options.namespace,
     stallTimeoutMs: options["watch-stall-timeout"] * 1000,
     ...(options["secret-label-selector"] ? { secretLabelSelector: options["secret-label-selector"] } : {}),
-    onObjectChange: (kind, key) => reconciler?.notify(kind, key),
+    onObjectChange: (kind, key, _type, object) => {
+      reconciler?.notify(kind, key);
+      if (kind !== "Secret") translator?.childChanged(kind, key, object);
+    },
     onWatchError: (kind, error, retryInMs) => log.warn("watch interrupted; serving from cache meanwhile", { kind, error: error.message, retryInMs }),
   });
   const served = new ServedStatusWriter({ client, source, log });
@@ -42,19 +47,40 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
     source,
     onServed: (event) => served.record(event),
     readiness: () => (source.allSynced ? null : "Kubernetes caches not synced yet"),
-    onStarted: ({ store }) => {
+    onStarted: ({ store, oci }) => {
       served.start();
       reconciler = new StatusReconciler({ client, source, store, log, events: new EventRecorder(client, log) });
+      const modes = options["translator-modes"];
+      if (modes.ipxe || modes.httpboot) {
+        translator = new Translator({
+          client,
+          source,
+          oci: oci.client,
+          allowList: oci.allowList,
+          architecture: oci.architecture,
+          modes,
+          publicUrl: options["public-url"] ?? "",
+          namespace: options.namespace,
+          log,
+        });
+      }
+      const startControllers = (): void => {
+        reconciler?.start();
+        translator?.start();
+      };
+      const stopControllers = async (): Promise<void> => {
+        await Promise.all([reconciler?.stop(), translator?.stop()]);
+      };
       if (!options["leader-elect"]) {
-        reconciler.start();
+        startControllers();
         return;
       }
       elector = new LeaderElector(client, log, {
         namespace: leaseNamespace,
         name: "boot-operator-leader",
         identity,
-        onStartedLeading: () => reconciler?.start(),
-        onStoppedLeading: () => void reconciler?.stop(),
+        onStartedLeading: startControllers,
+        onStoppedLeading: () => void stopControllers(),
       });
       elector.start();
     },
@@ -62,6 +88,7 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
       await served.stop();
       await elector?.stop();
       await reconciler?.stop();
+      await translator?.stop();
     },
   });
 }

@@ -1,0 +1,70 @@
+// The OCI side of the appliance, shared by the image proxy routes, the default-UKI resolver and (in Kubernetes mode)
+// the metal-operator translator: one client, so tokens and manifest resolutions are cached once per process.
+import type { Hono } from "hono";
+import type { AppEnv } from "../http/context.ts";
+import { imageProxyRoutes } from "../http/image-proxy.ts";
+import { BlobCache, OciClient, parseRegistryAllowList, parseImageReference, httpBootUkiUrl, type RegistryAllowList, type Architecture } from "../oci/index.ts";
+import type { Logger } from "../observability/log.ts";
+import type { BootMetrics } from "../observability/metrics.ts";
+import { Counter } from "../observability/metrics.ts";
+import type { ServeOptions } from "./options.ts";
+
+export interface OciRuntime {
+  client: OciClient;
+  allowList: RegistryAllowList;
+  architecture: Architecture;
+  routes: Hono<AppEnv>;
+  /** UKI URL (a path on this appliance) of --default-httpboot-oci-image, once resolved. */
+  defaultUkiFromImage(): string | undefined;
+  close(): Promise<void>;
+}
+
+export async function createOciRuntime(options: ServeOptions, log: Logger, metrics: BootMetrics): Promise<OciRuntime> {
+  const ociLog = (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void => log[level](msg, fields);
+  const upstream = metrics.registry.register(new Counter("boot_operator_registry_requests_total", "Requests to OCI registries, by registry, kind and status."));
+  const mismatches = metrics.registry.register(new Counter("boot_operator_blob_digest_mismatches_total", "Proxied blobs whose bytes did not match their digest (transfer aborted)."));
+  const client = new OciClient({
+    plainHttpRegistries: options["insecure-registries"],
+    log: ociLog,
+    onUpstreamRequest: (event) => upstream.inc({ registry: event.registry, kind: event.kind, status: String(event.status) }),
+  });
+  const allowList = parseRegistryAllowList(options["allowed-registries"]);
+  const blobCache = options["blob-cache-dir"]
+    ? await BlobCache.open({ directory: options["blob-cache-dir"], maxBytes: options["blob-cache-size"] * 1024 * 1024, log: ociLog })
+    : undefined;
+  const routes = imageProxyRoutes({ client, allowList, ...(blobCache ? { blobCache } : {}), log: ociLog, onDigestMismatch: () => mismatches.inc() });
+
+  let defaultUki: string | undefined;
+  let refreshTimer: ReturnType<typeof setInterval> | undefined;
+  const image = options["default-httpboot-oci-image"];
+  if (image) {
+    // Resolved once and refreshed, never per request: /httpboot must not wait for a registry.
+    const refresh = async (): Promise<void> => {
+      try {
+        const reference = parseImageReference(image);
+        if (!allowList.isAllowed(reference.registry)) throw new Error(`registry ${reference.registry} is not on --allowed-registries`);
+        const resolved = await client.resolveBootImage(reference, { architecture: options.architecture });
+        if (!resolved.uki) throw new Error(`image ${image} has no UKI layer (application/vnd.ironcore.image.uki)`);
+        const url = httpBootUkiUrl("", resolved.imageName, resolved.uki.digest);
+        if (url !== defaultUki) log.info("default httpboot UKI resolved", { image, url, digest: resolved.uki.digest });
+        defaultUki = url;
+      } catch (error) {
+        log.error("cannot resolve --default-httpboot-oci-image; keeping the previous answer", { image, error: (error as Error).message, previous: defaultUki ?? "(none)" });
+      }
+    };
+    await refresh();
+    refreshTimer = setInterval(() => void refresh(), 5 * 60_000);
+    refreshTimer.unref?.();
+  }
+  return {
+    client,
+    allowList,
+    architecture: options.architecture,
+    routes,
+    defaultUkiFromImage: () => defaultUki,
+    close: async () => {
+      clearInterval(refreshTimer);
+      await blobCache?.close();
+    },
+  };
+}

@@ -1,0 +1,253 @@
+// The metal-operator translator end to end: a real control plane (with the garbage collector), a real OCI registry,
+// and the compiled binary in kube mode with both translator modes on.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { startControlPlane, type ControlPlane } from "../harness/controlplane.ts";
+import { REPO_ROOT, startAppliance, type Appliance } from "../harness/appliance.ts";
+import { pushOciIndexImage, pushPxeOnlyImage, pushUkiOnlyImage, pushLegacyGardenLinuxImage, RegistryHarness, sha256Digest, type TestImage } from "../harness/registry.ts";
+
+const NS = "metal";
+const BOOT = `/apis/boot.ironcore.dev/v1alpha1/namespaces/${NS}`;
+const METAL = "/apis/metal.ironcore.dev/v1alpha1";
+const SERVER_UUID = "38947555-7742-3448-3784-823347823834";
+
+let cp: ControlPlane;
+let registry: RegistryHarness;
+let app: Appliance;
+const images: Record<string, TestImage> = {};
+
+interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+}
+interface Sbc {
+  status?: { state?: string; conditions?: Condition[] };
+}
+
+async function eventually<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    await Bun.sleep(150);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+function server(name: string, uuid: string, nics: { ips: string[]; macAddress: string }[], refs: Record<string, unknown> = {}) {
+  return { apiVersion: "metal.ironcore.dev/v1alpha1", kind: "Server", metadata: { name }, spec: { systemUUID: uuid, ...refs }, status: { networkInterfaces: nics } };
+}
+
+function sbc(name: string, serverName: string, image: string) {
+  return {
+    apiVersion: "metal.ironcore.dev/v1alpha1",
+    kind: "ServerBootConfiguration",
+    metadata: { name, namespace: NS },
+    spec: { serverRef: { name: serverName }, image, ignitionSecretRef: { name: "ignition" } },
+  };
+}
+
+async function getSbc(name: string): Promise<Sbc> {
+  return (await cp.requestOk("GET", `${METAL}/namespaces/${NS}/serverbootconfigurations/${name}`)) as Sbc;
+}
+
+function condition(object: Sbc, type: string): Condition | undefined {
+  return object.status?.conditions?.find((c) => c.type === type);
+}
+
+async function setServerStatus(name: string, nics: { ips: string[]; macAddress: string }[]): Promise<void> {
+  await cp.requestOk("PATCH", `${METAL}/servers/${name}/status`, { status: { networkInterfaces: nics } }, { contentType: "application/merge-patch+json" });
+}
+
+beforeAll(async () => {
+  registry = await RegistryHarness.start();
+  images.full = await pushOciIndexImage(registry, "gardenlinux/full", "1.0");
+  images.uki = await pushUkiOnlyImage(registry, "gardenlinux/uki", "1.0");
+  images.pxe = await pushPxeOnlyImage(registry, "gardenlinux/pxe", "1.0");
+  images.legacy = await pushLegacyGardenLinuxImage(registry, "gardenlinux/legacy", "1.0");
+  cp = await startControlPlane({
+    withControllerManager: true,
+    crdPaths: [
+      join(REPO_ROOT, "manifests/crds/ipxebootconfigs.yaml"),
+      join(REPO_ROOT, "manifests/crds/httpbootconfigs.yaml"),
+      join(REPO_ROOT, "test/crds/metal.ironcore.dev_servers.yaml"),
+      join(REPO_ROOT, "test/crds/metal.ironcore.dev_serverbootconfigurations.yaml"),
+    ],
+  });
+  await cp.requestOk("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
+  await cp.applyObjects([{ apiVersion: "v1", kind: "Secret", metadata: { name: "ignition", namespace: NS }, stringData: { ignition: '{"ignition":{"version":"3.4.0"}}' } }]);
+  await cp.applyObjects([server("server-1", SERVER_UUID, [])]);
+  await setServerStatus("server-1", [
+    { ips: ["10.1.0.11", "fd00::11"], macAddress: "52:54:00:00:00:11" },
+    { ips: ["10.2.0.11"], macAddress: "52:54:00:00:00:12" },
+  ]);
+  app = await startAppliance([
+    "--source",
+    "kube",
+    "--kubeconfig",
+    cp.kubeconfigPath,
+    "--namespace",
+    NS,
+    "--translator-modes",
+    "ipxe,httpboot",
+    "--allowed-registries",
+    `ghcr.io,${registry.host}`,
+    "--insecure-registries",
+    registry.host,
+    "--public-url",
+    "http://boot.test:8082",
+  ]);
+  await app.waitReady(30_000);
+}, 180_000);
+
+afterAll(async () => {
+  await app?.stop();
+  await cp?.stop();
+  await registry?.stop();
+});
+
+describe("ServerBootConfiguration → boot configs", () => {
+  test("a full image produces both children with proxy URLs, owned by the SBC; the SBC turns Ready", async () => {
+    await cp.applyObjects([sbc("workload", "server-1", images.full!.reference)]);
+    const ipxe = await eventually(async () => {
+      const response = await cp.request("GET", `${BOOT}/ipxebootconfigs/workload`);
+      return response.status === 200 ? (response.json as { spec?: Record<string, unknown>; metadata?: { ownerReferences?: { kind: string; controller: boolean }[] } }) : undefined;
+    }, "IPXEBootConfig child");
+    const layers = images.full!.byArchitecture.amd64!.layers;
+    const imageName = `${registry.host}/gardenlinux/full`;
+    expect(ipxe.spec).toMatchObject({
+      systemUUID: SERVER_UUID,
+      systemIPs: ["10.1.0.11", "fd00::11", "10.2.0.11"],
+      kernelURL: `http://boot.test:8082/image?imageName=${imageName}&version=1.0&layerDigest=${layers.kernel!.digest}`,
+      initrdURL: `http://boot.test:8082/image?imageName=${imageName}&version=1.0&layerDigest=${layers.initrd!.digest}`,
+      squashfsURL: `http://boot.test:8082/image?imageName=${imageName}&version=1.0&layerDigest=${layers.squashfs!.digest}`,
+      ignitionSecretRef: { name: "ignition" },
+    });
+    expect(ipxe.metadata?.ownerReferences?.[0]).toMatchObject({ kind: "ServerBootConfiguration", controller: true });
+    const http = (await cp.requestOk("GET", `${BOOT}/httpbootconfigs/workload`)) as { spec: Record<string, unknown> };
+    expect(http.spec).toMatchObject({
+      systemUUID: SERVER_UUID,
+      networkIdentifiers: ["10.1.0.11", "fd00::11", "10.2.0.11", "52:54:00:00:00:11", "52:54:00:00:00:12"],
+      ukiURL: `http://boot.test:8082/httpboot/${imageName}/sha256-${layers.uki!.digest.slice(7)}.efi`,
+    });
+    const ready = await eventually(async () => {
+      const object = await getSbc("workload");
+      return object.status?.state === "Ready" ? object : undefined;
+    }, "SBC Ready");
+    expect(condition(ready, "ImageValidation")?.status).toBe("True");
+    expect(condition(ready, "IPXEBootReady")?.status).toBe("True");
+    expect(condition(ready, "HTTPBootReady")?.status).toBe("True");
+  });
+
+  test("the appliance serves the machine and proxies the exact bytes, honouring Range", async () => {
+    const layers = images.full!.byArchitecture.amd64!.layers;
+    await eventually(async () => (await fetch(`${app.url}/ipxe/${SERVER_UUID}`)).status === 200, "script served");
+    const script = await (await fetch(`${app.url}/ipxe/${SERVER_UUID}`)).text();
+    const kernelUrl = /kernel (\S+)/.exec(script)![1]!;
+    const kernel = new Uint8Array(await (await fetch(kernelUrl.replace("http://boot.test:8082", app.url))).arrayBuffer());
+    expect(sha256Digest(kernel)).toBe(layers.kernel!.digest);
+    const ukiUrl = `${app.url}/httpboot/${registry.host}/gardenlinux/full/sha256-${layers.uki!.digest.slice(7)}.efi`;
+    const uki = await fetch(ukiUrl);
+    expect(uki.headers.get("content-type")).toBe("application/efi");
+    expect(sha256Digest(new Uint8Array(await uki.arrayBuffer()))).toBe(layers.uki!.digest);
+    const ranged = await fetch(ukiUrl, { headers: { Range: "bytes=100-199" } });
+    expect(ranged.status).toBe(206);
+    expect(new Uint8Array(await ranged.arrayBuffer())).toEqual(layers.uki!.bytes.slice(100, 200));
+  });
+
+  test("a new NIC on the Server updates the children", async () => {
+    await setServerStatus("server-1", [
+      { ips: ["10.1.0.11", "fd00::11"], macAddress: "52:54:00:00:00:11" },
+      { ips: ["10.2.0.11"], macAddress: "52:54:00:00:00:12" },
+      { ips: ["10.3.0.11"], macAddress: "52:54:00:00:00:13" },
+    ]);
+    await eventually(async () => {
+      const http = (await cp.requestOk("GET", `${BOOT}/httpbootconfigs/workload`)) as { spec: { networkIdentifiers: string[] } };
+      return http.spec.networkIdentifiers.includes("52:54:00:00:00:13") && http.spec.networkIdentifiers.includes("10.3.0.11");
+    }, "children updated with the new NIC");
+  });
+
+  test("UKI-only and PXE-only images produce only the child they can, and are Ready (no flapping)", async () => {
+    await cp.applyObjects([server("server-2", "38947555-0000-0000-0000-000000000002", [], {}), server("server-3", "38947555-0000-0000-0000-000000000003", [], {})]);
+    await cp.applyObjects([sbc("uki-only", "server-2", images.uki!.reference), sbc("pxe-only", "server-3", images.legacy!.reference)]);
+    const ukiOnly = await eventually(async () => {
+      const object = await getSbc("uki-only");
+      return object.status?.state === "Ready" ? object : undefined;
+    }, "uki-only Ready");
+    expect(condition(ukiOnly, "IPXEBootReady")).toMatchObject({ status: "False", reason: "NotApplicable" });
+    expect((await cp.request("GET", `${BOOT}/ipxebootconfigs/uki-only`)).status).toBe(404);
+    const pxeOnly = await eventually(async () => {
+      const object = await getSbc("pxe-only");
+      return object.status?.state === "Ready" ? object : undefined;
+    }, "pxe-only (legacy GardenLinux) Ready");
+    expect(condition(pxeOnly, "HTTPBootReady")).toMatchObject({ status: "False", reason: "NotApplicable" });
+    expect((await cp.request("GET", `${BOOT}/httpbootconfigs/pxe-only`)).status).toBe(404);
+  });
+
+  test("no state flapping over 30 s with both modes on", async () => {
+    const states: Record<string, Set<string>> = { workload: new Set(), "uki-only": new Set(), "pxe-only": new Set() };
+    const versions: Record<string, Set<string>> = { workload: new Set(), "uki-only": new Set(), "pxe-only": new Set() };
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      for (const name of Object.keys(states)) {
+        const object = (await cp.requestOk("GET", `${METAL}/namespaces/${NS}/serverbootconfigurations/${name}`)) as Sbc & { metadata: { resourceVersion: string } };
+        states[name]!.add(object.status?.state ?? "(none)");
+        versions[name]!.add(object.metadata.resourceVersion);
+      }
+      await Bun.sleep(500);
+    }
+    for (const name of Object.keys(states)) {
+      expect([...states[name]!]).toEqual(["Ready"]);
+      expect(versions[name]!.size).toBe(1); // not even a no-op rewrite
+    }
+  }, 60_000);
+
+  test("disallowed registry → ImageValidation False; fixing the image → Ready", async () => {
+    await cp.applyObjects([server("server-4", "38947555-0000-0000-0000-000000000004", []), sbc("blocked", "server-4", "quay.io/gardenlinux/gardenlinux:1.0")]);
+    const blocked = await eventually(async () => {
+      const object = await getSbc("blocked");
+      return condition(object, "ImageValidation")?.status === "False" ? object : undefined;
+    }, "blocked ImageValidation False");
+    expect(condition(blocked, "ImageValidation")).toMatchObject({ reason: "RegistryNotAllowed" });
+    expect(condition(blocked, "ImageValidation")?.message).toContain("registry quay.io is not on the allow-list");
+    expect(blocked.status?.state).toBe("Error");
+    await cp.requestOk("PATCH", `${METAL}/namespaces/${NS}/serverbootconfigurations/blocked`, { spec: { image: images.pxe!.reference } }, { contentType: "application/merge-patch+json" });
+    await eventually(async () => (await getSbc("blocked")).status?.state === "Ready", "blocked → Ready after fixing the image");
+  });
+
+  test("an unresolvable image and an image without boot layers are reported", async () => {
+    await cp.applyObjects([server("server-5", "38947555-0000-0000-0000-000000000005", []), sbc("missing-tag", "server-5", `${registry.host}/gardenlinux/full:does-not-exist`)]);
+    const missing = await eventually(async () => {
+      const object = await getSbc("missing-tag");
+      return condition(object, "ImageValidation")?.status === "False" ? object : undefined;
+    }, "missing tag reported");
+    expect(condition(missing, "ImageValidation")?.reason).toBe("ImageResolutionFailed");
+  });
+
+  test("workload vs maintenance: the config the Server refers to is served", async () => {
+    const maintenanceUuid = "38947555-0000-0000-0000-00000000000a";
+    await cp.applyObjects([server("server-m", maintenanceUuid, [], { bootConfigurationRef: { name: "m-workload", namespace: NS } })]);
+    await cp.applyObjects([sbc("m-workload", "server-m", images.pxe!.reference), sbc("m-maintenance", "server-m", images.full!.reference)]);
+    await eventually(async () => (await fetch(`${app.url}/ipxe/${maintenanceUuid}`)).status === 200, "served");
+    const workloadKernel = images.pxe!.byArchitecture.amd64!.layers.kernel!.digest;
+    const maintenanceKernel = images.full!.byArchitecture.amd64!.layers.kernel!.digest;
+    await eventually(async () => (await (await fetch(`${app.url}/ipxe/${maintenanceUuid}`)).text()).includes(workloadKernel), "workload served");
+    await cp.requestOk("PATCH", `${METAL}/servers/server-m`, { spec: { maintenanceBootConfigurationRef: { name: "m-maintenance", namespace: NS } } }, { contentType: "application/merge-patch+json" });
+    await eventually(async () => (await (await fetch(`${app.url}/ipxe/${maintenanceUuid}`)).text()).includes(maintenanceKernel), "maintenance served once the Server refers to it");
+    // The standby workload config is not an error.
+    await eventually(async () => (await getSbc("m-workload")).status?.state === "Ready", "standby workload stays Ready");
+  });
+
+  test("deleting the SBC garbage-collects its children", async () => {
+    await cp.requestOk("DELETE", `${METAL}/namespaces/${NS}/serverbootconfigurations/workload`);
+    await eventually(async () => (await cp.request("GET", `${BOOT}/ipxebootconfigs/workload`)).status === 404 && (await cp.request("GET", `${BOOT}/httpbootconfigs/workload`)).status === 404, "children gone", 60_000);
+    await eventually(async () => (await fetch(`${app.url}/ipxe/${SERVER_UUID}`)).status === 404, "no longer served");
+  }, 90_000);
+});
