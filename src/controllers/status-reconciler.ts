@@ -52,12 +52,14 @@ export class StatusReconciler {
   }
 
   /** Called for every validated object change from the watch. */
-  notify(kind: WatchedKind, key: string): void {
+  notify(kind: WatchedKind, key: string, statusOnly = false): void {
     if (kind === "Secret") {
       // Dependents as of the current index; a config that starts referencing the secret arrives as its own change.
       for (const dependent of this.deps.store.index.configsBySecret.get(key) ?? []) this.queue.add(`${dependent.kind}|${dependent.key}`);
     } else this.queue.add(`${kind}|${key}`);
-    // Processing waits for the store to apply the snapshot carrying this change (store.onChange → kick).
+    // Processing waits for the store to apply the snapshot carrying this change (store.onChange → kick); a
+    // status-only change brings no snapshot, and the index already matches, so it is processed now.
+    if (statusOnly) this.kick();
   }
 
   start(): void {

@@ -19,13 +19,26 @@ export interface KubeSourceOptions {
   stallTimeoutMs?: number;
   resyncIntervalMs?: number;
   /** Every object change, after validation: reconcilers use it to find exactly what to re-reconcile. */
-  onObjectChange?: (kind: WatchedKind, key: string, type: "upsert" | "delete", object: KubeObjectLike) => void;
+  /** `statusOnly`: the index did not change, so no snapshot follows this event. */
+  onObjectChange?: (kind: WatchedKind, key: string, type: "upsert" | "delete", object: KubeObjectLike, statusOnly: boolean) => void;
   onWatchError?: (kind: WatchedKind, error: Error, retryInMs: number) => void;
 }
 
 interface Entry {
   resource: BootResource | undefined;
   problems: SourceProblem[];
+}
+
+/**
+ * Same generation (spec unchanged: the API server bumps it on every spec change of a CRD with a status subresource)
+ * and same labels/annotations as the entry we hold: only status or managed fields moved.
+ */
+function isStatusOnlyChange(previous: Entry | undefined, object: KubeObjectLike): boolean {
+  const held = previous?.resource?.object.metadata;
+  if (!held || previous.problems.length > 0) return false;
+  const meta = object.metadata as { generation?: number; labels?: Record<string, string>; annotations?: Record<string, string> } | undefined;
+  if (meta?.generation === undefined || meta.generation !== held.generation) return false;
+  return JSON.stringify(meta.labels ?? {}) === JSON.stringify(held.labels ?? {}) && JSON.stringify(meta.annotations ?? {}) === JSON.stringify(held.annotations ?? {});
 }
 
 function collectionPath(kind: WatchedKind, namespace: string): string {
@@ -95,10 +108,18 @@ export class KubeSource implements ResourceSource {
 
   private applyChanges(kind: WatchedKind, changes: ReflectorChange[]): void {
     const entries = this.entries.get(kind)!;
+    let indexChanged = false;
     for (const change of changes) {
       if (change.type === "delete") {
         entries.delete(change.key);
+        indexChanged = true;
+      } else if (kind !== "Secret" && isStatusOnlyChange(entries.get(change.key), change.object)) {
+        // Our own status writes come back as watch events; they cannot change what is served, so the index is not
+        // rebuilt for them (a status pass over N configs would otherwise rebuild it N times).
+        this.options.onObjectChange?.(kind, change.key, change.type, change.object, true);
+        continue;
       } else {
+        indexChanged = true;
         // The API server omits apiVersion/kind on list items in some versions; fill them in before validating.
         const document = { apiVersion: kind === "Secret" ? "v1" : `${API_GROUP}/${API_VERSION}`, kind, ...change.object };
         const parsed = parseBootResource(document);
@@ -118,9 +139,9 @@ export class KubeSource implements ResourceSource {
           entries.set(change.key, { resource: previous, problems });
         }
       }
-      this.options.onObjectChange?.(kind, change.key, change.type, change.object);
+      this.options.onObjectChange?.(kind, change.key, change.type, change.object, false);
     }
-    if (this.allSynced) this.schedule();
+    if (indexChanged && this.allSynced) this.schedule();
   }
 
   private schedule(): void {

@@ -32,8 +32,8 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
     namespace: options.namespace,
     stallTimeoutMs: options["watch-stall-timeout"] * 1000,
     ...(options["secret-label-selector"] ? { secretLabelSelector: options["secret-label-selector"] } : {}),
-    onObjectChange: (kind, key, _type, object) => {
-      reconciler?.notify(kind, key);
+    onObjectChange: (kind, key, _type, object, statusOnly) => {
+      reconciler?.notify(kind, key, statusOnly);
       if (kind !== "Secret") translator?.childChanged(kind, key, object);
     },
     onWatchError: (kind, error, retryInMs) => log.warn("watch interrupted; serving from cache meanwhile", { kind, error: error.message, retryInMs }),
