@@ -6,7 +6,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import * as v from "valibot";
-import { type ControlPlane, type KubeObject, startControlPlane, waitUntil } from "../harness/controlplane.ts";
+import {
+  type ControlPlane,
+  type KubeObject,
+  readManifestObjects,
+  startControlPlane,
+  waitUntil,
+} from "../harness/controlplane.ts";
 
 const group = "harness-test.boot.ironcore.dev";
 const widgetCrd = `
@@ -204,5 +210,43 @@ metadata: { name: harness }
       if (previous === undefined) delete process.env.BOOT_OPERATOR_CONTROLPLANE_BIN_DIR;
       else process.env.BOOT_OPERATOR_CONTROLPLANE_BIN_DIR = previous;
     }
+  });
+});
+
+describe("readManifestObjects", () => {
+  test("reads every document of a multi-document file, skips empty ones and flattens Lists", async () => {
+    const path = await scratchFile(
+      "many.yaml",
+      `---
+apiVersion: v1
+kind: Namespace
+metadata: { name: one }
+---
+# only a comment
+---
+apiVersion: v1
+kind: ConfigMapList
+items:
+  - { apiVersion: v1, kind: ConfigMap, metadata: { name: a, namespace: one }, data: { mode: "0644" } }
+  - { apiVersion: v1, kind: ConfigMap, metadata: { name: b, namespace: one } }
+`,
+    );
+    const objects = await readManifestObjects(path);
+    expect(objects.map((object) => `${object.kind}/${object.metadata.name}`)).toEqual([
+      "Namespace/one",
+      "ConfigMap/a",
+      "ConfigMap/b",
+    ]);
+    expect(objects[1]).toMatchObject({ data: { mode: "0644" } });
+  });
+
+  test("rejects documents that are not named objects, naming file and document", async () => {
+    const path = await scratchFile("unnamed.yaml", "apiVersion: v1\nkind: Namespace\n---\nkind: Secret\n");
+    await expect(readManifestObjects(path)).rejects.toThrow(/unnamed\.yaml: YAML document 1 .*metadata/);
+  });
+
+  test("reports YAML syntax errors with the document number", async () => {
+    const path = await scratchFile("broken.yaml", "apiVersion: v1\nkind: Namespace\n---\nkind: [unclosed\n");
+    await expect(readManifestObjects(path)).rejects.toThrow(/broken\.yaml: YAML document 2/);
   });
 });

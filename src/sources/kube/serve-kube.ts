@@ -9,6 +9,7 @@ import { LeaderElector } from "../../controllers/leader-election.ts";
 import { ServedStatusWriter } from "../../controllers/served-status.ts";
 import { StatusReconciler } from "../../controllers/status-reconciler.ts";
 import { Translator } from "../../controllers/translator.ts";
+import { RegistryCredentialsLoader } from "../../controllers/registry-credentials.ts";
 import { createLogger } from "../../observability/log.ts";
 import { KubeClient, loadKubeConfig } from "./client.ts";
 import { KubeSource } from "./kube-source.ts";
@@ -42,13 +43,20 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
   const identity = process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
   const leaseNamespace = options["leader-election-namespace"] || options.namespace || podNamespace() || "default";
   let elector: LeaderElector | undefined;
+  let credentials: RegistryCredentialsLoader | undefined;
 
   await runServe(options, {
     source,
     onServed: (event) => served.record(event),
     readiness: () => (source.allSynced ? null : "Kubernetes caches not synced yet"),
-    onStarted: ({ store, oci }) => {
+    onStarted: async ({ store, oci }) => {
       served.start();
+      const credentialsSecret = options["registry-credentials-secret"];
+      if (credentialsSecret) {
+        // Every replica proxies blobs, so every replica needs the credentials (not only the leader).
+        credentials = new RegistryCredentialsLoader({ client, oci: oci.client, log, secret: credentialsSecret });
+        await credentials.start();
+      }
       reconciler = new StatusReconciler({ client, source, store, log, events: new EventRecorder(client, log) });
       const modes = options["translator-modes"];
       if (modes.ipxe || modes.httpboot) {
@@ -85,6 +93,7 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
       elector.start();
     },
     onShutdown: async () => {
+      credentials?.stop();
       await served.stop();
       await elector?.stop();
       await reconciler?.stop();

@@ -1,0 +1,51 @@
+// Pull credentials for the OCI client from a kubernetes.io/dockerconfigjson Secret (--registry-credentials-secret),
+// re-read periodically so a rotated password takes effect without a restart. A bad or missing Secret is logged and the
+// previous credentials stay in use.
+import { parseDockerConfigJson, type OciClient } from "../oci/index.ts";
+import type { Logger } from "../observability/log.ts";
+import type { KubeClient } from "../sources/kube/client.ts";
+
+interface SecretObject {
+  type?: string;
+  data?: Record<string, string>;
+}
+
+export class RegistryCredentialsLoader {
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private lastVersion = "";
+
+  constructor(
+    private readonly deps: { client: KubeClient; oci: OciClient; log: Logger; secret: string; refreshMs?: number },
+  ) {}
+
+  /** Loads once (awaited, so the first translation already has credentials), then keeps refreshing. */
+  async start(): Promise<void> {
+    await this.load();
+    this.timer = setInterval(() => void this.load(), this.deps.refreshMs ?? 60_000);
+    this.timer.unref?.();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private async load(): Promise<void> {
+    const [namespace, name] = this.deps.secret.split("/") as [string, string];
+    try {
+      const secret = await this.deps.client.request<SecretObject & { metadata?: { resourceVersion?: string } }>(
+        "GET",
+        `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`,
+      );
+      const version = secret.metadata?.resourceVersion ?? "";
+      if (version === this.lastVersion) return;
+      const encoded = secret.data?.[".dockerconfigjson"] ?? secret.data?.[".dockercfg"];
+      if (!encoded) throw new Error(`secret ${this.deps.secret} has no .dockerconfigjson key (type ${secret.type ?? "?"})`);
+      const credentials = parseDockerConfigJson(Buffer.from(encoded, "base64"));
+      this.deps.oci.setCredentials(credentials);
+      this.lastVersion = version;
+      this.deps.log.info("registry credentials loaded", { secret: this.deps.secret, registries: [...credentials.keys()] });
+    } catch (error) {
+      this.deps.log.error("cannot load registry credentials; keeping the previous ones", { secret: this.deps.secret, error: (error as Error).message });
+    }
+  }
+}
