@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { startControlPlane, type ControlPlane } from "../harness/controlplane.ts";
+import { eventually } from "../harness/wait.ts";
 import { REPO_ROOT, startAppliance, type Appliance } from "../harness/appliance.ts";
 
 const NS = "boot";
@@ -24,20 +25,6 @@ interface StatusObject {
 let cp: ControlPlane;
 let app: Appliance;
 
-async function eventually<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value) return value;
-    } catch (error) {
-      last = error;
-    }
-    await Bun.sleep(100);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}${last ? ` (last error: ${String(last)})` : ""}`);
-}
 
 function ipxeConfig(name: string, uuid: string, secret: string, extra: Record<string, unknown> = {}) {
   return {

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { startControlPlane, type ControlPlane } from "../harness/controlplane.ts";
+import { eventually } from "../harness/wait.ts";
 import { REPO_ROOT, startAppliance, type Appliance } from "../harness/appliance.ts";
 import { pushOciIndexImage, pushPxeOnlyImage, pushUkiOnlyImage, pushLegacyGardenLinuxImage, RegistryHarness, sha256Digest, type TestImage } from "../harness/registry.ts";
 
@@ -26,20 +27,6 @@ interface Sbc {
   status?: { state?: string; conditions?: Condition[] };
 }
 
-async function eventually<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value) return value;
-    } catch (error) {
-      last = error;
-    }
-    await Bun.sleep(150);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-}
 
 function server(name: string, uuid: string, nics: { ips: string[]; macAddress: string }[], refs: Record<string, unknown> = {}) {
   return { apiVersion: "metal.ironcore.dev/v1alpha1", kind: "Server", metadata: { name }, spec: { systemUUID: uuid, ...refs }, status: { networkInterfaces: nics } };
