@@ -12,6 +12,7 @@ import type { KubeSource, WatchedKind } from "../sources/kube/kube-source.ts";
 import { applyStatus, RECONCILER_FIELD_MANAGER, type ConfigKind } from "./apply.ts";
 import { desiredStatus, statusUpToDate } from "./conditions.ts";
 import type { EventRecorder } from "./events.ts";
+import { KeyedWorkQueue } from "./work-queue.ts";
 
 interface RawConfig {
   metadata?: { generation?: number; uid?: string };
@@ -32,9 +33,12 @@ function conflictParticipants(index: BootIndex): Set<string> {
 
 export class StatusReconciler {
   readonly stats: ReconcilerStats = { reconciles: 0, writes: 0, errors: 0 };
-  private readonly queue = new Set<string>();
-  private active = false;
-  private draining: Promise<void> | undefined;
+  private readonly queue = new KeyedWorkQueue((item) => {
+    const separator = item.indexOf("|");
+    return this.reconcile(item.slice(0, separator) as ConfigKind, item.slice(separator + 1));
+  });
+  /** Items whose object the watch delivered but the index does not hold yet: retried when the next snapshot lands. */
+  private readonly awaitingSnapshot = new Set<string>();
   private previousConflicts = new Set<string>();
   private resyncTimer: ReturnType<typeof setInterval> | undefined;
   private readonly retryCounts = new Map<string, number>();
@@ -43,6 +47,8 @@ export class StatusReconciler {
     private readonly deps: { client: KubeClient; source: KubeSource; store: BootStore; log: Logger; events: EventRecorder; resyncIntervalMs?: number },
   ) {
     deps.store.onChange((store) => {
+      for (const item of this.awaitingSnapshot) this.queue.add(item);
+      this.awaitingSnapshot.clear();
       const now = conflictParticipants(store.index);
       for (const key of now) if (!this.previousConflicts.has(key)) this.queue.add(key);
       for (const key of this.previousConflicts) if (!now.has(key)) this.queue.add(key);
@@ -63,16 +69,14 @@ export class StatusReconciler {
   }
 
   start(): void {
-    this.active = true;
     this.enqueueAll();
+    this.queue.start();
     this.resyncTimer = setInterval(() => this.enqueueAll(), this.deps.resyncIntervalMs ?? 10 * 60_000);
-    this.kick();
   }
 
   async stop(): Promise<void> {
-    this.active = false;
     clearInterval(this.resyncTimer);
-    await this.draining;
+    await this.queue.stop();
   }
 
   private enqueueAll(): void {
@@ -82,25 +86,9 @@ export class StatusReconciler {
     this.kick();
   }
 
+  /** Up to four writes in flight: fast catch-up after a restart without hammering the API server. */
   private kick(): void {
-    if (!this.active || this.draining || this.queue.size === 0) return;
-    this.draining = this.drain().finally(() => {
-      this.draining = undefined;
-      if (this.active && this.queue.size > 0) this.kick();
-    });
-  }
-
-  private async drain(): Promise<void> {
-    // A few writes in flight at once: fast catch-up after a restart without hammering the API server.
-    const workers = Array.from({ length: 4 }, async () => {
-      while (this.active && this.queue.size > 0) {
-        const item = this.queue.values().next().value as string;
-        this.queue.delete(item);
-        const [kind, key] = item.split("|") as [ConfigKind, string];
-        await this.reconcile(kind, key);
-      }
-    });
-    await Promise.all(workers);
+    this.queue.kick();
   }
 
   private async reconcile(kind: ConfigKind, key: string): Promise<void> {
@@ -109,7 +97,13 @@ export class StatusReconciler {
     const raw = source.rawObject(kind, key) as RawConfig | undefined;
     const ipxe = kind === "IPXEBootConfig" ? index.ipxeByKey.get(key) : undefined;
     const http = kind === "HTTPBootConfig" ? index.httpByKey.get(key) : undefined;
-    if (!raw || (!ipxe && !http)) return; // deleted, or never valid (its problems are logged by the source)
+    if (!raw) return; // deleted
+    if (!ipxe && !http) {
+      // Not in the index yet (its snapshot is still being coalesced), or invalid (retried on every snapshot, which
+      // is cheap and picks it up once it is fixed). Either way: again after the next snapshot, never silently dropped.
+      this.awaitingSnapshot.add(`${kind}|${key}`);
+      return;
+    }
     this.stats.reconciles++;
     const diagnosis = ipxe ? diagnoseIpxeBootConfig(index, store, ipxe) : diagnoseHttpBootConfig(index, store, http!);
     const current = raw.status;

@@ -9,6 +9,7 @@ import type { Logger } from "../observability/log.ts";
 import { KubeApiError, type KubeClient } from "../sources/kube/client.ts";
 import type { KubeSource } from "../sources/kube/kube-source.ts";
 import { Reflector, type KubeObjectLike } from "../sources/kube/reflector.ts";
+import { KeyedWorkQueue } from "./work-queue.ts";
 
 export const METAL_GROUP_VERSION = "metal.ironcore.dev/v1alpha1";
 export const TRANSLATOR_FIELD_MANAGER = "boot-operator-translator";
@@ -57,8 +58,9 @@ export interface TranslatorDeps {
   publicUrl: string;
   namespace: string;
   log: Logger;
-  /** How long to wait before retrying an image that failed to resolve (registry down). */
+  /** First retry delay for an SBC that failed (registry down); doubles per attempt up to maxRetryMs. */
   retryMs?: number;
+  maxRetryMs?: number;
 }
 
 type ImageOutcome = { ok: true; image: BootImage } | { ok: false; reason: string; message: string };
@@ -110,10 +112,9 @@ export class Translator {
   readonly stats = { reconciles: 0, childApplies: 0, childDeletes: 0, statusWrites: 0, errors: 0 };
   readonly sbcs: Reflector;
   readonly servers: Reflector;
-  private readonly queue = new Set<string>();
-  private active = false;
-  private draining: Promise<void> | undefined;
+  private readonly queue = new KeyedWorkQueue((key) => this.reconcileSafely(key));
   private readonly retryTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly retryAttempts = new Map<string, number>();
   private synced = 0;
 
   constructor(private readonly deps: TranslatorDeps) {
@@ -148,17 +149,18 @@ export class Translator {
   }
 
   start(): void {
-    this.active = true;
     this.sbcs.start();
     this.servers.start();
+    this.queue.start();
+    // After a leadership change the caches may already be synced: everything is due again.
     for (const key of this.sbcs.objects.keys()) this.enqueue(key);
   }
 
   async stop(): Promise<void> {
-    this.active = false;
     for (const timer of this.retryTimers.values()) clearTimeout(timer);
+    this.retryTimers.clear();
     await Promise.all([this.sbcs.stop(), this.servers.stop()]);
-    await this.draining;
+    await this.queue.stop();
   }
 
   private onSynced(): void {
@@ -173,36 +175,32 @@ export class Translator {
 
   private enqueue(key: string): void {
     this.queue.add(key);
-    if (!this.active || this.draining || !this.sbcs.synced || !this.servers.synced) return;
-    this.draining = this.drain().finally(() => {
-      this.draining = undefined;
-      if (this.active && this.queue.size > 0) this.enqueue(this.queue.values().next().value as string);
-    });
+    // Until both caches are synced a reconcile would see a partial world (an SBC without its Server).
+    if (this.sbcs.synced && this.servers.synced) this.queue.kick();
   }
 
-  private async drain(): Promise<void> {
-    const workers = Array.from({ length: 4 }, async () => {
-      while (this.active && this.queue.size > 0) {
-        const key = this.queue.values().next().value as string;
-        this.queue.delete(key);
-        try {
-          await this.reconcile(key);
-        } catch (error) {
-          this.stats.errors++;
-          this.deps.log.warn("translating ServerBootConfiguration failed; retrying", { sbc: key, error: (error as Error).message });
-          this.retryLater(key);
-        }
-      }
-    });
-    await Promise.all(workers);
+  private async reconcileSafely(key: string): Promise<void> {
+    try {
+      const outcome = await this.reconcile(key);
+      if (outcome === "retry") this.retryLater(key);
+      else this.retryAttempts.delete(key);
+    } catch (error) {
+      this.stats.errors++;
+      this.deps.log.warn("translating ServerBootConfiguration failed; retrying", { sbc: key, error: (error as Error).message });
+      this.retryLater(key);
+    }
   }
 
+  /** Exponential backoff per SBC (2 s, 4 s, … up to 5 min): a registry blip heals fast, a dead one is not hammered. */
   private retryLater(key: string): void {
     if (this.retryTimers.has(key)) return;
+    const attempt = this.retryAttempts.get(key) ?? 0;
+    this.retryAttempts.set(key, attempt + 1);
+    const delay = Math.min(this.deps.maxRetryMs ?? 300_000, (this.deps.retryMs ?? 2_000) * 2 ** attempt);
     const timer = setTimeout(() => {
       this.retryTimers.delete(key);
       this.enqueue(key);
-    }, this.deps.retryMs ?? 30_000);
+    }, delay);
     timer.unref?.();
     this.retryTimers.set(key, timer);
   }
@@ -225,9 +223,9 @@ export class Translator {
     }
   }
 
-  private async reconcile(key: string): Promise<void> {
+  private async reconcile(key: string): Promise<"done" | "retry"> {
     const sbc = this.sbcs.objects.get(key) as SbcObject | undefined;
-    if (!sbc) return; // deleted: the garbage collector removes the children it owns
+    if (!sbc) return "done"; // deleted: the garbage collector removes the children it owns
     this.stats.reconciles++;
     const [namespace, name] = key.split("/") as [string, string];
     const conditions: Omit<Condition, "lastTransitionTime">[] = [];
@@ -240,7 +238,7 @@ export class Translator {
     if (!server) {
       conditions.push({ type: CONDITION_SERVER_FOUND, status: "False", reason: "ServerNotFound", message: `Server ${serverName ?? "(spec.serverRef.name empty)"} does not exist`, ...gen });
       await this.writeStatus(key, sbc, "Pending", conditions);
-      return;
+      return "done";
     }
     conditions.push({ type: CONDITION_SERVER_FOUND, status: "True", reason: "ServerFound", message: `Server ${serverName}`, ...gen });
 
@@ -248,8 +246,7 @@ export class Translator {
     if (!resolved.ok) {
       conditions.push({ type: CONDITION_IMAGE_VALIDATION, status: "False", reason: resolved.reason, message: resolved.message, ...gen });
       await this.writeStatus(key, sbc, "Error", conditions);
-      if (resolved.reason === "ImageResolutionFailed") this.retryLater(key);
-      return;
+      return resolved.reason === "ImageResolutionFailed" ? "retry" : "done";
     }
     const image = resolved.image;
     const hasPxe = Boolean(image.kernel && image.initrd);
@@ -260,7 +257,7 @@ export class Translator {
       const needs = [modes.ipxe ? "kernel + initrd (iPXE)" : "", modes.httpboot ? "a UKI (HTTP boot)" : ""].filter(Boolean).join(" or ");
       conditions.push({ type: CONDITION_IMAGE_VALIDATION, status: "False", reason: "MissingBootLayers", message: `image ${sbc.spec?.image} has no ${needs} layers`, ...gen });
       await this.writeStatus(key, sbc, "Error", conditions);
-      return;
+      return "done";
     }
     conditions.push({
       type: CONDITION_IMAGE_VALIDATION,
@@ -334,6 +331,7 @@ export class Translator {
     }
     const state = childStates.includes("Error") ? "Error" : childStates.every((s) => s === "Ready") ? "Ready" : "Pending";
     await this.writeStatus(key, sbc, state, conditions);
+    return "done";
   }
 
   private ownedBy(child: ChildObject, sbc: SbcObject): boolean {

@@ -193,6 +193,27 @@ describe("status", () => {
   });
 });
 
+describe("status under churn", () => {
+  test("a burst of 100 new configs (while status events are flowing) all get their status", async () => {
+    const names = Array.from({ length: 100 }, (_, i) => `burst-${i}`);
+    // Interleave creations so watch events for new objects and status-only events arrive inside one coalescing window.
+    for (let i = 0; i < names.length; i += 10) {
+      await Promise.all(
+        names.slice(i, i + 10).map((name, j) =>
+          cp.applyObjects([ipxeConfig(name, `bbbbbbbb-0000-0000-0000-${(i + j).toString(16).padStart(12, "0")}`, "sa")]),
+        ),
+      );
+    }
+    await eventually(async () => {
+      const list = (await cp.requestOk("GET", `${GROUP_PATH}/ipxebootconfigs`)) as { items: { metadata: { name: string }; status?: { state?: string } }[] };
+      const missing = list.items.filter((item) => item.metadata.name.startsWith("burst-") && item.status?.state !== "Ready").map((item) => item.metadata.name);
+      if (missing.length > 0) throw new Error(`not Ready yet: ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ` (+${missing.length - 5})` : ""}`);
+      return true;
+    }, "all 100 burst configs Ready", 30_000);
+    await Promise.all(names.map((name) => cp.requestOk("DELETE", `${GROUP_PATH}/ipxebootconfigs/${name}`)));
+  }, 90_000);
+});
+
 describe("API server outage", () => {
   test("requests are answered from cache while the API server is down; later changes show up", async () => {
     await cp.stopApiServer();

@@ -45,6 +45,19 @@ async function getSbc(name: string): Promise<Sbc> {
   return (await cp.requestOk("GET", `${METAL}/namespaces/${NS}/serverbootconfigurations/${name}`)) as Sbc;
 }
 
+/** Resolves with the SBC once it is in `state`; otherwise throws with its current status, which eventually() reports. */
+async function sbcInState(name: string, state: string): Promise<Sbc> {
+  const object = await getSbc(name);
+  if (object.status?.state === state) return object;
+  const children = await Promise.all(
+    ["ipxebootconfigs", "httpbootconfigs"].map(async (plural) => {
+      const child = await cp.request("GET", `${BOOT}/${plural}/${name}`);
+      return `${plural}: ${child.status === 200 ? JSON.stringify((child.json as { status?: unknown }).status ?? null) : child.status}`;
+    }),
+  );
+  throw new Error(`${name} status is ${JSON.stringify(object.status ?? null)}; children: ${children.join("; ")}`);
+}
+
 function condition(object: Sbc, type: string): Condition | undefined {
   return object.status?.conditions?.find((c) => c.type === type);
 }
@@ -124,10 +137,7 @@ describe("ServerBootConfiguration → boot configs", () => {
       networkIdentifiers: ["10.1.0.11", "fd00::11", "10.2.0.11", "52:54:00:00:00:11", "52:54:00:00:00:12"],
       ukiURL: `http://boot.test:8082/httpboot/${imageName}/sha256-${layers.uki!.digest.slice(7)}.efi`,
     });
-    const ready = await eventually(async () => {
-      const object = await getSbc("workload");
-      return object.status?.state === "Ready" ? object : undefined;
-    }, "SBC Ready");
+    const ready = await eventually(() => sbcInState("workload", "Ready"), "SBC Ready");
     expect(condition(ready, "ImageValidation")?.status).toBe("True");
     expect(condition(ready, "IPXEBootReady")?.status).toBe("True");
     expect(condition(ready, "HTTPBootReady")?.status).toBe("True");
@@ -164,16 +174,10 @@ describe("ServerBootConfiguration → boot configs", () => {
   test("UKI-only and PXE-only images produce only the child they can, and are Ready (no flapping)", async () => {
     await cp.applyObjects([server("server-2", "38947555-0000-0000-0000-000000000002", [], {}), server("server-3", "38947555-0000-0000-0000-000000000003", [], {})]);
     await cp.applyObjects([sbc("uki-only", "server-2", images.uki!.reference), sbc("pxe-only", "server-3", images.legacy!.reference)]);
-    const ukiOnly = await eventually(async () => {
-      const object = await getSbc("uki-only");
-      return object.status?.state === "Ready" ? object : undefined;
-    }, "uki-only Ready");
+    const ukiOnly = await eventually(() => sbcInState("uki-only", "Ready"), "uki-only Ready");
     expect(condition(ukiOnly, "IPXEBootReady")).toMatchObject({ status: "False", reason: "NotApplicable" });
     expect((await cp.request("GET", `${BOOT}/ipxebootconfigs/uki-only`)).status).toBe(404);
-    const pxeOnly = await eventually(async () => {
-      const object = await getSbc("pxe-only");
-      return object.status?.state === "Ready" ? object : undefined;
-    }, "pxe-only (legacy GardenLinux) Ready");
+    const pxeOnly = await eventually(() => sbcInState("pxe-only", "Ready"), "pxe-only (legacy GardenLinux) Ready");
     expect(condition(pxeOnly, "HTTPBootReady")).toMatchObject({ status: "False", reason: "NotApplicable" });
     expect((await cp.request("GET", `${BOOT}/httpbootconfigs/pxe-only`)).status).toBe(404);
   });
@@ -206,7 +210,7 @@ describe("ServerBootConfiguration → boot configs", () => {
     expect(condition(blocked, "ImageValidation")?.message).toContain("registry quay.io is not on the allow-list");
     expect(blocked.status?.state).toBe("Error");
     await cp.requestOk("PATCH", `${METAL}/namespaces/${NS}/serverbootconfigurations/blocked`, { spec: { image: images.pxe!.reference } }, { contentType: "application/merge-patch+json" });
-    await eventually(async () => (await getSbc("blocked")).status?.state === "Ready", "blocked → Ready after fixing the image");
+    await eventually(() => sbcInState("blocked", "Ready"), "blocked → Ready after fixing the image");
   });
 
   test("an unresolvable image and an image without boot layers are reported", async () => {
@@ -229,7 +233,7 @@ describe("ServerBootConfiguration → boot configs", () => {
     await cp.requestOk("PATCH", `${METAL}/servers/server-m`, { spec: { maintenanceBootConfigurationRef: { name: "m-maintenance", namespace: NS } } }, { contentType: "application/merge-patch+json" });
     await eventually(async () => (await (await fetch(`${app.url}/ipxe/${maintenanceUuid}`)).text()).includes(maintenanceKernel), "maintenance served once the Server refers to it");
     // The standby workload config is not an error.
-    await eventually(async () => (await getSbc("m-workload")).status?.state === "Ready", "standby workload stays Ready");
+    await eventually(() => sbcInState("m-workload", "Ready"), "standby workload stays Ready");
   });
 
   test("deleting the SBC garbage-collects its children", async () => {
