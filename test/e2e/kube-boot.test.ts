@@ -9,6 +9,7 @@ import { startControlPlane, type ControlPlane } from "../harness/controlplane.ts
 import { REPO_ROOT, startAppliance, type Appliance } from "../harness/appliance.ts";
 import { freeLoopbackPort } from "./appliance.ts";
 import { bootMachine, describeBoot, e2eCacheDir, expectGuestFetchedIgnition, guestArtefacts, HOST_FROM_GUEST } from "./qemu.ts";
+import { BOOT_CRD_PATHS } from "../harness/crds.ts";
 
 const NS = "e2e";
 const BOOT_TIMEOUT_MS = Number(process.env.BOOT_E2E_TIMEOUT_MS ?? 150_000);
@@ -18,7 +19,7 @@ let work: string;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "boot-e2e-kube-"));
-  cp = await startControlPlane({ crdPaths: [join(REPO_ROOT, "manifests/crds/ipxebootconfigs.yaml"), join(REPO_ROOT, "manifests/crds/httpbootconfigs.yaml")] });
+  cp = await startControlPlane({ crdPaths: BOOT_CRD_PATHS });
   await cp.requestOk("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
 }, 120_000);
 

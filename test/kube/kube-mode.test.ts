@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { startControlPlane, type ControlPlane } from "../harness/controlplane.ts";
 import { eventually } from "../harness/wait.ts";
 import { REPO_ROOT, startAppliance, type Appliance } from "../harness/appliance.ts";
+import { BOOT_CRD_PATHS } from "../harness/crds.ts";
 
 const NS = "boot";
 const GROUP_PATH = `/apis/boot.ironcore.dev/v1alpha1/namespaces/${NS}`;
@@ -60,7 +61,7 @@ async function countStatusWrites(): Promise<number> {
 }
 
 beforeAll(async () => {
-  cp = await startControlPlane({ crdPaths: [join(REPO_ROOT, "manifests/crds/ipxebootconfigs.yaml"), join(REPO_ROOT, "manifests/crds/httpbootconfigs.yaml")] });
+  cp = await startControlPlane({ crdPaths: BOOT_CRD_PATHS });
   await cp.requestOk("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
   await cp.applyObjects([secret("sa", { ignition: '{"ignition":{"version":"3.4.0"}}' }), ipxeConfig("machine-a", UUID_A, "sa")]);
   app = await startAppliance(["--source", "kube", "--kubeconfig", cp.kubeconfigPath, "--namespace", NS, "--public-url", "http://boot.test"]);

@@ -13,8 +13,11 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { renderKustomization, type KubeManifest } from "../../scripts/generate-manifests.ts";
 import { BINARY, REPO_ROOT, startAppliance, type Appliance } from "../harness/appliance.ts";
+import { eventually as eventuallyWithin } from "../harness/wait.ts";
+import { apiCall, forbiddenInLogs, requestServiceAccountToken, writeTokenKubeconfig, forbiddenResponsesServed as forbiddenServed } from "./service-account.ts";
 import { controlPlaneBinDir, startControlPlane, type ControlPlane, type HttpMethod } from "../harness/controlplane.ts";
 import { PRIVATE_PREFIX, READER_USER, RegistryHarness, pushOciIndexImage, pushPxeOnlyImage, type TestImage } from "../harness/registry.ts";
+import { BOOT_CRD_PATHS, METAL_CRD_PATHS } from "../harness/crds.ts";
 
 const NS = "boot-translator";
 const CLUSTER_NS = "boot-translator-cluster";
@@ -62,25 +65,18 @@ setDefaultTimeout(60_000);
 let cp: ControlPlane;
 let registry: RegistryHarness;
 let workDir: string;
+
+// Shared helpers bound to this file's control plane and work directory.
+const call = (method: HttpMethod, path: string, options: { token?: string; body?: unknown; contentType?: string } = {}) => apiCall(cp, method, path, options);
+const requestToken = (namespace: string, name: string): Promise<string> => requestServiceAccountToken(cp, namespace, name);
+const tokenKubeconfig = (token: string, fileName: string): Promise<string> => writeTokenKubeconfig(cp, token, join(workDir, fileName));
+const forbiddenResponsesServed = (): Promise<number> => forbiddenServed(cp);
+const eventually = <T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> => eventuallyWithin(check, what, timeoutMs);
 const images: Record<"full" | "pxe", TestImage> = {} as Record<"full" | "pxe", TestImage>;
 /** Name of the pull Secret, from the registry-credentials Role's resourceNames (the manifest's documented default). */
 let pullSecretName: string;
 let serviceAccount: string;
 
-async function eventually<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value) return value;
-    } catch (error) {
-      last = error;
-    }
-    await Bun.sleep(150);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}${last ? ` (last error: ${String(last)})` : ""}`);
-}
 
 function newestMtime(path: string): number {
   const stats = statSync(path);
@@ -115,31 +111,6 @@ async function binDirWithOwnerReferenceEnforcement(): Promise<string> {
   return wrapped;
 }
 
-/** A request as an identity: the admin certificate (default) or a bearer token. */
-async function call(
-  method: HttpMethod,
-  path: string,
-  options: { token?: string; body?: unknown; contentType?: string } = {},
-): Promise<{ status: number; text: string; json: unknown }> {
-  const headers: Record<string, string> = { accept: "application/json" };
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  if (options.body !== undefined) headers["content-type"] = options.contentType ?? (method === "PATCH" ? "application/merge-patch+json" : "application/json");
-  const response = await fetch(`${cp.serverUrl}${path}`, {
-    method,
-    headers,
-    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-    tls: options.token ? { ca: cp.tls.ca } : cp.tls,
-    signal: AbortSignal.timeout(15_000),
-  });
-  const text = await response.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, text, json };
-}
 
 const RBAC_RESOURCES: Record<string, string> = {
   ServiceAccount: "serviceaccounts",
@@ -167,48 +138,9 @@ async function renderRbac(namespace: string, resources: string[]): Promise<KubeM
   return renderKustomization(join(REPO_ROOT, "manifests/default"), { kustomization: { namespace, resources } });
 }
 
-async function requestToken(namespace: string, name: string): Promise<string> {
-  const response = await call("POST", `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
-    body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 3600 } },
-  });
-  if (response.status !== 201) throw new Error(`TokenRequest: ${response.status} ${response.text}`);
-  return (response.json as { status: { token: string } }).status.token;
-}
 
-/** A kubeconfig holding only the ServiceAccount token (HTTPS, verified against the cluster CA), as in a pod. */
-async function tokenKubeconfig(token: string, fileName: string): Promise<string> {
-  const path = join(workDir, fileName);
-  const cluster = { server: cp.serverUrl, "certificate-authority-data": Buffer.from(cp.tls.ca).toString("base64") };
-  await writeFile(
-    path,
-    stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [{ name: "test", cluster }],
-      users: [{ name: "service-account", user: { token } }],
-      contexts: [{ name: "service-account", context: { cluster: "test", user: "service-account" } }],
-      "current-context": "service-account",
-    }),
-    { mode: 0o600 },
-  );
-  return path;
-}
 
-/** Log lines (JSON and raw) that show the API server refusing the binary something. */
-function forbiddenInLogs(app: Appliance): string[] {
-  const lines = [...app.logs.map((line) => JSON.stringify(line)), ...app.rawStderr().split("\n")];
-  return lines.filter((line) => /\b403\b|forbidden/i.test(line));
-}
 
-/** The API server's own count of requests it answered with 403, over all clients. */
-async function forbiddenResponsesServed(): Promise<number> {
-  const metrics = (await call("GET", "/metrics")).text;
-  let total = 0;
-  for (const line of metrics.split("\n")) {
-    if (line.startsWith("apiserver_request_total{") && line.includes('code="403"')) total += Number(line.split(" ").at(-1));
-  }
-  return total;
-}
 
 async function get(path: string): Promise<KubeObjectView | undefined> {
   const response = await call("GET", path);
@@ -285,12 +217,7 @@ beforeAll(async () => {
     // CRDs before the controller manager starts, so the garbage collector knows them at once.
     cp = await startControlPlane({
       withControllerManager: true,
-      crdPaths: [
-        join(REPO_ROOT, "manifests/crds/ipxebootconfigs.yaml"),
-        join(REPO_ROOT, "manifests/crds/httpbootconfigs.yaml"),
-        join(REPO_ROOT, "test/crds/metal.ironcore.dev_servers.yaml"),
-        join(REPO_ROOT, "test/crds/metal.ironcore.dev_serverbootconfigurations.yaml"),
-      ],
+      crdPaths: [...BOOT_CRD_PATHS, ...METAL_CRD_PATHS],
     });
   } finally {
     if (previousBinDir === undefined) delete process.env.BOOT_OPERATOR_CONTROLPLANE_BIN_DIR;

@@ -11,6 +11,8 @@ import { join } from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
 import { renderKustomization, type KubeManifest } from "../../scripts/generate-manifests.ts";
 import { BINARY, REPO_ROOT, startAppliance, type Appliance } from "../harness/appliance.ts";
+import { eventually as eventuallyWithin } from "../harness/wait.ts";
+import { apiCall, forbiddenInLogs, requestServiceAccountToken, writeTokenKubeconfig, forbiddenResponsesServed as forbiddenServed } from "./service-account.ts";
 import { startControlPlane, waitUntil, type ControlPlane, type HttpMethod } from "../harness/controlplane.ts";
 
 const INSTALL_YAML = join(REPO_ROOT, "dist/install.yaml");
@@ -59,6 +61,13 @@ setDefaultTimeout(60_000);
 
 let cp: ControlPlane;
 let workDir: string;
+
+// Shared helpers bound to this file's control plane and work directory.
+const call = (method: HttpMethod, path: string, options: { token?: string; body?: unknown; contentType?: string } = {}) => apiCall(cp, method, path, options);
+const requestToken = (namespace: string, name: string): Promise<string> => requestServiceAccountToken(cp, namespace, name);
+const tokenKubeconfig = (token: string, fileName: string): Promise<string> => writeTokenKubeconfig(cp, token, join(workDir, fileName));
+const forbiddenResponsesServed = (): Promise<number> => forbiddenServed(cp);
+const eventually = <T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> => eventuallyWithin(check, what, timeoutMs);
 let installed: KubeManifest[];
 /** The namespace dist/install.yaml installs into (its Namespace object). */
 let namespace: string;
@@ -66,20 +75,6 @@ let serviceAccount: string;
 /** Warning headers the API server sent while dist/install.yaml was created (deprecations, PodSecurity). */
 const installWarnings: string[] = [];
 
-async function eventually<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value) return value;
-    } catch (error) {
-      last = error;
-    }
-    await Bun.sleep(100);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}${last ? ` (last error: ${String(last)})` : ""}`);
-}
 
 /** Builds the binary only when it is missing (the test command always rebuilds it first). */
 async function ensureBinary(): Promise<void> {
@@ -95,32 +90,6 @@ function manifestsOf(text: string): KubeManifest[] {
     .filter((manifest): manifest is KubeManifest => manifest !== null);
 }
 
-/** A request as an identity: the admin certificate (default) or a bearer token. Returns the headers too. */
-async function call(
-  method: HttpMethod,
-  path: string,
-  options: { token?: string; body?: unknown; contentType?: string } = {},
-): Promise<{ status: number; text: string; json: unknown; warnings: string[] }> {
-  const headers: Record<string, string> = { accept: "application/json" };
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  if (options.body !== undefined) headers["content-type"] = options.contentType ?? (method === "PATCH" ? "application/merge-patch+json" : "application/json");
-  const response = await fetch(`${cp.serverUrl}${path}`, {
-    method,
-    headers,
-    ...(options.body === undefined ? {} : { body: typeof options.body === "string" ? options.body : JSON.stringify(options.body) }),
-    tls: options.token ? { ca: cp.tls.ca } : cp.tls,
-    signal: AbortSignal.timeout(15_000),
-  });
-  const text = await response.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  const warnings = response.headers.get("warning");
-  return { status: response.status, text, json, warnings: warnings ? [warnings] : [] };
-}
 
 async function callOk(method: HttpMethod, path: string, body?: unknown): Promise<unknown> {
   const response = await call(method, path, body === undefined ? {} : { body });
@@ -167,32 +136,7 @@ async function installManifests(manifests: readonly KubeManifest[]): Promise<voi
   }
 }
 
-async function requestToken(ns: string, name: string): Promise<string> {
-  const review = (await callOk("POST", `/api/v1/namespaces/${ns}/serviceaccounts/${name}/token`, {
-    apiVersion: "authentication.k8s.io/v1",
-    kind: "TokenRequest",
-    spec: { expirationSeconds: 3600 },
-  })) as { status: { token: string } };
-  return review.status.token;
-}
 
-/** A kubeconfig holding only the ServiceAccount token (HTTPS, verified against the cluster CA), as in a pod. */
-async function tokenKubeconfig(token: string, fileName: string): Promise<string> {
-  const path = join(workDir, fileName);
-  await writeFile(
-    path,
-    stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [{ name: "test", cluster: { server: cp.serverUrl, "certificate-authority-data": Buffer.from(cp.tls.ca).toString("base64") } }],
-      users: [{ name: "service-account", user: { token } }],
-      contexts: [{ name: "service-account", context: { cluster: "test", user: "service-account" } }],
-      "current-context": "service-account",
-    }),
-    { mode: 0o600 },
-  );
-  return path;
-}
 
 function deploymentOf(manifests: readonly KubeManifest[]): { template: PodTemplate; container: Container } {
   const deployment = manifests.find((manifest) => manifest.kind === "Deployment" && manifest.metadata.name === "boot-operator");
@@ -242,21 +186,7 @@ async function events(ns: string, involvedName: string): Promise<KubeEvent[]> {
   return list.items;
 }
 
-/** Log lines (JSON and raw) that show the API server refusing the binary something. */
-function forbiddenInLogs(app: Appliance): string[] {
-  const lines = [...app.logs.map((line) => JSON.stringify(line)), ...app.rawStderr().split("\n")];
-  return lines.filter((line) => /\b403\b|forbidden/i.test(line));
-}
 
-/** The API server's own count of requests it answered with 403, over all clients. */
-async function forbiddenResponsesServed(): Promise<number> {
-  const metrics = (await call("GET", "/metrics")).text;
-  let total = 0;
-  for (const line of metrics.split("\n")) {
-    if (line.startsWith("apiserver_request_total{") && line.includes('code="403"')) total += Number(line.split(" ").at(-1));
-  }
-  return total;
-}
 
 beforeAll(async () => {
   await ensureBinary();

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { startControlPlane, type ControlPlane } from "../harness/controlplane.ts";
 import { REPO_ROOT, startAppliance, type Appliance } from "../harness/appliance.ts";
 import { PRIVATE_PREFIX, READER_USER, RegistryHarness, pushPxeOnlyImage, type TestImage } from "../harness/registry.ts";
+import { BOOT_CRD_PATHS, METAL_CRD_PATHS } from "../harness/crds.ts";
 
 const NS = "creds";
 const METAL = "/apis/metal.ironcore.dev/v1alpha1";
@@ -44,12 +45,7 @@ beforeAll(async () => {
   registry = await RegistryHarness.start({ tokenAuth: {} });
   image = await pushPxeOnlyImage(registry, `${PRIVATE_PREFIX}os`, "1.0");
   cp = await startControlPlane({
-    crdPaths: [
-      join(REPO_ROOT, "manifests/crds/ipxebootconfigs.yaml"),
-      join(REPO_ROOT, "manifests/crds/httpbootconfigs.yaml"),
-      join(REPO_ROOT, "test/crds/metal.ironcore.dev_servers.yaml"),
-      join(REPO_ROOT, "test/crds/metal.ironcore.dev_serverbootconfigurations.yaml"),
-    ],
+    crdPaths: [...BOOT_CRD_PATHS, ...METAL_CRD_PATHS],
   });
   await cp.requestOk("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
   await cp.applyObjects([dockerConfigSecret("wrong-password")]);

@@ -6,6 +6,7 @@ import { startControlPlane, type ControlPlane } from "../harness/controlplane.ts
 import { eventually } from "../harness/wait.ts";
 import { REPO_ROOT, startAppliance, type Appliance } from "../harness/appliance.ts";
 import { pushOciIndexImage, pushPxeOnlyImage, pushUkiOnlyImage, pushLegacyGardenLinuxImage, RegistryHarness, sha256Digest, type TestImage } from "../harness/registry.ts";
+import { BOOT_CRD_PATHS, METAL_CRD_PATHS } from "../harness/crds.ts";
 
 const NS = "metal";
 const BOOT = `/apis/boot.ironcore.dev/v1alpha1/namespaces/${NS}`;
@@ -74,12 +75,7 @@ beforeAll(async () => {
   images.legacy = await pushLegacyGardenLinuxImage(registry, "gardenlinux/legacy", "1.0");
   cp = await startControlPlane({
     withControllerManager: true,
-    crdPaths: [
-      join(REPO_ROOT, "manifests/crds/ipxebootconfigs.yaml"),
-      join(REPO_ROOT, "manifests/crds/httpbootconfigs.yaml"),
-      join(REPO_ROOT, "test/crds/metal.ironcore.dev_servers.yaml"),
-      join(REPO_ROOT, "test/crds/metal.ironcore.dev_serverbootconfigurations.yaml"),
-    ],
+    crdPaths: [...BOOT_CRD_PATHS, ...METAL_CRD_PATHS],
   });
   await cp.requestOk("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
   await cp.applyObjects([{ apiVersion: "v1", kind: "Secret", metadata: { name: "ignition", namespace: NS }, stringData: { ignition: '{"ignition":{"version":"3.4.0"}}' } }]);
