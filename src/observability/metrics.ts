@@ -9,6 +9,12 @@ function labelText(labels: Labels): string {
   return `{${keys.map((key) => `${key}="${labels[key]!.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`).join(",")}}`;
 }
 
+function seriesKey(labels: Labels): string {
+  let key = "";
+  for (const name in labels) key += `${name}\u0001${labels[name]}\u0002`;
+  return key;
+}
+
 interface Metric {
   render(out: string[]): void;
 }
@@ -21,7 +27,8 @@ abstract class LabelledMetric<T> implements Metric {
     readonly type: "counter" | "gauge" | "histogram",
   ) {}
   protected entry(labels: Labels, initial: () => T): { labels: Labels; value: T } {
-    const key = labelText(labels);
+    // A cheap key: callers pass label names in a fixed order per metric; escaping happens only when rendering.
+    const key = seriesKey(labels);
     let found = this.series.get(key);
     if (!found) {
       found = { labels: { ...labels }, value: initial() };
@@ -44,7 +51,7 @@ export class Counter extends LabelledMetric<number> {
     this.entry(labels, () => 0).value += by;
   }
   get(labels: Labels = {}): number {
-    return this.series.get(labelText(labels))?.value ?? 0;
+    return this.series.get(seriesKey(labels))?.value ?? 0;
   }
   protected renderSeries(out: string[]): void {
     for (const { labels, value } of this.series.values()) out.push(`${this.name}${labelText(labels)} ${value}`);
