@@ -22,11 +22,20 @@ function rfc3339Seconds(date: Date): string {
 export class ServedStatusWriter {
   readonly stats = { recorded: 0, writes: 0, errors: 0 };
   private pending = new Map<string, Map<string, PendingFetch>>();
+  /** What was last written per object and condition type, to skip re-writing the same client's fetch too often. */
+  private readonly written = new Map<string, PendingFetch>();
   private timer: ReturnType<typeof setInterval> | undefined;
   private flushing: Promise<void> | undefined;
 
   constructor(
-    private readonly deps: { client: KubeClient; source: KubeSource; log: Logger; flushIntervalMs?: number },
+    private readonly deps: {
+      client: KubeClient;
+      source: KubeSource;
+      log: Logger;
+      flushIntervalMs?: number;
+      /** A machine fetching again (retries, boot loops, a storm) is re-recorded at most this often. */
+      minRewriteIntervalMs?: number;
+    },
   ) {}
 
   start(): void {
@@ -56,10 +65,21 @@ export class ServedStatusWriter {
     const batch = this.pending;
     this.pending = new Map();
     this.flushing = (async () => {
-      for (const [objectKey, fetches] of batch) {
+      const minInterval = this.deps.minRewriteIntervalMs ?? 10_000;
+      for (const [objectKey, allFetches] of batch) {
+        const fetches = new Map(
+          [...allFetches].filter(([type, fetch]) => {
+            const last = this.written.get(`${objectKey}|${type}`);
+            return !last || last.client !== fetch.client || fetch.at.getTime() - last.at.getTime() >= minInterval;
+          }),
+        );
+        if (fetches.size === 0) continue;
         const [kind, key] = objectKey.split("|") as [ConfigKind, string];
         const raw = this.deps.source.rawObject(kind, key) as { metadata?: { generation?: number }; status?: { conditions?: Condition[] } } | undefined;
-        if (!raw) continue;
+        if (!raw) {
+          for (const type of SERVED_CONDITIONS) this.written.delete(`${objectKey}|${type}`); // deleted: forget it
+          continue;
+        }
         const generation = raw.metadata?.generation;
         // Start from what is already there for our condition types, so applying never drops one.
         const conditions = new Map<string, Condition>();
@@ -79,6 +99,7 @@ export class ServedStatusWriter {
         try {
           await applyStatus(this.deps.client, kind, key, { conditions: [...conditions.values()] }, SERVED_FIELD_MANAGER);
           this.stats.writes++;
+          for (const [type, fetch] of fetches) this.written.set(`${objectKey}|${type}`, fetch);
         } catch (error) {
           this.stats.errors++;
           this.deps.log.warn("could not record fetch in status", { config: `${kind} ${key}`, error: (error as Error).message });

@@ -189,8 +189,10 @@ describe("status", () => {
     await Bun.sleep(2500); // two flush intervals
     const writes = (await countStatusWrites()) - before;
     console.log(`500 requests in ${Math.round(elapsed)} ms → ${writes} status writes`);
-    expect(writes).toBeGreaterThanOrEqual(1);
-    expect(writes).toBeLessThanOrEqual(6);
+    // Coalesced per flush, and the same client re-recorded at most every 10 s: the previous test's fetch is recent,
+    // so the whole burst may write nothing at all; the condition it would write is already there.
+    expect(writes).toBeLessThanOrEqual(2);
+    expect(condition(await getStatus("ipxebootconfigs", "machine-a"), "IgnitionDataFetched")?.message).toContain("fetched by 127.0.0.1");
   });
 });
 
