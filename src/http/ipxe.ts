@@ -26,13 +26,18 @@ export function ipxeRoutes(deps: HttpDeps): Hono<AppEnv> {
     const rawMac = c.req.query("mac");
     const mac = rawMac ? canonicalMac(rawMac) : null;
     if (rawMac && !mac) return textError(c, 400, `invalid mac query parameter ${JSON.stringify(rawMac)}`);
-    const identity = httpBootIdentity(c.get("clientAddress"), c.req.header("x-forwarded-for") ?? null, deps.settings.trustedProxies);
-    const networkIds = identity.ok ? identity.identifiers : [];
-    const match = resolveIpxeConfig(deps.store.index, {
-      uuid,
-      macs: [...(mac ? [mac] : []), ...networkIds.filter((id) => canonicalMac(id) !== null)],
-      ips: networkIds.filter((id) => canonicalMac(id) === null),
-    });
+    // The common case is decided by the UUID alone; the client's addresses are worked out only on a miss.
+    let networkIds: string[] = [];
+    let match = uuid ? deps.store.index.ipxeByUuidLookup(uuid) : null;
+    if (!match) {
+      const identity = httpBootIdentity(c.get("clientAddress"), c.req.header("x-forwarded-for") ?? null, deps.settings.trustedProxies);
+      networkIds = identity.ok ? identity.identifiers : [];
+      match = resolveIpxeConfig(deps.store.index, {
+        uuid,
+        macs: [...(mac ? [mac] : []), ...networkIds.filter((id) => canonicalMac(id) !== null)],
+        ips: networkIds.filter((id) => canonicalMac(id) === null),
+      });
+    }
     if (!match) {
       return textError(c, 404, `no IPXEBootConfig matches uuid ${uuid ?? "(none)"}, mac ${mac ?? "(none)"}, address ${networkIds.join(",") || "(unknown)"}`);
     }
