@@ -14,6 +14,11 @@ export function statusPath(kind: ConfigKind, key: string): string {
   return `/apis/${API_GROUP}/${API_VERSION}/namespaces/${encodeURIComponent(namespace)}/${kind.toLowerCase()}s/${encodeURIComponent(name)}/status`;
 }
 
+/** PATCH with application/apply-patch+yaml as `fieldManager`, taking ownership of conflicting fields (force). */
+export async function serverSideApply(client: KubeClient, path: string, body: unknown, fieldManager: string): Promise<void> {
+  await client.request("PATCH", path, { query: { fieldManager, force: true }, contentType: "application/apply-patch+yaml", body });
+}
+
 export async function applyStatus(
   client: KubeClient,
   kind: ConfigKind,
@@ -22,9 +27,5 @@ export async function applyStatus(
   fieldManager: string,
 ): Promise<void> {
   const [namespace, name] = key.split("/") as [string, string];
-  await client.request("PATCH", statusPath(kind, key), {
-    query: { fieldManager, force: true },
-    contentType: "application/apply-patch+yaml",
-    body: { apiVersion: `${API_GROUP}/${API_VERSION}`, kind, metadata: { name, namespace }, status },
-  });
+  await serverSideApply(client, statusPath(kind, key), { apiVersion: `${API_GROUP}/${API_VERSION}`, kind, metadata: { name, namespace }, status }, fieldManager);
 }

@@ -16,10 +16,27 @@ export interface ReconcilerStatus {
   conditions: Condition[];
 }
 
-function withTransitionTime(next: Omit<Condition, "lastTransitionTime">, existing: readonly Condition[], now: Date): Condition {
+/** metav1.Time: RFC 3339 with second precision. */
+export function rfc3339Seconds(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** KEP-1623: lastTransitionTime moves only when the condition's status changes. */
+export function withTransitionTime(next: Omit<Condition, "lastTransitionTime">, existing: readonly Condition[], now: Date): Condition {
   const previous = existing.find((condition) => condition.type === next.type);
-  const lastTransitionTime = previous && previous.status === next.status ? previous.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, "Z");
+  const lastTransitionTime = previous && previous.status === next.status ? previous.lastTransitionTime : rfc3339Seconds(now);
   return { ...next, lastTransitionTime };
+}
+
+/** `have` says what `wanted` says, times aside. */
+export function conditionMatches(wanted: Condition, have: Condition | undefined): boolean {
+  return (
+    have !== undefined &&
+    have.status === wanted.status &&
+    have.reason === wanted.reason &&
+    have.message === wanted.message &&
+    have.observedGeneration === wanted.observedGeneration
+  );
 }
 
 export function desiredStatus(diagnosis: Diagnosis, generation: number | undefined, existing: readonly Condition[], now: Date): ReconcilerStatus {
@@ -52,14 +69,5 @@ export function desiredStatus(diagnosis: Diagnosis, generation: number | undefin
 /** True when `current` already says what `desired` says (times aside): then nothing is written. */
 export function statusUpToDate(desired: ReconcilerStatus, current: { state?: string; conditions?: readonly Condition[] } | undefined): boolean {
   if (!current || current.state !== desired.state) return false;
-  return desired.conditions.every((wanted) => {
-    const have = current.conditions?.find((condition) => condition.type === wanted.type);
-    return (
-      have !== undefined &&
-      have.status === wanted.status &&
-      have.reason === wanted.reason &&
-      have.message === wanted.message &&
-      have.observedGeneration === wanted.observedGeneration
-    );
-  });
+  return desired.conditions.every((wanted) => conditionMatches(wanted, current.conditions?.find((condition) => condition.type === wanted.type)));
 }

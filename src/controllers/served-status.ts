@@ -8,15 +8,11 @@ import type { Logger } from "../observability/log.ts";
 import type { KubeClient } from "../sources/kube/client.ts";
 import type { KubeSource } from "../sources/kube/kube-source.ts";
 import { applyStatus, SERVED_FIELD_MANAGER, type ConfigKind } from "./apply.ts";
-import { CONDITION_IGNITION_FETCHED, CONDITION_IPXE_SCRIPT_FETCHED, SERVED_CONDITIONS } from "./conditions.ts";
+import { CONDITION_IGNITION_FETCHED, CONDITION_IPXE_SCRIPT_FETCHED, rfc3339Seconds, SERVED_CONDITIONS } from "./conditions.ts";
 
 interface PendingFetch {
   client: string;
   at: Date;
-}
-
-function rfc3339Seconds(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 export class ServedStatusWriter {

@@ -81,8 +81,8 @@ export class StatusReconciler {
 
   private enqueueAll(): void {
     const index = this.deps.store.index;
-    for (const config of index.ipxeBootConfigs) this.queue.add(`IPXEBootConfig|${config.metadata.namespace ?? "default"}/${config.metadata.name}`);
-    for (const config of index.httpBootConfigs) this.queue.add(`HTTPBootConfig|${config.metadata.namespace ?? "default"}/${config.metadata.name}`);
+    for (const key of index.ipxeByKey.keys()) this.queue.add(`IPXEBootConfig|${key}`);
+    for (const key of index.httpByKey.keys()) this.queue.add(`HTTPBootConfig|${key}`);
     this.kick();
   }
 

@@ -10,6 +10,8 @@ import { KubeApiError, type KubeClient } from "../sources/kube/client.ts";
 import type { KubeSource } from "../sources/kube/kube-source.ts";
 import { Reflector, type KubeObjectLike } from "../sources/kube/reflector.ts";
 import { KeyedWorkQueue } from "./work-queue.ts";
+import { serverSideApply } from "./apply.ts";
+import { conditionMatches, withTransitionTime } from "./conditions.ts";
 
 export const METAL_GROUP_VERSION = "metal.ironcore.dev/v1alpha1";
 export const TRANSLATOR_FIELD_MANAGER = "boot-operator-translator";
@@ -68,10 +70,6 @@ type ImageOutcome = { ok: true; image: BootImage } | { ok: false; reason: string
 function collection(namespace: string, plural: string, group = "metal.ironcore.dev/v1alpha1"): string {
   const base = `/apis/${group}`;
   return namespace ? `${base}/namespaces/${encodeURIComponent(namespace)}/${plural}` : `${base}/${plural}`;
-}
-
-function rfc3339(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 /** Machine addresses from the Server's NICs, in order, de-duplicated. */
@@ -140,12 +138,11 @@ export class Translator {
   }
 
   /** From the boot-config watch: a child changed (status) or vanished → its owner re-aggregates or re-creates it. */
-  childChanged(kind: "IPXEBootConfig" | "HTTPBootConfig", key: string, object: KubeObjectLike | undefined): void {
+  childChanged(key: string, object: KubeObjectLike | undefined): void {
     const owner = (object as ChildObject | undefined)?.metadata?.ownerReferences?.find((ref) => ref.kind === "ServerBootConfiguration" && ref.controller);
     const namespace = key.split("/")[0]!;
     if (owner?.name) this.enqueue(`${namespace}/${owner.name}`);
     else if (this.sbcs.objects.has(key)) this.enqueue(key); // same name as an SBC: ours, maybe deleted
-    void kind;
   }
 
   start(): void {
@@ -312,11 +309,8 @@ export class Translator {
             };
       const desired = { apiVersion: `${API_GROUP}/${API_VERSION}`, kind, metadata, spec };
       if (!existing || !subsetEqual({ metadata: { labels: metadata.labels, annotations: metadata.annotations ?? {} }, spec }, existing)) {
-        await this.deps.client.request("PATCH", `${collection(namespace, `${kind.toLowerCase()}s`, `${API_GROUP}/${API_VERSION}`)}/${encodeURIComponent(name)}`, {
-          query: { fieldManager: TRANSLATOR_FIELD_MANAGER, force: true },
-          contentType: "application/apply-patch+yaml",
-          body: desired,
-        });
+        const path = `${collection(namespace, `${kind.toLowerCase()}s`, `${API_GROUP}/${API_VERSION}`)}/${encodeURIComponent(name)}`;
+        await serverSideApply(this.deps.client, path, desired, TRANSLATOR_FIELD_MANAGER);
         this.stats.childApplies++;
       }
       const state = existing?.status?.state ?? "Pending";
@@ -351,25 +345,18 @@ export class Translator {
   /** Single writer of the SBC's status; writes only when state or a condition (times aside) changed. */
   private async writeStatus(key: string, sbc: SbcObject, state: string, wanted: Omit<Condition, "lastTransitionTime">[]): Promise<void> {
     const existing = sbc.status?.conditions ?? [];
-    const now = rfc3339(new Date());
-    const conditions: Condition[] = wanted.map((condition) => {
-      const previous = existing.find((c) => c.type === condition.type);
-      return { ...condition, lastTransitionTime: previous && previous.status === condition.status ? previous.lastTransitionTime : now };
-    });
+    const now = new Date();
+    const conditions: Condition[] = wanted.map((condition) => withTransitionTime(condition, existing, now));
+    // The same set of types, each saying the same: a condition type this writer dropped also counts as a change.
     const unchanged =
       sbc.status?.state === state &&
       conditions.length === existing.length &&
-      conditions.every((condition) => {
-        const have = existing.find((c) => c.type === condition.type);
-        return have && have.status === condition.status && have.reason === condition.reason && have.message === condition.message && have.observedGeneration === condition.observedGeneration;
-      });
+      conditions.every((condition) => conditionMatches(condition, existing.find((c) => c.type === condition.type)));
     if (unchanged) return;
     const [namespace, name] = key.split("/") as [string, string];
-    await this.deps.client.request("PATCH", `${collection(namespace, "serverbootconfigurations")}/${encodeURIComponent(name)}/status`, {
-      query: { fieldManager: TRANSLATOR_FIELD_MANAGER, force: true },
-      contentType: "application/apply-patch+yaml",
-      body: { apiVersion: METAL_GROUP_VERSION, kind: "ServerBootConfiguration", metadata: { name, namespace }, status: { state, conditions } },
-    });
+    const path = `${collection(namespace, "serverbootconfigurations")}/${encodeURIComponent(name)}/status`;
+    const body = { apiVersion: METAL_GROUP_VERSION, kind: "ServerBootConfiguration", metadata: { name, namespace }, status: { state, conditions } };
+    await serverSideApply(this.deps.client, path, body, TRANSLATOR_FIELD_MANAGER);
     this.stats.statusWrites++;
     if (sbc.status?.state !== state) this.deps.log.info("ServerBootConfiguration state changed", { sbc: key, from: sbc.status?.state ?? "(none)", to: state });
   }

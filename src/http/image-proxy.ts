@@ -4,7 +4,7 @@
 // digest and a mismatch breaks the transfer; with a blob cache, concurrent requests share one upstream pull.
 import { Hono, type Context } from "hono";
 import { textError, type AppEnv } from "./context.ts";
-import { decideRange } from "./static-files.ts";
+import { decideRange, etagListMatches } from "./static-files.ts";
 import type { RegistryAllowList } from "../oci/allowlist.ts";
 import type { BlobCache, CachedBlob } from "../oci/blob-cache.ts";
 import { discard, upstreamError, type OciClient, type OciLog } from "../oci/client.ts";
@@ -70,7 +70,7 @@ async function serveBlob(c: Context<AppEnv>, deps: ImageProxyDeps, request: Blob
     deps.onDigestMismatch?.(blob.digest);
   };
   // The ETag is the digest: a client holding that ETag holds exactly these bytes, wherever they are.
-  if (etagMatches(c.req.header("if-none-match") ?? null, `"${blob.digest}"`)) return new Response(null, { status: 304, headers });
+  if (etagListMatches(c.req.header("if-none-match") ?? "", `"${blob.digest}"`)) return new Response(null, { status: 304, headers });
   try {
     const cached = deps.blobCache?.lookup(blob.digest);
     if (cached) {
@@ -122,14 +122,6 @@ function contentLength(response: Response): number | undefined {
   const value = response.headers.get("content-length");
   if (value === null || !/^\d+$/.test(value)) return undefined;
   return Number(value);
-}
-
-function etagMatches(header: string | null, etag: string): boolean {
-  if (header === null) return false;
-  return header.split(",").some((candidate) => {
-    const tag = candidate.trim();
-    return tag === "*" || tag === etag || tag === `W/${etag}`;
-  });
 }
 
 /** A verified blob from the cache: single ranges (and If-Range) by hand, body by sendfile. */

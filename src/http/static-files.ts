@@ -90,7 +90,8 @@ export function validatorsFor(info: { size: number; mtimeMs: number; ino: number
   };
 }
 
-function etagListMatches(header: string, etag: string): boolean {
+/** If-None-Match semantics (weak comparison, "*"); shared with the image proxy, whose ETag is the blob digest. */
+export function etagListMatches(header: string, etag: string): boolean {
   return header.split(",").some((candidate) => {
     const tag = candidate.trim();
     return tag === "*" || tag === etag || tag === `W/${etag}`;

@@ -165,7 +165,7 @@ export class BootIndex {
     collectConflicts("HTTPBootConfig", "mac", this.httpByMac, this.conflicts);
     const reference = (kind: ConfigKind, config: IPXEBootConfig | HTTPBootConfig, secretName: string | undefined): void => {
       if (!secretName) return;
-      const secretKey = `${config.metadata.namespace ?? "default"}/${secretName}`;
+      const secretKey = objectKey({ name: secretName, namespace: config.metadata.namespace });
       const list = this.configsBySecret.get(secretKey) ?? [];
       const key = objectKey(config.metadata);
       if (!list.some((entry) => entry.kind === kind && entry.key === key)) list.push({ kind, key });

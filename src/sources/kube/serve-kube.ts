@@ -35,7 +35,7 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
     ...(options["secret-label-selector"] ? { secretLabelSelector: options["secret-label-selector"] } : {}),
     onObjectChange: (kind, key, _type, object, statusOnly) => {
       reconciler?.notify(kind, key, statusOnly);
-      if (kind !== "Secret") translator?.childChanged(kind, key, object);
+      if (kind !== "Secret") translator?.childChanged(key, object);
     },
     onWatchError: (kind, error, retryInMs) => log.warn("watch interrupted; serving from cache meanwhile", { kind, error: error.message, retryInMs }),
   });
