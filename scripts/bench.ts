@@ -2,31 +2,15 @@
 // (directory source, and the real API server of the test harness when it is built), drives every boot route with
 // wrk beside a bare Bun.serve ceiling and nginx, and prints one Markdown table, also saved under bench/results/.
 // Not part of the test command: long, and its numbers are reports, not assertions. Progress goes to stderr.
-import { chmod, mkdtemp, mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { $ } from "bun";
 import { REPO_ROOT } from "../test/harness/appliance.ts";
 import type { ControlPlane } from "../test/harness/controlplane.ts";
-import {
-  controlPlaneMissing,
-  countStatusWrites,
-  loadFleet,
-  patchKernelUrl,
-  startBenchControlPlane,
-  waitForStatusWritesToSettle,
-} from "./bench/kube.ts";
-import {
-  BENCH_NAMESPACE,
-  fleet,
-  kernelUrl,
-  requestLines,
-  rewriteMachineFile,
-  UKI_FILE_NAME,
-  writeFleetDirectory,
-  type Machine,
-} from "./bench/machines.ts";
+import { controlPlaneMissing, countStatusWrites, loadFleet, patchKernelUrl, startBenchControlPlane, waitForStatusWritesToSettle } from "./bench/kube.ts";
+import { BENCH_NAMESPACE, fleet, kernelUrl, type Machine, requestLines, rewriteMachineFile, UKI_FILE_NAME, writeFleetDirectory } from "./bench/machines.ts";
 import { startNginx } from "./bench/nginx.ts";
 import {
   cleanupAll,
@@ -137,7 +121,9 @@ async function startAppliance(binary: string, args: string[], logFile: string, r
   try {
     await waitFor200(`${url}/readyz`, child, readyTimeoutMs);
   } catch (error) {
-    const log = await Bun.file(logFile).text().catch(() => "");
+    const log = await Bun.file(logFile)
+      .text()
+      .catch(() => "");
     throw new Error(`${(error as Error).message}\n--- appliance log (tail) ---\n${log.split("\n").slice(-20).join("\n")}`);
   }
   return { url, pid: child.pid, readyMs: performance.now() - started, logFile, stop: () => stopProcess(child, 10_000) };
@@ -224,9 +210,16 @@ async function measureRoute(
   const rss = await sampler.stop();
   const logBytes = (await fileSize(appliance.logFile)) - logBefore;
   if (result.failures > 0) {
-    throw new Error(`${requestFile}: ${result.failures} failed requests (status ≥ 400: ${result.statusErrors}, timeouts: ${result.timeouts}, socket errors: ${result.connectErrors + result.readErrors + result.writeErrors})`);
+    throw new Error(
+      `${requestFile}: ${result.failures} failed requests (status ≥ 400: ${result.statusErrors}, timeouts: ${result.timeouts}, socket errors: ${result.connectErrors + result.readErrors + result.writeErrors})`,
+    );
   }
-  return { result, cpuMicrosPerRequest: result.requests > 0 ? cpuUsed / result.requests : NaN, peakRssMiB: rss.peakMiB, logBytesPerRequest: result.requests > 0 ? logBytes / result.requests : 0 };
+  return {
+    result,
+    cpuMicrosPerRequest: result.requests > 0 ? cpuUsed / result.requests : NaN,
+    peakRssMiB: rss.peakMiB,
+    logBytesPerRequest: result.requests > 0 ? logBytes / result.requests : 0,
+  };
 }
 
 async function measurePropagation(
@@ -322,7 +315,12 @@ async function main(): Promise<void> {
 
   // ---- Directory source -------------------------------------------------------------------------------------
   progress(`starting the appliance on the directory source (${machines.length} machines)`);
-  const directoryAppliance = await startAppliance(binary, ["--source", `dir:${fleetDirectory}`, "--uki-dir", ukiDirectory], join(workDirectory, "appliance-dir.log"), 60_000);
+  const directoryAppliance = await startAppliance(
+    binary,
+    ["--source", `dir:${fleetDirectory}`, "--uki-dir", ukiDirectory],
+    join(workDirectory, "appliance-dir.log"),
+    60_000,
+  );
   progress(`ready after ${formatMs(directoryAppliance.readyMs)}`);
   const ipxeBody = await checkAnswers(directoryAppliance.url, machines);
   // Idle means idle: the allocator hands the start-up garbage back to the OS only after a few seconds.
@@ -333,9 +331,17 @@ async function main(): Promise<void> {
   const bareBodyFile = join(workDirectory, "bare-body.txt");
   await writeFile(bareBodyFile, ipxeBody);
   const barePort = await freeLoopbackPort();
-  const bare = spawnTracked([BUN, join(import.meta.dir, "bench", "bare-server.ts"), String(barePort), bareBodyFile], { logFile: join(workDirectory, "bare.log") });
+  const bare = spawnTracked([BUN, join(import.meta.dir, "bench", "bare-server.ts"), String(barePort), bareBodyFile], {
+    logFile: join(workDirectory, "bare.log"),
+  });
   await waitFor200(`http://127.0.0.1:${barePort}/`, bare, 10_000);
-  const bareTarget = { url: `http://127.0.0.1:${barePort}`, pid: bare.pid, readyMs: 0, logFile: join(workDirectory, "bare.log"), stop: () => stopProcess(bare) };
+  const bareTarget = {
+    url: `http://127.0.0.1:${barePort}`,
+    pid: bare.pid,
+    readyMs: 0,
+    logFile: join(workDirectory, "bare.log"),
+    stop: () => stopProcess(bare),
+  };
 
   progress(`bare Bun.serve ceiling (run 1 of 2), ${settings.durationSeconds} s`);
   const bareFirst = await measureRoute(wrk, bareTarget, requestFiles.ipxe);

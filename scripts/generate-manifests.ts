@@ -148,7 +148,9 @@ export async function readKustomization(directory: string, read: FileReader): Pr
   if (typeof value !== "object" || value === null) throw new Error(`${path}: not a mapping`);
   const unsupported = Object.keys(value).filter((field) => !SUPPORTED_KUSTOMIZATION_FIELDS.has(field));
   if (unsupported.length > 0) {
-    throw new Error(`${path}: ${unsupported.join(", ")} not supported by this generator (only ${[...SUPPORTED_KUSTOMIZATION_FIELDS].join(", ")}); use kustomize`);
+    throw new Error(
+      `${path}: ${unsupported.join(", ")} not supported by this generator (only ${[...SUPPORTED_KUSTOMIZATION_FIELDS].join(", ")}); use kustomize`,
+    );
   }
   return value as Kustomization;
 }
@@ -212,10 +214,7 @@ function setImages(manifest: KubeManifest, images: readonly ImageOverride[]): Ku
  * resources/namespace/images. `kustomization` replaces the directory's own kustomization.yaml (tests compose
  * variants this way).
  */
-export async function renderKustomization(
-  directory: string,
-  options: { kustomization?: Kustomization; read?: FileReader } = {},
-): Promise<KubeManifest[]> {
+export async function renderKustomization(directory: string, options: { kustomization?: Kustomization; read?: FileReader } = {}): Promise<KubeManifest[]> {
   const read = options.read ?? readerWith(REPO_ROOT, new Map());
   const kustomization = options.kustomization ?? (await readKustomization(directory, read));
   let manifests: KubeManifest[] = [];
@@ -248,7 +247,7 @@ export function sortManifests(manifests: readonly KubeManifest[]): KubeManifest[
 }
 
 export function manifestsToYaml(manifests: readonly KubeManifest[]): string {
-  return manifests.map((manifest) => stringify(manifest, { lineWidth: 0 }).trimEnd()).join("\n---\n") + "\n";
+  return `${manifests.map((manifest) => stringify(manifest, { lineWidth: 0 }).trimEnd()).join("\n---\n")}\n`;
 }
 
 /** Every generated file, keyed by its path relative to `root` (a copy of the repository in tests). */
@@ -297,7 +296,8 @@ if (import.meta.main) {
   if (check) {
     const stale = await staleManifests();
     const orphans = new Set(await orphanCrdFiles(REPO_ROOT));
-    for (const path of stale) console.error(orphans.has(path) ? `${path} belongs to no schema: delete it` : `${path} is out of date: run "bun scripts/generate-manifests.ts"`);
+    for (const path of stale)
+      console.error(orphans.has(path) ? `${path} belongs to no schema: delete it` : `${path} is out of date: run "bun scripts/generate-manifests.ts"`);
     process.exit(stale.length > 0 ? 1 : 0);
   }
   for (const [path, text] of await renderedManifests()) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 // boot-operator: network-boot appliance for bare-metal fleets. Entry point of the compiled binary.
-import { helpFor, parseArgs, UsageError, type CommandName } from "./cli/flags.ts";
+import { type CommandName, helpFor, parseArgs, UsageError } from "./cli/flags.ts";
 import { explainOptionsSchema, serveOptionsSchema, validateFlags } from "./cli/options.ts";
 import { COMMIT, VERSION } from "./version.ts";
 

@@ -2,8 +2,8 @@
 // parallel POSTs, and the apiserver's own request counters for status writes.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { controlPlaneBinDir, startControlPlane, type ControlPlane } from "../../test/harness/controlplane.ts";
-import { BENCH_NAMESPACE, kernelUrl, machineObjects, type Machine } from "./machines.ts";
+import { type ControlPlane, controlPlaneBinDir, startControlPlane } from "../../test/harness/controlplane.ts";
+import { BENCH_NAMESPACE, kernelUrl, type Machine, machineObjects } from "./machines.ts";
 
 export const GROUP_PATH = `/apis/boot.ironcore.dev/v1alpha1/namespaces/${BENCH_NAMESPACE}`;
 

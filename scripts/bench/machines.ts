@@ -134,7 +134,11 @@ export function machineYaml(machine: Machine, revision = 0): string {
   const secretName = `${machine.name}-ignition`;
   const ignition =
     machine.ignitionFormat === "fcos"
-      ? `  format: fcos\n  ignition: |\n${butane(machine).trimEnd().split("\n").map((line) => `    ${line}`).join("\n")}\n`
+      ? `  format: fcos\n  ignition: |\n${butane(machine)
+          .trimEnd()
+          .split("\n")
+          .map((line) => `    ${line}`)
+          .join("\n")}\n`
       : `  ignition: '${rawIgnition(machine)}'\n`;
   return `apiVersion: boot.ironcore.dev/v1alpha1
 kind: IPXEBootConfig
@@ -208,5 +212,5 @@ export function requestLines(machines: readonly Machine[], route: "ipxe" | "igni
     else if (route === "ignition-fcos" && machine.ignitionFormat === "fcos") lines.push(`/ignition/${machine.uuid}\t`);
     else if (route === "httpboot") lines.push(`/httpboot\t${machine.ip}`);
   }
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }

@@ -47,7 +47,9 @@ http {
   const deadline = performance.now() + 10_000;
   for (;;) {
     if (child.exitCode !== null) {
-      const log = await Bun.file(join(prefix, "logs", "error.log")).text().catch(() => "");
+      const log = await Bun.file(join(prefix, "logs", "error.log"))
+        .text()
+        .catch(() => "");
       throw new Error(`nginx exited with ${child.exitCode}:\n${log}`);
     }
     const response = await fetch(`${url}/uki/`, { method: "HEAD" }).catch(() => null);
@@ -63,7 +65,9 @@ http {
       await stopProcess(child);
       for (const pid of workers) {
         // Only a process that is still one of our nginx workers (never a pid reused by something else).
-        const stat = await Bun.file(`/proc/${pid}/stat`).text().catch(() => "");
+        const stat = await Bun.file(`/proc/${pid}/stat`)
+          .text()
+          .catch(() => "");
         if (!stat.includes("(nginx)") || Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) !== 1) continue;
         try {
           process.kill(pid, "SIGKILL");
@@ -76,6 +80,11 @@ http {
 }
 
 async function childPids(pid: number): Promise<number[]> {
-  const text = await Bun.file(`/proc/${pid}/task/${pid}/children`).text().catch(() => "");
-  return text.split(/\s+/).filter((part) => part !== "").map(Number);
+  const text = await Bun.file(`/proc/${pid}/task/${pid}/children`)
+    .text()
+    .catch(() => "");
+  return text
+    .split(/\s+/)
+    .filter((part) => part !== "")
+    .map(Number);
 }

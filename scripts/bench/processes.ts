@@ -1,7 +1,8 @@
 // Every process the benchmark starts is registered here and killed on the way out: normal end, error, Ctrl-C or
 // SIGTERM. Also: free loopback ports, readiness polling and RSS sampling from /proc.
-import { createServer } from "node:net";
+
 import { closeSync, openSync } from "node:fs";
+import { createServer } from "node:net";
 import type { Subprocess } from "bun";
 
 type Child = Subprocess<"ignore", number | "ignore", number | "ignore">;
@@ -114,7 +115,8 @@ export async function freeLoopbackPort(): Promise<number> {
 export async function waitFor200(url: string, child: Child, timeoutMs: number, pollMs = 5): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (performance.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${url}: process exited (${child.exitCode ?? child.signalCode}) before answering 200`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`${url}: process exited (${child.exitCode ?? child.signalCode}) before answering 200`);
     const response = await fetch(url).catch(() => null);
     if (response) {
       await response.arrayBuffer();

@@ -1,8 +1,9 @@
 // CustomResourceDefinitions for our kinds, built from the valibot schemas.
-import { bootConfigStatus, API_GROUP, API_VERSION } from "./meta.ts";
-import { httpBootConfigSpec, HTTP_BOOT_CONFIG_KIND } from "./httpbootconfig.ts";
-import { ipxeBootConfigSpec, IPXE_BOOT_CONFIG_KIND } from "./ipxebootconfig.ts";
-import { toOpenApi, type JsonSchemaProps } from "./openapi.ts";
+
+import { HTTP_BOOT_CONFIG_KIND, httpBootConfigSpec } from "./httpbootconfig.ts";
+import { IPXE_BOOT_CONFIG_KIND, ipxeBootConfigSpec } from "./ipxebootconfig.ts";
+import { API_GROUP, API_VERSION, bootConfigStatus } from "./meta.ts";
+import { type JsonSchemaProps, toOpenApi } from "./openapi.ts";
 
 export interface CrdDefinition {
   kind: string;

@@ -72,7 +72,9 @@ export const ipAddress = v.pipe(
 export const macAddress = v.pipe(
   v.string(),
   v.check((value) => canonicalMac(value) !== null, "must be a MAC address (aa:bb:cc:dd:ee:ff, AA-BB-.., aabb.ccdd.eeff)"),
-  openapi<string>({ celRules: [{ rule: `self.matches(r'${MAC_PATTERN_SOURCE}')`, message: "must be a MAC address (aa:bb:cc:dd:ee:ff, AA-BB-.., aabb.ccdd.eeff)" }] }),
+  openapi<string>({
+    celRules: [{ rule: `self.matches(r'${MAC_PATTERN_SOURCE}')`, message: "must be a MAC address (aa:bb:cc:dd:ee:ff, AA-BB-.., aabb.ccdd.eeff)" }],
+  }),
 );
 
 export const networkIdentifier = v.pipe(

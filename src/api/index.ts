@@ -1,14 +1,14 @@
 // One parse entry point for every resource kind we read, so sources (files or API server) report problems alike.
 import * as v from "valibot";
-import { httpBootConfig, HTTP_BOOT_CONFIG_KIND, type HTTPBootConfig } from "./httpbootconfig.ts";
-import { ipxeBootConfig, IPXE_BOOT_CONFIG_KIND, type IPXEBootConfig } from "./ipxebootconfig.ts";
+import { HTTP_BOOT_CONFIG_KIND, type HTTPBootConfig, httpBootConfig } from "./httpbootconfig.ts";
+import { IPXE_BOOT_CONFIG_KIND, type IPXEBootConfig, ipxeBootConfig } from "./ipxebootconfig.ts";
 import { GROUP_VERSION } from "./meta.ts";
-import { secret, SECRET_KIND, type Secret } from "./secret.ts";
+import { SECRET_KIND, type Secret, secret } from "./secret.ts";
 
 export * from "./formats.ts";
-export * from "./meta.ts";
 export * from "./httpbootconfig.ts";
 export * from "./ipxebootconfig.ts";
+export * from "./meta.ts";
 export * from "./secret.ts";
 
 export type BootResource =

@@ -1,7 +1,7 @@
 // Whether a config can be served, and if not why. The same function feeds `validate`/`explain` in directory mode
 // and the status reconciler in Kubernetes mode, so both always agree.
-import { SECRET_KEY_IGNITION, SECRET_KEY_IPXE_SCRIPT, objectKey, type HTTPBootConfig, type IPXEBootConfig } from "../api/index.ts";
-import { describeConflict, isStandby, type BootIndex, type ConfigKind, type IdentifierConflict } from "../index/boot-index.ts";
+import { type HTTPBootConfig, type IPXEBootConfig, objectKey, SECRET_KEY_IGNITION, SECRET_KEY_IPXE_SCRIPT } from "../api/index.ts";
+import { type BootIndex, type ConfigKind, describeConflict, type IdentifierConflict, isStandby } from "../index/boot-index.ts";
 import type { IgnitionCache } from "./ignition.ts";
 import type { IpxeScriptCache } from "./ipxe-scripts.ts";
 import { namespaceOf } from "./resolve.ts";
@@ -33,7 +33,15 @@ interface Caches {
   ipxeScripts: IpxeScriptCache;
 }
 
-function checkIgnitionRef(index: BootIndex, caches: Caches, namespace: string, name: string | undefined, owner: string, problems: DiagnosisProblem[], warnings: string[]): void {
+function checkIgnitionRef(
+  index: BootIndex,
+  caches: Caches,
+  namespace: string,
+  name: string | undefined,
+  owner: string,
+  problems: DiagnosisProblem[],
+  warnings: string[],
+): void {
   if (!name) return;
   const entry = index.secret(namespace, name);
   if (!entry) {
@@ -71,7 +79,8 @@ export function diagnoseIpxeBootConfig(index: BootIndex, caches: Caches, config:
   if (scriptRef) {
     const entry = index.secret(namespace, scriptRef);
     if (!entry) problems.push({ reason: "SecretNotFound", message: `ipxe-script secret ${namespace}/${scriptRef} referenced by ${owner} does not exist` });
-    else if (!entry.values.has(SECRET_KEY_IPXE_SCRIPT)) problems.push({ reason: "SecretKeyMissing", message: `secret ${entry.key} has no key "${SECRET_KEY_IPXE_SCRIPT}"` });
+    else if (!entry.values.has(SECRET_KEY_IPXE_SCRIPT))
+      problems.push({ reason: "SecretKeyMissing", message: `secret ${entry.key} has no key "${SECRET_KEY_IPXE_SCRIPT}"` });
     else {
       const outcome = caches.ipxeScripts.outcomeFor(entry);
       if (!outcome.ok) problems.push({ reason: "IPXEScriptInvalid", message: outcome.reason });

@@ -2,11 +2,9 @@
 // X-Forwarded-For; we believe that header only from peers inside --trusted-proxies. Otherwise anyone could claim
 // any machine's answer, and a trusted proxy's own address must never be used, or one config would be handed to
 // every client of that DHCP server.
-import { canonicalIp, canonicalNetworkIdentifier, cidrContains, type Cidr } from "../index/canonical.ts";
+import { type Cidr, canonicalIp, canonicalNetworkIdentifier, cidrContains } from "../index/canonical.ts";
 
-export type HttpBootIdentity =
-  | { ok: true; identifiers: string[]; via: "peer" | "forwarded"; peer: string }
-  | { ok: false; reason: string };
+export type HttpBootIdentity = { ok: true; identifiers: string[]; via: "peer" | "forwarded"; peer: string } | { ok: false; reason: string };
 
 export function isTrustedPeer(peer: string, trustedProxies: readonly Cidr[]): boolean {
   const canonical = canonicalIp(peer);
@@ -17,7 +15,10 @@ export function httpBootIdentity(peerAddress: string, forwardedFor: string | nul
   const peer = canonicalIp(peerAddress);
   if (!peer) return { ok: false, reason: `cannot parse the peer address ${JSON.stringify(peerAddress)}` };
   if (!isTrustedPeer(peer, trustedProxies)) return { ok: true, identifiers: [peer], via: "peer", peer };
-  const entries = (forwardedFor ?? "").split(",").map((entry) => entry.trim()).filter((entry) => entry !== "");
+  const entries = (forwardedFor ?? "")
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
   if (entries.length === 0) {
     return { ok: false, reason: `request from trusted proxy ${peer} carries no X-Forwarded-For naming the booting machine` };
   }

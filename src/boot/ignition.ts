@@ -2,13 +2,11 @@
 // secret content and remembered, so a boot storm never re-translates an unchanged secret.
 import { SECRET_KEY_FORMAT, SECRET_KEY_IGNITION } from "../api/index.ts";
 import type { BootIndex, SecretEntry } from "../index/boot-index.ts";
-import { formatButaneDiagnostic, translateButane, type ButaneVariant } from "./butane/index.ts";
+import { type ButaneVariant, formatButaneDiagnostic, translateButane } from "./butane/index.ts";
 
 export type IgnitionFormat = "ignition" | ButaneVariant;
 
-export type IgnitionOutcome =
-  | { ok: true; json: string; format: IgnitionFormat; warnings: string[] }
-  | { ok: false; status: 404 | 500; reason: string };
+export type IgnitionOutcome = { ok: true; json: string; format: IgnitionFormat; warnings: string[] } | { ok: false; status: 404 | 500; reason: string };
 
 /** The secret's `format` key: `fcos`/`flatcar` are Butane, anything else (or none) is Ignition JSON as-is. */
 export function ignitionFormatOf(entry: SecretEntry): IgnitionFormat {

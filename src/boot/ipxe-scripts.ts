@@ -2,7 +2,7 @@
 // parsed like templates: once per secret content.
 import { SECRET_KEY_IPXE_SCRIPT } from "../api/index.ts";
 import type { BootIndex, SecretEntry } from "../index/boot-index.ts";
-import { parseIpxeTemplate, type IpxeTemplate } from "./ipxe-template.ts";
+import { type IpxeTemplate, parseIpxeTemplate } from "./ipxe-template.ts";
 
 export type IpxeScriptOutcome = { ok: true; template: IpxeTemplate } | { ok: false; status: 404 | 500; reason: string };
 

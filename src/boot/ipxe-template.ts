@@ -48,10 +48,7 @@ function fieldName(expression: string, source: string, offset: number): IpxeTemp
   const match = /^\.([A-Za-z][A-Za-z0-9]*)$/.exec(expression);
   const name = match?.[1];
   if (!name || !(IPXE_TEMPLATE_FIELDS as readonly string[]).includes(name)) {
-    throw new TemplateError(
-      `unknown template field "${expression}" (known: ${IPXE_TEMPLATE_FIELDS.map((f) => "." + f).join(", ")})`,
-      lineAt(source, offset),
-    );
+    throw new TemplateError(`unknown template field "${expression}" (known: ${IPXE_TEMPLATE_FIELDS.map((f) => `.${f}`).join(", ")})`, lineAt(source, offset));
   }
   return name as IpxeTemplateField;
 }

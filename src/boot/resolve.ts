@@ -33,9 +33,7 @@ export function resolveIpxeConfig(index: BootIndex, identity: MachineIdentity): 
   return null;
 }
 
-export type IgnitionConfigMatch =
-  | { kind: "IPXEBootConfig"; match: Match<IPXEBootConfig> }
-  | { kind: "HTTPBootConfig"; match: Match<HTTPBootConfig> };
+export type IgnitionConfigMatch = { kind: "IPXEBootConfig"; match: Match<IPXEBootConfig> } | { kind: "HTTPBootConfig"; match: Match<HTTPBootConfig> };
 
 /** /ignition/{uuid}: an IPXEBootConfig wins over an HTTPBootConfig for the same machine. */
 export function resolveIgnitionConfig(index: BootIndex, uuid: string): IgnitionConfigMatch | null {

@@ -1,8 +1,8 @@
 // `boot-operator explain`: which config a machine would get on each endpoint, and why.
 import { diagnoseHttpBootConfig, diagnoseIpxeBootConfig } from "../boot/diagnose.ts";
 import { resolveHttpBootConfig, resolveIgnitionConfig, resolveIpxeConfig } from "../boot/resolve.ts";
-import { canonicalIp, canonicalMac, canonicalUuid } from "../index/canonical.ts";
 import { describeConflict } from "../index/boot-index.ts";
+import { canonicalIp, canonicalMac, canonicalUuid } from "../index/canonical.ts";
 import type { BootStore } from "../index/store.ts";
 import { UsageError } from "./flags.ts";
 import type { ExplainOptions } from "./options.ts";
@@ -32,9 +32,14 @@ export function explainMachine(store: BootStore, options: Pick<ExplainOptions, "
     const ignition = resolveIgnitionConfig(index, uuid);
     if (ignition) {
       matchedKeys.add(`${ignition.kind}|${ignition.match.key}`);
-      const diagnosis = ignition.kind === "IPXEBootConfig" ? diagnoseIpxeBootConfig(index, store, ignition.match.config) : diagnoseHttpBootConfig(index, store, ignition.match.config);
+      const diagnosis =
+        ignition.kind === "IPXEBootConfig"
+          ? diagnoseIpxeBootConfig(index, store, ignition.match.config)
+          : diagnoseHttpBootConfig(index, store, ignition.match.config);
       const secret = ignition.match.config.spec.ignitionSecretRef?.name;
-      lines.push(`/ignition/${uuid}: ${ignition.kind} ${ignition.match.key} (matched by ${ignition.match.reason}; secret ${secret ?? "(none)"}; state ${diagnosis.state})`);
+      lines.push(
+        `/ignition/${uuid}: ${ignition.kind} ${ignition.match.key} (matched by ${ignition.match.reason}; secret ${secret ?? "(none)"}; state ${diagnosis.state})`,
+      );
       for (const problem of diagnosis.problems) lines.push(`  ! ${problem.reason}: ${problem.message}`);
       for (const warning of diagnosis.warnings) lines.push(`  ~ ${warning}`);
     } else lines.push(`/ignition/${uuid}: 404, no config has this systemUUID`);
@@ -44,12 +49,17 @@ export function explainMachine(store: BootStore, options: Pick<ExplainOptions, "
   if (identifiers.length > 0) {
     const http = resolveHttpBootConfig(index, identifiers);
     if (http) matchedKeys.add(`HTTPBootConfig|${http.key}`);
-    if (http) lines.push(`/httpboot: HTTPBootConfig ${http.key} (matched by ${http.reason} ${http.identifier}) → ${http.config.spec.ukiURL ?? "(no ukiURL: 404)"}`);
-    else lines.push(`/httpboot: no HTTPBootConfig claims ${identifiers.join(", ")} → ${options["default-uki-url"] ? `default ${options["default-uki-url"]}` : "404 (no --default-uki-url)"}`);
+    if (http)
+      lines.push(`/httpboot: HTTPBootConfig ${http.key} (matched by ${http.reason} ${http.identifier}) → ${http.config.spec.ukiURL ?? "(no ukiURL: 404)"}`);
+    else
+      lines.push(
+        `/httpboot: no HTTPBootConfig claims ${identifiers.join(", ")} → ${options["default-uki-url"] ? `default ${options["default-uki-url"]}` : "404 (no --default-uki-url)"}`,
+      );
   } else lines.push("/httpboot: (no --ip or --mac given)");
 
   const related = index.conflicts.filter(
-    (conflict) => [uuid, mac, ip].includes(conflict.identifier) || [conflict.winner, ...conflict.losers].some((key) => matchedKeys.has(`${conflict.kind}|${key}`)),
+    (conflict) =>
+      [uuid, mac, ip].includes(conflict.identifier) || [conflict.winner, ...conflict.losers].some((key) => matchedKeys.has(`${conflict.kind}|${key}`)),
   );
   for (const conflict of related) lines.push(`conflict: ${describeConflict(conflict)}`);
   return lines;

@@ -22,7 +22,14 @@ export const FLAGS: readonly FlagSpec[] = [
     description: "where resources come from: dir:PATH (YAML/JSON files, live reload), kube (API server), embedded:samples",
     commands: ["serve", "explain"],
   },
-  { name: "listen", aliases: ["boot-server-address"], valueName: "ADDR", defaultValue: ":8082", description: "address the boot server listens on, host:port", commands: ["serve"] },
+  {
+    name: "listen",
+    aliases: ["boot-server-address"],
+    valueName: "ADDR",
+    defaultValue: ":8082",
+    description: "address the boot server listens on, host:port",
+    commands: ["serve"],
+  },
   {
     name: "public-url",
     aliases: ["ipxe-service-url"],
@@ -45,8 +52,19 @@ export const FLAGS: readonly FlagSpec[] = [
     description: "UKI URL /httpboot answers for machines without an HTTPBootConfig",
     commands: ["serve", "explain"],
   },
-  { name: "ipxe-template", valueName: "FILE", description: "replacement for the default iPXE script template (reloaded on change)", commands: ["serve", "validate"] },
-  { name: "architecture", valueName: "ARCH", defaultValue: "amd64", description: "machine architecture for OCI boot images: amd64 or arm64", commands: ["serve"] },
+  {
+    name: "ipxe-template",
+    valueName: "FILE",
+    description: "replacement for the default iPXE script template (reloaded on change)",
+    commands: ["serve", "validate"],
+  },
+  {
+    name: "architecture",
+    valueName: "ARCH",
+    defaultValue: "amd64",
+    description: "machine architecture for OCI boot images: amd64 or arm64",
+    commands: ["serve"],
+  },
   {
     name: "allowed-registries",
     valueName: "CSV",
@@ -56,7 +74,13 @@ export const FLAGS: readonly FlagSpec[] = [
   },
   { name: "insecure-registries", valueName: "CSV", defaultValue: "", description: "registries spoken to over plain HTTP (host:port)", commands: ["serve"] },
   { name: "blob-cache-dir", valueName: "DIR", description: "on-disk cache for proxied boot blobs (by digest); off when unset", commands: ["serve"] },
-  { name: "blob-cache-size", valueName: "MIB", defaultValue: "10240", description: "size limit of --blob-cache-dir in MiB (least recently used blobs are evicted)", commands: ["serve"] },
+  {
+    name: "blob-cache-size",
+    valueName: "MIB",
+    defaultValue: "10240",
+    description: "size limit of --blob-cache-dir in MiB (least recently used blobs are evicted)",
+    commands: ["serve"],
+  },
   {
     name: "default-httpboot-oci-image",
     valueName: "IMAGE",
@@ -76,11 +100,34 @@ export const FLAGS: readonly FlagSpec[] = [
     description: "turn ServerBootConfigurations (metal.ironcore.dev) into boot configs: ipxe, httpboot or ipxe,httpboot (--source kube); empty: off",
     commands: ["serve"],
   },
-  { name: "log-level", valueName: "LEVEL", defaultValue: "info", description: "debug (one line per request), info (boot milestones), warn, error", commands: ["serve", "validate", "explain"] },
-  { name: "shutdown-timeout", valueName: "SECONDS", defaultValue: "30", description: "on SIGTERM, how long in-flight downloads may take to finish", commands: ["serve"] },
+  {
+    name: "log-level",
+    valueName: "LEVEL",
+    defaultValue: "info",
+    description: "debug (one line per request), info (boot milestones), warn, error",
+    commands: ["serve", "validate", "explain"],
+  },
+  {
+    name: "shutdown-timeout",
+    valueName: "SECONDS",
+    defaultValue: "30",
+    description: "on SIGTERM, how long in-flight downloads may take to finish",
+    commands: ["serve"],
+  },
   { name: "idle-timeout", valueName: "SECONDS", defaultValue: "30", description: "close connections idle this long (1-255)", commands: ["serve"] },
-  { name: "kubeconfig", valueName: "FILE", description: "kubeconfig for --source kube (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)", commands: ["serve"] },
-  { name: "namespace", valueName: "NS", defaultValue: "", description: "watch only this namespace (--source kube); empty: all namespaces", commands: ["serve"] },
+  {
+    name: "kubeconfig",
+    valueName: "FILE",
+    description: "kubeconfig for --source kube (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)",
+    commands: ["serve"],
+  },
+  {
+    name: "namespace",
+    valueName: "NS",
+    defaultValue: "",
+    description: "watch only this namespace (--source kube); empty: all namespaces",
+    commands: ["serve"],
+  },
   {
     name: "secret-label-selector",
     valueName: "SELECTOR",
@@ -95,8 +142,20 @@ export const FLAGS: readonly FlagSpec[] = [
     description: "restart a watch that delivered no event or bookmark for this long (dead connections behind load balancers)",
     commands: ["serve"],
   },
-  { name: "leader-elect", boolean: true, defaultValue: "false", description: "run reconcilers only on the replica holding the Lease (--source kube)", commands: ["serve"] },
-  { name: "leader-election-namespace", valueName: "NS", defaultValue: "", description: "namespace of the leader Lease (default: --namespace, else the pod's, else default)", commands: ["serve"] },
+  {
+    name: "leader-elect",
+    boolean: true,
+    defaultValue: "false",
+    description: "run reconcilers only on the replica holding the Lease (--source kube)",
+    commands: ["serve"],
+  },
+  {
+    name: "leader-election-namespace",
+    valueName: "NS",
+    defaultValue: "",
+    description: "namespace of the leader Lease (default: --namespace, else the pod's, else default)",
+    commands: ["serve"],
+  },
   { name: "uuid", valueName: "UUID", description: "machine UUID to explain", commands: ["explain"] },
   { name: "mac", valueName: "MAC", description: "machine MAC address to explain", commands: ["explain"] },
   { name: "ip", valueName: "IP", description: "machine IP address to explain", commands: ["explain"] },
@@ -169,5 +228,5 @@ export function helpFor(command: CommandName, summary: string, usage: string): s
     lines.push(`  ${names}${value}`);
     lines.push(`      ${spec.description}${spec.defaultValue ? ` (default ${JSON.stringify(spec.defaultValue)})` : ""} [${envName(spec.name)}]`);
   }
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }

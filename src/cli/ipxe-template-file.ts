@@ -1,8 +1,8 @@
 // The default iPXE template, optionally replaced by a file that is parsed once and re-parsed when it changes.
 // A broken edit keeps the previous template serving and is logged with the line number.
-import { watch, type FSWatcher } from "node:fs";
+import { type FSWatcher, watch } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { DEFAULT_IPXE_TEMPLATE, parseIpxeTemplate, type IpxeTemplate } from "../boot/ipxe-template.ts";
+import { DEFAULT_IPXE_TEMPLATE, type IpxeTemplate, parseIpxeTemplate } from "../boot/ipxe-template.ts";
 import type { Logger } from "../observability/log.ts";
 
 export interface TemplateHolder {
@@ -14,9 +14,11 @@ export async function loadIpxeTemplate(path: string | undefined, log: Logger): P
   let template = parseIpxeTemplate(DEFAULT_IPXE_TEMPLATE);
   if (!path) return { current: () => template, close: () => {} };
   // A broken template at start is fatal: better to refuse to start than to boot machines with the wrong script.
-  template = parseIpxeTemplate(await readFile(path, "utf8").catch((error: Error) => {
-    throw new Error(`--ipxe-template ${path}: ${error.message}`);
-  }));
+  template = parseIpxeTemplate(
+    await readFile(path, "utf8").catch((error: Error) => {
+      throw new Error(`--ipxe-template ${path}: ${error.message}`);
+    }),
+  );
   let timer: ReturnType<typeof setTimeout> | undefined;
   const reload = async (): Promise<void> => {
     try {

@@ -3,10 +3,10 @@
 import type { Hono } from "hono";
 import type { AppEnv } from "../http/context.ts";
 import { imageProxyRoutes } from "../http/image-proxy.ts";
-import { BlobCache, OciClient, parseRegistryAllowList, parseImageReference, httpBootUkiUrl, type RegistryAllowList, type Architecture } from "../oci/index.ts";
 import type { Logger } from "../observability/log.ts";
 import type { BootMetrics } from "../observability/metrics.ts";
 import { Counter } from "../observability/metrics.ts";
+import { type Architecture, BlobCache, httpBootUkiUrl, OciClient, parseImageReference, parseRegistryAllowList, type RegistryAllowList } from "../oci/index.ts";
 import type { ServeOptions } from "./options.ts";
 
 export interface OciRuntime {
@@ -22,7 +22,9 @@ export interface OciRuntime {
 export async function createOciRuntime(options: ServeOptions, log: Logger, metrics: BootMetrics): Promise<OciRuntime> {
   const ociLog = (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void => log[level](msg, fields);
   const upstream = metrics.registry.register(new Counter("boot_operator_registry_requests_total", "Requests to OCI registries, by registry, kind and status."));
-  const mismatches = metrics.registry.register(new Counter("boot_operator_blob_digest_mismatches_total", "Proxied blobs whose bytes did not match their digest (transfer aborted)."));
+  const mismatches = metrics.registry.register(
+    new Counter("boot_operator_blob_digest_mismatches_total", "Proxied blobs whose bytes did not match their digest (transfer aborted)."),
+  );
   const client = new OciClient({
     plainHttpRegistries: options["insecure-registries"],
     log: ociLog,
@@ -49,7 +51,11 @@ export async function createOciRuntime(options: ServeOptions, log: Logger, metri
         if (url !== defaultUki) log.info("default httpboot UKI resolved", { image, url, digest: resolved.uki.digest });
         defaultUki = url;
       } catch (error) {
-        log.error("cannot resolve --default-httpboot-oci-image; keeping the previous answer", { image, error: (error as Error).message, previous: defaultUki ?? "(none)" });
+        log.error("cannot resolve --default-httpboot-oci-image; keeping the previous answer", {
+          image,
+          error: (error as Error).message,
+          previous: defaultUki ?? "(none)",
+        });
       }
     };
     await refresh();

@@ -1,11 +1,11 @@
 // Validated, typed options. Each flag's value is checked by a valibot schema whose message names the flag, so a
 // typo in a unit file or env var stops the start with one clear line instead of a surprise at boot time.
 import * as v from "valibot";
-import { parseCidr, type Cidr } from "../index/canonical.ts";
-import { LOG_LEVELS } from "../observability/log.ts";
-import { parseListenAddress, type ListenAddress } from "../server.ts";
 import { BOOT_URL_PATTERN } from "../api/formats.ts";
-import { UsageError, type RawFlags } from "./flags.ts";
+import { type Cidr, parseCidr } from "../index/canonical.ts";
+import { LOG_LEVELS } from "../observability/log.ts";
+import { type ListenAddress, parseListenAddress } from "../server.ts";
+import { type RawFlags, UsageError } from "./flags.ts";
 
 export type SourceSpec = { type: "dir"; directory: string } | { type: "kube" } | { type: "embedded" };
 
@@ -31,14 +31,22 @@ const listenSchema = v.pipe(
 const publicUrlSchema = v.optional(
   v.pipe(
     v.string(),
-    v.check((text) => /^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(text) && URL.canParse(text), "must be an http(s) URL without query, e.g. http://10.0.0.5:8082"),
+    v.check(
+      (text) => /^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(text) && URL.canParse(text),
+      "must be an http(s) URL without query, e.g. http://10.0.0.5:8082",
+    ),
     v.transform((text) => text.replace(/\/+$/, "")),
   ),
 );
 
 const cidrListSchema = v.pipe(
   v.string(),
-  v.transform((text) => text.split(",").map((part) => part.trim()).filter((part) => part !== "")),
+  v.transform((text) =>
+    text
+      .split(",")
+      .map((part) => part.trim())
+      .filter((part) => part !== ""),
+  ),
   v.check((parts) => parts.every((part) => parseCidr(part) !== null), "must be comma-separated CIDRs or addresses, e.g. 10.0.0.0/8,fd00::/8"),
   v.transform((parts): Cidr[] => parts.map((part) => parseCidr(part)!)),
 );
@@ -73,11 +81,19 @@ export const serveOptionsSchema = v.object({
   "allowed-registries": v.pipe(
     v.string(),
     v.check((text) => text.split(",").some((part) => part.trim() !== ""), "must name at least one registry"),
-    v.check((text) => text.split(",").every((part) => /^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(part.trim()) || part.trim() === ""), "must be host or host:port names, comma-separated"),
+    v.check(
+      (text) => text.split(",").every((part) => /^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(part.trim()) || part.trim() === ""),
+      "must be host or host:port names, comma-separated",
+    ),
   ),
   "insecure-registries": v.pipe(
     v.string(),
-    v.transform((text) => text.split(",").map((part) => part.trim()).filter((part) => part !== "")),
+    v.transform((text) =>
+      text
+        .split(",")
+        .map((part) => part.trim())
+        .filter((part) => part !== ""),
+    ),
     v.check((parts) => parts.every((part) => /^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(part)), "must be host or host:port names, comma-separated"),
   ),
   "blob-cache-dir": optionalText,
@@ -86,7 +102,12 @@ export const serveOptionsSchema = v.object({
   "registry-credentials-secret": v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, "must be namespace/name"))),
   "translator-modes": v.pipe(
     v.string(),
-    v.transform((text) => text.split(",").map((part) => part.trim()).filter((part) => part !== "")),
+    v.transform((text) =>
+      text
+        .split(",")
+        .map((part) => part.trim())
+        .filter((part) => part !== ""),
+    ),
     v.check((parts) => parts.every((part) => part === "ipxe" || part === "httpboot"), "must be ipxe, httpboot or ipxe,httpboot"),
     v.transform((parts) => ({ ipxe: parts.includes("ipxe"), httpboot: parts.includes("httpboot") })),
   ),

@@ -1,11 +1,11 @@
 // `boot-operator serve`: load resources, serve machines, reload on change, shut down gracefully.
 import { diagnoseAll } from "../boot/diagnose.ts";
-import { describeConflict } from "../index/boot-index.ts";
-import { BootStore } from "../index/store.ts";
 import { createApp } from "../http/app.ts";
 import type { HttpDeps, ServedEvent } from "../http/context.ts";
+import { describeConflict } from "../index/boot-index.ts";
+import { BootStore } from "../index/store.ts";
 import { createLogger, type Logger } from "../observability/log.ts";
-import { createBootMetrics, type BootMetrics } from "../observability/metrics.ts";
+import { type BootMetrics, createBootMetrics } from "../observability/metrics.ts";
 import { startHttpServer } from "../server.ts";
 import { DirectorySource } from "../sources/files/directory-source.ts";
 import { EmbeddedSource } from "../sources/files/embedded-source.ts";
@@ -52,7 +52,8 @@ function reportUpdates(store: BootStore, log: Logger, metrics: BootMetrics): voi
       const line = formatProblem(problem);
       current.add(line);
       if (problem.severity === "error") errors++;
-      if (!reported.has(line)) (problem.severity === "error" ? log.error : log.warn)("resource problem", { problem: line, file: problem.origin, field: problem.path });
+      if (!reported.has(line))
+        (problem.severity === "error" ? log.error : log.warn)("resource problem", { problem: line, file: problem.origin, field: problem.path });
     }
     for (const conflict of index.conflicts) {
       const line = describeConflict(conflict);
@@ -66,7 +67,8 @@ function reportUpdates(store: BootStore, log: Logger, metrics: BootMetrics): voi
         if (problem.reason === "IdentifierConflict") continue;
         const line = `${diagnosis.kind} ${diagnosis.key}: ${problem.message}`;
         current.add(line);
-        if (!reported.has(line)) log.warn("config cannot be served as written", { config: `${diagnosis.kind} ${diagnosis.key}`, reason: problem.reason, message: problem.message });
+        if (!reported.has(line))
+          log.warn("config cannot be served as written", { config: `${diagnosis.kind} ${diagnosis.key}`, reason: problem.reason, message: problem.message });
       }
     }
     metrics.resourceProblems.set({ severity: "error" }, errors);
@@ -111,7 +113,13 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
   const app = createApp(deps, { extraRoutes: [oci.routes], ...(hooks.readiness ? { readiness: hooks.readiness } : {}) });
   // Listen before loading so /healthz answers at once; /readyz stays 503 until the first snapshot is in.
   const server = startHttpServer(app, options.listen, log, { idleTimeoutSeconds: options["idle-timeout"] });
-  log.info("boot server listening", { url: server.url, source: source.description, version: VERSION, commit: COMMIT, publicUrl: options["public-url"] ?? "(from Host header)" });
+  log.info("boot server listening", {
+    url: server.url,
+    source: source.description,
+    version: VERSION,
+    commit: COMMIT,
+    publicUrl: options["public-url"] ?? "(from Host header)",
+  });
 
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {

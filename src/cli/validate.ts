@@ -1,12 +1,13 @@
 // `boot-operator validate DIR`: every problem a directory of resources has, one line each, and a non-zero exit
 // when any is an error. Checks what `serve` would: schemas, duplicates, conflicts, secrets, Butane, scripts.
+
+import { readFile } from "node:fs/promises";
 import { diagnoseAll } from "../boot/diagnose.ts";
 import { parseIpxeTemplate } from "../boot/ipxe-template.ts";
 import { describeConflict } from "../index/boot-index.ts";
 import { BootStore } from "../index/store.ts";
 import { loadDirectoryOnce } from "../sources/files/directory-source.ts";
 import { formatProblem } from "../sources/types.ts";
-import { readFile } from "node:fs/promises";
 
 export interface ValidateReport {
   errors: string[];

@@ -27,5 +27,10 @@ export async function applyStatus(
   fieldManager: string,
 ): Promise<void> {
   const [namespace, name] = key.split("/") as [string, string];
-  await serverSideApply(client, statusPath(kind, key), { apiVersion: `${API_GROUP}/${API_VERSION}`, kind, metadata: { name, namespace }, status }, fieldManager);
+  await serverSideApply(
+    client,
+    statusPath(kind, key),
+    { apiVersion: `${API_GROUP}/${API_VERSION}`, kind, metadata: { name, namespace }, status },
+    fieldManager,
+  );
 }

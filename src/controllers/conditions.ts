@@ -58,8 +58,20 @@ export function desiredStatus(diagnosis: Diagnosis, generation: number | undefin
   );
   const unique = withTransitionTime(
     conflicts.length === 0
-      ? { type: CONDITION_IDENTIFIERS_UNIQUE, status: "True", reason: "NoConflict", message: "no other config claims this config's identifiers", ...generationField }
-      : { type: CONDITION_IDENTIFIERS_UNIQUE, status: "False", reason: "IdentifierConflict", message: conflicts.map((problem) => problem.message).join("; "), ...generationField },
+      ? {
+          type: CONDITION_IDENTIFIERS_UNIQUE,
+          status: "True",
+          reason: "NoConflict",
+          message: "no other config claims this config's identifiers",
+          ...generationField,
+        }
+      : {
+          type: CONDITION_IDENTIFIERS_UNIQUE,
+          status: "False",
+          reason: "IdentifierConflict",
+          message: conflicts.map((problem) => problem.message).join("; "),
+          ...generationField,
+        },
     existing,
     now,
   );
@@ -69,5 +81,10 @@ export function desiredStatus(diagnosis: Diagnosis, generation: number | undefin
 /** True when `current` already says what `desired` says (times aside): then nothing is written. */
 export function statusUpToDate(desired: ReconcilerStatus, current: { state?: string; conditions?: readonly Condition[] } | undefined): boolean {
   if (!current || current.state !== desired.state) return false;
-  return desired.conditions.every((wanted) => conditionMatches(wanted, current.conditions?.find((condition) => condition.type === wanted.type)));
+  return desired.conditions.every((wanted) =>
+    conditionMatches(
+      wanted,
+      current.conditions?.find((condition) => condition.type === wanted.type),
+    ),
+  );
 }

@@ -3,8 +3,9 @@
 // (so clock skew between replicas does not matter); updates carry resourceVersion, so two candidates can never both
 // win; a leader that cannot renew within renewDeadline steps down before anyone else may take over. Releasing on
 // shutdown hands over at once instead of after leaseDuration.
-import { KubeApiError, type KubeClient } from "../sources/kube/client.ts";
+
 import type { Logger } from "../observability/log.ts";
+import { KubeApiError, type KubeClient } from "../sources/kube/client.ts";
 
 interface Lease {
   apiVersion: "coordination.k8s.io/v1";
@@ -113,7 +114,12 @@ export class LeaderElector {
       if (!(error instanceof KubeApiError) || error.status !== 404) throw error;
       try {
         await this.client.request("POST", this.path, {
-          body: { apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: this.options.name, namespace: this.options.namespace }, spec: { ...mine, acquireTime: microTime(now), leaseTransitions: 0 } },
+          body: {
+            apiVersion: "coordination.k8s.io/v1",
+            kind: "Lease",
+            metadata: { name: this.options.name, namespace: this.options.namespace },
+            spec: { ...mine, acquireTime: microTime(now), leaseTransitions: 0 },
+          },
           timeoutMs: 5_000,
         });
         return true;

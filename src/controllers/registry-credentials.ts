@@ -1,8 +1,9 @@
 // Pull credentials for the OCI client from a kubernetes.io/dockerconfigjson Secret (--registry-credentials-secret),
 // re-read periodically so a rotated password takes effect without a restart. A bad or missing Secret is logged and the
 // previous credentials stay in use.
-import { parseDockerConfigJson, type OciClient } from "../oci/index.ts";
+
 import type { Logger } from "../observability/log.ts";
+import { type OciClient, parseDockerConfigJson } from "../oci/index.ts";
 import type { KubeClient } from "../sources/kube/client.ts";
 
 interface SecretObject {
@@ -14,9 +15,7 @@ export class RegistryCredentialsLoader {
   private timer: ReturnType<typeof setInterval> | undefined;
   private lastVersion = "";
 
-  constructor(
-    private readonly deps: { client: KubeClient; oci: OciClient; log: Logger; secret: string; refreshMs?: number },
-  ) {}
+  constructor(private readonly deps: { client: KubeClient; oci: OciClient; log: Logger; secret: string; refreshMs?: number }) {}
 
   /** Loads once (awaited, so the first translation already has credentials), then keeps refreshing. */
   async start(): Promise<void> {

@@ -7,7 +7,7 @@ import type { ServedEvent } from "../http/context.ts";
 import type { Logger } from "../observability/log.ts";
 import type { KubeClient } from "../sources/kube/client.ts";
 import type { KubeSource } from "../sources/kube/kube-source.ts";
-import { applyStatus, SERVED_FIELD_MANAGER, type ConfigKind } from "./apply.ts";
+import { applyStatus, type ConfigKind, SERVED_FIELD_MANAGER } from "./apply.ts";
 import { CONDITION_IGNITION_FETCHED, CONDITION_IPXE_SCRIPT_FETCHED, rfc3339Seconds, SERVED_CONDITIONS } from "./conditions.ts";
 
 interface PendingFetch {

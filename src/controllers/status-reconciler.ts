@@ -9,7 +9,7 @@ import type { BootStore } from "../index/store.ts";
 import type { Logger } from "../observability/log.ts";
 import type { KubeClient } from "../sources/kube/client.ts";
 import type { KubeSource, WatchedKind } from "../sources/kube/kube-source.ts";
-import { applyStatus, RECONCILER_FIELD_MANAGER, type ConfigKind } from "./apply.ts";
+import { applyStatus, type ConfigKind, RECONCILER_FIELD_MANAGER } from "./apply.ts";
 import { desiredStatus, statusUpToDate } from "./conditions.ts";
 import type { EventRecorder } from "./events.ts";
 import { KeyedWorkQueue } from "./work-queue.ts";
@@ -115,8 +115,21 @@ export class StatusReconciler {
       this.retryCounts.delete(`${kind}|${key}`);
       if (current?.state !== desired.state) {
         const ready = desired.conditions[0]!;
-        log.info("config status changed", { config: `${kind} ${key}`, from: current?.state ?? "(none)", to: desired.state, reason: ready.reason, message: ready.message });
-        await events.record(kind, key, raw.metadata?.uid, desired.state === "Ready" ? "Normal" : "Warning", desired.state === "Ready" ? "BootConfigReady" : ready.reason, ready.message);
+        log.info("config status changed", {
+          config: `${kind} ${key}`,
+          from: current?.state ?? "(none)",
+          to: desired.state,
+          reason: ready.reason,
+          message: ready.message,
+        });
+        await events.record(
+          kind,
+          key,
+          raw.metadata?.uid,
+          desired.state === "Ready" ? "Normal" : "Warning",
+          desired.state === "Ready" ? "BootConfigReady" : ready.reason,
+          ready.message,
+        );
       }
     } catch (error) {
       this.stats.errors++;

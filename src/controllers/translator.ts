@@ -4,14 +4,14 @@
 // status is written by this one writer only, from its own conclusions and its children's states, so it cannot flap.
 import { API_GROUP, API_VERSION, type Condition } from "../api/index.ts";
 import { ACTIVE_ANNOTATION } from "../index/boot-index.ts";
-import { bootImageUrls, parseImageReference, type BootImage, type OciClient, type RegistryAllowList, type Architecture } from "../oci/index.ts";
 import type { Logger } from "../observability/log.ts";
+import { type Architecture, type BootImage, bootImageUrls, type OciClient, parseImageReference, type RegistryAllowList } from "../oci/index.ts";
 import { KubeApiError, type KubeClient } from "../sources/kube/client.ts";
 import type { KubeSource } from "../sources/kube/kube-source.ts";
-import { Reflector, type KubeObjectLike } from "../sources/kube/reflector.ts";
-import { KeyedWorkQueue } from "./work-queue.ts";
+import { type KubeObjectLike, Reflector } from "../sources/kube/reflector.ts";
 import { serverSideApply } from "./apply.ts";
 import { conditionMatches, withTransitionTime } from "./conditions.ts";
+import { KeyedWorkQueue } from "./work-queue.ts";
 
 export const METAL_GROUP_VERSION = "metal.ironcore.dev/v1alpha1";
 export const TRANSLATOR_FIELD_MANAGER = "boot-operator-translator";
@@ -39,7 +39,12 @@ interface SbcObject extends KubeObjectLike {
 }
 
 interface ChildObject extends KubeObjectLike {
-  metadata?: { name?: string; namespace?: string; ownerReferences?: { kind?: string; name?: string; uid?: string; controller?: boolean }[]; annotations?: Record<string, string> };
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    ownerReferences?: { kind?: string; name?: string; uid?: string; controller?: boolean }[];
+    annotations?: Record<string, string>;
+  };
   spec?: Record<string, unknown>;
   status?: { state?: string };
 }
@@ -211,7 +216,11 @@ export class Translator {
       return { ok: false, reason: "InvalidImageReference", message: `spec.image ${JSON.stringify(reference)}: ${(error as Error).message}` };
     }
     if (!this.deps.allowList.isAllowed(parsed.registry)) {
-      return { ok: false, reason: "RegistryNotAllowed", message: `registry ${parsed.registry} is not on the allow-list (${this.deps.allowList.entries.join(", ")})` };
+      return {
+        ok: false,
+        reason: "RegistryNotAllowed",
+        message: `registry ${parsed.registry} is not on the allow-list (${this.deps.allowList.entries.join(", ")})`,
+      };
     }
     try {
       return { ok: true, image: await this.deps.oci.resolveBootImage(parsed, { architecture: this.deps.architecture }) };
@@ -233,7 +242,13 @@ export class Translator {
     const serverName = sbc.spec?.serverRef?.name;
     const server = serverName ? (this.servers.objects.get(serverName) as ServerObject | undefined) : undefined;
     if (!server) {
-      conditions.push({ type: CONDITION_SERVER_FOUND, status: "False", reason: "ServerNotFound", message: `Server ${serverName ?? "(spec.serverRef.name empty)"} does not exist`, ...gen });
+      conditions.push({
+        type: CONDITION_SERVER_FOUND,
+        status: "False",
+        reason: "ServerNotFound",
+        message: `Server ${serverName ?? "(spec.serverRef.name empty)"} does not exist`,
+        ...gen,
+      });
       await this.writeStatus(key, sbc, "Pending", conditions);
       return "done";
     }
@@ -252,7 +267,13 @@ export class Translator {
     const wantHttp = modes.httpboot && hasUki;
     if (!wantIpxe && !wantHttp) {
       const needs = [modes.ipxe ? "kernel + initrd (iPXE)" : "", modes.httpboot ? "a UKI (HTTP boot)" : ""].filter(Boolean).join(" or ");
-      conditions.push({ type: CONDITION_IMAGE_VALIDATION, status: "False", reason: "MissingBootLayers", message: `image ${sbc.spec?.image} has no ${needs} layers`, ...gen });
+      conditions.push({
+        type: CONDITION_IMAGE_VALIDATION,
+        status: "False",
+        reason: "MissingBootLayers",
+        message: `image ${sbc.spec?.image} has no ${needs} layers`,
+        ...gen,
+      });
       await this.writeStatus(key, sbc, "Error", conditions);
       return "done";
     }
@@ -267,7 +288,14 @@ export class Translator {
     const identity = serverIdentity(server);
     const active = activeFor(server, namespace, name);
     const urls = bootImageUrls(this.deps.publicUrl, image);
-    const owner = { apiVersion: METAL_GROUP_VERSION, kind: "ServerBootConfiguration", name, uid: sbc.metadata?.uid ?? "", controller: true, blockOwnerDeletion: true };
+    const owner = {
+      apiVersion: METAL_GROUP_VERSION,
+      kind: "ServerBootConfiguration",
+      name,
+      uid: sbc.metadata?.uid ?? "",
+      controller: true,
+      blockOwnerDeletion: true,
+    };
     const metadata = {
       name,
       namespace,
@@ -288,7 +316,13 @@ export class Translator {
       if (!wanted) {
         // The image lacks this mode's layers: not an error as long as the other mode serves the machine.
         if (existing && this.ownedBy(existing, sbc)) await this.deleteChild(kind, key);
-        conditions.push({ type: conditionType, status: "False", reason: "NotApplicable", message: `image has no ${kind === "IPXEBootConfig" ? "kernel + initrd" : "UKI"} layers`, ...gen });
+        conditions.push({
+          type: conditionType,
+          status: "False",
+          reason: "NotApplicable",
+          message: `image has no ${kind === "IPXEBootConfig" ? "kernel + initrd" : "UKI"} layers`,
+          ...gen,
+        });
         continue;
       }
       const spec =
@@ -351,7 +385,12 @@ export class Translator {
     const unchanged =
       sbc.status?.state === state &&
       conditions.length === existing.length &&
-      conditions.every((condition) => conditionMatches(condition, existing.find((c) => c.type === condition.type)));
+      conditions.every((condition) =>
+        conditionMatches(
+          condition,
+          existing.find((c) => c.type === condition.type),
+        ),
+      );
     if (unchanged) return;
     const [namespace, name] = key.split("/") as [string, string];
     const path = `${collection(namespace, "serverbootconfigurations")}/${encodeURIComponent(name)}/status`;

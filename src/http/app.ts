@@ -1,6 +1,6 @@
 // Composes the route modules into one Hono app. Each endpoint family lives in its own module with its own tests.
-import { Hono, type Context } from "hono";
-import { textError, type AppEnv, type HttpDeps } from "./context.ts";
+import { type Context, Hono } from "hono";
+import { type AppEnv, type HttpDeps, textError } from "./context.ts";
 import { healthRoutes } from "./health.ts";
 import { httpBootRoutes } from "./httpboot.ts";
 import { ignitionRoutes } from "./ignition.ts";

@@ -1,10 +1,10 @@
 // What every route module receives, and the few helpers they share.
 import type { Context } from "hono";
+import type { IpxeTemplate } from "../boot/ipxe-template.ts";
 import type { Cidr } from "../index/canonical.ts";
 import type { BootStore } from "../index/store.ts";
-import type { BootMetrics } from "../observability/metrics.ts";
 import type { Logger } from "../observability/log.ts";
-import type { IpxeTemplate } from "../boot/ipxe-template.ts";
+import type { BootMetrics } from "../observability/metrics.ts";
 
 /** Something a machine fetched; the Kubernetes status writer turns these into conditions. */
 export interface ServedEvent {

@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { httpBootAnswer, httpBootIdentity } from "../boot/httpboot.ts";
 import { resolveHttpBootConfig } from "../boot/resolve.ts";
-import { absoluteBootUrl, publicUrlFor, textError, type AppEnv, type HttpDeps } from "./context.ts";
+import { type AppEnv, absoluteBootUrl, type HttpDeps, publicUrlFor, textError } from "./context.ts";
 
 export function httpBootRoutes(deps: HttpDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();

@@ -1,9 +1,9 @@
 // /ignition/{uuid}: the machine's Ignition config, Butane translated once per secret version.
 import { Hono } from "hono";
-import { canonicalUuid } from "../index/canonical.ts";
 import { ignitionForConfig } from "../boot/ignition.ts";
 import { namespaceOf, resolveIgnitionConfig } from "../boot/resolve.ts";
-import { textError, type AppEnv, type HttpDeps } from "./context.ts";
+import { canonicalUuid } from "../index/canonical.ts";
+import { type AppEnv, type HttpDeps, textError } from "./context.ts";
 
 export function ignitionRoutes(deps: HttpDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();

@@ -2,15 +2,15 @@
 // Streams boot blobs (kernels, initrds, squashfs, UKIs) from an OCI registry to booting machines, so machines
 // never need registry credentials or a route to the internet. Whole-blob transfers are verified against their
 // digest and a mismatch breaks the transfer; with a blob cache, concurrent requests share one upstream pull.
-import { Hono, type Context } from "hono";
-import { textError, type AppEnv } from "./context.ts";
-import { decideRange, etagListMatches } from "./static-files.ts";
+import { type Context, Hono } from "hono";
 import type { RegistryAllowList } from "../oci/allowlist.ts";
 import type { BlobCache, CachedBlob } from "../oci/blob-cache.ts";
-import { discard, upstreamError, type OciClient, type OciLog } from "../oci/client.ts";
-import { describeMismatch, verifyingStream, type DigestMismatch } from "../oci/digest.ts";
+import { discard, type OciClient, type OciLog, upstreamError } from "../oci/client.ts";
+import { type DigestMismatch, describeMismatch, verifyingStream } from "../oci/digest.ts";
 import { OciError } from "../oci/errors.ts";
-import { describeBlob, parseHttpBootPath, parseImageQuery, type BlobLocation } from "../oci/urls.ts";
+import { type BlobLocation, describeBlob, parseHttpBootPath, parseImageQuery } from "../oci/urls.ts";
+import { type AppEnv, textError } from "./context.ts";
+import { decideRange, etagListMatches } from "./static-files.ts";
 
 export interface ImageProxyDeps {
   client: OciClient;

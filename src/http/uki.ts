@@ -1,7 +1,7 @@
 // GET|HEAD /uki/{path}: boot artefacts (UKIs, kernels, initrds) from --uki-dir.
 import { Hono } from "hono";
+import { type AppEnv, type HttpDeps, textError } from "./context.ts";
 import { resolveInside, serveFile } from "./static-files.ts";
-import { textError, type AppEnv, type HttpDeps } from "./context.ts";
 
 const MOUNT = "/uki/";
 

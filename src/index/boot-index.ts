@@ -1,13 +1,6 @@
 // The in-memory lookup tables the boot routes read. Built once per change of the resource set (never per
 // request) and then only read, so a request sees one consistent snapshot without locking.
-import {
-  objectKey,
-  secretValues,
-  type HTTPBootConfig,
-  type IPXEBootConfig,
-  type ObjectMeta,
-  type Secret,
-} from "../api/index.ts";
+import { type HTTPBootConfig, type IPXEBootConfig, type ObjectMeta, objectKey, type Secret, secretValues } from "../api/index.ts";
 import { canonicalIp, canonicalNetworkIdentifier, canonicalUuid, swapUuidByteOrder } from "./canonical.ts";
 
 export interface ResourceSnapshot {
@@ -219,11 +212,7 @@ export class BootIndex {
   }
 }
 
-function lookupUuid<T extends { metadata: ObjectMeta }>(
-  rawUuid: string,
-  exact: Map<string, T>,
-  swapped: Map<string, T>,
-): Match<T> | null {
+function lookupUuid<T extends { metadata: ObjectMeta }>(rawUuid: string, exact: Map<string, T>, swapped: Map<string, T>): Match<T> | null {
   const uuid = canonicalUuid(rawUuid);
   if (!uuid) return null;
   const direct = exact.get(uuid);

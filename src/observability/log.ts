@@ -50,7 +50,7 @@ export function createLogger(level: LogLevel, write?: (line: string) => void): L
   const threshold = LOG_LEVELS.indexOf(level);
   const emit = (at: LogLevel, msg: string, fields?: LogFields): void => {
     if (LOG_LEVELS.indexOf(at) < threshold) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level: at, msg, ...fields }) + "\n");
+    write(`${JSON.stringify({ time: new Date().toISOString(), level: at, msg, ...fields })}\n`);
   };
   return {
     level,

@@ -108,7 +108,7 @@ export class MetricsRegistry {
   render(): string {
     const out: string[] = [];
     for (const metric of this.metrics) metric.render(out);
-    return out.join("\n") + "\n";
+    return `${out.join("\n")}\n`;
   }
 }
 
@@ -118,9 +118,11 @@ export function createBootMetrics(registry = new MetricsRegistry()) {
     registry,
     httpRequests: registry.register(new Counter("boot_operator_http_requests_total", "HTTP requests by route, method and status.")),
     httpDuration: registry.register(
-      new Histogram("boot_operator_http_request_duration_seconds", "Time to produce response headers, by route.", [
-        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
-      ]),
+      new Histogram(
+        "boot_operator_http_request_duration_seconds",
+        "Time to produce response headers, by route.",
+        [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      ),
     ),
     httpResponseBytes: registry.register(new Counter("boot_operator_http_response_bytes_total", "Response body bytes promised (Content-Length), by route.")),
     bootMilestones: registry.register(new Counter("boot_operator_boot_milestones_total", "Boot steps served to machines, by milestone.")),
@@ -129,7 +131,9 @@ export function createBootMetrics(registry = new MetricsRegistry()) {
     conflicts: registry.register(new Gauge("boot_operator_identifier_conflicts", "Identifiers claimed by more than one config of a kind.")),
     resourceProblems: registry.register(new Gauge("boot_operator_resource_problems", "Current problems in the resource source, by severity.")),
     reloads: registry.register(new Counter("boot_operator_resource_reloads_total", "Resource snapshots applied.")),
-    ignitionTranslations: registry.register(new Counter("boot_operator_ignition_renders_total", "Ignition answers computed (cache misses), by format and result.")),
+    ignitionTranslations: registry.register(
+      new Counter("boot_operator_ignition_renders_total", "Ignition answers computed (cache misses), by format and result."),
+    ),
   };
 }
 export type BootMetrics = ReturnType<typeof createBootMetrics>;

@@ -144,7 +144,7 @@ export function parseDockerConfigJson(input: string | Uint8Array | unknown): Reg
     entries = modern.output.auths;
   } else {
     const legacy = v.safeParse(legacyDockerCfg, json);
-    if (!legacy.success) throw new CredentialsError("docker config has neither an \"auths\" object nor per-registry entries");
+    if (!legacy.success) throw new CredentialsError('docker config has neither an "auths" object nor per-registry entries');
     entries = legacy.output;
   }
   const credentials = new Map<string, RegistryCredential>();
@@ -195,7 +195,7 @@ export function parseTokenResponse(json: unknown, receivedAt: number): BearerTok
   const parsed = v.safeParse(tokenResponse, json);
   if (!parsed.success) throw new Error("token response is not a JSON object with a token");
   const token = parsed.output.token ?? parsed.output.access_token;
-  if (!token) throw new Error("token response has neither \"token\" nor \"access_token\"");
+  if (!token) throw new Error('token response has neither "token" nor "access_token"');
   const lifetimeSeconds = parsed.output.expires_in && parsed.output.expires_in > 0 ? parsed.output.expires_in : DEFAULT_TOKEN_LIFETIME_SECONDS;
   let start = receivedAt;
   if (parsed.output.issued_at) {

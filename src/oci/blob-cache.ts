@@ -4,12 +4,12 @@
 // meanwhile reads that same file as it grows, so N machines booting the same image cost one registry pull.
 // Readers never get the final byte before the download hashed to its digest: a corrupt blob ends every reader's
 // transfer with an error and never enters the cache.
-import { mkdir, open, readdir, rename, rm, stat, unlink, utimes, type FileHandle } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readdir, rename, rm, stat, unlink, utimes } from "node:fs/promises";
 import { join } from "node:path";
-import { describeMismatch, type DigestMismatch } from "./digest.ts";
+import type { OciLog } from "./client.ts";
+import { type DigestMismatch, describeMismatch } from "./digest.ts";
 import { OciError } from "./errors.ts";
 import { digestAlgorithm, digestHex, isDigest } from "./reference.ts";
-import type { OciLog } from "./client.ts";
 
 export interface BlobCacheOptions {
   /** Owned by this cache: files in it that do not look like cached blobs are removed. */
@@ -137,9 +137,14 @@ export class BlobCache {
       const started = new Download(digest, join(this.#tmpDir, `${digestHex(digest).slice(0, 16)}.${process.pid}.${++this.#temporarySequence}`), this.#log);
       this.#downloads.set(digest, started);
       download = started;
-      void started.run(fetchUpstream, onMismatch, (size) => this.#commit(started, size), () => {
-        if (this.#downloads.get(digest) === started) this.#downloads.delete(digest);
-      });
+      void started.run(
+        fetchUpstream,
+        onMismatch,
+        (size) => this.#commit(started, size),
+        () => {
+          if (this.#downloads.get(digest) === started) this.#downloads.delete(digest);
+        },
+      );
     }
     // Take the reader before awaiting, so the download cannot finish and close its file in between.
     const stream = download.reader();

@@ -1,38 +1,31 @@
 // A small OCI Distribution client on fetch: manifests and blobs, anonymous or credentialed bearer tokens
 // (WWW-Authenticate → token realm), Basic auth, redirects to blob CDNs, and caches for manifests and tokens.
-import {
-  basicAuthorization,
-  parseTokenResponse,
-  parseWwwAuthenticate,
-  type AuthChallenge,
-  type BearerToken,
-  type RegistryCredentials,
-} from "./auth.ts";
+import { type AuthChallenge, type BearerToken, basicAuthorization, parseTokenResponse, parseWwwAuthenticate, type RegistryCredentials } from "./auth.ts";
 import { computeDigest } from "./digest.ts";
 import { OciError } from "./errors.ts";
 import {
+  type Architecture,
+  type BootLayers,
   entryArchitecture,
   findBootLayers,
   hasBootLayers,
+  type IndexEntry,
   normalizeArchitecture,
+  type ParsedManifest,
   parseManifest,
   rankIndexEntries,
-  type Architecture,
-  type BootLayers,
-  type IndexEntry,
-  type ParsedManifest,
 } from "./manifest.ts";
-import { MANIFEST_ACCEPT, bootLayerKind } from "./media-types.ts";
+import { bootLayerKind, MANIFEST_ACCEPT } from "./media-types.ts";
 import {
   canonicalRegistry,
   digestAlgorithm,
   formatRepositoryName,
+  type ImageReference,
   isDigest,
   manifestReference,
   parseImageReference,
-  registryApiHost,
-  type ImageReference,
   type RepositoryName,
+  registryApiHost,
 } from "./reference.ts";
 
 export type OciLogLevel = "debug" | "info" | "warn" | "error";
@@ -226,7 +219,7 @@ export class OciClient {
   async fetchBlob(name: RepositoryName, digest: string, request: BlobRequest = {}): Promise<Response> {
     if (!isDigest(digest)) throw new OciError("INVALID_REFERENCE", `invalid blob digest ${JSON.stringify(digest)}`);
     const headers: Record<string, string> = {};
-    if (request.range) headers["Range"] = request.range;
+    if (request.range) headers.Range = request.range;
     const registry = canonicalRegistry(name.registry);
     return this.#send({ registry, repository: name.repository }, `blobs/${digest}`, { method: request.method ?? "GET", headers }, "blob", request.signal);
   }
@@ -306,7 +299,7 @@ export class OciClient {
 
     const challenges = parseWwwAuthenticate(response.headers.get("www-authenticate") ?? "");
     await discard(response);
-    const bearer = challenges.find((challenge) => challenge.scheme === "bearer" && challenge.params["realm"]);
+    const bearer = challenges.find((challenge) => challenge.scheme === "bearer" && challenge.params.realm);
     const basic = challenges.find((challenge) => challenge.scheme === "basic");
     const credential = this.#credentials.get(registry);
     if (bearer) {
@@ -340,7 +333,7 @@ export class OciClient {
   /** A pull token for the repository, from cache unless `refresh`; concurrent requests share one fetch. */
   async #bearerToken(registry: string, repository: string, challenge: AuthChallenge, refresh: boolean, signal: AbortSignal | undefined): Promise<BearerToken> {
     const scope = `repository:${repository}:pull`;
-    const key = `${registry} ${challenge.params["realm"]} ${challenge.params["service"] ?? ""} ${scope}`;
+    const key = `${registry} ${challenge.params.realm} ${challenge.params.service ?? ""} ${scope}`;
     const cached = this.#tokens.get(key);
     if (!refresh && cached && cached.expiresAt > Date.now()) return cached;
     const pending = this.#tokenRequests.get(key);
@@ -356,7 +349,7 @@ export class OciClient {
   }
 
   async #fetchToken(registry: string, challenge: AuthChallenge, scope: string, signal: AbortSignal | undefined): Promise<BearerToken> {
-    const realm = challenge.params["realm"] ?? "";
+    const realm = challenge.params.realm ?? "";
     let url: URL;
     try {
       url = new URL(realm);
@@ -364,14 +357,25 @@ export class OciClient {
       throw new OciError("UPSTREAM", `${registry} sent an unusable token realm ${JSON.stringify(realm)}`);
     }
     if (url.protocol !== "https:" && url.protocol !== "http:") throw new OciError("UPSTREAM", `${registry} sent a non-HTTP token realm ${realm}`);
-    const service = challenge.params["service"];
+    const service = challenge.params.service;
     if (service) url.searchParams.set("service", service);
     url.searchParams.append("scope", scope);
     const credential = this.#credentials.get(registry);
-    const response = await this.#exchange(registry, "token", url.toString(), { method: "GET", headers: {} }, credential ? basicAuthorization(credential) : undefined, signal);
+    const response = await this.#exchange(
+      registry,
+      "token",
+      url.toString(),
+      { method: "GET", headers: {} },
+      credential ? basicAuthorization(credential) : undefined,
+      signal,
+    );
     if (response.status === 401 || response.status === 403) {
       await discard(response);
-      throw new OciError("UNAUTHORIZED", `token server ${url.origin} refused ${credential ? "the configured credentials" : "an anonymous token"} for ${scope}`, response.status);
+      throw new OciError(
+        "UNAUTHORIZED",
+        `token server ${url.origin} refused ${credential ? "the configured credentials" : "an anonymous token"} for ${scope}`,
+        response.status,
+      );
     }
     if (!response.ok) throw await upstreamError(response, `token for ${scope} from ${url.origin}`);
     let json: unknown;
@@ -416,7 +420,9 @@ export class OciClient {
           response = await fetch(current, { method, headers, redirect: "manual", signal: combined });
         } catch (error) {
           this.#onUpstreamRequest?.({ registry, kind, method, url: current.toString(), status: 0 });
-          const reason = timeout.signal.aborted ? String(timeout.signal.reason instanceof Error ? timeout.signal.reason.message : timeout.signal.reason) : (error as Error).message;
+          const reason = timeout.signal.aborted
+            ? String(timeout.signal.reason instanceof Error ? timeout.signal.reason.message : timeout.signal.reason)
+            : (error as Error).message;
           throw new OciError("NETWORK", `${method} ${redactUrl(current)} failed: ${reason}`);
         }
         this.#onUpstreamRequest?.({ registry, kind, method, url: current.toString(), status: response.status });

@@ -2,7 +2,7 @@
 // index entry for a machine's architecture, including the legacy GardenLinux index layout.
 import * as v from "valibot";
 import { OciError } from "./errors.ts";
-import { bootLayerKind, manifestKindOf, type BootLayerKind, type ManifestKind } from "./media-types.ts";
+import { type BootLayerKind, bootLayerKind, type ManifestKind, manifestKindOf } from "./media-types.ts";
 import { isDigest } from "./reference.ts";
 
 const descriptor = v.looseObject({
@@ -90,7 +90,7 @@ export const LEGACY_PXE_CNAME_PREFIX = "metal_pxe";
 
 /** The architecture an index entry declares: its platform, else the legacy "architecture" annotation. */
 export function entryArchitecture(entry: IndexEntry): string | undefined {
-  const declared = entry.platform?.architecture ?? entry.annotations?.["architecture"];
+  const declared = entry.platform?.architecture ?? entry.annotations?.architecture;
   return declared ? normalizeArchitecture(declared) : undefined;
 }
 
@@ -114,7 +114,7 @@ export function rankIndexEntries(entries: readonly IndexEntry[], architecture: s
     if (declared !== undefined && declared !== wanted) return;
     let score: number;
     if (declared === undefined) score = 3;
-    else if (entry.annotations?.["cname"]?.startsWith(LEGACY_PXE_CNAME_PREFIX)) score = 0;
+    else if (entry.annotations?.cname?.startsWith(LEGACY_PXE_CNAME_PREFIX)) score = 0;
     else if (entry.platform?.os === undefined || entry.platform.os === "linux") score = 1;
     else score = 2;
     scored.push({ entry, score, order });

@@ -183,11 +183,16 @@ export async function startAppliance(options: ApplianceOptions): Promise<Running
   const argv = [
     binary,
     "serve",
-    "--source", `dir:${options.resourcesDir}`,
-    "--uki-dir", options.ukiDir,
-    "--public-url", publicUrl,
-    "--listen", `127.0.0.1:${options.port}`,
-    "--log-level", "debug",
+    "--source",
+    `dir:${options.resourcesDir}`,
+    "--uki-dir",
+    options.ukiDir,
+    "--public-url",
+    publicUrl,
+    "--listen",
+    `127.0.0.1:${options.port}`,
+    "--log-level",
+    "debug",
     ...(options.extraArgs ?? []),
   ];
   const child = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
@@ -198,10 +203,7 @@ export async function startAppliance(options: ApplianceOptions): Promise<Running
     const decoder = new TextDecoder();
     for await (const chunk of stream) append(decoder.decode(chunk, { stream: true }));
   };
-  const collecting = Promise.all([
-    collect(child.stderr, (text) => (stderrText += text)),
-    collect(child.stdout, (text) => (stdoutText += text)),
-  ]);
+  const collecting = Promise.all([collect(child.stderr, (text) => (stderrText += text)), collect(child.stdout, (text) => (stdoutText += text))]);
 
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -221,7 +223,10 @@ export async function startAppliance(options: ApplianceOptions): Promise<Running
       await stop();
       throw new Error(`the appliance exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${lastLines(stderrText + stdoutText, 30)}`);
     }
-    const ready = await fetch(`${hostUrl}/readyz`).then((response) => response.status === 200, () => false);
+    const ready = await fetch(`${hostUrl}/readyz`).then(
+      (response) => response.status === 200,
+      () => false,
+    );
     if (ready) break;
     if (performance.now() > deadline) {
       await stop();

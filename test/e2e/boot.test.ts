@@ -9,29 +9,29 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  type ApplianceLogLine,
   applianceBinary,
+  type BootResource,
   freeLoopbackPort,
+  type MetricSample,
   metricSum,
+  type RunningAppliance,
   startAppliance,
   writeResources,
-  type ApplianceLogLine,
-  type BootResource,
-  type MetricSample,
-  type RunningAppliance,
 } from "./appliance.ts";
 import {
+  type BootMachineOptions,
+  type BootResult,
   bootMachine,
   buildUki,
   describeBoot,
   e2eCacheDir,
   expectGuestFetchedIgnition,
+  type GuestArtefacts,
   guestArtefacts,
   HOST_FROM_GUEST,
   registerExitCleanup,
   runningQemuCount,
-  type BootMachineOptions,
-  type BootResult,
-  type GuestArtefacts,
 } from "./qemu.ts";
 
 /** Measured boots take 8–13 s under TCG on 2 cores; the limit leaves room for a slow CI machine. */
@@ -67,12 +67,15 @@ async function stopAppliances(): Promise<void> {
 
 afterEach(stopAppliances, { timeout: 30_000 });
 
-afterAll(async () => {
-  await stopAppliances();
-  if (workRoot) rmSync(workRoot, { recursive: true, force: true });
-  if (wallTimes.length > 0) console.log(`e2e boot wall times: ${wallTimes.join(", ")}`);
-  expect(runningQemuCount()).toBe(0);
-}, { timeout: 60_000 });
+afterAll(
+  async () => {
+    await stopAppliances();
+    if (workRoot) rmSync(workRoot, { recursive: true, force: true });
+    if (wallTimes.length > 0) console.log(`e2e boot wall times: ${wallTimes.join(", ")}`);
+    expect(runningQemuCount()).toBe(0);
+  },
+  { timeout: 60_000 },
+);
 
 interface Machine {
   name: string;

@@ -2,15 +2,15 @@
 import { describe, expect, test } from "bun:test";
 import { metricSum, parseJsonLogLines, parsePrometheusText, resourceDocument } from "./appliance.ts";
 import {
+  type BootMachineOptions,
+  type BootResult,
   describeBoot,
   expectGuestFetchedIgnition,
+  type GuestArtefacts,
   lastLines,
   parseGuestReport,
   qemuInvocation,
   stripTerminalControl,
-  type BootMachineOptions,
-  type BootResult,
-  type GuestArtefacts,
 } from "./qemu.ts";
 
 const ARTEFACTS: GuestArtefacts = {
@@ -121,10 +121,7 @@ describe("qemuInvocation", () => {
   test("uefi-http: no option ROM and OVMF's PXE turned off, so its own HTTP Boot runs first", () => {
     const { argv } = qemuInvocation({ ...OPTIONS, firmware: "uefi-http" }, ARTEFACTS, "/scratch/vars.fd");
     expect(flagValue(argv, "-device")).toEqual(["virtio-net-pci,netdev=net0,mac=52:54:00:34:07:15,romfile="]);
-    expect(flagValue(argv, "-fw_cfg")).toEqual([
-      "name=opt/org.tianocore/IPv4PXESupport,string=n",
-      "name=opt/org.tianocore/IPv6PXESupport,string=n",
-    ]);
+    expect(flagValue(argv, "-fw_cfg")).toEqual(["name=opt/org.tianocore/IPv4PXESupport,string=n", "name=opt/org.tianocore/IPv6PXESupport,string=n"]);
   });
 });
 
@@ -200,9 +197,7 @@ describe("appliance logs and metrics", () => {
       type: "Opaque",
       stringData: { ignition: "{}" },
     });
-    expect(
-      resourceDocument({ kind: "HTTPBootConfig", name: "h", spec: { systemUUID: OPTIONS.uuid, ukiURL: "http://x/uki/a.efi" } }, "fleet"),
-    ).toEqual({
+    expect(resourceDocument({ kind: "HTTPBootConfig", name: "h", spec: { systemUUID: OPTIONS.uuid, ukiURL: "http://x/uki/a.efi" } }, "fleet")).toEqual({
       apiVersion: "boot.ironcore.dev/v1alpha1",
       kind: "HTTPBootConfig",
       metadata: { name: "h", namespace: "fleet" },

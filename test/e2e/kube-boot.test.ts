@@ -1,15 +1,15 @@
 // A real BIOS/iPXE boot against the appliance in Kubernetes mode: the config lives in a real API server, and the
 // boot flips its status conditions to IPXEScriptFetched and IgnitionDataFetched.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createHash, randomUUID } from "node:crypto";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startControlPlane, type ControlPlane } from "../harness/controlplane.ts";
-import { REPO_ROOT, startAppliance, type Appliance } from "../harness/appliance.ts";
+import { type Appliance, startAppliance } from "../harness/appliance.ts";
+import { type ControlPlane, startControlPlane } from "../harness/controlplane.ts";
+import { BOOT_CRD_PATHS } from "../harness/crds.ts";
 import { freeLoopbackPort } from "./appliance.ts";
 import { bootMachine, describeBoot, e2eCacheDir, expectGuestFetchedIgnition, guestArtefacts, HOST_FROM_GUEST } from "./qemu.ts";
-import { BOOT_CRD_PATHS } from "../harness/crds.ts";
 
 const NS = "e2e";
 const BOOT_TIMEOUT_MS = Number(process.env.BOOT_E2E_TIMEOUT_MS ?? 150_000);
@@ -71,7 +71,9 @@ test(
     const deadline = Date.now() + 15_000;
     let conditions: { type: string; status: string; message: string }[] = [];
     while (Date.now() < deadline) {
-      const object = (await cp.requestOk("GET", `/apis/boot.ironcore.dev/v1alpha1/namespaces/${NS}/ipxebootconfigs/kube-boot`)) as { status?: { conditions?: typeof conditions } };
+      const object = (await cp.requestOk("GET", `/apis/boot.ironcore.dev/v1alpha1/namespaces/${NS}/ipxebootconfigs/kube-boot`)) as {
+        status?: { conditions?: typeof conditions };
+      };
       conditions = object.status?.conditions ?? [];
       if (["IPXEScriptFetched", "IgnitionDataFetched", "Ready"].every((type) => conditions.some((c) => c.type === type && c.status === "True"))) break;
       await Bun.sleep(200);

@@ -65,10 +65,10 @@ export function guestArtefacts(): GuestArtefacts {
 
 /** Builds a UKI (systemd-boot stub + objcopy sections) from the guest kernel and initrd with this command line. */
 export function buildUki(artefacts: GuestArtefacts, cmdline: string, outPath: string): void {
-  const build = Bun.spawnSync(
-    ["bash", BUILD_UKI_SCRIPT, artefacts.ukiStub, artefacts.osRelease, artefacts.kernel, artefacts.initrd, cmdline, outPath],
-    { stdout: "pipe", stderr: "pipe" },
-  );
+  const build = Bun.spawnSync(["bash", BUILD_UKI_SCRIPT, artefacts.ukiStub, artefacts.osRelease, artefacts.kernel, artefacts.initrd, cmdline, outPath], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   if (build.exitCode !== 0) throw new Error(`build-uki.sh failed (exit ${build.exitCode}): ${build.stderr.toString()}`);
 }
 
@@ -180,8 +180,7 @@ export interface QemuInvocation {
   varsTemplate?: string;
 }
 
-const DEFAULT_STOP = (serialLog: string): boolean =>
-  serialLog.includes(`${GUEST_MARKER} done`) || serialLog.includes(`${GUEST_MARKER} failed`);
+const DEFAULT_STOP = (serialLog: string): boolean => serialLog.includes(`${GUEST_MARKER} done`) || serialLog.includes(`${GUEST_MARKER} failed`);
 
 /** The QEMU command line for one boot (pure, so it can be unit tested). */
 export function qemuInvocation(options: BootMachineOptions, artefacts: GuestArtefacts, varsPath: string): QemuInvocation {
@@ -189,35 +188,37 @@ export function qemuInvocation(options: BootMachineOptions, artefacts: GuestArte
   const nic = ["virtio-net-pci", "netdev=net0", `mac=${options.mac}`];
   const argv = [
     artefacts.qemu,
-    "-machine", "pc",
-    "-accel", "tcg",
-    "-smp", "1",
-    "-m", String(options.memoryMiB ?? 512),
+    "-machine",
+    "pc",
+    "-accel",
+    "tcg",
+    "-smp",
+    "1",
+    "-m",
+    String(options.memoryMiB ?? 512),
     // -nographic mirrors SeaBIOS's and iPXE's text output to the serial port; no monitor, no default devices.
     "-nodefaults",
     "-nographic",
-    "-monitor", "none",
-    "-serial", `file:${options.serialLogPath}`,
+    "-monitor",
+    "none",
+    "-serial",
+    `file:${options.serialLogPath}`,
     "-no-reboot",
-    "-uuid", options.uuid,
-    "-netdev", netdev,
+    "-uuid",
+    options.uuid,
+    "-netdev",
+    netdev,
   ];
   if (options.firmware === "bios") {
     argv.push("-device", nic.join(","), "-boot", "order=n");
     return { argv };
   }
-  argv.push(
-    "-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${artefacts.ovmfCode}`,
-    "-drive", `if=pflash,format=raw,unit=1,file=${varsPath}`,
-  );
+  argv.push("-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${artefacts.ovmfCode}`, "-drive", `if=pflash,format=raw,unit=1,file=${varsPath}`);
   if (options.firmware === "uefi-http") {
     // No option ROM: OVMF's own virtio-net driver and network stack. Skipping its PXE entries (which time out
     // against QEMU's TFTP-less DHCP) takes HTTP Boot from ~80 s to ~13 s.
     nic.push("romfile=");
-    argv.push(
-      "-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=n",
-      "-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=n",
-    );
+    argv.push("-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=n", "-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=n");
   }
   argv.push("-device", nic.join(","));
   return { argv, varsTemplate: artefacts.ovmfVars };
@@ -260,7 +261,11 @@ export function registerExitCleanup(cleanup: () => void): void {
       for (const each of exitCleanups.splice(0)) each();
     };
     process.on("exit", runAll);
-    for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+    for (const [signal, code] of [
+      ["SIGINT", 130],
+      ["SIGTERM", 143],
+      ["SIGHUP", 129],
+    ] as const) {
       process.once(signal, () => {
         runAll();
         process.exit(code);

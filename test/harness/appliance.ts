@@ -57,7 +57,7 @@ export async function startAppliance(args: string[], options: { env?: Record<str
         try {
           line = JSON.parse(text) as LogLine;
         } catch {
-          raw += text + "\n";
+          raw += `${text}\n`;
           continue;
         }
         logs.push(line);
@@ -78,7 +78,14 @@ export async function startAppliance(args: string[], options: { env?: Record<str
       const waiter = { predicate, resolve: (line: LogLine) => (clearTimeout(timer), resolve(line)) };
       const timer = setTimeout(() => {
         waiters.splice(waiters.indexOf(waiter), 1);
-        reject(new Error(`timed out waiting for a log line; last lines:\n${logs.slice(-10).map((l) => JSON.stringify(l)).join("\n")}\n${raw}`));
+        reject(
+          new Error(
+            `timed out waiting for a log line; last lines:\n${logs
+              .slice(-10)
+              .map((l) => JSON.stringify(l))
+              .join("\n")}\n${raw}`,
+          ),
+        );
       }, timeoutMs);
       waiters.push(waiter);
     });

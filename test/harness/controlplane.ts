@@ -131,21 +131,14 @@ const ApiResourceListSchema = v.object({
 const CrdStatusSchema = v.looseObject({
   status: v.optional(
     v.looseObject({
-      conditions: v.optional(
-        v.array(v.looseObject({ type: v.string(), status: v.string(), message: v.optional(v.string()) })),
-      ),
+      conditions: v.optional(v.array(v.looseObject({ type: v.string(), status: v.string(), message: v.optional(v.string()) }))),
     }),
   ),
 });
 
 const repoRoot = join(import.meta.dir, "..", "..");
 /** Cascading deletes (ownerReferences), namespace deletion, default service accounts and their tokens. */
-const controllerManagerControllers = [
-  "garbage-collector-controller",
-  "namespace-controller",
-  "serviceaccount-controller",
-  "serviceaccount-token-controller",
-];
+const controllerManagerControllers = ["garbage-collector-controller", "namespace-controller", "serviceaccount-controller", "serviceaccount-token-controller"];
 const runDirPrefix = "boot-operator-controlplane-";
 const ownerPidFile = "owner.pid";
 const pollIntervalMs = 100;
@@ -172,9 +165,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   if (options.withControllerManager) components.push("kube-controller-manager");
   for (const component of components) {
     if (!(await Bun.file(join(binDir, component)).exists())) {
-      throw new Error(
-        `${component} not found in ${binDir}: run scripts/ensure/controlplane.sh (builds the pinned control plane)`,
-      );
+      throw new Error(`${component} not found in ${binDir}: run scripts/ensure/controlplane.sh (builds the pinned control plane)`);
     }
   }
   await reapAbandonedRuns();
@@ -330,10 +321,7 @@ class LocalControlPlane implements ControlPlane {
     }
 
     if (options.withControllerManager) {
-      const controllerManager = this.addComponent(
-        "kube-controller-manager",
-        this.controllerManagerArgs(allocated.controllerManager),
-      );
+      const controllerManager = this.addComponent("kube-controller-manager", this.controllerManagerArgs(allocated.controllerManager));
       controllerManager.start();
       await this.waitForComponent(controllerManager, deadline, async () => {
         const response = await fetch(`https://127.0.0.1:${allocated.controllerManager}/healthz`, {
@@ -348,8 +336,7 @@ class LocalControlPlane implements ControlPlane {
   }
 
   async request(method: HttpMethod, path: string, body?: unknown, options: RequestOptions = {}): Promise<KubeResponse> {
-    const contentType =
-      options.contentType ?? (method === "PATCH" ? "application/merge-patch+json" : "application/json");
+    const contentType = options.contentType ?? (method === "PATCH" ? "application/merge-patch+json" : "application/json");
     const init: BunFetchRequestInit = {
       method,
       headers: { accept: "application/json", ...(body === undefined ? {} : { "content-type": contentType }) },
@@ -390,8 +377,7 @@ class LocalControlPlane implements ControlPlane {
 
   async applyObjects(objects: KubeObject[], deadline = Date.now() + 60_000): Promise<void> {
     // CRDs first (and Established) so custom objects in the same batch resolve; then namespaces.
-    const isCrd = (object: KubeObject): boolean =>
-      object.kind === "CustomResourceDefinition" && object.apiVersion.startsWith("apiextensions.k8s.io/");
+    const isCrd = (object: KubeObject): boolean => object.kind === "CustomResourceDefinition" && object.apiVersion.startsWith("apiextensions.k8s.io/");
     const isNamespace = (object: KubeObject): boolean => object.kind === "Namespace" && object.apiVersion === "v1";
     const crds = objects.filter(isCrd);
     for (const crd of crds) await this.createOrReplace(crd, deadline);
@@ -426,7 +412,10 @@ class LocalControlPlane implements ControlPlane {
 
   async logTail(component: ComponentName, lines = 40): Promise<string> {
     const log = await readFile(join(this.directory, "logs", `${component}.log`), "utf8").catch(() => "");
-    return log.split("\n").slice(-lines - 1).join("\n");
+    return log
+      .split("\n")
+      .slice(-lines - 1)
+      .join("\n");
   }
 
   async stop(): Promise<void> {
@@ -449,11 +438,7 @@ class LocalControlPlane implements ControlPlane {
   }
 
   private addComponent(name: ComponentName, args: string[]): ComponentProcess {
-    const component = new ComponentProcess(
-      name,
-      [join(this.binDir, name), ...args],
-      join(this.directory, "logs", `${name}.log`),
-    );
+    const component = new ComponentProcess(name, [join(this.binDir, name), ...args], join(this.directory, "logs", `${name}.log`));
     this.processes.set(name, component);
     return component;
   }
@@ -539,11 +524,7 @@ class LocalControlPlane implements ControlPlane {
   }
 
   /** Waits for `probe`; fails at once if the component or one it depends on exits, quoting the right log. */
-  private async waitForComponent(
-    component: ComponentProcess,
-    deadline: number,
-    probe: () => Promise<{ done: boolean; detail: string }>,
-  ): Promise<void> {
+  private async waitForComponent(component: ComponentProcess, deadline: number, probe: () => Promise<{ done: boolean; detail: string }>): Promise<void> {
     const dependencies = component.name === "etcd" ? [] : [this.processes.get("etcd")];
     const watched = [component, ...dependencies].filter((process) => process !== undefined);
     const firstExited = (): ComponentProcess | undefined => watched.find((process) => process.exitDescription());
@@ -557,10 +538,7 @@ class LocalControlPlane implements ControlPlane {
       // klog error/fatal lines (E1124 ..., F1124 ...) usually say why; the tail says what happened last.
       const errorLines = lines.filter((line) => /^[EF]\d{4} /.test(line)).slice(-10);
       const tail = lines.slice(-30);
-      throw new Error(
-        [reason, `--- errors in ${culprit.logPath} ---`, ...errorLines, "--- last lines ---", ...tail].join("\n"),
-        { cause: error },
-      );
+      throw new Error([reason, `--- errors in ${culprit.logPath} ---`, ...errorLines, "--- last lines ---", ...tail].join("\n"), { cause: error });
     }
   }
 
@@ -580,20 +558,14 @@ class LocalControlPlane implements ControlPlane {
       const response = await this.request("GET", `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
       const crd = v.parse(CrdStatusSchema, response.json);
       const conditions = crd.status?.conditions ?? [];
-      const established = conditions.some(
-        (condition) => condition.type === "Established" && condition.status === "True",
-      );
+      const established = conditions.some((condition) => condition.type === "Established" && condition.status === "True");
       const summary = conditions.map((c) => `${c.type}=${c.status}${c.message ? ` (${c.message})` : ""}`).join(", ");
       return { done: established, detail: summary || `${response.status}, no conditions yet` };
     });
   }
 
   /** Maps apiVersion+kind to its REST resource through discovery (refreshed while a kind is not served yet). */
-  private async resolveResource(
-    apiVersion: string,
-    kind: string,
-    deadline: number,
-  ): Promise<{ resource: string; namespaced: boolean }> {
+  private async resolveResource(apiVersion: string, kind: string, deadline: number): Promise<{ resource: string; namespaced: boolean }> {
     const cached = this.discoveryCache.get(apiVersion)?.get(kind);
     if (cached) return cached;
     const discoveryPath = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
@@ -729,11 +701,7 @@ async function allocateLoopbackPorts(count: number): Promise<number[]> {
 
 async function runCommand(command: string[], cwd: string): Promise<void> {
   const subprocess = Bun.spawn(command, { cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const [exitCode, stdout, stderr] = await Promise.all([
-    subprocess.exited,
-    new Response(subprocess.stdout).text(),
-    new Response(subprocess.stderr).text(),
-  ]);
+  const [exitCode, stdout, stderr] = await Promise.all([subprocess.exited, new Response(subprocess.stdout).text(), new Response(subprocess.stderr).text()]);
   if (exitCode !== 0) throw new Error(`${command.join(" ")} exited with ${exitCode}: ${stderr}${stdout}`);
 }
 
@@ -761,13 +729,16 @@ async function generateCertificates(directory: string): Promise<void> {
     // Own config file: independent of the system openssl.cnf defaults.
     await writeFile(join(directory, `${spec.name}.cnf`), config);
     await runCommand(
-      ["openssl", "req", "-x509", "-config", `${spec.name}.cnf`, ...ecKey, "-days", "7",
-        "-keyout", `${spec.name}.key`, "-out", `${spec.name}.crt`, ...signer],
+      ["openssl", "req", "-x509", "-config", `${spec.name}.cnf`, ...ecKey, "-days", "7", "-keyout", `${spec.name}.key`, "-out", `${spec.name}.crt`, ...signer],
       directory,
     );
   };
-  const leaf = ["basicConstraints = critical,CA:FALSE", "keyUsage = critical,digitalSignature,keyEncipherment",
-    "subjectKeyIdentifier = hash", "authorityKeyIdentifier = keyid"];
+  const leaf = [
+    "basicConstraints = critical,CA:FALSE",
+    "keyUsage = critical,digitalSignature,keyEncipherment",
+    "subjectKeyIdentifier = hash",
+    "authorityKeyIdentifier = keyid",
+  ];
 
   try {
     await runCommand(["openssl", "version"], directory);
@@ -777,19 +748,14 @@ async function generateCertificates(directory: string): Promise<void> {
     });
   }
   const serviceAccountKey = (async () => {
-    await runCommand(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
-      "-out", "service-account.key"], directory);
-    await runCommand(
-      ["openssl", "pkey", "-in", "service-account.key", "-pubout", "-out", "service-account.pub"],
-      directory,
-    );
+    await runCommand(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "service-account.key"], directory);
+    await runCommand(["openssl", "pkey", "-in", "service-account.key", "-pubout", "-out", "service-account.pub"], directory);
   })();
   await issue(
     {
       name: "ca",
       subject: { CN: "boot-operator-test-ca" },
-      extensions: ["basicConstraints = critical,CA:TRUE", "keyUsage = critical,keyCertSign,cRLSign,digitalSignature",
-        "subjectKeyIdentifier = hash"],
+      extensions: ["basicConstraints = critical,CA:TRUE", "keyUsage = critical,keyCertSign,cRLSign,digitalSignature", "subjectKeyIdentifier = hash"],
     },
     [],
   );
@@ -799,8 +765,7 @@ async function generateCertificates(directory: string): Promise<void> {
       {
         name: "apiserver",
         subject: { CN: "kube-apiserver" },
-        extensions: [...leaf, "extendedKeyUsage = serverAuth",
-          "subjectAltName = IP:127.0.0.1,DNS:localhost,IP:10.0.0.1,DNS:kubernetes.default.svc"],
+        extensions: [...leaf, "extendedKeyUsage = serverAuth", "subjectAltName = IP:127.0.0.1,DNS:localhost,IP:10.0.0.1,DNS:kubernetes.default.svc"],
       },
       signedByCa,
     ),

@@ -15,7 +15,7 @@
  * Blobs and manifests are pushed through the registry's own HTTP API (monolithic POST + PUT upload).
  * If the test process is killed, the next start() kills registries left by dead test processes.
  */
-import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { join, normalize } from "node:path";
@@ -60,12 +60,12 @@ export interface RegistryHarnessOptions {
 }
 
 export function registryBinary(): string {
-  const override = process.env["BOOT_OPERATOR_DOCKER_REGISTRY"];
+  const override = process.env.BOOT_OPERATOR_DOCKER_REGISTRY;
   if (override) {
     if (!existsSync(override)) throw new Error(`BOOT_OPERATOR_DOCKER_REGISTRY=${override} does not exist`);
     return override;
   }
-  const cacheRoot = process.env["BOOT_OPERATOR_CACHE"] ?? join(homedir(), ".cache", "boot-operator");
+  const cacheRoot = process.env.BOOT_OPERATOR_CACHE ?? join(homedir(), ".cache", "boot-operator");
   const cached = join(cacheRoot, "docker-registry", "current", "usr", "bin", "docker-registry");
   if (existsSync(cached)) return cached;
   const onPath = Bun.which("docker-registry");
@@ -139,7 +139,24 @@ class TokenIssuer {
     const keyPath = join(directory, "token-signing.key");
     const certificatePath = join(directory, "token-signing.crt");
     const result = Bun.spawnSync(
-      [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", keyPath, "-out", certificatePath, "-days", "2", "-subj", `/CN=${TOKEN_ISSUER}`],
+      [
+        openssl,
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        keyPath,
+        "-out",
+        certificatePath,
+        "-days",
+        "2",
+        "-subj",
+        `/CN=${TOKEN_ISSUER}`,
+      ],
       { stdout: "pipe", stderr: "pipe" },
     );
     if (result.exitCode !== 0) throw new Error(`openssl failed: ${result.stderr.toString()}`);
@@ -243,11 +260,11 @@ export class RegistryHarness {
       this.#tokenTtlSeconds = options.tokenAuth.ttlSeconds ?? 300;
       const tokenServer = this.#startTokenServer(issuer);
       this.#tokenUrl = `http://127.0.0.1:${tokenServer.port}/token`;
-      config["auth"] = { token: { realm: this.#tokenUrl, service: REGISTRY_SERVICE, issuer: TOKEN_ISSUER, rootcertbundle: certificatePath } };
+      config.auth = { token: { realm: this.#tokenUrl, service: REGISTRY_SERVICE, issuer: TOKEN_ISSUER, rootcertbundle: certificatePath } };
     }
     if (options.cdn) {
       const cdn = this.#startCdn(typeof options.cdn === "object" ? options.cdn.chunkDelayMs : 0);
-      config["middleware"] = { storage: [{ name: "redirect", options: { baseurl: `http://127.0.0.1:${cdn.port}/` } }] };
+      config.middleware = { storage: [{ name: "redirect", options: { baseurl: `http://127.0.0.1:${cdn.port}/` } }] };
     }
     const configPath = join(this.directory, "config.yml");
     await writeFile(configPath, stringify(config));
@@ -312,7 +329,7 @@ export class RegistryHarness {
         const url = new URL(request.url);
         this.requests.cdn.push({ method: request.method, path: url.pathname, authorization: request.headers.get("authorization") });
         const path = normalize(join(root, decodeURIComponent(url.pathname)));
-        if (!path.startsWith(root + "/") || !existsSync(path)) return new Response("not found\n", { status: 404 });
+        if (!path.startsWith(`${root}/`) || !existsSync(path)) return new Response("not found\n", { status: 404 });
         const headers = { "Content-Type": "application/octet-stream" };
         if (chunkDelayMs <= 0 || request.method !== "GET" || request.headers.has("range")) return new Response(Bun.file(path), { headers });
         const bytes = new Uint8Array(await Bun.file(path).arrayBuffer());
@@ -457,7 +474,12 @@ export function randomBytes(size: number): Uint8Array {
 }
 
 /** Default layer sizes: big enough to span many stream chunks, small enough to keep tests quick. */
-export const LAYER_SIZES: Record<LayerKind, number> = { uki: 3 * 1024 * 1024 + 17, kernel: 700 * 1024 + 3, initrd: 1536 * 1024 + 5, squashfs: 2 * 1024 * 1024 + 11 };
+export const LAYER_SIZES: Record<LayerKind, number> = {
+  uki: 3 * 1024 * 1024 + 17,
+  kernel: 700 * 1024 + 3,
+  initrd: 1536 * 1024 + 5,
+  squashfs: 2 * 1024 * 1024 + 11,
+};
 
 async function pushLayers(
   registry: RegistryHarness,
@@ -493,7 +515,7 @@ async function pushOciManifest(
 ): Promise<Descriptor> {
   const config = await registry.pushBlob(repository, new TextEncoder().encode("{}"), MEDIA.ociEmpty);
   const manifest: Record<string, unknown> = { schemaVersion: 2, mediaType: MEDIA.ociManifest, config, layers: layerDescriptors(layers) };
-  if (annotations) manifest["annotations"] = annotations;
+  if (annotations) manifest.annotations = annotations;
   return registry.pushManifest(repository, reference, manifest, MEDIA.ociManifest);
 }
 
@@ -549,7 +571,9 @@ export async function pushLegacyGardenLinuxImage(registry: RegistryHarness, repo
 
   for (const architecture of ["amd64", "arm64"] as const) {
     const layers = await pushLayers(registry, repository, ["kernel", "initrd", "squashfs"], legacyTypes);
-    const manifest = await pushOciManifest(registry, repository, `${tag}-metal_pxe-${architecture}`, layers, { cname: `metal_pxe-gardener_prod-${architecture}-${tag}` });
+    const manifest = await pushOciManifest(registry, repository, `${tag}-metal_pxe-${architecture}`, layers, {
+      cname: `metal_pxe-gardener_prod-${architecture}-${tag}`,
+    });
     byArchitecture[architecture] = { digest: manifest.digest, layers };
     const annotations = { cname: `metal_pxe-gardener_prod-${architecture}-${tag}`, architecture };
     entries.push(architecture === "amd64" ? { ...manifest, annotations } : { ...manifest, platform: { architecture, os: "linux" }, annotations });

@@ -1,9 +1,9 @@
 // The compiled binary, run as users run it, against a temporary resource directory and UKI directory.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtemp, mkdir, rm, symlink, truncate, utimes, writeFile, rename } from "node:fs/promises";
+import { mkdir, mkdtemp, rename, rm, symlink, truncate, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { rssKiB, startAppliance, type Appliance } from "../harness/appliance.ts";
+import { type Appliance, rssKiB, startAppliance } from "../harness/appliance.ts";
 
 const UUID_1 = "4c4c4544-0042-3510-8052-b4c04f4a4e31";
 const UUID_1_SWAPPED = "44454c4c-4200-1035-8052-b4c04f4a4e31";
@@ -117,10 +117,9 @@ beforeAll(async () => {
   await writeFile(join(work, "secret.txt"), "outside the uki dir");
   await symlink(join(work, "secret.txt"), join(uki, "escape"));
   await symlink(join(uki, "vmlinuz"), join(uki, "inside-link"));
-  appliance = await startAppliance(
-    ["--source", `dir:${resources}`, "--uki-dir", uki, "--trusted-proxies", "127.0.0.2/32,fd00::/8", "--log-level", "debug"],
-    { env: { BOOT_OPERATOR_PUBLIC_URL: `${PUBLIC}/` } },
-  );
+  appliance = await startAppliance(["--source", `dir:${resources}`, "--uki-dir", uki, "--trusted-proxies", "127.0.0.2/32,fd00::/8", "--log-level", "debug"], {
+    env: { BOOT_OPERATOR_PUBLIC_URL: `${PUBLIC}/` },
+  });
   await appliance.waitReady();
 });
 
@@ -163,7 +162,9 @@ describe("/ipxe", () => {
       const response = await get(`/ipxe/${uuid}?mac=52-54-00-aa-bb-01&arch=x86_64`);
       expect(response.status).toBe(200);
       const script = await response.text();
-      expect(script).toContain(`kernel ${PUBLIC}/uki/vmlinuz initrd=initrd gl.ovl=/:tmpfs gl.url=http://mirror.example/root.squashfs gl.live=1 ip=any ignition.firstboot=1 ignition.config.url=${PUBLIC}/ignition/\${uuid} ignition.platform.id=metal`);
+      expect(script).toContain(
+        `kernel ${PUBLIC}/uki/vmlinuz initrd=initrd gl.ovl=/:tmpfs gl.url=http://mirror.example/root.squashfs gl.live=1 ip=any ignition.firstboot=1 ignition.config.url=${PUBLIC}/ignition/\${uuid} ignition.platform.id=metal`,
+      );
       expect(script).toContain("initrd --name initrd http://mirror.example/initrd.img");
       expect(script).toContain("boot");
     }
@@ -231,7 +232,21 @@ describe("/httpboot", () => {
   test("a trusted proxy speaks for the machine via X-Forwarded-For (IPs and MACs)", async () => {
     // The appliance listens on 127.0.0.1; connecting from 127.0.0.2 makes the peer a trusted proxy.
     const viaProxy = async (xff?: string): Promise<Response> => {
-      const proc = Bun.spawn(["curl", "-s", "-o", "-", "-w", "\n%{http_code}", "--interface", "127.0.0.2", ...(xff ? ["-H", `X-Forwarded-For: ${xff}`] : []), `${appliance.url}/httpboot`], { stdout: "pipe" });
+      const proc = Bun.spawn(
+        [
+          "curl",
+          "-s",
+          "-o",
+          "-",
+          "-w",
+          "\n%{http_code}",
+          "--interface",
+          "127.0.0.2",
+          ...(xff ? ["-H", `X-Forwarded-For: ${xff}`] : []),
+          `${appliance.url}/httpboot`,
+        ],
+        { stdout: "pipe" },
+      );
       const output = await new Response(proc.stdout).text();
       const lines = output.trimEnd().split("\n");
       return new Response(lines.slice(0, -1).join("\n"), { status: Number(lines.at(-1)) });
@@ -256,7 +271,7 @@ describe("/uki", () => {
     expect(response.headers.get("etag")).toMatch(/^"[0-9a-f]+-[0-9a-f]+-[0-9a-f]+"$/);
     expect(response.headers.get("last-modified")).toEndWith("GMT");
     expect((await response.arrayBuffer()).byteLength).toBe(100_000);
-    expect((await get("/uki/sub/initrd.img").then((r) => r.text()))).toBe("0123456789");
+    expect(await get("/uki/sub/initrd.img").then((r) => r.text())).toBe("0123456789");
   });
 
   test("HEAD has the real Content-Length and no body", async () => {
@@ -371,7 +386,7 @@ describe("live reload", () => {
   });
 
   test("a broken file keeps the last good state and is reported with file and line", async () => {
-    await writeFile(join(resources, "machines.yaml"), RESOURCES + "\n  broken: [unclosed\n");
+    await writeFile(join(resources, "machines.yaml"), `${RESOURCES}\n  broken: [unclosed\n`);
     const line = await appliance.waitForLog((l) => l.msg === "resource problem" && String(l.problem).includes("YAML syntax error"));
     expect(String(line.file)).toEndWith("machines.yaml");
     expect((await get(`/ipxe/${UUID_1}`)).status).toBe(200);

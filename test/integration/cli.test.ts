@@ -47,9 +47,15 @@ describe("validate", () => {
     const { code, stdout } = await runCommand(["validate", dir]);
     expect(code).toBe(1);
     expect(stdout).toContain(`error: ${join(dir, "broken.yaml")}#0: YAML syntax error at line`);
-    expect(stdout).toContain(`error: ${join(dir, "configs.yaml")}#3 HTTPBootConfig h: spec.networkIdentifiers.1: must be an IPv4/IPv6 address or a MAC address`);
-    expect(stdout).toMatch(/error: IPXEBootConfig default\/a: butane in secret default\/fcos does not translate: storage\.files\.0\.contents\.local \(line \d+, column \d+\)/);
-    expect(stdout).toContain("warning: conflict: IPXEBootConfigs default/a, default/b all claim uuid 4c4c4544-0042-3510-8052-b4c04f4a4e31; default/a is served");
+    expect(stdout).toContain(
+      `error: ${join(dir, "configs.yaml")}#3 HTTPBootConfig h: spec.networkIdentifiers.1: must be an IPv4/IPv6 address or a MAC address`,
+    );
+    expect(stdout).toMatch(
+      /error: IPXEBootConfig default\/a: butane in secret default\/fcos does not translate: storage\.files\.0\.contents\.local \(line \d+, column \d+\)/,
+    );
+    expect(stdout).toContain(
+      "warning: conflict: IPXEBootConfigs default/a, default/b all claim uuid 4c4c4544-0042-3510-8052-b4c04f4a4e31; default/a is served",
+    );
     expect(stdout).toMatch(/2 IPXEBootConfig, 0 HTTPBootConfig, 1 Secret; \d+ error\(s\), \d+ warning\(s\)\n$/);
   });
   test("the shipped samples are clean", async () => {
@@ -126,7 +132,9 @@ describe("README first command: serve with no source flag", () => {
       expect(ignition.status).toBe(200);
       expect(((await ignition.json()) as { ignition: { version: string } }).ignition.version).toBe("3.4.0");
       const script = await (await fetch(`${app.url}/ipxe/9b8f2f7e-1f0a-4a57-9d55-0c1f6a3e2b11`)).text();
-      expect(script).toBe(`#!ipxe\nchain ${app.url}/uki/sample.efi ip=any ignition.firstboot=1 ignition.config.url=${app.url}/ignition/\${uuid} ignition.platform.id=metal console=ttyS0,115200n8 || exit 1\n`);
+      expect(script).toBe(
+        `#!ipxe\nchain ${app.url}/uki/sample.efi ip=any ignition.firstboot=1 ignition.config.url=${app.url}/ignition/\${uuid} ignition.platform.id=metal console=ttyS0,115200n8 || exit 1\n`,
+      );
     } finally {
       await app.stop();
     }

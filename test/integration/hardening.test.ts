@@ -1,7 +1,7 @@
 // Limits a boot server on an untrusted segment needs, checked on raw sockets against the compiled binary.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { connect, type Socket } from "node:net";
-import { startAppliance, type Appliance } from "../harness/appliance.ts";
+import { type Appliance, startAppliance } from "../harness/appliance.ts";
 
 let app: Appliance;
 

@@ -6,13 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import * as v from "valibot";
-import {
-  type ControlPlane,
-  type KubeObject,
-  readManifestObjects,
-  startControlPlane,
-  waitUntil,
-} from "../harness/controlplane.ts";
+import { type ControlPlane, type KubeObject, readManifestObjects, startControlPlane, waitUntil } from "../harness/controlplane.ts";
 
 const group = "harness-test.boot.ironcore.dev";
 const widgetCrd = `
@@ -98,17 +92,19 @@ afterAll(async () => {
 });
 
 describe("local control plane", () => {
-  test("stores custom objects in etcd across an apiserver restart and leaves no process behind", async () => {
-    const crdPath = await scratchFile("widget-crd.yaml", widgetCrd);
-    const controlPlane = await startTracked({ crdPaths: [crdPath] });
-    expect(controlPlane.serverUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
-    const componentPids = controlPlane.runningPids();
-    expect(componentPids).toHaveLength(2);
+  test(
+    "stores custom objects in etcd across an apiserver restart and leaves no process behind",
+    async () => {
+      const crdPath = await scratchFile("widget-crd.yaml", widgetCrd);
+      const controlPlane = await startTracked({ crdPaths: [crdPath] });
+      expect(controlPlane.serverUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      const componentPids = controlPlane.runningPids();
+      expect(componentPids).toHaveLength(2);
 
-    // One multi-document file: the namespace must be created before the widget that lives in it.
-    const objectsPath = await scratchFile(
-      "objects.yaml",
-      `apiVersion: ${group}/v1alpha1
+      // One multi-document file: the namespace must be created before the widget that lives in it.
+      const objectsPath = await scratchFile(
+        "objects.yaml",
+        `apiVersion: ${group}/v1alpha1
 kind: Widget
 metadata: { name: first, namespace: harness }
 spec: { size: 3 }
@@ -117,89 +113,90 @@ apiVersion: v1
 kind: Namespace
 metadata: { name: harness }
 `,
-    );
-    await controlPlane.applyManifests([objectsPath]);
+      );
+      await controlPlane.applyManifests([objectsPath]);
 
-    // Read back through client-node with the generated kubeconfig: exercises its TLS (CA + client cert) on Bun.
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromFile(controlPlane.kubeconfigPath);
-    const customObjects = kubeConfig.makeApiClient(CustomObjectsApi);
-    const readWidget = async (): Promise<v.InferOutput<typeof WidgetSchema>> => {
-      const raw: unknown = await customObjects.getNamespacedCustomObject({
-        group,
-        version: "v1alpha1",
-        namespace: "harness",
-        plural: "widgets",
-        name: "first",
+      // Read back through client-node with the generated kubeconfig: exercises its TLS (CA + client cert) on Bun.
+      const kubeConfig = new KubeConfig();
+      kubeConfig.loadFromFile(controlPlane.kubeconfigPath);
+      const customObjects = kubeConfig.makeApiClient(CustomObjectsApi);
+      const readWidget = async (): Promise<v.InferOutput<typeof WidgetSchema>> => {
+        const raw: unknown = await customObjects.getNamespacedCustomObject({
+          group,
+          version: "v1alpha1",
+          namespace: "harness",
+          plural: "widgets",
+          name: "first",
+        });
+        return v.parse(WidgetSchema, raw);
+      };
+      const created = await readWidget();
+      expect(created.spec.size).toBe(3);
+      const namespace = await kubeConfig.makeApiClient(CoreV1Api).readNamespace({ name: "harness" });
+      expect(namespace.metadata?.name).toBe("harness");
+
+      // Applying again replaces the object; the CRD schema is enforced by the real apiserver.
+      await controlPlane.applyObjects([widget("first", "harness", 5)]);
+      const widgetPath = `/apis/${group}/v1alpha1/namespaces/harness/widgets/first`;
+      expect(v.parse(WidgetSchema, await controlPlane.requestOk("GET", widgetPath)).spec.size).toBe(5);
+      const invalid = await controlPlane.request("PATCH", widgetPath, { spec: { size: 0 } });
+      expect(invalid.status).toBe(422);
+
+      await controlPlane.stopApiServer();
+      expect(controlPlane.runningPids()).toHaveLength(1); // etcd only
+      await expect(controlPlane.request("GET", "/readyz")).rejects.toThrow(/without a response/);
+
+      await controlPlane.startApiServer();
+      const afterRestart = await readWidget(); // same port, same CA: the existing KubeConfig still works
+      expect(afterRestart.metadata.uid).toBe(created.metadata.uid);
+      expect(afterRestart.spec.size).toBe(5);
+
+      const allPids = controlPlane.runningPids();
+      expect(allPids).toHaveLength(2);
+      const directory = controlPlane.directory;
+      await controlPlane.stop();
+      expect(allPids.filter(isAlive)).toEqual([]);
+      expect(await childPids()).toEqual([]);
+      expect(await Bun.file(join(directory, "admin.kubeconfig")).exists()).toBe(false);
+    },
+    testTimeoutMs,
+  );
+
+  test(
+    "with the controller manager: ownerReferences cascade and namespaces finish terminating",
+    async () => {
+      const crdPath = await scratchFile("widget-crd.yaml", widgetCrd);
+      const controlPlane = await startTracked({ crdPaths: [crdPath], withControllerManager: true });
+      expect(controlPlane.runningPids()).toHaveLength(3);
+
+      await controlPlane.applyObjects([{ apiVersion: "v1", kind: "Namespace", metadata: { name: "cascade" } }, widget("owner", "cascade", 1)]);
+      const widgetsPath = `/apis/${group}/v1alpha1/namespaces/cascade/widgets`;
+      const owner = v.parse(WidgetSchema, await controlPlane.requestOk("GET", `${widgetsPath}/owner`));
+      const ownerReference = { apiVersion: `${group}/v1alpha1`, kind: "Widget", name: "owner", uid: owner.metadata.uid };
+      await controlPlane.requestOk("POST", "/api/v1/namespaces/cascade/configmaps", {
+        metadata: { name: "dependent", ownerReferences: [ownerReference] },
+        data: { key: "value" },
       });
-      return v.parse(WidgetSchema, raw);
-    };
-    const created = await readWidget();
-    expect(created.spec.size).toBe(3);
-    const namespace = await kubeConfig.makeApiClient(CoreV1Api).readNamespace({ name: "harness" });
-    expect(namespace.metadata?.name).toBe("harness");
 
-    // Applying again replaces the object; the CRD schema is enforced by the real apiserver.
-    await controlPlane.applyObjects([
-      widget("first", "harness", 5),
-    ]);
-    const widgetPath = `/apis/${group}/v1alpha1/namespaces/harness/widgets/first`;
-    expect(v.parse(WidgetSchema, await controlPlane.requestOk("GET", widgetPath)).spec.size).toBe(5);
-    const invalid = await controlPlane.request("PATCH", widgetPath, { spec: { size: 0 } });
-    expect(invalid.status).toBe(422);
+      await controlPlane.requestOk("DELETE", `${widgetsPath}/owner`);
+      await waitUntil("the garbage collector to delete the dependent ConfigMap", Date.now() + 30_000, async () => {
+        const response = await controlPlane.request("GET", "/api/v1/namespaces/cascade/configmaps/dependent");
+        return { done: response.status === 404, detail: `GET dependent: ${response.status}` };
+      });
 
-    await controlPlane.stopApiServer();
-    expect(controlPlane.runningPids()).toHaveLength(1); // etcd only
-    await expect(controlPlane.request("GET", "/readyz")).rejects.toThrow(/without a response/);
+      await controlPlane.requestOk("DELETE", "/api/v1/namespaces/cascade");
+      await waitUntil("the namespace controller to finish deleting the namespace", Date.now() + 30_000, async () => {
+        const response = await controlPlane.request("GET", "/api/v1/namespaces/cascade");
+        return { done: response.status === 404, detail: `GET namespace: ${response.status}` };
+      });
 
-    await controlPlane.startApiServer();
-    const afterRestart = await readWidget(); // same port, same CA: the existing KubeConfig still works
-    expect(afterRestart.metadata.uid).toBe(created.metadata.uid);
-    expect(afterRestart.spec.size).toBe(5);
-
-    const allPids = controlPlane.runningPids();
-    expect(allPids).toHaveLength(2);
-    const directory = controlPlane.directory;
-    await controlPlane.stop();
-    expect(allPids.filter(isAlive)).toEqual([]);
-    expect(await childPids()).toEqual([]);
-    expect(await Bun.file(join(directory, "admin.kubeconfig")).exists()).toBe(false);
-  }, testTimeoutMs);
-
-  test("with the controller manager: ownerReferences cascade and namespaces finish terminating", async () => {
-    const crdPath = await scratchFile("widget-crd.yaml", widgetCrd);
-    const controlPlane = await startTracked({ crdPaths: [crdPath], withControllerManager: true });
-    expect(controlPlane.runningPids()).toHaveLength(3);
-
-    await controlPlane.applyObjects([
-      { apiVersion: "v1", kind: "Namespace", metadata: { name: "cascade" } },
-      widget("owner", "cascade", 1),
-    ]);
-    const widgetsPath = `/apis/${group}/v1alpha1/namespaces/cascade/widgets`;
-    const owner = v.parse(WidgetSchema, await controlPlane.requestOk("GET", `${widgetsPath}/owner`));
-    const ownerReference = { apiVersion: `${group}/v1alpha1`, kind: "Widget", name: "owner", uid: owner.metadata.uid };
-    await controlPlane.requestOk("POST", "/api/v1/namespaces/cascade/configmaps", {
-      metadata: { name: "dependent", ownerReferences: [ownerReference] },
-      data: { key: "value" },
-    });
-
-    await controlPlane.requestOk("DELETE", `${widgetsPath}/owner`);
-    await waitUntil("the garbage collector to delete the dependent ConfigMap", Date.now() + 30_000, async () => {
-      const response = await controlPlane.request("GET", "/api/v1/namespaces/cascade/configmaps/dependent");
-      return { done: response.status === 404, detail: `GET dependent: ${response.status}` };
-    });
-
-    await controlPlane.requestOk("DELETE", "/api/v1/namespaces/cascade");
-    await waitUntil("the namespace controller to finish deleting the namespace", Date.now() + 30_000, async () => {
-      const response = await controlPlane.request("GET", "/api/v1/namespaces/cascade");
-      return { done: response.status === 404, detail: `GET namespace: ${response.status}` };
-    });
-
-    const allPids = controlPlane.runningPids();
-    await controlPlane.stop();
-    expect(allPids.filter(isAlive)).toEqual([]);
-    expect(await childPids()).toEqual([]);
-  }, testTimeoutMs);
+      const allPids = controlPlane.runningPids();
+      await controlPlane.stop();
+      expect(allPids.filter(isAlive)).toEqual([]);
+      expect(await childPids()).toEqual([]);
+    },
+    testTimeoutMs,
+  );
 
   test("fails with a pointer to the ensure script when the binaries are missing", async () => {
     const previous = process.env.BOOT_OPERATOR_CONTROLPLANE_BIN_DIR;
@@ -232,11 +229,7 @@ items:
 `,
     );
     const objects = await readManifestObjects(path);
-    expect(objects.map((object) => `${object.kind}/${object.metadata.name}`)).toEqual([
-      "Namespace/one",
-      "ConfigMap/a",
-      "ConfigMap/b",
-    ]);
+    expect(objects.map((object) => `${object.kind}/${object.metadata.name}`)).toEqual(["Namespace/one", "ConfigMap/a", "ConfigMap/b"]);
     expect(objects[1]).toMatchObject({ data: { mode: "0644" } });
   });
 

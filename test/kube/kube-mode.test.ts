@@ -1,10 +1,9 @@
 // Kubernetes mode end to end: the compiled binary against a real etcd + kube-apiserver with our generated CRDs.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
-import { startControlPlane, type ControlPlane } from "../harness/controlplane.ts";
-import { eventually } from "../harness/wait.ts";
-import { REPO_ROOT, startAppliance, type Appliance } from "../harness/appliance.ts";
+import { type Appliance, startAppliance } from "../harness/appliance.ts";
+import { type ControlPlane, startControlPlane } from "../harness/controlplane.ts";
 import { BOOT_CRD_PATHS } from "../harness/crds.ts";
+import { eventually } from "../harness/wait.ts";
 
 const NS = "boot";
 const GROUP_PATH = `/apis/boot.ironcore.dev/v1alpha1/namespaces/${NS}`;
@@ -26,13 +25,18 @@ interface StatusObject {
 let cp: ControlPlane;
 let app: Appliance;
 
-
 function ipxeConfig(name: string, uuid: string, secret: string, extra: Record<string, unknown> = {}) {
   return {
     apiVersion: "boot.ironcore.dev/v1alpha1",
     kind: "IPXEBootConfig",
     metadata: { name, namespace: NS },
-    spec: { systemUUID: uuid, kernelURL: "http://files.example/vmlinuz", initrdURL: "http://files.example/initrd", ignitionSecretRef: { name: secret }, ...extra },
+    spec: {
+      systemUUID: uuid,
+      kernelURL: "http://files.example/vmlinuz",
+      initrdURL: "http://files.example/initrd",
+      ignitionSecretRef: { name: secret },
+      ...extra,
+    },
   };
 }
 
@@ -53,7 +57,12 @@ async function countStatusWrites(): Promise<number> {
   const metrics = (await cp.request("GET", "/metrics")).text;
   let total = 0;
   for (const line of metrics.split("\n")) {
-    if (line.startsWith("apiserver_request_total{") && line.includes('resource="ipxebootconfigs"') && line.includes('subresource="status"') && line.includes('verb="APPLY"')) {
+    if (
+      line.startsWith("apiserver_request_total{") &&
+      line.includes('resource="ipxebootconfigs"') &&
+      line.includes('subresource="status"') &&
+      line.includes('verb="APPLY"')
+    ) {
       total += Number(line.split(" ").at(-1));
     }
   }
@@ -140,7 +149,10 @@ describe("status", () => {
   });
 
   test("a Butane error in the secret is an Error condition with the translator's message; fixing it → Ready", async () => {
-    await cp.applyObjects([secret("sd", { format: "fcos", ignition: "variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n    - path: relative/path\n" }), ipxeConfig("machine-d", "dddddddd-0000-0000-0000-000000000001", "sd")]);
+    await cp.applyObjects([
+      secret("sd", { format: "fcos", ignition: "variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n    - path: relative/path\n" }),
+      ipxeConfig("machine-d", "dddddddd-0000-0000-0000-000000000001", "sd"),
+    ]);
     const error = await eventually(async () => {
       const object = await getStatus("ipxebootconfigs", "machine-d");
       return object.status?.state === "Error" ? object : undefined;
@@ -202,17 +214,21 @@ describe("status under churn", () => {
     // Interleave creations so watch events for new objects and status-only events arrive inside one coalescing window.
     for (let i = 0; i < names.length; i += 10) {
       await Promise.all(
-        names.slice(i, i + 10).map((name, j) =>
-          cp.applyObjects([ipxeConfig(name, `bbbbbbbb-0000-0000-0000-${(i + j).toString(16).padStart(12, "0")}`, "sa")]),
-        ),
+        names.slice(i, i + 10).map((name, j) => cp.applyObjects([ipxeConfig(name, `bbbbbbbb-0000-0000-0000-${(i + j).toString(16).padStart(12, "0")}`, "sa")])),
       );
     }
-    await eventually(async () => {
-      const list = (await cp.requestOk("GET", `${GROUP_PATH}/ipxebootconfigs`)) as { items: { metadata: { name: string }; status?: { state?: string } }[] };
-      const missing = list.items.filter((item) => item.metadata.name.startsWith("burst-") && item.status?.state !== "Ready").map((item) => item.metadata.name);
-      if (missing.length > 0) throw new Error(`not Ready yet: ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ` (+${missing.length - 5})` : ""}`);
-      return true;
-    }, "all 100 burst configs Ready", 30_000);
+    await eventually(
+      async () => {
+        const list = (await cp.requestOk("GET", `${GROUP_PATH}/ipxebootconfigs`)) as { items: { metadata: { name: string }; status?: { state?: string } }[] };
+        const missing = list.items
+          .filter((item) => item.metadata.name.startsWith("burst-") && item.status?.state !== "Ready")
+          .map((item) => item.metadata.name);
+        if (missing.length > 0) throw new Error(`not Ready yet: ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ` (+${missing.length - 5})` : ""}`);
+        return true;
+      },
+      "all 100 burst configs Ready",
+      30_000,
+    );
     await Promise.all(names.map((name) => cp.requestOk("DELETE", `${GROUP_PATH}/ipxebootconfigs/${name}`)));
   }, 90_000);
 });
@@ -226,8 +242,15 @@ describe("API server outage", () => {
     }
     expect((await fetch(`${app.url}/readyz`)).status).toBe(200);
     await cp.startApiServer();
-    await cp.applyObjects([secret("sf", { ignition: '{"ignition":{"version":"3.4.0"},"after":"restart"}' }), ipxeConfig("machine-f", "ffffffff-0000-0000-0000-000000000001", "sf")]);
-    await eventually(async () => (await fetch(`${app.url}/ignition/ffffffff-0000-0000-0000-000000000001`)).status === 200, "change after restart served", 60_000);
+    await cp.applyObjects([
+      secret("sf", { ignition: '{"ignition":{"version":"3.4.0"},"after":"restart"}' }),
+      ipxeConfig("machine-f", "ffffffff-0000-0000-0000-000000000001", "sf"),
+    ]);
+    await eventually(
+      async () => (await fetch(`${app.url}/ignition/ffffffff-0000-0000-0000-000000000001`)).status === 200,
+      "change after restart served",
+      60_000,
+    );
   }, 120_000);
 });
 
@@ -239,13 +262,18 @@ describe("leader election", () => {
     try {
       await first.waitReady(30_000);
       await second.waitReady(30_000);
-      const leaderLog = await Promise.race([first.waitForLog((l) => l.msg === "became leader", 30_000).then(() => "replica-1"), second.waitForLog((l) => l.msg === "became leader", 30_000).then(() => "replica-2")]);
+      const leaderLog = await Promise.race([
+        first.waitForLog((l) => l.msg === "became leader", 30_000).then(() => "replica-1"),
+        second.waitForLog((l) => l.msg === "became leader", 30_000).then(() => "replica-2"),
+      ]);
       await Bun.sleep(3000);
       const leaders = [first, second].filter((replica) => replica.logs.some((l) => l.msg === "became leader"));
       expect(leaders).toHaveLength(1);
       // Both serve.
       for (const replica of [first, second]) expect((await fetch(`${replica.url}/ignition/${UUID_A}`)).status).toBe(200);
-      const lease = (await cp.requestOk("GET", `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/boot-operator-leader`)) as { spec: { holderIdentity: string } };
+      const lease = (await cp.requestOk("GET", `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/boot-operator-leader`)) as {
+        spec: { holderIdentity: string };
+      };
       expect(lease.spec.holderIdentity).toBe(leaderLog);
       // The leader reconciles: a new config with a missing secret gets its Error status.
       await cp.applyObjects([ipxeConfig("machine-g", "99999999-0000-0000-0000-000000000001", "sg-missing")]);
@@ -287,8 +315,15 @@ describe("stalled watch", () => {
       } finally {
         process.kill(pid, "SIGCONT");
       }
-      await cp.applyObjects([secret("sh", { ignition: '{"ignition":{"version":"3.4.0"}}' }), ipxeConfig("machine-h", "12121212-0000-0000-0000-000000000001", "sh")]);
-      await eventually(async () => (await fetch(`${replica.url}/ipxe/12121212-0000-0000-0000-000000000001`)).status === 200, "change after stall served", 30_000);
+      await cp.applyObjects([
+        secret("sh", { ignition: '{"ignition":{"version":"3.4.0"}}' }),
+        ipxeConfig("machine-h", "12121212-0000-0000-0000-000000000001", "sh"),
+      ]);
+      await eventually(
+        async () => (await fetch(`${replica.url}/ipxe/12121212-0000-0000-0000-000000000001`)).status === 200,
+        "change after stall served",
+        30_000,
+      );
     } finally {
       await replica.stop();
     }

@@ -10,14 +10,13 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { stringify } from "yaml";
-import { renderKustomization, type KubeManifest } from "../../scripts/generate-manifests.ts";
-import { BINARY, REPO_ROOT, startAppliance, type Appliance } from "../harness/appliance.ts";
-import { eventually as eventuallyWithin } from "../harness/wait.ts";
-import { apiCall, forbiddenInLogs, requestServiceAccountToken, writeTokenKubeconfig, forbiddenResponsesServed as forbiddenServed } from "./service-account.ts";
-import { controlPlaneBinDir, startControlPlane, type ControlPlane, type HttpMethod } from "../harness/controlplane.ts";
-import { PRIVATE_PREFIX, READER_USER, RegistryHarness, pushOciIndexImage, pushPxeOnlyImage, type TestImage } from "../harness/registry.ts";
+import { type KubeManifest, renderKustomization } from "../../scripts/generate-manifests.ts";
+import { type Appliance, BINARY, REPO_ROOT, startAppliance } from "../harness/appliance.ts";
+import { type ControlPlane, controlPlaneBinDir, type HttpMethod, startControlPlane } from "../harness/controlplane.ts";
 import { BOOT_CRD_PATHS, METAL_CRD_PATHS } from "../harness/crds.ts";
+import { PRIVATE_PREFIX, pushOciIndexImage, pushPxeOnlyImage, READER_USER, RegistryHarness, type TestImage } from "../harness/registry.ts";
+import { eventually as eventuallyWithin } from "../harness/wait.ts";
+import { apiCall, forbiddenInLogs, forbiddenResponsesServed as forbiddenServed, requestServiceAccountToken, writeTokenKubeconfig } from "./service-account.ts";
 
 const NS = "boot-translator";
 const CLUSTER_NS = "boot-translator-cluster";
@@ -77,7 +76,6 @@ const images: Record<"full" | "pxe", TestImage> = {} as Record<"full" | "pxe", T
 let pullSecretName: string;
 let serviceAccount: string;
 
-
 function newestMtime(path: string): number {
   const stats = statSync(path);
   if (!stats.isDirectory()) return stats.mtimeMs;
@@ -107,10 +105,13 @@ async function binDirWithOwnerReferenceEnforcement(): Promise<string> {
   await symlink(join(real, "etcd"), join(wrapped, "etcd"));
   await symlink(join(real, "kube-controller-manager"), join(wrapped, "kube-controller-manager"));
   // exec keeps the pid, so the harness signals and reaps kube-apiserver itself.
-  await writeFile(join(wrapped, "kube-apiserver"), `#!/bin/sh\nexec '${join(real, "kube-apiserver")}' "$@" --enable-admission-plugins=OwnerReferencesPermissionEnforcement\n`, { mode: 0o755 });
+  await writeFile(
+    join(wrapped, "kube-apiserver"),
+    `#!/bin/sh\nexec '${join(real, "kube-apiserver")}' "$@" --enable-admission-plugins=OwnerReferencesPermissionEnforcement\n`,
+    { mode: 0o755 },
+  );
   return wrapped;
 }
-
 
 const RBAC_RESOURCES: Record<string, string> = {
   ServiceAccount: "serviceaccounts",
@@ -129,7 +130,8 @@ async function applyStrict(manifests: readonly KubeManifest[]): Promise<void> {
     const scope = manifest.metadata.namespace ? `/namespaces/${manifest.metadata.namespace}` : "";
     const path = `${base}${scope}/${resource}/${manifest.metadata.name}?fieldManager=rbac-translator-test&force=true&fieldValidation=Strict`;
     const response = await call("PATCH", path, { body: manifest, contentType: "application/apply-patch+yaml" });
-    if (response.status !== 200 && response.status !== 201) throw new Error(`applying ${manifest.kind} ${manifest.metadata.name}: ${response.status} ${response.text.slice(0, 1500)}`);
+    if (response.status !== 200 && response.status !== 201)
+      throw new Error(`applying ${manifest.kind} ${manifest.metadata.name}: ${response.status} ${response.text.slice(0, 1500)}`);
   }
 }
 
@@ -137,10 +139,6 @@ async function applyStrict(manifests: readonly KubeManifest[]): Promise<void> {
 async function renderRbac(namespace: string, resources: string[]): Promise<KubeManifest[]> {
   return renderKustomization(join(REPO_ROOT, "manifests/default"), { kustomization: { namespace, resources } });
 }
-
-
-
-
 
 async function get(path: string): Promise<KubeObjectView | undefined> {
   const response = await call("GET", path);
@@ -162,7 +160,13 @@ function sbc(namespace: string, name: string, server: ServerName, image: string)
 }
 
 function secret(namespace: string, name: string, data: Record<string, string>, type = "Opaque") {
-  return { apiVersion: "v1", kind: "Secret", metadata: { name, namespace }, type, data: Object.fromEntries(Object.entries(data).map(([key, value]) => [key, Buffer.from(value).toString("base64")])) };
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name, namespace },
+    type,
+    data: Object.fromEntries(Object.entries(data).map(([key, value]) => [key, Buffer.from(value).toString("base64")])),
+  };
 }
 
 function pullSecret(namespace: string) {
@@ -196,11 +200,22 @@ async function childOf(namespace: string, kind: "ipxebootconfigs" | "httpbootcon
 /** The translator's arguments, as a Deployment would pass them with --translator-modes ipxe,httpboot. */
 function translatorArgs(kubeconfig: string, namespaceArgs: string[], credentialsNamespace: string): string[] {
   return [
-    "--source", "kube", "--kubeconfig", kubeconfig, ...namespaceArgs, "--leader-elect",
-    "--translator-modes", "ipxe,httpboot",
-    "--allowed-registries", registry.host, "--insecure-registries", registry.host,
-    "--registry-credentials-secret", `${credentialsNamespace}/${pullSecretName}`,
-    "--public-url", "http://boot.test:8082",
+    "--source",
+    "kube",
+    "--kubeconfig",
+    kubeconfig,
+    ...namespaceArgs,
+    "--leader-elect",
+    "--translator-modes",
+    "ipxe,httpboot",
+    "--allowed-registries",
+    registry.host,
+    "--insecure-registries",
+    registry.host,
+    "--registry-credentials-secret",
+    `${credentialsNamespace}/${pullSecretName}`,
+    "--public-url",
+    "http://boot.test:8082",
   ];
 }
 
@@ -225,13 +240,20 @@ beforeAll(async () => {
   }
   const credentialsRole = (await renderKustomization(join(REPO_ROOT, "manifests/rbac/registry-credentials"))).find((manifest) => manifest.kind === "Role");
   const resourceNames = (credentialsRole?.rules as { resourceNames?: string[] }[] | undefined)?.[0]?.resourceNames;
-  if (!resourceNames || resourceNames.length !== 1) throw new Error("manifests/rbac/registry-credentials must hold a Role for exactly one Secret");
+  if (resourceNames?.length !== 1) throw new Error("manifests/rbac/registry-credentials must hold a Role for exactly one Secret");
   pullSecretName = resourceNames[0]!;
   const serviceAccountObject = (await renderKustomization(join(REPO_ROOT, "manifests/rbac"))).find((manifest) => manifest.kind === "ServiceAccount");
   if (!serviceAccountObject) throw new Error("manifests/rbac holds no ServiceAccount");
   serviceAccount = serviceAccountObject.metadata.name;
   for (const name of [NS, CLUSTER_NS, OTHER_NS]) await cp.requestOk("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name } });
-  await cp.applyObjects(Object.keys(SERVERS).map((name) => ({ apiVersion: "metal.ironcore.dev/v1alpha1", kind: "Server", metadata: { name }, spec: { systemUUID: SERVERS[name as ServerName] } })));
+  await cp.applyObjects(
+    Object.keys(SERVERS).map((name) => ({
+      apiVersion: "metal.ironcore.dev/v1alpha1",
+      kind: "Server",
+      metadata: { name },
+      spec: { systemUUID: SERVERS[name as ServerName] },
+    })),
+  );
   await setServerNics("server-1", ["10.1.0.1"]);
   await setServerNics("server-2", ["10.1.0.2"]);
   await setServerNics("server-3", ["10.1.0.3"]);
@@ -296,10 +318,19 @@ describe("namespace-scoped install + rbac/translator + rbac/registry-credentials
     for (const kind of ["ipxebootconfigs", "httpbootconfigs"] as const) {
       const child = await childOf(NS, kind, "workload");
       expect(child.metadata.ownerReferences).toEqual([
-        { apiVersion: "metal.ironcore.dev/v1alpha1", kind: "ServerBootConfiguration", name: "workload", uid: owner.metadata.uid, controller: true, blockOwnerDeletion: true },
+        {
+          apiVersion: "metal.ironcore.dev/v1alpha1",
+          kind: "ServerBootConfiguration",
+          name: "workload",
+          uid: owner.metadata.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
       ]);
       // Created by apply (create + patch), not by anyone else.
-      expect(child.metadata.managedFields?.some((field) => field.manager === TRANSLATOR_MANAGER && field.operation === "Apply" && !field.subresource)).toBe(true);
+      expect(child.metadata.managedFields?.some((field) => field.manager === TRANSLATOR_MANAGER && field.operation === "Apply" && !field.subresource)).toBe(
+        true,
+      );
     }
     const ipxe = await childOf(NS, "ipxebootconfigs", "workload");
     expect(ipxe.spec).toMatchObject({ systemUUID: SERVERS["server-1"], systemIPs: ["10.1.0.1"], ignitionSecretRef: { name: "ignition" } });
@@ -338,7 +369,8 @@ describe("namespace-scoped install + rbac/translator + rbac/registry-credentials
   test("deleting the SBC garbage-collects its children", async () => {
     await cp.requestOk("DELETE", sbcPath(NS, "workload"));
     await eventually(
-      async () => (await get(childPath(NS, "ipxebootconfigs", "workload"))) === undefined && (await get(childPath(NS, "httpbootconfigs", "workload"))) === undefined,
+      async () =>
+        (await get(childPath(NS, "ipxebootconfigs", "workload"))) === undefined && (await get(childPath(NS, "httpbootconfigs", "workload"))) === undefined,
       "children of workload gone",
       60_000,
     );
@@ -358,7 +390,12 @@ describe("namespace-scoped install + rbac/translator + rbac/registry-credentials
   });
 
   // Least privilege: everything below is refused for the very token the binary ran with.
-  const applyStatus = (namespace: string) => ({ apiVersion: "metal.ironcore.dev/v1alpha1", kind: "ServerBootConfiguration", metadata: { name: "switch", namespace }, status: { state: "Ready" } });
+  const applyStatus = (namespace: string) => ({
+    apiVersion: "metal.ironcore.dev/v1alpha1",
+    kind: "ServerBootConfiguration",
+    metadata: { name: "switch", namespace },
+    status: { state: "Ready" },
+  });
   const refused: [string, HttpMethod, () => string, (() => unknown)?, string?][] = [
     ["patch an SBC's spec", "PATCH", () => sbcPath(NS, "switch"), () => ({ spec: { image: "evil.example/os:1" } })],
     ["replace (update) an SBC", "PUT", () => sbcPath(NS, "switch"), () => sbc(NS, "switch", "server-2", "evil.example/os:1")],
@@ -367,17 +404,43 @@ describe("namespace-scoped install + rbac/translator + rbac/registry-credentials
     ["delete an SBC", "DELETE", () => sbcPath(NS, "switch")],
     ["list SBCs in another namespace", "GET", () => `${METAL}/namespaces/${OTHER_NS}/serverbootconfigurations`],
     ["list SBCs cluster-wide", "GET", () => `${METAL}/serverbootconfigurations`],
-    ["replace (update) an SBC's status (apply only)", "PUT", () => `${sbcPath(NS, "switch")}/status`, () => sbc(NS, "switch", "server-2", images.pxe.reference)],
-    ["apply an SBC's status in another namespace", "PATCH", () => `${sbcPath(OTHER_NS, "switch")}/status?fieldManager=${TRANSLATOR_MANAGER}`, () => applyStatus(OTHER_NS), "application/apply-patch+yaml"],
+    [
+      "replace (update) an SBC's status (apply only)",
+      "PUT",
+      () => `${sbcPath(NS, "switch")}/status`,
+      () => sbc(NS, "switch", "server-2", images.pxe.reference),
+    ],
+    [
+      "apply an SBC's status in another namespace",
+      "PATCH",
+      () => `${sbcPath(OTHER_NS, "switch")}/status?fieldManager=${TRANSLATOR_MANAGER}`,
+      () => applyStatus(OTHER_NS),
+      "application/apply-patch+yaml",
+    ],
     ["get a Server by name (list/watch only)", "GET", () => `${METAL}/servers/server-1`],
     ["create a Server", "POST", () => `${METAL}/servers`, () => ({ apiVersion: "metal.ironcore.dev/v1alpha1", kind: "Server", metadata: { name: "rogue" } })],
     ["delete a Server", "DELETE", () => `${METAL}/servers/server-1`],
     ["patch a Server's spec", "PATCH", () => `${METAL}/servers/server-1`, () => ({ spec: { systemUUID: "00000000-0000-0000-0000-000000000000" } })],
-    ["update a Server's status", "PUT", () => `${METAL}/servers/server-1/status`, () => ({ apiVersion: "metal.ironcore.dev/v1alpha1", kind: "Server", metadata: { name: "server-1" }, status: {} })],
+    [
+      "update a Server's status",
+      "PUT",
+      () => `${METAL}/servers/server-1/status`,
+      () => ({ apiVersion: "metal.ironcore.dev/v1alpha1", kind: "Server", metadata: { name: "server-1" }, status: {} }),
+    ],
     ["patch a Server's status", "PATCH", () => `${METAL}/servers/server-1/status`, () => ({ status: { networkInterfaces: [] } })],
-    ["create an IPXEBootConfig in another namespace", "POST", () => `${BOOT}/namespaces/${OTHER_NS}/ipxebootconfigs`, () => ({ apiVersion: "boot.ironcore.dev/v1alpha1", kind: "IPXEBootConfig", metadata: { name: "x" }, spec: {} })],
+    [
+      "create an IPXEBootConfig in another namespace",
+      "POST",
+      () => `${BOOT}/namespaces/${OTHER_NS}/ipxebootconfigs`,
+      () => ({ apiVersion: "boot.ironcore.dev/v1alpha1", kind: "IPXEBootConfig", metadata: { name: "x" }, spec: {} }),
+    ],
     ["delete an HTTPBootConfig in another namespace", "DELETE", () => childPath(OTHER_NS, "httpbootconfigs", "any")],
-    ["replace (update) an IPXEBootConfig (create/patch/delete only)", "PUT", () => childPath(NS, "ipxebootconfigs", "switch"), () => ({ apiVersion: "boot.ironcore.dev/v1alpha1", kind: "IPXEBootConfig", metadata: { name: "switch" }, spec: {} })],
+    [
+      "replace (update) an IPXEBootConfig (create/patch/delete only)",
+      "PUT",
+      () => childPath(NS, "ipxebootconfigs", "switch"),
+      () => ({ apiVersion: "boot.ironcore.dev/v1alpha1", kind: "IPXEBootConfig", metadata: { name: "switch" }, spec: {} }),
+    ],
     ["get an IPXEBootConfig by name", "GET", () => childPath(NS, "ipxebootconfigs", "switch")],
     ["read another Secret by name", "GET", () => `/api/v1/namespaces/${NS}/secrets/unrelated`],
     ["read the pull Secret's namesake in another namespace", "GET", () => `/api/v1/namespaces/${OTHER_NS}/secrets/${pullSecretName}`],
@@ -404,9 +467,20 @@ describe("namespace-scoped install + rbac/translator + rbac/registry-credentials
       spec: { systemUUID: SERVERS["server-3"], kernelURL: "http://boot.test/k", initrdURL: "http://boot.test/i" },
     });
     const create = (body: unknown) => call("POST", `${BOOT}/namespaces/${NS}/ipxebootconfigs?dryRun=All`, { token, body });
-    const towardsSbc = await create(child({ apiVersion: "metal.ironcore.dev/v1alpha1", kind: "ServerBootConfiguration", name: "switch", uid: owner.metadata.uid, controller: true, blockOwnerDeletion: true }));
+    const towardsSbc = await create(
+      child({
+        apiVersion: "metal.ironcore.dev/v1alpha1",
+        kind: "ServerBootConfiguration",
+        name: "switch",
+        uid: owner.metadata.uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      }),
+    );
     expect(towardsSbc.status, towardsSbc.text).toBe(201);
-    const towardsServer = await create(child({ apiVersion: "metal.ironcore.dev/v1alpha1", kind: "Server", name: "server-3", uid: server.metadata.uid, blockOwnerDeletion: true }));
+    const towardsServer = await create(
+      child({ apiVersion: "metal.ironcore.dev/v1alpha1", kind: "Server", name: "server-3", uid: server.metadata.uid, blockOwnerDeletion: true }),
+    );
     expect(towardsServer.status, towardsServer.text).toBe(403);
     expect(towardsServer.text).toContain("cannot set blockOwnerDeletion if an ownerReference refers to a resource you can't set finalizers on");
   });
@@ -428,12 +502,19 @@ describe("cluster-wide install + rbac/translator/cluster-wide: SBCs in any names
   beforeAll(async () => {
     // The cluster-scoped objects of rbac/translator have the same names as in the first install: applied again, they
     // now bind this install's ServiceAccount (its binary has stopped).
-    const rbac = await renderRbac(CLUSTER_NS, ["../rbac", "../rbac/cluster-wide", "../rbac/translator", "../rbac/translator/cluster-wide", "../rbac/registry-credentials"]);
-    expect(rbac.filter((manifest) => manifest.kind === "ClusterRoleBinding").map((manifest) => manifest.metadata.name).sort()).toEqual([
-      "boot-operator",
-      "boot-operator-translator",
-      "boot-operator-translator-servers",
+    const rbac = await renderRbac(CLUSTER_NS, [
+      "../rbac",
+      "../rbac/cluster-wide",
+      "../rbac/translator",
+      "../rbac/translator/cluster-wide",
+      "../rbac/registry-credentials",
     ]);
+    expect(
+      rbac
+        .filter((manifest) => manifest.kind === "ClusterRoleBinding")
+        .map((manifest) => manifest.metadata.name)
+        .sort(),
+    ).toEqual(["boot-operator", "boot-operator-translator", "boot-operator-translator-servers"]);
     await applyStrict(rbac);
     await cp.applyObjects([pullSecret(CLUSTER_NS), sbc(OTHER_NS, "tenant", "server-3", images.full.reference)]);
     token = await requestToken(CLUSTER_NS, serviceAccount);
@@ -458,7 +539,13 @@ describe("cluster-wide install + rbac/translator/cluster-wide: SBCs in any names
     // The namespaced install's SBC is in scope too now.
     await eventually(async () => condition((await get(sbcPath(NS, "switch")))!, "IPXEBootReady")?.status === "True", "switch still Ready");
     await cp.requestOk("DELETE", sbcPath(OTHER_NS, "tenant"));
-    await eventually(async () => (await get(childPath(OTHER_NS, "ipxebootconfigs", "tenant"))) === undefined && (await get(childPath(OTHER_NS, "httpbootconfigs", "tenant"))) === undefined, "tenant children gone", 60_000);
+    await eventually(
+      async () =>
+        (await get(childPath(OTHER_NS, "ipxebootconfigs", "tenant"))) === undefined &&
+        (await get(childPath(OTHER_NS, "httpbootconfigs", "tenant"))) === undefined,
+      "tenant children gone",
+      60_000,
+    );
     expect(forbiddenInLogs(app)).toEqual([]);
     expect(await forbiddenResponsesServed()).toBe(forbiddenBefore);
   }, 120_000);
@@ -469,7 +556,10 @@ describe("cluster-wide install + rbac/translator/cluster-wide: SBCs in any names
     ["read the pull Secret's namesake in another namespace", "GET" as HttpMethod, () => `/api/v1/namespaces/${NS}/secrets/${pullSecretName}`],
     ["create an SBC", "POST" as HttpMethod, () => `${METAL}/namespaces/${OTHER_NS}/serverbootconfigurations`],
   ])("still refused: %s", async (_what, method, path) => {
-    const response = await call(method, path(), { token, ...(method === "GET" || method === "DELETE" ? {} : { body: { spec: { image: "evil.example/os:1" } } }) });
+    const response = await call(method, path(), {
+      token,
+      ...(method === "GET" || method === "DELETE" ? {} : { body: { spec: { image: "evil.example/os:1" } } }),
+    });
     expect(response.status, response.text).toBe(403);
   });
 });

@@ -5,15 +5,15 @@
 // while the same token is refused everything else.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseAllDocuments, stringify } from "yaml";
-import { renderKustomization, type KubeManifest } from "../../scripts/generate-manifests.ts";
-import { BINARY, REPO_ROOT, startAppliance, type Appliance } from "../harness/appliance.ts";
+import { parseAllDocuments } from "yaml";
+import { type KubeManifest, renderKustomization } from "../../scripts/generate-manifests.ts";
+import { type Appliance, BINARY, REPO_ROOT, startAppliance } from "../harness/appliance.ts";
+import { type ControlPlane, type HttpMethod, startControlPlane, waitUntil } from "../harness/controlplane.ts";
 import { eventually as eventuallyWithin } from "../harness/wait.ts";
-import { apiCall, forbiddenInLogs, requestServiceAccountToken, writeTokenKubeconfig, forbiddenResponsesServed as forbiddenServed } from "./service-account.ts";
-import { startControlPlane, waitUntil, type ControlPlane, type HttpMethod } from "../harness/controlplane.ts";
+import { apiCall, forbiddenInLogs, forbiddenResponsesServed as forbiddenServed, requestServiceAccountToken, writeTokenKubeconfig } from "./service-account.ts";
 
 const INSTALL_YAML = join(REPO_ROOT, "dist/install.yaml");
 const GROUP = "/apis/boot.ironcore.dev/v1alpha1";
@@ -75,7 +75,6 @@ let serviceAccount: string;
 /** Warning headers the API server sent while dist/install.yaml was created (deprecations, PodSecurity). */
 const installWarnings: string[] = [];
 
-
 /** Builds the binary only when it is missing (the test command always rebuilds it first). */
 async function ensureBinary(): Promise<void> {
   if (existsSync(BINARY)) return;
@@ -89,7 +88,6 @@ function manifestsOf(text: string): KubeManifest[] {
     .map((document) => document.toJS() as KubeManifest | null)
     .filter((manifest): manifest is KubeManifest => manifest !== null);
 }
-
 
 async function callOk(method: HttpMethod, path: string, body?: unknown): Promise<unknown> {
   const response = await call(method, path, body === undefined ? {} : { body });
@@ -136,8 +134,6 @@ async function installManifests(manifests: readonly KubeManifest[]): Promise<voi
   }
 }
 
-
-
 function deploymentOf(manifests: readonly KubeManifest[]): { template: PodTemplate; container: Container } {
   const deployment = manifests.find((manifest) => manifest.kind === "Deployment" && manifest.metadata.name === "boot-operator");
   if (!deployment) throw new Error("dist/install.yaml has no Deployment boot-operator");
@@ -170,7 +166,12 @@ function ipxeConfig(ns: string, name: string, uuid: string, secretName: string) 
 }
 
 function ignitionSecret(ns: string, name: string, marker: string) {
-  return { apiVersion: "v1", kind: "Secret", metadata: { name, namespace: ns }, stringData: { ignition: JSON.stringify({ ignition: { version: "3.4.0" }, marker }) } };
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name, namespace: ns },
+    stringData: { ignition: JSON.stringify({ ignition: { version: "3.4.0" }, marker }) },
+  };
 }
 
 async function config(ns: string, name: string): Promise<ConfigObject> {
@@ -182,11 +183,11 @@ function condition(object: ConfigObject, type: string): Condition | undefined {
 }
 
 async function events(ns: string, involvedName: string): Promise<KubeEvent[]> {
-  const list = (await callOk("GET", `/api/v1/namespaces/${ns}/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${involvedName}`)}`)) as { items: KubeEvent[] };
+  const list = (await callOk("GET", `/api/v1/namespaces/${ns}/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${involvedName}`)}`)) as {
+    items: KubeEvent[];
+  };
   return list.items;
 }
-
-
 
 beforeAll(async () => {
   await ensureBinary();
@@ -209,7 +210,9 @@ afterAll(async () => {
 describe("dist/install.yaml on a real API server", () => {
   test("every object is accepted with strict field validation and without warnings", () => {
     // Created in beforeAll (a rejection fails the whole file there); warnings would mean deprecated or odd fields.
-    expect(installed.map((manifest) => manifest.kind)).toEqual(expect.arrayContaining(["CustomResourceDefinition", "ServiceAccount", "Role", "RoleBinding", "Deployment", "Service"]));
+    expect(installed.map((manifest) => manifest.kind)).toEqual(
+      expect.arrayContaining(["CustomResourceDefinition", "ServiceAccount", "Role", "RoleBinding", "Deployment", "Service"]),
+    );
     expect(installWarnings).toEqual([]);
   });
 
@@ -218,7 +221,12 @@ describe("dist/install.yaml on a real API server", () => {
     expect(labels["pod-security.kubernetes.io/enforce"]).toBe("restricted");
     const { template } = deploymentOf(installed);
     // Pods are where PodSecurity enforces: a dry-run Pod from the template is rejected on any violation.
-    const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "pod-security-probe", namespace, labels: template.metadata?.labels ?? {} }, spec: template.spec };
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "pod-security-probe", namespace, labels: template.metadata?.labels ?? {} },
+      spec: template.spec,
+    };
     const response = await call("POST", `/api/v1/namespaces/${namespace}/pods?dryRun=All&fieldValidation=Strict`, { body: pod });
     expect(response.warnings).toEqual([]);
     expect(response.status, response.text).toBe(201);
@@ -228,7 +236,7 @@ describe("dist/install.yaml on a real API server", () => {
     delete securityContext.capabilities;
     const refused = await call("POST", `/api/v1/namespaces/${namespace}/pods?dryRun=All`, { body: weakened });
     expect(refused.status).toBe(403);
-    expect(refused.text).toContain("violates PodSecurity \\\"restricted");
+    expect(refused.text).toContain('violates PodSecurity \\"restricted');
   });
 });
 
@@ -259,8 +267,13 @@ describe("namespace-scoped install: the binary runs on the ServiceAccount's toke
   });
 
   test("the token is the ServiceAccount's and may do what the binary needs (positive control)", async () => {
-    const whoAmI = await call("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", { token, body: { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" } });
-    expect((whoAmI.json as { status: { userInfo: { username: string } } }).status.userInfo.username).toBe(`system:serviceaccount:${namespace}:${serviceAccount}`);
+    const whoAmI = await call("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", {
+      token,
+      body: { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" },
+    });
+    expect((whoAmI.json as { status: { userInfo: { username: string } } }).status.userInfo.username).toBe(
+      `system:serviceaccount:${namespace}:${serviceAccount}`,
+    );
     expect((await call("GET", `${GROUP}/namespaces/${namespace}/ipxebootconfigs`, { token })).status).toBe(200);
     expect((await call("GET", `/api/v1/namespaces/${namespace}/secrets`, { token })).status).toBe(200);
   });
@@ -288,7 +301,10 @@ describe("namespace-scoped install: the binary runs on the ServiceAccount's toke
     }, "machine-a Ready");
     expect(ready.status?.state).toBe("Ready");
     expect(ready.metadata.managedFields?.some((field) => field.manager === "boot-operator" && field.subresource === "status")).toBe(true);
-    const recorded = await eventually(async () => (await events(namespace, "machine-a")).find((event) => event.reason === "BootConfigReady"), "BootConfigReady event");
+    const recorded = await eventually(
+      async () => (await events(namespace, "machine-a")).find((event) => event.reason === "BootConfigReady"),
+      "BootConfigReady event",
+    );
     expect(recorded).toMatchObject({ type: "Normal", involvedObject: { kind: "IPXEBootConfig", namespace }, source: { component: "boot-operator" } });
     // The served-status writer (every replica) applies its conditions too.
     await eventually(async () => condition(await config(namespace, "machine-a"), "IgnitionDataFetched")?.status === "True", "IgnitionDataFetched");
@@ -297,7 +313,10 @@ describe("namespace-scoped install: the binary runs on the ServiceAccount's toke
   test("follows Secrets through the watch: missing secret → Error + Warning event; created → Ready", async () => {
     await cp.applyObjects([ipxeConfig(namespace, "machine-b", UUID_B, "ignition-b")]);
     await eventually(async () => (await config(namespace, "machine-b")).status?.state === "Error", "machine-b Error");
-    const warning = await eventually(async () => (await events(namespace, "machine-b")).find((event) => event.type === "Warning"), "Warning event for machine-b");
+    const warning = await eventually(
+      async () => (await events(namespace, "machine-b")).find((event) => event.type === "Warning"),
+      "Warning event for machine-b",
+    );
     expect(warning.reason).toBe("SecretNotFound");
     await cp.applyObjects([ignitionSecret(namespace, "ignition-b", "b")]);
     await eventually(async () => (await config(namespace, "machine-b")).status?.state === "Ready", "machine-b Ready after its secret appeared");
@@ -322,22 +341,52 @@ describe("namespace-scoped install: the binary runs on the ServiceAccount's toke
     ["get one config by name", "GET", () => `${GROUP}/namespaces/${namespace}/ipxebootconfigs/machine-a`],
     ["create a config", "POST", () => `${GROUP}/namespaces/${namespace}/ipxebootconfigs`, configBody],
     ["delete a config", "DELETE", () => `${GROUP}/namespaces/${namespace}/ipxebootconfigs/machine-a`],
-    ["patch a config's spec", "PATCH", () => `${GROUP}/namespaces/${namespace}/ipxebootconfigs/machine-a`, () => ({ spec: { kernelURL: "http://evil.example/k" } })],
-    ["patch an HTTPBootConfig's spec", "PATCH", () => `${GROUP}/namespaces/${namespace}/httpbootconfigs/any`, () => ({ spec: { ukiURL: "http://evil.example/u" } })],
-    ["replace (update) a config's status", "PUT", () => `${GROUP}/namespaces/${namespace}/ipxebootconfigs/machine-a/status`, () => ipxeConfig(namespace, "machine-a", UUID_A, "ignition-a")],
+    [
+      "patch a config's spec",
+      "PATCH",
+      () => `${GROUP}/namespaces/${namespace}/ipxebootconfigs/machine-a`,
+      () => ({ spec: { kernelURL: "http://evil.example/k" } }),
+    ],
+    [
+      "patch an HTTPBootConfig's spec",
+      "PATCH",
+      () => `${GROUP}/namespaces/${namespace}/httpbootconfigs/any`,
+      () => ({ spec: { ukiURL: "http://evil.example/u" } }),
+    ],
+    [
+      "replace (update) a config's status",
+      "PUT",
+      () => `${GROUP}/namespaces/${namespace}/ipxebootconfigs/machine-a/status`,
+      () => ipxeConfig(namespace, "machine-a", UUID_A, "ignition-a"),
+    ],
     [
       "apply status in another namespace",
       "PATCH",
       () => `${GROUP}/namespaces/${OTHER_NS}/ipxebootconfigs/machine-other/status?fieldManager=boot-operator`,
-      () => ({ apiVersion: "boot.ironcore.dev/v1alpha1", kind: "IPXEBootConfig", metadata: { name: "machine-other", namespace: OTHER_NS }, status: { state: "Ready" } }),
+      () => ({
+        apiVersion: "boot.ironcore.dev/v1alpha1",
+        kind: "IPXEBootConfig",
+        metadata: { name: "machine-other", namespace: OTHER_NS },
+        status: { state: "Ready" },
+      }),
       "application/apply-patch+yaml",
     ],
-    ["create an event in another namespace", "POST", () => `/api/v1/namespaces/${OTHER_NS}/events`, () => ({ apiVersion: "v1", kind: "Event", metadata: { name: "x" }, involvedObject: {} })],
+    [
+      "create an event in another namespace",
+      "POST",
+      () => `/api/v1/namespaces/${OTHER_NS}/events`,
+      () => ({ apiVersion: "v1", kind: "Event", metadata: { name: "x" }, involvedObject: {} }),
+    ],
     ["list events", "GET", () => `/api/v1/namespaces/${namespace}/events`],
     ["delete the leader Lease", "DELETE", () => `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/boot-operator-leader`],
     ["read another Lease", "GET", () => `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/some-other-lease`],
     ["list Leases", "GET", () => `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`],
-    ["create a Lease in another namespace", "POST", () => `/apis/coordination.k8s.io/v1/namespaces/${OTHER_NS}/leases`, () => ({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: "boot-operator-leader" } })],
+    [
+      "create a Lease in another namespace",
+      "POST",
+      () => `/apis/coordination.k8s.io/v1/namespaces/${OTHER_NS}/leases`,
+      () => ({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: "boot-operator-leader" } }),
+    ],
     ["list pods", "GET", () => `/api/v1/namespaces/${namespace}/pods`],
     ["list configmaps", "GET", () => `/api/v1/namespaces/${namespace}/configmaps`],
     ["change its own Role", "PATCH", () => `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/roles/boot-operator`, () => ({ rules: [] })],
@@ -393,7 +442,10 @@ describe("cluster-wide RBAC (ClusterRole): one token watches every namespace", (
 
   test("serves, writes status and records events in any namespace, holds its Lease, never refused", async () => {
     for (const uuid of [UUID_A, UUID_OTHER]) expect((await fetch(`${app.url}/ignition/${uuid}`)).status).toBe(200);
-    await eventually(async () => (await config(OTHER_NS, "machine-other")).status?.state === "Ready", "machine-other Ready (written by the cluster-wide token)");
+    await eventually(
+      async () => (await config(OTHER_NS, "machine-other")).status?.state === "Ready",
+      "machine-other Ready (written by the cluster-wide token)",
+    );
     await eventually(async () => (await events(OTHER_NS, "machine-other")).some((event) => event.reason === "BootConfigReady"), "event in tenant-b");
     await app.waitForLog((line) => line.msg === "became leader", 20_000);
     const lease = (await callOk("GET", `/apis/coordination.k8s.io/v1/namespaces/${CLUSTER_NS}/leases/boot-operator-leader`)) as Lease;
@@ -405,7 +457,11 @@ describe("cluster-wide RBAC (ClusterRole): one token watches every namespace", (
     ["get one secret by name", "GET" as HttpMethod, () => `/api/v1/namespaces/${OTHER_NS}/secrets/ignition-other`],
     ["delete a config", "DELETE" as HttpMethod, () => `${GROUP}/namespaces/${OTHER_NS}/ipxebootconfigs/machine-other`],
     ["patch a config's spec", "PATCH" as HttpMethod, () => `${GROUP}/namespaces/${OTHER_NS}/ipxebootconfigs/machine-other`],
-    ["touch the namespace-scoped install's Lease", "GET" as HttpMethod, () => `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/boot-operator-leader`],
+    [
+      "touch the namespace-scoped install's Lease",
+      "GET" as HttpMethod,
+      () => `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/boot-operator-leader`,
+    ],
     ["list pods anywhere", "GET" as HttpMethod, () => "/api/v1/pods"],
   ])("still refused: %s", async (_what, method, path) => {
     const response = await call(method, path(), { token, ...(method === "PATCH" ? { body: { spec: { kernelURL: "http://evil.example/k" } } } : {}) });

@@ -5,7 +5,7 @@ import { parseDockerConfigJson } from "../../src/oci/auth.ts";
 import { OciClient, type UpstreamRequestEvent } from "../../src/oci/client.ts";
 import { computeDigest } from "../../src/oci/digest.ts";
 import { OciError } from "../../src/oci/errors.ts";
-import { READER_USER, RegistryHarness, pushOciIndexImage, pushPxeOnlyImage, pushUkiOnlyImage, type TestImage } from "../harness/registry.ts";
+import { pushOciIndexImage, pushPxeOnlyImage, pushUkiOnlyImage, READER_USER, RegistryHarness, type TestImage } from "../harness/registry.ts";
 
 let registry: RegistryHarness;
 let publicImage: TestImage;

@@ -1,11 +1,10 @@
 // --registry-credentials-secret end to end: a token-auth registry with a private repository, the credentials in a
 // kubernetes.io/dockerconfigjson Secret, and the translator resolving the private image once they are right.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { join } from "node:path";
-import { startControlPlane, type ControlPlane } from "../harness/controlplane.ts";
-import { REPO_ROOT, startAppliance, type Appliance } from "../harness/appliance.ts";
-import { PRIVATE_PREFIX, READER_USER, RegistryHarness, pushPxeOnlyImage, type TestImage } from "../harness/registry.ts";
+import { type Appliance, startAppliance } from "../harness/appliance.ts";
+import { type ControlPlane, startControlPlane } from "../harness/controlplane.ts";
 import { BOOT_CRD_PATHS, METAL_CRD_PATHS } from "../harness/crds.ts";
+import { PRIVATE_PREFIX, pushPxeOnlyImage, READER_USER, RegistryHarness, type TestImage } from "../harness/registry.ts";
 
 const NS = "creds";
 const METAL = "/apis/metal.ironcore.dev/v1alpha1";
@@ -51,13 +50,28 @@ beforeAll(async () => {
   await cp.applyObjects([dockerConfigSecret("wrong-password")]);
   await cp.applyObjects([
     { apiVersion: "metal.ironcore.dev/v1alpha1", kind: "Server", metadata: { name: "srv" }, spec: { systemUUID: "51515151-0000-0000-0000-000000000001" } },
-    { apiVersion: "metal.ironcore.dev/v1alpha1", kind: "ServerBootConfiguration", metadata: { name: "private", namespace: NS }, spec: { serverRef: { name: "srv" }, image: image.reference } },
+    {
+      apiVersion: "metal.ironcore.dev/v1alpha1",
+      kind: "ServerBootConfiguration",
+      metadata: { name: "private", namespace: NS },
+      spec: { serverRef: { name: "srv" }, image: image.reference },
+    },
   ]);
   app = await startAppliance([
-    "--source", "kube", "--kubeconfig", cp.kubeconfigPath, "--namespace", NS,
-    "--translator-modes", "ipxe",
-    "--allowed-registries", registry.host, "--insecure-registries", registry.host,
-    "--registry-credentials-secret", `${NS}/pull`,
+    "--source",
+    "kube",
+    "--kubeconfig",
+    cp.kubeconfigPath,
+    "--namespace",
+    NS,
+    "--translator-modes",
+    "ipxe",
+    "--allowed-registries",
+    registry.host,
+    "--insecure-registries",
+    registry.host,
+    "--registry-credentials-secret",
+    `${NS}/pull`,
   ]);
   await app.waitReady(30_000);
 }, 120_000);

@@ -13,7 +13,7 @@ import { BlobCache } from "../../src/oci/blob-cache.ts";
 import { OciClient, type UpstreamRequestEvent } from "../../src/oci/client.ts";
 import { computeDigest } from "../../src/oci/digest.ts";
 import { httpBootUkiUrl, imageLayerUrl } from "../../src/oci/urls.ts";
-import { RegistryHarness, pushOciIndexImage, pushPxeOnlyImage, pushUkiOnlyImage, type TestImage, type TestLayer } from "../harness/registry.ts";
+import { pushOciIndexImage, pushPxeOnlyImage, pushUkiOnlyImage, RegistryHarness, type TestImage, type TestLayer } from "../harness/registry.ts";
 
 interface LogLine {
   level: string;
@@ -41,7 +41,12 @@ async function startProxy(registry: RegistryHarness, options: { cache?: boolean;
   const log = (level: string, msg: string, fields?: Record<string, unknown>): void => {
     logs.push({ level, msg, fields });
   };
-  const client = new OciClient({ plainHttpRegistries: [registry.host, ...(options.extraPlainHttp ?? [])], onUpstreamRequest: (event) => events.push(event), log, requestTimeoutMs: 5000 });
+  const client = new OciClient({
+    plainHttpRegistries: [registry.host, ...(options.extraPlainHttp ?? [])],
+    onUpstreamRequest: (event) => events.push(event),
+    log,
+    requestTimeoutMs: 5000,
+  });
   let cache: BlobCache | undefined;
   if (options.cache) {
     const directory = await mkdtemp(join(tmpdir(), "image-proxy-cache-"));
@@ -49,7 +54,16 @@ async function startProxy(registry: RegistryHarness, options: { cache?: boolean;
     cache = await BlobCache.open({ directory, maxBytes: 64 * 1024 * 1024, log });
   }
   const app = new Hono<AppEnv>();
-  app.route("/", imageProxyRoutes({ client, allowList: parseRegistryAllowList(options.allow ?? registry.host), blobCache: cache, log, onDigestMismatch: (digest) => mismatches.push(digest) }));
+  app.route(
+    "/",
+    imageProxyRoutes({
+      client,
+      allowList: parseRegistryAllowList(options.allow ?? registry.host),
+      blobCache: cache,
+      log,
+      onDigestMismatch: (digest) => mismatches.push(digest),
+    }),
+  );
   const server: Server<undefined> = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch });
   const proxy: Proxy = {
     url: `http://127.0.0.1:${server.port}`,
@@ -309,8 +323,10 @@ describe("image proxy with a blob cache", () => {
     expect(bodies[0]).toEqual(layer.bytes);
     expect(bodies[1]).toEqual(layer.bytes);
     expect(upstreamGets(layer.digest)).toHaveLength(1);
-    const streamed = proxy.logs.filter((line) => line.msg === "image proxy: streaming blob" && line.fields?.["image"] === `${registry.host}/${image.repository}@${layer.digest}`);
-    expect(streamed.map((line) => line.fields?.["cache"]).sort()).toEqual(["joined", "miss"]);
+    const streamed = proxy.logs.filter(
+      (line) => line.msg === "image proxy: streaming blob" && line.fields?.image === `${registry.host}/${image.repository}@${layer.digest}`,
+    );
+    expect(streamed.map((line) => line.fields?.cache).sort()).toEqual(["joined", "miss"]);
 
     const third = await fetch(url);
     expect(third.headers.get("content-length")).toBe(String(layer.size));

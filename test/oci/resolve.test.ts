@@ -4,12 +4,12 @@ import { OciClient, type UpstreamRequestEvent } from "../../src/oci/client.ts";
 import { OciError } from "../../src/oci/errors.ts";
 import {
   MEDIA,
-  RegistryHarness,
   pushDockerManifestListImage,
   pushLegacyGardenLinuxImage,
   pushOciIndexImage,
   pushPxeOnlyImage,
   pushUkiOnlyImage,
+  RegistryHarness,
   randomBytes,
   type TestImage,
 } from "../harness/registry.ts";
@@ -21,7 +21,7 @@ beforeAll(async () => {
   registry = await RegistryHarness.start();
   images["oci-index"] = await pushOciIndexImage(registry, "boot/oci-index", "v1");
   images["docker-list"] = await pushDockerManifestListImage(registry, "boot/docker-list", "v1");
-  images["legacy"] = await pushLegacyGardenLinuxImage(registry, "gardenlinux/gardenlinux", "1443.3");
+  images.legacy = await pushLegacyGardenLinuxImage(registry, "gardenlinux/gardenlinux", "1443.3");
   images["uki-only"] = await pushUkiOnlyImage(registry, "boot/uki-only", "v1");
   images["pxe-only"] = await pushPxeOnlyImage(registry, "boot/pxe-only", "v1");
 });
@@ -76,7 +76,7 @@ describe("resolveBootImage", () => {
 
   test("legacy GardenLinux layers keep their io.gardenlinux media types", async () => {
     const { client } = recordingClient();
-    const resolved = await client.resolveBootImage(images["legacy"]?.reference ?? "", { architecture: "amd64" });
+    const resolved = await client.resolveBootImage(images.legacy?.reference ?? "", { architecture: "amd64" });
     expect(resolved.kernel?.mediaType).toBe(MEDIA.legacyKernel);
     expect(resolved.initrd?.mediaType).toBe(MEDIA.legacyInitrd);
     expect(resolved.squashfs?.mediaType).toBe(MEDIA.legacySquashfs);
@@ -95,8 +95,14 @@ describe("resolveBootImage", () => {
     const image = images["oci-index"];
     if (!image) throw new Error("missing image");
     const { client, events } = recordingClient({ tagCacheTtlMs: 300 });
-    await Promise.all([client.resolveBootImage(image.reference, { architecture: "amd64" }), client.resolveBootImage(image.reference, { architecture: "amd64" })]);
-    expect(events.filter((event) => event.kind === "manifest").map((event) => event.url.split("/manifests/")[1])).toEqual(["v1", image.byArchitecture.amd64?.digest]);
+    await Promise.all([
+      client.resolveBootImage(image.reference, { architecture: "amd64" }),
+      client.resolveBootImage(image.reference, { architecture: "amd64" }),
+    ]);
+    expect(events.filter((event) => event.kind === "manifest").map((event) => event.url.split("/manifests/")[1])).toEqual([
+      "v1",
+      image.byArchitecture.amd64?.digest,
+    ]);
     events.length = 0;
     await client.resolveBootImage(image.reference, { architecture: "amd64" });
     expect(events).toEqual([]);
@@ -124,7 +130,12 @@ describe("resolveBootImage", () => {
   test("an index without the architecture names what it has", async () => {
     const layer = await registry.pushBlob("boot/amd64-only", randomBytes(1000), MEDIA.uki);
     const config = await registry.pushBlob("boot/amd64-only", new TextEncoder().encode("{}"), MEDIA.ociEmpty);
-    const manifest = await registry.pushManifest("boot/amd64-only", "m", { schemaVersion: 2, mediaType: MEDIA.ociManifest, config, layers: [layer] }, MEDIA.ociManifest);
+    const manifest = await registry.pushManifest(
+      "boot/amd64-only",
+      "m",
+      { schemaVersion: 2, mediaType: MEDIA.ociManifest, config, layers: [layer] },
+      MEDIA.ociManifest,
+    );
     await registry.pushManifest(
       "boot/amd64-only",
       "v1",
@@ -141,7 +152,11 @@ describe("resolveBootImage", () => {
     const config = await registry.pushBlob("boot/container", new TextEncoder().encode("{}"), MEDIA.ociEmpty);
     await registry.pushManifest("boot/container", "v1", { schemaVersion: 2, mediaType: MEDIA.ociManifest, config, layers: [layer] }, MEDIA.ociManifest);
     const { client } = recordingClient();
-    await expectOciError(client.resolveBootImage(`${registry.host}/boot/container:v1`, { architecture: "amd64" }), "NO_BOOT_LAYERS", "no UKI, kernel or initrd");
+    await expectOciError(
+      client.resolveBootImage(`${registry.host}/boot/container:v1`, { architecture: "amd64" }),
+      "NO_BOOT_LAYERS",
+      "no UKI, kernel or initrd",
+    );
   });
 
   test("plain HTTP only for registries named in the option", async () => {

@@ -1,12 +1,19 @@
 // The metal-operator translator end to end: a real control plane (with the garbage collector), a real OCI registry,
 // and the compiled binary in kube mode with both translator modes on.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
-import { startControlPlane, type ControlPlane } from "../harness/controlplane.ts";
-import { eventually } from "../harness/wait.ts";
-import { REPO_ROOT, startAppliance, type Appliance } from "../harness/appliance.ts";
-import { pushOciIndexImage, pushPxeOnlyImage, pushUkiOnlyImage, pushLegacyGardenLinuxImage, RegistryHarness, sha256Digest, type TestImage } from "../harness/registry.ts";
+import { type Appliance, startAppliance } from "../harness/appliance.ts";
+import { type ControlPlane, startControlPlane } from "../harness/controlplane.ts";
 import { BOOT_CRD_PATHS, METAL_CRD_PATHS } from "../harness/crds.ts";
+import {
+  pushLegacyGardenLinuxImage,
+  pushOciIndexImage,
+  pushPxeOnlyImage,
+  pushUkiOnlyImage,
+  RegistryHarness,
+  sha256Digest,
+  type TestImage,
+} from "../harness/registry.ts";
+import { eventually } from "../harness/wait.ts";
 
 const NS = "metal";
 const BOOT = `/apis/boot.ironcore.dev/v1alpha1/namespaces/${NS}`;
@@ -28,9 +35,14 @@ interface Sbc {
   status?: { state?: string; conditions?: Condition[] };
 }
 
-
 function server(name: string, uuid: string, nics: { ips: string[]; macAddress: string }[], refs: Record<string, unknown> = {}) {
-  return { apiVersion: "metal.ironcore.dev/v1alpha1", kind: "Server", metadata: { name }, spec: { systemUUID: uuid, ...refs }, status: { networkInterfaces: nics } };
+  return {
+    apiVersion: "metal.ironcore.dev/v1alpha1",
+    kind: "Server",
+    metadata: { name },
+    spec: { systemUUID: uuid, ...refs },
+    status: { networkInterfaces: nics },
+  };
 }
 
 function sbc(name: string, serverName: string, image: string) {
@@ -78,7 +90,9 @@ beforeAll(async () => {
     crdPaths: [...BOOT_CRD_PATHS, ...METAL_CRD_PATHS],
   });
   await cp.requestOk("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
-  await cp.applyObjects([{ apiVersion: "v1", kind: "Secret", metadata: { name: "ignition", namespace: NS }, stringData: { ignition: '{"ignition":{"version":"3.4.0"}}' } }]);
+  await cp.applyObjects([
+    { apiVersion: "v1", kind: "Secret", metadata: { name: "ignition", namespace: NS }, stringData: { ignition: '{"ignition":{"version":"3.4.0"}}' } },
+  ]);
   await cp.applyObjects([server("server-1", SERVER_UUID, [])]);
   await setServerStatus("server-1", [
     { ips: ["10.1.0.11", "fd00::11"], macAddress: "52:54:00:00:00:11" },
@@ -114,7 +128,9 @@ describe("ServerBootConfiguration → boot configs", () => {
     await cp.applyObjects([sbc("workload", "server-1", images.full!.reference)]);
     const ipxe = await eventually(async () => {
       const response = await cp.request("GET", `${BOOT}/ipxebootconfigs/workload`);
-      return response.status === 200 ? (response.json as { spec?: Record<string, unknown>; metadata?: { ownerReferences?: { kind: string; controller: boolean }[] } }) : undefined;
+      return response.status === 200
+        ? (response.json as { spec?: Record<string, unknown>; metadata?: { ownerReferences?: { kind: string; controller: boolean }[] } })
+        : undefined;
     }, "IPXEBootConfig child");
     const layers = images.full!.byArchitecture.amd64!.layers;
     const imageName = `${registry.host}/gardenlinux/full`;
@@ -168,7 +184,10 @@ describe("ServerBootConfiguration → boot configs", () => {
   });
 
   test("UKI-only and PXE-only images produce only the child they can, and are Ready (no flapping)", async () => {
-    await cp.applyObjects([server("server-2", "38947555-0000-0000-0000-000000000002", [], {}), server("server-3", "38947555-0000-0000-0000-000000000003", [], {})]);
+    await cp.applyObjects([
+      server("server-2", "38947555-0000-0000-0000-000000000002", [], {}),
+      server("server-3", "38947555-0000-0000-0000-000000000003", [], {}),
+    ]);
     await cp.applyObjects([sbc("uki-only", "server-2", images.uki!.reference), sbc("pxe-only", "server-3", images.legacy!.reference)]);
     const ukiOnly = await eventually(() => sbcInState("uki-only", "Ready"), "uki-only Ready");
     expect(condition(ukiOnly, "IPXEBootReady")).toMatchObject({ status: "False", reason: "NotApplicable" });
@@ -184,7 +203,9 @@ describe("ServerBootConfiguration → boot configs", () => {
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
       for (const name of Object.keys(states)) {
-        const object = (await cp.requestOk("GET", `${METAL}/namespaces/${NS}/serverbootconfigurations/${name}`)) as Sbc & { metadata: { resourceVersion: string } };
+        const object = (await cp.requestOk("GET", `${METAL}/namespaces/${NS}/serverbootconfigurations/${name}`)) as Sbc & {
+          metadata: { resourceVersion: string };
+        };
         states[name]!.add(object.status?.state ?? "(none)");
         versions[name]!.add(object.metadata.resourceVersion);
       }
@@ -205,12 +226,20 @@ describe("ServerBootConfiguration → boot configs", () => {
     expect(condition(blocked, "ImageValidation")).toMatchObject({ reason: "RegistryNotAllowed" });
     expect(condition(blocked, "ImageValidation")?.message).toContain("registry quay.io is not on the allow-list");
     expect(blocked.status?.state).toBe("Error");
-    await cp.requestOk("PATCH", `${METAL}/namespaces/${NS}/serverbootconfigurations/blocked`, { spec: { image: images.pxe!.reference } }, { contentType: "application/merge-patch+json" });
+    await cp.requestOk(
+      "PATCH",
+      `${METAL}/namespaces/${NS}/serverbootconfigurations/blocked`,
+      { spec: { image: images.pxe!.reference } },
+      { contentType: "application/merge-patch+json" },
+    );
     await eventually(() => sbcInState("blocked", "Ready"), "blocked → Ready after fixing the image");
   });
 
   test("an unresolvable image and an image without boot layers are reported", async () => {
-    await cp.applyObjects([server("server-5", "38947555-0000-0000-0000-000000000005", []), sbc("missing-tag", "server-5", `${registry.host}/gardenlinux/full:does-not-exist`)]);
+    await cp.applyObjects([
+      server("server-5", "38947555-0000-0000-0000-000000000005", []),
+      sbc("missing-tag", "server-5", `${registry.host}/gardenlinux/full:does-not-exist`),
+    ]);
     const missing = await eventually(async () => {
       const object = await getSbc("missing-tag");
       return condition(object, "ImageValidation")?.status === "False" ? object : undefined;
@@ -226,15 +255,29 @@ describe("ServerBootConfiguration → boot configs", () => {
     const workloadKernel = images.pxe!.byArchitecture.amd64!.layers.kernel!.digest;
     const maintenanceKernel = images.full!.byArchitecture.amd64!.layers.kernel!.digest;
     await eventually(async () => (await (await fetch(`${app.url}/ipxe/${maintenanceUuid}`)).text()).includes(workloadKernel), "workload served");
-    await cp.requestOk("PATCH", `${METAL}/servers/server-m`, { spec: { maintenanceBootConfigurationRef: { name: "m-maintenance", namespace: NS } } }, { contentType: "application/merge-patch+json" });
-    await eventually(async () => (await (await fetch(`${app.url}/ipxe/${maintenanceUuid}`)).text()).includes(maintenanceKernel), "maintenance served once the Server refers to it");
+    await cp.requestOk(
+      "PATCH",
+      `${METAL}/servers/server-m`,
+      { spec: { maintenanceBootConfigurationRef: { name: "m-maintenance", namespace: NS } } },
+      { contentType: "application/merge-patch+json" },
+    );
+    await eventually(
+      async () => (await (await fetch(`${app.url}/ipxe/${maintenanceUuid}`)).text()).includes(maintenanceKernel),
+      "maintenance served once the Server refers to it",
+    );
     // The standby workload config is not an error.
     await eventually(() => sbcInState("m-workload", "Ready"), "standby workload stays Ready");
   });
 
   test("deleting the SBC garbage-collects its children", async () => {
     await cp.requestOk("DELETE", `${METAL}/namespaces/${NS}/serverbootconfigurations/workload`);
-    await eventually(async () => (await cp.request("GET", `${BOOT}/ipxebootconfigs/workload`)).status === 404 && (await cp.request("GET", `${BOOT}/httpbootconfigs/workload`)).status === 404, "children gone", 60_000);
+    await eventually(
+      async () =>
+        (await cp.request("GET", `${BOOT}/ipxebootconfigs/workload`)).status === 404 &&
+        (await cp.request("GET", `${BOOT}/httpbootconfigs/workload`)).status === 404,
+      "children gone",
+      60_000,
+    );
     await eventually(async () => (await fetch(`${app.url}/ipxe/${SERVER_UUID}`)).status === 404, "no longer served");
   }, 90_000);
 });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { BootIndex, describeConflict } from "../../src/index/boot-index.ts";
 import { resolveHttpBootConfig, resolveIgnitionConfig, resolveIpxeConfig } from "../../src/boot/resolve.ts";
+import { BootIndex, describeConflict } from "../../src/index/boot-index.ts";
 import { httpConfig, ipxeConfig, secret } from "./fixtures.ts";
 
 const UUID = "4c4c4544-0042-3510-8052-b4c04f4a4e31";
@@ -63,10 +63,15 @@ describe("conflicts", () => {
   test("oldest config wins; the winner is independent of input order", () => {
     const older = ipxeConfig("zz-older", { systemUUID: UUID }, { creationTimestamp: "2024-01-01T00:00:00Z" });
     const newer = ipxeConfig("aa-newer", { systemUUID: UUID.toUpperCase() }, { creationTimestamp: "2025-01-01T00:00:00Z" });
-    for (const order of [[older, newer], [newer, older]]) {
+    for (const order of [
+      [older, newer],
+      [newer, older],
+    ]) {
       const index = new BootIndex({ ipxeBootConfigs: order, httpBootConfigs: [], secrets: [] });
       expect(index.ipxeByUuidLookup(UUID)?.key).toBe("default/zz-older");
-      expect(index.conflicts).toEqual([{ kind: "IPXEBootConfig", identifierKind: "uuid", identifier: UUID, winner: "default/zz-older", losers: ["default/aa-newer"] }]);
+      expect(index.conflicts).toEqual([
+        { kind: "IPXEBootConfig", identifierKind: "uuid", identifier: UUID, winner: "default/zz-older", losers: ["default/aa-newer"] },
+      ]);
       expect(index.conflictsLostBy("IPXEBootConfig", "default/aa-newer")).toHaveLength(1);
       expect(index.conflictsLostBy("IPXEBootConfig", "default/zz-older")).toHaveLength(0);
     }
@@ -83,7 +88,11 @@ describe("conflicts", () => {
   });
 
   test("the same UUID on an IPXEBootConfig and an HTTPBootConfig is not a conflict", () => {
-    const index = new BootIndex({ ipxeBootConfigs: [ipxeConfig("a", { systemUUID: UUID })], httpBootConfigs: [httpConfig("a", { systemUUID: UUID })], secrets: [] });
+    const index = new BootIndex({
+      ipxeBootConfigs: [ipxeConfig("a", { systemUUID: UUID })],
+      httpBootConfigs: [httpConfig("a", { systemUUID: UUID })],
+      secrets: [],
+    });
     expect(index.conflicts).toEqual([]);
   });
 
@@ -105,7 +114,11 @@ describe("workload and maintenance configs for one machine", () => {
     const { IgnitionCache } = await import("../../src/boot/ignition.ts");
     const { IpxeScriptCache } = await import("../../src/boot/ipxe-scripts.ts");
     const workload = ipxeConfig("workload", { systemUUID: UUID }, { creationTimestamp: "2024-01-01T00:00:00Z", annotations: { [ACTIVE_ANNOTATION]: "false" } });
-    const maintenance = ipxeConfig("maintenance", { systemUUID: UUID }, { creationTimestamp: "2025-01-01T00:00:00Z", annotations: { [ACTIVE_ANNOTATION]: "true" } });
+    const maintenance = ipxeConfig(
+      "maintenance",
+      { systemUUID: UUID },
+      { creationTimestamp: "2025-01-01T00:00:00Z", annotations: { [ACTIVE_ANNOTATION]: "true" } },
+    );
     const index = new BootIndex({ ipxeBootConfigs: [workload, maintenance], httpBootConfigs: [], secrets: [] });
     expect(index.ipxeByUuidLookup(UUID)?.key).toBe("default/maintenance");
     const caches = { ignition: new IgnitionCache(), ipxeScripts: new IpxeScriptCache() };

@@ -1,13 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import {
-  canonicalIp,
-  canonicalMac,
-  canonicalNetworkIdentifier,
-  canonicalUuid,
-  cidrContains,
-  parseCidr,
-  swapUuidByteOrder,
-} from "../../src/index/canonical.ts";
+import { canonicalIp, canonicalMac, canonicalNetworkIdentifier, canonicalUuid, cidrContains, parseCidr, swapUuidByteOrder } from "../../src/index/canonical.ts";
 
 describe("canonicalUuid", () => {
   test.each([
@@ -29,7 +21,9 @@ describe("canonicalMac", () => {
   test.each(["aa:bb:cc:dd:ee:ff", "AA:BB:CC:DD:EE:FF", "aa-bb-cc-dd-ee-ff", "AABB.CCDD.EEFF", "aabbccddeeff"])("%s", (input) =>
     expect(canonicalMac(input)).toBe("aa:bb:cc:dd:ee:ff"),
   );
-  test.each(["aa:bb-cc:dd:ee:ff", "aa:bb:cc:dd:ee", "aa:bb:cc:dd:ee:fg", "aabb.ccdd", "10.0.0.1"])("rejects %p", (input) => expect(canonicalMac(input)).toBeNull());
+  test.each(["aa:bb-cc:dd:ee:ff", "aa:bb:cc:dd:ee", "aa:bb:cc:dd:ee:fg", "aabb.ccdd", "10.0.0.1"])("rejects %p", (input) =>
+    expect(canonicalMac(input)).toBeNull(),
+  );
 });
 
 describe("canonicalIp", () => {

@@ -10,7 +10,11 @@ describe("parseArgs", () => {
     expect(flags["log-level"]).toBe("info");
   });
   test("Go operator aliases map onto our flags", () => {
-    const { flags } = parseArgs("serve", ["--ipxe-service-url", "http://a:1", "--boot-server-address", ":8083", "--default-httpboot-uki-url", "http://u/x.efi"], {});
+    const { flags } = parseArgs(
+      "serve",
+      ["--ipxe-service-url", "http://a:1", "--boot-server-address", ":8083", "--default-httpboot-uki-url", "http://u/x.efi"],
+      {},
+    );
     expect(flags).toMatchObject({ "public-url": "http://a:1", listen: ":8083", "default-uki-url": "http://u/x.efi" });
   });
   test("booleans take no value unless given with =", () => {
@@ -32,7 +36,16 @@ describe("parseArgs", () => {
 describe("serve options (valibot)", () => {
   const parse = (argv: string[]) => validateFlags(serveOptionsSchema, parseArgs("serve", argv, {}).flags);
   test("typed values", () => {
-    const options = parse(["--source", "dir:/etc/r", "--listen", "[::1]:8082", "--trusted-proxies", "10.0.0.0/8, fd00::/8", "--public-url", "http://10.0.0.5:8082/"]);
+    const options = parse([
+      "--source",
+      "dir:/etc/r",
+      "--listen",
+      "[::1]:8082",
+      "--trusted-proxies",
+      "10.0.0.0/8, fd00::/8",
+      "--public-url",
+      "http://10.0.0.5:8082/",
+    ]);
     expect(options.source).toEqual({ type: "dir", directory: "/etc/r" });
     expect(options.listen).toEqual({ hostname: "::1", port: 8082 });
     expect(options["trusted-proxies"].map((c) => c.text)).toEqual(["10.0.0.0/8", "fd00::/8"]);
@@ -43,11 +56,31 @@ describe("serve options (valibot)", () => {
   test("every bad value is reported at once, naming the flag", () => {
     let message = "";
     try {
-      parse(["--source", "ftp:x", "--listen", "nope", "--trusted-proxies", "10.0.0.0/33", "--log-level", "loud", "--idle-timeout", "0", "--public-url", "http://x/?q"]);
+      parse([
+        "--source",
+        "ftp:x",
+        "--listen",
+        "nope",
+        "--trusted-proxies",
+        "10.0.0.0/33",
+        "--log-level",
+        "loud",
+        "--idle-timeout",
+        "0",
+        "--public-url",
+        "http://x/?q",
+      ]);
     } catch (error) {
       message = (error as Error).message;
     }
-    for (const fragment of ['--source "ftp:x"', '--listen "nope"', '--trusted-proxies "10.0.0.0/33"', '--log-level "loud"', '--idle-timeout "0"', '--public-url "http://x/?q"']) {
+    for (const fragment of [
+      '--source "ftp:x"',
+      '--listen "nope"',
+      '--trusted-proxies "10.0.0.0/33"',
+      '--log-level "loud"',
+      '--idle-timeout "0"',
+      '--public-url "http://x/?q"',
+    ]) {
       expect(message).toContain(fragment);
     }
   });

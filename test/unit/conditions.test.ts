@@ -1,10 +1,18 @@
 import { describe, expect, test } from "bun:test";
-import { desiredStatus, statusUpToDate } from "../../src/controllers/conditions.ts";
 import type { Diagnosis } from "../../src/boot/diagnose.ts";
+import { desiredStatus, statusUpToDate } from "../../src/controllers/conditions.ts";
 
 const ready: Diagnosis = { kind: "IPXEBootConfig", key: "ns/a", state: "Ready", problems: [], warnings: [] };
-const missing: Diagnosis = { ...ready, state: "Error", problems: [{ reason: "SecretNotFound", message: "ignition secret ns/s referenced by IPXEBootConfig ns/a does not exist" }] };
-const conflicted: Diagnosis = { ...ready, state: "Error", problems: [{ reason: "IdentifierConflict", message: "IPXEBootConfigs ns/b, ns/a all claim uuid x; ns/b is served" }] };
+const missing: Diagnosis = {
+  ...ready,
+  state: "Error",
+  problems: [{ reason: "SecretNotFound", message: "ignition secret ns/s referenced by IPXEBootConfig ns/a does not exist" }],
+};
+const conflicted: Diagnosis = {
+  ...ready,
+  state: "Error",
+  problems: [{ reason: "IdentifierConflict", message: "IPXEBootConfigs ns/b, ns/a all claim uuid x; ns/b is served" }],
+};
 const t0 = new Date("2026-01-01T00:00:00.123Z");
 const t1 = new Date("2026-01-01T01:00:00Z");
 
@@ -12,7 +20,14 @@ describe("desiredStatus", () => {
   test("Ready with observedGeneration, RFC 3339 seconds", () => {
     const status = desiredStatus(ready, 3, [], t0);
     expect(status.state).toBe("Ready");
-    expect(status.conditions[0]).toEqual({ type: "Ready", status: "True", reason: "BootConfigServable", message: "all referenced secrets exist and render", observedGeneration: 3, lastTransitionTime: "2026-01-01T00:00:00Z" });
+    expect(status.conditions[0]).toEqual({
+      type: "Ready",
+      status: "True",
+      reason: "BootConfigServable",
+      message: "all referenced secrets exist and render",
+      observedGeneration: 3,
+      lastTransitionTime: "2026-01-01T00:00:00Z",
+    });
     expect(status.conditions[1]).toMatchObject({ type: "IdentifiersUnique", status: "True" });
   });
   test("Error carries the first problem's reason and every message", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { DEFAULT_IPXE_TEMPLATE, parseIpxeTemplate, renderChainloadScript, renderIpxeTemplate, type IpxeTemplateData } from "../../src/boot/ipxe-template.ts";
+import { DEFAULT_IPXE_TEMPLATE, type IpxeTemplateData, parseIpxeTemplate, renderChainloadScript, renderIpxeTemplate } from "../../src/boot/ipxe-template.ts";
 
 const data: IpxeTemplateData = {
   KernelURL: "http://b/k",

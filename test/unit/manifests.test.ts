@@ -5,8 +5,8 @@ import { cp, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
+import { type KubeManifest, REPO_ROOT, readKustomization, renderKustomization, staleManifests } from "../../scripts/generate-manifests.ts";
 import { envName, FLAGS } from "../../src/cli/flags.ts";
-import { readKustomization, renderKustomization, REPO_ROOT, staleManifests, type KubeManifest } from "../../scripts/generate-manifests.ts";
 
 interface PolicyRule {
   apiGroups: string[];
@@ -110,7 +110,10 @@ describe("generated files", () => {
       await writeFile(join(copy, "dist/install.yaml"), (await Bun.file(join(copy, "dist/install.yaml")).text()).replace("replicas: 2", "replicas: 3"));
       expect(await staleManifests(copy)).toEqual(["dist/install.yaml"]);
       await cp(join(REPO_ROOT, "dist/install.yaml"), join(copy, "dist/install.yaml"));
-      await writeFile(join(copy, "manifests/default/kustomization.yaml"), (await Bun.file(join(copy, "manifests/default/kustomization.yaml")).text()).replace("namespace: boot-system", "namespace: elsewhere"));
+      await writeFile(
+        join(copy, "manifests/default/kustomization.yaml"),
+        (await Bun.file(join(copy, "manifests/default/kustomization.yaml")).text()).replace("namespace: boot-system", "namespace: elsewhere"),
+      );
       await writeFile(join(copy, "manifests/crds/oldkinds.yaml"), "{}\n");
       expect(await staleManifests(copy)).toEqual(["dist/install.yaml", "manifests/crds/oldkinds.yaml"]);
     } finally {
@@ -147,9 +150,13 @@ describe("RBAC: exactly what the binary does", () => {
   });
 
   test("cluster-wide ClusterRole grants the same, bound to the same ServiceAccount", async () => {
-    const manifests = await renderKustomization(join(REPO_ROOT, "manifests/rbac/cluster-wide"), { kustomization: { namespace: "boot-system", resources: ["."] } });
+    const manifests = await renderKustomization(join(REPO_ROOT, "manifests/rbac/cluster-wide"), {
+      kustomization: { namespace: "boot-system", resources: ["."] },
+    });
     expect(rulesOf(find(manifests, "ClusterRole", "boot-operator"))).toEqual(WATCH_GRANTS);
-    expect(find(manifests, "ClusterRoleBinding", "boot-operator").subjects).toEqual([{ kind: "ServiceAccount", name: "boot-operator", namespace: "boot-system" }]);
+    expect(find(manifests, "ClusterRoleBinding", "boot-operator").subjects).toEqual([
+      { kind: "ServiceAccount", name: "boot-operator", namespace: "boot-system" },
+    ]);
   });
 
   test("leader election: get/update only the boot-operator-leader Lease, create (cannot be limited by name)", async () => {
@@ -192,7 +199,8 @@ describe("Deployment", () => {
     expect(main.readinessProbe.httpGet).toEqual({ path: "/readyz", port: "http" });
     const service = find(manifests, "Service", "boot-operator").spec as { selector: Record<string, string>; ports: { targetPort: string }[] };
     expect(service.ports.map((port) => port.targetPort)).toEqual(["http"]);
-    const podLabels = (find(manifests, "Deployment", "boot-operator").spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels;
+    const podLabels = (find(manifests, "Deployment", "boot-operator").spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata
+      .labels;
     expect(podLabels).toMatchObject(service.selector);
   });
 
@@ -224,13 +232,21 @@ describe("Deployment", () => {
     const overlayText = await Bun.file(join(REPO_ROOT, "manifests/default/cluster-wide/kustomization.yaml")).text();
     const overlay = parse(overlayText) as { namespace: string; resources: string[]; patches: { target: { kind: string; name: string }; patch: string }[] };
     expect(overlay.namespace).toBe(namespaced.namespace!);
-    const expectedResources = namespaced.resources!.map((resource) => (resource === "../rbac/namespaced" ? "../rbac/cluster-wide" : resource)).map((resource) => (resource.startsWith("../") ? `../${resource}` : resource));
+    const expectedResources = namespaced
+      .resources!.map((resource) => (resource === "../rbac/namespaced" ? "../rbac/cluster-wide" : resource))
+      .map((resource) => (resource.startsWith("../") ? `../${resource}` : resource));
     expect(overlay.resources).toEqual(expectedResources);
     expect(overlay.patches).toHaveLength(1);
-    const patch = parse(overlay.patches[0]!.patch) as { kind: string; metadata: { name: string }; spec: { template: { spec: { containers: { name: string; env: EnvVar[] }[] } } } };
+    const patch = parse(overlay.patches[0]!.patch) as {
+      kind: string;
+      metadata: { name: string };
+      spec: { template: { spec: { containers: { name: string; env: EnvVar[] }[] } } };
+    };
     expect(overlay.patches[0]!.target).toEqual({ kind: "Deployment", name: "boot-operator" });
     expect(patch.spec.template.spec.containers).toEqual([{ name: "boot-operator", env: [{ name: "BOOT_OPERATOR_NAMESPACE", value: "", valueFrom: null }] }]);
-    expect(await Bun.file(join(REPO_ROOT, "manifests/default/cluster-wide/namespace.yaml")).text()).toBe(await Bun.file(join(REPO_ROOT, "manifests/default/namespace.yaml")).text());
+    expect(await Bun.file(join(REPO_ROOT, "manifests/default/cluster-wide/namespace.yaml")).text()).toBe(
+      await Bun.file(join(REPO_ROOT, "manifests/default/namespace.yaml")).text(),
+    );
   });
 });
 
@@ -248,7 +264,11 @@ describe("samples and image", () => {
   test("Dockerfile: the binary as entrypoint running serve, the container port, the pod's numeric non-root user", async () => {
     const dockerfile = await Bun.file(join(REPO_ROOT, "Dockerfile")).text();
     const manifests = await installObjects();
-    const instruction = (name: string): string[] => dockerfile.split("\n").filter((line) => line.startsWith(`${name} `)).map((line) => line.slice(name.length + 1).trim());
+    const instruction = (name: string): string[] =>
+      dockerfile
+        .split("\n")
+        .filter((line) => line.startsWith(`${name} `))
+        .map((line) => line.slice(name.length + 1).trim());
     expect(instruction("ENTRYPOINT")).toEqual(['["/boot-operator", "serve"]']);
     expect(instruction("COPY")).toEqual(["dist/boot-operator /boot-operator"]);
     expect(instruction("EXPOSE")).toEqual([String(container(manifests).ports[0]!.containerPort)]);

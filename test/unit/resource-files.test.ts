@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { decodeResourceFile, type DecodedFile } from "../../src/sources/files/documents.ts";
+import { type DecodedFile, decodeResourceFile } from "../../src/sources/files/documents.ts";
 import { ResourceSet } from "../../src/sources/files/resource-set.ts";
 import { formatProblem } from "../../src/sources/types.ts";
 
@@ -36,7 +36,9 @@ describe("decodeResourceFile", () => {
     expect(decoded.ok).toBe(true);
     if (!decoded.ok) return;
     const lines = decoded.documents.flatMap((d) => (d.ok ? [] : d.problems.map(formatProblem)));
-    expect(lines).toContain("a.yaml#0 IPXEBootConfig m1: spec.kernelURL: must be an http:// or https:// URL, or a path starting with / served by this appliance");
+    expect(lines).toContain(
+      "a.yaml#0 IPXEBootConfig m1: spec.kernelURL: must be an http:// or https:// URL, or a path starting with / served by this appliance",
+    );
     expect(lines).toContain("a.yaml#0 IPXEBootConfig m1: spec.initrdUrl: unknown field");
     expect(lines.some((line) => line.includes("spec.initrdURL"))).toBe(true);
   });
@@ -45,18 +47,22 @@ describe("decodeResourceFile", () => {
     expect(decoded.ok && decoded.documents[0]?.ok === false && decoded.documents[0].ignored).toBe(true);
   });
   test("deprecated IPXEBootConfig fields are accepted", () => {
-    const decoded = decodeResourceFile("a.yaml", GOOD.replace("  initrdURL: http://f/i", "  initrdURL: http://f/i\n  image: ghcr.io/x:y\n  ipxeServerURL: http://old"));
+    const decoded = decodeResourceFile(
+      "a.yaml",
+      GOOD.replace("  initrdURL: http://f/i", "  initrdURL: http://f/i\n  image: ghcr.io/x:y\n  ipxeServerURL: http://old"),
+    );
     expect(decoded.ok && decoded.documents.every((d) => d.ok)).toBe(true);
   });
 });
 
 describe("ResourceSet keeps the last good state", () => {
-  const files = (entries: Record<string, string>): Map<string, DecodedFile> => new Map(Object.entries(entries).map(([path, text]) => [path, decodeResourceFile(path, text)]));
+  const files = (entries: Record<string, string>): Map<string, DecodedFile> =>
+    new Map(Object.entries(entries).map(([path, text]) => [path, decodeResourceFile(path, text)]));
 
   test("a file that stops parsing keeps serving its previous resources", () => {
     const set = new ResourceSet();
     expect(set.rebuild(files({ "a.yaml": GOOD })).snapshot.ipxeBootConfigs).toHaveLength(1);
-    const broken = set.rebuild(files({ "a.yaml": GOOD + "\n  : : bad: [\n" }));
+    const broken = set.rebuild(files({ "a.yaml": `${GOOD}\n  : : bad: [\n` }));
     expect(broken.snapshot.ipxeBootConfigs).toHaveLength(1);
     expect(broken.snapshot.secrets).toHaveLength(1);
     expect(broken.problems.map((p) => p.severity)).toEqual(["error", "warning"]);

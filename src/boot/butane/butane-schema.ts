@@ -4,12 +4,7 @@
  */
 import type { ButaneSpec } from "./spec.ts";
 
-export type FieldType =
-  | { kind: "string" }
-  | { kind: "int" }
-  | { kind: "bool" }
-  | { kind: "list"; item: FieldType }
-  | { kind: "object"; fields: ObjectSpec };
+export type FieldType = { kind: "string" } | { kind: "int" } | { kind: "bool" } | { kind: "list"; item: FieldType } | { kind: "object"; fields: ObjectSpec };
 
 export type ObjectSpec = Readonly<Record<string, FieldType>>;
 
@@ -72,7 +67,13 @@ export function butaneSchema(spec: ButaneSpec): ObjectSpec {
     ]),
   );
 
-  const tang = object(fields([["url", str], ["thumbprint", str], ["advertisement", str, b >= 4]]));
+  const tang = object(
+    fields([
+      ["url", str],
+      ["thumbprint", str],
+      ["advertisement", str, b >= 4],
+    ]),
+  );
   const clevis = object({
     tang: list(tang),
     tpm2: bool,
@@ -117,10 +118,7 @@ export function butaneSchema(spec: ButaneSpec): ObjectSpec {
         ),
       ],
       ["directories", list(object({ path: str, overwrite: bool, mode: int, user: nodeOwner, group: nodeOwner }))],
-      [
-        "links",
-        list(object({ path: str, overwrite: bool, user: nodeOwner, group: nodeOwner, target: str, hard: bool })),
-      ],
+      ["links", list(object({ path: str, overwrite: bool, user: nodeOwner, group: nodeOwner, target: str, hard: bool }))],
       [
         "luks",
         list(
@@ -155,7 +153,18 @@ export function butaneSchema(spec: ButaneSpec): ObjectSpec {
           ["mask", bool],
           ["contents", str],
           ["contents_local", str, b >= 4],
-          ["dropins", list(object(fields([["name", str], ["contents", str], ["contents_local", str, b >= 4]])))],
+          [
+            "dropins",
+            list(
+              object(
+                fields([
+                  ["name", str],
+                  ["contents", str],
+                  ["contents_local", str, b >= 4],
+                ]),
+              ),
+            ),
+          ],
         ]),
       ),
     ),
@@ -184,7 +193,15 @@ export function butaneSchema(spec: ButaneSpec): ObjectSpec {
       ),
     ),
     groups: list(
-      object(fields([["name", str], ["gid", int], ["password_hash", str], ["should_exist", bool, b >= 2], ["system", bool]])),
+      object(
+        fields([
+          ["name", str],
+          ["gid", int],
+          ["password_hash", str],
+          ["should_exist", bool, b >= 2],
+          ["system", bool],
+        ]),
+      ),
     ),
   });
 

@@ -42,12 +42,7 @@ export class DiagnosticReport {
     return this.errors.length > 0;
   }
 
-  private build(
-    severity: ButaneDiagnostic["severity"],
-    path: readonly PathSegment[],
-    message: string,
-    position: SourcePosition | undefined,
-  ): ButaneDiagnostic {
+  private build(severity: ButaneDiagnostic["severity"], path: readonly PathSegment[], message: string, position: SourcePosition | undefined): ButaneDiagnostic {
     const resolved = position ?? this.locate(path);
     const diagnostic: ButaneDiagnostic = { severity, path: formatPath(path), message };
     if (resolved) {

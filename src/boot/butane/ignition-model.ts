@@ -94,16 +94,19 @@ const s = (name: string, extra: { primitive?: boolean; always?: boolean } = {}):
 const i = (name: string, extra: { primitive?: boolean; always?: boolean } = {}): IgnField => ({ name, kind: "int", ...extra });
 const b = (name: string): IgnField => ({ name, kind: "bool" });
 const o = (name: string, type: IgnTypeName, always = false): IgnField => ({ name, kind: "object", type, always });
-const l = (
-  name: string,
-  item: Scalar | IgnTypeName,
-  extra: { always?: boolean; concatenate?: boolean; keyGroup?: string } = {},
-): IgnField => ({ name, kind: "list", item, ...extra });
+const l = (name: string, item: Scalar | IgnTypeName, extra: { always?: boolean; concatenate?: boolean; keyGroup?: string } = {}): IgnField => ({
+  name,
+  kind: "list",
+  item,
+  ...extra,
+});
 
-const keyOf = (field: string) => (value: IgnObject): string => {
-  const key = value[field];
-  return typeof key === "string" ? key : "";
-};
+const keyOf =
+  (field: string) =>
+  (value: IgnObject): string => {
+    const key = value[field];
+    return typeof key === "string" ? key : "";
+  };
 
 function when<T>(condition: boolean, ...items: T[]): T[] {
   return condition ? items : [];
@@ -143,8 +146,7 @@ export function ignitionSchema(minor: number): IgnSchema {
       key: keyOf("source"),
     },
     CaResource: {
-      fields:
-        minor === 0 ? [s("source", { primitive: true, always: true }), o("verification", "Verification")] : resource,
+      fields: minor === 0 ? [s("source", { primitive: true, always: true }), o("verification", "Verification")] : resource,
       key: keyOf("source"),
     },
     FileResource: {
@@ -158,20 +160,11 @@ export function ignitionSchema(minor: number): IgnSchema {
     TLS: { fields: [l("certificateAuthorities", "CaResource")] },
     Timeouts: { fields: [i("httpResponseHeaders"), i("httpTotal")] },
     KernelArguments: {
-      fields: [
-        l("shouldExist", "string", { keyGroup: "KernelArgument" }),
-        l("shouldNotExist", "string", { keyGroup: "KernelArgument" }),
-      ],
+      fields: [l("shouldExist", "string", { keyGroup: "KernelArgument" }), l("shouldNotExist", "string", { keyGroup: "KernelArgument" })],
     },
     Passwd: { fields: [l("groups", "PasswdGroup"), l("users", "PasswdUser")] },
     PasswdGroup: {
-      fields: [
-        i("gid"),
-        s("name", { primitive: true, always: true }),
-        s("passwordHash"),
-        ...when(minor >= 2, b("shouldExist")),
-        b("system"),
-      ],
+      fields: [i("gid"), s("name", { primitive: true, always: true }), s("passwordHash"), ...when(minor >= 2, b("shouldExist")), b("system")],
       key: keyOf("name"),
     },
     PasswdUser: {
@@ -225,9 +218,9 @@ export function ignitionSchema(minor: number): IgnSchema {
         b("wipePartitionEntry"),
       ],
       key: (value) => {
-        const number = value["number"];
+        const number = value.number;
         if (typeof number === "number" && number !== 0) return `number:${number}`;
-        const label = value["label"];
+        const label = value.label;
         return typeof label === "string" ? `label:${label}` : "";
       },
     },
@@ -410,9 +403,7 @@ function encodeField(field: IgnField, value: IgnValue | undefined, schema: IgnSc
     case "list": {
       if (!Array.isArray(value)) return "null";
       const item = field.item;
-      const encoded = value.map((entry) =>
-        isScalarItem(item) ? encodeScalar(item, entry) : encodeObject(isObject(entry) ? entry : {}, item, schema),
-      );
+      const encoded = value.map((entry) => (isScalarItem(item) ? encodeScalar(item, entry) : encodeObject(isObject(entry) ? entry : {}, item, schema)));
       return `[${encoded.join(",")}]`;
     }
     default:
@@ -494,7 +485,7 @@ export function mergeObjects(parent: IgnObject, child: IgnObject, type: IgnTypeN
           const itemType = field.item;
           if (isScalarItem(itemType) || !isObject(childItem)) {
             merged.push(childItem);
-          } else if (!(itemType === "HTTPHeader" && childItem["value"] === undefined)) {
+          } else if (!(itemType === "HTTPHeader" && childItem.value === undefined)) {
             // (A child HTTP header without value removes the parent's header.)
             merged.push(mergeObjects(isObject(parentItem) ? parentItem : {}, childItem, itemType, schema));
           }

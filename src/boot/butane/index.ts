@@ -6,18 +6,19 @@
  * Anything that needs files next to the config (`local`, `contents_local`, `ssh_authorized_keys_local`,
  * `storage.trees`) is an error, because the server has no files directory.
  */
-import { DiagnosticReport, formatButaneDiagnostic, type ButaneDiagnostic } from "./diagnostics.ts";
+
 import { butaneSchema } from "./butane-schema.ts";
+import { type ButaneDiagnostic, DiagnosticReport, formatButaneDiagnostic } from "./diagnostics.ts";
 import { encodeObject, ignitionSchema } from "./ignition-model.ts";
-import { isSemver, lookupSpec, type ButaneVariant } from "./spec.ts";
+import { type ButaneVariant, isSemver, lookupSpec } from "./spec.ts";
 import { translateBase } from "./translate-base.ts";
 import { applyFcosSugar } from "./translate-fcos.ts";
 import { validateButane } from "./validate-butane.ts";
 import { validateIgnition } from "./validate-ignition.ts";
 import { decodeObject, getString, parseButaneYaml } from "./yaml-decode.ts";
 
-export type { ButaneVariant } from "./spec.ts";
 export type { ButaneDiagnostic } from "./diagnostics.ts";
+export type { ButaneVariant } from "./spec.ts";
 export { formatButaneDiagnostic };
 
 export type ButaneResult =

@@ -67,8 +67,7 @@ export function lookupSpec(variant: string, version: string): ButaneSpec | undef
 }
 
 /** Semantic version as Butane parses it (go-semver): MAJOR.MINOR.PATCH with optional pre-release/build. */
-const SEMVER =
-  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$/;
+const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$/;
 
 export function isSemver(version: string): boolean {
   return SEMVER.test(version);

@@ -7,16 +7,7 @@ import type { DiagnosticReport } from "./diagnostics.ts";
 import { makeDataUrl, makePercentDataUrl, unitNamePathEscape, utf8Bytes } from "./encoding.ts";
 import { type IgnObject, type IgnSchema, type IgnValue, mergeObjects, withOrigin } from "./ignition-model.ts";
 import type { ButaneSpec } from "./spec.ts";
-import {
-  type DecodedObject,
-  getBool,
-  getInt,
-  getList,
-  getObject,
-  getObjects,
-  getString,
-  getStrings,
-} from "./yaml-decode.ts";
+import { type DecodedObject, getBool, getInt, getList, getObject, getObjects, getString, getStrings } from "./yaml-decode.ts";
 
 export interface TranslateContext {
   readonly spec: ButaneSpec;
@@ -56,9 +47,9 @@ export function translateResource(resource: DecodedObject | undefined, context: 
   put(out, "compression", getString(resource, "compression"));
   const headers = getObjects(resource, "http_headers");
   if (getList(resource, "http_headers")) {
-    out["httpHeaders"] = headers.map((header) => {
+    out.httpHeaders = headers.map((header) => {
       const entry = withOrigin<IgnObject>({}, header.path);
-      entry["name"] = getString(header, "name") ?? "";
+      entry.name = getString(header, "name") ?? "";
       put(entry, "value", getString(header, "value"));
       return entry;
     });
@@ -67,7 +58,7 @@ export function translateResource(resource: DecodedObject | undefined, context: 
   const verification = getObject(resource, "verification");
   if (verification) {
     const hash = getString(verification, "hash");
-    if (hash !== undefined) out["verification"] = withOrigin({ hash }, verification.path);
+    if (hash !== undefined) out.verification = withOrigin({ hash }, verification.path);
   }
 
   if (getString(resource, "local") !== undefined) {
@@ -76,12 +67,12 @@ export function translateResource(resource: DecodedObject | undefined, context: 
   const inline = getString(resource, "inline");
   if (inline !== undefined) {
     if (spec.ignitionMinor === 0) {
-      out["source"] = makePercentDataUrl(utf8Bytes(inline));
+      out.source = makePercentDataUrl(utf8Bytes(inline));
     } else {
-      out["source"] = makeDataUrl(utf8Bytes(inline));
+      out.source = makeDataUrl(utf8Bytes(inline));
       // Butane sets an explicit empty compression so a child config cannot inherit the parent's.
       const compression = getString(resource, "compression");
-      if (compression === undefined || compression === "") out["compression"] = "";
+      if (compression === undefined || compression === "") out.compression = "";
     }
   }
   return out;
@@ -106,30 +97,30 @@ function translateIgnitionSection(section: DecodedObject | undefined, context: T
   if (config) {
     const configOut = withOrigin<IgnObject>({}, config.path);
     if (getList(config, "merge")) {
-      configOut["merge"] = getObjects(config, "merge").map((entry) => translateResource(entry, context) ?? {});
+      configOut.merge = getObjects(config, "merge").map((entry) => translateResource(entry, context) ?? {});
     }
     put(configOut, "replace", translateResource(getObject(config, "replace"), context));
-    out["config"] = configOut;
+    out.config = configOut;
   }
   const proxy = getObject(section, "proxy");
   if (proxy) {
     const proxyOut = withOrigin<IgnObject>({}, proxy.path);
     copyScalars(proxy, proxyOut, { http_proxy: "httpProxy", https_proxy: "httpsProxy" });
     copyStringList(proxy, "no_proxy", proxyOut, "noProxy");
-    out["proxy"] = proxyOut;
+    out.proxy = proxyOut;
   }
   const tls = getObject(getObject(section, "security"), "tls");
   if (tls && getList(tls, "certificate_authorities")) {
     const authorities = getObjects(tls, "certificate_authorities").map((entry) => translateResource(entry, context) ?? {});
-    out["security"] = { tls: withOrigin({ certificateAuthorities: authorities }, tls.path) };
+    out.security = { tls: withOrigin({ certificateAuthorities: authorities }, tls.path) };
   }
   const timeouts = getObject(section, "timeouts");
   if (timeouts) {
     const timeoutsOut = withOrigin<IgnObject>({}, timeouts.path);
     copyScalars(timeouts, timeoutsOut, { http_response_headers: "httpResponseHeaders", http_total: "httpTotal" });
-    out["timeouts"] = timeoutsOut;
+    out.timeouts = timeoutsOut;
   }
-  out["version"] = context.spec.ignitionVersion;
+  out.version = context.spec.ignitionVersion;
   return out;
 }
 
@@ -137,7 +128,7 @@ function translatePasswd(passwd: DecodedObject | undefined, context: TranslateCo
   if (!passwd) return undefined;
   const out = withOrigin<IgnObject>({}, passwd.path);
   if (getList(passwd, "groups")) {
-    out["groups"] = getObjects(passwd, "groups").map((group) => {
+    out.groups = getObjects(passwd, "groups").map((group) => {
       const entry = withOrigin<IgnObject>({}, group.path);
       copyScalars(group, entry, {
         gid: "gid",
@@ -150,7 +141,7 @@ function translatePasswd(passwd: DecodedObject | undefined, context: TranslateCo
     });
   }
   if (getList(passwd, "users")) {
-    out["users"] = getObjects(passwd, "users").map((user) => {
+    out.users = getObjects(passwd, "users").map((user) => {
       const entry = withOrigin<IgnObject>({}, user.path);
       copyScalars(user, entry, {
         gecos: "gecos",
@@ -182,7 +173,7 @@ function translateStorage(storage: DecodedObject | undefined, context: Translate
   const out = withOrigin<IgnObject>({}, storage.path);
 
   if (getList(storage, "directories")) {
-    out["directories"] = getObjects(storage, "directories").map((directory) => {
+    out.directories = getObjects(storage, "directories").map((directory) => {
       const entry = withOrigin<IgnObject>({}, directory.path);
       translateNode(directory, entry);
       put(entry, "mode", getInt(directory, "mode"));
@@ -190,11 +181,11 @@ function translateStorage(storage: DecodedObject | undefined, context: Translate
     });
   }
   if (getList(storage, "disks")) {
-    out["disks"] = getObjects(storage, "disks").map((disk) => {
+    out.disks = getObjects(storage, "disks").map((disk) => {
       const entry = withOrigin<IgnObject>({}, disk.path);
-      entry["device"] = getString(disk, "device") ?? "";
+      entry.device = getString(disk, "device") ?? "";
       if (getList(disk, "partitions")) {
-        entry["partitions"] = getObjects(disk, "partitions").map((partition) => {
+        entry.partitions = getObjects(disk, "partitions").map((partition) => {
           const partitionOut = withOrigin<IgnObject>({}, partition.path);
           copyScalars(partition, partitionOut, {
             guid: "guid",
@@ -215,22 +206,22 @@ function translateStorage(storage: DecodedObject | undefined, context: Translate
     });
   }
   if (getList(storage, "files")) {
-    out["files"] = getObjects(storage, "files").map((file) => {
+    out.files = getObjects(storage, "files").map((file) => {
       const entry = withOrigin<IgnObject>({}, file.path);
       translateNode(file, entry);
       if (getList(file, "append")) {
-        entry["append"] = getObjects(file, "append").map((fragment) => translateResource(fragment, context) ?? {});
+        entry.append = getObjects(file, "append").map((fragment) => translateResource(fragment, context) ?? {});
       }
       const contents = translateResource(getObject(file, "contents"), context);
-      if (contents) entry["contents"] = contents;
+      if (contents) entry.contents = contents;
       put(entry, "mode", getInt(file, "mode"));
       return entry;
     });
   }
   if (getList(storage, "filesystems")) {
-    out["filesystems"] = getObjects(storage, "filesystems").map((filesystem) => {
+    out.filesystems = getObjects(storage, "filesystems").map((filesystem) => {
       const entry = withOrigin<IgnObject>({}, filesystem.path);
-      entry["device"] = getString(filesystem, "device") ?? "";
+      entry.device = getString(filesystem, "device") ?? "";
       copyScalars(filesystem, entry, { format: "format", label: "label" });
       copyStringList(filesystem, "mount_options", entry, "mountOptions");
       copyStringList(filesystem, "options", entry, "options");
@@ -239,7 +230,7 @@ function translateStorage(storage: DecodedObject | undefined, context: Translate
     });
   }
   if (getList(storage, "links")) {
-    out["links"] = getObjects(storage, "links").map((link) => {
+    out.links = getObjects(storage, "links").map((link) => {
       const entry = withOrigin<IgnObject>({}, link.path);
       translateNode(link, entry);
       copyScalars(link, entry, { hard: "hard", target: "target" });
@@ -247,16 +238,16 @@ function translateStorage(storage: DecodedObject | undefined, context: Translate
     });
   }
   if (getList(storage, "luks")) {
-    out["luks"] = getObjects(storage, "luks").map((luks) => {
+    out.luks = getObjects(storage, "luks").map((luks) => {
       const entry = withOrigin<IgnObject>({}, luks.path);
       const cex = getObject(luks, "cex");
       if (cex) {
         const cexOut = withOrigin<IgnObject>({}, cex.path);
         put(cexOut, "enabled", getBool(cex, "enabled"));
-        entry["cex"] = cexOut;
+        entry.cex = cexOut;
       }
       const clevis = getObject(luks, "clevis");
-      if (clevis) entry["clevis"] = translateClevis(clevis);
+      if (clevis) entry.clevis = translateClevis(clevis);
       copyScalars(luks, entry, { device: "device", discard: "discard" });
       put(entry, "keyFile", translateResource(getObject(luks, "key_file"), context));
       copyScalars(luks, entry, { label: "label", name: "name" });
@@ -267,7 +258,7 @@ function translateStorage(storage: DecodedObject | undefined, context: Translate
     });
   }
   if (getList(storage, "raid")) {
-    out["raid"] = getObjects(storage, "raid").map((raid) => {
+    out.raid = getObjects(storage, "raid").map((raid) => {
       const entry = withOrigin<IgnObject>({}, raid.path);
       copyStringList(raid, "devices", entry, "devices");
       copyScalars(raid, entry, { level: "level", name: "name" });
@@ -294,9 +285,9 @@ function translateClevis(clevis: DecodedObject): IgnObject {
   if (custom) {
     const customOut = withOrigin<IgnObject>({}, custom.path);
     copyScalars(custom, customOut, { config: "config", needs_network: "needsNetwork", pin: "pin" });
-    out["custom"] = customOut;
+    out.custom = customOut;
   }
-  if (getList(clevis, "tang")) out["tang"] = getObjects(clevis, "tang").map(translateTang);
+  if (getList(clevis, "tang")) out.tang = getObjects(clevis, "tang").map(translateTang);
   copyScalars(clevis, out, { threshold: "threshold", tpm2: "tpm2" });
   return out;
 }
@@ -305,11 +296,11 @@ function translateSystemd(systemd: DecodedObject | undefined, context: Translate
   if (!systemd) return undefined;
   const out = withOrigin<IgnObject>({}, systemd.path);
   if (getList(systemd, "units")) {
-    out["units"] = getObjects(systemd, "units").map((unit) => {
+    out.units = getObjects(systemd, "units").map((unit) => {
       const entry = withOrigin<IgnObject>({}, unit.path);
       put(entry, "contents", getString(unit, "contents"));
       if (getList(unit, "dropins")) {
-        entry["dropins"] = getObjects(unit, "dropins").map((dropin) => {
+        entry.dropins = getObjects(unit, "dropins").map((dropin) => {
           const dropinOut = withOrigin<IgnObject>({}, dropin.path);
           copyScalars(dropin, dropinOut, { contents: "contents", name: "name" });
           if (getString(dropin, "contents_local") !== undefined) {
@@ -392,7 +383,7 @@ function renderMountUnits(storage: DecodedObject | undefined): IgnObject[] {
 
 export function translateBase(root: DecodedObject, context: TranslateContext): IgnObject {
   const config = withOrigin<IgnObject>({}, []);
-  config["ignition"] = translateIgnitionSection(getObject(root, "ignition"), context);
+  config.ignition = translateIgnitionSection(getObject(root, "ignition"), context);
   put(config, "kernelArguments", translateKernelArguments(getObject(root, "kernel_arguments")));
   put(config, "passwd", translatePasswd(getObject(root, "passwd"), context));
   const storage = getObject(root, "storage");

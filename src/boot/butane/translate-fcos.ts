@@ -22,8 +22,8 @@ const BOOT_SIZE_MIB = 384;
 
 function partition(label: string, sizeMiB: number | undefined, typeGuid: string | undefined): IgnObject {
   const out: IgnObject = { label };
-  if (sizeMiB !== undefined) out["sizeMiB"] = sizeMiB;
-  if (typeGuid !== undefined) out["typeGuid"] = typeGuid;
+  if (sizeMiB !== undefined) out.sizeMiB = sizeMiB;
+  if (typeGuid !== undefined) out.typeGuid = typeGuid;
   return out;
 }
 
@@ -74,14 +74,12 @@ function renderBootDevice(bootDevice: DecodedObject): IgnObject | undefined {
       }
     });
     const raidDevices = (prefix: string): IgnValue[] => mirrorDevices.map((_, index) => `/dev/disk/by-partlabel/${prefix}-${index + 1}`);
-    storage["raid"] = [
+    storage.raid = [
       // The RAID superblock goes at the end of the partition so BIOS GRUB need not understand RAID.
       withOrigin<IgnObject>({ devices: raidDevices("boot"), level: "raid1", name: "md-boot", options: ["--metadata=1.0"] }, [...origin, "mirror"]),
       withOrigin<IgnObject>({ devices: raidDevices("root"), level: "raid1", name: "md-root" }, [...origin, "mirror"]),
     ];
-    filesystems.push(
-      withOrigin<IgnObject>({ device: "/dev/md/md-boot", format: "ext4", label: "boot", wipeFilesystem: true }, [...origin, "mirror"]),
-    );
+    filesystems.push(withOrigin<IgnObject>({ device: "/dev/md/md-boot", format: "ext4", label: "boot", wipeFilesystem: true }, [...origin, "mirror"]));
   }
 
   if (wantLuks) {
@@ -94,29 +92,29 @@ function renderBootDevice(bootDevice: DecodedObject): IgnObject | undefined {
 
     const luksOut: IgnObject = {};
     if (cexEnabled) {
-      luksOut["cex"] = { enabled: true };
+      luksOut.cex = { enabled: true };
     } else {
       const clevis: IgnObject = {};
-      if (tangServers.length > 0) clevis["tang"] = tangServers.map(translateTang);
+      if (tangServers.length > 0) clevis.tang = tangServers.map(translateTang);
       const threshold = getInt(luks, "threshold");
-      if (threshold !== undefined) clevis["threshold"] = threshold;
+      if (threshold !== undefined) clevis.threshold = threshold;
       const tpm2 = getBool(luks, "tpm2");
-      if (tpm2 !== undefined) clevis["tpm2"] = tpm2;
-      luksOut["clevis"] = clevis;
+      if (tpm2 !== undefined) clevis.tpm2 = tpm2;
+      luksOut.clevis = clevis;
     }
-    luksOut["device"] = luksDevice;
+    luksOut.device = luksDevice;
     const discard = getBool(luks, "discard");
-    if (discard !== undefined) luksOut["discard"] = discard;
-    luksOut["label"] = "luks-root";
-    luksOut["name"] = "root";
-    luksOut["wipeVolume"] = true;
-    storage["luks"] = [withOrigin(luksOut, [...origin, "luks"])];
+    if (discard !== undefined) luksOut.discard = discard;
+    luksOut.label = "luks-root";
+    luksOut.name = "root";
+    luksOut.wipeVolume = true;
+    storage.luks = [withOrigin(luksOut, [...origin, "luks"])];
   }
 
   const rootDevice = wantLuks ? "/dev/mapper/root" : "/dev/md/md-root";
   filesystems.push(withOrigin<IgnObject>({ device: rootDevice, format: "xfs", label: "root", wipeFilesystem: true }, origin));
-  if (disks.length > 0) storage["disks"] = disks;
-  storage["filesystems"] = filesystems;
+  if (disks.length > 0) storage.disks = disks;
+  storage.filesystems = filesystems;
   return withOrigin<IgnObject>({ storage: withOrigin(storage, origin) }, origin);
 }
 
@@ -130,26 +128,23 @@ const RESERVED_PARTITION_LABELS: Readonly<Record<string, number>> = {
 
 /** Warn when a partition reuses an OS partition label under another number (a new partition would be made). */
 function warnOnReservedLabels(config: IgnObject, context: TranslateContext): void {
-  const storage = config["storage"];
+  const storage = config.storage;
   if (typeof storage !== "object" || Array.isArray(storage)) return;
-  const disks = storage["disks"];
+  const disks = storage.disks;
   if (!Array.isArray(disks)) return;
   for (const disk of disks) {
-    if (typeof disk !== "object" || Array.isArray(disk) || disk["wipeTable"] === true) continue;
-    const partitions = disk["partitions"];
+    if (typeof disk !== "object" || Array.isArray(disk) || disk.wipeTable === true) continue;
+    const partitions = disk.partitions;
     if (!Array.isArray(partitions)) continue;
     for (const entry of partitions) {
       if (typeof entry !== "object" || Array.isArray(entry)) continue;
-      const label = entry["label"];
+      const label = entry.label;
       if (typeof label !== "string") continue;
       const expected = RESERVED_PARTITION_LABELS[label];
-      const number = typeof entry["number"] === "number" ? entry["number"] : 0;
+      const number = typeof entry.number === "number" ? entry.number : 0;
       if (expected !== undefined && number !== expected) {
         const origin = originOf(entry);
-        context.report.warning(
-          [...origin, "label"],
-          "incorrect partition number; a new partition will be created using reserved label",
-        );
+        context.report.warning([...origin, "label"], "incorrect partition number; a new partition will be created using reserved label");
       }
     }
   }
@@ -169,12 +164,7 @@ function renderGrub(grub: DecodedObject): IgnObject | undefined {
   return withOrigin<IgnObject>(
     {
       storage: {
-        files: [
-          withOrigin<IgnObject>(
-            { path: "/boot/grub2/user.cfg", append: [{ compression: "", source: makeDataUrl(utf8Bytes(userConfig)) }] },
-            origin,
-          ),
-        ],
+        files: [withOrigin<IgnObject>({ path: "/boot/grub2/user.cfg", append: [{ compression: "", source: makeDataUrl(utf8Bytes(userConfig)) }] }, origin)],
         filesystems: [withOrigin<IgnObject>({ device: "/dev/disk/by-label/boot", format: "ext4", path: "/boot" }, origin)],
       },
     },

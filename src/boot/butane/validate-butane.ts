@@ -118,10 +118,7 @@ function validateBootDevice(bootDevice: DecodedObject, spec: ButaneSpec, root: D
           if (device === undefined || device === "") {
             report.error([...path, "layout"], "device is required for layouts: s390x-eckd, s390x-zfcp");
           } else if (!(layout === "s390x-eckd" ? DASD_DEVICE : SCSI_DEVICE).test(device)) {
-            report.error(
-              [...path, "layout"],
-              "device name must start with /dev/dasd on s390x-eckd layout or /dev/sd on s390x-zfcp layout",
-            );
+            report.error([...path, "layout"], "device name must start with /dev/dasd on s390x-eckd layout or /dev/sd on s390x-zfcp layout");
           }
           break;
         default:

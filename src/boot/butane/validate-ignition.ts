@@ -110,10 +110,10 @@ class Checker {
     if (compression !== undefined && compression !== "" && compression !== "gzip") {
       this.error(resource, "compression", "invalid compression method");
     }
-    const verification = resource["verification"];
+    const verification = resource.verification;
     const hash = isObject(verification) ? str(verification, "hash") : undefined;
     if (isObject(verification) && hash !== undefined) this.hash(verification, hash);
-    const headers = objects(resource["httpHeaders"]);
+    const headers = objects(resource.httpHeaders);
     if (headers.length > 0 && scheme !== undefined && scheme !== "http" && scheme !== "https") {
       this.error(resource, "httpHeaders", "cannot use HTTP headers with this source scheme");
     }
@@ -198,11 +198,11 @@ class Checker {
     const contents = str(unit, "contents");
     if (contents !== undefined) {
       const parsed = this.unitContents(unit, contents);
-      if (parsed.valid && unit["enabled"] === true && contents !== "" && !parsed.sections.has("Install")) {
+      if (parsed.valid && unit.enabled === true && contents !== "" && !parsed.sections.has("Install")) {
         this.warning(unit, "contents", `unit ${JSON.stringify(name)} is enabled, but has no install section so enable does nothing`);
       }
     }
-    for (const dropin of objects(unit["dropins"])) {
+    for (const dropin of objects(unit.dropins)) {
       if (!(str(dropin, "name") ?? "").endsWith(".conf")) this.error(dropin, "name", "invalid systemd drop-in extension");
       const dropinContents = str(dropin, "contents");
       if (dropinContents !== undefined) this.unitContents(dropin, dropinContents);
@@ -212,14 +212,14 @@ class Checker {
   luks(luks: IgnObject): void {
     if ((str(luks, "name") ?? "") === "") this.error(luks, "name", "luks device name is required");
     this.absolutePath(luks, "device", true);
-    const keyFile = luks["keyFile"];
+    const keyFile = luks.keyFile;
     if (isObject(keyFile)) this.resource(keyFile, false);
-    const clevis = luks["clevis"];
+    const clevis = luks.clevis;
     if (isObject(clevis)) {
-      const custom = clevis["custom"];
-      const tang = objects(clevis["tang"]);
+      const custom = clevis.custom;
+      const tang = objects(clevis.tang);
       if (isObject(custom) && Object.keys(custom).length > 0) {
-        if (tang.length > 0 || clevis["tpm2"] === true || num(clevis, "threshold") !== undefined) {
+        if (tang.length > 0 || clevis.tpm2 === true || num(clevis, "threshold") !== undefined) {
           this.error(clevis, "custom", "cannot use custom clevis config with tpm2, tang, or threshold");
         }
         const pin = str(custom, "pin");
@@ -240,8 +240,8 @@ class Checker {
         }
       }
     }
-    const cex = luks["cex"];
-    if (isObject(cex) && cex["enabled"] === true) {
+    const cex = luks.cex;
+    if (isObject(cex) && cex.enabled === true) {
       if (isObject(clevis) && Object.keys(clevis).length > 0) this.error(luks, "cex", "cannot use cex with clevis");
       if (isObject(keyFile) && str(keyFile, "source") !== undefined) this.error(luks, "cex", "cannot use key file with cex");
     }
@@ -264,7 +264,7 @@ class Checker {
 
   disk(disk: IgnObject): void {
     this.absolutePath(disk, "device", true);
-    for (const partition of objects(disk["partitions"])) {
+    for (const partition of objects(disk.partitions)) {
       const label = str(partition, "label");
       if (label !== undefined && label.length > 36) this.error(partition, "label", "partition labels may not exceed 36 characters");
       if (label?.includes(":")) this.warning(partition, "label", "partition label will be truncated to text before the colon");
@@ -276,7 +276,7 @@ class Checker {
       }
       const number = num(partition, "number") ?? 0;
       if (number < 0) this.error(partition, "number", "partition number must be non-negative");
-      if (partition["shouldExist"] === false && number === 0) {
+      if (partition.shouldExist === false && number === 0) {
         this.error(partition, "number", "partition number is required when shouldExist is false");
       }
     }
@@ -291,7 +291,7 @@ class Checker {
     if ((num(raid, "spares") ?? 0) > 0 && (level === "linear" || level === "raid0" || level === "0" || level === "stripe")) {
       this.error(raid, "spares", "spares unsupported for linear and raid0 arrays");
     }
-    const devices = raid["devices"];
+    const devices = raid.devices;
     if (Array.isArray(devices)) {
       devices.forEach((device, index) => {
         if (typeof device !== "string" || !device.startsWith("/")) {
@@ -347,50 +347,50 @@ class Checker {
   }
 
   config(config: IgnObject): void {
-    const ignition = isObject(config["ignition"]) ? config["ignition"] : {};
-    const configSection = ignition["config"];
+    const ignition = isObject(config.ignition) ? config.ignition : {};
+    const configSection = ignition.config;
     if (isObject(configSection)) {
-      for (const merge of objects(configSection["merge"])) this.resource(merge, true);
-      const replace = configSection["replace"];
+      for (const merge of objects(configSection.merge)) this.resource(merge, true);
+      const replace = configSection.replace;
       if (isObject(replace) && Object.keys(replace).length > 0) this.resource(replace, true);
     }
-    const security = ignition["security"];
-    const tls = isObject(security) ? security["tls"] : undefined;
-    if (isObject(tls)) for (const authority of objects(tls["certificateAuthorities"])) this.resource(authority, true);
-    const proxy = ignition["proxy"];
+    const security = ignition.security;
+    const tls = isObject(security) ? security.tls : undefined;
+    if (isObject(tls)) for (const authority of objects(tls.certificateAuthorities)) this.resource(authority, true);
+    const proxy = ignition.proxy;
     if (isObject(proxy)) this.proxy(proxy);
 
-    const storage = isObject(config["storage"]) ? config["storage"] : {};
-    for (const file of objects(storage["files"])) {
+    const storage = isObject(config.storage) ? config.storage : {};
+    for (const file of objects(storage.files)) {
       this.node(file);
       this.mode(file);
-      const contents = file["contents"];
+      const contents = file.contents;
       if (isObject(contents)) this.resource(contents, false);
-      for (const fragment of objects(file["append"])) this.resource(fragment, false);
-      if (file["overwrite"] === true && !(isObject(contents) && str(contents, "source") !== undefined)) {
+      for (const fragment of objects(file.append)) this.resource(fragment, false);
+      if (file.overwrite === true && !(isObject(contents) && str(contents, "source") !== undefined)) {
         this.error(file, "overwrite", "overwrite must be false if source is unspecified");
       }
     }
-    for (const directory of objects(storage["directories"])) {
+    for (const directory of objects(storage.directories)) {
       this.node(directory);
       this.mode(directory);
     }
-    for (const link of objects(storage["links"])) {
+    for (const link of objects(storage.links)) {
       this.node(link);
       const target = str(link, "target");
       if (target === undefined || target === "") this.error(link, "target", "link target is required");
-      else if (link["hard"] === true && !target.startsWith("/")) this.error(link, "target", "path not absolute");
+      else if (link.hard === true && !target.startsWith("/")) this.error(link, "target", "path not absolute");
     }
-    for (const disk of objects(storage["disks"])) this.disk(disk);
-    for (const filesystem of objects(storage["filesystems"])) this.filesystem(filesystem);
-    for (const raid of objects(storage["raid"])) this.raid(raid);
-    for (const luks of objects(storage["luks"])) this.luks(luks);
+    for (const disk of objects(storage.disks)) this.disk(disk);
+    for (const filesystem of objects(storage.filesystems)) this.filesystem(filesystem);
+    for (const raid of objects(storage.raid)) this.raid(raid);
+    for (const luks of objects(storage.luks)) this.luks(luks);
 
-    const systemd = isObject(config["systemd"]) ? config["systemd"] : {};
-    for (const unit of objects(systemd["units"])) this.unit(unit);
+    const systemd = isObject(config.systemd) ? config.systemd : {};
+    for (const unit of objects(systemd.units)) this.unit(unit);
 
-    const passwd = isObject(config["passwd"]) ? config["passwd"] : {};
-    for (const entry of [...objects(passwd["users"]), ...objects(passwd["groups"])]) {
+    const passwd = isObject(config.passwd) ? config.passwd : {};
+    for (const entry of [...objects(passwd.users), ...objects(passwd.groups)]) {
       if ((str(entry, "name") ?? "") === "") this.error(entry, "name", "name is required");
     }
 

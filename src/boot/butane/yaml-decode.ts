@@ -4,7 +4,7 @@
  * into Go fields: strings take the scalar's source text, ints accept Go integer literals (0644, 0o644,
  * 0x1a4, 1_000), bools accept true/false plus the YAML 1.1 yes/no/on/off forms, and null means "absent".
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type Scalar } from "yaml";
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Scalar, type Node as YamlNode } from "yaml";
 import type { FieldType, ObjectSpec } from "./butane-schema.ts";
 import type { DiagnosticReport, PathSegment, SourcePosition } from "./diagnostics.ts";
 
@@ -108,8 +108,7 @@ export function parseButaneYaml(source: string, report: (message: string, positi
     }
     return undefined;
   };
-  const locateKey = (path: readonly PathSegment[]): SourcePosition | undefined =>
-    positions.get(path.join("\u0000"))?.key ?? locate(path);
+  const locateKey = (path: readonly PathSegment[]): SourcePosition | undefined => positions.get(path.join("\u0000"))?.key ?? locate(path);
   const resolveAlias = (node: YamlNode): YamlNode | null => {
     let current: YamlNode | null = node;
     // Bounded: an alias can only point backwards, but never loop on a malformed tree.

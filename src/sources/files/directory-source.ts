@@ -1,10 +1,10 @@
 // Directory of Kubernetes-shaped YAML/JSON files, reloaded live. Only changed files are re-read; a change is
 // debounced so an editor's write-rename-chmod burst becomes one reload.
-import { watch, type FSWatcher } from "node:fs";
+import { type FSWatcher, watch } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { ResourceSource, SnapshotUpdate } from "../types.ts";
-import { decodeResourceFile, type DecodedFile } from "./documents.ts";
+import { type DecodedFile, decodeResourceFile } from "./documents.ts";
 import { ResourceSet } from "./resource-set.ts";
 
 const RESOURCE_FILE = /\.(ya?ml|json)$/i;

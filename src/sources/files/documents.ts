@@ -1,6 +1,6 @@
 // Decoding resource files: multi-document YAML or JSON, each document validated on its own.
 import { LineCounter, parseAllDocuments } from "yaml";
-import { describeDocument, parseBootResource, type BootResource } from "../../api/index.ts";
+import { type BootResource, describeDocument, parseBootResource } from "../../api/index.ts";
 import type { SourceProblem } from "../types.ts";
 
 export type DecodedDocument =

@@ -3,7 +3,7 @@ import machine1 from "../../../manifests/samples/machine-1.yaml" with { type: "t
 import machine2 from "../../../manifests/samples/machine-2.yaml" with { type: "text" };
 import machine3 from "../../../manifests/samples/machine-3.yaml" with { type: "text" };
 import type { ResourceSource, SnapshotUpdate } from "../types.ts";
-import { decodeResourceFile, type DecodedFile } from "./documents.ts";
+import { type DecodedFile, decodeResourceFile } from "./documents.ts";
 import { ResourceSet } from "./resource-set.ts";
 
 export const EMBEDDED_SAMPLES: Readonly<Record<string, string>> = {

@@ -1,6 +1,6 @@
 // Turns decoded files into one resource snapshot while never losing the last good state: a file that stops
 // parsing keeps serving what it served before, and an invalid document keeps its previous valid version.
-import { objectKey, type BootResource } from "../../api/index.ts";
+import { type BootResource, objectKey } from "../../api/index.ts";
 import type { ResourceSnapshot } from "../../index/boot-index.ts";
 import type { SnapshotUpdate, SourceProblem } from "../types.ts";
 import type { DecodedFile } from "./documents.ts";
@@ -48,7 +48,12 @@ export class ResourceSet {
         const kept = this.lastGoodByFile.get(path) ?? [];
         for (const resource of kept) add(resource, path);
         if (kept.length > 0) {
-          problems.push({ severity: "warning", origin: path, path: "", message: `still serving its ${kept.length} resource(s) from the last version that parsed` });
+          problems.push({
+            severity: "warning",
+            origin: path,
+            path: "",
+            message: `still serving its ${kept.length} resource(s) from the last version that parsed`,
+          });
         }
         nextGoodByFile.set(path, kept);
         continue;

@@ -92,7 +92,8 @@ export class KubeClient {
       }
       return (text === "" ? {} : JSON.parse(text)) as T;
     } catch (error) {
-      if (controller.signal.aborted) throw new KubeApiError(0, "Timeout", `${method} ${path}: no answer within ${options.timeoutMs ?? this.requestTimeoutMs} ms`);
+      if (controller.signal.aborted)
+        throw new KubeApiError(0, "Timeout", `${method} ${path}: no answer within ${options.timeoutMs ?? this.requestTimeoutMs} ms`);
       throw error;
     } finally {
       clearTimeout(timer);

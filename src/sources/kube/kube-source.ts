@@ -1,11 +1,11 @@
 // Resources from the API server: one reflector per kind, each object validated once when it changes (an object the
 // schema rejects keeps its last valid version, as in directory mode), snapshots coalesced so a burst of watch
 // events becomes one index rebuild.
-import { API_GROUP, API_VERSION, parseBootResource, type BootResource } from "../../api/index.ts";
+import { API_GROUP, API_VERSION, type BootResource, parseBootResource } from "../../api/index.ts";
 import { snapshotOf } from "../files/resource-set.ts";
 import type { ResourceSource, SnapshotUpdate, SourceProblem } from "../types.ts";
 import type { KubeClient } from "./client.ts";
-import { Reflector, type ReflectorChange, type KubeObjectLike } from "./reflector.ts";
+import { type KubeObjectLike, Reflector, type ReflectorChange } from "./reflector.ts";
 
 export type WatchedKind = "IPXEBootConfig" | "HTTPBootConfig" | "Secret";
 
@@ -38,7 +38,9 @@ function isStatusOnlyChange(previous: Entry | undefined, object: KubeObjectLike)
   if (!held || previous.problems.length > 0) return false;
   const meta = object.metadata as { generation?: number; labels?: Record<string, string>; annotations?: Record<string, string> } | undefined;
   if (meta?.generation === undefined || meta.generation !== held.generation) return false;
-  return JSON.stringify(meta.labels ?? {}) === JSON.stringify(held.labels ?? {}) && JSON.stringify(meta.annotations ?? {}) === JSON.stringify(held.annotations ?? {});
+  return (
+    JSON.stringify(meta.labels ?? {}) === JSON.stringify(held.labels ?? {}) && JSON.stringify(meta.annotations ?? {}) === JSON.stringify(held.annotations ?? {})
+  );
 }
 
 function collectionPath(kind: WatchedKind, namespace: string): string {

@@ -82,13 +82,20 @@ export class Reflector {
     if (this.running) return;
     this.running = true;
     const stallTimeout = this.options.stallTimeoutMs ?? 5 * 60_000;
-    this.stallTimer = setInterval(() => {
-      if (this.watchHandle && Date.now() - this.lastActivity > stallTimeout) {
-        this.stats.stalls++;
-        this.options.onError?.(new Error(`watch ${this.options.path} silent for ${Math.round((Date.now() - this.lastActivity) / 1000)} s; restarting it`), "watch", 0);
-        this.restartWatch(false);
-      }
-    }, Math.max(250, Math.min(stallTimeout / 4, 10_000)));
+    this.stallTimer = setInterval(
+      () => {
+        if (this.watchHandle && Date.now() - this.lastActivity > stallTimeout) {
+          this.stats.stalls++;
+          this.options.onError?.(
+            new Error(`watch ${this.options.path} silent for ${Math.round((Date.now() - this.lastActivity) / 1000)} s; restarting it`),
+            "watch",
+            0,
+          );
+          this.restartWatch(false);
+        }
+      },
+      Math.max(250, Math.min(stallTimeout / 4, 10_000)),
+    );
     this.resyncTimer = setInterval(() => this.restartWatch(true), this.options.resyncIntervalMs ?? 10 * 60_000);
     this.cycle = this.loop();
   }

@@ -1,15 +1,16 @@
 // `serve --source kube`: the same boot server, fed by the API server, plus the status machinery: the reconciler on
 // the leader (or on every replica without --leader-elect) and the served-status writer on every replica.
-import { hostname } from "node:os";
+
 import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
 import type { ServeOptions } from "../../cli/options.ts";
 import { runServe } from "../../cli/serve.ts";
 import { EventRecorder } from "../../controllers/events.ts";
 import { LeaderElector } from "../../controllers/leader-election.ts";
+import { RegistryCredentialsLoader } from "../../controllers/registry-credentials.ts";
 import { ServedStatusWriter } from "../../controllers/served-status.ts";
 import { StatusReconciler } from "../../controllers/status-reconciler.ts";
 import { Translator } from "../../controllers/translator.ts";
-import { RegistryCredentialsLoader } from "../../controllers/registry-credentials.ts";
 import { createLogger } from "../../observability/log.ts";
 import { KubeClient, loadKubeConfig } from "./client.ts";
 import { KubeSource } from "./kube-source.ts";

@@ -84,14 +84,21 @@ describe("mode heuristics (Butane's decimal-mode warning)", () => {
 
 describe("Go JSON string encoding", () => {
   test("escapes HTML characters, control characters and line separators", () => {
-    expect(encodeGoString("<a href=\"x\">&</a>\u2028\u0001\t")).toBe('"\\u003ca href=\\"x\\"\\u003e\\u0026\\u003c/a\\u003e\\u2028\\u0001\\t"');
+    expect(encodeGoString('<a href="x">&</a>\u2028\u0001\t')).toBe('"\\u003ca href=\\"x\\"\\u003e\\u0026\\u003c/a\\u003e\\u2028\\u0001\\t"');
   });
 });
 
 describe("Ignition config merge", () => {
   test("parent entries keep their place, child fields win, new child entries are appended", () => {
     const schema = ignitionSchema(4);
-    const parent = { systemd: { units: [{ name: "a.mount", enabled: true, contents: "generated" }, { name: "b.mount", enabled: true }] } };
+    const parent = {
+      systemd: {
+        units: [
+          { name: "a.mount", enabled: true, contents: "generated" },
+          { name: "b.mount", enabled: true },
+        ],
+      },
+    };
     const child = { systemd: { units: [{ name: "c.service" }, { name: "a.mount", enabled: false }] } };
     expect(mergeObjects(parent, child, "Config", schema)).toEqual({
       systemd: {

@@ -46,9 +46,7 @@ const WARNINGS: Readonly<Record<string, ExpectedDiagnostic[]>> = {
   "03-fcos-1.1-proxy-headers": [
     { path: "ignition.proxy.https_proxy", line: 9, column: 18, message: "insecure plaintext HTTP proxy specified for HTTPS resources" },
   ],
-  "22-fcos-1.3-reserved-label-warning": [
-    { path: "storage.disks.0.partitions.0.label", line: 7, column: 18, message: "incorrect partition number" },
-  ],
+  "22-fcos-1.3-reserved-label-warning": [{ path: "storage.disks.0.partitions.0.label", line: 7, column: 18, message: "incorrect partition number" }],
   "24-fcos-1.4-decimal-mode-warning": [
     { path: "storage.files.0.mode", line: 6, column: 13, message: "remember to add a leading zero" },
     { path: "storage.directories.0.mode", line: 11, column: 13, message: "remember to add a leading zero" },

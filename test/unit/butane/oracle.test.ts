@@ -12,9 +12,9 @@ import { translateButane } from "../../../src/boot/butane/index.ts";
 import { loadValidCases } from "./corpus.ts";
 
 function findValidator(): string {
-  const fromEnvironment = process.env["IGNITION_VALIDATE"];
+  const fromEnvironment = process.env.IGNITION_VALIDATE;
   if (fromEnvironment) return fromEnvironment;
-  const cacheRoot = process.env["BOOT_OPERATOR_CACHE"] ?? join(homedir(), ".cache", "boot-operator");
+  const cacheRoot = process.env.BOOT_OPERATOR_CACHE ?? join(homedir(), ".cache", "boot-operator");
   const cached = join(cacheRoot, "ignition", "current", "ignition-validate");
   if (existsSync(cached)) return cached;
   const onPath = Bun.which("ignition-validate");
@@ -81,9 +81,7 @@ describe("ignition-validate oracle", () => {
       const result = translateButane(entry.source);
       if (!result.ok) throw new Error(`translation failed: ${JSON.stringify(result.errors)}`);
       const json =
-        result.ignitionVersion === "3.4.0"
-          ? result.ignitionJson.replace('"version":"3.4.0"', '"version":"3.4.0-experimental"')
-          : result.ignitionJson;
+        result.ignitionVersion === "3.4.0" ? result.ignitionJson.replace('"version":"3.4.0"', '"version":"3.4.0-experimental"') : result.ignitionJson;
       const file = join(workDirectory, `${entry.name}.ign`);
       writeFileSync(file, json);
       const run = Bun.spawnSync([validator, file]);

@@ -51,9 +51,9 @@ describe("Butane corpus: invalid documents report the YAML path and position", (
 
 describe("formatButaneDiagnostic", () => {
   test("prints path, position and message on one line", () => {
-    expect(
-      formatButaneDiagnostic({ severity: "error", path: "storage.files.0.mode", line: 7, column: 13, message: "invalid mode" }),
-    ).toBe("storage.files.0.mode (line 7, column 13): invalid mode");
+    expect(formatButaneDiagnostic({ severity: "error", path: "storage.files.0.mode", line: 7, column: 13, message: "invalid mode" })).toBe(
+      "storage.files.0.mode (line 7, column 13): invalid mode",
+    );
   });
 
   test("falls back to $ for the document root and omits a missing position", () => {

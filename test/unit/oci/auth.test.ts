@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import {
+  basicAuthorization,
   CredentialsError,
   DEFAULT_TOKEN_LIFETIME_SECONDS,
-  basicAuthorization,
   parseDockerConfigJson,
   parseTokenResponse,
   parseWwwAuthenticate,
@@ -17,9 +17,9 @@ describe("parseWwwAuthenticate", () => {
   });
 
   test("commas inside quoted values, escapes, spacing and case", () => {
-    expect(parseWwwAuthenticate('bearer  Realm = "https://a/token" , scope="repository:x:pull,push", error="insufficient_scope", note="say \\"hi\\""')).toEqual([
-      { scheme: "bearer", params: { realm: "https://a/token", scope: "repository:x:pull,push", error: "insufficient_scope", note: 'say "hi"' } },
-    ]);
+    expect(parseWwwAuthenticate('bearer  Realm = "https://a/token" , scope="repository:x:pull,push", error="insufficient_scope", note="say \\"hi\\""')).toEqual(
+      [{ scheme: "bearer", params: { realm: "https://a/token", scope: "repository:x:pull,push", error: "insufficient_scope", note: 'say "hi"' } }],
+    );
   });
 
   test("several challenges in one header", () => {
@@ -41,7 +41,7 @@ describe("parseWwwAuthenticate", () => {
     expect(parseWwwAuthenticate("")).toEqual([]);
     expect(parseWwwAuthenticate(",,, ")).toEqual([]);
     expect(parseWwwAuthenticate('Bearer realm="unterminated')).toEqual([{ scheme: "bearer", params: { realm: "unterminated" } }]);
-    expect(parseWwwAuthenticate("=== Bearer realm=x").find((c) => c.scheme === "bearer")?.params["realm"]).toBe("x");
+    expect(parseWwwAuthenticate("=== Bearer realm=x").find((c) => c.scheme === "bearer")?.params.realm).toBe("x");
   });
 });
 

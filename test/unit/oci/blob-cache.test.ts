@@ -126,8 +126,16 @@ describe("BlobCache", () => {
     corrupted[150_000] = (corrupted[150_000] ?? 0) ^ 0x01;
     const mismatches: DigestMismatch[] = [];
     const gate = gatedSource(corrupted, 50_000);
-    const a = await cache.stream(digest, async () => gate.source, (m) => mismatches.push(m));
-    const b = await cache.stream(digest, async () => gate.source, (m) => mismatches.push(m));
+    const a = await cache.stream(
+      digest,
+      async () => gate.source,
+      (m) => mismatches.push(m),
+    );
+    const b = await cache.stream(
+      digest,
+      async () => gate.source,
+      (m) => mismatches.push(m),
+    );
     const results = Promise.allSettled([readAll(a.stream), readAll(b.stream)]);
     gate.releaseAll();
     const settled = await results;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { computeDigest, verifyingStream, type DigestMismatch } from "../../../src/oci/digest.ts";
+import { computeDigest, type DigestMismatch, verifyingStream } from "../../../src/oci/digest.ts";
 
 function chunksOf(bytes: Uint8Array, size: number): Uint8Array[] {
   const chunks: Uint8Array[] = [];
@@ -47,7 +47,9 @@ describe("computeDigest", () => {
 describe("verifyingStream", () => {
   test("passes every byte through when the digest matches", async () => {
     const mismatches: DigestMismatch[] = [];
-    const out = new Uint8Array(await new Response(verifyingStream(sourceOf(chunksOf(blob, 999)), digest, blob.byteLength, (m) => mismatches.push(m))).arrayBuffer());
+    const out = new Uint8Array(
+      await new Response(verifyingStream(sourceOf(chunksOf(blob, 999)), digest, blob.byteLength, (m) => mismatches.push(m))).arrayBuffer(),
+    );
     expect(out).toEqual(blob);
     expect(mismatches).toEqual([]);
   });

@@ -1,13 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import { OciError } from "../../../src/oci/errors.ts";
-import { findBootLayers, hasBootLayers, parseManifest, rankIndexEntries, type IndexEntry } from "../../../src/oci/manifest.ts";
+import { findBootLayers, hasBootLayers, type IndexEntry, parseManifest, rankIndexEntries } from "../../../src/oci/manifest.ts";
 import {
+  bootLayerKind,
+  essence,
   MEDIA_TYPE_DOCKER_MANIFEST,
   MEDIA_TYPE_DOCKER_MANIFEST_LIST,
   MEDIA_TYPE_OCI_INDEX,
   MEDIA_TYPE_OCI_MANIFEST,
-  bootLayerKind,
-  essence,
   manifestKindOf,
 } from "../../../src/oci/media-types.ts";
 
@@ -26,10 +26,12 @@ describe("media types", () => {
     ["Application/VND.ironcore.image.UKI; foo=bar", "uki"],
   ])("%s is a %s layer", (mediaType, kind) => expect(bootLayerKind(mediaType)).toBe(kind as never));
 
-  test.each(["application/vnd.oci.image.layer.v1.tar+gzip", "application/vnd.ironcore.image.initrd", "application/io.gardenlinux.image.archive.format.tar", ""])(
-    "%p is not a boot layer",
-    (mediaType) => expect(bootLayerKind(mediaType)).toBeUndefined(),
-  );
+  test.each([
+    "application/vnd.oci.image.layer.v1.tar+gzip",
+    "application/vnd.ironcore.image.initrd",
+    "application/io.gardenlinux.image.archive.format.tar",
+    "",
+  ])("%p is not a boot layer", (mediaType) => expect(bootLayerKind(mediaType)).toBeUndefined());
 
   test("manifest kinds", () => {
     expect(manifestKindOf(MEDIA_TYPE_OCI_INDEX)).toBe("index");
@@ -42,7 +44,11 @@ describe("media types", () => {
 });
 
 describe("parseManifest", () => {
-  const manifest = { schemaVersion: 2, config: { mediaType: "application/vnd.oci.empty.v1+json", digest: d(1), size: 2 }, layers: [{ mediaType: "application/vnd.ironcore.image.uki", digest: d(2), size: 10 }] };
+  const manifest = {
+    schemaVersion: 2,
+    config: { mediaType: "application/vnd.oci.empty.v1+json", digest: d(1), size: 2 },
+    layers: [{ mediaType: "application/vnd.ironcore.image.uki", digest: d(2), size: 10 }],
+  };
 
   test("kind from the document's mediaType, the Content-Type, or the shape", () => {
     expect(parseManifest(encode({ ...manifest, mediaType: MEDIA_TYPE_OCI_MANIFEST }), "application/json").kind).toBe("manifest");

@@ -10,7 +10,9 @@ describe("building proxy URLs", () => {
     expect(imageLayerUrl("http://boot.example:8083/", "ghcr.io/gardenlinux/gardenlinux", "1443.3", DIGEST)).toBe(
       `http://boot.example:8083/image?imageName=ghcr.io/gardenlinux/gardenlinux&version=1443.3&layerDigest=${DIGEST}`,
     );
-    expect(imageLayerUrl("http://b", "127.0.0.1:5000/a", DIGEST, DIGEST)).toBe(`http://b/image?imageName=127.0.0.1:5000/a&version=${DIGEST}&layerDigest=${DIGEST}`);
+    expect(imageLayerUrl("http://b", "127.0.0.1:5000/a", DIGEST, DIGEST)).toBe(
+      `http://b/image?imageName=127.0.0.1:5000/a&version=${DIGEST}&layerDigest=${DIGEST}`,
+    );
   });
 
   test("/httpboot path carries registry host:port and slashes", () => {
@@ -46,7 +48,10 @@ describe("parsing proxy requests (round trips and 400 reasons)", () => {
     expect(parsed).toEqual({ ok: true, blob: { registry: "127.0.0.1:5000", repository: "boot/img", digest: DIGEST }, version: "v1" });
 
     const uki = new URL(httpBootUkiUrl("http://b", "127.0.0.1:5000/boot/img", DIGEST));
-    expect(parseHttpBootPath(uki.pathname.slice("/httpboot/".length))).toEqual({ ok: true, blob: { registry: "127.0.0.1:5000", repository: "boot/img", digest: DIGEST } });
+    expect(parseHttpBootPath(uki.pathname.slice("/httpboot/".length))).toEqual({
+      ok: true,
+      blob: { registry: "127.0.0.1:5000", repository: "boot/img", digest: DIGEST },
+    });
   });
 
   test("Docker Hub names without a registry", () => {
