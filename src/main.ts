@@ -61,7 +61,7 @@ async function main(argv: string[]): Promise<number> {
       if (positionals.length > 0) throw new UsageError(`serve takes no arguments (got ${positionals.join(" ")})`);
       const options = validateFlags(serveOptionsSchema, flags);
       if (options.source.type === "kube") {
-        const { runKubeServe } = await import("./sources/kube/serve-kube.ts");
+        const { runKubeServe } = await import("./cli/serve-kube.ts");
         await runKubeServe(options);
       } else {
         const { runServe } = await import("./cli/serve.ts");
@@ -84,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
       if (options.source.type === "kube") throw new UsageError("explain reads dir:PATH or embedded:samples; for kube, use kubectl get and the config's status");
       const { loadDirectoryOnce } = await import("./sources/files/directory-source.ts");
       const { EmbeddedSource } = await import("./sources/files/embedded-source.ts");
-      const { BootStore } = await import("./index/store.ts");
+      const { BootStore } = await import("./boot/store.ts");
       const { explainMachine } = await import("./cli/explain.ts");
       const store = new BootStore();
       if (options.source.type === "dir") store.apply(await loadDirectoryOnce(options.source.directory));

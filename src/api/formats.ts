@@ -1,7 +1,7 @@
 // Field formats shared by every resource. Each check is a valibot action so the same rule produces the runtime
 // error message, and (via the pattern exported beside it) the CRD's OpenAPI pattern.
 import * as v from "valibot";
-import { canonicalIp, canonicalMac, canonicalUuid } from "../index/canonical.ts";
+import { canonicalIp, canonicalMac, canonicalUuid } from "./canonical.ts";
 
 /** RFC 1123 DNS subdomain, the rule Kubernetes applies to object and secret names. */
 export const DNS_SUBDOMAIN_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

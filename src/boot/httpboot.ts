@@ -2,7 +2,7 @@
 // X-Forwarded-For; we believe that header only from peers inside --trusted-proxies. Otherwise anyone could claim
 // any machine's answer, and a trusted proxy's own address must never be used, or one config would be handed to
 // every client of that DHCP server.
-import { type Cidr, canonicalIp, canonicalNetworkIdentifier, cidrContains } from "../index/canonical.ts";
+import { type Cidr, canonicalIp, canonicalNetworkIdentifier, cidrContains } from "../api/canonical.ts";
 
 export type HttpBootIdentity = { ok: true; identifiers: string[]; via: "peer" | "forwarded"; peer: string } | { ok: false; reason: string };
 

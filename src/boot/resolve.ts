@@ -1,7 +1,8 @@
 // Which config answers a machine. Pure functions over the index; the routes only translate HTTP to these calls.
+
+import { canonicalMac } from "../api/canonical.ts";
 import { DEFAULT_NAMESPACE, type HTTPBootConfig, type IPXEBootConfig } from "../api/index.ts";
 import type { BootIndex, Match } from "../index/boot-index.ts";
-import { canonicalMac } from "../index/canonical.ts";
 
 export interface MachineIdentity {
   uuid?: string | undefined;

@@ -1,9 +1,10 @@
 // `boot-operator explain`: which config a machine would get on each endpoint, and why.
+
+import { canonicalIp, canonicalMac, canonicalUuid } from "../api/canonical.ts";
 import { diagnoseHttpBootConfig, diagnoseIpxeBootConfig } from "../boot/diagnose.ts";
 import { resolveHttpBootConfig, resolveIgnitionConfig, resolveIpxeConfig } from "../boot/resolve.ts";
+import type { BootStore } from "../boot/store.ts";
 import { describeConflict } from "../index/boot-index.ts";
-import { canonicalIp, canonicalMac, canonicalUuid } from "../index/canonical.ts";
-import type { BootStore } from "../index/store.ts";
 import { UsageError } from "./flags.ts";
 import type { ExplainOptions } from "./options.ts";
 

@@ -1,10 +1,10 @@
 // Validated, typed options. Each flag's value is checked by a valibot schema whose message names the flag, so a
 // typo in a unit file or env var stops the start with one clear line instead of a surprise at boot time.
 import * as v from "valibot";
+import { type Cidr, parseCidr } from "../api/canonical.ts";
 import { BOOT_URL_PATTERN } from "../api/formats.ts";
-import { type Cidr, parseCidr } from "../index/canonical.ts";
+import { type ListenAddress, parseListenAddress } from "../http/server.ts";
 import { LOG_LEVELS } from "../observability/log.ts";
-import { type ListenAddress, parseListenAddress } from "../server.ts";
 import { type RawFlags, UsageError } from "./flags.ts";
 
 export type SourceSpec = { type: "dir"; directory: string } | { type: "kube" } | { type: "embedded" };

@@ -1,15 +1,17 @@
 // `boot-operator serve`: load resources, serve machines, reload on change, shut down gracefully.
 import { diagnoseAll } from "../boot/diagnose.ts";
+import type { ServedEvent } from "../boot/served.ts";
+import { BootStore } from "../boot/store.ts";
 import { createApp } from "../http/app.ts";
-import type { HttpDeps, ServedEvent } from "../http/context.ts";
+import type { HttpDeps } from "../http/context.ts";
+import { startHttpServer } from "../http/server.ts";
 import { describeConflict } from "../index/boot-index.ts";
-import { BootStore } from "../index/store.ts";
+import { formatProblem } from "../index/snapshot.ts";
 import { createLogger, type Logger } from "../observability/log.ts";
 import { type BootMetrics, createBootMetrics } from "../observability/metrics.ts";
-import { startHttpServer } from "../server.ts";
 import { DirectorySource } from "../sources/files/directory-source.ts";
 import { EmbeddedSource } from "../sources/files/embedded-source.ts";
-import { formatProblem, type ResourceSource } from "../sources/types.ts";
+import type { ResourceSource } from "../sources/types.ts";
 import { COMMIT, VERSION } from "../version.ts";
 import { loadIpxeTemplate } from "./ipxe-template-file.ts";
 import { createOciRuntime, type OciRuntime } from "./oci-runtime.ts";

@@ -4,10 +4,10 @@
 import { readFile } from "node:fs/promises";
 import { diagnoseAll } from "../boot/diagnose.ts";
 import { parseIpxeTemplate } from "../boot/ipxe-template.ts";
+import { BootStore } from "../boot/store.ts";
 import { describeConflict } from "../index/boot-index.ts";
-import { BootStore } from "../index/store.ts";
+import { formatProblem } from "../index/snapshot.ts";
 import { loadDirectoryOnce } from "../sources/files/directory-source.ts";
-import { formatProblem } from "../sources/types.ts";
 
 export interface ValidateReport {
   errors: string[];

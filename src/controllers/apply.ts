@@ -2,7 +2,7 @@
 // reconciler (Ready, IdentifiersUnique, state) and the served-status writer (*Fetched conditions, from any
 // replica) never overwrite each other: conditions are a map list keyed by type in the CRD.
 import { API_GROUP, API_VERSION, type Condition } from "../api/index.ts";
-import type { KubeClient } from "../sources/kube/client.ts";
+import type { KubeClient } from "../kube/client.ts";
 
 export const RECONCILER_FIELD_MANAGER = "boot-operator";
 export const SERVED_FIELD_MANAGER = "boot-operator-served";

@@ -1,8 +1,8 @@
 // Kubernetes Events for status transitions, so `kubectl describe` tells the story. Best effort: an event that
 // cannot be written is logged, never retried into a storm.
 import { API_GROUP, API_VERSION } from "../api/index.ts";
+import type { KubeClient } from "../kube/client.ts";
 import type { Logger } from "../observability/log.ts";
-import type { KubeClient } from "../sources/kube/client.ts";
 import type { ConfigKind } from "./apply.ts";
 
 export class EventRecorder {

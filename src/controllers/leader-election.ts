@@ -4,8 +4,8 @@
 // win; a leader that cannot renew within renewDeadline steps down before anyone else may take over. Releasing on
 // shutdown hands over at once instead of after leaseDuration.
 
+import { KubeApiError, type KubeClient } from "../kube/client.ts";
 import type { Logger } from "../observability/log.ts";
-import { KubeApiError, type KubeClient } from "../sources/kube/client.ts";
 
 interface Lease {
   apiVersion: "coordination.k8s.io/v1";

@@ -2,9 +2,9 @@
 // re-read periodically so a rotated password takes effect without a restart. A bad or missing Secret is logged and the
 // previous credentials stay in use.
 
+import type { KubeClient } from "../kube/client.ts";
 import type { Logger } from "../observability/log.ts";
 import { type OciClient, parseDockerConfigJson } from "../oci/index.ts";
-import type { KubeClient } from "../sources/kube/client.ts";
 
 interface SecretObject {
   type?: string;

@@ -3,9 +3,9 @@
 // write per flush interval. Runs on every replica; all replicas share one field manager and always apply the full
 // set of *Fetched conditions they know of, so replicas never remove each other's condition.
 import type { Condition } from "../api/index.ts";
-import type { ServedEvent } from "../http/context.ts";
+import type { ServedEvent } from "../boot/served.ts";
+import type { KubeClient } from "../kube/client.ts";
 import type { Logger } from "../observability/log.ts";
-import type { KubeClient } from "../sources/kube/client.ts";
 import type { KubeSource } from "../sources/kube/kube-source.ts";
 import { applyStatus, type ConfigKind, SERVED_FIELD_MANAGER } from "./apply.ts";
 import { CONDITION_IGNITION_FETCHED, CONDITION_IPXE_SCRIPT_FETCHED, rfc3339Seconds, SERVED_CONDITIONS } from "./conditions.ts";

@@ -4,10 +4,10 @@
 // reference it; a full pass runs on becoming leader and periodically as a safety net.
 import type { Condition } from "../api/index.ts";
 import { diagnoseHttpBootConfig, diagnoseIpxeBootConfig } from "../boot/diagnose.ts";
+import type { BootStore } from "../boot/store.ts";
 import type { BootIndex } from "../index/boot-index.ts";
-import type { BootStore } from "../index/store.ts";
+import type { KubeClient } from "../kube/client.ts";
 import type { Logger } from "../observability/log.ts";
-import type { KubeClient } from "../sources/kube/client.ts";
 import type { KubeSource, WatchedKind } from "../sources/kube/kube-source.ts";
 import { applyStatus, type ConfigKind, RECONCILER_FIELD_MANAGER } from "./apply.ts";
 import { desiredStatus, statusUpToDate } from "./conditions.ts";

@@ -4,9 +4,9 @@
 // status is written by this one writer only, from its own conclusions and its children's states, so it cannot flap.
 import { API_GROUP, API_VERSION, type Condition } from "../api/index.ts";
 import { ACTIVE_ANNOTATION } from "../index/boot-index.ts";
+import { KubeApiError, type KubeClient } from "../kube/client.ts";
 import type { Logger } from "../observability/log.ts";
 import { type Architecture, type BootImage, bootImageUrls, type OciClient, parseImageReference, type RegistryAllowList } from "../oci/index.ts";
-import { KubeApiError, type KubeClient } from "../sources/kube/client.ts";
 import type { KubeSource } from "../sources/kube/kube-source.ts";
 import { type KubeObjectLike, Reflector } from "../sources/kube/reflector.ts";
 import { serverSideApply } from "./apply.ts";

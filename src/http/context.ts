@@ -1,21 +1,11 @@
 // What every route module receives, and the few helpers they share.
 import type { Context } from "hono";
+import type { Cidr } from "../api/canonical.ts";
 import type { IpxeTemplate } from "../boot/ipxe-template.ts";
-import type { Cidr } from "../index/canonical.ts";
-import type { BootStore } from "../index/store.ts";
+import type { ServedEvent } from "../boot/served.ts";
+import type { BootStore } from "../boot/store.ts";
 import type { Logger } from "../observability/log.ts";
 import type { BootMetrics } from "../observability/metrics.ts";
-
-/** Something a machine fetched; the Kubernetes status writer turns these into conditions. */
-export interface ServedEvent {
-  milestone: "ipxe-chainload" | "ipxe-script" | "ignition" | "httpboot" | "boot-file";
-  kind?: "IPXEBootConfig" | "HTTPBootConfig";
-  /** namespace/name of the config that answered. */
-  configKey?: string;
-  client: string;
-  path: string;
-  at: Date;
-}
 
 export interface HttpSettings {
   /** Base URL machines use to reach this appliance; when unset, taken from the request's Host header. */

@@ -1,8 +1,8 @@
 // /ignition/{uuid}: the machine's Ignition config, Butane translated once per secret version.
 import { Hono } from "hono";
+import { canonicalUuid } from "../api/canonical.ts";
 import { ignitionForConfig } from "../boot/ignition.ts";
 import { namespaceOf, resolveIgnitionConfig } from "../boot/resolve.ts";
-import { canonicalUuid } from "../index/canonical.ts";
 import { type AppEnv, type HttpDeps, textError } from "./context.ts";
 
 export function ignitionRoutes(deps: HttpDeps): Hono<AppEnv> {

@@ -1,9 +1,9 @@
 // /ipxe (first stage: chainload with the machine's identity) and /ipxe/{uuid} (second stage: the boot script).
 import { type Context, Hono } from "hono";
+import { canonicalMac, canonicalUuid } from "../api/canonical.ts";
 import { httpBootIdentity } from "../boot/httpboot.ts";
 import { type IpxeTemplate, renderChainloadScript, renderIpxeTemplate } from "../boot/ipxe-template.ts";
 import { namespaceOf, resolveIpxeConfig } from "../boot/resolve.ts";
-import { canonicalMac, canonicalUuid } from "../index/canonical.ts";
 import { type AppEnv, absoluteBootUrl, type HttpDeps, publicUrlFor, textError } from "./context.ts";
 
 const IPXE_HEADERS = { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" };

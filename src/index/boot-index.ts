@@ -1,7 +1,8 @@
 // The in-memory lookup tables the boot routes read. Built once per change of the resource set (never per
 // request) and then only read, so a request sees one consistent snapshot without locking.
+
+import { canonicalIp, canonicalNetworkIdentifier, canonicalUuid, swapUuidByteOrder } from "../api/canonical.ts";
 import { type HTTPBootConfig, type IPXEBootConfig, type ObjectMeta, objectKey, type Secret, secretValues } from "../api/index.ts";
-import { canonicalIp, canonicalNetworkIdentifier, canonicalUuid, swapUuidByteOrder } from "./canonical.ts";
 
 export interface ResourceSnapshot {
   ipxeBootConfigs: readonly IPXEBootConfig[];

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { canonicalIp, canonicalMac, canonicalNetworkIdentifier, canonicalUuid, cidrContains, parseCidr, swapUuidByteOrder } from "../../src/index/canonical.ts";
+import { canonicalIp, canonicalMac, canonicalNetworkIdentifier, canonicalUuid, cidrContains, parseCidr, swapUuidByteOrder } from "../../src/api/canonical.ts";
 
 describe("canonicalUuid", () => {
   test.each([

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { parseCidr } from "../../src/api/canonical.ts";
 import { httpBootAnswer, httpBootIdentity } from "../../src/boot/httpboot.ts";
-import { parseCidr } from "../../src/index/canonical.ts";
 
 const trusted = [parseCidr("10.0.0.0/24")!, parseCidr("fd00::/64")!];
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { formatProblem } from "../../src/index/snapshot.ts";
 import { type DecodedFile, decodeResourceFile } from "../../src/sources/files/documents.ts";
 import { ResourceSet } from "../../src/sources/files/resource-set.ts";
-import { formatProblem } from "../../src/sources/types.ts";
 
 const GOOD = `apiVersion: boot.ironcore.dev/v1alpha1
 kind: IPXEBootConfig

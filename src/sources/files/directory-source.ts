@@ -3,7 +3,8 @@
 import { type FSWatcher, watch } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { ResourceSource, SnapshotUpdate } from "../types.ts";
+import type { SnapshotUpdate } from "../../index/snapshot.ts";
+import type { ResourceSource } from "../types.ts";
 import { type DecodedFile, decodeResourceFile } from "./documents.ts";
 import { ResourceSet } from "./resource-set.ts";
 

@@ -1,7 +1,7 @@
 // Decoding resource files: multi-document YAML or JSON, each document validated on its own.
 import { LineCounter, parseAllDocuments } from "yaml";
 import { type BootResource, describeDocument, parseBootResource } from "../../api/index.ts";
-import type { SourceProblem } from "../types.ts";
+import type { SourceProblem } from "../../index/snapshot.ts";
 
 export type DecodedDocument =
   | { ok: true; index: number; resource: BootResource }

@@ -2,7 +2,8 @@
 import machine1 from "../../../manifests/samples/machine-1.yaml" with { type: "text" };
 import machine2 from "../../../manifests/samples/machine-2.yaml" with { type: "text" };
 import machine3 from "../../../manifests/samples/machine-3.yaml" with { type: "text" };
-import type { ResourceSource, SnapshotUpdate } from "../types.ts";
+import type { SnapshotUpdate } from "../../index/snapshot.ts";
+import type { ResourceSource } from "../types.ts";
 import { type DecodedFile, decodeResourceFile } from "./documents.ts";
 import { ResourceSet } from "./resource-set.ts";
 

@@ -1,8 +1,7 @@
 // Turns decoded files into one resource snapshot while never losing the last good state: a file that stops
 // parsing keeps serving what it served before, and an invalid document keeps its previous valid version.
 import { type BootResource, objectKey } from "../../api/index.ts";
-import type { ResourceSnapshot } from "../../index/boot-index.ts";
-import type { SnapshotUpdate, SourceProblem } from "../types.ts";
+import { type SnapshotUpdate, type SourceProblem, snapshotOf } from "../../index/snapshot.ts";
 import type { DecodedFile } from "./documents.ts";
 
 function resourceId(kind: string, namespace: string | undefined, name: string): string {
@@ -88,18 +87,4 @@ export class ResourceSet {
     this.lastGoodById = new Map([...chosen].map(([id, entry]) => [id, entry.resource]));
     return { snapshot: snapshotOf([...chosen.values()].map((entry) => entry.resource)), problems };
   }
-}
-
-export function snapshotOf(resources: readonly BootResource[]): ResourceSnapshot {
-  const snapshot = { ipxeBootConfigs: [], httpBootConfigs: [], secrets: [] } as {
-    ipxeBootConfigs: ResourceSnapshot["ipxeBootConfigs"][number][];
-    httpBootConfigs: ResourceSnapshot["httpBootConfigs"][number][];
-    secrets: ResourceSnapshot["secrets"][number][];
-  };
-  for (const resource of resources) {
-    if (resource.kind === "IPXEBootConfig") snapshot.ipxeBootConfigs.push(resource.object);
-    else if (resource.kind === "HTTPBootConfig") snapshot.httpBootConfigs.push(resource.object);
-    else snapshot.secrets.push(resource.object);
-  }
-  return snapshot;
 }

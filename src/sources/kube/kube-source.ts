@@ -2,9 +2,9 @@
 // schema rejects keeps its last valid version, as in directory mode), snapshots coalesced so a burst of watch
 // events becomes one index rebuild.
 import { API_GROUP, API_VERSION, type BootResource, parseBootResource } from "../../api/index.ts";
-import { snapshotOf } from "../files/resource-set.ts";
-import type { ResourceSource, SnapshotUpdate, SourceProblem } from "../types.ts";
-import type { KubeClient } from "./client.ts";
+import { type SnapshotUpdate, type SourceProblem, snapshotOf } from "../../index/snapshot.ts";
+import type { KubeClient } from "../../kube/client.ts";
+import type { ResourceSource } from "../types.ts";
 import { type KubeObjectLike, Reflector, type ReflectorChange } from "./reflector.ts";
 
 export type WatchedKind = "IPXEBootConfig" | "HTTPBootConfig" | "Secret";

@@ -3,7 +3,7 @@
 // re-WATCH (or re-LIST) after jittered exponential backoff; a watch silent for too long is restarted (a dead TCP
 // connection is otherwise never noticed); and a periodic re-LIST repairs anything missed. While the API server is
 // away the last copy stays in place, so the appliance keeps serving.
-import { KubeApiError, type KubeClient, type WatchEvent, type WatchHandle } from "./client.ts";
+import { KubeApiError, type KubeClient, type WatchEvent, type WatchHandle } from "../../kube/client.ts";
 
 export interface KubeObjectLike {
   metadata?: { name?: string; namespace?: string; resourceVersion?: string };

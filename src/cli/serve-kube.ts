@@ -3,17 +3,17 @@
 
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import type { ServeOptions } from "../../cli/options.ts";
-import { runServe } from "../../cli/serve.ts";
-import { EventRecorder } from "../../controllers/events.ts";
-import { LeaderElector } from "../../controllers/leader-election.ts";
-import { RegistryCredentialsLoader } from "../../controllers/registry-credentials.ts";
-import { ServedStatusWriter } from "../../controllers/served-status.ts";
-import { StatusReconciler } from "../../controllers/status-reconciler.ts";
-import { Translator } from "../../controllers/translator.ts";
-import { createLogger } from "../../observability/log.ts";
-import { KubeClient, loadKubeConfig } from "./client.ts";
-import { KubeSource } from "./kube-source.ts";
+import { EventRecorder } from "../controllers/events.ts";
+import { LeaderElector } from "../controllers/leader-election.ts";
+import { RegistryCredentialsLoader } from "../controllers/registry-credentials.ts";
+import { ServedStatusWriter } from "../controllers/served-status.ts";
+import { StatusReconciler } from "../controllers/status-reconciler.ts";
+import { Translator } from "../controllers/translator.ts";
+import { KubeClient, loadKubeConfig } from "../kube/client.ts";
+import { createLogger } from "../observability/log.ts";
+import { KubeSource } from "../sources/kube/kube-source.ts";
+import type { ServeOptions } from "./options.ts";
+import { runServe } from "./serve.ts";
 
 const SERVICE_ACCOUNT_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 

@@ -1,8 +1,8 @@
 // Bun.serve around the Hono app, with the limits a boot server on an untrusted segment needs.
 import type { Server } from "bun";
 import type { Hono } from "hono";
-import type { AppEnv } from "./http/context.ts";
-import type { Logger } from "./observability/log.ts";
+import type { Logger } from "../observability/log.ts";
+import type { AppEnv } from "./context.ts";
 
 export interface ListenAddress {
   hostname: string;

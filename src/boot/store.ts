@@ -1,9 +1,10 @@
 // Holds the current index. A new snapshot replaces the index in one assignment, so every request reads one
 // consistent generation; caches derived from secrets are pruned to the live set on each replacement.
-import { IgnitionCache } from "../boot/ignition.ts";
-import { IpxeScriptCache } from "../boot/ipxe-scripts.ts";
-import type { SnapshotUpdate, SourceProblem } from "../sources/types.ts";
-import { BootIndex } from "./boot-index.ts";
+
+import { BootIndex } from "../index/boot-index.ts";
+import type { SnapshotUpdate, SourceProblem } from "../index/snapshot.ts";
+import { IgnitionCache } from "./ignition.ts";
+import { IpxeScriptCache } from "./ipxe-scripts.ts";
 
 export class BootStore {
   index = new BootIndex({ ipxeBootConfigs: [], httpBootConfigs: [], secrets: [] });
