@@ -137,9 +137,15 @@ async function expectResponse(url: string, init: RequestInit, check: (status: nu
   return body;
 }
 
+function machineAt(machines: readonly Machine[], index: number): Machine {
+  const machine = machines[index];
+  if (!machine) throw new Error(`the fleet has ${machines.length} machines, none at index ${index}`);
+  return machine;
+}
+
 /** Before timing anything: every route answers what the machine should get (a benchmark of 404s is worthless). */
 async function checkAnswers(baseUrl: string, machines: readonly Machine[]): Promise<string> {
-  const samples = [machines[0]!, machines[1]!, machines[machines.length - 1]!, machines[Math.floor(machines.length / 2)]!];
+  const samples = [0, 1, machines.length - 1, Math.floor(machines.length / 2)].map((index) => machineAt(machines, index));
   let ipxeBody = "";
   for (const machine of samples) {
     ipxeBody = await expectResponse(`${baseUrl}/ipxe/${machine.uuid}`, {}, (status, body) =>
@@ -233,7 +239,7 @@ async function measurePropagation(
   const timings: number[] = [];
   for (let k = 0; k < count; k++) {
     // Spread the changes over the fleet (a prime stride visits different machines).
-    const machine = machines[(k * 7919 + 13) % machines.length]!;
+    const machine = machineAt(machines, (k * 7919 + 13) % machines.length);
     const revision = firstRevision + k;
     const expected = kernelUrl(revision);
     const started = performance.now();
@@ -350,6 +356,11 @@ async function main(): Promise<void> {
     progress(`${route.label}: ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s, ${settings.connections} connections`);
     directoryRoutes.set(route.id, await measureRoute(wrk, directoryAppliance, requestFiles[route.id]));
   }
+  const measured = (id: RouteId): RouteMeasurement => {
+    const measurement = directoryRoutes.get(id);
+    if (!measurement) throw new Error(`route ${id} was not measured`);
+    return measurement;
+  };
   progress(`bare Bun.serve ceiling (run 2 of 2)`);
   const bareSecond = await measureRoute(wrk, bareTarget, requestFiles.ipxe);
   await bareTarget.stop();
@@ -363,11 +374,11 @@ async function main(): Promise<void> {
     ratio: `runs: ${formatRate(bareFirst.result.requestsPerSecond)}, ${formatRate(bareSecond.result.requestsPerSecond)}`,
   });
   for (const route of ROUTES) {
-    rows.push(routeRow(`${route.label} — dir, ${machines.length.toLocaleString("en-US")} machines`, directoryRoutes.get(route.id)!, ceiling, true));
+    rows.push(routeRow(`${route.label} — dir, ${machines.length.toLocaleString("en-US")} machines`, measured(route.id), ceiling, true));
   }
   // Judged on CPU per request: two 10 s throughput runs on a shared 2-core machine differ by ±15% on their own.
-  const raw = directoryRoutes.get("ignition-raw")!;
-  const fcos = directoryRoutes.get("ignition-fcos")!;
+  const raw = measured("ignition-raw");
+  const fcos = measured("ignition-fcos");
   const cpuRatio = raw.cpuMicrosPerRequest / fcos.cpuMicrosPerRequest;
   rows.push({
     measurement: "fcos Ignition vs raw Ignition (cached translation)",

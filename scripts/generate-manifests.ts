@@ -190,17 +190,17 @@ function podSpecOf(manifest: KubeManifest): Record<string, unknown> | undefined 
 }
 
 function setImages(manifest: KubeManifest, images: readonly ImageOverride[]): KubeManifest {
-  const podSpec = podSpecOf(manifest);
-  if (!podSpec || images.length === 0) return manifest;
+  if (images.length === 0) return manifest;
   const copy = structuredClone(manifest);
-  const copySpec = podSpecOf(copy)!;
+  const copySpec = podSpecOf(copy);
+  if (!copySpec) return manifest;
   for (const field of ["initContainers", "containers"]) {
     for (const container of (copySpec[field] as { image?: string }[] | undefined) ?? []) {
       if (!container.image) continue;
       const match = /^(?<name>[^@]+?)(?::(?<tag>[^:/@]+))?(?:@(?<digest>.+))?$/.exec(container.image)?.groups;
       const override = images.find((image) => image.name === match?.name);
       if (!match || !override) continue;
-      const name = override.newName ?? match.name!;
+      const name = override.newName ?? override.name; // override.name === match.name, found that way
       if (override.digest) container.image = `${name}@${override.digest}`;
       else if (override.newTag) container.image = `${name}:${override.newTag}`;
       else container.image = `${name}${match.tag ? `:${match.tag}` : ""}${match.digest ? `@${match.digest}` : ""}`;
@@ -230,7 +230,8 @@ export async function renderKustomization(directory: string, options: { kustomiz
   }
   const namespace = kustomization.namespace;
   if (namespace) manifests = manifests.map((manifest) => setNamespace(manifest, namespace));
-  if (kustomization.images) manifests = manifests.map((manifest) => setImages(manifest, kustomization.images!));
+  const images = kustomization.images;
+  if (images) manifests = manifests.map((manifest) => setImages(manifest, images));
   const seen = new Map<string, number>();
   for (const manifest of manifests) {
     const id = `${manifest.apiVersion} ${manifest.kind} ${manifest.metadata.namespace ?? ""}/${manifest.metadata.name}`;

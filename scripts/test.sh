@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs dependencies (npm, apt, Go-built control plane), type-checks,
-# builds the binary, runs every test, and ends with the line "N passed, N failed" that CI reads.
+# lints (Biome, shellcheck), builds the binary, runs every test, and ends with the line "N passed, N failed" that CI
+# reads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export BOOT_OPERATOR_CACHE="${BOOT_OPERATOR_CACHE:-$HOME/.cache/boot-operator}"
@@ -23,6 +24,9 @@ done
 
 step "type check"
 node_modules/.bin/tsc --noEmit -p .
+
+step "lint and format"
+bash scripts/lint.sh
 
 step "build"
 node_modules/.bin/bun run build

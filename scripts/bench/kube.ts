@@ -32,11 +32,11 @@ function collectionPath(kind: string): string {
 /** Creates every machine's three objects with `concurrency` POSTs in flight; returns the objects created. */
 export async function loadFleet(controlPlane: ControlPlane, machines: readonly Machine[], concurrency: number): Promise<number> {
   const objects = machines.flatMap((machine) => machineObjects(machine));
-  let next = 0;
+  // One iterator shared by all workers: each takes the next object when it is free.
+  const queue = objects.values();
   let created = 0;
   const worker = async (): Promise<void> => {
-    while (next < objects.length) {
-      const object = objects[next++]!;
+    for (const object of queue) {
       for (let attempt = 1; ; attempt++) {
         const response = await controlPlane.request("POST", collectionPath(object.kind), object, { timeoutMs: 60_000 });
         if (response.status === 201 || response.status === 200) break;

@@ -91,5 +91,5 @@ export function percentile(values: readonly number[], fraction: number): number 
   const sorted = [...values].sort((a, b) => a - b);
   // Nearest-rank: p99 of 100 values is the 99th smallest, not an interpolation.
   const rank = Math.max(1, Math.ceil(fraction * sorted.length));
-  return sorted[rank - 1]!;
+  return sorted.at(rank - 1) ?? NaN; // only a fraction above 1 reaches past the end
 }

@@ -37,24 +37,31 @@ export function canonicalMac(input: string): string | null {
   else if (/^[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}$/.test(text)) hex = text.replace(/\./g, "");
   else if (/^[0-9a-f]{12}$/.test(text)) hex = text;
   else return null;
-  return hex.match(/../g)!.join(":");
+  return hex.replace(/..(?!$)/g, "$&:"); // 12 hex digits: a colon after every pair but the last
 }
 
-function parseIpv4Octets(text: string): number[] | null {
-  const parts = text.split(".");
-  if (parts.length !== 4) return null;
-  const octets: number[] = [];
-  for (const part of parts) {
-    // Leading zeros are rejected: "010" is octal to some parsers and decimal to others.
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(part)) return null;
-    const value = Number(part);
-    if (value > 255) return null;
-    octets.push(value);
-  }
-  return octets;
+type Ipv4Octets = [number, number, number, number];
+/** The eight 16-bit words of an IPv6 address. */
+type Ipv6Words = [number, number, number, number, number, number, number, number];
+
+function isIpv6Words(words: number[]): words is Ipv6Words {
+  return words.length === 8;
 }
 
-function parseIpv6Words(input: string): number[] | null {
+function parseOctet(part: string): number | null {
+  // Leading zeros are rejected: "010" is octal to some parsers and decimal to others.
+  if (!/^(0|[1-9][0-9]{0,2})$/.test(part)) return null;
+  const value = Number(part);
+  return value > 255 ? null : value;
+}
+
+function parseIpv4Octets(text: string): Ipv4Octets | null {
+  const [a, b, c, d, ...extra] = text.split(".").map((part) => parseOctet(part));
+  if (a == null || b == null || c == null || d == null || extra.length > 0) return null;
+  return [a, b, c, d];
+}
+
+function parseIpv6Words(input: string): Ipv6Words | null {
   let text = input;
   // An embedded IPv4 tail ("::ffff:10.0.0.1") is rewritten as its two 16-bit groups before parsing.
   const lastColon = text.lastIndexOf(":");
@@ -62,8 +69,9 @@ function parseIpv6Words(input: string): number[] | null {
   if (tail.includes(".")) {
     const octets = parseIpv4Octets(tail);
     if (!octets) return null;
-    const high = ((octets[0]! << 8) | octets[1]!).toString(16);
-    const low = ((octets[2]! << 8) | octets[3]!).toString(16);
+    const [a, b, c, d] = octets;
+    const high = ((a << 8) | b).toString(16);
+    const low = ((c << 8) | d).toString(16);
     text = `${text.slice(0, lastColon + 1)}${high}:${low}`;
   }
   const parseGroups = (segment: string): number[] | null => {
@@ -78,17 +86,18 @@ function parseIpv6Words(input: string): number[] | null {
   const doubleColon = text.indexOf("::");
   if (doubleColon < 0) {
     const all = parseGroups(text);
-    return all && all.length === 8 ? all : null;
+    return all && isIpv6Words(all) ? all : null;
   }
   if (doubleColon !== text.lastIndexOf("::")) return null;
   const head = parseGroups(text.slice(0, doubleColon));
   const rest = parseGroups(text.slice(doubleColon + 2));
   if (!head || !rest || head.length + rest.length > 7) return null;
-  return [...head, ...new Array<number>(8 - head.length - rest.length).fill(0), ...rest];
+  const words = [...head, ...new Array<number>(8 - head.length - rest.length).fill(0), ...rest];
+  return isIpv6Words(words) ? words : null; // always 8 words here; the check gives the tuple type
 }
 
 /** RFC 5952 text for eight 16-bit words: lower case, longest run (>1) of zero words compressed, first on ties. */
-function formatIpv6(words: number[]): string {
+function formatIpv6(words: Ipv6Words): string {
   let bestStart = -1;
   let bestLength = 0;
   for (let i = 0; i < 8; ) {
@@ -125,7 +134,7 @@ export function canonicalIp(input: string): string | null {
   if (!words) return null;
   const isV4Mapped = words.slice(0, 5).every((w) => w === 0) && words[5] === 0xffff;
   if (isV4Mapped) {
-    return [words[6]! >> 8, words[6]! & 0xff, words[7]! >> 8, words[7]! & 0xff].join(".");
+    return [words[6] >> 8, words[6] & 0xff, words[7] >> 8, words[7] & 0xff].join(".");
   }
   return formatIpv6(words);
 }
@@ -137,7 +146,8 @@ export function ipFamily(canonical: string): IpFamily {
 /** Address as 4 or 16 bytes, for CIDR matching. Input must be canonical. */
 export function ipBytes(canonical: string): Uint8Array {
   if (ipFamily(canonical) === 4) return new Uint8Array(canonical.split(".").map(Number));
-  const words = parseIpv6Words(canonical)!;
+  const words = parseIpv6Words(canonical);
+  if (!words) throw new Error(`ipBytes: ${JSON.stringify(canonical)} is not a canonical IP address`);
   const bytes = new Uint8Array(16);
   words.forEach((w, i) => {
     bytes[i * 2] = w >> 8;
@@ -170,9 +180,13 @@ export function cidrContains(cidr: Cidr, canonicalAddress: string): boolean {
   if (ipFamily(canonicalAddress) !== cidr.family) return false;
   const bytes = ipBytes(canonicalAddress);
   let remaining = cidr.prefixLength;
-  for (let i = 0; remaining > 0; i++, remaining -= 8) {
+  for (const [i, networkByte] of cidr.network.entries()) {
+    if (remaining <= 0) break;
+    const byte = bytes[i];
+    if (byte === undefined) return false; // same family, so same length; keeps the index read checked
     const mask = remaining >= 8 ? 0xff : (0xff << (8 - remaining)) & 0xff;
-    if ((bytes[i]! & mask) !== (cidr.network[i]! & mask)) return false;
+    if ((byte & mask) !== (networkByte & mask)) return false;
+    remaining -= 8;
   }
   return true;
 }

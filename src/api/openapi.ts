@@ -40,6 +40,13 @@ interface SchemaNode {
   message?: unknown;
 }
 
+/** The CEL rule list of `props`, created on first use. */
+function validations(props: JsonSchemaProps): { rule: string; message: string }[] {
+  const rules = props["x-kubernetes-validations"] ?? [];
+  props["x-kubernetes-validations"] = rules;
+  return rules;
+}
+
 function applyPipe(node: SchemaNode, props: JsonSchemaProps): void {
   for (const action of node.pipe?.slice(1) ?? []) {
     switch (action.type) {
@@ -47,8 +54,7 @@ function applyPipe(node: SchemaNode, props: JsonSchemaProps): void {
         // A CEL rule rather than `pattern`: the API server then rejects with our message, not the raw regex.
         const source = (action.requirement as RegExp).source;
         if (source.includes("'")) throw new Error(`regex ${source} cannot be embedded in a CEL raw string`);
-        const rules = (props["x-kubernetes-validations"] ??= []);
-        rules.push({ rule: `self.matches(r'${source}')`, message: String(action.message ?? `must match ${source}`) });
+        validations(props).push({ rule: `self.matches(r'${source}')`, message: String(action.message ?? `must match ${source}`) });
         break;
       }
       case "min_length":
@@ -65,7 +71,8 @@ function applyPipe(node: SchemaNode, props: JsonSchemaProps): void {
         props.type = "integer";
         break;
       case "description":
-        props.description = action.description!;
+        // valibot's description() always carries its text.
+        if (action.description !== undefined) props.description = action.description;
         break;
       case "metadata": {
         const hints = action.metadata?.openapi;
@@ -74,7 +81,7 @@ function applyPipe(node: SchemaNode, props: JsonSchemaProps): void {
         if (hints.maxLength !== undefined) props.maxLength = hints.maxLength;
         if (hints.maxItems !== undefined) props.maxItems = hints.maxItems;
         if (hints.format) props.format = hints.format;
-        if (hints.celRules) (props["x-kubernetes-validations"] ??= []).push(...hints.celRules);
+        if (hints.celRules) validations(props).push(...hints.celRules);
         if (hints.listMapKeys) {
           props["x-kubernetes-list-type"] = "map";
           props["x-kubernetes-list-map-keys"] = hints.listMapKeys;

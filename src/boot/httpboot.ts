@@ -4,7 +4,8 @@
 // every client of that DHCP server.
 import { type Cidr, canonicalIp, canonicalNetworkIdentifier, cidrContains } from "../api/canonical.ts";
 
-export type HttpBootIdentity = { ok: true; identifiers: string[]; via: "peer" | "forwarded"; peer: string } | { ok: false; reason: string };
+/** `identifiers` is never empty; the first one names the booting machine. */
+export type HttpBootIdentity = { ok: true; identifiers: [string, ...string[]]; via: "peer" | "forwarded"; peer: string } | { ok: false; reason: string };
 
 export function isTrustedPeer(peer: string, trustedProxies: readonly Cidr[]): boolean {
   const canonical = canonicalIp(peer);
@@ -19,16 +20,18 @@ export function httpBootIdentity(peerAddress: string, forwardedFor: string | nul
     .split(",")
     .map((entry) => entry.trim())
     .filter((entry) => entry !== "");
-  if (entries.length === 0) {
-    return { ok: false, reason: `request from trusted proxy ${peer} carries no X-Forwarded-For naming the booting machine` };
-  }
   const identifiers: string[] = [];
   for (const entry of entries) {
     const identifier = canonicalNetworkIdentifier(entry);
     if (!identifier) return { ok: false, reason: `X-Forwarded-For entry ${JSON.stringify(entry)} is neither an IP nor a MAC address` };
     if (!identifiers.includes(identifier.value)) identifiers.push(identifier.value);
   }
-  return { ok: true, identifiers, via: "forwarded", peer };
+  // No entries means no identifiers: checked here, where the non-empty type is needed.
+  const [first, ...others] = identifiers;
+  if (first === undefined) {
+    return { ok: false, reason: `request from trusted proxy ${peer} carries no X-Forwarded-For naming the booting machine` };
+  }
+  return { ok: true, identifiers: [first, ...others], via: "forwarded", peer };
 }
 
 export interface HttpBootAnswer {

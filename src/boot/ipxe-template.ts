@@ -20,7 +20,7 @@ export type IpxeTemplateData = Record<IpxeTemplateField, string>;
 type TemplateNode =
   | { type: "text"; text: string }
   | { type: "field"; field: IpxeTemplateField }
-  | { type: "if"; field: IpxeTemplateField; then: TemplateNode[]; otherwise: TemplateNode[] };
+  | { type: "if"; field: IpxeTemplateField; body: TemplateNode[]; otherwise: TemplateNode[] };
 
 export interface IpxeTemplate {
   readonly source: string;
@@ -59,7 +59,7 @@ export function parseIpxeTemplate(source: string): IpxeTemplate {
   const stack: { node: Extract<TemplateNode, { type: "if" }>; inElse: boolean; offset: number }[] = [];
   const target = (): TemplateNode[] => {
     const top = stack.at(-1);
-    return top ? (top.inElse ? top.node.otherwise : top.node.then) : root;
+    return top ? (top.inElse ? top.node.otherwise : top.node.body) : root;
   };
   let position = 0;
   for (const match of source.matchAll(ACTION)) {
@@ -72,7 +72,7 @@ export function parseIpxeTemplate(source: string): IpxeTemplate {
       const node: Extract<TemplateNode, { type: "if" }> = {
         type: "if",
         field: fieldName(expression.slice(3).trim(), source, offset),
-        then: [],
+        body: [],
         otherwise: [],
       };
       target().push(node);
@@ -98,7 +98,7 @@ function renderNodes(nodes: readonly TemplateNode[], data: IpxeTemplateData, out
   for (const node of nodes) {
     if (node.type === "text") out.push(node.text);
     else if (node.type === "field") out.push(data[node.field]);
-    else renderNodes(data[node.field] !== "" ? node.then : node.otherwise, data, out);
+    else renderNodes(data[node.field] !== "" ? node.body : node.otherwise, data, out);
   }
 }
 

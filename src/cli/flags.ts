@@ -185,10 +185,11 @@ export function parseArgs(command: CommandName, argv: readonly string[], env: Re
   }
   const flags: RawFlags = {};
   const positionals: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
+  // One iterator for the loop and for flag values, so a value is consumed where its flag is read.
+  const args = argv.values();
+  for (const arg of args) {
     if (arg === "--") {
-      positionals.push(...argv.slice(i + 1));
+      positionals.push(...args);
       break;
     }
     if (!arg.startsWith("-") || arg === "-") {
@@ -204,10 +205,9 @@ export function parseArgs(command: CommandName, argv: readonly string[], env: Re
     if (equals >= 0) value = body.slice(equals + 1);
     else if (spec.boolean) value = "true";
     else {
-      const next = argv[i + 1];
-      if (next === undefined) throw new UsageError(`flag --${name} needs a value (${spec.valueName ?? "VALUE"})`);
-      value = next;
-      i++;
+      const next = args.next();
+      if (next.done) throw new UsageError(`flag --${name} needs a value (${spec.valueName ?? "VALUE"})`);
+      value = next.value;
     }
     flags[spec.name] = value;
   }

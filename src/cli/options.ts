@@ -17,15 +17,14 @@ const sourceSchema = v.pipe(
     if (text.startsWith("dir:") && text.length > 4) return { type: "dir", directory: text.slice(4) };
     return null;
   }),
-  v.check((value) => value !== null, "must be dir:PATH, kube or embedded:samples"),
-  v.transform((value) => value!),
+  // guard, not check: it also narrows the output to SourceSpec.
+  v.guard((value): value is SourceSpec => value !== null, "must be dir:PATH, kube or embedded:samples"),
 );
 
 const listenSchema = v.pipe(
   v.string(),
   v.transform(parseListenAddress),
-  v.check((value) => value !== null, "must be host:port, :port or [ipv6]:port"),
-  v.transform((value) => value as ListenAddress),
+  v.guard((value): value is ListenAddress => value !== null, "must be host:port, :port or [ipv6]:port"),
 );
 
 const publicUrlSchema = v.optional(
@@ -47,8 +46,10 @@ const cidrListSchema = v.pipe(
       .map((part) => part.trim())
       .filter((part) => part !== ""),
   ),
-  v.check((parts) => parts.every((part) => parseCidr(part) !== null), "must be comma-separated CIDRs or addresses, e.g. 10.0.0.0/8,fd00::/8"),
-  v.transform((parts): Cidr[] => parts.map((part) => parseCidr(part)!)),
+  v.transform((parts) => parts.map((part) => parseCidr(part))),
+  v.guard((cidrs): cidrs is Cidr[] => cidrs.every((cidr) => cidr !== null), "must be comma-separated CIDRs or addresses, e.g. 10.0.0.0/8,fd00::/8"),
+  // guard's output is (Cidr | null)[] & Cidr[]; expose the plain array type.
+  v.transform((cidrs): Cidr[] => cidrs),
 );
 
 const secondsSchema = (min: number, max: number) =>

@@ -13,7 +13,8 @@ export const SERVED_CONDITIONS = [CONDITION_IPXE_SCRIPT_FETCHED, CONDITION_IGNIT
 
 export interface ReconcilerStatus {
   state: BootConfigState;
-  conditions: Condition[];
+  /** Always both reconciler conditions, Ready first. */
+  conditions: [ready: Condition, identifiersUnique: Condition];
 }
 
 /** metav1.Time: RFC 3339 with second precision. */
@@ -39,6 +40,10 @@ export function conditionMatches(wanted: Condition, have: Condition | undefined)
   );
 }
 
+function noProblemListed(diagnosis: Diagnosis): never {
+  throw new Error(`diagnosis of ${diagnosis.kind} ${diagnosis.key} is ${diagnosis.state} but lists no problem`);
+}
+
 export function desiredStatus(diagnosis: Diagnosis, generation: number | undefined, existing: readonly Condition[], now: Date): ReconcilerStatus {
   const conflicts = diagnosis.problems.filter((problem) => problem.reason === "IdentifierConflict");
   const others = diagnosis.problems.filter((problem) => problem.reason !== "IdentifierConflict");
@@ -49,7 +54,7 @@ export function desiredStatus(diagnosis: Diagnosis, generation: number | undefin
       : {
           type: CONDITION_READY,
           status: "False",
-          reason: (others[0] ?? conflicts[0])!.reason,
+          reason: (others[0] ?? conflicts[0] ?? noProblemListed(diagnosis)).reason,
           message: diagnosis.problems.map((problem) => problem.message).join("; "),
           ...generationField,
         },

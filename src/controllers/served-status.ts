@@ -51,7 +51,10 @@ export class ServedStatusWriter {
     this.stats.recorded++;
     const objectKey = `${event.kind}|${event.configKey}`;
     let forObject = this.pending.get(objectKey);
-    if (!forObject) this.pending.set(objectKey, (forObject = new Map()));
+    if (!forObject) {
+      forObject = new Map();
+      this.pending.set(objectKey, forObject);
+    }
     forObject.set(type, { client: event.client, at: event.at });
   }
 

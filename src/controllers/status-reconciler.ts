@@ -98,14 +98,14 @@ export class StatusReconciler {
     const ipxe = kind === "IPXEBootConfig" ? index.ipxeByKey.get(key) : undefined;
     const http = kind === "HTTPBootConfig" ? index.httpByKey.get(key) : undefined;
     if (!raw) return; // deleted
-    if (!ipxe && !http) {
+    const diagnosis = ipxe ? diagnoseIpxeBootConfig(index, store, ipxe) : http ? diagnoseHttpBootConfig(index, store, http) : undefined;
+    if (!diagnosis) {
       // Not in the index yet (its snapshot is still being coalesced), or invalid (retried on every snapshot, which
       // is cheap and picks it up once it is fixed). Either way: again after the next snapshot, never silently dropped.
       this.awaitingSnapshot.add(`${kind}|${key}`);
       return;
     }
     this.stats.reconciles++;
-    const diagnosis = ipxe ? diagnoseIpxeBootConfig(index, store, ipxe) : diagnoseHttpBootConfig(index, store, http!);
     const current = raw.status;
     const desired = desiredStatus(diagnosis, raw.metadata?.generation, current?.conditions ?? [], new Date());
     if (statusUpToDate(desired, current)) return;
@@ -114,7 +114,7 @@ export class StatusReconciler {
       this.stats.writes++;
       this.retryCounts.delete(`${kind}|${key}`);
       if (current?.state !== desired.state) {
-        const ready = desired.conditions[0]!;
+        const [ready] = desired.conditions;
         log.info("config status changed", {
           config: `${kind} ${key}`,
           from: current?.state ?? "(none)",

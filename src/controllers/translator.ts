@@ -111,6 +111,12 @@ export function subsetEqual(wanted: unknown, have: unknown): boolean {
   return wanted === have;
 }
 
+/** A boot layer's URL; wantIpxe/wantHttp come from the same layers, so a missing one is a bug, not bad input. */
+function layerUrl(url: string | undefined, layer: string): string {
+  if (url === undefined) throw new Error(`resolved boot image has no ${layer} layer URL`);
+  return url;
+}
+
 export class Translator {
   readonly stats = { reconciles: 0, childApplies: 0, childDeletes: 0, statusWrites: 0, errors: 0 };
   readonly sbcs: Reflector;
@@ -145,7 +151,7 @@ export class Translator {
   /** From the boot-config watch: a child changed (status) or vanished → its owner re-aggregates or re-creates it. */
   childChanged(key: string, object: KubeObjectLike | undefined): void {
     const owner = (object as ChildObject | undefined)?.metadata?.ownerReferences?.find((ref) => ref.kind === "ServerBootConfiguration" && ref.controller);
-    const namespace = key.split("/")[0]!;
+    const [namespace = ""] = key.split("/"); // split always yields a first element
     if (owner?.name) this.enqueue(`${namespace}/${owner.name}`);
     else if (this.sbcs.objects.has(key)) this.enqueue(key); // same name as an SBC: ours, maybe deleted
   }
@@ -209,7 +215,7 @@ export class Translator {
 
   private async resolveImage(reference: string | undefined): Promise<ImageOutcome> {
     if (!reference) return { ok: false, reason: "ImageMissing", message: "spec.image is empty" };
-    let parsed;
+    let parsed: ReturnType<typeof parseImageReference>;
     try {
       parsed = parseImageReference(reference);
     } catch (error) {
@@ -241,7 +247,8 @@ export class Translator {
 
     const serverName = sbc.spec?.serverRef?.name;
     const server = serverName ? (this.servers.objects.get(serverName) as ServerObject | undefined) : undefined;
-    if (!server) {
+    // `!serverName` is implied by `!server`; it is spelled out so serverName is a string below.
+    if (!server || !serverName) {
       conditions.push({
         type: CONDITION_SERVER_FOUND,
         status: "False",
@@ -299,7 +306,7 @@ export class Translator {
     const metadata = {
       name,
       namespace,
-      labels: { [SERVER_LABEL]: serverName! },
+      labels: { [SERVER_LABEL]: serverName },
       ...(active === undefined ? {} : { annotations: { [ACTIVE_ANNOTATION]: String(active) } }),
       ownerReferences: [owner],
     };
@@ -330,15 +337,15 @@ export class Translator {
           ? {
               ...(identity.uuid ? { systemUUID: identity.uuid } : {}),
               systemIPs: identity.ips,
-              kernelURL: urls.kernel!,
-              initrdURL: urls.initrd!,
+              kernelURL: layerUrl(urls.kernel, "kernel"),
+              initrdURL: layerUrl(urls.initrd, "initrd"),
               ...(urls.squashfs ? { squashfsURL: urls.squashfs } : {}),
               ...ignitionSecretRef,
             }
           : {
               ...(identity.uuid ? { systemUUID: identity.uuid } : {}),
               networkIdentifiers: [...identity.ips, ...identity.macs],
-              ukiURL: urls.uki!,
+              ukiURL: layerUrl(urls.uki, "UKI"),
               ...ignitionSecretRef,
             };
       const desired = { apiVersion: `${API_GROUP}/${API_VERSION}`, kind, metadata, spec };

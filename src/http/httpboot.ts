@@ -21,7 +21,7 @@ export function httpBootRoutes(deps: HttpDeps): Hono<AppEnv> {
     }
     const ukiUrl = match.config.spec.ukiURL;
     if (!ukiUrl) return textError(c, 404, `HTTPBootConfig ${match.key} has no ukiURL`);
-    deps.onServed({ milestone: "httpboot", kind: "HTTPBootConfig", configKey: match.key, client: identity.identifiers[0]!, path: c.req.path, at: new Date() });
+    deps.onServed({ milestone: "httpboot", kind: "HTTPBootConfig", configKey: match.key, client: identity.identifiers[0], path: c.req.path, at: new Date() });
     deps.log.info("served httpboot answer", { config: match.key, matchedBy: match.reason, identifier: match.identifier, via: identity.via });
     return c.json(httpBootAnswer(identity.identifiers, absoluteBootUrl(ukiUrl, publicUrl), match.config.spec.systemUUID ?? ""));
   });

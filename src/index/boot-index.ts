@@ -34,7 +34,8 @@ export interface Match<T> {
 
 interface Claims<T> {
   byIdentifier: Map<string, T>;
-  claimants: Map<string, string[]>;
+  /** Every key claiming an identifier, the winner first; never empty. */
+  claimants: Map<string, [winner: string, ...others: string[]]>;
 }
 
 function newClaims<T>(): Claims<T> {
@@ -92,7 +93,7 @@ function byPrecedence<T extends { metadata: ObjectMeta }>(configs: readonly T[])
 
 function collectConflicts<T>(kind: ConfigKind, identifierKind: IdentifierKind, claims: Claims<T>, into: IdentifierConflict[]): void {
   for (const [identifier, keys] of claims.claimants) {
-    if (keys.length > 1) into.push({ kind, identifierKind, identifier, winner: keys[0]!, losers: keys.slice(1) });
+    if (keys.length > 1) into.push({ kind, identifierKind, identifier, winner: keys[0], losers: keys.slice(1) });
   }
 }
 

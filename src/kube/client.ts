@@ -54,7 +54,9 @@ export class KubeClient {
   }
 
   get server(): string {
-    return this.config.getCurrentCluster()!.server;
+    const cluster = this.config.getCurrentCluster();
+    if (!cluster) throw new Error(`kubeconfig context ${JSON.stringify(this.config.getCurrentContext())} names no cluster`);
+    return cluster.server;
   }
 
   async request<T>(

@@ -4,9 +4,9 @@
 type Labels = Readonly<Record<string, string>>;
 
 function labelText(labels: Labels): string {
-  const keys = Object.keys(labels);
-  if (keys.length === 0) return "";
-  return `{${keys.map((key) => `${key}="${labels[key]!.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`).join(",")}}`;
+  const entries = Object.entries(labels);
+  if (entries.length === 0) return "";
+  return `{${entries.map(([key, value]) => `${key}="${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`).join(",")}}`;
 }
 
 function seriesKey(labels: Labels): string {
@@ -71,7 +71,8 @@ export class Gauge extends LabelledMetric<number> {
 }
 
 interface HistogramState {
-  counts: number[];
+  /** One per configured bound, ascending; each count is cumulative (value <= bound), as Prometheus wants. */
+  buckets: { bound: number; count: number }[];
   sum: number;
   count: number;
 }
@@ -85,14 +86,14 @@ export class Histogram extends LabelledMetric<HistogramState> {
     super(name, help, "histogram");
   }
   observe(labels: Labels, value: number): void {
-    const state = this.entry(labels, () => ({ counts: new Array<number>(this.buckets.length).fill(0), sum: 0, count: 0 })).value;
-    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) state.counts[i]!++;
+    const state = this.entry(labels, () => ({ buckets: this.buckets.map((bound) => ({ bound, count: 0 })), sum: 0, count: 0 })).value;
+    for (const bucket of state.buckets) if (value <= bucket.bound) bucket.count++;
     state.sum += value;
     state.count++;
   }
   protected renderSeries(out: string[]): void {
     for (const { labels, value } of this.series.values()) {
-      this.buckets.forEach((bound, i) => out.push(`${this.name}_bucket${labelText({ ...labels, le: String(bound) })} ${value.counts[i]}`));
+      for (const { bound, count } of value.buckets) out.push(`${this.name}_bucket${labelText({ ...labels, le: String(bound) })} ${count}`);
       out.push(`${this.name}_bucket${labelText({ ...labels, le: "+Inf" })} ${value.count}`);
       out.push(`${this.name}_sum${labelText(labels)} ${value.sum}`, `${this.name}_count${labelText(labels)} ${value.count}`);
     }

@@ -51,7 +51,6 @@ interface Entry {
 }
 
 export class BlobCache {
-  readonly #directory: string;
   readonly #blobDir: string;
   readonly #tmpDir: string;
   readonly #maxBytes: number;
@@ -63,7 +62,6 @@ export class BlobCache {
   #temporarySequence = 0;
 
   private constructor(options: BlobCacheOptions) {
-    this.#directory = options.directory;
     this.#blobDir = join(options.directory, "blobs");
     this.#tmpDir = join(options.directory, "tmp");
     this.#maxBytes = options.maxBytes;

@@ -90,7 +90,10 @@ describe("lastLines", () => {
 
 describe("qemuInvocation", () => {
   const flagValue = (argv: string[], flag: string): string[] =>
-    argv.flatMap((arg, index) => (arg === flag && argv[index + 1] !== undefined ? [argv[index + 1]!] : []));
+    argv.flatMap((arg, index) => {
+      const value = argv[index + 1];
+      return arg === flag && value !== undefined ? [value] : [];
+    });
 
   test("bios: SeaBIOS (no pflash), network boot first, TCG, the machine's identity, serial to the log file", () => {
     const { argv, varsTemplate } = qemuInvocation(OPTIONS, ARTEFACTS, "/scratch/vars.fd");

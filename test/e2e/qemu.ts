@@ -117,7 +117,9 @@ export function stripTerminalControl(text: string): string {
   return (
     text
       // CSI sequences (colours, cursor movement, "ESC[=3h"), then two-character escapes such as "ESC c".
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: matching ESC (0x1b) is the point of this pattern
       .replace(/\x1b\[[0-9;=?]*[A-Za-z]/g, "")
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: matching ESC (0x1b) is the point of this pattern
       .replace(/\x1b[@-Z\\-_a-z]/g, "")
       .replace(/\r/g, "")
   );

@@ -49,8 +49,7 @@ export async function startAppliance(args: string[], options: { env?: Record<str
     let buffer = "";
     for await (const chunk of child.stderr) {
       buffer += decoder.decode(chunk, { stream: true });
-      let newline: number;
-      while ((newline = buffer.indexOf("\n")) >= 0) {
+      for (let newline = buffer.indexOf("\n"); newline >= 0; newline = buffer.indexOf("\n")) {
         const text = buffer.slice(0, newline);
         buffer = buffer.slice(newline + 1);
         let line: LogLine;
@@ -75,7 +74,13 @@ export async function startAppliance(args: string[], options: { env?: Record<str
     const existing = logs.find(predicate);
     if (existing) return Promise.resolve(existing);
     return new Promise((resolve, reject) => {
-      const waiter = { predicate, resolve: (line: LogLine) => (clearTimeout(timer), resolve(line)) };
+      const waiter = {
+        predicate,
+        resolve: (line: LogLine) => {
+          clearTimeout(timer);
+          resolve(line);
+        },
+      };
       const timer = setTimeout(() => {
         waiters.splice(waiters.indexOf(waiter), 1);
         reject(

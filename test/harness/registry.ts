@@ -235,7 +235,7 @@ export class RegistryHarness {
       const port = await freePort();
       const harness = new RegistryHarness(`127.0.0.1:${port}`, directory);
       try {
-        await harness.#launch(binary, port, options);
+        await harness.#launch(binary, options);
         return harness;
       } catch (error) {
         lastError = error;
@@ -246,7 +246,7 @@ export class RegistryHarness {
     throw lastError;
   }
 
-  async #launch(binary: string, port: number, options: RegistryHarnessOptions): Promise<void> {
+  async #launch(binary: string, options: RegistryHarnessOptions): Promise<void> {
     await mkdir(this.storageDir, { recursive: true });
     const config: Record<string, unknown> = {
       version: 0.1,

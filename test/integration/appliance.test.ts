@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, rename, rm, symlink, truncate, utimes, writeFile } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Appliance, rssKiB, startAppliance } from "../harness/appliance.ts";
+import { defined } from "../harness/defined.ts";
 
 const UUID_1 = "4c4c4544-0042-3510-8052-b4c04f4a4e31";
 const UUID_1_SWAPPED = "44454c4c-4200-1035-8052-b4c04f4a4e31";
@@ -300,8 +301,8 @@ describe("/uki", () => {
   test("If-None-Match and If-Modified-Since → 304; a stale If-Range gets the whole file", async () => {
     const first = await get("/uki/boot.efi");
     await first.arrayBuffer();
-    const etag = first.headers.get("etag")!;
-    const lastModified = first.headers.get("last-modified")!;
+    const etag = defined(first.headers.get("etag"), "an ETag header");
+    const lastModified = defined(first.headers.get("last-modified"), "a Last-Modified header");
     expect((await get("/uki/boot.efi", { headers: { "If-None-Match": etag } })).status).toBe(304);
     expect((await get("/uki/boot.efi", { headers: { "If-None-Match": `"other", ${etag}` } })).status).toBe(304);
     expect((await get("/uki/boot.efi", { headers: { "If-Modified-Since": lastModified } })).status).toBe(304);
@@ -347,7 +348,7 @@ describe("/uki", () => {
     expect(response.headers.get("content-length")).toBe(String(1024 * 1024 * 1024));
     let received = 0;
     let peak = before;
-    const reader = response.body!.getReader();
+    const reader = defined(response.body, "a response body").getReader();
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
@@ -415,11 +416,11 @@ describe("graceful shutdown", () => {
     await writeFile(big, "");
     await truncate(big, 256 * 1024 * 1024);
     const response = await get("/uki/shutdown.img");
-    const reader = response.body!.getReader();
+    const reader = defined(response.body, "a response body").getReader();
     const first = await reader.read();
     expect(first.done).toBe(false);
     const exit = appliance.stop(30_000);
-    let received = first.value!.byteLength;
+    let received = defined(first.value, "a first chunk").byteLength;
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;

@@ -147,6 +147,13 @@ async function get(path: string): Promise<KubeObjectView | undefined> {
   return response.json as KubeObjectView;
 }
 
+/** GET of an object the test has created: its absence is a failure. */
+async function getExisting(path: string): Promise<KubeObjectView> {
+  const object = await get(path);
+  if (!object) throw new Error(`GET ${path}: not found`);
+  return object;
+}
+
 const sbcPath = (namespace: string, name: string): string => `${METAL}/namespaces/${namespace}/serverbootconfigurations/${name}`;
 const childPath = (namespace: string, kind: "ipxebootconfigs" | "httpbootconfigs", name: string): string => `${BOOT}/namespaces/${namespace}/${kind}/${name}`;
 
@@ -240,8 +247,9 @@ beforeAll(async () => {
   }
   const credentialsRole = (await renderKustomization(join(REPO_ROOT, "manifests/rbac/registry-credentials"))).find((manifest) => manifest.kind === "Role");
   const resourceNames = (credentialsRole?.rules as { resourceNames?: string[] }[] | undefined)?.[0]?.resourceNames;
-  if (resourceNames?.length !== 1) throw new Error("manifests/rbac/registry-credentials must hold a Role for exactly one Secret");
-  pullSecretName = resourceNames[0]!;
+  const [secretName, ...otherNames] = resourceNames ?? [];
+  if (secretName === undefined || otherNames.length > 0) throw new Error("manifests/rbac/registry-credentials must hold a Role for exactly one Secret");
+  pullSecretName = secretName;
   const serviceAccountObject = (await renderKustomization(join(REPO_ROOT, "manifests/rbac"))).find((manifest) => manifest.kind === "ServiceAccount");
   if (!serviceAccountObject) throw new Error("manifests/rbac holds no ServiceAccount");
   serviceAccount = serviceAccountObject.metadata.name;
@@ -458,8 +466,8 @@ describe("namespace-scoped install + rbac/translator + rbac/registry-credentials
   }
 
   test("blockOwnerDeletion is enforced here: allowed towards an SBC (finalizers rule), refused towards a Server", async () => {
-    const owner = (await get(sbcPath(NS, "switch")))!;
-    const server = (await get(`${METAL}/servers/server-3`))!;
+    const owner = await getExisting(sbcPath(NS, "switch"));
+    const server = await getExisting(`${METAL}/servers/server-3`);
     const child = (ownerReference: OwnerReference) => ({
       apiVersion: "boot.ironcore.dev/v1alpha1",
       kind: "IPXEBootConfig",
@@ -537,7 +545,7 @@ describe("cluster-wide install + rbac/translator/cluster-wide: SBCs in any names
     }
     await sbcInState(OTHER_NS, "tenant", "Ready");
     // The namespaced install's SBC is in scope too now.
-    await eventually(async () => condition((await get(sbcPath(NS, "switch")))!, "IPXEBootReady")?.status === "True", "switch still Ready");
+    await eventually(async () => condition(await getExisting(sbcPath(NS, "switch")), "IPXEBootReady")?.status === "True", "switch still Ready");
     await cp.requestOk("DELETE", sbcPath(OTHER_NS, "tenant"));
     await eventually(
       async () =>

@@ -217,7 +217,9 @@ describe("dist/install.yaml on a real API server", () => {
   });
 
   test("the pod template is admitted by the namespace's enforced 'restricted' Pod Security Standard", async () => {
-    const labels = (installed.find((manifest) => manifest.kind === "Namespace")!.metadata.labels ?? {}) as Record<string, string>;
+    const namespaceObject = installed.find((manifest) => manifest.kind === "Namespace");
+    if (!namespaceObject) throw new Error("the install has no Namespace");
+    const labels = (namespaceObject.metadata.labels ?? {}) as Record<string, string>;
     expect(labels["pod-security.kubernetes.io/enforce"]).toBe("restricted");
     const { template } = deploymentOf(installed);
     // Pods are where PodSecurity enforces: a dry-run Pod from the template is rejected on any violation.

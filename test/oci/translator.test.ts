@@ -5,6 +5,7 @@ import { type Appliance, startAppliance } from "../harness/appliance.ts";
 import { type ControlPlane, startControlPlane } from "../harness/controlplane.ts";
 import { BOOT_CRD_PATHS, METAL_CRD_PATHS } from "../harness/crds.ts";
 import {
+  type LayerKind,
   pushLegacyGardenLinuxImage,
   pushOciIndexImage,
   pushPxeOnlyImage,
@@ -12,6 +13,7 @@ import {
   RegistryHarness,
   sha256Digest,
   type TestImage,
+  type TestLayer,
 } from "../harness/registry.ts";
 import { eventually } from "../harness/wait.ts";
 
@@ -23,7 +25,14 @@ const SERVER_UUID = "38947555-7742-3448-3784-823347823834";
 let cp: ControlPlane;
 let registry: RegistryHarness;
 let app: Appliance;
-const images: Record<string, TestImage> = {};
+let images: { full: TestImage; uki: TestImage; pxe: TestImage; legacy: TestImage };
+
+/** The image's amd64 layer of `kind`, which the test needs to exist. */
+function amd64Layer(image: TestImage, kind: LayerKind): TestLayer {
+  const layer = image.byArchitecture.amd64?.layers[kind];
+  if (!layer) throw new Error(`${image.reference} has no amd64 ${kind} layer`);
+  return layer;
+}
 
 interface Condition {
   type: string;
@@ -81,10 +90,12 @@ async function setServerStatus(name: string, nics: { ips: string[]; macAddress: 
 
 beforeAll(async () => {
   registry = await RegistryHarness.start();
-  images.full = await pushOciIndexImage(registry, "gardenlinux/full", "1.0");
-  images.uki = await pushUkiOnlyImage(registry, "gardenlinux/uki", "1.0");
-  images.pxe = await pushPxeOnlyImage(registry, "gardenlinux/pxe", "1.0");
-  images.legacy = await pushLegacyGardenLinuxImage(registry, "gardenlinux/legacy", "1.0");
+  images = {
+    full: await pushOciIndexImage(registry, "gardenlinux/full", "1.0"),
+    uki: await pushUkiOnlyImage(registry, "gardenlinux/uki", "1.0"),
+    pxe: await pushPxeOnlyImage(registry, "gardenlinux/pxe", "1.0"),
+    legacy: await pushLegacyGardenLinuxImage(registry, "gardenlinux/legacy", "1.0"),
+  };
   cp = await startControlPlane({
     withControllerManager: true,
     crdPaths: [...BOOT_CRD_PATHS, ...METAL_CRD_PATHS],
@@ -125,21 +136,26 @@ afterAll(async () => {
 
 describe("ServerBootConfiguration → boot configs", () => {
   test("a full image produces both children with proxy URLs, owned by the SBC; the SBC turns Ready", async () => {
-    await cp.applyObjects([sbc("workload", "server-1", images.full!.reference)]);
+    await cp.applyObjects([sbc("workload", "server-1", images.full.reference)]);
     const ipxe = await eventually(async () => {
       const response = await cp.request("GET", `${BOOT}/ipxebootconfigs/workload`);
       return response.status === 200
         ? (response.json as { spec?: Record<string, unknown>; metadata?: { ownerReferences?: { kind: string; controller: boolean }[] } })
         : undefined;
     }, "IPXEBootConfig child");
-    const layers = images.full!.byArchitecture.amd64!.layers;
+    const layers = {
+      kernel: amd64Layer(images.full, "kernel"),
+      initrd: amd64Layer(images.full, "initrd"),
+      squashfs: amd64Layer(images.full, "squashfs"),
+      uki: amd64Layer(images.full, "uki"),
+    };
     const imageName = `${registry.host}/gardenlinux/full`;
     expect(ipxe.spec).toMatchObject({
       systemUUID: SERVER_UUID,
       systemIPs: ["10.1.0.11", "fd00::11", "10.2.0.11"],
-      kernelURL: `http://boot.test:8082/image?imageName=${imageName}&version=1.0&layerDigest=${layers.kernel!.digest}`,
-      initrdURL: `http://boot.test:8082/image?imageName=${imageName}&version=1.0&layerDigest=${layers.initrd!.digest}`,
-      squashfsURL: `http://boot.test:8082/image?imageName=${imageName}&version=1.0&layerDigest=${layers.squashfs!.digest}`,
+      kernelURL: `http://boot.test:8082/image?imageName=${imageName}&version=1.0&layerDigest=${layers.kernel.digest}`,
+      initrdURL: `http://boot.test:8082/image?imageName=${imageName}&version=1.0&layerDigest=${layers.initrd.digest}`,
+      squashfsURL: `http://boot.test:8082/image?imageName=${imageName}&version=1.0&layerDigest=${layers.squashfs.digest}`,
       ignitionSecretRef: { name: "ignition" },
     });
     expect(ipxe.metadata?.ownerReferences?.[0]).toMatchObject({ kind: "ServerBootConfiguration", controller: true });
@@ -147,7 +163,7 @@ describe("ServerBootConfiguration → boot configs", () => {
     expect(http.spec).toMatchObject({
       systemUUID: SERVER_UUID,
       networkIdentifiers: ["10.1.0.11", "fd00::11", "10.2.0.11", "52:54:00:00:00:11", "52:54:00:00:00:12"],
-      ukiURL: `http://boot.test:8082/httpboot/${imageName}/sha256-${layers.uki!.digest.slice(7)}.efi`,
+      ukiURL: `http://boot.test:8082/httpboot/${imageName}/sha256-${layers.uki.digest.slice(7)}.efi`,
     });
     const ready = await eventually(() => sbcInState("workload", "Ready"), "SBC Ready");
     expect(condition(ready, "ImageValidation")?.status).toBe("True");
@@ -156,19 +172,20 @@ describe("ServerBootConfiguration → boot configs", () => {
   });
 
   test("the appliance serves the machine and proxies the exact bytes, honouring Range", async () => {
-    const layers = images.full!.byArchitecture.amd64!.layers;
+    const layers = { kernel: amd64Layer(images.full, "kernel"), uki: amd64Layer(images.full, "uki") };
     await eventually(async () => (await fetch(`${app.url}/ipxe/${SERVER_UUID}`)).status === 200, "script served");
     const script = await (await fetch(`${app.url}/ipxe/${SERVER_UUID}`)).text();
-    const kernelUrl = /kernel (\S+)/.exec(script)![1]!;
+    const kernelUrl = /kernel (\S+)/.exec(script)?.[1];
+    if (!kernelUrl) throw new Error(`no kernel line in the script:\n${script}`);
     const kernel = new Uint8Array(await (await fetch(kernelUrl.replace("http://boot.test:8082", app.url))).arrayBuffer());
-    expect(sha256Digest(kernel)).toBe(layers.kernel!.digest);
-    const ukiUrl = `${app.url}/httpboot/${registry.host}/gardenlinux/full/sha256-${layers.uki!.digest.slice(7)}.efi`;
+    expect(sha256Digest(kernel)).toBe(layers.kernel.digest);
+    const ukiUrl = `${app.url}/httpboot/${registry.host}/gardenlinux/full/sha256-${layers.uki.digest.slice(7)}.efi`;
     const uki = await fetch(ukiUrl);
     expect(uki.headers.get("content-type")).toBe("application/efi");
-    expect(sha256Digest(new Uint8Array(await uki.arrayBuffer()))).toBe(layers.uki!.digest);
+    expect(sha256Digest(new Uint8Array(await uki.arrayBuffer()))).toBe(layers.uki.digest);
     const ranged = await fetch(ukiUrl, { headers: { Range: "bytes=100-199" } });
     expect(ranged.status).toBe(206);
-    expect(new Uint8Array(await ranged.arrayBuffer())).toEqual(layers.uki!.bytes.slice(100, 200));
+    expect(new Uint8Array(await ranged.arrayBuffer())).toEqual(layers.uki.bytes.slice(100, 200));
   });
 
   test("a new NIC on the Server updates the children", async () => {
@@ -188,7 +205,7 @@ describe("ServerBootConfiguration → boot configs", () => {
       server("server-2", "38947555-0000-0000-0000-000000000002", [], {}),
       server("server-3", "38947555-0000-0000-0000-000000000003", [], {}),
     ]);
-    await cp.applyObjects([sbc("uki-only", "server-2", images.uki!.reference), sbc("pxe-only", "server-3", images.legacy!.reference)]);
+    await cp.applyObjects([sbc("uki-only", "server-2", images.uki.reference), sbc("pxe-only", "server-3", images.legacy.reference)]);
     const ukiOnly = await eventually(() => sbcInState("uki-only", "Ready"), "uki-only Ready");
     expect(condition(ukiOnly, "IPXEBootReady")).toMatchObject({ status: "False", reason: "NotApplicable" });
     expect((await cp.request("GET", `${BOOT}/ipxebootconfigs/uki-only`)).status).toBe(404);
@@ -198,22 +215,23 @@ describe("ServerBootConfiguration → boot configs", () => {
   });
 
   test("no state flapping over 30 s with both modes on", async () => {
-    const states: Record<string, Set<string>> = { workload: new Set(), "uki-only": new Set(), "pxe-only": new Set() };
-    const versions: Record<string, Set<string>> = { workload: new Set(), "uki-only": new Set(), "pxe-only": new Set() };
+    const names = ["workload", "uki-only", "pxe-only"] as const;
+    const states: Record<(typeof names)[number], Set<string>> = { workload: new Set(), "uki-only": new Set(), "pxe-only": new Set() };
+    const versions: Record<(typeof names)[number], Set<string>> = { workload: new Set(), "uki-only": new Set(), "pxe-only": new Set() };
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
-      for (const name of Object.keys(states)) {
+      for (const name of names) {
         const object = (await cp.requestOk("GET", `${METAL}/namespaces/${NS}/serverbootconfigurations/${name}`)) as Sbc & {
           metadata: { resourceVersion: string };
         };
-        states[name]!.add(object.status?.state ?? "(none)");
-        versions[name]!.add(object.metadata.resourceVersion);
+        states[name].add(object.status?.state ?? "(none)");
+        versions[name].add(object.metadata.resourceVersion);
       }
       await Bun.sleep(500);
     }
-    for (const name of Object.keys(states)) {
-      expect([...states[name]!]).toEqual(["Ready"]);
-      expect(versions[name]!.size).toBe(1); // not even a no-op rewrite
+    for (const name of names) {
+      expect([...states[name]]).toEqual(["Ready"]);
+      expect(versions[name].size).toBe(1); // not even a no-op rewrite
     }
   }, 60_000);
 
@@ -229,7 +247,7 @@ describe("ServerBootConfiguration → boot configs", () => {
     await cp.requestOk(
       "PATCH",
       `${METAL}/namespaces/${NS}/serverbootconfigurations/blocked`,
-      { spec: { image: images.pxe!.reference } },
+      { spec: { image: images.pxe.reference } },
       { contentType: "application/merge-patch+json" },
     );
     await eventually(() => sbcInState("blocked", "Ready"), "blocked → Ready after fixing the image");
@@ -250,10 +268,10 @@ describe("ServerBootConfiguration → boot configs", () => {
   test("workload vs maintenance: the config the Server refers to is served", async () => {
     const maintenanceUuid = "38947555-0000-0000-0000-00000000000a";
     await cp.applyObjects([server("server-m", maintenanceUuid, [], { bootConfigurationRef: { name: "m-workload", namespace: NS } })]);
-    await cp.applyObjects([sbc("m-workload", "server-m", images.pxe!.reference), sbc("m-maintenance", "server-m", images.full!.reference)]);
+    await cp.applyObjects([sbc("m-workload", "server-m", images.pxe.reference), sbc("m-maintenance", "server-m", images.full.reference)]);
     await eventually(async () => (await fetch(`${app.url}/ipxe/${maintenanceUuid}`)).status === 200, "served");
-    const workloadKernel = images.pxe!.byArchitecture.amd64!.layers.kernel!.digest;
-    const maintenanceKernel = images.full!.byArchitecture.amd64!.layers.kernel!.digest;
+    const workloadKernel = amd64Layer(images.pxe, "kernel").digest;
+    const maintenanceKernel = amd64Layer(images.full, "kernel").digest;
     await eventually(async () => (await (await fetch(`${app.url}/ipxe/${maintenanceUuid}`)).text()).includes(workloadKernel), "workload served");
     await cp.requestOk(
       "PATCH",

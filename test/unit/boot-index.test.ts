@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { resolveHttpBootConfig, resolveIgnitionConfig, resolveIpxeConfig } from "../../src/boot/resolve.ts";
 import { BootIndex, describeConflict } from "../../src/index/boot-index.ts";
+import { defined } from "../harness/defined.ts";
 import { httpConfig, ipxeConfig, secret } from "./fixtures.ts";
 
 const UUID = "4c4c4544-0042-3510-8052-b4c04f4a4e31";
@@ -84,7 +85,7 @@ describe("conflicts", () => {
       secrets: [],
     });
     expect(index.httpByNetworkIdentifier("aa:bb:cc:dd:ee:ff")?.key).toBe("default/a");
-    expect(describeConflict(index.conflicts[0]!)).toContain("default/a, default/b all claim mac aa:bb:cc:dd:ee:ff; default/a is served");
+    expect(describeConflict(defined(index.conflicts[0], "a conflict"))).toContain("default/a, default/b all claim mac aa:bb:cc:dd:ee:ff; default/a is served");
   });
 
   test("the same UUID on an IPXEBootConfig and an HTTPBootConfig is not a conflict", () => {

@@ -1,5 +1,15 @@
 import { describe, expect, test } from "bun:test";
-import { canonicalIp, canonicalMac, canonicalNetworkIdentifier, canonicalUuid, cidrContains, parseCidr, swapUuidByteOrder } from "../../src/api/canonical.ts";
+import {
+  type Cidr,
+  canonicalIp,
+  canonicalMac,
+  canonicalNetworkIdentifier,
+  canonicalUuid,
+  cidrContains,
+  parseCidr,
+  swapUuidByteOrder,
+} from "../../src/api/canonical.ts";
+import { defined } from "../harness/defined.ts";
 
 describe("canonicalUuid", () => {
   test.each([
@@ -47,18 +57,19 @@ describe("canonicalIp", () => {
 });
 
 describe("CIDRs", () => {
+  const cidrOf = (text: string): Cidr => defined(parseCidr(text), `CIDR ${text}`);
   test("IPv4 prefix boundaries", () => {
-    const cidr = parseCidr("10.0.0.0/9")!;
+    const cidr = cidrOf("10.0.0.0/9");
     expect(cidrContains(cidr, "10.127.255.255")).toBe(true);
     expect(cidrContains(cidr, "10.128.0.0")).toBe(false);
     expect(cidrContains(cidr, "fd00::1")).toBe(false);
   });
   test("IPv6 and bare addresses", () => {
-    expect(cidrContains(parseCidr("fd00::/8")!, "fd12:3456::1")).toBe(true);
-    expect(cidrContains(parseCidr("fd00::/8")!, "fe80::1")).toBe(false);
-    expect(cidrContains(parseCidr("192.0.2.7")!, "192.0.2.7")).toBe(true);
-    expect(cidrContains(parseCidr("192.0.2.7")!, "192.0.2.8")).toBe(false);
-    expect(cidrContains(parseCidr("0.0.0.0/0")!, "203.0.113.9")).toBe(true);
+    expect(cidrContains(cidrOf("fd00::/8"), "fd12:3456::1")).toBe(true);
+    expect(cidrContains(cidrOf("fd00::/8"), "fe80::1")).toBe(false);
+    expect(cidrContains(cidrOf("192.0.2.7"), "192.0.2.7")).toBe(true);
+    expect(cidrContains(cidrOf("192.0.2.7"), "192.0.2.8")).toBe(false);
+    expect(cidrContains(cidrOf("0.0.0.0/0"), "203.0.113.9")).toBe(true);
   });
   test.each(["10.0.0.0/33", "10.0.0.0/", "fd00::/129", "nope/8", "10.0.0.0/8/8"])("rejects %p", (input) => expect(parseCidr(input)).toBeNull());
 });

@@ -33,7 +33,7 @@ describe("desiredStatus", () => {
   test("Error carries the first problem's reason and every message", () => {
     const status = desiredStatus({ ...missing, problems: [...missing.problems, ...conflicted.problems] }, 1, [], t0);
     expect(status.conditions[0]).toMatchObject({ status: "False", reason: "SecretNotFound" });
-    expect(status.conditions[0]!.message).toContain("does not exist; IPXEBootConfigs");
+    expect(status.conditions[0].message).toContain("does not exist; IPXEBootConfigs");
     expect(status.conditions[1]).toMatchObject({ status: "False", reason: "IdentifierConflict" });
   });
   test("a conflict alone makes Ready false with reason IdentifierConflict", () => {
@@ -42,10 +42,10 @@ describe("desiredStatus", () => {
   test("lastTransitionTime moves only when the condition's status changes", () => {
     const first = desiredStatus(ready, 1, [], t0);
     const again = desiredStatus(ready, 2, first.conditions, t1);
-    expect(again.conditions[0]!.lastTransitionTime).toBe("2026-01-01T00:00:00Z");
+    expect(again.conditions[0].lastTransitionTime).toBe("2026-01-01T00:00:00Z");
     const broken = desiredStatus(missing, 2, first.conditions, t1);
-    expect(broken.conditions[0]!.lastTransitionTime).toBe("2026-01-01T01:00:00Z");
-    expect(broken.conditions[1]!.lastTransitionTime).toBe("2026-01-01T00:00:00Z");
+    expect(broken.conditions[0].lastTransitionTime).toBe("2026-01-01T01:00:00Z");
+    expect(broken.conditions[1].lastTransitionTime).toBe("2026-01-01T00:00:00Z");
   });
 });
 

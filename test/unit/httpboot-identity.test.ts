@@ -1,8 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { parseCidr } from "../../src/api/canonical.ts";
 import { httpBootAnswer, httpBootIdentity } from "../../src/boot/httpboot.ts";
+import { defined } from "../harness/defined.ts";
 
-const trusted = [parseCidr("10.0.0.0/24")!, parseCidr("fd00::/64")!];
+const trusted = ["10.0.0.0/24", "fd00::/64"].map((text) => defined(parseCidr(text), `CIDR ${text}`));
 
 describe("httpboot identity", () => {
   test("an untrusted peer is identified by its own address; its X-Forwarded-For is ignored", () => {

@@ -18,7 +18,7 @@ describe("default template", () => {
   test("kernel line carries initrd name, ignition and consoles; no live-boot args without squashfs", () => {
     const script = renderIpxeTemplate(template, data);
     expect(script.startsWith("#!ipxe\n")).toBe(true);
-    const kernel = script.split("\n").find((line) => line.startsWith("kernel "))!;
+    const kernel = script.split("\n").find((line) => line.startsWith("kernel "));
     expect(kernel).toBe(
       "kernel http://b/k initrd=initrd ip=any ignition.firstboot=1 ignition.config.url=http://b/ignition/${uuid} ignition.platform.id=metal console=ttyS0,115200n8 console=tty0 || goto failed",
     );

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { type KubeManifest, REPO_ROOT, readKustomization, renderKustomization, staleManifests } from "../../scripts/generate-manifests.ts";
 import { envName, FLAGS } from "../../src/cli/flags.ts";
+import { defined } from "../harness/defined.ts";
 
 interface PolicyRule {
   apiGroups: string[];
@@ -133,7 +134,7 @@ describe("generated files", () => {
     expect(kinds[0]).toBe("Namespace");
     expect(kinds.lastIndexOf("CustomResourceDefinition")).toBeLessThan(kinds.indexOf("ServiceAccount"));
     expect(kinds.lastIndexOf("RoleBinding")).toBeLessThan(kinds.indexOf("Deployment"));
-    const namespace = manifests[0]!.metadata.name;
+    const namespace = defined(manifests[0], "the Namespace manifest").metadata.name;
     for (const manifest of manifests) {
       if (["Namespace", "CustomResourceDefinition"].includes(manifest.kind)) expect(manifest.metadata.namespace).toBeUndefined();
       else expect(manifest.metadata.namespace, `${manifest.kind} ${manifest.metadata.name}`).toBe(namespace);
@@ -168,6 +169,12 @@ describe("RBAC: exactly what the binary does", () => {
   });
 });
 
+function flagNamed(name: string): (typeof FLAGS)[number] {
+  const found = FLAGS.find((flag) => flag.name === name);
+  if (!found) throw new Error(`no flag --${name}`);
+  return found;
+}
+
 describe("Deployment", () => {
   test("two replicas electing a leader, identity and namespace from the downward API", async () => {
     const manifests = await installObjects();
@@ -185,7 +192,7 @@ describe("Deployment", () => {
   test("arguments and BOOT_OPERATOR_* variables are real serve flags", async () => {
     const main = container(await installObjects());
     const serveFlags = FLAGS.filter((flag) => flag.commands.includes("serve"));
-    for (const arg of main.args) expect(serveFlags.map((flag) => flag.name)).toContain(arg.replace(/^--/, "").split("=")[0]!);
+    for (const arg of main.args) expect(serveFlags.map((flag) => flag.name)).toContain(arg.replace(/^--/, "").replace(/=.*$/s, ""));
     const flagEnv = main.env.map((variable) => variable.name).filter((name) => name.startsWith("BOOT_OPERATOR_"));
     for (const name of flagEnv) expect(serveFlags.map((flag) => envName(flag.name))).toContain(name);
   });
@@ -193,7 +200,7 @@ describe("Deployment", () => {
   test("probes and ports match the server: /healthz, /readyz on the boot port", async () => {
     const manifests = await installObjects();
     const main = container(manifests);
-    const defaultListen = FLAGS.find((flag) => flag.name === "listen")!.defaultValue!;
+    const defaultListen = defined(flagNamed("listen").defaultValue, "a default for --listen");
     expect(main.ports).toEqual([{ name: "http", containerPort: Number(defaultListen.split(":").at(-1)), protocol: "TCP" }]);
     expect(main.livenessProbe.httpGet).toEqual({ path: "/healthz", port: "http" });
     expect(main.readinessProbe.httpGet).toEqual({ path: "/readyz", port: "http" });
@@ -219,10 +226,10 @@ describe("Deployment", () => {
   test("resources cover the measured footprint; the grace period outlasts --shutdown-timeout", async () => {
     const manifests = await installObjects();
     const { requests, limits } = container(manifests).resources;
-    expect(memoryMiB(requests.memory!)).toBeGreaterThanOrEqual(64); // idle RSS ~55-64 MiB
-    expect(memoryMiB(limits.memory!)).toBeGreaterThanOrEqual(384); // transient peaks ~350 MiB at 2000 configs
+    expect(memoryMiB(defined(requests.memory, "a memory request"))).toBeGreaterThanOrEqual(64); // idle RSS ~55-64 MiB
+    expect(memoryMiB(defined(limits.memory, "a memory limit"))).toBeGreaterThanOrEqual(384); // transient peaks ~350 MiB at 2000 configs
     expect(requests.cpu).toBeDefined();
-    const shutdownTimeout = Number(FLAGS.find((flag) => flag.name === "shutdown-timeout")!.defaultValue);
+    const shutdownTimeout = Number(flagNamed("shutdown-timeout").defaultValue);
     expect(podSpec(manifests).terminationGracePeriodSeconds).toBeGreaterThan(shutdownTimeout);
   });
 
@@ -231,18 +238,19 @@ describe("Deployment", () => {
     const namespaced = await readKustomization(join(REPO_ROOT, "manifests/default"), read);
     const overlayText = await Bun.file(join(REPO_ROOT, "manifests/default/cluster-wide/kustomization.yaml")).text();
     const overlay = parse(overlayText) as { namespace: string; resources: string[]; patches: { target: { kind: string; name: string }; patch: string }[] };
-    expect(overlay.namespace).toBe(namespaced.namespace!);
-    const expectedResources = namespaced
-      .resources!.map((resource) => (resource === "../rbac/namespaced" ? "../rbac/cluster-wide" : resource))
+    expect(overlay.namespace).toBe(defined(namespaced.namespace, "the default install's namespace"));
+    const expectedResources = defined(namespaced.resources, "the default install's resources")
+      .map((resource) => (resource === "../rbac/namespaced" ? "../rbac/cluster-wide" : resource))
       .map((resource) => (resource.startsWith("../") ? `../${resource}` : resource));
     expect(overlay.resources).toEqual(expectedResources);
     expect(overlay.patches).toHaveLength(1);
-    const patch = parse(overlay.patches[0]!.patch) as {
+    const overlayPatch = defined(overlay.patches[0], "the overlay's patch");
+    const patch = parse(overlayPatch.patch) as {
       kind: string;
       metadata: { name: string };
       spec: { template: { spec: { containers: { name: string; env: EnvVar[] }[] } } };
     };
-    expect(overlay.patches[0]!.target).toEqual({ kind: "Deployment", name: "boot-operator" });
+    expect(overlayPatch.target).toEqual({ kind: "Deployment", name: "boot-operator" });
     expect(patch.spec.template.spec.containers).toEqual([{ name: "boot-operator", env: [{ name: "BOOT_OPERATOR_NAMESPACE", value: "", valueFrom: null }] }]);
     expect(await Bun.file(join(REPO_ROOT, "manifests/default/cluster-wide/namespace.yaml")).text()).toBe(
       await Bun.file(join(REPO_ROOT, "manifests/default/namespace.yaml")).text(),
@@ -256,7 +264,8 @@ describe("samples and image", () => {
     const samples = await readKustomization(join(REPO_ROOT, "manifests/samples"), read);
     const files = (await readdir(join(REPO_ROOT, "manifests/samples"))).filter((name) => name.endsWith(".yaml") && name !== "kustomization.yaml").sort();
     expect([...(samples.resources ?? [])].sort()).toEqual(files);
-    expect(samples.namespace).toBe((await readKustomization(join(REPO_ROOT, "manifests/default"), read)).namespace!);
+    const defaultNamespace = (await readKustomization(join(REPO_ROOT, "manifests/default"), read)).namespace;
+    expect(samples.namespace).toBe(defined(defaultNamespace, "the default install's namespace"));
     const rendered = await renderKustomization(join(REPO_ROOT, "manifests/samples"));
     expect(new Set(rendered.map((manifest) => manifest.metadata.namespace))).toEqual(new Set([samples.namespace]));
   });
@@ -271,7 +280,7 @@ describe("samples and image", () => {
         .map((line) => line.slice(name.length + 1).trim());
     expect(instruction("ENTRYPOINT")).toEqual(['["/boot-operator", "serve"]']);
     expect(instruction("COPY")).toEqual(["dist/boot-operator /boot-operator"]);
-    expect(instruction("EXPOSE")).toEqual([String(container(manifests).ports[0]!.containerPort)]);
+    expect(instruction("EXPOSE")).toEqual([String(defined(container(manifests).ports[0], "a container port").containerPort)]);
     const runAsUser = podSpec(manifests).securityContext.runAsUser;
     expect(instruction("USER")).toEqual([`${runAsUser}:${podSpec(manifests).securityContext.runAsGroup}`]);
     expect((await Bun.file(join(REPO_ROOT, ".dockerignore")).text()).split("\n")).toContain("!dist/boot-operator");

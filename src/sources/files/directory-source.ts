@@ -128,5 +128,6 @@ export async function loadDirectoryOnce(directory: string): Promise<SnapshotUpda
     result = update;
   });
   await source.stop();
-  return result!;
+  if (!result) throw new Error(`${directory}: loading produced no snapshot`);
+  return result;
 }

@@ -40,8 +40,8 @@ export class ResourceSet {
       return true;
     };
 
-    for (const path of [...files.keys()].sort()) {
-      const decoded = files.get(path)!;
+    // Sorted as Array#sort sorts strings: by UTF-16 code units.
+    for (const [path, decoded] of [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       if (!decoded.ok) {
         problems.push(decoded.problem);
         const kept = this.lastGoodByFile.get(path) ?? [];

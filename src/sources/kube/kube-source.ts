@@ -52,19 +52,19 @@ function collectionPath(kind: WatchedKind, namespace: string): string {
 export class KubeSource implements ResourceSource {
   readonly description: string;
   readonly reflectors = new Map<WatchedKind, Reflector>();
-  private readonly entries = new Map<WatchedKind, Map<string, Entry>>();
+  // A record, not a Map: every kind has its entries from the start. Emit order is this key order.
+  private readonly entries: Record<WatchedKind, Map<string, Entry>> = { IPXEBootConfig: new Map(), HTTPBootConfig: new Map(), Secret: new Map() };
   private onUpdate: ((update: SnapshotUpdate) => void) | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private synced = new Set<WatchedKind>();
   private firstSync: (() => void) | undefined;
 
   constructor(
-    private readonly client: KubeClient,
+    client: KubeClient,
     private readonly options: KubeSourceOptions,
   ) {
     this.description = `kube:${client.server}${options.namespace ? ` namespace ${options.namespace}` : " (all namespaces)"}`;
     for (const kind of ["IPXEBootConfig", "HTTPBootConfig", "Secret"] as const) {
-      this.entries.set(kind, new Map());
       this.reflectors.set(
         kind,
         new Reflector(client, {
@@ -109,7 +109,7 @@ export class KubeSource implements ResourceSource {
   }
 
   private applyChanges(kind: WatchedKind, changes: ReflectorChange[]): void {
-    const entries = this.entries.get(kind)!;
+    const entries = this.entries[kind];
     let indexChanged = false;
     for (const change of changes) {
       if (change.type === "delete") {
@@ -157,7 +157,7 @@ export class KubeSource implements ResourceSource {
   private emit(): void {
     const resources: BootResource[] = [];
     const problems: SourceProblem[] = [];
-    for (const entries of this.entries.values()) {
+    for (const entries of Object.values(this.entries)) {
       for (const entry of entries.values()) {
         if (entry.resource) resources.push(entry.resource);
         problems.push(...entry.problems);
