@@ -3,6 +3,7 @@
 // previous credentials stay in use.
 
 import type { KubeClient } from "../kube/client.ts";
+import { parseCacheKey, resourcePath, SECRETS } from "../kube/paths.ts";
 import type { Logger } from "../observability/log.ts";
 import { type OciClient, parseDockerConfigJson } from "../oci/index.ts";
 
@@ -29,11 +30,11 @@ export class RegistryCredentialsLoader {
   }
 
   private async load(): Promise<void> {
-    const [namespace, name] = this.deps.secret.split("/") as [string, string];
+    const { namespace, name } = parseCacheKey(this.deps.secret);
     try {
       const secret = await this.deps.client.request<SecretObject & { metadata?: { resourceVersion?: string } }>(
         "GET",
-        `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`,
+        resourcePath({ ...SECRETS, namespace, name }),
       );
       const version = secret.metadata?.resourceVersion ?? "";
       if (version === this.lastVersion) return;
