@@ -73,7 +73,8 @@ export class KeyedWorkQueue<K extends ObjectKey = ObjectKey> {
   private readonly failures = new Map<string, number>();
   private running = false;
   private workers = 0;
-  private idle: (() => void) | undefined;
+  /** Callers of stop() waiting for the last worker (leader loss and shutdown may both be stopping). */
+  private idleWaiters: (() => void)[] = [];
   private readonly concurrency: number;
   private readonly backoff: BackoffOptions;
   private readonly clock: QueueClock;
@@ -148,7 +149,7 @@ export class KeyedWorkQueue<K extends ObjectKey = ObjectKey> {
       this.workers++;
       void this.work().finally(() => {
         this.workers--;
-        if (this.workers === 0) this.idle?.();
+        if (this.workers === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
         // A key skipped because it was in flight may be runnable now.
         this.kick();
       });
@@ -171,8 +172,7 @@ export class KeyedWorkQueue<K extends ObjectKey = ObjectKey> {
       this.pending.set(id, item.key);
     }
     this.delayed.clear();
-    if (this.workers > 0) await new Promise<void>((resolve) => (this.idle = resolve));
-    this.idle = undefined;
+    if (this.workers > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
   private hasRunnable(): boolean {

@@ -106,6 +106,24 @@ describe("guarantees", () => {
     await queue.stop();
   });
 
+  test("stop waits for the key in flight, for every caller", async () => {
+    const gate = deferred();
+    const queue = new KeyedWorkQueue(async () => {
+      await gate.promise;
+      return done;
+    });
+    queue.start();
+    queue.add(key("a"));
+    queue.kick();
+    let stopped = 0;
+    const stops = [queue.stop().then(() => stopped++), queue.stop().then(() => stopped++)];
+    await settle();
+    expect(stopped).toBe(0);
+    gate.resolve();
+    await Promise.all(stops);
+    expect(stopped).toBe(2);
+  });
+
   test("nothing runs before start, and added keys wait for a kick", async () => {
     const seen: string[] = [];
     const queue = new KeyedWorkQueue(async (k) => {
