@@ -122,6 +122,11 @@ export class Translator {
     this.servers.start();
     this.queue.start();
     // After a leadership change the caches may already be synced: everything is due again.
+    this.resync();
+  }
+
+  /** Everything is due again (new registry credentials: an image that failed may resolve now). */
+  resync(): void {
     for (const key of this.sbcs.objects.keys()) this.enqueue(key);
   }
 
