@@ -55,7 +55,7 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
       const credentialsSecret = options["registry-credentials-secret"];
       if (credentialsSecret) {
         // Every replica proxies blobs, so every replica needs the credentials (not only the leader).
-        credentials = new RegistryCredentialsLoader({ client, oci: oci.client, log, secret: credentialsSecret });
+        credentials = new RegistryCredentialsLoader({ client, oci: oci.client, log, secret: credentialsSecret, onChange: () => translator?.resync() });
         await credentials.start();
       }
       reconciler = new StatusReconciler({ client, source, store, log, events: new EventRecorder(client, log) });

@@ -1,17 +1,28 @@
 // Server-side apply of status. Each writer applies only the fields it owns under its own field manager, so the
 // reconciler (Ready, IdentifiersUnique, state) and the served-status writer (*Fetched conditions, from any
 // replica) never overwrite each other: conditions are a map list keyed by type in the CRD.
-import { API_GROUP, API_VERSION, type Condition } from "../api/index.ts";
+import type { Condition } from "../api/index.ts";
 import type { KubeClient } from "../kube/client.ts";
+import { apiVersionOf, BOOT_CONFIG_RESOURCES, parseCacheKey, resourcePath } from "../kube/paths.ts";
+import type { ObjectKey } from "./work-queue.ts";
 
 export const RECONCILER_FIELD_MANAGER = "boot-operator";
 export const SERVED_FIELD_MANAGER = "boot-operator-served";
 
 export type ConfigKind = "IPXEBootConfig" | "HTTPBootConfig";
 
-export function statusPath(kind: ConfigKind, key: string): string {
-  const [namespace, name] = key.split("/") as [string, string];
-  return `/apis/${API_GROUP}/${API_VERSION}/namespaces/${encodeURIComponent(namespace)}/${kind.toLowerCase()}s/${encodeURIComponent(name)}/status`;
+/** One boot config, as the status writers queue it. */
+export interface ConfigRef extends ObjectKey {
+  kind: ConfigKind;
+}
+
+/** From the index's and the cache's "namespace/name" keys. */
+export function configRef(kind: ConfigKind, key: string): ConfigRef {
+  return { kind, ...parseCacheKey(key) };
+}
+
+export function describeConfig(ref: ConfigRef): string {
+  return `${ref.kind} ${ref.namespace}/${ref.name}`;
 }
 
 /** PATCH with application/apply-patch+yaml as `fieldManager`, taking ownership of conflicting fields (force). */
@@ -21,16 +32,16 @@ export async function serverSideApply(client: KubeClient, path: string, body: un
 
 export async function applyStatus(
   client: KubeClient,
-  kind: ConfigKind,
-  key: string,
+  ref: ConfigRef,
   status: { state?: string; conditions: Condition[] },
   fieldManager: string,
 ): Promise<void> {
-  const [namespace, name] = key.split("/") as [string, string];
+  const { kind, namespace, name } = ref;
+  const type = BOOT_CONFIG_RESOURCES[kind];
   await serverSideApply(
     client,
-    statusPath(kind, key),
-    { apiVersion: `${API_GROUP}/${API_VERSION}`, kind, metadata: { name, namespace }, status },
+    resourcePath({ ...type, namespace, name, subresource: "status" }),
+    { apiVersion: apiVersionOf(type), kind, metadata: { name, namespace }, status },
     fieldManager,
   );
 }

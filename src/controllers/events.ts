@@ -1,9 +1,9 @@
 // Kubernetes Events for status transitions, so `kubectl describe` tells the story. Best effort: an event that
 // cannot be written is logged, never retried into a storm.
-import { API_GROUP, API_VERSION } from "../api/index.ts";
 import type { KubeClient } from "../kube/client.ts";
+import { apiVersionOf, BOOT_CONFIG_RESOURCES, EVENTS, resourcePath } from "../kube/paths.ts";
 import type { Logger } from "../observability/log.ts";
-import type { ConfigKind } from "./apply.ts";
+import { type ConfigRef, describeConfig } from "./apply.ts";
 
 export class EventRecorder {
   private sequence = 0;
@@ -13,17 +13,17 @@ export class EventRecorder {
     private readonly component = "boot-operator",
   ) {}
 
-  async record(kind: ConfigKind, key: string, uid: string | undefined, type: "Normal" | "Warning", reason: string, message: string): Promise<void> {
-    const [namespace, name] = key.split("/") as [string, string];
+  async record(ref: ConfigRef, uid: string | undefined, type: "Normal" | "Warning", reason: string, message: string): Promise<void> {
+    const { kind, namespace, name } = ref;
     const now = new Date().toISOString();
     const eventName = `${name}.${Date.now().toString(16)}${(this.sequence++ % 4096).toString(16)}`;
     try {
-      await this.client.request("POST", `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, {
+      await this.client.request("POST", resourcePath({ ...EVENTS, namespace }), {
         body: {
           apiVersion: "v1",
           kind: "Event",
           metadata: { name: eventName, namespace },
-          involvedObject: { apiVersion: `${API_GROUP}/${API_VERSION}`, kind, name, namespace, ...(uid ? { uid } : {}) },
+          involvedObject: { apiVersion: apiVersionOf(BOOT_CONFIG_RESOURCES[kind]), kind, name, namespace, ...(uid ? { uid } : {}) },
           reason,
           message: message.slice(0, 1024),
           type,
@@ -35,7 +35,7 @@ export class EventRecorder {
         },
       });
     } catch (error) {
-      this.log.warn("could not record event", { object: `${kind} ${key}`, reason, error: (error as Error).message });
+      this.log.warn("could not record event", { object: describeConfig(ref), reason, error: (error as Error).message });
     }
   }
 }

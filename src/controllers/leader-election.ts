@@ -4,7 +4,8 @@
 // win; a leader that cannot renew within renewDeadline steps down before anyone else may take over. Releasing on
 // shutdown hands over at once instead of after leaseDuration.
 
-import { KubeApiError, type KubeClient } from "../kube/client.ts";
+import { isAlreadyExists, isConflict, isNotFound, type KubeClient } from "../kube/client.ts";
+import { apiVersionOf, LEASES, resourcePath } from "../kube/paths.ts";
 import type { Logger } from "../observability/log.ts";
 
 interface Lease {
@@ -51,7 +52,11 @@ export class LeaderElector {
   ) {}
 
   private get path(): string {
-    return `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(this.options.namespace)}/leases`;
+    return resourcePath({ ...LEASES, namespace: this.options.namespace });
+  }
+
+  private get leasePath(): string {
+    return resourcePath({ ...LEASES, namespace: this.options.namespace, name: this.options.name });
   }
 
   start(): void {
@@ -91,9 +96,9 @@ export class LeaderElector {
     this.leading = false;
     this.options.onStoppedLeading();
     try {
-      const lease = await this.client.request<Lease>("GET", `${this.path}/${this.options.name}`);
+      const lease = await this.client.request<Lease>("GET", this.leasePath);
       if (lease.spec.holderIdentity !== this.options.identity) return;
-      await this.client.request("PUT", `${this.path}/${this.options.name}`, {
+      await this.client.request("PUT", this.leasePath, {
         body: { ...lease, spec: { ...lease.spec, holderIdentity: null, leaseDurationSeconds: 1, renewTime: microTime(new Date()) } },
         timeoutMs: 5_000,
       });
@@ -109,13 +114,13 @@ export class LeaderElector {
     const mine = { holderIdentity: this.options.identity, leaseDurationSeconds: duration, renewTime: microTime(now) };
     let lease: Lease;
     try {
-      lease = await this.client.request<Lease>("GET", `${this.path}/${this.options.name}`, { timeoutMs: 5_000 });
+      lease = await this.client.request<Lease>("GET", this.leasePath, { timeoutMs: 5_000 });
     } catch (error) {
-      if (!(error instanceof KubeApiError) || error.status !== 404) throw error;
+      if (!isNotFound(error)) throw error;
       try {
         await this.client.request("POST", this.path, {
           body: {
-            apiVersion: "coordination.k8s.io/v1",
+            apiVersion: apiVersionOf(LEASES),
             kind: "Lease",
             metadata: { name: this.options.name, namespace: this.options.namespace },
             spec: { ...mine, acquireTime: microTime(now), leaseTransitions: 0 },
@@ -124,7 +129,7 @@ export class LeaderElector {
         });
         return true;
       } catch (createError) {
-        if (createError instanceof KubeApiError && createError.status === 409) return false; // someone else created it first
+        if (isAlreadyExists(createError)) return false; // someone else created it first
         throw createError;
       }
     }
@@ -140,10 +145,10 @@ export class LeaderElector {
         ? { ...lease.spec, ...mine }
         : { ...mine, acquireTime: microTime(now), leaseTransitions: (lease.spec.leaseTransitions ?? 0) + 1 };
     try {
-      await this.client.request("PUT", `${this.path}/${this.options.name}`, { body: { ...lease, spec }, timeoutMs: 5_000 });
+      await this.client.request("PUT", this.leasePath, { body: { ...lease, spec }, timeoutMs: 5_000 });
       return true;
     } catch (error) {
-      if (error instanceof KubeApiError && error.status === 409) return false; // lost the race; resourceVersion moved
+      if (isConflict(error)) return false; // lost the race; resourceVersion moved
       throw error;
     }
   }

@@ -1,8 +1,10 @@
 // Pull credentials for the OCI client from a kubernetes.io/dockerconfigjson Secret (--registry-credentials-secret),
 // re-read periodically so a rotated password takes effect without a restart. A bad or missing Secret is logged and the
-// previous credentials stay in use.
+// previous credentials stay in use. New credentials are announced (onChange) so images that failed for want of
+// them are retried at once rather than at their next backoff.
 
 import type { KubeClient } from "../kube/client.ts";
+import { parseCacheKey, resourcePath, SECRETS } from "../kube/paths.ts";
 import type { Logger } from "../observability/log.ts";
 import { type OciClient, parseDockerConfigJson } from "../oci/index.ts";
 
@@ -15,7 +17,7 @@ export class RegistryCredentialsLoader {
   private timer: ReturnType<typeof setInterval> | undefined;
   private lastVersion = "";
 
-  constructor(private readonly deps: { client: KubeClient; oci: OciClient; log: Logger; secret: string; refreshMs?: number }) {}
+  constructor(private readonly deps: { client: KubeClient; oci: OciClient; log: Logger; secret: string; refreshMs?: number; onChange?: () => void }) {}
 
   /** Loads once (awaited, so the first translation already has credentials), then keeps refreshing. */
   async start(): Promise<void> {
@@ -29,11 +31,11 @@ export class RegistryCredentialsLoader {
   }
 
   private async load(): Promise<void> {
-    const [namespace, name] = this.deps.secret.split("/") as [string, string];
+    const { namespace, name } = parseCacheKey(this.deps.secret);
     try {
       const secret = await this.deps.client.request<SecretObject & { metadata?: { resourceVersion?: string } }>(
         "GET",
-        `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`,
+        resourcePath({ ...SECRETS, namespace, name }),
       );
       const version = secret.metadata?.resourceVersion ?? "";
       if (version === this.lastVersion) return;
@@ -43,6 +45,7 @@ export class RegistryCredentialsLoader {
       this.deps.oci.setCredentials(credentials);
       this.lastVersion = version;
       this.deps.log.info("registry credentials loaded", { secret: this.deps.secret, registries: [...credentials.keys()] });
+      this.deps.onChange?.();
     } catch (error) {
       this.deps.log.error("cannot load registry credentials; keeping the previous ones", { secret: this.deps.secret, error: (error as Error).message });
     }

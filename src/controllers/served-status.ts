@@ -1,27 +1,71 @@
 // Writes IPXEScriptFetched / IgnitionDataFetched after a machine fetched its script or Ignition. Asynchronous and
 // coalesced: a response never waits for the API server, and a boot storm of N requests for one config becomes one
-// write per flush interval. Runs on every replica; all replicas share one field manager and always apply the full
-// set of *Fetched conditions they know of, so replicas never remove each other's condition.
+// write per flush interval (the work queue's addAfter; a failed write is retried with the queue's backoff). Runs on
+// every replica; all replicas share one field manager and always apply the full set of *Fetched conditions they
+// know of, so replicas never remove each other's condition.
 import type { Condition } from "../api/index.ts";
 import type { ServedEvent } from "../boot/served.ts";
-import type { KubeClient } from "../kube/client.ts";
+import { isNotFound, type KubeClient } from "../kube/client.ts";
+import { cacheKeyOf } from "../kube/paths.ts";
 import type { Logger } from "../observability/log.ts";
 import type { KubeSource } from "../sources/kube/kube-source.ts";
-import { applyStatus, type ConfigKind, SERVED_FIELD_MANAGER } from "./apply.ts";
+import { applyStatus, type ConfigRef, configRef, describeConfig, SERVED_FIELD_MANAGER } from "./apply.ts";
 import { CONDITION_IGNITION_FETCHED, CONDITION_IPXE_SCRIPT_FETCHED, rfc3339Seconds, SERVED_CONDITIONS } from "./conditions.ts";
+import { done, failed, KeyedWorkQueue, type ReconcileResult } from "./work-queue.ts";
 
-interface PendingFetch {
+export interface PendingFetch {
   client: string;
   at: Date;
 }
 
+type FetchedType = typeof CONDITION_IPXE_SCRIPT_FETCHED | typeof CONDITION_IGNITION_FETCHED;
+
+/** A write that failed: retried after 1 s, then less often, at most every 30 s; new fetches ride along. */
+export const SERVED_WRITE_BACKOFF = { base: 1_000, cap: 30_000, jitter: 0.25 };
+
+interface RawConfig {
+  metadata?: { generation?: number };
+  status?: { conditions?: Condition[] };
+}
+
+/**
+ * The *Fetched conditions to apply, pure: the ones already on the object (applying never drops one another replica
+ * wrote) with the new fetches laid over them.
+ */
+export function fetchedConditions(
+  existing: readonly Condition[],
+  generation: number | undefined,
+  fetches: ReadonlyMap<FetchedType, PendingFetch>,
+): Condition[] {
+  const conditions = new Map<string, Condition>();
+  for (const condition of existing) {
+    if ((SERVED_CONDITIONS as readonly string[]).includes(condition.type)) conditions.set(condition.type, condition);
+  }
+  for (const [type, fetch] of fetches) {
+    const ipxe = type === CONDITION_IPXE_SCRIPT_FETCHED;
+    conditions.set(type, {
+      type,
+      status: "True",
+      reason: ipxe ? "IPXEScriptServed" : "IgnitionDataServed",
+      message: `${ipxe ? "iPXE script" : "Ignition"} fetched by ${fetch.client || "unknown client"} at ${fetch.at.toISOString()}`,
+      lastTransitionTime: rfc3339Seconds(fetch.at),
+      ...(generation === undefined ? {} : { observedGeneration: generation }),
+    });
+  }
+  return [...conditions.values()];
+}
+
+function refId(ref: ConfigRef): string {
+  return `${ref.kind}|${ref.namespace}/${ref.name}`;
+}
+
 export class ServedStatusWriter {
   readonly stats = { recorded: 0, writes: 0, errors: 0 };
-  private pending = new Map<string, Map<string, PendingFetch>>();
+  /** Fetches not written yet, per object. */
+  private readonly pending = new Map<string, { ref: ConfigRef; fetches: Map<FetchedType, PendingFetch> }>();
   /** What was last written per object and condition type, to skip re-writing the same client's fetch too often. */
   private readonly written = new Map<string, PendingFetch>();
-  private timer: ReturnType<typeof setInterval> | undefined;
-  private flushing: Promise<void> | undefined;
+  private readonly queue: KeyedWorkQueue<ConfigRef>;
 
   constructor(
     private readonly deps: {
@@ -32,85 +76,78 @@ export class ServedStatusWriter {
       /** A machine fetching again (retries, boot loops, a storm) is re-recorded at most this often. */
       minRewriteIntervalMs?: number;
     },
-  ) {}
+  ) {
+    this.queue = new KeyedWorkQueue((ref) => this.write(ref), {
+      concurrency: 2,
+      backoff: SERVED_WRITE_BACKOFF,
+      onError: (ref, error, retryInMs) => {
+        this.stats.errors++;
+        deps.log.warn("could not record fetch in status", { config: describeConfig(ref), error: error.message, retryInMs });
+      },
+    });
+  }
 
   start(): void {
-    this.timer = setInterval(() => void this.flush(), this.deps.flushIntervalMs ?? 1_000);
-    this.timer.unref?.();
+    this.queue.start();
   }
 
+  /** Writes what is still pending once, then stops. */
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.flush();
+    await this.queue.stop();
+    for (const { ref } of [...this.pending.values()]) {
+      const result = await this.write(ref);
+      if (result.type === "error") {
+        this.stats.errors++;
+        this.deps.log.warn("could not record fetch in status", { config: describeConfig(ref), error: result.error.message });
+      }
+    }
   }
 
-  /** Hot path: a Map update, nothing else. */
+  /** Hot path: a Map update and, for the first fetch of a window, one timer. */
   record(event: ServedEvent): void {
     const type = event.milestone === "ipxe-script" ? CONDITION_IPXE_SCRIPT_FETCHED : event.milestone === "ignition" ? CONDITION_IGNITION_FETCHED : undefined;
     if (!type || !event.kind || !event.configKey) return;
     this.stats.recorded++;
-    const objectKey = `${event.kind}|${event.configKey}`;
-    let forObject = this.pending.get(objectKey);
-    if (!forObject) {
-      forObject = new Map();
-      this.pending.set(objectKey, forObject);
-    }
-    forObject.set(type, { client: event.client, at: event.at });
+    const ref = configRef(event.kind, event.configKey);
+    const id = refId(ref);
+    const forObject = this.pending.get(id) ?? { ref, fetches: new Map<FetchedType, PendingFetch>() };
+    this.pending.set(id, forObject);
+    forObject.fetches.set(type, { client: event.client, at: event.at });
+    // A failing object is already waiting for its backoff; that retry carries this fetch too.
+    if (this.queue.retries(ref) === 0) this.queue.addAfter(ref, this.deps.flushIntervalMs ?? 1_000);
   }
 
-  async flush(): Promise<void> {
-    if (this.flushing) return this.flushing;
-    if (this.pending.size === 0) return;
-    const batch = this.pending;
-    this.pending = new Map();
-    this.flushing = (async () => {
-      const minInterval = this.deps.minRewriteIntervalMs ?? 10_000;
-      for (const [objectKey, allFetches] of batch) {
-        const fetches = new Map(
-          [...allFetches].filter(([type, fetch]) => {
-            const last = this.written.get(`${objectKey}|${type}`);
-            return !last || last.client !== fetch.client || fetch.at.getTime() - last.at.getTime() >= minInterval;
-          }),
-        );
-        if (fetches.size === 0) continue;
-        const [kind, key] = objectKey.split("|") as [ConfigKind, string];
-        const raw = this.deps.source.rawObject(kind, key) as { metadata?: { generation?: number }; status?: { conditions?: Condition[] } } | undefined;
-        if (!raw) {
-          for (const type of SERVED_CONDITIONS) this.written.delete(`${objectKey}|${type}`); // deleted: forget it
-          continue;
-        }
-        const generation = raw.metadata?.generation;
-        // Start from what is already there for our condition types, so applying never drops one.
-        const conditions = new Map<string, Condition>();
-        for (const condition of raw.status?.conditions ?? []) {
-          if ((SERVED_CONDITIONS as readonly string[]).includes(condition.type)) conditions.set(condition.type, condition);
-        }
-        for (const [type, fetch] of fetches) {
-          conditions.set(type, {
-            type,
-            status: "True",
-            reason: type === CONDITION_IPXE_SCRIPT_FETCHED ? "IPXEScriptServed" : "IgnitionDataServed",
-            message: `${type === CONDITION_IPXE_SCRIPT_FETCHED ? "iPXE script" : "Ignition"} fetched by ${fetch.client || "unknown client"} at ${fetch.at.toISOString()}`,
-            lastTransitionTime: rfc3339Seconds(fetch.at),
-            ...(generation === undefined ? {} : { observedGeneration: generation }),
-          });
-        }
-        try {
-          await applyStatus(this.deps.client, kind, key, { conditions: [...conditions.values()] }, SERVED_FIELD_MANAGER);
-          this.stats.writes++;
-          for (const [type, fetch] of fetches) this.written.set(`${objectKey}|${type}`, fetch);
-        } catch (error) {
-          this.stats.errors++;
-          this.deps.log.warn("could not record fetch in status", { config: `${kind} ${key}`, error: (error as Error).message });
-          // Keep the newest information for the next flush unless newer fetches replaced it meanwhile.
-          const again = this.pending.get(objectKey) ?? new Map<string, PendingFetch>();
-          for (const [type, fetch] of fetches) if (!again.has(type)) again.set(type, fetch);
-          this.pending.set(objectKey, again);
-        }
-      }
-    })().finally(() => {
-      this.flushing = undefined;
-    });
-    return this.flushing;
+  private async write(ref: ConfigRef): Promise<ReconcileResult> {
+    const id = refId(ref);
+    const allFetches = this.pending.get(id)?.fetches;
+    if (!allFetches) return done;
+    this.pending.delete(id);
+    const minInterval = this.deps.minRewriteIntervalMs ?? 10_000;
+    const fetches = new Map(
+      [...allFetches].filter(([type, fetch]) => {
+        const last = this.written.get(`${id}|${type}`);
+        return !last || last.client !== fetch.client || fetch.at.getTime() - last.at.getTime() >= minInterval;
+      }),
+    );
+    if (fetches.size === 0) return done;
+    const raw = this.deps.source.rawObject(ref.kind, cacheKeyOf(ref)) as RawConfig | undefined;
+    if (!raw) {
+      for (const type of SERVED_CONDITIONS) this.written.delete(`${id}|${type}`); // deleted: forget it
+      return done;
+    }
+    const conditions = fetchedConditions(raw.status?.conditions ?? [], raw.metadata?.generation, fetches);
+    try {
+      await applyStatus(this.deps.client, ref, { conditions }, SERVED_FIELD_MANAGER);
+    } catch (error) {
+      if (isNotFound(error)) return done; // deleted meanwhile
+      // Keep the newest information for the retry unless newer fetches replaced it meanwhile.
+      const again = this.pending.get(id) ?? { ref, fetches: new Map<FetchedType, PendingFetch>() };
+      for (const [type, fetch] of fetches) if (!again.fetches.has(type)) again.fetches.set(type, fetch);
+      this.pending.set(id, again);
+      return failed(error);
+    }
+    this.stats.writes++;
+    for (const [type, fetch] of fetches) this.written.set(`${id}|${type}`, fetch);
+    return done;
   }
 }

@@ -2,57 +2,41 @@
 // IPXEBootConfig and/or an HTTPBootConfig named like it, owned by it (garbage-collected with it), server-side
 // applied. Its OCI image is resolved to boot layers whose URLs point at this appliance's image proxy. The SBC's
 // status is written by this one writer only, from its own conclusions and its children's states, so it cannot flap.
-import { API_GROUP, API_VERSION, type Condition } from "../api/index.ts";
-import { ACTIVE_ANNOTATION } from "../index/boot-index.ts";
-import { KubeApiError, type KubeClient } from "../kube/client.ts";
+// What to write is decided by planTranslation (translator-plan.ts, pure); this file gathers its inputs from the
+// caches and the registry and carries the plan out. Retries (a registry that is down) belong to the work queue.
+import { isNotFound, type KubeClient } from "../kube/client.ts";
+import {
+  apiVersionOf,
+  BOOT_CONFIG_RESOURCES,
+  cacheKeyOf,
+  type NamespacedName,
+  parseCacheKey,
+  resourcePath,
+  SERVER_BOOT_CONFIGURATIONS,
+  SERVERS,
+} from "../kube/paths.ts";
 import type { Logger } from "../observability/log.ts";
-import { type Architecture, type BootImage, bootImageUrls, type OciClient, parseImageReference, type RegistryAllowList } from "../oci/index.ts";
+import type { Architecture, OciClient, RegistryAllowList } from "../oci/index.ts";
 import type { KubeSource } from "../sources/kube/kube-source.ts";
 import { type KubeObjectLike, Reflector } from "../sources/kube/reflector.ts";
-import { serverSideApply } from "./apply.ts";
-import { conditionMatches, withTransitionTime } from "./conditions.ts";
-import { KeyedWorkQueue } from "./work-queue.ts";
+import { type ConfigKind, serverSideApply } from "./apply.ts";
+import {
+  type ChildAction,
+  type ChildObject,
+  checkImageReference,
+  type ImageOutcome,
+  planTranslation,
+  type SbcObject,
+  type SbcStatus,
+  type ServerObject,
+  type TranslationTarget,
+  type TranslatorModes,
+} from "./translator-plan.ts";
+import { done, failed, KeyedWorkQueue, type ObjectKey, type ReconcileResult } from "./work-queue.ts";
 
-export const METAL_GROUP_VERSION = "metal.ironcore.dev/v1alpha1";
+export type { TranslatorModes } from "./translator-plan.ts";
+
 export const TRANSLATOR_FIELD_MANAGER = "boot-operator-translator";
-export const SERVER_LABEL = "boot.ironcore.dev/server";
-
-export const CONDITION_IMAGE_VALIDATION = "ImageValidation";
-export const CONDITION_IPXE_BOOT_READY = "IPXEBootReady";
-export const CONDITION_HTTP_BOOT_READY = "HTTPBootReady";
-export const CONDITION_SERVER_FOUND = "ServerFound";
-
-interface ObjectRef {
-  name?: string;
-  namespace?: string;
-}
-
-interface ServerObject extends KubeObjectLike {
-  spec?: { systemUUID?: string; bootConfigurationRef?: ObjectRef | null; maintenanceBootConfigurationRef?: ObjectRef | null };
-  status?: { networkInterfaces?: { ip?: string; ips?: string[]; macAddress?: string }[] };
-}
-
-interface SbcObject extends KubeObjectLike {
-  metadata?: { name?: string; namespace?: string; uid?: string; generation?: number; resourceVersion?: string };
-  spec?: { serverRef?: { name?: string }; image?: string; ignitionSecretRef?: { name?: string } };
-  status?: { state?: string; conditions?: Condition[] };
-}
-
-interface ChildObject extends KubeObjectLike {
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    ownerReferences?: { kind?: string; name?: string; uid?: string; controller?: boolean }[];
-    annotations?: Record<string, string>;
-  };
-  spec?: Record<string, unknown>;
-  status?: { state?: string };
-}
-
-export interface TranslatorModes {
-  ipxe: boolean;
-  httpboot: boolean;
-}
 
 export interface TranslatorDeps {
   client: KubeClient;
@@ -70,67 +54,44 @@ export interface TranslatorDeps {
   maxRetryMs?: number;
 }
 
-type ImageOutcome = { ok: true; image: BootImage } | { ok: false; reason: string; message: string };
-
-function collection(namespace: string, plural: string, group = "metal.ironcore.dev/v1alpha1"): string {
-  const base = `/apis/${group}`;
-  return namespace ? `${base}/namespaces/${encodeURIComponent(namespace)}/${plural}` : `${base}/${plural}`;
+/** The image could not be resolved; the SBC's status already says why, the queue retries with backoff. */
+class ImageNotResolved extends Error {
+  override readonly name = "ImageNotResolved";
 }
 
-/** Machine addresses from the Server's NICs, in order, de-duplicated. */
-export function serverIdentity(server: ServerObject): { uuid: string | undefined; ips: string[]; macs: string[] } {
-  const ips: string[] = [];
-  const macs: string[] = [];
-  for (const nic of server.status?.networkInterfaces ?? []) {
-    for (const ip of [...(nic.ips ?? []), ...(nic.ip ? [nic.ip] : [])]) if (!ips.includes(ip)) ips.push(ip);
-    if (nic.macAddress && !macs.includes(nic.macAddress)) macs.push(nic.macAddress);
-  }
-  return { uuid: server.spec?.systemUUID, ips, macs };
+interface SbcKey extends ObjectKey {
+  kind: "ServerBootConfiguration";
 }
 
-/**
- * Whether this SBC is the one its Server boots now: the maintenance ref when set, else the workload ref. Returns
- * undefined when the Server names neither (older metal-operator, or not yet assigned): no preference then.
- */
-export function activeFor(server: ServerObject, sbcNamespace: string, sbcName: string): boolean | undefined {
-  const matches = (ref: ObjectRef | null | undefined): boolean => ref?.name === sbcName && (ref.namespace ?? sbcNamespace) === sbcNamespace;
-  const maintenance = server.spec?.maintenanceBootConfigurationRef;
-  const workload = server.spec?.bootConfigurationRef;
-  if (maintenance?.name) return matches(maintenance);
-  if (workload?.name) return matches(workload);
-  return undefined;
-}
-
-/** Keys in `wanted` equal in `have` (deep, order-insensitive for objects): what "already applied" means. */
-export function subsetEqual(wanted: unknown, have: unknown): boolean {
-  if (Array.isArray(wanted)) return Array.isArray(have) && wanted.length === have.length && wanted.every((item, i) => subsetEqual(item, have[i]));
-  if (wanted && typeof wanted === "object") {
-    if (!have || typeof have !== "object") return false;
-    return Object.entries(wanted).every(([key, value]) => subsetEqual(value, (have as Record<string, unknown>)[key]));
-  }
-  return wanted === have;
-}
-
-/** A boot layer's URL; wantIpxe/wantHttp come from the same layers, so a missing one is a bug, not bad input. */
-function layerUrl(url: string | undefined, layer: string): string {
-  if (url === undefined) throw new Error(`resolved boot image has no ${layer} layer URL`);
-  return url;
+function sbcKey(cacheKey: string): SbcKey {
+  return { kind: "ServerBootConfiguration", ...parseCacheKey(cacheKey) };
 }
 
 export class Translator {
   readonly stats = { reconciles: 0, childApplies: 0, childDeletes: 0, statusWrites: 0, errors: 0 };
   readonly sbcs: Reflector;
   readonly servers: Reflector;
-  private readonly queue = new KeyedWorkQueue((key) => this.reconcileSafely(key));
-  private readonly retryTimers = new Map<string, ReturnType<typeof setTimeout>>();
-  private readonly retryAttempts = new Map<string, number>();
+  private readonly queue: KeyedWorkQueue<SbcKey>;
   private synced = 0;
 
   constructor(private readonly deps: TranslatorDeps) {
+    this.queue = new KeyedWorkQueue((key) => this.reconcile(key), {
+      // A registry blip heals fast (2 s), a dead one is not hammered (at most every 5 min).
+      backoff: { base: deps.retryMs ?? 2_000, cap: deps.maxRetryMs ?? 300_000, jitter: 0.25 },
+      onError: (key, error, retryInMs) => {
+        const sbc = cacheKeyOf(key);
+        // An unresolvable image is reported in the SBC's status already; only unexpected failures are warnings.
+        if (error instanceof ImageNotResolved) deps.log.debug("image not resolved; retrying", { sbc, error: error.message, retryInMs });
+        else {
+          this.stats.errors++;
+          deps.log.warn("translating ServerBootConfiguration failed; retrying", { sbc, error: error.message, retryInMs });
+        }
+      },
+    });
     const onError = (kind: string) => (error: Error, _phase: string, retryInMs: number) =>
       deps.log.warn("translator watch interrupted", { kind, error: error.message, retryInMs });
     this.sbcs = new Reflector(deps.client, {
-      path: collection(deps.namespace, "serverbootconfigurations"),
+      path: resourcePath({ ...SERVER_BOOT_CONFIGURATIONS, namespace: deps.namespace }),
       onChanges: (changes) => {
         for (const change of changes) this.enqueue(change.key);
       },
@@ -139,7 +100,7 @@ export class Translator {
     });
     // Servers are cluster-scoped.
     this.servers = new Reflector(deps.client, {
-      path: collection("", "servers"),
+      path: resourcePath(SERVERS),
       onChanges: (changes) => {
         for (const change of changes) for (const key of this.sbcsOfServer(change.key)) this.enqueue(key);
       },
@@ -151,8 +112,8 @@ export class Translator {
   /** From the boot-config watch: a child changed (status) or vanished → its owner re-aggregates or re-creates it. */
   childChanged(key: string, object: KubeObjectLike | undefined): void {
     const owner = (object as ChildObject | undefined)?.metadata?.ownerReferences?.find((ref) => ref.kind === "ServerBootConfiguration" && ref.controller);
-    const [namespace = ""] = key.split("/"); // split always yields a first element
-    if (owner?.name) this.enqueue(`${namespace}/${owner.name}`);
+    const { namespace } = parseCacheKey(key);
+    if (owner?.name) this.enqueue(cacheKeyOf({ namespace, name: owner.name }));
     else if (this.sbcs.objects.has(key)) this.enqueue(key); // same name as an SBC: ours, maybe deleted
   }
 
@@ -161,12 +122,15 @@ export class Translator {
     this.servers.start();
     this.queue.start();
     // After a leadership change the caches may already be synced: everything is due again.
+    this.resync();
+  }
+
+  /** Everything is due again (new registry credentials: an image that failed may resolve now). */
+  resync(): void {
     for (const key of this.sbcs.objects.keys()) this.enqueue(key);
   }
 
   async stop(): Promise<void> {
-    for (const timer of this.retryTimers.values()) clearTimeout(timer);
-    this.retryTimers.clear();
     await Promise.all([this.sbcs.stop(), this.servers.stop()]);
     await this.queue.stop();
   }
@@ -181,229 +145,67 @@ export class Translator {
     return keys;
   }
 
-  private enqueue(key: string): void {
-    this.queue.add(key);
+  private enqueue(cacheKey: string): void {
+    this.queue.add(sbcKey(cacheKey));
     // Until both caches are synced a reconcile would see a partial world (an SBC without its Server).
     if (this.sbcs.synced && this.servers.synced) this.queue.kick();
   }
 
-  private async reconcileSafely(key: string): Promise<void> {
-    try {
-      const outcome = await this.reconcile(key);
-      if (outcome === "retry") this.retryLater(key);
-      else this.retryAttempts.delete(key);
-    } catch (error) {
-      this.stats.errors++;
-      this.deps.log.warn("translating ServerBootConfiguration failed; retrying", { sbc: key, error: (error as Error).message });
-      this.retryLater(key);
-    }
-  }
-
-  /** Exponential backoff per SBC (2 s, 4 s, … up to 5 min): a registry blip heals fast, a dead one is not hammered. */
-  private retryLater(key: string): void {
-    if (this.retryTimers.has(key)) return;
-    const attempt = this.retryAttempts.get(key) ?? 0;
-    this.retryAttempts.set(key, attempt + 1);
-    const delay = Math.min(this.deps.maxRetryMs ?? 300_000, (this.deps.retryMs ?? 2_000) * 2 ** attempt);
-    const timer = setTimeout(() => {
-      this.retryTimers.delete(key);
-      this.enqueue(key);
-    }, delay);
-    timer.unref?.();
-    this.retryTimers.set(key, timer);
-  }
-
   private async resolveImage(reference: string | undefined): Promise<ImageOutcome> {
-    if (!reference) return { ok: false, reason: "ImageMissing", message: "spec.image is empty" };
-    let parsed: ReturnType<typeof parseImageReference>;
+    const checked = checkImageReference(reference, this.deps.allowList);
+    if (!checked.ok) return checked;
     try {
-      parsed = parseImageReference(reference);
-    } catch (error) {
-      return { ok: false, reason: "InvalidImageReference", message: `spec.image ${JSON.stringify(reference)}: ${(error as Error).message}` };
-    }
-    if (!this.deps.allowList.isAllowed(parsed.registry)) {
-      return {
-        ok: false,
-        reason: "RegistryNotAllowed",
-        message: `registry ${parsed.registry} is not on the allow-list (${this.deps.allowList.entries.join(", ")})`,
-      };
-    }
-    try {
-      return { ok: true, image: await this.deps.oci.resolveBootImage(parsed, { architecture: this.deps.architecture }) };
+      return { ok: true, image: await this.deps.oci.resolveBootImage(checked.reference, { architecture: this.deps.architecture }) };
     } catch (error) {
       return { ok: false, reason: "ImageResolutionFailed", message: `${reference}: ${(error as Error).message}` };
     }
   }
 
-  private async reconcile(key: string): Promise<"done" | "retry"> {
-    const sbc = this.sbcs.objects.get(key) as SbcObject | undefined;
-    if (!sbc) return "done"; // deleted: the garbage collector removes the children it owns
+  /** Gathers the plan's inputs (caches, registry), then carries the plan out: children first, the status last. */
+  private async reconcile(key: SbcKey): Promise<ReconcileResult> {
+    const cacheKey = cacheKeyOf(key);
+    const sbc = this.sbcs.objects.get(cacheKey) as SbcObject | undefined;
+    if (!sbc) return done; // deleted: the garbage collector removes the children it owns
     this.stats.reconciles++;
-    const [namespace, name] = key.split("/") as [string, string];
-    const conditions: Omit<Condition, "lastTransitionTime">[] = [];
-    const generation = sbc.metadata?.generation;
-    const gen = generation === undefined ? {} : { observedGeneration: generation };
-    const { modes } = this.deps;
-
     const serverName = sbc.spec?.serverRef?.name;
     const server = serverName ? (this.servers.objects.get(serverName) as ServerObject | undefined) : undefined;
-    // `!serverName` is implied by `!server`; it is spelled out so serverName is a string below.
-    if (!server || !serverName) {
-      conditions.push({
-        type: CONDITION_SERVER_FOUND,
-        status: "False",
-        reason: "ServerNotFound",
-        message: `Server ${serverName ?? "(spec.serverRef.name empty)"} does not exist`,
-        ...gen,
-      });
-      await this.writeStatus(key, sbc, "Pending", conditions);
-      return "done";
-    }
-    conditions.push({ type: CONDITION_SERVER_FOUND, status: "True", reason: "ServerFound", message: `Server ${serverName}`, ...gen });
-
-    const resolved = await this.resolveImage(sbc.spec?.image);
-    if (!resolved.ok) {
-      conditions.push({ type: CONDITION_IMAGE_VALIDATION, status: "False", reason: resolved.reason, message: resolved.message, ...gen });
-      await this.writeStatus(key, sbc, "Error", conditions);
-      return resolved.reason === "ImageResolutionFailed" ? "retry" : "done";
-    }
-    const image = resolved.image;
-    const hasPxe = Boolean(image.kernel && image.initrd);
-    const hasUki = Boolean(image.uki);
-    const wantIpxe = modes.ipxe && hasPxe;
-    const wantHttp = modes.httpboot && hasUki;
-    if (!wantIpxe && !wantHttp) {
-      const needs = [modes.ipxe ? "kernel + initrd (iPXE)" : "", modes.httpboot ? "a UKI (HTTP boot)" : ""].filter(Boolean).join(" or ");
-      conditions.push({
-        type: CONDITION_IMAGE_VALIDATION,
-        status: "False",
-        reason: "MissingBootLayers",
-        message: `image ${sbc.spec?.image} has no ${needs} layers`,
-        ...gen,
-      });
-      await this.writeStatus(key, sbc, "Error", conditions);
-      return "done";
-    }
-    conditions.push({
-      type: CONDITION_IMAGE_VALIDATION,
-      status: "True",
-      reason: "ImageResolved",
-      message: `${image.imageName}@${image.manifestDigest} (${[hasPxe ? "kernel+initrd" : "", hasUki ? "UKI" : "", image.squashfs ? "squashfs" : ""].filter(Boolean).join(", ")})`,
-      ...gen,
-    });
-
-    const identity = serverIdentity(server);
-    const active = activeFor(server, namespace, name);
-    const urls = bootImageUrls(this.deps.publicUrl, image);
-    const owner = {
-      apiVersion: METAL_GROUP_VERSION,
-      kind: "ServerBootConfiguration",
-      name,
-      uid: sbc.metadata?.uid ?? "",
-      controller: true,
-      blockOwnerDeletion: true,
-    };
-    const metadata = {
-      name,
-      namespace,
-      labels: { [SERVER_LABEL]: serverName },
-      ...(active === undefined ? {} : { annotations: { [ACTIVE_ANNOTATION]: String(active) } }),
-      ownerReferences: [owner],
-    };
-    const ignitionSecretRef = sbc.spec?.ignitionSecretRef?.name ? { ignitionSecretRef: { name: sbc.spec.ignitionSecretRef.name } } : {};
-    const childStates: string[] = [];
-
-    for (const [kind, wanted, enabled] of [
-      ["IPXEBootConfig", wantIpxe, modes.ipxe],
-      ["HTTPBootConfig", wantHttp, modes.httpboot],
-    ] as const) {
-      const existing = this.deps.source.rawObject(kind, key) as ChildObject | undefined;
-      const conditionType = kind === "IPXEBootConfig" ? CONDITION_IPXE_BOOT_READY : CONDITION_HTTP_BOOT_READY;
-      if (!enabled) continue;
-      if (!wanted) {
-        // The image lacks this mode's layers: not an error as long as the other mode serves the machine.
-        if (existing && this.ownedBy(existing, sbc)) await this.deleteChild(kind, key);
-        conditions.push({
-          type: conditionType,
-          status: "False",
-          reason: "NotApplicable",
-          message: `image has no ${kind === "IPXEBootConfig" ? "kernel + initrd" : "UKI"} layers`,
-          ...gen,
-        });
-        continue;
-      }
-      const spec =
-        kind === "IPXEBootConfig"
-          ? {
-              ...(identity.uuid ? { systemUUID: identity.uuid } : {}),
-              systemIPs: identity.ips,
-              kernelURL: layerUrl(urls.kernel, "kernel"),
-              initrdURL: layerUrl(urls.initrd, "initrd"),
-              ...(urls.squashfs ? { squashfsURL: urls.squashfs } : {}),
-              ...ignitionSecretRef,
-            }
-          : {
-              ...(identity.uuid ? { systemUUID: identity.uuid } : {}),
-              networkIdentifiers: [...identity.ips, ...identity.macs],
-              ukiURL: layerUrl(urls.uki, "UKI"),
-              ...ignitionSecretRef,
-            };
-      const desired = { apiVersion: `${API_GROUP}/${API_VERSION}`, kind, metadata, spec };
-      if (!existing || !subsetEqual({ metadata: { labels: metadata.labels, annotations: metadata.annotations ?? {} }, spec }, existing)) {
-        const path = `${collection(namespace, `${kind.toLowerCase()}s`, `${API_GROUP}/${API_VERSION}`)}/${encodeURIComponent(name)}`;
-        await serverSideApply(this.deps.client, path, desired, TRANSLATOR_FIELD_MANAGER);
-        this.stats.childApplies++;
-      }
-      const state = existing?.status?.state ?? "Pending";
-      childStates.push(state);
-      conditions.push({
-        type: conditionType,
-        status: state === "Ready" ? "True" : "False",
-        reason: state === "Ready" ? "BootConfigReady" : state === "Error" ? "BootConfigError" : "BootConfigPending",
-        message: `${kind} ${key} is ${state}`,
-        ...gen,
-      });
-    }
-    const state = childStates.includes("Error") ? "Error" : childStates.every((s) => s === "Ready") ? "Ready" : "Pending";
-    await this.writeStatus(key, sbc, state, conditions);
-    return "done";
-  }
-
-  private ownedBy(child: ChildObject, sbc: SbcObject): boolean {
-    return Boolean(child.metadata?.ownerReferences?.some((ref) => ref.kind === "ServerBootConfiguration" && ref.uid === sbc.metadata?.uid));
-  }
-
-  private async deleteChild(kind: "IPXEBootConfig" | "HTTPBootConfig", key: string): Promise<void> {
-    const [namespace, name] = key.split("/") as [string, string];
+    const target: TranslationTarget = server ? { server, image: await this.resolveImage(sbc.spec?.image) } : { server: undefined };
+    const children: Partial<Record<ConfigKind, ChildObject>> = {};
+    for (const kind of ["IPXEBootConfig", "HTTPBootConfig"] as const) children[kind] = this.deps.source.rawObject(kind, cacheKey) as ChildObject | undefined;
+    const { modes, publicUrl } = this.deps;
+    const plan = planTranslation({ ref: key, sbc, target, children, modes, publicUrl, now: new Date() });
     try {
-      await this.deps.client.request("DELETE", `${collection(namespace, `${kind.toLowerCase()}s`, `${API_GROUP}/${API_VERSION}`)}/${encodeURIComponent(name)}`);
+      for (const action of plan.children) await this.applyChild(key, action);
+      if (plan.status) await this.writeStatus(key, sbc, plan.status);
+    } catch (error) {
+      return failed(error);
+    }
+    return plan.retry === undefined ? done : failed(new ImageNotResolved(plan.retry));
+  }
+
+  private async applyChild(ref: NamespacedName, action: ChildAction): Promise<void> {
+    const path = resourcePath({ ...BOOT_CONFIG_RESOURCES[action.kind], namespace: ref.namespace, name: ref.name });
+    if (action.action === "apply") {
+      await serverSideApply(this.deps.client, path, action.object, TRANSLATOR_FIELD_MANAGER);
+      this.stats.childApplies++;
+      return;
+    }
+    try {
+      await this.deps.client.request("DELETE", path);
       this.stats.childDeletes++;
     } catch (error) {
-      if (!(error instanceof KubeApiError && error.status === 404)) throw error;
+      if (!isNotFound(error)) throw error;
     }
   }
 
-  /** Single writer of the SBC's status; writes only when state or a condition (times aside) changed. */
-  private async writeStatus(key: string, sbc: SbcObject, state: string, wanted: Omit<Condition, "lastTransitionTime">[]): Promise<void> {
-    const existing = sbc.status?.conditions ?? [];
-    const now = new Date();
-    const conditions: Condition[] = wanted.map((condition) => withTransitionTime(condition, existing, now));
-    // The same set of types, each saying the same: a condition type this writer dropped also counts as a change.
-    const unchanged =
-      sbc.status?.state === state &&
-      conditions.length === existing.length &&
-      conditions.every((condition) =>
-        conditionMatches(
-          condition,
-          existing.find((c) => c.type === condition.type),
-        ),
-      );
-    if (unchanged) return;
-    const [namespace, name] = key.split("/") as [string, string];
-    const path = `${collection(namespace, "serverbootconfigurations")}/${encodeURIComponent(name)}/status`;
-    const body = { apiVersion: METAL_GROUP_VERSION, kind: "ServerBootConfiguration", metadata: { name, namespace }, status: { state, conditions } };
+  /** Single writer of the SBC's status (the plan left it out when nothing changed). */
+  private async writeStatus(ref: NamespacedName, sbc: SbcObject, status: SbcStatus): Promise<void> {
+    const { namespace, name } = ref;
+    const path = resourcePath({ ...SERVER_BOOT_CONFIGURATIONS, namespace, name, subresource: "status" });
+    const body = { apiVersion: apiVersionOf(SERVER_BOOT_CONFIGURATIONS), kind: SERVER_BOOT_CONFIGURATIONS.kind, metadata: { name, namespace }, status };
     await serverSideApply(this.deps.client, path, body, TRANSLATOR_FIELD_MANAGER);
     this.stats.statusWrites++;
-    if (sbc.status?.state !== state) this.deps.log.info("ServerBootConfiguration state changed", { sbc: key, from: sbc.status?.state ?? "(none)", to: state });
+    const from = sbc.status?.state;
+    if (from !== status.state) this.deps.log.info("ServerBootConfiguration state changed", { sbc: cacheKeyOf(ref), from: from ?? "(none)", to: status.state });
   }
 }

@@ -1,25 +1,146 @@
-// A keyed work queue for reconcilers: a key queued many times is processed once; a key is never processed by two
-// workers at once (a slower worker holding older state could otherwise write last); a key that changes while it is
-// being processed is processed again afterwards.
+// A keyed work queue for reconcilers, after client-go's workqueue: a key queued many times is processed once; a key
+// is never processed by two workers at once (a slower worker holding older state could otherwise write last); a key
+// that changes while it is being processed is processed again afterwards; a slow key never holds up the others.
+// Reconcilers say what should happen next (done, requeue after a delay, or failed) and the queue owns the timing:
+// delayed adds and per-key exponential backoff, so no reconciler keeps timers or attempt counters of its own.
+import { type BackoffOptions, backoffDelay } from "../kube/backoff.ts";
 
-export class KeyedWorkQueue {
-  private readonly pending = new Set<string>();
+/** What a queue item names: one object of one kind (namespace "" for cluster-scoped objects). */
+export interface ObjectKey {
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+export type ReconcileResult = { type: "done" } | { type: "requeueAfter"; ms: number } | { type: "error"; error: Error };
+
+export const done: ReconcileResult = { type: "done" };
+
+export function requeueAfter(ms: number): ReconcileResult {
+  return { type: "requeueAfter", ms };
+}
+
+export function failed(error: unknown): ReconcileResult {
+  return { type: "error", error: error instanceof Error ? error : new Error(String(error)) };
+}
+
+/** The timers the queue uses; tests pass a manual clock so delays are asserted without sleeping. */
+export interface QueueClock {
+  now(): number;
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemClock: QueueClock = {
+  now: () => Date.now(),
+  setTimeout: (callback, ms) => {
+    const timer = setTimeout(callback, ms);
+    // A pending retry alone must not keep the process alive.
+    timer.unref?.();
+    return timer;
+  },
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+export interface KeyedWorkQueueOptions<K extends ObjectKey> {
+  /** Workers processing different keys at once. */
+  concurrency?: number;
+  /** Backoff of addRateLimited; client-go uses 5 ms → 1000 s, each reconciler picks what fits what it retries. */
+  backoff?: BackoffOptions;
+  /** Told about every failed item, with the delay of its retry (for logs and stats). */
+  onError?: (key: K, error: Error, retryInMs: number) => void;
+  clock?: QueueClock;
+  random?: () => number;
+}
+
+interface Delayed<K> {
+  key: K;
+  at: number;
+  timer: unknown;
+}
+
+/** Kind, namespace and name never contain "/", so joining them is unambiguous. */
+function idOf(key: ObjectKey): string {
+  return `${key.kind}/${key.namespace}/${key.name}`;
+}
+
+export const DEFAULT_BACKOFF: BackoffOptions = { base: 500, cap: 30_000, jitter: 0.25 };
+
+export class KeyedWorkQueue<K extends ObjectKey = ObjectKey> {
+  private readonly pending = new Map<string, K>();
   private readonly inFlight = new Set<string>();
+  private readonly delayed = new Map<string, Delayed<K>>();
+  private readonly failures = new Map<string, number>();
   private running = false;
   private workers = 0;
-  private idle: (() => void) | undefined;
+  /** Callers of stop() waiting for the last worker (leader loss and shutdown may both be stopping). */
+  private idleWaiters: (() => void)[] = [];
+  private readonly concurrency: number;
+  private readonly backoff: BackoffOptions;
+  private readonly clock: QueueClock;
 
   constructor(
-    private readonly process: (key: string) => Promise<void>,
-    private readonly concurrency = 4,
-  ) {}
+    private readonly process: (key: K) => Promise<ReconcileResult>,
+    private readonly options: KeyedWorkQueueOptions<K> = {},
+  ) {
+    this.concurrency = options.concurrency ?? 4;
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.clock = options.clock ?? systemClock;
+  }
 
+  /** Keys waiting to be processed now (not counting delayed ones). */
   get size(): number {
     return this.pending.size;
   }
 
-  add(key: string): void {
-    this.pending.add(key);
+  /** Keys waiting for a delay to pass. */
+  get waiting(): number {
+    return this.delayed.size;
+  }
+
+  /** Queues a key; workers pick it up on the next kick (callers decide when the world is consistent enough). */
+  add(key: K): void {
+    this.pending.set(idOf(key), key);
+  }
+
+  /** Queues a key once `ms` have passed, then kicks. An earlier pending delay for the key wins over a later one. */
+  addAfter(key: K, ms: number): void {
+    if (ms <= 0) {
+      this.add(key);
+      this.kick();
+      return;
+    }
+    const id = idOf(key);
+    const at = this.clock.now() + ms;
+    const existing = this.delayed.get(id);
+    if (existing && existing.at <= at) return;
+    if (existing) this.clock.clearTimeout(existing.timer);
+    const timer = this.clock.setTimeout(() => {
+      this.delayed.delete(id);
+      this.add(key);
+      this.kick();
+    }, ms);
+    this.delayed.set(id, { key, at, timer });
+  }
+
+  /** Queues a key after its backoff: each call without a forget in between doubles the delay, up to the cap. */
+  addRateLimited(key: K): number {
+    const id = idOf(key);
+    const attempt = this.failures.get(id) ?? 0;
+    this.failures.set(id, attempt + 1);
+    const delay = backoffDelay(attempt, this.backoff, this.options.random);
+    this.addAfter(key, delay);
+    return delay;
+  }
+
+  /** The key succeeded: its next failure starts the backoff from the beginning again. */
+  forget(key: K): void {
+    this.failures.delete(idOf(key));
+  }
+
+  /** Failures since the last forget. */
+  retries(key: K): number {
+    return this.failures.get(idOf(key)) ?? 0;
   }
 
   /** Starts workers for runnable keys, up to the concurrency limit; a slow key never holds up the others. */
@@ -28,7 +149,7 @@ export class KeyedWorkQueue {
       this.workers++;
       void this.work().finally(() => {
         this.workers--;
-        if (this.workers === 0) this.idle?.();
+        if (this.workers === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
         // A key skipped because it was in flight may be runnable now.
         this.kick();
       });
@@ -40,36 +161,59 @@ export class KeyedWorkQueue {
     this.kick();
   }
 
-  /** Stops taking keys and waits for the ones being processed. */
+  /**
+   * Stops taking keys and waits for the ones being processed. Delayed keys become pending (never dropped): a later
+   * start processes them.
+   */
   async stop(): Promise<void> {
     this.running = false;
-    if (this.workers > 0) await new Promise<void>((resolve) => (this.idle = resolve));
-    this.idle = undefined;
+    for (const [id, item] of this.delayed) {
+      this.clock.clearTimeout(item.timer);
+      this.pending.set(id, item.key);
+    }
+    this.delayed.clear();
+    if (this.workers > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
   private hasRunnable(): boolean {
-    for (const key of this.pending) if (!this.inFlight.has(key)) return true;
+    for (const id of this.pending.keys()) if (!this.inFlight.has(id)) return true;
     return false;
   }
 
-  private next(): string | undefined {
-    for (const key of this.pending) {
-      if (!this.inFlight.has(key)) {
-        this.pending.delete(key);
-        return key;
+  private next(): [string, K] | undefined {
+    for (const entry of this.pending) {
+      if (!this.inFlight.has(entry[0])) {
+        this.pending.delete(entry[0]);
+        return entry;
       }
     }
     return undefined;
   }
 
   private async work(): Promise<void> {
-    for (let key = this.next(); key !== undefined; key = this.running ? this.next() : undefined) {
-      this.inFlight.add(key);
+    for (let entry = this.next(); entry !== undefined; entry = this.running ? this.next() : undefined) {
+      const [id, key] = entry;
+      this.inFlight.add(id);
+      let result: ReconcileResult;
       try {
-        await this.process(key);
+        result = await this.process(key);
+      } catch (error) {
+        result = failed(error);
       } finally {
-        this.inFlight.delete(key);
+        this.inFlight.delete(id);
       }
+      this.settle(key, result);
+    }
+  }
+
+  private settle(key: K, result: ReconcileResult): void {
+    if (result.type === "done") this.forget(key);
+    else if (result.type === "requeueAfter") {
+      this.forget(key);
+      this.addAfter(key, result.ms);
+    } else {
+      const delay = this.addRateLimited(key);
+      this.options.onError?.(key, result.error, delay);
     }
   }
 }

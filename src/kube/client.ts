@@ -1,9 +1,37 @@
 // Thin API-server client on top of @kubernetes/client-node's KubeConfig (every auth method: in-cluster token
 // rotation, client certificates, exec plugins) and its Watch. We add what the watch path lacks: timeouts on
-// requests that never answer, paginated LIST, and typed errors carrying the HTTP status.
+// requests that never answer, paginated LIST, and typed errors carrying the HTTP status and Status reason.
 import { KubeConfig, Watch } from "@kubernetes/client-node";
 import fetch from "node-fetch";
 
+/** metav1.StatusReason values: a reason outside this set came from something else (a proxy's status text). */
+const STATUS_REASONS: ReadonlySet<string> = new Set([
+  "Unauthorized",
+  "Forbidden",
+  "NotFound",
+  "AlreadyExists",
+  "Conflict",
+  "Gone",
+  "Invalid",
+  "ServerTimeout",
+  "StoreReadError",
+  "Timeout",
+  "TooManyRequests",
+  "BadRequest",
+  "MethodNotAllowed",
+  "NotAcceptable",
+  "RequestEntityTooLarge",
+  "UnsupportedMediaType",
+  "InternalError",
+  "Expired",
+  "ServiceUnavailable",
+]);
+
+/**
+ * An API-server answer of status >= 400 (or 0: no answer in time). `reason` is the Status body's reason when there
+ * was one. The predicates decide as client-go's apierrors do: by reason when the server gave a known one, else by
+ * HTTP status.
+ */
 export class KubeApiError extends Error {
   constructor(
     readonly status: number,
@@ -12,6 +40,45 @@ export class KubeApiError extends Error {
   ) {
     super(message);
   }
+
+  private is(reasons: readonly string[], status: number): boolean {
+    return STATUS_REASONS.has(this.reason) ? reasons.includes(this.reason) : this.status === status;
+  }
+
+  isNotFound(): boolean {
+    return this.is(["NotFound"], 404);
+  }
+
+  /** A write lost an optimistic-concurrency race (resourceVersion moved). */
+  isConflict(): boolean {
+    return this.is(["Conflict"], 409);
+  }
+
+  /** A create found the name taken. */
+  isAlreadyExists(): boolean {
+    return this.is(["AlreadyExists"], 409);
+  }
+
+  /** The resourceVersion asked for is no longer in the watch cache: only a fresh LIST helps ("Expired" is its newer name). */
+  isGone(): boolean {
+    return this.is(["Gone", "Expired"], 410);
+  }
+}
+
+export function isNotFound(error: unknown): boolean {
+  return error instanceof KubeApiError && error.isNotFound();
+}
+
+export function isConflict(error: unknown): boolean {
+  return error instanceof KubeApiError && error.isConflict();
+}
+
+export function isAlreadyExists(error: unknown): boolean {
+  return error instanceof KubeApiError && error.isAlreadyExists();
+}
+
+export function isGone(error: unknown): boolean {
+  return error instanceof KubeApiError && error.isGone();
 }
 
 export interface KubeList<T> {
@@ -55,7 +122,7 @@ export class KubeClient {
 
   get server(): string {
     const cluster = this.config.getCurrentCluster();
-    if (!cluster) throw new Error(`kubeconfig context ${JSON.stringify(this.config.getCurrentContext())} names no cluster`);
+    if (!cluster) throw new Error("no Kubernetes cluster configured");
     return cluster.server;
   }
 

@@ -1,9 +1,10 @@
 // Resources from the API server: one reflector per kind, each object validated once when it changes (an object the
 // schema rejects keeps its last valid version, as in directory mode), snapshots coalesced so a burst of watch
 // events becomes one index rebuild.
-import { API_GROUP, API_VERSION, type BootResource, parseBootResource } from "../../api/index.ts";
+import { type BootResource, parseBootResource } from "../../api/index.ts";
 import { type SnapshotUpdate, type SourceProblem, snapshotOf } from "../../index/snapshot.ts";
 import type { KubeClient } from "../../kube/client.ts";
+import { apiVersionOf, BOOT_CONFIG_RESOURCES, type ResourceDescriptor, resourcePath, SECRETS } from "../../kube/paths.ts";
 import type { ResourceSource } from "../types.ts";
 import { type KubeObjectLike, Reflector, type ReflectorChange } from "./reflector.ts";
 
@@ -43,10 +44,8 @@ function isStatusOnlyChange(previous: Entry | undefined, object: KubeObjectLike)
   );
 }
 
-function collectionPath(kind: WatchedKind, namespace: string): string {
-  const scope = namespace ? `/namespaces/${encodeURIComponent(namespace)}` : "";
-  if (kind === "Secret") return `/api/v1${scope}/secrets`;
-  return `/apis/${API_GROUP}/${API_VERSION}${scope}/${kind.toLowerCase()}s`;
+function resourceOf(kind: WatchedKind): ResourceDescriptor {
+  return kind === "Secret" ? SECRETS : BOOT_CONFIG_RESOURCES[kind];
 }
 
 export class KubeSource implements ResourceSource {
@@ -68,7 +67,7 @@ export class KubeSource implements ResourceSource {
       this.reflectors.set(
         kind,
         new Reflector(client, {
-          path: collectionPath(kind, options.namespace),
+          path: resourcePath({ ...resourceOf(kind), namespace: options.namespace }),
           ...(kind === "Secret" ? { fieldSelector: "type!=kubernetes.io/service-account-token" } : {}),
           ...(kind === "Secret" && options.secretLabelSelector ? { labelSelector: options.secretLabelSelector } : {}),
           ...(options.watchTimeoutSeconds ? { watchTimeoutSeconds: options.watchTimeoutSeconds } : {}),
@@ -123,7 +122,7 @@ export class KubeSource implements ResourceSource {
       } else {
         indexChanged = true;
         // The API server omits apiVersion/kind on list items in some versions; fill them in before validating.
-        const document = { apiVersion: kind === "Secret" ? "v1" : `${API_GROUP}/${API_VERSION}`, kind, ...change.object };
+        const document = { apiVersion: apiVersionOf(resourceOf(kind)), kind, ...change.object };
         const parsed = parseBootResource(document);
         if (parsed.ok) entries.set(change.key, { resource: parsed.resource, problems: [] });
         else {

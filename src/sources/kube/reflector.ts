@@ -1,9 +1,11 @@
 // A reflector keeps a local copy of one collection in step with the API server, as client-go's does:
-// LIST, then WATCH from the list's resourceVersion; bookmarks advance it; 410 Gone → re-LIST; any other failure →
+// LIST, then WATCH from the list's resourceVersion; bookmarks advance it; 410 Gone/Expired → re-LIST; any other failure →
 // re-WATCH (or re-LIST) after jittered exponential backoff; a watch silent for too long is restarted (a dead TCP
 // connection is otherwise never noticed); and a periodic re-LIST repairs anything missed. While the API server is
 // away the last copy stays in place, so the appliance keeps serving.
-import { KubeApiError, type KubeClient, type WatchEvent, type WatchHandle } from "../../kube/client.ts";
+import { backoffDelay } from "../../kube/backoff.ts";
+import { isGone, KubeApiError, type KubeClient, type WatchEvent, type WatchHandle } from "../../kube/client.ts";
+import { cacheKeyOf } from "../../kube/paths.ts";
 
 export interface KubeObjectLike {
   metadata?: { name?: string; namespace?: string; resourceVersion?: string };
@@ -43,14 +45,7 @@ export function trimForCache(object: KubeObjectLike): KubeObjectLike {
 }
 
 export function objectKeyOf(object: KubeObjectLike): string {
-  const namespace = object.metadata?.namespace;
-  return namespace ? `${namespace}/${object.metadata?.name ?? ""}` : (object.metadata?.name ?? "");
-}
-
-/** Full jitter exponential backoff: uniform in [min, min(max, min·2^attempt)]. */
-export function backoffDelay(attempt: number, minMs: number, maxMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 20));
-  return Math.round(minMs + random() * (ceiling - minMs));
+  return cacheKeyOf({ namespace: object.metadata?.namespace ?? "", name: object.metadata?.name ?? "" });
 }
 
 export class Reflector {
@@ -145,14 +140,18 @@ export class Reflector {
       } catch (error) {
         if (!this.running) break;
         this.stats.errors++;
-        const gone = error instanceof KubeApiError && error.status === 410;
-        if (gone) {
+        if (isGone(error)) {
           this.stats.relistsAfterGone++;
           this.needList = true;
           this.options.onError?.(error as Error, "watch", 0);
           continue;
         }
-        const delay = backoffDelay(this.failures++, this.options.minBackoffMs ?? 500, this.options.maxBackoffMs ?? 30_000, this.options.random);
+        // Full jitter: replicas that lost the API server together do not come back in lockstep.
+        const delay = backoffDelay(
+          this.failures++,
+          { base: this.options.minBackoffMs ?? 500, cap: this.options.maxBackoffMs ?? 30_000, jitter: 1 },
+          this.options.random,
+        );
         this.options.onError?.(error as Error, this.needList ? "list" : "watch", delay);
         await this.sleep(delay);
       }
