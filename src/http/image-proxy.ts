@@ -10,7 +10,8 @@ import { type DigestMismatch, describeMismatch, verifyingStream } from "../oci/d
 import { OciError } from "../oci/errors.ts";
 import { type BlobLocation, describeBlob, parseHttpBootPath, parseImageQuery } from "../oci/urls.ts";
 import { type AppEnv, textError } from "./context.ts";
-import { decideRange, etagListMatches } from "./static-files.ts";
+import { rangedResponse } from "./ranges.ts";
+import { etagListMatches } from "./static-files.ts";
 
 export interface ImageProxyDeps {
   client: OciClient;
@@ -124,26 +125,10 @@ function contentLength(response: Response): number | undefined {
   return Number(value);
 }
 
-/** A verified blob from the cache: single ranges (and If-Range) by hand, body by sendfile. */
+/** A verified blob from the cache: ranges by the shared helper (the digest is the only validator), body by sendfile. */
 function serveCached(request: Request, cached: CachedBlob, headers: Headers): Response {
-  const etag = headers.get("etag") ?? "";
-  const ifRange = request.headers.get("if-range");
-  const decision = ifRange === null || ifRange === etag ? decideRange(request.headers.get("range"), cached.size) : { type: "full" as const };
-  const isHead = request.method === "HEAD";
-  const file = Bun.file(cached.path);
-  if (decision.type === "unsatisfiable") {
-    headers.set("Content-Range", `bytes */${cached.size}`);
-    headers.set("Content-Type", "text/plain; charset=utf-8");
-    return new Response("requested range is outside the blob\n", { status: 416, headers });
-  }
-  if (decision.type === "partial") {
-    const { start, end } = decision.range;
-    headers.set("Content-Range", `bytes ${start}-${end}/${cached.size}`);
-    headers.set("Content-Length", String(end - start + 1));
-    return new Response(isHead ? null : file.slice(start, end + 1), { status: 206, headers });
-  }
-  headers.set("Content-Length", String(cached.size));
-  return new Response(isHead ? null : file, { status: 200, headers });
+  const validators = { etag: headers.get("etag") ?? "" };
+  return rangedResponse(request, { blob: Bun.file(cached.path), size: cached.size, validators, noun: "blob" }, headers);
 }
 
 async function headUpstream(deps: ImageProxyDeps, blob: BlobLocation, headers: Headers): Promise<Response> {
