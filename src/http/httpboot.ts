@@ -1,6 +1,7 @@
 // /httpboot: asked by the DHCP server for the UKI URL of a UEFI HTTP-booting machine.
 import { httpBootAnswer, httpBootIdentity } from "../boot/httpboot.ts";
 import { resolveHttpBootConfig } from "../boot/resolve.ts";
+import { httpBootServability } from "../boot/servability.ts";
 import { absoluteBootUrl, type HttpDeps, publicUrlFor } from "./context.ts";
 import { type EndpointFamily, rawPathOf, textError } from "./routes.ts";
 
@@ -27,12 +28,12 @@ export function httpBootFamily(deps: HttpDeps): EndpointFamily {
             deps.log.info("served default UKI", { identifiers: identity.identifiers, via: identity.via });
             return new Response(JSON.stringify(httpBootAnswer(identity.identifiers, absoluteBootUrl(defaultUki, publicUrl), "")), { headers: JSON_HEADERS });
           }
-          const ukiUrl = match.config.spec.ukiURL;
-          if (!ukiUrl) return textError(404, `HTTPBootConfig ${match.key} has no ukiURL`);
+          const uki = httpBootServability(match.config);
+          if (!uki.ok) return textError(uki.status, uki.message);
           const client = identity.identifiers[0] ?? identity.peer;
           deps.onServed({ milestone: "httpboot", kind: "HTTPBootConfig", configKey: match.key, client, path: rawPathOf(request.url), at: new Date() });
           deps.log.info("served httpboot answer", { config: match.key, matchedBy: match.reason, identifier: match.identifier, via: identity.via });
-          const answer = httpBootAnswer(identity.identifiers, absoluteBootUrl(ukiUrl, publicUrl), match.config.spec.systemUUID ?? "");
+          const answer = httpBootAnswer(identity.identifiers, absoluteBootUrl(uki.ukiUrl, publicUrl), match.config.spec.systemUUID ?? "");
           return new Response(JSON.stringify(answer), { headers: JSON_HEADERS });
         },
       },

@@ -1,7 +1,7 @@
 // /ignition/{uuid}: the machine's Ignition config, Butane translated once per secret version.
 import { canonicalUuid } from "../api/canonical.ts";
-import { ignitionForConfig } from "../boot/ignition.ts";
-import { namespaceOf, resolveIgnitionConfig } from "../boot/resolve.ts";
+import { resolveIgnitionConfig } from "../boot/resolve.ts";
+import { ignitionServability } from "../boot/servability.ts";
 import type { HttpDeps } from "./context.ts";
 import { type EndpointFamily, rawPathOf, textError } from "./routes.ts";
 
@@ -21,16 +21,11 @@ export function ignitionFamily(deps: HttpDeps): EndpointFamily {
           const index = deps.store.index;
           const resolved = resolveIgnitionConfig(index, uuid);
           if (!resolved) return textError(404, `no IPXEBootConfig or HTTPBootConfig has systemUUID ${uuid}`);
-          const { config, key } = resolved.match;
-          const ignition = ignitionForConfig(index, deps.store.ignition, {
-            kind: resolved.kind,
-            key,
-            namespace: namespaceOf(config.metadata),
-            secretName: config.spec.ignitionSecretRef?.name,
-          });
+          const { key } = resolved.match;
+          const ignition = ignitionServability(index, deps.store, resolved.match.config);
           if (!ignition.ok) {
-            if (ignition.status === 500) deps.log.warn("cannot serve ignition", { config: key, reason: ignition.reason });
-            return textError(ignition.status, ignition.reason);
+            if (ignition.status === 500) deps.log.warn("cannot serve ignition", { config: key, reason: ignition.message });
+            return textError(ignition.status, ignition.message);
           }
           deps.onServed({
             milestone: "ignition",

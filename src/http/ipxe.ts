@@ -1,8 +1,9 @@
 // /ipxe (first stage: chainload with the machine's identity) and /ipxe/{uuid} (second stage: the boot script).
 import { canonicalMac, canonicalUuid } from "../api/canonical.ts";
 import { httpBootIdentity } from "../boot/httpboot.ts";
-import { type IpxeTemplate, renderChainloadScript, renderIpxeTemplate } from "../boot/ipxe-template.ts";
+import { renderChainloadScript, renderIpxeTemplate } from "../boot/ipxe-template.ts";
 import { namespaceOf, resolveIpxeConfig } from "../boot/resolve.ts";
+import { ipxeScriptServability } from "../boot/servability.ts";
 import { absoluteBootUrl, type HttpDeps, publicUrlFor } from "./context.ts";
 import { type EndpointFamily, queryOf, type RouteContext, rawPathOf, textError } from "./routes.ts";
 
@@ -42,18 +43,13 @@ export function ipxeFamily(deps: HttpDeps): EndpointFamily {
       return textError(404, `no IPXEBootConfig matches uuid ${uuid ?? "(none)"}, mac ${mac ?? "(none)"}, address ${networkIds.join(",") || "(unknown)"}`);
     }
     const { config } = match;
-    const namespace = namespaceOf(config.metadata);
-    let template: IpxeTemplate = deps.ipxeTemplate();
-    const scriptRef = config.spec.ipxeScriptSecretRef?.name;
-    if (scriptRef) {
-      const entry = index.secret(namespace, scriptRef);
-      if (!entry) return textError(404, `secret ${namespace}/${scriptRef} (ipxeScriptSecretRef of IPXEBootConfig ${match.key}) does not exist`);
-      const outcome = deps.store.ipxeScripts.outcomeFor(entry);
-      if (!outcome.ok) return textError(outcome.status, outcome.reason);
-      template = outcome.template;
+    const script = ipxeScriptServability(index, deps.store, config);
+    if (!script.ok) {
+      if (script.status === 500) deps.log.warn("cannot serve iPXE script", { config: match.key, reason: script.message });
+      return textError(script.status, script.message);
     }
     const publicUrl = publicUrlFor(request, deps.settings);
-    const body = renderIpxeTemplate(template, {
+    const body = renderIpxeTemplate(script.template ?? deps.ipxeTemplate(), {
       KernelURL: absoluteBootUrl(config.spec.kernelURL, publicUrl),
       InitrdURL: absoluteBootUrl(config.spec.initrdURL, publicUrl),
       SquashfsURL: config.spec.squashfsURL ? absoluteBootUrl(config.spec.squashfsURL, publicUrl) : "",
@@ -62,7 +58,7 @@ export function ipxeFamily(deps: HttpDeps): EndpointFamily {
       IPXEServerURL: publicUrl,
       SystemUUID: config.spec.systemUUID ?? uuid ?? "",
       ConfigName: config.metadata.name,
-      ConfigNamespace: namespace,
+      ConfigNamespace: namespaceOf(config.metadata),
     });
     const client = context.clientAddress;
     deps.onServed({ milestone: "ipxe-script", kind: "IPXEBootConfig", configKey: match.key, client, path: rawPathOf(request.url), at: new Date() });
@@ -71,7 +67,7 @@ export function ipxeFamily(deps: HttpDeps): EndpointFamily {
       matchedBy: match.reason,
       identifier: match.identifier,
       client,
-      custom: Boolean(scriptRef),
+      custom: script.template !== null,
     });
     return new Response(body, { headers: IPXE_HEADERS });
   };

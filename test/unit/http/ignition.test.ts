@@ -74,7 +74,7 @@ describe("/ignition/{uuid}", () => {
     ["nope", 400, 'invalid machine UUID "nope"'],
     [uuid(99), 404, `no IPXEBootConfig or HTTPBootConfig has systemUUID ${uuid(99)}`],
     [uuid(3), 404, "IPXEBootConfig default/no-ref has no ignitionSecretRef"],
-    [uuid(4), 404, "secret default/nope referenced by IPXEBootConfig default/missing-secret does not exist"],
+    [uuid(4), 404, "ignition secret default/nope referenced by IPXEBootConfig default/missing-secret does not exist"],
     [uuid(5), 404, 'secret default/keyless has no key "ignition"'],
     [uuid(6), 500, "ignition in secret default/not-json is not valid JSON: "],
     [uuid(7), 500, "ignition in secret default/not-object is not a JSON object"],

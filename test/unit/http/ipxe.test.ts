@@ -117,7 +117,7 @@ describe("/ipxe/{uuid}: second stage", () => {
   test.each([
     ["not-a-uuid", 400, 'invalid machine UUID "not-a-uuid"'],
     ["11111111-2222-4333-8444-555555555555", 404, "no IPXEBootConfig matches uuid 11111111-2222-4333-8444-555555555555, mac (none), address 127.0.0.1"],
-    ["00000000-0000-4000-8000-000000000001", 404, "secret default/missing (ipxeScriptSecretRef of IPXEBootConfig default/no-script-secret) does not exist"],
+    ["00000000-0000-4000-8000-000000000001", 404, "ipxe-script secret default/missing referenced by IPXEBootConfig default/no-script-secret does not exist"],
     ["00000000-0000-4000-8000-000000000002", 404, 'secret default/keyless has no key "ipxe-script"'],
     ["00000000-0000-4000-8000-000000000003", 500, 'ipxe-script in secret default/broken: line 2: unknown template field ".Kernel"'],
   ])("/ipxe/%s → %d with its reason", async (uuid, status, reason) => {
