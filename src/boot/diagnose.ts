@@ -1,18 +1,13 @@
-// Whether a config can be served, and if not why. The same function feeds `validate`/`explain` in directory mode
-// and the status reconciler in Kubernetes mode, so both always agree.
-import { type HTTPBootConfig, type IPXEBootConfig, objectKey, SECRET_KEY_IGNITION, SECRET_KEY_IPXE_SCRIPT } from "../api/index.ts";
+// Whether a config can be served, and if not why, as `validate`/`explain` (directory mode) and the status reconciler
+// (Kubernetes mode) report it. Built on the same verdicts the boot endpoints answer with (servability.ts), so what
+// an operator reads is, word for word, what the machine gets; identifier conflicts are added here.
+import { type HTTPBootConfig, type IPXEBootConfig, objectKey } from "../api/index.ts";
 import { type BootIndex, type ConfigKind, describeConflict, type IdentifierConflict, isStandby } from "../index/boot-index.ts";
-import type { IgnitionCache } from "./ignition.ts";
-import type { IpxeScriptCache } from "./ipxe-scripts.ts";
 import { namespaceOf } from "./resolve.ts";
+import { type SecretCaches, servability } from "./servability.ts";
+import type { Servable, UnservableReason } from "./verdict.ts";
 
-export type DiagnosisReason =
-  | "SecretNotFound"
-  | "SecretKeyMissing"
-  | "IgnitionInvalid"
-  | "ButaneTranslationFailed"
-  | "IPXEScriptInvalid"
-  | "IdentifierConflict";
+export type DiagnosisReason = Exclude<UnservableReason, "NotConfigured"> | "IdentifierConflict";
 
 export interface DiagnosisProblem {
   reason: DiagnosisReason;
@@ -28,36 +23,9 @@ export interface Diagnosis {
   warnings: string[];
 }
 
-interface Caches {
-  ignition: IgnitionCache;
-  ipxeScripts: IpxeScriptCache;
-}
-
-function checkIgnitionRef(
-  index: BootIndex,
-  caches: Caches,
-  namespace: string,
-  name: string | undefined,
-  owner: string,
-  problems: DiagnosisProblem[],
-  warnings: string[],
-): void {
-  if (!name) return;
-  const entry = index.secret(namespace, name);
-  if (!entry) {
-    problems.push({ reason: "SecretNotFound", message: `ignition secret ${namespace}/${name} referenced by ${owner} does not exist` });
-    return;
-  }
-  if (!entry.values.has(SECRET_KEY_IGNITION)) {
-    problems.push({ reason: "SecretKeyMissing", message: `secret ${entry.key} has no key "${SECRET_KEY_IGNITION}"` });
-    return;
-  }
-  const outcome = caches.ignition.outcomeFor(entry);
-  if (!outcome.ok) {
-    problems.push({ reason: outcome.reason.startsWith("butane") ? "ButaneTranslationFailed" : "IgnitionInvalid", message: outcome.reason });
-  } else {
-    warnings.push(...outcome.warnings.map((warning) => `secret ${entry.key}: ${warning}`));
-  }
+/** An endpoint that is not configured is no error (a config without ignitionSecretRef is fine); broken ones are. */
+function addProblem(verdict: Servable<object>, problems: DiagnosisProblem[]): void {
+  if (!verdict.ok && verdict.reason !== "NotConfigured") problems.push({ reason: verdict.reason, message: verdict.message });
 }
 
 /** A standby config (maintenance vs workload) is meant to lose; anything else losing a conflict is an error. */
@@ -68,41 +36,30 @@ function reportConflicts(conflicts: IdentifierConflict[], standby: boolean, prob
   }
 }
 
-export function diagnoseIpxeBootConfig(index: BootIndex, caches: Caches, config: IPXEBootConfig): Diagnosis {
+function diagnose(index: BootIndex, caches: SecretCaches, config: IPXEBootConfig | HTTPBootConfig): Diagnosis {
   const key = objectKey(config.metadata);
-  const namespace = namespaceOf(config.metadata);
   const problems: DiagnosisProblem[] = [];
   const warnings: string[] = [];
-  const owner = `IPXEBootConfig ${key}`;
-  checkIgnitionRef(index, caches, namespace, config.spec.ignitionSecretRef?.name, owner, problems, warnings);
-  const scriptRef = config.spec.ipxeScriptSecretRef?.name;
-  if (scriptRef) {
-    const entry = index.secret(namespace, scriptRef);
-    if (!entry) problems.push({ reason: "SecretNotFound", message: `ipxe-script secret ${namespace}/${scriptRef} referenced by ${owner} does not exist` });
-    else if (!entry.values.has(SECRET_KEY_IPXE_SCRIPT))
-      problems.push({ reason: "SecretKeyMissing", message: `secret ${entry.key} has no key "${SECRET_KEY_IPXE_SCRIPT}"` });
-    else {
-      const outcome = caches.ipxeScripts.outcomeFor(entry);
-      if (!outcome.ok) problems.push({ reason: "IPXEScriptInvalid", message: outcome.reason });
-    }
+  const endpoints = servability(index, caches, config);
+  addProblem(endpoints.ignition, problems);
+  if (endpoints.ignition.ok) {
+    const secret = `${namespaceOf(config.metadata)}/${config.spec.ignitionSecretRef?.name ?? ""}`;
+    warnings.push(...endpoints.ignition.warnings.map((warning) => `secret ${secret}: ${warning}`));
   }
-  reportConflicts(index.conflictsLostBy("IPXEBootConfig", key), isStandby(config.metadata), problems, warnings);
-  return { kind: "IPXEBootConfig", key, state: problems.length ? "Error" : "Ready", problems, warnings };
+  if (endpoints.kind === "IPXEBootConfig") addProblem(endpoints.ipxe, problems);
+  else if (!endpoints.httpboot.ok) warnings.push(`${endpoints.httpboot.message}: /httpboot will not answer for it`);
+  reportConflicts(index.conflictsLostBy(config.kind, key), isStandby(config.metadata), problems, warnings);
+  return { kind: config.kind, key, state: problems.length ? "Error" : "Ready", problems, warnings };
 }
 
-export function diagnoseHttpBootConfig(index: BootIndex, caches: Caches, config: HTTPBootConfig): Diagnosis {
-  const key = objectKey(config.metadata);
-  const problems: DiagnosisProblem[] = [];
-  const warnings: string[] = [];
-  checkIgnitionRef(index, caches, namespaceOf(config.metadata), config.spec.ignitionSecretRef?.name, `HTTPBootConfig ${key}`, problems, warnings);
-  if (!config.spec.ukiURL) warnings.push(`HTTPBootConfig ${key} has no ukiURL: /httpboot will not answer for it`);
-  reportConflicts(index.conflictsLostBy("HTTPBootConfig", key), isStandby(config.metadata), problems, warnings);
-  return { kind: "HTTPBootConfig", key, state: problems.length ? "Error" : "Ready", problems, warnings };
+export function diagnoseIpxeBootConfig(index: BootIndex, caches: SecretCaches, config: IPXEBootConfig): Diagnosis {
+  return diagnose(index, caches, config);
 }
 
-export function diagnoseAll(index: BootIndex, caches: Caches): Diagnosis[] {
-  return [
-    ...index.ipxeBootConfigs.map((config) => diagnoseIpxeBootConfig(index, caches, config)),
-    ...index.httpBootConfigs.map((config) => diagnoseHttpBootConfig(index, caches, config)),
-  ];
+export function diagnoseHttpBootConfig(index: BootIndex, caches: SecretCaches, config: HTTPBootConfig): Diagnosis {
+  return diagnose(index, caches, config);
+}
+
+export function diagnoseAll(index: BootIndex, caches: SecretCaches): Diagnosis[] {
+  return [...index.ipxeBootConfigs.map((config) => diagnose(index, caches, config)), ...index.httpBootConfigs.map((config) => diagnose(index, caches, config))];
 }

@@ -3,10 +3,18 @@
 import { SECRET_KEY_FORMAT, SECRET_KEY_IGNITION } from "../api/index.ts";
 import type { BootIndex, SecretEntry } from "../index/boot-index.ts";
 import { type ButaneVariant, formatButaneDiagnostic, translateButane } from "./butane/index.ts";
+import { type Servable, unservable } from "./verdict.ts";
 
 export type IgnitionFormat = "ignition" | ButaneVariant;
 
-export type IgnitionOutcome = { ok: true; json: string; format: IgnitionFormat; warnings: string[] } | { ok: false; status: 404 | 500; reason: string };
+export interface IgnitionDocument {
+  json: string;
+  format: IgnitionFormat;
+  /** Butane warnings: the document is served, `validate` and the status mention them. */
+  warnings: string[];
+}
+
+export type IgnitionOutcome = Servable<IgnitionDocument>;
 
 /** The secret's `format` key: `fcos`/`flatcar` are Butane, anything else (or none) is Ignition JSON as-is. */
 export function ignitionFormatOf(entry: SecretEntry): IgnitionFormat {
@@ -19,11 +27,11 @@ export function translateIgnitionSource(source: string, format: IgnitionFormat, 
     try {
       const parsed: unknown = JSON.parse(source);
       if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-        return { ok: false, status: 500, reason: `ignition in secret ${secretKey} is not a JSON object` };
+        return unservable(500, "IgnitionInvalid", `ignition in secret ${secretKey} is not a JSON object`);
       }
       return { ok: true, json: source, format, warnings: [] };
     } catch (error) {
-      return { ok: false, status: 500, reason: `ignition in secret ${secretKey} is not valid JSON: ${(error as Error).message}` };
+      return unservable(500, "IgnitionInvalid", `ignition in secret ${secretKey} is not valid JSON: ${(error as Error).message}`);
     }
   }
   const result = translateButane(source, { expectedVariant: format });
@@ -31,7 +39,7 @@ export function translateIgnitionSource(source: string, format: IgnitionFormat, 
     const first = result.errors[0];
     const more = result.errors.length > 1 ? ` (+${result.errors.length - 1} more)` : "";
     const detail = first ? formatButaneDiagnostic(first) : "unknown error";
-    return { ok: false, status: 500, reason: `butane in secret ${secretKey} does not translate: ${detail}${more}` };
+    return unservable(500, "ButaneTranslationFailed", `butane in secret ${secretKey} does not translate: ${detail}${more}`);
   }
   return { ok: true, json: result.ignitionJson, format, warnings: result.warnings.map(formatButaneDiagnostic) };
 }
@@ -49,7 +57,7 @@ export class IgnitionCache {
   outcomeFor(entry: SecretEntry): IgnitionOutcome {
     const source = entry.values.get(SECRET_KEY_IGNITION);
     if (source === undefined) {
-      return { ok: false, status: 404, reason: `secret ${entry.key} has no key "${SECRET_KEY_IGNITION}"` };
+      return unservable(404, "SecretKeyMissing", `secret ${entry.key} has no key "${SECRET_KEY_IGNITION}"`);
     }
     const format = ignitionFormatOf(entry);
     const cached = this.entries.get(entry.key);
@@ -67,18 +75,4 @@ export class IgnitionCache {
   get size(): number {
     return this.entries.size;
   }
-}
-
-/** Looks up the secret a config points at; a missing ref or secret is a 404 with the reason spelled out. */
-export function ignitionForConfig(
-  index: BootIndex,
-  cache: IgnitionCache,
-  config: { kind: string; key: string; namespace: string; secretName: string | undefined },
-): IgnitionOutcome {
-  if (!config.secretName) return { ok: false, status: 404, reason: `${config.kind} ${config.key} has no ignitionSecretRef` };
-  const entry = index.secret(config.namespace, config.secretName);
-  if (!entry) {
-    return { ok: false, status: 404, reason: `secret ${config.namespace}/${config.secretName} referenced by ${config.kind} ${config.key} does not exist` };
-  }
-  return cache.outcomeFor(entry);
 }

@@ -3,22 +3,23 @@
 import { SECRET_KEY_IPXE_SCRIPT } from "../api/index.ts";
 import type { BootIndex, SecretEntry } from "../index/boot-index.ts";
 import { type IpxeTemplate, parseIpxeTemplate } from "./ipxe-template.ts";
+import { type Servable, unservable } from "./verdict.ts";
 
-export type IpxeScriptOutcome = { ok: true; template: IpxeTemplate } | { ok: false; status: 404 | 500; reason: string };
+export type IpxeScriptOutcome = Servable<{ template: IpxeTemplate }>;
 
 export class IpxeScriptCache {
   private readonly entries = new Map<string, { source: string; outcome: IpxeScriptOutcome }>();
 
   outcomeFor(entry: SecretEntry): IpxeScriptOutcome {
     const source = entry.values.get(SECRET_KEY_IPXE_SCRIPT);
-    if (source === undefined) return { ok: false, status: 404, reason: `secret ${entry.key} has no key "${SECRET_KEY_IPXE_SCRIPT}"` };
+    if (source === undefined) return unservable(404, "SecretKeyMissing", `secret ${entry.key} has no key "${SECRET_KEY_IPXE_SCRIPT}"`);
     const cached = this.entries.get(entry.key);
     if (cached && cached.source === source) return cached.outcome;
     let outcome: IpxeScriptOutcome;
     try {
       outcome = { ok: true, template: parseIpxeTemplate(source) };
     } catch (error) {
-      outcome = { ok: false, status: 500, reason: `ipxe-script in secret ${entry.key}: ${(error as Error).message}` };
+      outcome = unservable(500, "IPXEScriptInvalid", `ipxe-script in secret ${entry.key}: ${(error as Error).message}`);
     }
     this.entries.set(entry.key, { source, outcome });
     return outcome;

@@ -3,6 +3,7 @@
 import { canonicalIp, canonicalMac, canonicalUuid } from "../api/canonical.ts";
 import { diagnoseHttpBootConfig, diagnoseIpxeBootConfig } from "../boot/diagnose.ts";
 import { resolveHttpBootConfig, resolveIgnitionConfig, resolveIpxeConfig } from "../boot/resolve.ts";
+import { httpBootServability } from "../boot/servability.ts";
 import type { BootStore } from "../boot/store.ts";
 import { describeConflict } from "../index/boot-index.ts";
 import { UsageError } from "./flags.ts";
@@ -50,9 +51,12 @@ export function explainMachine(store: BootStore, options: Pick<ExplainOptions, "
   if (identifiers.length > 0) {
     const http = resolveHttpBootConfig(index, identifiers);
     if (http) matchedKeys.add(`HTTPBootConfig|${http.key}`);
-    if (http)
-      lines.push(`/httpboot: HTTPBootConfig ${http.key} (matched by ${http.reason} ${http.identifier}) → ${http.config.spec.ukiURL ?? "(no ukiURL: 404)"}`);
-    else
+    if (http) {
+      const uki = httpBootServability(http.config);
+      lines.push(
+        `/httpboot: HTTPBootConfig ${http.key} (matched by ${http.reason} ${http.identifier}) → ${uki.ok ? uki.ukiUrl : `${uki.status}: ${uki.message}`}`,
+      );
+    } else
       lines.push(
         `/httpboot: no HTTPBootConfig claims ${identifiers.join(", ")} → ${options["default-uki-url"] ? `default ${options["default-uki-url"]}` : "404 (no --default-uki-url)"}`,
       );

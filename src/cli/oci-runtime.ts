@@ -1,8 +1,6 @@
 // The OCI side of the appliance, shared by the image proxy routes, the default-UKI resolver and (in Kubernetes mode)
 // the metal-operator translator: one client, so tokens and manifest resolutions are cached once per process.
-import type { Hono } from "hono";
-import type { AppEnv } from "../http/context.ts";
-import { imageProxyRoutes } from "../http/image-proxy.ts";
+import type { ImageProxyDeps } from "../http/image-proxy.ts";
 import type { Logger } from "../observability/log.ts";
 import type { BootMetrics } from "../observability/metrics.ts";
 import { Counter } from "../observability/metrics.ts";
@@ -13,7 +11,8 @@ export interface OciRuntime {
   client: OciClient;
   allowList: RegistryAllowList;
   architecture: Architecture;
-  routes: Hono<AppEnv>;
+  /** What the image proxy family (http/image-proxy.ts) serves with. */
+  imageProxy: ImageProxyDeps;
   /** UKI URL (a path on this appliance) of --default-httpboot-oci-image, once resolved. */
   defaultUkiFromImage(): string | undefined;
   close(): Promise<void>;
@@ -34,7 +33,7 @@ export async function createOciRuntime(options: ServeOptions, log: Logger, metri
   const blobCache = options["blob-cache-dir"]
     ? await BlobCache.open({ directory: options["blob-cache-dir"], maxBytes: options["blob-cache-size"] * 1024 * 1024, log: ociLog })
     : undefined;
-  const routes = imageProxyRoutes({ client, allowList, ...(blobCache ? { blobCache } : {}), log: ociLog, onDigestMismatch: () => mismatches.inc() });
+  const imageProxy: ImageProxyDeps = { client, allowList, ...(blobCache ? { blobCache } : {}), log: ociLog, onDigestMismatch: () => mismatches.inc() };
 
   let defaultUki: string | undefined;
   let refreshTimer: ReturnType<typeof setInterval> | undefined;
@@ -66,7 +65,7 @@ export async function createOciRuntime(options: ServeOptions, log: Logger, metri
     client,
     allowList,
     architecture: options.architecture,
-    routes,
+    imageProxy,
     defaultUkiFromImage: () => defaultUki,
     close: async () => {
       clearInterval(refreshTimer);

@@ -111,8 +111,10 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
       metrics.bootMilestones.inc({ milestone: event.milestone });
       hooks.onServed?.(event);
     },
+    ...(hooks.readiness ? { readiness: hooks.readiness } : {}),
+    imageProxy: oci.imageProxy,
   };
-  const app = createApp(deps, { extraRoutes: [oci.routes], ...(hooks.readiness ? { readiness: hooks.readiness } : {}) });
+  const app = createApp(deps);
   // Listen before loading so /healthz answers at once; /readyz stays 503 until the first snapshot is in.
   const server = startHttpServer(app, options.listen, log, { idleTimeoutSeconds: options["idle-timeout"] });
   log.info("boot server listening", {

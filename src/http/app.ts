@@ -1,51 +1,55 @@
-// Composes the route modules into one Hono app. Each endpoint family lives in its own module with its own tests.
-import { type Context, Hono } from "hono";
-import { type AppEnv, type HttpDeps, textError } from "./context.ts";
-import { healthRoutes } from "./health.ts";
-import { httpBootRoutes } from "./httpboot.ts";
-import { ignitionRoutes } from "./ignition.ts";
-import { ipxeRoutes } from "./ipxe.ts";
+// Mounts the route table on Hono. Everything route-specific comes from the families' tables: the handlers, and the
+// 405 + Allow a known path answers for a method its routes do not list. No second list of paths exists.
+import { Hono, type MiddlewareHandler } from "hono";
+import type { Logger } from "../observability/log.ts";
+import type { AppEnv, HttpDeps } from "./context.ts";
+import { endpointFamilies } from "./families.ts";
 import { clientAddress, observe } from "./middleware.ts";
-import { ukiRoutes } from "./uki.ts";
+import { allowedMethods, type CompiledRoute, compileFamilies, type EndpointFamily, textError } from "./routes.ts";
 
-/** Known paths and their methods, so a wrong method is a 405 with Allow rather than a 404. */
-const KNOWN_PATHS: { pattern: RegExp; allow: string }[] = [
-  { pattern: /^\/ipxe(\/[^/]*)?$/, allow: "GET, HEAD" },
-  { pattern: /^\/ignition\/[^/]+$/, allow: "GET, HEAD" },
-  { pattern: /^\/httpboot(\/.+)?$/, allow: "GET, HEAD" },
-  { pattern: /^\/image$/, allow: "GET, HEAD" },
-  { pattern: /^\/uki\/.+$/, allow: "GET, HEAD" },
-  { pattern: /^\/(healthz|readyz|metrics)$/, allow: "GET, HEAD" },
-];
-
-export interface AppOptions {
-  /** More routes (image proxy, …) mounted after the built-in ones. */
-  extraRoutes?: Hono<AppEnv>[];
-  /** Extra readiness condition (e.g. Kubernetes caches synced); returns the reason when not ready. */
-  readiness?: () => string | null;
+export interface MountOptions {
+  /** Runs around every request (metrics, request log). */
+  middleware?: readonly MiddlewareHandler<AppEnv>[];
+  log?: Pick<Logger, "error">;
 }
 
-export function createApp(deps: HttpDeps, options: AppOptions = {}): Hono<AppEnv> {
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
+
+export function createApp(deps: HttpDeps): Hono<AppEnv> {
+  return mountFamilies(endpointFamilies(deps), { middleware: [observe(deps)], log: deps.log });
+}
+
+/**
+ * Hono routes HEAD as GET and lets "/x/*" match "/x" itself; the wrapper holds each route to exactly what its table
+ * entry says (methods, pattern) and otherwise passes the request on, so a path's answer never depends on the order
+ * families are listed in, and anything the table does not allow ends in the 404/405 below.
+ */
+function mountRoute(app: Hono<AppEnv>, route: CompiledRoute): void {
+  const honoMethods = route.methods.includes("HEAD") && !route.methods.includes("GET") ? [...route.methods, "GET"] : [...route.methods];
+  const methods: readonly string[] = route.methods;
+  const wildcard = route.path.endsWith("*");
+  const hasParams = route.path.includes(":");
+  app.on(honoMethods, route.path, (c, next) => {
+    if (!methods.includes(c.req.raw.method) || (wildcard && !route.matcher.test(c.req.path))) return next();
+    return route.handler(c.req.raw, { params: hasParams ? c.req.param() : NO_PARAMS, clientAddress: c.get("clientAddress") });
+  });
+}
+
+export function mountFamilies(families: readonly EndpointFamily[], options: MountOptions = {}): Hono<AppEnv> {
+  const routes = compileFamilies(families);
   const app = new Hono<AppEnv>();
   app.use("*", clientAddress());
-  app.use("*", observe(deps));
-  app.route("/", ipxeRoutes(deps));
-  app.route("/", ignitionRoutes(deps));
-  app.route("/", httpBootRoutes(deps));
-  app.route("/", ukiRoutes(deps));
-  app.route("/", healthRoutes(deps, options.readiness));
-  for (const routes of options.extraRoutes ?? []) app.route("/", routes);
-  app.notFound((c: Context<AppEnv>) => {
-    const known = KNOWN_PATHS.find((entry) => entry.pattern.test(c.req.path));
-    if (known) {
-      c.header("Allow", known.allow);
-      return textError(c, 405, `method ${c.req.method} is not allowed on ${c.req.path} (allowed: ${known.allow})`);
-    }
-    return textError(c, 404, `no such endpoint: ${c.req.path}`);
+  for (const middleware of options.middleware ?? []) app.use("*", middleware);
+  for (const route of routes) mountRoute(app, route);
+  app.notFound((c) => {
+    const allowed = allowedMethods(routes, c.req.path);
+    if (allowed.length === 0) return textError(404, `no such endpoint: ${c.req.path}`);
+    const allow = allowed.join(", ");
+    return textError(405, `method ${c.req.method} is not allowed on ${c.req.path} (allowed: ${allow})`, { Allow: allow });
   });
   app.onError((error, c) => {
-    deps.log.error("request failed", { path: c.req.path, error: error.message, stack: error.stack });
-    return textError(c, 500, `internal error: ${error.message}`);
+    options.log?.error("request failed", { path: c.req.path, error: error.message, stack: error.stack });
+    return textError(500, `internal error: ${error.message}`);
   });
   return app;
 }

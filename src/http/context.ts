@@ -1,11 +1,11 @@
-// What every route module receives, and the few helpers they share.
-import type { Context } from "hono";
+// What the endpoint families receive, and the few helpers they share.
 import type { Cidr } from "../api/canonical.ts";
 import type { IpxeTemplate } from "../boot/ipxe-template.ts";
 import type { ServedEvent } from "../boot/served.ts";
 import type { BootStore } from "../boot/store.ts";
 import type { Logger } from "../observability/log.ts";
 import type { BootMetrics } from "../observability/metrics.ts";
+import type { ImageProxyDeps } from "./image-proxy.ts";
 
 export interface HttpSettings {
   /** Base URL machines use to reach this appliance; when unset, taken from the request's Host header. */
@@ -16,6 +16,7 @@ export interface HttpSettings {
   ukiDir: string | undefined;
 }
 
+/** Everything the families need; a family that needs something new gets a field here, filled in by cli/serve.ts. */
 export interface HttpDeps {
   store: BootStore;
   settings: HttpSettings;
@@ -24,18 +25,17 @@ export interface HttpDeps {
   metrics: BootMetrics;
   log: Logger;
   onServed: (event: ServedEvent) => void;
+  /** Extra readiness condition (e.g. Kubernetes caches synced); returns the reason when not ready. */
+  readiness?: () => string | null;
+  imageProxy: ImageProxyDeps;
 }
 
+/** Hono's per-request variables, set by the middleware; the families never see them, they get a RouteContext. */
 export type AppEnv = { Variables: { clientAddress: string } };
 
-/** One-line plain-text error body, the format every non-2xx answer uses. */
-export function textError(c: Context, status: 400 | 403 | 404 | 405 | 416 | 500 | 501 | 502 | 503, reason: string): Response {
-  return c.body(`${reason.replace(/[\r\n]+/g, " ")}\n`, status, { "Content-Type": "text/plain; charset=utf-8" });
-}
-
-export function publicUrlFor(c: Context, settings: HttpSettings): string {
+export function publicUrlFor(request: Request, settings: HttpSettings): string {
   if (settings.publicUrl) return settings.publicUrl;
-  const host = c.req.header("host");
+  const host = request.headers.get("host");
   return `http://${host && /^[A-Za-z0-9.\-:[\]]+$/.test(host) ? host : "localhost"}`;
 }
 

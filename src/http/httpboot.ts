@@ -1,29 +1,42 @@
 // /httpboot: asked by the DHCP server for the UKI URL of a UEFI HTTP-booting machine.
-import { Hono } from "hono";
 import { httpBootAnswer, httpBootIdentity } from "../boot/httpboot.ts";
 import { resolveHttpBootConfig } from "../boot/resolve.ts";
-import { type AppEnv, absoluteBootUrl, type HttpDeps, publicUrlFor, textError } from "./context.ts";
+import { httpBootServability } from "../boot/servability.ts";
+import { absoluteBootUrl, type HttpDeps, publicUrlFor } from "./context.ts";
+import { type EndpointFamily, rawPathOf, textError } from "./routes.ts";
 
-export function httpBootRoutes(deps: HttpDeps): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
-  app.get("/httpboot", (c) => {
-    const identity = httpBootIdentity(c.get("clientAddress"), c.req.header("x-forwarded-for") ?? null, deps.settings.trustedProxies);
-    if (!identity.ok) return textError(c, 400, identity.reason);
-    const match = resolveHttpBootConfig(deps.store.index, identity.identifiers);
-    const publicUrl = publicUrlFor(c, deps.settings);
-    if (!match) {
-      const defaultUki = deps.settings.defaultUkiUrl();
-      if (!defaultUki) {
-        return textError(c, 404, `no HTTPBootConfig claims ${identity.identifiers.join(", ")} and no default UKI is configured`);
-      }
-      deps.log.info("served default UKI", { identifiers: identity.identifiers, via: identity.via });
-      return c.json(httpBootAnswer(identity.identifiers, absoluteBootUrl(defaultUki, publicUrl), ""));
-    }
-    const ukiUrl = match.config.spec.ukiURL;
-    if (!ukiUrl) return textError(c, 404, `HTTPBootConfig ${match.key} has no ukiURL`);
-    deps.onServed({ milestone: "httpboot", kind: "HTTPBootConfig", configKey: match.key, client: identity.identifiers[0], path: c.req.path, at: new Date() });
-    deps.log.info("served httpboot answer", { config: match.key, matchedBy: match.reason, identifier: match.identifier, via: identity.via });
-    return c.json(httpBootAnswer(identity.identifiers, absoluteBootUrl(ukiUrl, publicUrl), match.config.spec.systemUUID ?? ""));
-  });
-  return app;
+/** Hono's c.json() header, kept so the answer is byte-for-byte what the DHCP integration has always seen. */
+const JSON_HEADERS = { "Content-Type": "application/json" };
+
+export function httpBootFamily(deps: HttpDeps): EndpointFamily {
+  return {
+    name: "httpboot",
+    routes: [
+      {
+        path: "/httpboot",
+        methods: ["GET", "HEAD"],
+        handler: (request, { clientAddress }) => {
+          const identity = httpBootIdentity(clientAddress, request.headers.get("x-forwarded-for"), deps.settings.trustedProxies);
+          if (!identity.ok) return textError(400, identity.reason);
+          const match = resolveHttpBootConfig(deps.store.index, identity.identifiers);
+          const publicUrl = publicUrlFor(request, deps.settings);
+          if (!match) {
+            const defaultUki = deps.settings.defaultUkiUrl();
+            if (!defaultUki) {
+              return textError(404, `no HTTPBootConfig claims ${identity.identifiers.join(", ")} and no default UKI is configured`);
+            }
+            deps.log.info("served default UKI", { identifiers: identity.identifiers, via: identity.via });
+            return new Response(JSON.stringify(httpBootAnswer(identity.identifiers, absoluteBootUrl(defaultUki, publicUrl), "")), { headers: JSON_HEADERS });
+          }
+          const uki = httpBootServability(match.config);
+          if (!uki.ok) return textError(uki.status, uki.message);
+          const client = identity.identifiers[0] ?? identity.peer;
+          deps.onServed({ milestone: "httpboot", kind: "HTTPBootConfig", configKey: match.key, client, path: rawPathOf(request.url), at: new Date() });
+          deps.log.info("served httpboot answer", { config: match.key, matchedBy: match.reason, identifier: match.identifier, via: identity.via });
+          const answer = httpBootAnswer(identity.identifiers, absoluteBootUrl(uki.ukiUrl, publicUrl), match.config.spec.systemUUID ?? "");
+          return new Response(JSON.stringify(answer), { headers: JSON_HEADERS });
+        },
+      },
+    ],
+  };
 }

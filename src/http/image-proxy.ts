@@ -2,15 +2,15 @@
 // Streams boot blobs (kernels, initrds, squashfs, UKIs) from an OCI registry to booting machines, so machines
 // never need registry credentials or a route to the internet. Whole-blob transfers are verified against their
 // digest and a mismatch breaks the transfer; with a blob cache, concurrent requests share one upstream pull.
-import { type Context, Hono } from "hono";
 import type { RegistryAllowList } from "../oci/allowlist.ts";
 import type { BlobCache, CachedBlob } from "../oci/blob-cache.ts";
 import { discard, type OciClient, type OciLog, upstreamError } from "../oci/client.ts";
 import { type DigestMismatch, describeMismatch, verifyingStream } from "../oci/digest.ts";
 import { OciError } from "../oci/errors.ts";
 import { type BlobLocation, describeBlob, parseHttpBootPath, parseImageQuery } from "../oci/urls.ts";
-import { type AppEnv, textError } from "./context.ts";
-import { decideRange, etagListMatches } from "./static-files.ts";
+import { rangedResponse } from "./ranges.ts";
+import { type EndpointFamily, textError } from "./routes.ts";
+import { etagListMatches } from "./static-files.ts";
 
 export interface ImageProxyDeps {
   client: OciClient;
@@ -28,40 +28,46 @@ interface BlobRequest {
   efi: boolean;
 }
 
-export function imageProxyRoutes(deps: ImageProxyDeps): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
-
-  app.on(["GET", "HEAD"], "/image", (c) => {
-    const parsed = parseImageQuery({ imageName: c.req.query("imageName"), version: c.req.query("version"), layerDigest: c.req.query("layerDigest") });
-    if (!parsed.ok) return textError(c, 400, parsed.reason);
-    return serveBlob(c, deps, { blob: parsed.blob, efi: false });
-  });
-
-  app.on(["GET", "HEAD"], "/httpboot/*", async (c, next) => {
-    // The raw path: segments are decoded once, in parseHttpBootPath.
-    const rawPath = new URL(c.req.url).pathname;
-    // Hono's "/httpboot/*" also matches "/httpboot" itself, which belongs to the HTTP-boot config endpoint.
-    if (!rawPath.startsWith(HTTPBOOT_MOUNT)) {
-      await next();
-      return;
-    }
-    const parsed = parseHttpBootPath(rawPath.slice(HTTPBOOT_MOUNT.length));
-    if (!parsed.ok) return textError(c, 400, parsed.reason);
-    return serveBlob(c, deps, { blob: parsed.blob, efi: true });
-  });
-
-  return app;
+export function imageProxyFamily(deps: ImageProxyDeps): EndpointFamily {
+  return {
+    name: "image-proxy",
+    routes: [
+      {
+        path: "/image",
+        methods: ["GET", "HEAD"],
+        handler: (request) => {
+          const url = new URL(request.url);
+          const query = (name: string): string | undefined => url.searchParams.get(name) ?? undefined;
+          const parsed = parseImageQuery({ imageName: query("imageName"), version: query("version"), layerDigest: query("layerDigest") });
+          if (!parsed.ok) return textError(400, parsed.reason);
+          return serveBlob(request, deps, { blob: parsed.blob, efi: false });
+        },
+      },
+      {
+        path: "/httpboot/*",
+        methods: ["GET", "HEAD"],
+        handler: (request) => {
+          // The raw path: segments are decoded once, in parseHttpBootPath.
+          const rawPath = new URL(request.url).pathname;
+          if (!rawPath.startsWith(HTTPBOOT_MOUNT)) return textError(404, `not under ${HTTPBOOT_MOUNT}`);
+          const parsed = parseHttpBootPath(rawPath.slice(HTTPBOOT_MOUNT.length));
+          if (!parsed.ok) return textError(400, parsed.reason);
+          return serveBlob(request, deps, { blob: parsed.blob, efi: true });
+        },
+      },
+    ],
+  };
 }
 
-async function serveBlob(c: Context<AppEnv>, deps: ImageProxyDeps, request: BlobRequest): Promise<Response> {
-  const { blob } = request;
+async function serveBlob(request: Request, deps: ImageProxyDeps, wanted: BlobRequest): Promise<Response> {
+  const { blob } = wanted;
   if (!deps.allowList.isAllowed(blob.registry)) {
     deps.log("warn", "image proxy: registry not allowed", { registry: blob.registry, repository: blob.repository });
-    return textError(c, 403, `registry ${blob.registry} is not on the allow-list (${deps.allowList.entries.join(", ")})`);
+    return textError(403, `registry ${blob.registry} is not on the allow-list (${deps.allowList.entries.join(", ")})`);
   }
-  const isHead = c.req.raw.method === "HEAD";
-  const range = c.req.header("range");
-  const headers = blobHeaders(request);
+  const isHead = request.method === "HEAD";
+  const range = request.headers.get("range");
+  const headers = blobHeaders(wanted);
   const onMismatch = (mismatch: DigestMismatch): void => {
     deps.log("error", "image proxy: blob does not match its digest, transfer aborted", {
       image: describeBlob(blob),
@@ -70,15 +76,15 @@ async function serveBlob(c: Context<AppEnv>, deps: ImageProxyDeps, request: Blob
     deps.onDigestMismatch?.(blob.digest);
   };
   // The ETag is the digest: a client holding that ETag holds exactly these bytes, wherever they are.
-  if (etagListMatches(c.req.header("if-none-match") ?? "", `"${blob.digest}"`)) return new Response(null, { status: 304, headers });
+  if (etagListMatches(request.headers.get("if-none-match") ?? "", `"${blob.digest}"`)) return new Response(null, { status: 304, headers });
   try {
     const cached = deps.blobCache?.lookup(blob.digest);
     if (cached) {
-      deps.log("debug", "image proxy: cache hit", { image: describeBlob(blob), method: c.req.raw.method });
-      return serveCached(c.req.raw, cached, headers);
+      deps.log("debug", "image proxy: cache hit", { image: describeBlob(blob), method: request.method });
+      return serveCached(request, cached, headers);
     }
     if (isHead) return await headUpstream(deps, blob, headers);
-    if (range) return await rangeUpstream(c, deps, blob, headers, range, onMismatch);
+    if (range) return await rangeUpstream(request, deps, blob, headers, range, onMismatch);
     if (deps.blobCache) {
       const { stream, size, joined } = await deps.blobCache.stream(
         blob.digest,
@@ -93,14 +99,14 @@ async function serveBlob(c: Context<AppEnv>, deps: ImageProxyDeps, request: Blob
       deps.log("info", "image proxy: streaming blob", { image: describeBlob(blob), size, cache: joined ? "joined" : "miss" });
       return new Response(abortQuietly(stream, deps, blob), { status: 200, headers });
     }
-    const response = await deps.client.fetchBlob(blob, blob.digest, { signal: c.req.raw.signal });
+    const response = await deps.client.fetchBlob(blob, blob.digest, { signal: request.signal });
     if (response.status !== 200 || !response.body) throw await upstreamError(response, `blob ${describeBlob(blob)}`);
     const size = contentLength(response);
     if (size !== undefined) headers.set("Content-Length", String(size));
     deps.log("info", "image proxy: streaming blob", { image: describeBlob(blob), size });
     return new Response(abortQuietly(verifyingStream(response.body, blob.digest, size, onMismatch), deps, blob), { status: 200, headers });
   } catch (error) {
-    return failure(c, deps, blob, error);
+    return failure(deps, blob, error);
   }
 }
 
@@ -124,26 +130,10 @@ function contentLength(response: Response): number | undefined {
   return Number(value);
 }
 
-/** A verified blob from the cache: single ranges (and If-Range) by hand, body by sendfile. */
+/** A verified blob from the cache: ranges by the shared helper (the digest is the only validator), body by sendfile. */
 function serveCached(request: Request, cached: CachedBlob, headers: Headers): Response {
-  const etag = headers.get("etag") ?? "";
-  const ifRange = request.headers.get("if-range");
-  const decision = ifRange === null || ifRange === etag ? decideRange(request.headers.get("range"), cached.size) : { type: "full" as const };
-  const isHead = request.method === "HEAD";
-  const file = Bun.file(cached.path);
-  if (decision.type === "unsatisfiable") {
-    headers.set("Content-Range", `bytes */${cached.size}`);
-    headers.set("Content-Type", "text/plain; charset=utf-8");
-    return new Response("requested range is outside the blob\n", { status: 416, headers });
-  }
-  if (decision.type === "partial") {
-    const { start, end } = decision.range;
-    headers.set("Content-Range", `bytes ${start}-${end}/${cached.size}`);
-    headers.set("Content-Length", String(end - start + 1));
-    return new Response(isHead ? null : file.slice(start, end + 1), { status: 206, headers });
-  }
-  headers.set("Content-Length", String(cached.size));
-  return new Response(isHead ? null : file, { status: 200, headers });
+  const validators = { etag: headers.get("etag") ?? "" };
+  return rangedResponse(request, { blob: Bun.file(cached.path), size: cached.size, validators, noun: "blob" }, headers);
 }
 
 async function headUpstream(deps: ImageProxyDeps, blob: BlobLocation, headers: Headers): Promise<Response> {
@@ -157,14 +147,14 @@ async function headUpstream(deps: ImageProxyDeps, blob: BlobLocation, headers: H
 
 /** Ranges go straight to the registry; a registry that ignores Range sends the whole blob, which is verified. */
 async function rangeUpstream(
-  c: Context<AppEnv>,
+  request: Request,
   deps: ImageProxyDeps,
   blob: BlobLocation,
   headers: Headers,
   range: string,
   onMismatch: (mismatch: DigestMismatch) => void,
 ): Promise<Response> {
-  const response = await deps.client.fetchBlob(blob, blob.digest, { range, signal: c.req.raw.signal });
+  const response = await deps.client.fetchBlob(blob, blob.digest, { range, signal: request.signal });
   if (response.status === 416) {
     await discard(response);
     const contentRange = response.headers.get("content-range");
@@ -213,12 +203,12 @@ function abortQuietly(body: ReadableStream<Uint8Array>, deps: ImageProxyDeps, bl
   );
 }
 
-function failure(c: Context<AppEnv>, deps: ImageProxyDeps, blob: BlobLocation, error: unknown): Response {
+function failure(deps: ImageProxyDeps, blob: BlobLocation, error: unknown): Response {
   const message = error instanceof Error ? error.message : String(error);
   deps.log("warn", "image proxy: request failed", { image: describeBlob(blob), error: message });
   if (error instanceof OciError) {
-    if (error.code === "NOT_FOUND") return textError(c, 404, message);
-    if (error.code === "INVALID_REFERENCE") return textError(c, 400, message);
+    if (error.code === "NOT_FOUND") return textError(404, message);
+    if (error.code === "INVALID_REFERENCE") return textError(400, message);
   }
-  return textError(c, 502, `upstream registry error: ${message}`);
+  return textError(502, `upstream registry error: ${message}`);
 }

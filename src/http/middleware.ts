@@ -1,9 +1,12 @@
-// Cross-cutting request handling: client address, metrics, one debug log line per request, 405 for known paths.
+// Cross-cutting request handling: client address, metrics, one debug log line per request.
 import type { MiddlewareHandler } from "hono";
 import { getConnInfo } from "hono/bun";
 import type { AppEnv, HttpDeps } from "./context.ts";
 
-/** The TCP peer. Proxy headers are interpreted per route (only /httpboot and /ipxe need the booting machine). */
+/**
+ * The TCP peer, from the server Bun.serve passes to fetch (in tests: anything with requestIP(), passed as the env
+ * of app.request). Proxy headers are interpreted per route (only /httpboot and /ipxe need the booting machine).
+ */
 export function clientAddress(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     let address = "";

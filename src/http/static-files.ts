@@ -2,6 +2,7 @@
 // ranges and HEAD done by hand because Bun only does ranges; the body is a Bun.file slice, sent with sendfile.
 import { realpath, stat } from "node:fs/promises";
 import { extname, join, sep } from "node:path";
+import { rangedResponse } from "./ranges.ts";
 
 export type ResolvedPath = { ok: true; absolute: string } | { ok: false; status: 400 | 404; reason: string };
 
@@ -49,31 +50,6 @@ export function contentTypeFor(path: string): string {
   return CONTENT_TYPES[extname(path).toLowerCase()] ?? "application/octet-stream";
 }
 
-export type ByteRange = { start: number; end: number };
-export type RangeDecision = { type: "full" } | { type: "partial"; range: ByteRange } | { type: "unsatisfiable" };
-
-/**
- * RFC 9110 single byte range. Malformed headers and multiple ranges are answered with the whole file (the RFC lets
- * a server ignore Range); a well-formed range that starts past the end is 416.
- */
-export function decideRange(header: string | null, size: number): RangeDecision {
-  if (!header) return { type: "full" };
-  const match = /^bytes=\s*(\d*)\s*-\s*(\d*)\s*$/.exec(header.trim());
-  if (!match) return { type: "full" };
-  const [, first = "", last = ""] = match;
-  if (first === "" && last === "") return { type: "full" };
-  if (first === "") {
-    const suffix = Number(last);
-    if (suffix === 0) return { type: "unsatisfiable" };
-    return { type: "partial", range: { start: Math.max(0, size - suffix), end: size - 1 } };
-  }
-  const start = Number(first);
-  const end = last === "" ? size - 1 : Math.min(Number(last), size - 1);
-  if (last !== "" && Number(last) < start) return { type: "full" };
-  if (start >= size) return { type: "unsatisfiable" };
-  return { type: "partial", range: { start, end } };
-}
-
 export interface FileValidators {
   etag: string;
   lastModified: string;
@@ -108,15 +84,6 @@ export function notModified(headers: Headers, validators: FileValidators): boole
   return !Number.isNaN(since) && validators.mtimeSeconds * 1000 <= since;
 }
 
-/** If-Range: a range applies only while the client's copy is current. */
-function rangeStillValid(headers: Headers, validators: FileValidators): boolean {
-  const ifRange = headers.get("if-range");
-  if (ifRange === null) return true;
-  if (ifRange.startsWith('"')) return ifRange === validators.etag;
-  const date = Date.parse(ifRange);
-  return !Number.isNaN(date) && date === validators.mtimeSeconds * 1000;
-}
-
 export async function serveFile(request: Request, absolute: string): Promise<Response> {
   const info = await stat(absolute).catch(() => null);
   if (!info?.isFile()) return new Response("not a regular file\n", { status: 404, headers: { "Content-Type": "text/plain; charset=utf-8" } });
@@ -129,20 +96,5 @@ export async function serveFile(request: Request, absolute: string): Promise<Res
     "Cache-Control": "no-cache",
   });
   if (notModified(request.headers, validators)) return new Response(null, { status: 304, headers });
-  const decision = rangeStillValid(request.headers, validators) ? decideRange(request.headers.get("range"), info.size) : { type: "full" as const };
-  if (decision.type === "unsatisfiable") {
-    headers.set("Content-Range", `bytes */${info.size}`);
-    headers.set("Content-Type", "text/plain; charset=utf-8");
-    return new Response("requested range is outside the file\n", { status: 416, headers });
-  }
-  const isHead = request.method === "HEAD";
-  const file = Bun.file(absolute);
-  if (decision.type === "partial") {
-    const { start, end } = decision.range;
-    headers.set("Content-Range", `bytes ${start}-${end}/${info.size}`);
-    headers.set("Content-Length", String(end - start + 1));
-    return new Response(isHead ? null : file.slice(start, end + 1), { status: 206, headers });
-  }
-  headers.set("Content-Length", String(info.size));
-  return new Response(isHead ? null : file, { status: 200, headers });
+  return rangedResponse(request, { blob: Bun.file(absolute), size: info.size, validators, noun: "file" }, headers);
 }

@@ -214,7 +214,7 @@ describe("/ignition", () => {
   test("missing secret → 404 naming it; invalid JSON → 500 naming the secret; unknown UUID → 404", async () => {
     const missing = await get(`/ignition/${UUID_NO_SECRET}`);
     expect(missing.status).toBe(404);
-    expect(await missing.text()).toBe("secret default/does-not-exist referenced by IPXEBootConfig default/machine-no-secret does not exist\n");
+    expect(await missing.text()).toBe("ignition secret default/does-not-exist referenced by IPXEBootConfig default/machine-no-secret does not exist\n");
     const invalid = await get(`/ignition/${UUID_3}`);
     expect(invalid.status).toBe(500);
     expect(await invalid.text()).toStartWith("ignition in secret default/machine-3-script is not valid JSON");

@@ -5,9 +5,8 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Server } from "bun";
-import { Hono } from "hono";
-import type { AppEnv } from "../../src/http/context.ts";
-import { imageProxyRoutes } from "../../src/http/image-proxy.ts";
+import { mountFamilies } from "../../src/http/app.ts";
+import { imageProxyFamily } from "../../src/http/image-proxy.ts";
 import { parseRegistryAllowList } from "../../src/oci/allowlist.ts";
 import { BlobCache } from "../../src/oci/blob-cache.ts";
 import { OciClient, type UpstreamRequestEvent } from "../../src/oci/client.ts";
@@ -53,17 +52,15 @@ async function startProxy(registry: RegistryHarness, options: { cache?: boolean;
     tempDirs.push(directory);
     cache = await BlobCache.open({ directory, maxBytes: 64 * 1024 * 1024, log });
   }
-  const app = new Hono<AppEnv>();
-  app.route(
-    "/",
-    imageProxyRoutes({
+  const app = mountFamilies([
+    imageProxyFamily({
       client,
       allowList: parseRegistryAllowList(options.allow ?? registry.host),
       blobCache: cache,
       log,
       onDigestMismatch: (digest) => mismatches.push(digest),
     }),
-  );
+  ]);
   const server: Server<undefined> = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch });
   const proxy: Proxy = {
     url: `http://127.0.0.1:${server.port}`,
@@ -395,9 +392,10 @@ describe("image proxy in front of a token-protected registry with a CDN", () => 
 
 describe("routing", () => {
   test("/httpboot itself is left to the route mounted after the proxy", async () => {
-    const app = new Hono<AppEnv>();
-    app.route("/", imageProxyRoutes({ client: new OciClient(), allowList: parseRegistryAllowList(undefined), log: () => {} }));
-    app.get("/httpboot", (c) => c.text("boot config"));
+    const app = mountFamilies([
+      imageProxyFamily({ client: new OciClient(), allowList: parseRegistryAllowList(undefined), log: () => {} }),
+      { name: "config", routes: [{ path: "/httpboot", methods: ["GET", "HEAD"], handler: () => new Response("boot config") }] },
+    ]);
     const config = await app.request("/httpboot");
     expect(await config.text()).toBe("boot config");
     const proxied = await app.request("/httpboot/ghcr.io/x/not-a-digest.efi");

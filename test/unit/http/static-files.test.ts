@@ -2,24 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { contentTypeFor, decideRange, notModified, resolveInside, validatorsFor } from "../../src/http/static-files.ts";
-
-describe("decideRange", () => {
-  test.each([
-    [null, 10, { type: "full" }],
-    ["bytes=0-4", 10, { type: "partial", range: { start: 0, end: 4 } }],
-    ["bytes=5-", 10, { type: "partial", range: { start: 5, end: 9 } }],
-    ["bytes=-3", 10, { type: "partial", range: { start: 7, end: 9 } }],
-    ["bytes=-30", 10, { type: "partial", range: { start: 0, end: 9 } }],
-    ["bytes=8-100", 10, { type: "partial", range: { start: 8, end: 9 } }],
-    ["bytes=10-", 10, { type: "unsatisfiable" }],
-    ["bytes=-0", 10, { type: "unsatisfiable" }],
-    ["bytes=0-1,4-5", 10, { type: "full" }],
-    ["bytes=5-2", 10, { type: "full" }],
-    ["items=0-1", 10, { type: "full" }],
-    ["bytes=-", 10, { type: "full" }],
-  ])("%p of %d bytes", (header, size, expected) => expect(decideRange(header, size)).toEqual(expected as never));
-});
+import { contentTypeFor, notModified, resolveInside, validatorsFor } from "../../../src/http/static-files.ts";
 
 describe("conditional requests", () => {
   const validators = validatorsFor({ size: 100, mtimeMs: 1_700_000_000_500, ino: 42 });

@@ -1,0 +1,67 @@
+// The one definition of "can this config be served, and if not, why". The boot endpoints answer a machine with
+// these verdicts (status and message), and the diagnosis built on them feeds the status conditions, `validate` and
+// `explain`, so the 404/500 a machine gets and what an operator reads can never disagree. Pure: index and caches in,
+// verdicts out.
+import type { HTTPBootConfig, IPXEBootConfig } from "../api/index.ts";
+import { objectKey } from "../api/index.ts";
+import type { BootIndex } from "../index/boot-index.ts";
+import type { IgnitionCache, IgnitionDocument } from "./ignition.ts";
+import type { IpxeScriptCache } from "./ipxe-scripts.ts";
+import type { IpxeTemplate } from "./ipxe-template.ts";
+import { namespaceOf } from "./resolve.ts";
+import { type Servable, unservable } from "./verdict.ts";
+
+/** The per-secret caches the verdicts read (a BootStore is one). */
+export interface SecretCaches {
+  ignition: IgnitionCache;
+  ipxeScripts: IpxeScriptCache;
+}
+
+export type BootConfig = IPXEBootConfig | HTTPBootConfig;
+
+/** /ignition/{uuid} for a machine this config answers. */
+export function ignitionServability(index: BootIndex, caches: SecretCaches, config: BootConfig): Servable<IgnitionDocument> {
+  const name = config.spec.ignitionSecretRef?.name;
+  const owner = `${config.kind} ${objectKey(config.metadata)}`;
+  if (!name) return unservable(404, "NotConfigured", `${owner} has no ignitionSecretRef`);
+  const namespace = namespaceOf(config.metadata);
+  const entry = index.secret(namespace, name);
+  if (!entry) return unservable(404, "SecretNotFound", `ignition secret ${namespace}/${name} referenced by ${owner} does not exist`);
+  return caches.ignition.outcomeFor(entry);
+}
+
+/** /ipxe/{uuid}: the custom script from ipxeScriptSecretRef, or `template: null` for the default template. */
+export function ipxeScriptServability(index: BootIndex, caches: SecretCaches, config: IPXEBootConfig): Servable<{ template: IpxeTemplate | null }> {
+  const name = config.spec.ipxeScriptSecretRef?.name;
+  if (!name) return DEFAULT_TEMPLATE;
+  const namespace = namespaceOf(config.metadata);
+  const entry = index.secret(namespace, name);
+  if (!entry) {
+    return unservable(
+      404,
+      "SecretNotFound",
+      `ipxe-script secret ${namespace}/${name} referenced by IPXEBootConfig ${objectKey(config.metadata)} does not exist`,
+    );
+  }
+  return caches.ipxeScripts.outcomeFor(entry);
+}
+
+const DEFAULT_TEMPLATE = { ok: true, template: null } as const;
+
+/** /httpboot for a machine this config claims: the UKI URL as written (relative URLs are made absolute by HTTP). */
+export function httpBootServability(config: HTTPBootConfig): Servable<{ ukiUrl: string }> {
+  const ukiUrl = config.spec.ukiURL;
+  if (!ukiUrl) return unservable(404, "NotConfigured", `HTTPBootConfig ${objectKey(config.metadata)} has no ukiURL`);
+  return { ok: true, ukiUrl };
+}
+
+/** Every endpoint a config answers on, with its verdict. */
+export type ConfigServability =
+  | { kind: "IPXEBootConfig"; ipxe: Servable<{ template: IpxeTemplate | null }>; ignition: Servable<IgnitionDocument> }
+  | { kind: "HTTPBootConfig"; httpboot: Servable<{ ukiUrl: string }>; ignition: Servable<IgnitionDocument> };
+
+export function servability(index: BootIndex, caches: SecretCaches, config: BootConfig): ConfigServability {
+  const ignition = ignitionServability(index, caches, config);
+  if (config.kind === "IPXEBootConfig") return { kind: config.kind, ipxe: ipxeScriptServability(index, caches, config), ignition };
+  return { kind: config.kind, httpboot: httpBootServability(config), ignition };
+}

@@ -1,0 +1,22 @@
+// The shape every "can this be served?" answer has, in its own file so that the secret caches and the
+// servability rules can share it without importing each other.
+
+/** Why a machine gets no answer; the same words become the status condition reason. */
+export type UnservableReason =
+  /** The config does not ask for this (e.g. no ignitionSecretRef): a 404 for the machine, not a config error. */
+  "NotConfigured" | "SecretNotFound" | "SecretKeyMissing" | "IgnitionInvalid" | "ButaneTranslationFailed" | "IPXEScriptInvalid";
+
+export interface Unservable {
+  ok: false;
+  /** What the boot endpoint answers: 404 for something missing, 500 for something present but broken. */
+  status: 404 | 500;
+  reason: UnservableReason;
+  /** One line, used verbatim as the HTTP body, the status condition message and the `validate`/`explain` text. */
+  message: string;
+}
+
+export type Servable<T extends object> = ({ ok: true } & T) | Unservable;
+
+export function unservable(status: 404 | 500, reason: UnservableReason, message: string): Unservable {
+  return { ok: false, status, reason, message };
+}
