@@ -2,13 +2,17 @@
 // secret content and remembered, so a boot storm never re-translates an unchanged secret.
 import { SECRET_KEY_FORMAT, SECRET_KEY_IGNITION } from "../api/index.ts";
 import type { BootIndex, SecretEntry } from "../index/boot-index.ts";
-import { type ButaneVariant, formatButaneDiagnostic, translateButane } from "./butane/index.ts";
+import { formatButaneDiagnostic, translateButane } from "./butane/index.ts";
 
-export type IgnitionFormat = "ignition" | ButaneVariant;
+/** A secret's format: Ignition JSON as-is, or Butane (`fcos`, as in the Go operator; `flatcar` is accepted too). */
+export type IgnitionFormat = "ignition" | "fcos" | "flatcar";
 
 export type IgnitionOutcome = { ok: true; json: string; format: IgnitionFormat; warnings: string[] } | { ok: false; status: 404 | 500; reason: string };
 
-/** The secret's `format` key: `fcos`/`flatcar` are Butane, anything else (or none) is Ignition JSON as-is. */
+/**
+ * The secret's `format` key: `fcos`/`flatcar` mean "Butane" (the document's own `variant` decides how it is
+ * translated), anything else (or none) is Ignition JSON as-is.
+ */
 export function ignitionFormatOf(entry: SecretEntry): IgnitionFormat {
   const format = entry.values.get(SECRET_KEY_FORMAT)?.trim().toLowerCase();
   return format === "fcos" || format === "flatcar" ? format : "ignition";
@@ -26,7 +30,7 @@ export function translateIgnitionSource(source: string, format: IgnitionFormat, 
       return { ok: false, status: 500, reason: `ignition in secret ${secretKey} is not valid JSON: ${(error as Error).message}` };
     }
   }
-  const result = translateButane(source, { expectedVariant: format });
+  const result = translateButane(source);
   if (!result.ok) {
     const first = result.errors[0];
     const more = result.errors.length > 1 ? ` (+${result.errors.length - 1} more)` : "";
