@@ -26,6 +26,8 @@ export interface Diagnosis {
   problems: DiagnosisProblem[];
   /** Non-fatal remarks, e.g. Butane warnings. */
   warnings: string[];
+  /** The Butane warnings alone (also in `warnings`): the IgnitionWarnings condition reports them. */
+  ignitionWarnings?: string[];
 }
 
 interface Caches {
@@ -41,6 +43,7 @@ function checkIgnitionRef(
   owner: string,
   problems: DiagnosisProblem[],
   warnings: string[],
+  ignitionWarnings: string[],
 ): void {
   if (!name) return;
   const entry = index.secret(namespace, name);
@@ -56,7 +59,9 @@ function checkIgnitionRef(
   if (!outcome.ok) {
     problems.push({ reason: outcome.reason.startsWith("butane") ? "ButaneTranslationFailed" : "IgnitionInvalid", message: outcome.reason });
   } else {
-    warnings.push(...outcome.warnings.map((warning) => `secret ${entry.key}: ${warning}`));
+    const remarks = outcome.warnings.map((warning) => `secret ${entry.key}: ${warning}`);
+    warnings.push(...remarks);
+    ignitionWarnings.push(...remarks);
   }
 }
 
@@ -73,8 +78,9 @@ export function diagnoseIpxeBootConfig(index: BootIndex, caches: Caches, config:
   const namespace = namespaceOf(config.metadata);
   const problems: DiagnosisProblem[] = [];
   const warnings: string[] = [];
+  const ignitionWarnings: string[] = [];
   const owner = `IPXEBootConfig ${key}`;
-  checkIgnitionRef(index, caches, namespace, config.spec.ignitionSecretRef?.name, owner, problems, warnings);
+  checkIgnitionRef(index, caches, namespace, config.spec.ignitionSecretRef?.name, owner, problems, warnings, ignitionWarnings);
   const scriptRef = config.spec.ipxeScriptSecretRef?.name;
   if (scriptRef) {
     const entry = index.secret(namespace, scriptRef);
@@ -87,17 +93,19 @@ export function diagnoseIpxeBootConfig(index: BootIndex, caches: Caches, config:
     }
   }
   reportConflicts(index.conflictsLostBy("IPXEBootConfig", key), isStandby(config.metadata), problems, warnings);
-  return { kind: "IPXEBootConfig", key, state: problems.length ? "Error" : "Ready", problems, warnings };
+  return { kind: "IPXEBootConfig", key, state: problems.length ? "Error" : "Ready", problems, warnings, ignitionWarnings };
 }
 
 export function diagnoseHttpBootConfig(index: BootIndex, caches: Caches, config: HTTPBootConfig): Diagnosis {
   const key = objectKey(config.metadata);
   const problems: DiagnosisProblem[] = [];
   const warnings: string[] = [];
-  checkIgnitionRef(index, caches, namespaceOf(config.metadata), config.spec.ignitionSecretRef?.name, `HTTPBootConfig ${key}`, problems, warnings);
+  const ignitionWarnings: string[] = [];
+  const owner = `HTTPBootConfig ${key}`;
+  checkIgnitionRef(index, caches, namespaceOf(config.metadata), config.spec.ignitionSecretRef?.name, owner, problems, warnings, ignitionWarnings);
   if (!config.spec.ukiURL) warnings.push(`HTTPBootConfig ${key} has no ukiURL: /httpboot will not answer for it`);
   reportConflicts(index.conflictsLostBy("HTTPBootConfig", key), isStandby(config.metadata), problems, warnings);
-  return { kind: "HTTPBootConfig", key, state: problems.length ? "Error" : "Ready", problems, warnings };
+  return { kind: "HTTPBootConfig", key, state: problems.length ? "Error" : "Ready", problems, warnings, ignitionWarnings };
 }
 
 export function diagnoseAll(index: BootIndex, caches: Caches): Diagnosis[] {

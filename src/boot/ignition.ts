@@ -48,6 +48,8 @@ interface CachedTranslation {
 
 export class IgnitionCache {
   private readonly entries = new Map<string, CachedTranslation>();
+  /** Told once per secret version whose Butane translated with warnings (the server logs them). */
+  onWarnings: ((secretKey: string, warnings: readonly string[]) => void) | undefined;
 
   /** Outcome for one secret; translated only when its content or format changed since the last call. */
   outcomeFor(entry: SecretEntry): IgnitionOutcome {
@@ -60,6 +62,8 @@ export class IgnitionCache {
     if (cached && cached.format === format && cached.source === source) return cached.outcome;
     const outcome = translateIgnitionSource(source, format, entry.key);
     this.entries.set(entry.key, { source, format, outcome });
+    // Only here, where a new secret version is translated: a boot storm does not repeat the warnings.
+    if (outcome.ok && outcome.warnings.length > 0) this.onWarnings?.(entry.key, outcome.warnings);
     return outcome;
   }
 
