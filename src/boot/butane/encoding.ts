@@ -201,22 +201,3 @@ export function unitNamePathEscape(path: string): string {
   }
   return out === "" ? "-" : out;
 }
-
-/** Go's path.Clean. */
-export function cleanPath(path: string): string {
-  if (path === "") return ".";
-  const rooted = path.startsWith("/");
-  const parts: string[] = [];
-  for (const part of path.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") {
-      if (parts.length > 0 && parts[parts.length - 1] !== "..") parts.pop();
-      else if (!rooted) parts.push("..");
-      continue;
-    }
-    parts.push(part);
-  }
-  const joined = parts.join("/");
-  if (rooted) return `/${joined}`;
-  return joined === "" ? "." : joined;
-}
