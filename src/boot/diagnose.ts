@@ -21,6 +21,8 @@ export interface Diagnosis {
   problems: DiagnosisProblem[];
   /** Non-fatal remarks, e.g. Butane warnings. */
   warnings: string[];
+  /** The Butane warnings alone (also in `warnings`): the IgnitionWarnings condition reports them. */
+  ignitionWarnings?: string[];
 }
 
 /** An endpoint that is not configured is no error (a config without ignitionSecretRef is fine); broken ones are. */
@@ -42,14 +44,16 @@ function diagnose(index: BootIndex, caches: SecretCaches, config: IPXEBootConfig
   const warnings: string[] = [];
   const endpoints = servability(index, caches, config);
   addProblem(endpoints.ignition, problems);
+  const ignitionWarnings: string[] = [];
   if (endpoints.ignition.ok) {
     const secret = `${namespaceOf(config.metadata)}/${config.spec.ignitionSecretRef?.name ?? ""}`;
-    warnings.push(...endpoints.ignition.warnings.map((warning) => `secret ${secret}: ${warning}`));
+    ignitionWarnings.push(...endpoints.ignition.warnings.map((warning) => `secret ${secret}: ${warning}`));
+    warnings.push(...ignitionWarnings);
   }
   if (endpoints.kind === "IPXEBootConfig") addProblem(endpoints.ipxe, problems);
   else if (!endpoints.httpboot.ok) warnings.push(`${endpoints.httpboot.message}: /httpboot will not answer for it`);
   reportConflicts(index.conflictsLostBy(config.kind, key), isStandby(config.metadata), problems, warnings);
-  return { kind: config.kind, key, state: problems.length ? "Error" : "Ready", problems, warnings };
+  return { kind: config.kind, key, state: problems.length ? "Error" : "Ready", problems, warnings, ignitionWarnings };
 }
 
 export function diagnoseIpxeBootConfig(index: BootIndex, caches: SecretCaches, config: IPXEBootConfig): Diagnosis {

@@ -2,10 +2,11 @@
 // secret content and remembered, so a boot storm never re-translates an unchanged secret.
 import { SECRET_KEY_FORMAT, SECRET_KEY_IGNITION } from "../api/index.ts";
 import type { BootIndex, SecretEntry } from "../index/boot-index.ts";
-import { type ButaneVariant, formatButaneDiagnostic, translateButane } from "./butane/index.ts";
+import { formatButaneDiagnostic, translateButane } from "./butane/index.ts";
 import { type Servable, unservable } from "./verdict.ts";
 
-export type IgnitionFormat = "ignition" | ButaneVariant;
+/** A secret's format: Ignition JSON as-is, or Butane (`fcos`, as in the Go operator; `flatcar` is accepted too). */
+export type IgnitionFormat = "ignition" | "fcos" | "flatcar";
 
 export interface IgnitionDocument {
   json: string;
@@ -16,7 +17,10 @@ export interface IgnitionDocument {
 
 export type IgnitionOutcome = Servable<IgnitionDocument>;
 
-/** The secret's `format` key: `fcos`/`flatcar` are Butane, anything else (or none) is Ignition JSON as-is. */
+/**
+ * The secret's `format` key: `fcos`/`flatcar` mean "Butane" (the document's own `variant` decides how it is
+ * translated), anything else (or none) is Ignition JSON as-is.
+ */
 export function ignitionFormatOf(entry: SecretEntry): IgnitionFormat {
   const format = entry.values.get(SECRET_KEY_FORMAT)?.trim().toLowerCase();
   return format === "fcos" || format === "flatcar" ? format : "ignition";
@@ -34,7 +38,7 @@ export function translateIgnitionSource(source: string, format: IgnitionFormat, 
       return unservable(500, "IgnitionInvalid", `ignition in secret ${secretKey} is not valid JSON: ${(error as Error).message}`);
     }
   }
-  const result = translateButane(source, { expectedVariant: format });
+  const result = translateButane(source);
   if (!result.ok) {
     const first = result.errors[0];
     const more = result.errors.length > 1 ? ` (+${result.errors.length - 1} more)` : "";
@@ -52,6 +56,8 @@ interface CachedTranslation {
 
 export class IgnitionCache {
   private readonly entries = new Map<string, CachedTranslation>();
+  /** Told once per secret version whose Butane translated with warnings (the server logs them). */
+  onWarnings: ((secretKey: string, warnings: readonly string[]) => void) | undefined;
 
   /** Outcome for one secret; translated only when its content or format changed since the last call. */
   outcomeFor(entry: SecretEntry): IgnitionOutcome {
@@ -64,6 +70,8 @@ export class IgnitionCache {
     if (cached && cached.format === format && cached.source === source) return cached.outcome;
     const outcome = translateIgnitionSource(source, format, entry.key);
     this.entries.set(entry.key, { source, format, outcome });
+    // Only here, where a new secret version is translated: a boot storm does not repeat the warnings.
+    if (outcome.ok && outcome.warnings.length > 0) this.onWarnings?.(entry.key, outcome.warnings);
     return outcome;
   }
 

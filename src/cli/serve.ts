@@ -91,6 +91,7 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
   const log = createLogger(options["log-level"]);
   const metrics = createBootMetrics();
   const store = new BootStore();
+  store.ignition.onWarnings = (secret, warnings) => log.warn("butane translated with warnings", { secret, warnings });
   const template = await loadIpxeTemplate(options["ipxe-template"], log);
   const source = hooks.source ?? createFileSource(options, log);
   reportUpdates(store, log, metrics);

@@ -7,14 +7,18 @@ export const CONDITION_READY = "Ready";
 export const CONDITION_IDENTIFIERS_UNIQUE = "IdentifiersUnique";
 export const CONDITION_IPXE_SCRIPT_FETCHED = "IPXEScriptFetched";
 export const CONDITION_IGNITION_FETCHED = "IgnitionDataFetched";
+/** True while the referenced Butane translates only with warnings (e.g. an unused key, which Butane drops). */
+export const CONDITION_IGNITION_WARNINGS = "IgnitionWarnings";
 /** Condition types the reconciler owns; the served-status writer owns the *Fetched ones. */
-export const RECONCILER_CONDITIONS = [CONDITION_READY, CONDITION_IDENTIFIERS_UNIQUE] as const;
+export const RECONCILER_CONDITIONS = [CONDITION_READY, CONDITION_IDENTIFIERS_UNIQUE, CONDITION_IGNITION_WARNINGS] as const;
+/** Kubernetes caps a condition message at 32768 bytes; keep well below it. */
+const MAX_WARNINGS_MESSAGE = 8192;
 export const SERVED_CONDITIONS = [CONDITION_IPXE_SCRIPT_FETCHED, CONDITION_IGNITION_FETCHED] as const;
 
 export interface ReconcilerStatus {
   state: BootConfigState;
   /** Always both reconciler conditions, Ready first. */
-  conditions: [ready: Condition, identifiersUnique: Condition];
+  conditions: [ready: Condition, identifiersUnique: Condition, ignitionWarnings: Condition];
 }
 
 /** metav1.Time: RFC 3339 with second precision. */
@@ -80,7 +84,22 @@ export function desiredStatus(diagnosis: Diagnosis, generation: number | undefin
     existing,
     now,
   );
-  return { state: diagnosis.state, conditions: [ready, unique] };
+  const butaneWarnings = diagnosis.ignitionWarnings ?? [];
+  const warningsMessage = butaneWarnings.join("; ");
+  const ignitionWarnings = withTransitionTime(
+    butaneWarnings.length > 0
+      ? {
+          type: CONDITION_IGNITION_WARNINGS,
+          status: "True",
+          reason: "ButaneWarnings",
+          message: warningsMessage.length > MAX_WARNINGS_MESSAGE ? `${warningsMessage.slice(0, MAX_WARNINGS_MESSAGE - 1)}…` : warningsMessage,
+          ...generationField,
+        }
+      : { type: CONDITION_IGNITION_WARNINGS, status: "False", reason: "NoWarnings", message: "the ignition translates without warnings", ...generationField },
+    existing,
+    now,
+  );
+  return { state: diagnosis.state, conditions: [ready, unique, ignitionWarnings] };
 }
 
 /** True when `current` already says what `desired` says (times aside): then nothing is written. */

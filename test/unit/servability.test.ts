@@ -47,7 +47,7 @@ const CASES: BrokenCase[] = [
   ignitionCase(3, "bad-json", 500, "IgnitionInvalid"),
   ignitionCase(4, "json-not-object", 500, "IgnitionInvalid"),
   ignitionCase(5, "butane-error", 500, "ButaneTranslationFailed"),
-  ignitionCase(6, "variant-not-format", 500, "ButaneTranslationFailed"),
+  ignitionCase(6, "unsupported-variant", 500, "ButaneTranslationFailed"),
   ignitionCase(7, "unknown-format", 500, "IgnitionInvalid"),
   scriptCase(8, "missing-script-secret", 404, "SecretNotFound"),
   scriptCase(9, "script-missing-key", 404, "SecretKeyMissing"),
@@ -66,7 +66,8 @@ const SECRETS = [
   secret("bad-json-secret", { ignition: "{not json" }),
   secret("json-not-object-secret", { ignition: '"a string"' }),
   secret("butane-error-secret", { format: "fcos", ignition: LOCAL_FILE_BUTANE }),
-  secret("variant-not-format-secret", { format: "fcos", ignition: "variant: flatcar\nversion: 1.0.0\n" }),
+  // Butane variants this server does not translate are refused with one line naming the variant.
+  secret("unsupported-variant-secret", { format: "fcos", ignition: "variant: openshift\nversion: 4.14.0\n" }),
   // Not fcos/flatcar: taken as Ignition JSON, which Butane YAML is not.
   secret("unknown-format-secret", { format: "butane", ignition: "variant: fcos\nversion: 1.5.0\n" }),
   secret("script-missing-key-secret", { ignition: "{}" }),

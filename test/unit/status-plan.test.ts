@@ -25,6 +25,7 @@ describe("planConfigStatus", () => {
     expect(plan.status.conditions.map((c) => [c.type, c.status, c.observedGeneration, c.lastTransitionTime])).toEqual([
       ["Ready", "True", 2, "2026-02-02T10:00:00Z"],
       ["IdentifiersUnique", "True", 2, "2026-02-02T10:00:00Z"],
+      ["IgnitionWarnings", "False", 2, "2026-02-02T10:00:00Z"],
     ]);
     expect(plan.transition).toEqual({
       from: "(none)",

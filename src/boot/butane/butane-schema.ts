@@ -1,10 +1,16 @@
 /**
  * The Butane YAML schema for one variant/version, as documented in Butane's `docs/config-<variant>-v1_<n>.md`.
- * Every key a document may use is listed here; anything else is an "Unused key" error, as in Butane.
+ * Every key a document may use is listed here; anything else is an "unused key" warning (and dropped), as in Butane.
  */
 import type { ButaneSpec } from "./spec.ts";
 
-export type FieldType = { kind: "string" } | { kind: "int" } | { kind: "bool" } | { kind: "list"; item: FieldType } | { kind: "object"; fields: ObjectSpec };
+export type FieldType =
+  | { kind: "string" }
+  | { kind: "int" }
+  | { kind: "bool" }
+  | { kind: "list"; item: FieldType }
+  /** pointer: a Go pointer-to-struct field (nil when absent), which Butane's unused-key walk skips. */
+  | { kind: "object"; fields: ObjectSpec; pointer?: boolean };
 
 export type ObjectSpec = Readonly<Record<string, FieldType>>;
 
@@ -12,7 +18,7 @@ const str: FieldType = { kind: "string" };
 const int: FieldType = { kind: "int" };
 const bool: FieldType = { kind: "bool" };
 const list = (item: FieldType): FieldType => ({ kind: "list", item });
-const object = (fields: ObjectSpec): FieldType => ({ kind: "object", fields });
+const object = (fields: ObjectSpec, pointer = false): FieldType => (pointer ? { kind: "object", fields, pointer } : { kind: "object", fields });
 
 /** Keeps only the entries whose condition holds, so version gates read as a flat list. */
 function fields(entries: ReadonlyArray<readonly [string, FieldType, boolean?]>): ObjectSpec {
@@ -74,12 +80,16 @@ export function butaneSchema(spec: ButaneSpec): ObjectSpec {
       ["advertisement", str, b >= 4],
     ]),
   );
-  const clevis = object({
-    tang: list(tang),
-    tpm2: bool,
-    threshold: int,
-    custom: object({ pin: str, config: str, needs_network: bool }),
-  });
+  // Butane 1.2/1.3 (base v0_3) declare clevis and its custom section as pointers.
+  const clevis = object(
+    {
+      tang: list(tang),
+      tpm2: bool,
+      threshold: int,
+      custom: object({ pin: str, config: str, needs_network: bool }, b === 2),
+    },
+    b === 2,
+  );
 
   const storage = object(
     fields([
@@ -140,7 +150,22 @@ export function butaneSchema(spec: ButaneSpec): ObjectSpec {
         ),
         b >= 2,
       ],
-      ["trees", list(object({ local: str, path: str })), b >= 1],
+      [
+        "trees",
+        list(
+          object(
+            fields([
+              ["local", str],
+              ["path", str],
+              ["user", nodeOwner, b >= 6],
+              ["group", nodeOwner, b >= 6],
+              ["file_mode", int, b >= 6],
+              ["dir_mode", int, b >= 6],
+            ]),
+          ),
+        ),
+        b >= 1,
+      ],
     ]),
   );
 

@@ -37,7 +37,7 @@ export type IgnField =
       item: Scalar | IgnTypeName;
       /** No `omitempty` (emitted as null when absent). */
       always?: boolean;
-      /** Lists merged by concatenation (Ignition's IgnoreDuplicates). */
+      /** Lists merged by concatenation and never checked for duplicates (Ignition's IgnoreDuplicates). */
       concatenate?: boolean;
       /** Lists sharing a key space when merging and checking duplicates (Ignition's MergedKeys). */
       keyGroup?: string;
@@ -241,8 +241,8 @@ export function ignitionSchema(minor: number): IgnSchema {
         s("device", { primitive: true, always: true }),
         s("format"),
         s("label"),
-        ...when(minor >= 1, l("mountOptions", "string")),
-        l("options", "string"),
+        ...when(minor >= 1, l("mountOptions", "string", { concatenate: true })),
+        l("options", "string", { concatenate: true }),
         s("path"),
         s("uuid"),
         b("wipeFilesystem"),
@@ -256,7 +256,7 @@ export function ignitionSchema(minor: number): IgnSchema {
         s("path", { primitive: true, always: true }),
         o("user", "NodeOwner"),
         b("hard"),
-        minor >= 4 ? s("target") : s("target", { primitive: true, always: true }),
+        minor >= 3 ? s("target") : s("target", { primitive: true, always: true }),
       ],
       key: keyOf("path"),
     },
@@ -270,7 +270,7 @@ export function ignitionSchema(minor: number): IgnSchema {
         s("label"),
         s("name", { primitive: true, always: true }),
         ...when(minor >= 4, l("openOptions", "string")),
-        l("options", "string"),
+        l("options", "string", { concatenate: true }),
         s("uuid"),
         b("wipeVolume"),
       ],
@@ -280,26 +280,23 @@ export function ignitionSchema(minor: number): IgnSchema {
     Clevis: { fields: [o("custom", "ClevisCustom"), l("tang", "Tang"), i("threshold"), b("tpm2")] },
     ClevisCustom: {
       fields:
-        minor >= 4
+        minor >= 3
           ? [s("config"), b("needsNetwork"), s("pin")]
           : [s("config", { primitive: true, always: true }), b("needsNetwork"), s("pin", { primitive: true, always: true })],
     },
     Tang: {
-      fields:
-        minor >= 5
-          ? [s("advertisement"), s("thumbprint"), s("url", { primitive: true })]
-          : [s("thumbprint"), s("url", { primitive: true }), ...when(minor >= 4, s("advertisement"))],
+      fields: minor >= 4 ? [s("advertisement"), s("thumbprint"), s("url", { primitive: true })] : [s("thumbprint"), s("url", { primitive: true })],
       key: keyOf("url"),
     },
     Raid: {
       fields:
-        minor >= 4
-          ? [l("devices", "string"), s("level"), s("name", { primitive: true, always: true }), l("options", "string"), i("spares")]
+        minor >= 3
+          ? [l("devices", "string"), s("level"), s("name", { primitive: true, always: true }), l("options", "string", { concatenate: true }), i("spares")]
           : [
               l("devices", "string", { always: true }),
               s("level", { primitive: true, always: true }),
               s("name", { primitive: true, always: true }),
-              l("options", "string"),
+              l("options", "string", { concatenate: true }),
               i("spares"),
             ],
       key: keyOf("name"),
@@ -339,7 +336,7 @@ export function isEmptyObject(value: IgnObject, type: IgnTypeName, schema: IgnSc
   return schema[type].fields.every((field) => isEmptyField(field, value[field.name], schema));
 }
 
-/** Go's encoding/json string escaping with HTML escaping on (what json.Marshal does). */
+/** Go's encoding/json string escaping with HTML escaping on (what json.Marshal does; invalid UTF-8 becomes \ufffd). */
 export function encodeGoString(text: string): string {
   let out = '"';
   for (const char of text) {
@@ -370,6 +367,11 @@ export function encodeGoString(text: string): string {
     }
     if (code < 0x20) {
       out += `\\u${code.toString(16).padStart(4, "0")}`;
+      continue;
+    }
+    // A lone surrogate is a byte that is not UTF-8 (see encoding.ts): Go's encoder writes it as \ufffd.
+    if (code >= 0xd800 && code <= 0xdfff) {
+      out += "\\ufffd";
       continue;
     }
     out += char;

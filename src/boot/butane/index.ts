@@ -1,24 +1,29 @@
 /**
- * Butane → Ignition translation for `format: fcos` secrets, equivalent to `butane --raw` without automatic
- * resource compression. Pure: no file system, no network, no runtime-specific APIs.
+ * Butane → Ignition translation for Butane secrets, equivalent to Butane v0.28.0's TranslateBytes as the Go
+ * boot-operator calls it (raw output, no automatic resource compression, no files directory). Pure: no file
+ * system, no network, no runtime-specific APIs.
  *
- * Supported: fcos 1.0.0–1.6.0 (Ignition 3.0.0–3.5.0) and flatcar 1.0.0–1.1.0 (Ignition 3.3.0–3.4.0).
- * Anything that needs files next to the config (`local`, `contents_local`, `ssh_authorized_keys_local`,
- * `storage.trees`) is an error, because the server has no files directory.
+ * Supported: every stable spec of fcos (1.0.0–1.7.0 → Ignition 3.0.0–3.6.0), flatcar (1.0.0–1.1.0), r4e
+ * (1.0.0–1.1.0) and fiot (1.0.0). The variant is the document's own `variant`. Warnings (an unused key, a mode
+ * that looks decimal, …) do not stop the translation, as in Butane; errors do. Anything that needs files next
+ * to the config (`local`, `contents_local`, `ssh_authorized_keys_local`, `storage.trees`) is an error, because
+ * the server has no files directory.
  */
 
+import { isSeq } from "yaml";
 import { butaneSchema } from "./butane-schema.ts";
 import { type ButaneDiagnostic, DiagnosticReport, formatButaneDiagnostic } from "./diagnostics.ts";
 import { encodeObject, ignitionSchema } from "./ignition-model.ts";
-import { type ButaneVariant, isSemver, lookupSpec } from "./spec.ts";
+import { lookupSpec, normalizeSemver, unsupportedSpecMessage } from "./spec.ts";
 import { translateBase } from "./translate-base.ts";
 import { applyFcosSugar } from "./translate-fcos.ts";
 import { validateButane } from "./validate-butane.ts";
-import { validateIgnition } from "./validate-ignition.ts";
-import { decodeObject, getString, parseButaneYaml } from "./yaml-decode.ts";
+import { applyFilters, validateIgnition } from "./validate-ignition.ts";
+import { decodeObject, getString, parseButaneYaml, reportUnusedKeys } from "./yaml-decode.ts";
 
 export type { ButaneDiagnostic } from "./diagnostics.ts";
 export type { ButaneVariant } from "./spec.ts";
+export { SUPPORTED_SPECS } from "./spec.ts";
 export { formatButaneDiagnostic };
 
 export type ButaneResult =
@@ -29,10 +34,9 @@ function failed(report: DiagnosticReport): ButaneResult {
   return { ok: false, errors: report.errors, warnings: report.warnings };
 }
 
-/** expectedVariant: the Secret's `format` value; a YAML whose `variant` differs is an error naming `variant`. */
-export function translateButane(source: string, options?: { expectedVariant?: ButaneVariant }): ButaneResult {
+export function translateButane(source: string): ButaneResult {
   try {
-    return translate(source, options);
+    return translate(source);
   } catch (error) {
     // A bug must not take down the caller's hot path: report it like any other failed translation.
     const message = error instanceof Error ? error.message : String(error);
@@ -40,7 +44,7 @@ export function translateButane(source: string, options?: { expectedVariant?: Bu
   }
 }
 
-function translate(source: string, options: { expectedVariant?: ButaneVariant } | undefined): ButaneResult {
+function translate(source: string): ButaneResult {
   let locate = (_path: readonly (string | number)[]): { line: number; column: number } | undefined => undefined;
   const report = new DiagnosticReport((path) => locate(path));
 
@@ -49,49 +53,53 @@ function translate(source: string, options: { expectedVariant?: ButaneVariant } 
   if (report.hasErrors) return failed(report);
 
   // Butane reads variant and version first to pick the translator; nothing else is looked at before that.
-  const header = decodeObject(parsed.root, { variant: { kind: "string" }, version: { kind: "string" } }, [], {
-    report: new DiagnosticReport(parsed.locate),
-    locateKey: parsed.locateKey,
+  // (A sequence at the root decodes into nothing there, as in Butane, so it asks for a variant.)
+  const headerRoot = isSeq(parsed.root) ? null : parsed.root;
+  const header = decodeObject(headerRoot, { variant: { kind: "string" }, version: { kind: "string" } }, [], {
+    report,
     resolveAlias: parsed.resolveAlias,
   });
+  if (report.hasErrors) return failed(report);
   const variant = getString(header, "variant");
-  const version = getString(header, "version");
+  const version = getString(header, "version") ?? "";
   if (variant === undefined || variant === "") {
     report.error(["variant"], "error parsing variant; must be specified");
     return failed(report);
   }
-  if (version === undefined || !isSemver(version)) {
+  const normalizedVersion = normalizeSemver(version);
+  if (normalizedVersion === undefined) {
     report.error(["version"], "error parsing version; must be a valid semver");
     return failed(report);
   }
-  if (options?.expectedVariant !== undefined && variant !== options.expectedVariant) {
-    report.error(["variant"], `variant ${JSON.stringify(variant)} does not match the secret's format ${JSON.stringify(options.expectedVariant)}`);
-    return failed(report);
-  }
-  const spec = lookupSpec(variant, version);
+  const spec = lookupSpec(variant, normalizedVersion);
   if (!spec) {
-    report.error(["version"], `No translator exists for variant ${variant} with version ${version}`);
+    report.error(["version"], unsupportedSpecMessage(variant, normalizedVersion));
     return failed(report);
   }
 
-  const root = decodeObject(parsed.root, butaneSchema(spec), [], { report, locateKey: parsed.locateKey, resolveAlias: parsed.resolveAlias });
+  const schema = butaneSchema(spec);
+  const root = decodeObject(parsed.root, schema, [], { report, resolveAlias: parsed.resolveAlias });
   if (report.hasErrors) return failed(report);
+  reportUnusedKeys(root, schema, parsed, report);
 
   validateButane(root, spec, report);
   if (report.hasErrors) return failed(report);
 
-  const schema = ignitionSchema(spec.ignitionMinor);
-  const context = { spec, schema, report };
+  const ignitionSchemaForSpec = ignitionSchema(spec.ignitionMinor);
+  const context = { spec, schema: ignitionSchemaForSpec, report };
   let config = translateBase(root, context);
   if (spec.variant === "fcos") config = applyFcosSugar(root, config, context);
   if (report.hasErrors) return failed(report);
 
-  validateIgnition(config, spec, schema, report);
+  applyFilters(config, spec, ignitionSchemaForSpec, report);
+  if (report.hasErrors) return failed(report);
+
+  validateIgnition(config, spec, ignitionSchemaForSpec, report);
   if (report.hasErrors) return failed(report);
 
   return {
     ok: true,
-    ignitionJson: encodeObject(config, "Config", schema),
+    ignitionJson: encodeObject(config, "Config", ignitionSchemaForSpec),
     ignitionVersion: spec.ignitionVersion,
     warnings: report.warnings,
   };

@@ -1,6 +1,7 @@
-/** Which Butane variants/versions exist and which Ignition spec each one produces (Butane docs, "specs"). */
+/** Which Butane variants/versions exist and which Ignition spec each one produces (coreos/butane v0.28.0 config/config.go). */
 
-export type ButaneVariant = "fcos" | "flatcar";
+/** The variants this server translates: every stable version of each. */
+export type ButaneVariant = "fcos" | "flatcar" | "r4e" | "fiot";
 
 export interface ButaneSpec {
   variant: ButaneVariant;
@@ -18,10 +19,13 @@ export interface ButaneSpec {
   bootDeviceS390x: boolean;
   /** fcos ≥ 1.5: `grub.users`. */
   grub: boolean;
-  /** flatcar: Ignition on Flatcar has no clevis, so Butane rejects `storage.luks.clevis`. */
-  forbidsClevis: boolean;
   /** fcos ≥ 1.6 checks: mount units only under /etc or /var, partitions reused by label. */
   strictStorageChecks: boolean;
+  /**
+   * Butane's FieldFilters: Ignition fields (JSON paths) this variant refuses when non-empty, with the message.
+   * Flatcar has no clevis; RHEL for Edge and Fedora IoT manage no disks.
+   */
+  filters: Readonly<Record<string, string>>;
 }
 
 interface SpecRow {
@@ -38,11 +42,32 @@ const SPEC_TABLE: readonly SpecRow[] = [
   { variant: "fcos", version: "1.4.0", ignitionMinor: 3 },
   { variant: "fcos", version: "1.5.0", ignitionMinor: 4 },
   { variant: "fcos", version: "1.6.0", ignitionMinor: 5 },
+  { variant: "fcos", version: "1.7.0", ignitionMinor: 6 },
   { variant: "flatcar", version: "1.0.0", ignitionMinor: 3 },
   { variant: "flatcar", version: "1.1.0", ignitionMinor: 4 },
+  { variant: "r4e", version: "1.0.0", ignitionMinor: 3 },
+  { variant: "r4e", version: "1.1.0", ignitionMinor: 4 },
+  { variant: "fiot", version: "1.0.0", ignitionMinor: 4 },
 ];
 
 export const SUPPORTED_SPECS: readonly string[] = SPEC_TABLE.map((row) => `${row.variant} ${row.version}`);
+
+export const SUPPORTED_VARIANTS: readonly ButaneVariant[] = [...new Set(SPEC_TABLE.map((row) => row.variant))];
+
+/**
+ * What Butane v0.28.0 also knows but this server does not translate: OpenShift (MachineConfig sugar for
+ * cluster nodes, not bare-metal boot configs), the removed `rhcos` variant, and every experimental version.
+ */
+const KNOWN_ELSEWHERE = new Set(["openshift", "rhcos"]);
+
+const CLEVIS = "clevis is not supported in this spec version";
+const EDGE_FILTERS: Readonly<Record<string, string>> = {
+  kernelArguments: "kernel argument customization is not supported in this spec version",
+  "storage.disks": "disk customization is not supported in this spec version",
+  "storage.filesystems": "filesystem customization is not supported in this spec version",
+  "storage.luks": "luks is not supported in this spec version",
+  "storage.raid": "raid is not supported in this spec version",
+};
 
 function minorOf(version: string): number {
   return Number(version.split(".")[1]);
@@ -61,14 +86,47 @@ export function lookupSpec(variant: string, version: string): ButaneSpec | undef
     bootDeviceDiscard: fcosMinor >= 5,
     bootDeviceS390x: fcosMinor >= 6,
     grub: fcosMinor >= 5,
-    forbidsClevis: row.variant === "flatcar",
     strictStorageChecks: fcosMinor >= 6,
+    filters: row.variant === "flatcar" ? { "storage.luks.clevis": CLEVIS } : row.variant === "fcos" ? {} : EDGE_FILTERS,
   };
 }
 
-/** Semantic version as Butane parses it (go-semver): MAJOR.MINOR.PATCH with optional pre-release/build. */
-const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$/;
+/** The one-line refusal for a variant/version this server has no translator for. */
+export function unsupportedSpecMessage(variant: string, version: string): string {
+  const supported = `supported: ${SUPPORTED_VARIANTS.join(", ")}`;
+  if (KNOWN_ELSEWHERE.has(variant)) return `butane variant ${JSON.stringify(variant)} is not supported by this server (${supported})`;
+  if (!(SUPPORTED_VARIANTS as readonly string[]).includes(variant)) return `butane variant ${JSON.stringify(variant)} is unknown (${supported})`;
+  if (version.includes("-experimental")) {
+    return `butane spec ${variant} ${version} is experimental and not supported by this server (stable: ${SUPPORTED_SPECS.filter((spec) => spec.startsWith(`${variant} `)).join(", ")})`;
+  }
+  return `No translator exists for variant ${variant} with version ${version}`;
+}
 
-export function isSemver(version: string): boolean {
-  return SEMVER.test(version);
+const SEMVER_IDENTIFIER = /^[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*$/;
+
+/**
+ * go-semver's Version.Set followed by String(), which is what Butane looks translators up by: leading zeros
+ * are accepted ("01.5.0" is 1.5.0), pre-release and build metadata kept. Undefined when go-semver refuses it.
+ */
+export function normalizeSemver(version: string): string | undefined {
+  const [withoutMetadata = "", metadata = ""] = splitOnce(version, "+");
+  const [core = "", preRelease = ""] = splitOnce(withoutMetadata, "-");
+  const parts = core.split(".");
+  if (parts.length < 3) return undefined;
+  const dotted = [parts[0] ?? "", parts[1] ?? "", parts.slice(2).join(".")];
+  if (preRelease !== "" && !SEMVER_IDENTIFIER.test(preRelease)) return undefined;
+  if (metadata !== "" && !SEMVER_IDENTIFIER.test(metadata)) return undefined;
+  const numbers: bigint[] = [];
+  for (const part of dotted) {
+    if (!/^[+-]?\d+$/.test(part)) return undefined;
+    const value = BigInt(part);
+    if (value > 9223372036854775807n || value < -9223372036854775808n) return undefined;
+    numbers.push(value);
+  }
+  return `${numbers.join(".")}${preRelease === "" ? "" : `-${preRelease}`}${metadata === "" ? "" : `+${metadata}`}`;
+}
+
+function splitOnce(text: string, separator: string): [string, string] {
+  const index = text.indexOf(separator);
+  return index < 0 ? [text, ""] : [text.slice(0, index), text.slice(index + 1)];
 }

@@ -159,7 +159,7 @@ function translatePasswd(passwd: DecodedObject | undefined, context: TranslateCo
       });
       copyStringList(user, "groups", entry, "groups");
       copyStringList(user, "ssh_authorized_keys", entry, "sshAuthorizedKeys");
-      if (getList(user, "ssh_authorized_keys_local")) {
+      if ((getList(user, "ssh_authorized_keys_local")?.items.length ?? 0) > 0) {
         context.report.error([...user.path, "ssh_authorized_keys_local"], `\`ssh_authorized_keys_local\` ${NO_FILES_DIRECTORY}`);
       }
       return entry;
@@ -303,14 +303,15 @@ function translateSystemd(systemd: DecodedObject | undefined, context: Translate
         entry.dropins = getObjects(unit, "dropins").map((dropin) => {
           const dropinOut = withOrigin<IgnObject>({}, dropin.path);
           copyScalars(dropin, dropinOut, { contents: "contents", name: "name" });
-          if (getString(dropin, "contents_local") !== undefined) {
+          if ((getString(dropin, "contents_local") ?? "") !== "") {
             context.report.error([...dropin.path, "contents_local"], `\`contents_local\` ${NO_FILES_DIRECTORY}`);
           }
           return dropinOut;
         });
       }
       copyScalars(unit, entry, { enabled: "enabled", mask: "mask", name: "name" });
-      if (getString(unit, "contents_local") !== undefined) {
+      // Butane reads contents_local only when it is non-empty.
+      if ((getString(unit, "contents_local") ?? "") !== "") {
         context.report.error([...unit.path, "contents_local"], `\`contents_local\` ${NO_FILES_DIRECTORY}`);
       }
       return entry;

@@ -126,20 +126,42 @@ const RESERVED_PARTITION_LABELS: Readonly<Record<string, number>> = {
   root: 4,
 };
 
-/** Warn when a partition reuses an OS partition label under another number (a new partition would be made). */
+/**
+ * Butane's partition remarks on the config with boot_device merged in: a root partition that cannot grow or is
+ * under 8 GiB, and a partition that reuses an OS partition label under another number (a new one would be made).
+ */
 function warnOnReservedLabels(config: IgnObject, context: TranslateContext): void {
   const storage = config.storage;
   if (typeof storage !== "object" || Array.isArray(storage)) return;
   const disks = storage.disks;
   if (!Array.isArray(disks)) return;
-  for (const disk of disks) {
-    if (typeof disk !== "object" || Array.isArray(disk) || disk.wipeTable === true) continue;
+  for (const [diskIndex, disk] of disks.entries()) {
+    if (typeof disk !== "object" || Array.isArray(disk)) continue;
     const partitions = disk.partitions;
     if (!Array.isArray(partitions)) continue;
-    for (const entry of partitions) {
+    for (const [partitionIndex, entry] of partitions.entries()) {
       if (typeof entry !== "object" || Array.isArray(entry)) continue;
       const label = entry.label;
       if (typeof label !== "string") continue;
+      if (label === "root") {
+        const size = typeof entry.sizeMiB === "number" ? entry.sizeMiB : 0;
+        if (size === 0) {
+          const autoPositioned = partitions.some(
+            (other, index) =>
+              index !== partitionIndex && typeof other === "object" && !Array.isArray(other) && (typeof other.startMiB !== "number" || other.startMiB === 0),
+          );
+          if (autoPositioned) {
+            context.report.warning(
+              [...originOf(entry), "label"],
+              "root partition cannot expand; it is set to fill available space but is followed by an auto-positioned partition",
+            );
+          }
+        } else if (size < 8192) {
+          // Butane names this one by its position in the merged config (no translation exists for it).
+          context.report.warning(["storage", "disks", diskIndex, "partitions", partitionIndex, "size_mib"], "root should have 8GiB of space assigned");
+        }
+      }
+      if (disk.wipeTable === true) continue;
       const expected = RESERVED_PARTITION_LABELS[label];
       const number = typeof entry.number === "number" ? entry.number : 0;
       if (expected !== undefined && number !== expected) {

@@ -2,6 +2,7 @@
  * Checks Butane performs on the YAML before translating (base/v0_N/validate.go, config/fcos/v1_N/validate.go).
  */
 import type { DiagnosticReport } from "./diagnostics.ts";
+import { validateInlineConfig } from "./embedded-config.ts";
 import type { ButaneSpec } from "./spec.ts";
 import { type DecodedObject, getBool, getObject, getObjects, getString, getStrings } from "./yaml-decode.ts";
 
@@ -58,7 +59,7 @@ export function looksLikeDecimalMode(mode: number, directory: boolean): boolean 
   return corrected !== undefined && !isTypicalMode(mode, directory) && isTypicalMode(corrected, directory);
 }
 
-function validateResource(resource: DecodedObject, report: DiagnosticReport): void {
+function validateResource(resource: DecodedObject, spec: ButaneSpec, report: DiagnosticReport): void {
   let lastField: string | undefined;
   let sources = 0;
   for (const field of ["local", "inline", "source"]) {
@@ -67,7 +68,15 @@ function validateResource(resource: DecodedObject, report: DiagnosticReport): vo
       lastField = field;
     }
   }
-  if (sources > 1 && lastField) report.error([...resource.path, lastField], ERR_TOO_MANY_RESOURCE_SOURCES);
+  if (sources > 1 && lastField) {
+    report.error([...resource.path, lastField], ERR_TOO_MANY_RESOURCE_SOURCES);
+    return;
+  }
+  // Butane ≥ 1.1 checks that an inline merged/replacing config is an Ignition config Ignition would accept.
+  const inline = getString(resource, "inline");
+  if (spec.ignitionMinor >= 1 && inline !== undefined && resource.path[0] === "ignition" && resource.path[1] === "config") {
+    validateInlineConfig(inline, [...resource.path, "inline"], resource.path, spec.ignitionMinor, report);
+  }
 }
 
 function resourcesOf(root: DecodedObject): DecodedObject[] {
@@ -95,7 +104,7 @@ const SCSI_DEVICE = /\/dev\/sd[a-z]$/;
 const ALLOWED_MOUNT_POINTS = /^\/(etc|var)(\/|$)/;
 const BOOT_DISK = "/dev/disk/by-id/coreos-boot-disk";
 
-function validateBootDevice(bootDevice: DecodedObject, spec: ButaneSpec, root: DecodedObject, report: DiagnosticReport): void {
+function validateBootDevice(bootDevice: DecodedObject, spec: ButaneSpec, report: DiagnosticReport): void {
   const path = bootDevice.path;
   const layout = getString(bootDevice, "layout");
   const luks = getObject(bootDevice, "luks");
@@ -138,19 +147,24 @@ function validateBootDevice(bootDevice: DecodedObject, spec: ButaneSpec, root: D
     if (getObjects(luks, "tang").length > 0 || getBool(luks, "tpm2") === true) {
       report.error([...path, "luks"], "cannot use cex with clevis");
     }
-    const kernelArguments = getStrings(getObject(root, "kernel_arguments"), "should_exist") ?? [];
-    if (!kernelArguments.includes("rd.luks.key=/etc/luks/cex.key")) {
-      report.error(
-        [...path, "luks", "cex", "enabled"],
-        "'rd.luks.key=/etc/luks/cex.key' must be set as kernel argument when CEX is enabled for the boot device",
-      );
+  }
+  if (mirrorDevices.length > 0 && layout === undefined) {
+    // A warning until fcos 1.6, an error from 1.7 on.
+    const message = "boot_device.layout should be specified when boot_device.mirror is specified";
+    if (spec.ignitionMinor >= 6) report.error([...path, "mirror"], message);
+    else report.warning([...path, "mirror"], message);
+  }
+  if (spec.ignitionMinor >= 6 && getString(luks, "device") !== undefined && getString(luks, "device") !== "") {
+    const anyTang = getObjects(luks, "tang").some((tang) => tang.fields.size > 0);
+    if (!anyTang && getBool(luks, "tpm2") !== true && getBool(getObject(luks, "cex"), "enabled") !== true) {
+      report.error([...path, "luks", "luks"], "no method specified for luks");
     }
   }
   if (mirrorDevices.length === 1) report.error([...path, "mirror", "devices"], "mirroring requires at least two devices");
 }
 
 export function validateButane(root: DecodedObject, spec: ButaneSpec, report: DiagnosticReport): void {
-  for (const resource of resourcesOf(root)) validateResource(resource, report);
+  for (const resource of resourcesOf(root)) validateResource(resource, spec, report);
 
   const storage = getObject(root, "storage");
   for (const file of getObjects(storage, "files")) {
@@ -166,11 +180,15 @@ export function validateButane(root: DecodedObject, spec: ButaneSpec, report: Di
     const format = getString(filesystem, "format");
     const path = getString(filesystem, "path");
     // Swap units (no mount point) arrived with Ignition 3.3 / fcos 1.4.
-    const swapWithoutPath = format === "swap" && spec.ignitionMinor >= 3;
-    if (format === undefined || format === "") {
-      report.error([...filesystem.path, "format"], "format is required if with_mount_unit is true");
-    } else if (!swapWithoutPath && (path === undefined || path === "")) {
-      report.error([...filesystem.path, "path"], "path is required if with_mount_unit is true and format is not swap");
+    const noFormat = format === undefined || format === "";
+    const noPath = path === undefined || path === "";
+    if (spec.ignitionMinor >= 3) {
+      if (noFormat) report.error([...filesystem.path, "format"], "format is required if with_mount_unit is true");
+      else if (format !== "swap" && noPath) report.error([...filesystem.path, "path"], "path is required if with_mount_unit is true and format is not swap");
+    } else {
+      // Butane 1.1–1.3 (before swap units) require both, each on its own.
+      if (noPath) report.error([...filesystem.path, "path"], "path is required if with_mount_unit is true and format is not swap");
+      if (noFormat) report.error([...filesystem.path, "format"], "format is required if with_mount_unit is true");
     }
     if (spec.strictStorageChecks && path !== undefined && !ALLOWED_MOUNT_POINTS.test(path)) {
       report.error([...filesystem.path, "path"], "path must be under /etc or /var if with_mount_unit is true");
@@ -193,12 +211,6 @@ export function validateButane(root: DecodedObject, spec: ButaneSpec, report: Di
   for (const tree of getObjects(storage, "trees")) {
     if (getString(tree, "local") === undefined || getString(tree, "local") === "") report.error(tree.path, "local is required");
   }
-  if (spec.forbidsClevis) {
-    for (const luks of getObjects(storage, "luks")) {
-      if (luks.fields.has("clevis")) report.error([...luks.path, "clevis"], "clevis is not supported in this spec version");
-    }
-  }
-
   for (const unit of getObjects(getObject(root, "systemd"), "units")) {
     if (getString(unit, "contents") !== undefined && getString(unit, "contents_local") !== undefined) {
       report.error([...unit.path, "contents_local"], "only one of the following can be set: contents, contents_local");
@@ -211,7 +223,7 @@ export function validateButane(root: DecodedObject, spec: ButaneSpec, report: Di
   }
 
   const bootDevice = getObject(root, "boot_device");
-  if (spec.bootDevice && bootDevice) validateBootDevice(bootDevice, spec, root, report);
+  if (spec.bootDevice && bootDevice) validateBootDevice(bootDevice, spec, report);
 
   const grub = getObject(root, "grub");
   if (spec.grub && grub) {

@@ -1,12 +1,31 @@
 /**
- * YAML → typed Butane tree. Parsing uses the `yaml` package in YAML 1.1 mode (as Butane's go-yaml reads
- * `mode: 0644` as octal 420); scalars are then typed against the Butane schema the way go-yaml v3 decodes
- * into Go fields: strings take the scalar's source text, ints accept Go integer literals (0644, 0o644,
- * 0x1a4, 1_000), bools accept true/false plus the YAML 1.1 yes/no/on/off forms, and null means "absent".
+ * YAML → typed Butane tree, decoded the way Butane's go-yaml v3 decodes into its Go structs:
+ * - only the first document of a multi-document stream counts (yaml.v3's Decoder reads one document);
+ * - an alias to an anchor that is not defined before it is an error;
+ * - strings take the scalar's text, `!!binary` strings their base64-decoded bytes (kept exact, see encoding.ts);
+ * - ints accept Go integer literals (0644, 0o644, 0x1a4, 1_000) and floats (truncated), as yaml.v3's resolver does;
+ * - bools accept true/false when plain, and y/yes/on/n/no/off (plain or quoted), as yaml.v3 does for bool fields;
+ * - null means "absent"; a null list item is dropped (the following items move up, as in Go);
+ * - unknown keys are *warnings* ("unused key"), found by walking the decoded structure against the syntactic
+ *   tree exactly like Butane's ValidateUnusedKeys (including its "context tree does not match" remark).
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Scalar, type Node as YamlNode } from "yaml";
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseAllDocuments,
+  type Scalar,
+  type ScalarTag,
+  type Tags,
+  visit,
+  type Node as YamlNode,
+} from "yaml";
 import type { FieldType, ObjectSpec } from "./butane-schema.ts";
 import type { DiagnosticReport, PathSegment, SourcePosition } from "./diagnostics.ts";
+import { decodeStdBase64, goStringFromBytes } from "./encoding.ts";
 
 export interface DecodedObject {
   readonly path: readonly PathSegment[];
@@ -31,94 +50,149 @@ export function isDecodedList(value: Decoded | undefined): value is DecodedList 
 /** The parsed document plus a way to find the line/column of any path in it. */
 export interface ParsedSource {
   readonly root: YamlNode | null;
+  /** Butane's report correlation: the position of the deepest node of the source tree on `path`. */
   readonly locate: (path: readonly PathSegment[]) => SourcePosition | undefined;
+  /** The position of the key that ends `path` (Butane's tree.Key markers), else as `locate`. */
   readonly locateKey: (path: readonly PathSegment[]) => SourcePosition | undefined;
   /** Follows `*alias` references to their anchored node. */
   readonly resolveAlias: (node: YamlNode) => YamlNode | null;
+  /** The syntactic node at `path` (aliases not followed), like Butane's context tree lookup. */
+  readonly sourceNodeAt: (path: readonly PathSegment[]) => SourceLookup;
 }
+
+/** `node` null: the path exists but holds an empty value (`key:` with nothing after it). */
+export type SourceLookup = { found: false } | { found: true; node: YamlNode | null; position: SourcePosition | undefined };
 
 export interface DecodeContext {
   readonly report: DiagnosticReport;
-  readonly locateKey: (path: readonly PathSegment[]) => SourcePosition | undefined;
   readonly resolveAlias: (node: YamlNode) => YamlNode | null;
 }
 
-interface PositionEntry {
-  key?: SourcePosition;
-  value?: SourcePosition;
+const BINARY_TAG = "tag:yaml.org,2002:binary";
+const STRING_TAG = "tag:yaml.org,2002:str";
+
+/** Keep `!!binary` scalars as their text: go-yaml's base64 decoding (stricter than the yaml package's) runs later. */
+function binaryAsText(tags: Tags): Tags {
+  return tags.map((tag) => {
+    if (typeof tag !== "object" || tag.tag !== BINARY_TAG) return tag;
+    const asText: ScalarTag = { ...(tag as ScalarTag), resolve: (text: string) => text };
+    return asText;
+  });
 }
 
 export function parseButaneYaml(source: string, report: (message: string, position?: SourcePosition) => void): ParsedSource {
   const lineCounter = new LineCounter();
-  const document = parseDocument(source, {
+  const parsed = parseAllDocuments(source, {
     version: "1.1",
     lineCounter,
     uniqueKeys: true,
     prettyErrors: true,
     strict: true,
+    customTags: binaryAsText,
   });
-  const positions = new Map<string, PositionEntry>();
+  // yaml.v3 decodes the first document and never looks at the rest of the stream.
+  const document: Document.Parsed | undefined = Array.isArray(parsed) ? parsed[0] : undefined;
   const toPosition = (offset: number): SourcePosition => {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
   };
 
-  for (const problem of document.errors) {
+  for (const problem of document?.errors ?? []) {
     const at = problem.linePos?.[0];
     const message = problem.message.split("\n")[0] ?? problem.message;
     report(message.replace(/ at line \d+, column \d+:?$/, ""), at ? { line: at.line, column: at.col } : undefined);
   }
 
-  const indexNode = (node: YamlNode | null, path: PathSegment[]): void => {
-    if (!node) return;
-    const key = path.join("\u0000");
-    const entry = positions.get(key) ?? {};
-    if (node.range) entry.value = toPosition(node.range[0]);
-    positions.set(key, entry);
-    if (isMap(node)) {
-      for (const pair of node.items) {
-        const keyNode = pair.key;
-        if (!isScalar(keyNode)) continue;
-        const childPath = [...path, String(keyNode.value)];
-        const childKey = childPath.join("\u0000");
-        const childEntry = positions.get(childKey) ?? {};
-        if (keyNode.range) childEntry.key = toPosition(keyNode.range[0]);
-        positions.set(childKey, childEntry);
-        const valueNode = pair.value;
-        if (valueNode && typeof valueNode === "object" && "range" in valueNode) {
-          indexNode(valueNode as YamlNode, childPath);
-        }
-      }
-    } else if (isSeq(node)) {
-      node.items.forEach((item, index) => {
-        if (item && typeof item === "object" && "range" in item) indexNode(item as YamlNode, [...path, index]);
-      });
-    }
-  };
-  const root = document.errors.length > 0 ? null : (document.contents as YamlNode | null);
-  indexNode(root, []);
-
-  const locate = (path: readonly PathSegment[]): SourcePosition | undefined => {
-    for (let length = path.length; length >= 0; length--) {
-      const entry = positions.get(path.slice(0, length).join("\u0000"));
-      if (!entry) continue;
-      // A value reported at its own path points at the value (as Butane does); an ancestor at its key.
-      if (length === path.length) return entry.value ?? entry.key;
-      return entry.key ?? entry.value;
-    }
-    return undefined;
-  };
-  const locateKey = (path: readonly PathSegment[]): SourcePosition | undefined => positions.get(path.join("\u0000"))?.key ?? locate(path);
   const resolveAlias = (node: YamlNode): YamlNode | null => {
     let current: YamlNode | null = node;
     // Bounded: an alias can only point backwards, but never loop on a malformed tree.
     for (let depth = 0; depth < 64 && current && isAlias(current); depth++) {
-      const target: unknown = current.resolve(document);
+      const target: unknown = document ? current.resolve(document) : undefined;
       current = target && typeof target === "object" && "range" in target ? (target as YamlNode) : null;
     }
     return current;
   };
-  return { root, locate, locateKey, resolveAlias };
+
+  if (document && document.errors.length === 0) {
+    // go-yaml refuses the whole document when an alias names no anchor defined before it.
+    visit(document, {
+      Alias(_, alias) {
+        if (alias.resolve(document) === undefined) {
+          report(`unknown anchor '${alias.source}' referenced`, alias.range ? toPosition(alias.range[0]) : undefined);
+        }
+      },
+    });
+  }
+
+  const root = document && document.errors.length === 0 ? (document.contents as YamlNode | null) : null;
+
+  /** Position of an empty value: right after the `:` (or `-`) that introduces it, as go-yaml reports it. */
+  const emptyValuePosition = (afterOffset: number): SourcePosition => {
+    let offset = afterOffset;
+    while (offset < source.length && source[offset] !== ":" && source[offset] !== "-") offset++;
+    return toPosition(Math.min(offset + 1, source.length));
+  };
+  const nodePosition = (node: YamlNode | null, introducedAt: number): SourcePosition | undefined => {
+    if (!node?.range) return undefined;
+    if (isScalar(node) && node.value === null && node.range[0] === node.range[1]) return emptyValuePosition(introducedAt);
+    return toPosition(node.range[0]);
+  };
+
+  interface Step {
+    node: YamlNode | null;
+    position: SourcePosition | undefined;
+    keyPosition?: SourcePosition;
+  }
+  const walk = (path: readonly PathSegment[]): Step[] => {
+    const steps: Step[] = [{ node: root, position: root?.range ? toPosition(root.range[0]) : { line: 1, column: 1 } }];
+    let current: YamlNode | null = root;
+    for (const segment of path) {
+      if (isMap(current) && typeof segment === "string") {
+        const pair = current.items.find((item) => isScalar(item.key) && keyString(item.key) === segment);
+        if (!pair) break;
+        const keyNode = pair.key as Scalar;
+        const value = (pair.value ?? null) as YamlNode | null;
+        const keyEnd = keyNode.range?.[1] ?? 0;
+        steps.push({
+          node: value,
+          position: value ? nodePosition(value, keyEnd) : emptyValuePosition(keyEnd),
+          keyPosition: keyNode.range ? toPosition(keyNode.range[0]) : undefined,
+        });
+        current = value;
+        continue;
+      }
+      if (isSeq(current) && typeof segment === "number" && segment >= 0 && segment < current.items.length) {
+        const item = (current.items[segment] ?? null) as YamlNode | null;
+        const previousEnd = segment === 0 ? (current.range?.[0] ?? 0) : ((current.items[segment - 1] as YamlNode | null)?.range?.[2] ?? 0);
+        steps.push({ node: item, position: item ? nodePosition(item, previousEnd) : emptyValuePosition(previousEnd) });
+        current = item;
+        continue;
+      }
+      break;
+    }
+    return steps;
+  };
+
+  const locate = (path: readonly PathSegment[]): SourcePosition | undefined => walk(path).at(-1)?.position;
+  const locateKey = (path: readonly PathSegment[]): SourcePosition | undefined => {
+    const steps = walk(path);
+    const last = steps.at(-1);
+    return steps.length === path.length + 1 ? (last?.keyPosition ?? last?.position) : last?.position;
+  };
+  const sourceNodeAt = (path: readonly PathSegment[]): SourceLookup => {
+    const steps = walk(path);
+    if (steps.length !== path.length + 1) return { found: false };
+    const last = steps.at(-1);
+    return { found: true, node: last?.node ?? null, position: last?.position };
+  };
+  return { root, locate, locateKey, resolveAlias, sourceNodeAt };
+}
+
+/** A mapping key as go-yaml sees it: the scalar's text (the merge key `<<` included). */
+function keyString(key: unknown): string {
+  if (!isScalar(key)) return "";
+  if (key.type === "PLAIN" && typeof key.source === "string") return key.source;
+  return String(key.value);
 }
 
 function isMergeKey(key: unknown): boolean {
@@ -129,46 +203,108 @@ function scalarIsNull(scalar: Scalar): boolean {
   return scalar.value === null || scalar.value === undefined;
 }
 
-/** Text go-yaml v3 would hand to a Go string field: the raw source for plain scalars. */
+/** yaml.v3's Node.indicatedString: tagged !!str, or untagged and quoted/block. */
+function isIndicatedString(scalar: Scalar): boolean {
+  if (scalar.tag === STRING_TAG) return true;
+  return (scalar.tag === undefined || scalar.tag === "!") && scalar.type !== "PLAIN";
+}
+
+/** Text go-yaml v3 would hand to a Go string field (`n.Value`). */
 function scalarText(scalar: Scalar): string {
-  if (scalar.type === "PLAIN" && typeof scalar.source === "string") return scalar.source;
+  if (typeof scalar.source === "string" && scalar.type === "PLAIN") return scalar.source;
   return typeof scalar.value === "string" ? scalar.value : String(scalar.value);
 }
 
 function yamlTag(scalar: Scalar): string {
-  if (scalar.type !== "PLAIN") return "!!str";
+  if (scalar.tag === BINARY_TAG) return "!!binary";
+  if (isIndicatedString(scalar)) return "!!str";
   const value: unknown = scalar.value;
-  if (typeof value === "boolean") return "!!bool";
-  if (typeof value === "number") return Number.isInteger(value) ? "!!int" : "!!float";
+  if (typeof value === "boolean" && /^(true|false)$/i.test(scalarText(scalar))) return "!!bool";
+  if (resolveNumber(scalarText(scalar)) !== undefined) return Number.isInteger(resolveNumber(scalarText(scalar))) ? "!!int" : "!!float";
   return "!!str";
 }
 
-/** Go's strconv.ParseInt(s, 0, 64) after go-yaml strips underscores. */
-export function parseGoInteger(text: string): number | undefined {
-  const plain = text.replaceAll("_", "");
-  const match = /^([+-]?)(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$/.exec(plain);
-  if (!match) {
-    // go-yaml also accepts integral floats (e.g. `420.0`) for int fields.
-    if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(plain)) {
-      const asFloat = Number(plain);
-      if (Number.isInteger(asFloat) && Number.isSafeInteger(asFloat)) return asFloat;
-    }
-    return undefined;
-  }
-  const sign = match[1] === "-" ? -1 : 1;
+const YAML_STYLE_FLOAT = /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
+// 2^63: any float at or beyond it overflows int64 (floats cannot hold 2^63 - 1 exactly).
+const INT64_LIMIT = 2 ** 63;
+
+/** Go's strconv.ParseInt(s, 0, 64) (underscores already stripped); undefined when it fails. */
+function parseGoIntBase0(text: string): number | undefined {
+  const match = /^([+-]?)(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$/.exec(text);
+  if (!match) return undefined;
+  const sign = match[1] === "-" ? -1n : 1n;
   const digits = match[2] ?? "";
-  let magnitude: number;
-  if (/^0[xX]/.test(digits)) magnitude = Number.parseInt(digits.slice(2), 16);
-  else if (/^0[oO]/.test(digits)) magnitude = Number.parseInt(digits.slice(2), 8);
-  else if (/^0[bB]/.test(digits)) magnitude = Number.parseInt(digits.slice(2), 2);
-  else if (digits.length > 1 && digits.startsWith("0")) magnitude = Number.parseInt(digits.slice(1), 8);
-  else magnitude = Number.parseInt(digits, 10);
+  let magnitude: bigint;
+  if (/^0[xX]/.test(digits)) magnitude = BigInt(`0x${digits.slice(2)}`);
+  else if (/^0[oO]/.test(digits)) magnitude = BigInt(`0o${digits.slice(2)}`);
+  else if (/^0[bB]/.test(digits)) magnitude = BigInt(`0b${digits.slice(2)}`);
+  else if (digits.length > 1 && digits.startsWith("0")) magnitude = BigInt(`0o${digits.slice(1)}`);
+  else magnitude = BigInt(digits);
   const value = sign * magnitude;
-  return Number.isSafeInteger(value) ? value : undefined;
+  if (value > 9223372036854775807n || value < -9223372036854775808n) return undefined;
+  return Number(value);
 }
 
-const TRUE_WORDS = new Set(["true", "True", "TRUE", "y", "Y", "yes", "Yes", "YES", "on", "On", "ON"]);
-const FALSE_WORDS = new Set(["false", "False", "FALSE", "n", "N", "no", "No", "NO", "off", "Off", "OFF"]);
+/**
+ * yaml.v3's resolve() for an untagged plain scalar, numbers only: an int (Go literal syntax) or a float;
+ * undefined when it resolves to something else (string, bool, null, timestamp).
+ */
+function resolveNumber(text: string): number | undefined {
+  const first = text[0];
+  if (first === undefined) return undefined;
+  if (first === ".") {
+    if (/^\.(inf|Inf|INF|nan|NaN|NAN)$/.test(text)) return undefined;
+    const value = Number(text);
+    return YAML_STYLE_FLOAT.test(text) && Number.isFinite(value) ? value : undefined;
+  }
+  const isDigit = first >= "0" && first <= "9";
+  if (!isDigit && first !== "+" && first !== "-") return undefined;
+  if (/^[-+]\.(inf|Inf|INF)$/.test(text)) return undefined;
+  if (text === "-0" || text === "-0.0") return -0;
+  // Only values that start with four digits and a dash can be timestamps; those are not numbers.
+  if (/^\d{4}-/.test(text)) return undefined;
+  const plain = text.replaceAll("_", "");
+  const asInt = parseGoIntBase0(plain);
+  if (asInt !== undefined) return asInt;
+  if (YAML_STYLE_FLOAT.test(plain)) {
+    const value = Number(plain);
+    if (Number.isFinite(value)) return value;
+  }
+  return undefined;
+}
+
+/** What an int field gets from a plain scalar: ints as they are, floats truncated (Go's int64(float64) in yaml.v3). */
+export function parseGoInteger(text: string): number | undefined {
+  const value = resolveNumber(text);
+  if (value === undefined || Math.abs(value) >= INT64_LIMIT) return undefined;
+  const truncated = Math.trunc(value);
+  return truncated === 0 ? 0 : truncated;
+}
+
+function decodeInt(scalar: Scalar): number | undefined {
+  if (isIndicatedString(scalar) || scalar.tag === BINARY_TAG) return undefined;
+  return parseGoInteger(scalarText(scalar));
+}
+
+const PLAIN_TRUE = new Set(["true", "True", "TRUE"]);
+const PLAIN_FALSE = new Set(["false", "False", "FALSE"]);
+const WORD_TRUE = new Set(["y", "Y", "yes", "Yes", "YES", "on", "On", "ON"]);
+const WORD_FALSE = new Set(["n", "N", "no", "No", "NO", "off", "Off", "OFF"]);
+
+/** A bool field: true/false resolve only when plain; the YAML 1.1 words are accepted as strings (quoted too). */
+function decodeBool(scalar: Scalar): boolean | undefined {
+  if (scalar.tag === BINARY_TAG) return undefined;
+  const text = scalarText(scalar);
+  if (!isIndicatedString(scalar)) {
+    if (PLAIN_TRUE.has(text)) return true;
+    if (PLAIN_FALSE.has(text)) return false;
+    // Anything else that resolves to a number is not a string, so not a yes/no word either.
+    if (resolveNumber(text) !== undefined) return undefined;
+  }
+  if (WORD_TRUE.has(text)) return true;
+  if (WORD_FALSE.has(text)) return false;
+  return undefined;
+}
 
 function describeNode(node: YamlNode): string {
   if (isMap(node)) return "!!map";
@@ -193,8 +329,9 @@ function goTypeName(type: FieldType): string {
 }
 
 /**
- * Decodes `node` against `spec`. Unknown keys and type mismatches go to `report`; a value that cannot be
- * decoded is left out so that decoding continues and every problem is reported at once.
+ * Decodes `node` against `spec`. Type mismatches go to `report`; a value that cannot be decoded is left out
+ * so that decoding continues and every problem is reported at once. Unknown keys are ignored here (see
+ * reportUnusedKeys), as go-yaml ignores them.
  */
 export function decodeObject(input: YamlNode | null, spec: ObjectSpec, path: PathSegment[], context: DecodeContext): DecodedObject {
   const { report } = context;
@@ -219,15 +356,12 @@ export function decodeObject(input: YamlNode | null, spec: ObjectSpec, path: Pat
   for (const pair of node.items) {
     if (isMergeKey(pair.key)) continue;
     const keyNode = pair.key;
-    const keyText = isScalar(keyNode) ? String(keyNode.value) : "?";
-    const childPath = [...path, keyText];
-    const fieldType = isScalar(keyNode) ? spec[keyText] : undefined;
-    if (!fieldType || !Object.hasOwn(spec, keyText)) {
-      report.error(childPath, `Unused key ${keyText}`, context.locateKey(childPath));
-      continue;
-    }
-    const valueNode = pair.value as YamlNode | null;
-    const value = decodeValue(valueNode, fieldType, childPath, context);
+    if (!isScalar(keyNode)) continue;
+    const keyText = keyString(keyNode);
+    if (!Object.hasOwn(spec, keyText)) continue;
+    const fieldType = spec[keyText];
+    if (!fieldType) continue;
+    const value = decodeValue(pair.value as YamlNode | null, fieldType, [...path, keyText], context);
     if (value !== undefined) decoded.fields.set(keyText, value);
     else decoded.fields.delete(keyText);
   }
@@ -241,36 +375,39 @@ function decodeValue(input: YamlNode | null, type: FieldType, path: PathSegment[
   switch (type.kind) {
     case "string": {
       if (!isScalar(node)) break;
+      if (node.tag === BINARY_TAG) {
+        const bytes = decodeStdBase64(scalarText(node));
+        if (bytes === undefined) {
+          report.error(path, "!!binary value contains invalid base64 data");
+          return undefined;
+        }
+        return goStringFromBytes(bytes);
+      }
       return scalarText(node);
     }
     case "int": {
       if (!isScalar(node)) break;
-      if (node.type !== "PLAIN") break;
-      const parsed = parseGoInteger(scalarText(node));
+      const parsed = decodeInt(node);
       if (parsed === undefined) break;
       return parsed;
     }
     case "bool": {
       if (!isScalar(node)) break;
-      const text = scalarText(node);
-      if (TRUE_WORDS.has(text)) return true;
-      if (FALSE_WORDS.has(text)) return false;
-      break;
+      const parsed = decodeBool(node);
+      if (parsed === undefined) break;
+      return parsed;
     }
     case "list": {
       if (!isSeq(node)) break;
       const items: Decoded[] = [];
-      node.items.forEach((item, index) => {
-        const itemPath = [...path, index];
+      for (const item of node.items) {
         const itemNode = item as YamlNode | null;
-        if (!itemNode || (isScalar(itemNode) && scalarIsNull(itemNode))) {
-          // go-yaml keeps a zero value for a null list item; keep list indices aligned with the source.
-          items.push(type.item.kind === "object" ? { path: itemPath, fields: new Map() } : zeroValue(type.item, itemPath));
-          return;
-        }
-        const decoded = decodeValue(itemNode, type.item, itemPath, context);
-        items.push(decoded ?? zeroValue(type.item, itemPath));
-      });
+        const resolved = itemNode && isAlias(itemNode) ? context.resolveAlias(itemNode) : itemNode;
+        // go-yaml drops a null item of a struct or string list: later items move up (and their paths with them).
+        if (!resolved || (isScalar(resolved) && scalarIsNull(resolved))) continue;
+        const decoded = decodeValue(itemNode, type.item, [...path, items.length], context);
+        if (decoded !== undefined) items.push(decoded);
+      }
       return { path, items };
     }
     case "object":
@@ -281,19 +418,51 @@ function decodeValue(input: YamlNode | null, type: FieldType, path: PathSegment[
   return undefined;
 }
 
-function zeroValue(type: FieldType, path: PathSegment[]): Decoded {
-  switch (type.kind) {
-    case "string":
-      return "";
-    case "int":
-      return 0;
-    case "bool":
-      return false;
-    case "list":
-      return { path, items: [] };
-    case "object":
-      return { path, fields: new Map() };
-  }
+function contextMismatch(path: readonly PathSegment[]): string {
+  const where = path.length === 0 ? "$" : `$.${path.map(String).join(".")}`;
+  return `context tree does not match content tree at ${where}. Line and column reporting may be inconsistent. Unused keys may not be reported`;
+}
+
+/**
+ * Butane's ValidateUnusedKeys: every struct of the decoded config (present or not) is compared with the
+ * syntactic node at the same path; keys the struct does not have are "unused key" warnings, a node that is
+ * not a mapping gets the "context tree does not match" warning. Paths use decoded list indices, as in Go.
+ */
+export function reportUnusedKeys(root: DecodedObject, spec: ObjectSpec, parsed: ParsedSource, report: DiagnosticReport): void {
+  const visitObject = (object: DecodedObject | undefined, objectSpec: ObjectSpec, path: readonly PathSegment[]): void => {
+    const lookup = parsed.sourceNodeAt(path);
+    if (lookup.found) {
+      const node = lookup.node;
+      if (!isMap(node)) {
+        report.warning(path, contextMismatch(path), lookup.position);
+      } else {
+        for (const pair of node.items) {
+          const keyText = keyString(pair.key);
+          if (!Object.hasOwn(objectSpec, keyText)) {
+            const keyPath = [...path, keyText];
+            report.warning(keyPath, `unused key ${keyText}`, parsed.locateKey(keyPath));
+          }
+        }
+      }
+    }
+    for (const [name, type] of Object.entries(objectSpec)) {
+      const value = object?.fields.get(name);
+      visitField(value, type, [...path, name]);
+    }
+  };
+  const visitField = (value: Decoded | undefined, type: FieldType, path: readonly PathSegment[]): void => {
+    if (type.kind === "object") {
+      // Go walks a non-pointer struct even when absent; a nil pointer (Butane 1.2/1.3 clevis) is skipped.
+      if (type.pointer && !isDecodedObject(value)) return;
+      visitObject(isDecodedObject(value) ? value : undefined, type.fields, path);
+    } else if (type.kind === "list" && type.item.kind === "object" && isDecodedList(value)) {
+      const itemFields = type.item.fields;
+      value.items.forEach((item, index) => {
+        visitObject(isDecodedObject(item) ? item : undefined, itemFields, [...path, index]);
+      });
+    }
+  };
+  visitObject(root, spec, []);
 }
 
 /** Typed accessors over a decoded object. */

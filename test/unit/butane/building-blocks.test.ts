@@ -56,11 +56,14 @@ describe("integers as go-yaml reads them", () => {
     ["420.0", 420],
     // Not an octal literal, but go-yaml falls back to the float 648, which an int field accepts.
     ["0648", 648],
+    // Floats are truncated, as yaml.v3 converts a float64 for an int field (Butane: `mode: 420.7` gives 420).
+    ["1.5", 1],
+    [".5", 0],
   ])("%s", (text, value) => {
     expect(parseGoInteger(text)).toBe(value);
   });
 
-  test.each(["12:30", "abc", "1.5", "0x", ""])("rejects %p", (text) => {
+  test.each(["12:30", "abc", "0x", "", "2001-01-01", ".inf"])("rejects %p", (text) => {
     expect(parseGoInteger(text)).toBeUndefined();
   });
 });
