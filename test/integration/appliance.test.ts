@@ -153,7 +153,8 @@ describe("/ipxe", () => {
       expect(response.headers.get("content-type")).toStartWith("text/plain");
       const body = await response.text();
       expect(body).toStartWith("#!ipxe\n");
-      expect(body).toContain(`chain --autofree ${PUBLIC}/ipxe/\${uuid}?mac=\${mac:hexhyp}&arch=\${buildarch}`);
+      expect(body).toContain(`set ipxe-svc ${PUBLIC}\nset base-url \${ipxe-svc}/ipxe\n`);
+      expect(body).toContain(`chain --replace --autofree \${base-url}/\${uuid}?mac=\${mac:hexhyp}&arch=\${buildarch}`);
     }
   });
 

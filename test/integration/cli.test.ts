@@ -143,7 +143,7 @@ describe("README first command: serve with no source flag", () => {
     const app = await startAppliance(["--ipxe-service-url", "http://10.1.2.3:8082"]);
     try {
       await app.waitReady();
-      expect(await (await fetch(`${app.url}/ipxe`)).text()).toContain("chain --autofree http://10.1.2.3:8082/ipxe/");
+      expect(await (await fetch(`${app.url}/ipxe`)).text()).toContain("set ipxe-svc http://10.1.2.3:8082\n");
     } finally {
       await app.stop();
     }
