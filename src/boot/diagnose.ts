@@ -1,5 +1,6 @@
 // Whether a config can be served, and if not why. The same function feeds `validate`/`explain` in directory mode
 // and the status reconciler in Kubernetes mode, so both always agree.
+import { canonicalIp, canonicalNetworkIdentifier } from "../api/canonical.ts";
 import { type HTTPBootConfig, type IPXEBootConfig, objectKey, SECRET_KEY_IGNITION, SECRET_KEY_IPXE_SCRIPT } from "../api/index.ts";
 import { type BootIndex, type ConfigKind, describeConflict, type IdentifierConflict, isStandby } from "../index/boot-index.ts";
 import type { IgnitionCache } from "./ignition.ts";
@@ -75,6 +76,10 @@ export function diagnoseIpxeBootConfig(index: BootIndex, caches: Caches, config:
   const warnings: string[] = [];
   const owner = `IPXEBootConfig ${key}`;
   checkIgnitionRef(index, caches, namespace, config.spec.ignitionSecretRef?.name, owner, problems, warnings);
+  // Accepted like the Go CRD does, but an entry that is no IP can never match a request.
+  for (const entry of config.spec.systemIPs ?? []) {
+    if (canonicalIp(entry) === null) warnings.push(`systemIPs entry ${JSON.stringify(entry)} is not an IP address; it never matches and is ignored`);
+  }
   const scriptRef = config.spec.ipxeScriptSecretRef?.name;
   if (scriptRef) {
     const entry = index.secret(namespace, scriptRef);
@@ -95,7 +100,12 @@ export function diagnoseHttpBootConfig(index: BootIndex, caches: Caches, config:
   const problems: DiagnosisProblem[] = [];
   const warnings: string[] = [];
   checkIgnitionRef(index, caches, namespaceOf(config.metadata), config.spec.ignitionSecretRef?.name, `HTTPBootConfig ${key}`, problems, warnings);
-  if (!config.spec.ukiURL) warnings.push(`HTTPBootConfig ${key} has no ukiURL: /httpboot will not answer for it`);
+  for (const entry of config.spec.networkIdentifiers ?? []) {
+    if (canonicalNetworkIdentifier(entry) === null) {
+      warnings.push(`networkIdentifiers entry ${JSON.stringify(entry)} is neither an IP nor a MAC address; it never matches and is ignored`);
+    }
+  }
+  if (!config.spec.ukiURL) warnings.push(`HTTPBootConfig ${key} has no ukiURL: /httpboot answers the default UKI for it, if one is configured`);
   reportConflicts(index.conflictsLostBy("HTTPBootConfig", key), isStandby(config.metadata), problems, warnings);
   return { kind: "HTTPBootConfig", key, state: problems.length ? "Error" : "Ready", problems, warnings };
 }

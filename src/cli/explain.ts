@@ -51,7 +51,9 @@ export function explainMachine(store: BootStore, options: Pick<ExplainOptions, "
     const http = resolveHttpBootConfig(index, identifiers);
     if (http) matchedKeys.add(`HTTPBootConfig|${http.key}`);
     if (http)
-      lines.push(`/httpboot: HTTPBootConfig ${http.key} (matched by ${http.reason} ${http.identifier}) → ${http.config.spec.ukiURL ?? "(no ukiURL: 404)"}`);
+      lines.push(
+        `/httpboot: HTTPBootConfig ${http.key} (matched by ${http.reason} ${http.identifier}) → ${http.config.spec.ukiURL ?? (options["default-uki-url"] ? `(no ukiURL) default ${options["default-uki-url"]}` : "(no ukiURL, no --default-uki-url: 404)")}`,
+      );
     else
       lines.push(
         `/httpboot: no HTTPBootConfig claims ${identifiers.join(", ")} → ${options["default-uki-url"] ? `default ${options["default-uki-url"]}` : "404 (no --default-uki-url)"}`,

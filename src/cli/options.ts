@@ -2,7 +2,7 @@
 // typo in a unit file or env var stops the start with one clear line instead of a surprise at boot time.
 import * as v from "valibot";
 import { type Cidr, parseCidr } from "../api/canonical.ts";
-import { BOOT_URL_PATTERN } from "../api/formats.ts";
+import { UKI_URL_PATTERN } from "../api/formats.ts";
 import { type ListenAddress, parseListenAddress } from "../http/server.ts";
 import { LOG_LEVELS } from "../observability/log.ts";
 import { type RawFlags, UsageError } from "./flags.ts";
@@ -68,7 +68,7 @@ export const serveOptionsSchema = v.object({
   "public-url": publicUrlSchema,
   "uki-dir": optionalText,
   "trusted-proxies": cidrListSchema,
-  "default-uki-url": v.optional(v.pipe(v.string(), v.regex(BOOT_URL_PATTERN, "must be an http(s) URL or a path starting with /"))),
+  "default-uki-url": v.optional(v.pipe(v.string(), v.regex(UKI_URL_PATTERN, "must be an http(s) URL or a path starting with /"))),
   "ipxe-template": optionalText,
   architecture: v.picklist(["amd64", "arm64"], "must be amd64 or arm64"),
   "log-level": v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(", ")}`),

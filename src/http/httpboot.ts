@@ -11,18 +11,34 @@ export function httpBootRoutes(deps: HttpDeps): Hono<AppEnv> {
     if (!identity.ok) return textError(c, 400, identity.reason);
     const match = resolveHttpBootConfig(deps.store.index, identity.identifiers);
     const publicUrl = publicUrlFor(c, deps.settings);
-    if (!match) {
-      const defaultUki = deps.settings.defaultUkiUrl();
-      if (!defaultUki) {
-        return textError(c, 404, `no HTTPBootConfig claims ${identity.identifiers.join(", ")} and no default UKI is configured`);
-      }
-      deps.log.info("served default UKI", { identifiers: identity.identifiers, via: identity.via });
-      return c.json(httpBootAnswer(identity.identifiers, absoluteBootUrl(defaultUki, publicUrl), ""));
+    // A config without a UKI (absent or "", as the Go operator writes it) names the machine but not what it boots:
+    // it gets the default UKI, with its own SystemUUID.
+    const ukiUrl = match?.config.spec.ukiURL ?? deps.settings.defaultUkiUrl();
+    if (!ukiUrl) {
+      const reason = match
+        ? `HTTPBootConfig ${match.key} has no ukiURL and no default UKI is configured`
+        : `no HTTPBootConfig claims ${identity.identifiers.join(", ")} and no default UKI is configured`;
+      return textError(c, 404, reason);
     }
-    const ukiUrl = match.config.spec.ukiURL;
-    if (!ukiUrl) return textError(c, 404, `HTTPBootConfig ${match.key} has no ukiURL`);
-    deps.onServed({ milestone: "httpboot", kind: "HTTPBootConfig", configKey: match.key, client: identity.identifiers[0]!, path: c.req.path, at: new Date() });
-    deps.log.info("served httpboot answer", { config: match.key, matchedBy: match.reason, identifier: match.identifier, via: identity.via });
+    if (!match) {
+      deps.log.info("served default UKI", { identifiers: identity.identifiers, via: identity.via });
+      return c.json(httpBootAnswer(identity.identifiers, absoluteBootUrl(ukiUrl, publicUrl), ""));
+    }
+    deps.onServed({
+      milestone: "httpboot",
+      kind: "HTTPBootConfig",
+      configKey: match.key,
+      client: identity.identifiers[0] ?? identity.peer,
+      path: c.req.path,
+      at: new Date(),
+    });
+    deps.log.info("served httpboot answer", {
+      config: match.key,
+      matchedBy: match.reason,
+      identifier: match.identifier,
+      via: identity.via,
+      ...(match.config.spec.ukiURL ? {} : { defaultUki: true }),
+    });
     return c.json(httpBootAnswer(identity.identifiers, absoluteBootUrl(ukiUrl, publicUrl), match.config.spec.systemUUID ?? ""));
   });
   return app;

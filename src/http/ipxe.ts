@@ -54,8 +54,9 @@ export function ipxeRoutes(deps: HttpDeps): Hono<AppEnv> {
     }
     const publicUrl = publicUrlFor(c, deps.settings);
     const script = renderIpxeTemplate(template, {
-      KernelURL: absoluteBootUrl(config.spec.kernelURL, publicUrl),
-      InitrdURL: absoluteBootUrl(config.spec.initrdURL, publicUrl),
+      // Absent only with a custom script (the schema requires both otherwise), which may not use them.
+      KernelURL: config.spec.kernelURL ? absoluteBootUrl(config.spec.kernelURL, publicUrl) : "",
+      InitrdURL: config.spec.initrdURL ? absoluteBootUrl(config.spec.initrdURL, publicUrl) : "",
       SquashfsURL: config.spec.squashfsURL ? absoluteBootUrl(config.spec.squashfsURL, publicUrl) : "",
       IgnitionURL: `${publicUrl}/ignition/\${uuid}`,
       PublicURL: publicUrl,

@@ -396,7 +396,7 @@ describe("live reload", () => {
   });
 
   test("an invalid edit of one resource keeps its last valid version", async () => {
-    await writeFile(join(resources, "machines.yaml"), RESOURCES.replace("kernelURL: /uki/vmlinuz", "kernelURL: ftp://nope"));
+    await writeFile(join(resources, "machines.yaml"), RESOURCES.replace("kernelURL: /uki/vmlinuz", "kernelURL: s3://nope"));
     await appliance.waitForLog((l) => l.msg === "resource problem" && String(l.problem).includes("spec.kernelURL"));
     expect(await (await get(`/ipxe/${UUID_1}`)).text()).toContain(`kernel ${PUBLIC}/uki/vmlinuz`);
   });
