@@ -77,7 +77,8 @@ describe("explain", () => {
     expect(code).toBe(0);
     expect(stdout).toContain("/ipxe/{uuid}: IPXEBootConfig default/a (matched by uuid-byte-swapped");
     expect(stdout).toContain("! ButaneTranslationFailed");
-    expect(stdout).toContain("/httpboot: no HTTPBootConfig claims 10.0.0.9");
+    // h (its bogus identifier ignored, as the Go CRD would accept it) claims the IP but has no UKI.
+    expect(stdout).toContain("/httpboot: HTTPBootConfig default/h (matched by ip 10.0.0.9) → (no ukiURL, no --default-uki-url: 404)");
     expect(stdout).toContain("conflict: IPXEBootConfigs default/a, default/b");
   });
   test("the embedded samples explain without flags for the source", async () => {
