@@ -3,11 +3,13 @@ import { Hono } from "hono";
 import { httpBootAnswer, httpBootIdentity } from "../boot/httpboot.ts";
 import { resolveHttpBootConfig } from "../boot/resolve.ts";
 import { type AppEnv, absoluteBootUrl, type HttpDeps, publicUrlFor, textError } from "./context.ts";
+import { noteIgnoredForwardedFor } from "./forwarded-for.ts";
 
 export function httpBootRoutes(deps: HttpDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get("/httpboot", (c) => {
     const identity = httpBootIdentity(c.get("clientAddress"), c.req.header("x-forwarded-for") ?? null, deps.settings.trustedProxies);
+    noteIgnoredForwardedFor(c, deps);
     if (!identity.ok) return textError(c, 400, identity.reason);
     const match = resolveHttpBootConfig(deps.store.index, identity.identifiers);
     const publicUrl = publicUrlFor(c, deps.settings);

@@ -5,6 +5,7 @@ import { httpBootIdentity } from "../boot/httpboot.ts";
 import { type IpxeTemplate, renderChainloadScript, renderIpxeTemplate } from "../boot/ipxe-template.ts";
 import { namespaceOf, resolveIpxeConfig } from "../boot/resolve.ts";
 import { type AppEnv, absoluteBootUrl, type HttpDeps, publicUrlFor, textError } from "./context.ts";
+import { noteIgnoredForwardedFor } from "./forwarded-for.ts";
 
 const IPXE_HEADERS = { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" };
 
@@ -21,6 +22,7 @@ export function ipxeRoutes(deps: HttpDeps): Hono<AppEnv> {
   };
 
   const secondStage = (c: Context<AppEnv>, rawUuid: string): Response => {
+    noteIgnoredForwardedFor(c, deps);
     const uuid = rawUuid === "" ? undefined : canonicalUuid(rawUuid);
     if (uuid === null) return textError(c, 400, `invalid machine UUID ${JSON.stringify(rawUuid)}`);
     const rawMac = c.req.query("mac");
