@@ -2,10 +2,10 @@
 // resources (tftp/nfs kernels, "" fields, custom scripts using ${base-url}) and a DHCP server that sends
 // X-Forwarded-For without being in --trusted-proxies (the Go operator believes it from anyone; we say we did not).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Appliance, startAppliance } from "../harness/appliance.ts";
+import { type Appliance, requireBinary, runCommand, startAppliance } from "../harness/appliance.ts";
 import { eventually } from "../harness/wait.ts";
 
 const PUBLIC = "http://boot.test:8082";
@@ -157,5 +157,69 @@ describe("X-Forwarded-For from a peer outside --trusted-proxies", () => {
   test("without the header nothing is reported", async () => {
     const response = await requestFrom("127.0.0.10", "/httpboot");
     expect(response.headers.get("x-boot-operator-forwarded-for")).toBeNull();
+  });
+});
+
+describe("started the Go operator's way", () => {
+  test("as /manager without arguments: serve with the Go manager's defaults (settings from the environment here)", async () => {
+    const manager = join(work, "manager");
+    await symlink(requireBinary(), manager);
+    const app = await startAppliance([], {
+      binary: manager,
+      goManager: true,
+      env: {
+        // kube would be the default; the environment wins, as it does for every flag.
+        BOOT_OPERATOR_SOURCE: "embedded:samples",
+        BOOT_OPERATOR_LISTEN: "127.0.0.1:0",
+        BOOT_OPERATOR_HEALTH_PROBE_BIND_ADDRESS: "127.0.0.1:0",
+        BOOT_OPERATOR_METRICS_BIND_ADDRESS: "0",
+        BOOT_OPERATOR_IMAGE_PROXY_SERVER_ADDRESS: "0",
+      },
+    });
+    try {
+      const listening = await app.waitForLog((line) => line.msg === "boot server listening");
+      expect(String(listening.startedAs)).toContain("Go operator's manager");
+      const probes = await app.waitForLog((line) => line.msg === "side listener");
+      expect(probes.serves).toEqual(["health probes"]);
+      await eventually(async () => (await fetch(`${String(probes.url)}/readyz`)).status === 200, "readyz on the probe listener");
+      // The Go manager's --metrics-secure default is true: said once.
+      expect(app.logs.filter((line) => line.level === "warn").map((line) => line.flag)).toEqual(["--metrics-secure"]);
+    } finally {
+      expect(await app.stop()).toBe(0);
+    }
+  });
+
+  test("--metrics-cert-path serves the metrics listener over HTTPS with the certificate given", async () => {
+    const certs = join(work, "certs");
+    const openssl = Bun.spawnSync(
+      ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"].concat([
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        join(work, "metrics.key"),
+        "-out",
+        join(work, "metrics.crt"),
+      ]),
+      { stderr: "pipe" },
+    );
+    expect(openssl.exitCode, openssl.stderr.toString()).toBe(0);
+    await Bun.write(join(certs, "tls.crt"), Bun.file(join(work, "metrics.crt")));
+    await Bun.write(join(certs, "tls.key"), Bun.file(join(work, "metrics.key")));
+    const app = await startAppliance(["--metrics-bind-address", "127.0.0.1:0", "--metrics-cert-path", certs]);
+    try {
+      const metrics = await app.waitForLog((line) => line.msg === "side listener");
+      expect(String(metrics.url)).toStartWith("https://127.0.0.1:");
+      const response = await fetch(`${String(metrics.url)}/metrics`, { tls: { ca: await Bun.file(join(certs, "tls.crt")).text() } });
+      expect(response.status).toBe(200);
+      expect(await response.text()).toContain("boot_operator_http_requests_total");
+    } finally {
+      await app.stop();
+    }
+  });
+
+  test("a Go flag value the Go manager refuses stops the start too (exit 2), naming the flag", async () => {
+    const { code, stderr } = await runCommand(["--controllers=ipxebootconfig,bogus", "--source", "embedded"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('unknown controller "bogus"');
   });
 });
