@@ -1,7 +1,8 @@
 #!/usr/bin/env bun
 // boot-operator: network-boot appliance for bare-metal fleets. Entry point of the compiled binary.
+import { basename } from "node:path";
 import { type CommandName, helpFor, parseArgs, UsageError } from "./cli/flags.ts";
-import { explainOptionsSchema, serveOptionsSchema, validateFlags } from "./cli/options.ts";
+import { explainOptionsSchema, resolveServeOptions, validateFlags } from "./cli/options.ts";
 import { COMMIT, VERSION } from "./version.ts";
 
 const COMMANDS: Record<CommandName, { summary: string; usage: string }> = {
@@ -35,7 +36,11 @@ BOOT_OPERATOR_<FLAG> in the environment (e.g. BOOT_OPERATOR_PUBLIC_URL).
 
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
-  if (first === undefined || first === "help" || first === "--help" || first === "-h") {
+  // Started the way the Go operator's Deployments start its manager: as /manager (the image links it to this
+  // binary), or with flags but no command (`--leader-elect …`). That is `serve` with the Go manager's defaults
+  // (--source kube, probes on :8081, …).
+  const goManager = first === undefined ? basename(process.argv0) === "manager" : first.startsWith("-") && !["--help", "-h", "--version"].includes(first);
+  if (!goManager && (first === undefined || first === "help" || first === "--help" || first === "-h")) {
     process.stdout.write(TOP_HELP);
     return first === undefined ? 2 : 0;
   }
@@ -43,12 +48,13 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`boot-operator ${VERSION} (${COMMIT})\n`);
     return 0;
   }
-  if (!(first in COMMANDS)) {
+  if (!goManager && first !== undefined && !(first in COMMANDS)) {
     process.stderr.write(`boot-operator: unknown command "${first}"\n\n${TOP_HELP}`);
     return 2;
   }
-  const command = first as CommandName;
-  const { flags, positionals } = parseArgs(command, rest, process.env);
+  const command = goManager ? "serve" : (first as CommandName);
+  const parsed = parseArgs(command, goManager ? argv : rest, process.env, { goManager });
+  const { flags, positionals } = parsed;
   if (flags.help === "true") {
     process.stdout.write(helpFor(command, COMMANDS[command].summary, COMMANDS[command].usage));
     return 0;
@@ -59,7 +65,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case "serve": {
       if (positionals.length > 0) throw new UsageError(`serve takes no arguments (got ${positionals.join(" ")})`);
-      const options = validateFlags(serveOptionsSchema, flags);
+      const options = resolveServeOptions(parsed, process.env, goManager);
       if (options.source.type === "kube") {
         const { runKubeServe } = await import("./cli/serve-kube.ts");
         await runKubeServe(options);

@@ -1,7 +1,7 @@
 // Field formats shared by every resource. Each check is a valibot action so the same rule produces the runtime
 // error message, and (via the pattern exported beside it) the CRD's OpenAPI pattern.
 import * as v from "valibot";
-import { canonicalIp, canonicalMac, canonicalUuid } from "./canonical.ts";
+import { canonicalUuid } from "./canonical.ts";
 
 /** RFC 1123 DNS subdomain, the rule Kubernetes applies to object and secret names. */
 export const DNS_SUBDOMAIN_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -9,23 +9,33 @@ export const DNS_SUBDOMAIN_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9](
 export const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 /** http(s) URL with a host. Also enforced by the API server through this pattern. */
 export const HTTP_URL_PATTERN = /^https?:\/\/[^\s/?#]+([/?#]\S*)?$/;
-/** Boot file URL: absolute http(s), or a path starting with "/" that is resolved against --public-url when served. */
-export const BOOT_URL_PATTERN = /^(https?:\/\/[^\s/?#]+([/?#]\S*)?|\/[^\s]*)$/;
-
-/** MAC notations accepted everywhere, as an RE2-compatible pattern (no backreferences) for the CRD. */
-export const MAC_PATTERN_SOURCE =
-  "^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$|^([0-9A-Fa-f]{2}-){5}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{4}[.][0-9A-Fa-f]{4}[.][0-9A-Fa-f]{4}$|^[0-9A-Fa-f]{12}$";
+/**
+ * Schemes iPXE downloads boot files over (its URI openers: tftm/mtftp are multicast TFTP, slam is multicast; iSCSI,
+ * AoE and FCP are SAN boot, not downloads). `file:` (EFI local files) has its own form, see IPXE_URL_PATTERN.
+ */
+export const IPXE_NETWORK_SCHEMES = ["http", "https", "tftp", "tftm", "mtftp", "ftp", "slam", "nfs"] as const;
+/**
+ * Kernel, initrd and squashfs URLs: any scheme iPXE can fetch (with a host), `file:` on EFI (relative, absolute or
+ * `file://volume/…`), or a path starting with "/" that is resolved against --public-url when served.
+ */
+export const IPXE_URL_PATTERN = new RegExp(`^((${IPXE_NETWORK_SCHEMES.join("|")}):\\/\\/[^\\s/?#]+([/?#]\\S*)?|file:\\S+|\\/\\S*)$`);
+/**
+ * UKI URLs (/httpboot answers, --default-uki-url): UEFI HTTP Boot firmware accepts only http:// and https://, so
+ * anything else could never boot; or a path starting with "/" on this appliance.
+ */
+export const UKI_URL_PATTERN = /^(https?:\/\/[^\s/?#]+([/?#]\S*)?|\/\S*)$/;
 
 /**
  * OpenAPI hints for the CRD generator (src/api/openapi.ts), for checks valibot runs as code. The API server enforces
- * these; test/unit/crd.test.ts feeds the same valid and invalid values to both sides so they cannot drift.
+ * these; test/kube/crd-validation.test.ts feeds the same valid and invalid values to both sides so they cannot drift.
  */
 export interface OpenApiHints {
   pattern?: string;
   maxLength?: number;
   maxItems?: number;
   format?: string;
-  celRules?: { rule: string; message: string }[];
+  /** CEL rules; `fieldPath` (relative, e.g. ".kernelURL") and `reason` let an object-level rule name its field. */
+  celRules?: { rule: string; message: string; fieldPath?: string; reason?: "FieldValueRequired" | "FieldValueInvalid" }[];
   listMapKeys?: string[];
 }
 export function openapi<TInput>(hints: OpenApiHints) {
@@ -39,11 +49,18 @@ export const resourceName = v.pipe(
   v.regex(DNS_SUBDOMAIN_PATTERN, "must be a lower-case RFC 1123 DNS subdomain (a-z, 0-9, '-', '.')"),
 );
 
+/** Go's `omitempty` made explicit: an empty string means the field was left out, so it reads as absent. */
+const emptyIsAbsent = v.transform((value: string): string | undefined => (value === "" ? undefined : value));
+
+const UUID_MESSAGE = "must be a UUID like 4c4c4544-0042-3510-8052-b4c04f4a4e31";
+
+/** A machine's SMBIOS UUID, or "" (none). Anything else could never equal the ${uuid} iPXE sends. */
 export const systemUuid = v.pipe(
   v.string(),
-  v.check((value) => canonicalUuid(value) !== null && UUID_PATTERN.test(value), "must be a UUID like 4c4c4544-0042-3510-8052-b4c04f4a4e31"),
-  v.maxLength(36, "must be a UUID like 4c4c4544-0042-3510-8052-b4c04f4a4e31"),
-  openapi<string>({ celRules: [{ rule: `self.matches(r'${UUID_PATTERN.source}')`, message: "must be a UUID like 4c4c4544-0042-3510-8052-b4c04f4a4e31" }] }),
+  v.maxLength(36, UUID_MESSAGE),
+  v.check((value) => value === "" || (UUID_PATTERN.test(value) && canonicalUuid(value) !== null), UUID_MESSAGE),
+  openapi<string>({ celRules: [{ rule: `self == '' || self.matches(r'${UUID_PATTERN.source}')`, message: UUID_MESSAGE }] }),
+  emptyIsAbsent,
 );
 
 export const httpUrl = v.pipe(
@@ -52,41 +69,48 @@ export const httpUrl = v.pipe(
   v.check((value) => URL.canParse(value), "is not a parseable URL"),
 );
 
-export const bootUrl = v.pipe(
-  v.string(),
-  v.regex(BOOT_URL_PATTERN, "must be an http:// or https:// URL, or a path starting with / served by this appliance"),
-  v.check((value) => value.startsWith("/") || URL.canParse(value), "is not a parseable URL"),
-  v.maxLength(2048, "must be at most 2048 characters"),
+function urlField(pattern: RegExp, message: string) {
+  return v.pipe(
+    v.string(),
+    v.maxLength(2048, "must be at most 2048 characters"),
+    v.check((value) => value === "" || (pattern.test(value) && (value.startsWith("/") || URL.canParse(value))), message),
+    openapi<string>({ celRules: [{ rule: `self == '' || self.matches(r'${pattern.source}')`, message }] }),
+    emptyIsAbsent,
+  );
+}
+
+/** Kernel, initrd, squashfs: what iPXE can download, or a path on this appliance; "" is absent. */
+export const bootFileUrl = urlField(
+  IPXE_URL_PATTERN,
+  `must be a URL iPXE can fetch (${IPXE_NETWORK_SCHEMES.join(", ")}, file:), or a path starting with / served by this appliance`,
 );
 
-/** Plain address text as Kubernetes' isIP() reads it: no zone, no brackets (those are accepted only on the wire). */
-const plainAddress = (value: string): boolean => !/[%[\]\s]/.test(value) && canonicalIp(value) !== null;
+/** A Unified Kernel Image for UEFI HTTP Boot: http(s), or a path on this appliance; "" is absent. */
+export const ukiUrl = urlField(UKI_URL_PATTERN, "must be an http:// or https:// URL (UEFI HTTP Boot), or a path starting with / served by this appliance");
 
-export const ipAddress = v.pipe(
-  v.string(),
-  v.maxLength(64, "must be at most 64 characters"),
-  v.check(plainAddress, "must be an IPv4 or IPv6 address"),
-  openapi<string>({ celRules: [{ rule: "isIP(self)", message: "must be an IPv4 or IPv6 address" }] }),
-);
-
-export const macAddress = v.pipe(
-  v.string(),
-  v.check((value) => canonicalMac(value) !== null, "must be a MAC address (aa:bb:cc:dd:ee:ff, AA-BB-.., aabb.ccdd.eeff)"),
-  openapi<string>({
-    celRules: [{ rule: `self.matches(r'${MAC_PATTERN_SOURCE}')`, message: "must be a MAC address (aa:bb:cc:dd:ee:ff, AA-BB-.., aabb.ccdd.eeff)" }],
-  }),
-);
-
-export const networkIdentifier = v.pipe(
-  v.string(),
-  v.maxLength(64, "must be at most 64 characters"),
-  v.check((value) => canonicalMac(value) !== null || plainAddress(value), "must be an IPv4/IPv6 address or a MAC address"),
-  openapi<string>({
-    celRules: [{ rule: `isIP(self) || self.matches(r'${MAC_PATTERN_SOURCE}')`, message: "must be an IPv4/IPv6 address or a MAC address" }],
-  }),
-);
+/**
+ * One entry of systemIPs / networkIdentifiers. Any string, as the Go CRD accepts: an entry that is neither an IP nor
+ * a MAC address can never match a request, so it is ignored (and reported as a warning) rather than taking the
+ * machine's whole config away; the other entries and the UUID still work, as they do for the Go operator.
+ */
+export const identifierEntry = v.string();
 
 export const localObjectReference = v.strictObject({
   name: resourceName,
 });
 export type LocalObjectReference = v.InferOutput<typeof localObjectReference>;
+
+const NAME_MESSAGE = "must be empty or a lower-case RFC 1123 DNS subdomain (a-z, 0-9, '-', '.')";
+
+/**
+ * ignitionSecretRef. The Go CRD defaults `name` to "", and a machine whose custom script needs no Ignition boots with
+ * that; every reader treats "" as no reference (the default script's Ignition fetch then gets a 404, as with Go).
+ */
+export const ignitionSecretReference = v.strictObject({
+  name: v.pipe(
+    v.string(),
+    v.maxLength(253, "must be at most 253 characters"),
+    v.check((value) => value === "" || DNS_SUBDOMAIN_PATTERN.test(value), NAME_MESSAGE),
+    openapi<string>({ celRules: [{ rule: `self == '' || self.matches(r'${DNS_SUBDOMAIN_PATTERN.source}')`, message: NAME_MESSAGE }] }),
+  ),
+});

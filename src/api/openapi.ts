@@ -16,7 +16,7 @@ export interface JsonSchemaProps {
   maxLength?: number;
   maxItems?: number;
   minimum?: number;
-  "x-kubernetes-validations"?: { rule: string; message: string }[];
+  "x-kubernetes-validations"?: { rule: string; message: string; fieldPath?: string; reason?: string }[];
   "x-kubernetes-list-type"?: "map" | "atomic" | "set";
   "x-kubernetes-list-map-keys"?: string[];
   "x-kubernetes-preserve-unknown-fields"?: boolean;
@@ -81,7 +81,8 @@ function applyPipe(node: SchemaNode, props: JsonSchemaProps): void {
         if (hints.maxLength !== undefined) props.maxLength = hints.maxLength;
         if (hints.maxItems !== undefined) props.maxItems = hints.maxItems;
         if (hints.format) props.format = hints.format;
-        if (hints.celRules) validations(props).push(...hints.celRules);
+        // Copies: one schema used by several fields would otherwise become YAML anchors in the generated CRD.
+        if (hints.celRules) props["x-kubernetes-validations"] = [...(props["x-kubernetes-validations"] ?? []), ...hints.celRules.map((rule) => ({ ...rule }))];
         if (hints.listMapKeys) {
           props["x-kubernetes-list-type"] = "map";
           props["x-kubernetes-list-map-keys"] = hints.listMapKeys;

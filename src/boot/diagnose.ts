@@ -1,6 +1,7 @@
 // Whether a config can be served, and if not why, as `validate`/`explain` (directory mode) and the status reconciler
 // (Kubernetes mode) report it. Built on the same verdicts the boot endpoints answer with (servability.ts), so what
 // an operator reads is, word for word, what the machine gets; identifier conflicts are added here.
+import { canonicalIp, canonicalNetworkIdentifier } from "../api/canonical.ts";
 import { type HTTPBootConfig, type IPXEBootConfig, objectKey } from "../api/index.ts";
 import { type BootIndex, type ConfigKind, describeConflict, type IdentifierConflict, isStandby } from "../index/boot-index.ts";
 import { namespaceOf } from "./resolve.ts";
@@ -50,8 +51,20 @@ function diagnose(index: BootIndex, caches: SecretCaches, config: IPXEBootConfig
     ignitionWarnings.push(...endpoints.ignition.warnings.map((warning) => `secret ${secret}: ${warning}`));
     warnings.push(...ignitionWarnings);
   }
+  // Identifiers are accepted as loosely as the Go CRD does, but an entry that is no address can never match.
+  if (config.kind === "IPXEBootConfig") {
+    for (const entry of config.spec.systemIPs ?? []) {
+      if (canonicalIp(entry) === null) warnings.push(`systemIPs entry ${JSON.stringify(entry)} is not an IP address; it never matches and is ignored`);
+    }
+  } else {
+    for (const entry of config.spec.networkIdentifiers ?? []) {
+      if (canonicalNetworkIdentifier(entry) === null) {
+        warnings.push(`networkIdentifiers entry ${JSON.stringify(entry)} is neither an IP nor a MAC address; it never matches and is ignored`);
+      }
+    }
+  }
   if (endpoints.kind === "IPXEBootConfig") addProblem(endpoints.ipxe, problems);
-  else if (!endpoints.httpboot.ok) warnings.push(`${endpoints.httpboot.message}: /httpboot will not answer for it`);
+  else if (!endpoints.httpboot.ok) warnings.push(`HTTPBootConfig ${key} has no ukiURL: /httpboot answers the default UKI for it, if one is configured`);
   reportConflicts(index.conflictsLostBy(config.kind, key), isStandby(config.metadata), problems, warnings);
   return { kind: config.kind, key, state: problems.length ? "Error" : "Ready", problems, warnings, ignitionWarnings };
 }

@@ -1,7 +1,9 @@
 // Identity rules for /httpboot. A DHCP server (or relay) asks on behalf of the booting machine and names it in
 // X-Forwarded-For; we believe that header only from peers inside --trusted-proxies. Otherwise anyone could claim
 // any machine's answer, and a trusted proxy's own address must never be used, or one config would be handed to
-// every client of that DHCP server.
+// every client of that DHCP server. The Go operator believes the header from anyone, so a header we do not believe
+// is made visible (ignoredForwardedFor): a migrated DHCP server that is not yet trusted shows up instead of
+// silently getting answers for its own address.
 import { type Cidr, canonicalIp, canonicalNetworkIdentifier, cidrContains } from "../api/canonical.ts";
 
 /** `identifiers` is never empty; the first one names the booting machine. */
@@ -32,6 +34,20 @@ export function httpBootIdentity(peerAddress: string, forwardedFor: string | nul
     return { ok: false, reason: `request from trusted proxy ${peer} carries no X-Forwarded-For naming the booting machine` };
   }
   return { ok: true, identifiers: [first, ...others], via: "forwarded", peer };
+}
+
+/** The X-Forwarded-For that httpBootIdentity does not believe (the peer is untrusted), or null if there is none. */
+export function ignoredForwardedFor(peerAddress: string, forwardedFor: string | null | undefined, trustedProxies: readonly Cidr[]): string | null {
+  const header = forwardedFor?.trim();
+  if (!header || isTrustedPeer(peerAddress, trustedProxies)) return null;
+  return header;
+}
+
+/** Response header telling whoever sent an X-Forwarded-For from outside --trusted-proxies that it was not used. */
+export const FORWARDED_FOR_NOTICE_HEADER = "X-Boot-Operator-Forwarded-For";
+
+export function forwardedForNotice(peer: string): string {
+  return `ignored (peer ${peer} is not in --trusted-proxies)`;
 }
 
 export interface HttpBootAnswer {

@@ -109,12 +109,15 @@ export function renderIpxeTemplate(template: IpxeTemplate, data: IpxeTemplateDat
 }
 
 /**
- * The script every machine gets unless its config names a custom one. `initrd=initrd` names the initrd for EFI
- * kernels (iPXE registers it under that name); the squashfs arguments are GardenLinux's live-boot options.
+ * The script every machine gets unless its config names a custom one. The kernel arguments are the Go operator's
+ * (same consoles: serial on x86 and arm64, tty, early printk, no console blanking; SYSTEMD_SULOGIN_FORCE=1 so an
+ * emergency shell opens even with a locked root account), so a fleet moved over boots exactly as before. Ours on
+ * top: `initrd=initrd` names the initrd for EFI kernels (iPXE registers it under that name), the GardenLinux
+ * live-boot arguments appear only when there is a squashfs, and a failed download says so instead of hanging.
  */
 export const DEFAULT_IPXE_TEMPLATE = `#!ipxe
 # boot-operator: {{.ConfigNamespace}}/{{.ConfigName}}
-kernel {{.KernelURL}} initrd=initrd{{if .SquashfsURL}} gl.ovl=/:tmpfs gl.url={{.SquashfsURL}} gl.live=1{{end}} ip=any ignition.firstboot=1 ignition.config.url={{.IgnitionURL}} ignition.platform.id=metal console=ttyS0,115200n8 console=tty0 || goto failed
+kernel {{.KernelURL}} initrd=initrd{{if .SquashfsURL}} gl.ovl=/:tmpfs gl.url={{.SquashfsURL}} gl.live=1{{end}} ip=any ignition.firstboot=1 ignition.config.url={{.IgnitionURL}} ignition.platform.id=metal console=ttyS0,115200 console=tty0 console=ttyAMA0 earlyprintk=ttyS0,115200 SYSTEMD_SULOGIN_FORCE=1 consoleblank=0 || goto failed
 initrd --name initrd {{.InitrdURL}} || goto failed
 boot || goto failed
 :failed
@@ -123,12 +126,16 @@ exit 1
 `;
 
 /**
- * First-stage script served on /ipxe: hands the machine's identity to the second stage. iPXE expands the ${…}
- * settings on the client; `mac:hexhyp` avoids colons in the query.
+ * First-stage script served on /ipxe: hands the machine's identity to the second stage. Like the Go operator's, it
+ * sets `ipxe-svc` (this server) and `base-url` (its /ipxe) and replaces itself, because custom `ipxe-script`
+ * secrets written for the Go operator use those two settings. iPXE expands the ${…} settings on the client;
+ * `mac:hexhyp` avoids colons in the query, and a machine without an SMBIOS UUID arrives as "/ipxe/?mac=…".
  */
 export function renderChainloadScript(publicUrl: string): string {
   return `#!ipxe
-chain --autofree ${publicUrl}/ipxe/\${uuid}?mac=\${mac:hexhyp}&arch=\${buildarch} || goto failed
+set ipxe-svc ${publicUrl}
+set base-url \${ipxe-svc}/ipxe
+chain --replace --autofree \${base-url}/\${uuid}?mac=\${mac:hexhyp}&arch=\${buildarch} || goto failed
 :failed
 echo boot-operator: no boot script for this machine (uuid \${uuid}, mac \${mac}); leaving iPXE
 exit 1

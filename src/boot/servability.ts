@@ -49,16 +49,18 @@ export function ipxeScriptServability(index: BootIndex, caches: SecretCaches, co
 const DEFAULT_TEMPLATE = { ok: true, template: null } as const;
 
 /** /httpboot for a machine this config claims: the UKI URL as written (relative URLs are made absolute by HTTP). */
-export function httpBootServability(config: HTTPBootConfig): Servable<{ ukiUrl: string }> {
+/** A config without ukiURL (absent or "", as the Go operator writes it) gets the default UKI, if there is one. */
+export function httpBootServability(config: HTTPBootConfig, defaultUkiUrl?: string): Servable<{ ukiUrl: string; isDefault: boolean }> {
   const ukiUrl = config.spec.ukiURL;
-  if (!ukiUrl) return unservable(404, "NotConfigured", `HTTPBootConfig ${objectKey(config.metadata)} has no ukiURL`);
-  return { ok: true, ukiUrl };
+  if (ukiUrl) return { ok: true, ukiUrl, isDefault: false };
+  if (defaultUkiUrl) return { ok: true, ukiUrl: defaultUkiUrl, isDefault: true };
+  return unservable(404, "NotConfigured", `HTTPBootConfig ${objectKey(config.metadata)} has no ukiURL and no default UKI is configured`);
 }
 
 /** Every endpoint a config answers on, with its verdict. */
 export type ConfigServability =
   | { kind: "IPXEBootConfig"; ipxe: Servable<{ template: IpxeTemplate | null }>; ignition: Servable<IgnitionDocument> }
-  | { kind: "HTTPBootConfig"; httpboot: Servable<{ ukiUrl: string }>; ignition: Servable<IgnitionDocument> };
+  | { kind: "HTTPBootConfig"; httpboot: Servable<{ ukiUrl: string; isDefault: boolean }>; ignition: Servable<IgnitionDocument> };
 
 export function servability(index: BootIndex, caches: SecretCaches, config: BootConfig): ConfigServability {
   const ignition = ignitionServability(index, caches, config);

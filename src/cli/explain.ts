@@ -52,9 +52,9 @@ export function explainMachine(store: BootStore, options: Pick<ExplainOptions, "
     const http = resolveHttpBootConfig(index, identifiers);
     if (http) matchedKeys.add(`HTTPBootConfig|${http.key}`);
     if (http) {
-      const uki = httpBootServability(http.config);
+      const uki = httpBootServability(http.config, options["default-uki-url"]);
       lines.push(
-        `/httpboot: HTTPBootConfig ${http.key} (matched by ${http.reason} ${http.identifier}) → ${uki.ok ? uki.ukiUrl : `${uki.status}: ${uki.message}`}`,
+        `/httpboot: HTTPBootConfig ${http.key} (matched by ${http.reason} ${http.identifier}) → ${uki.ok ? `${uki.ukiUrl}${uki.isDefault ? " (no ukiURL: the default UKI)" : ""}` : `${uki.status}: ${uki.message}`}`,
       );
     } else
       lines.push(

@@ -1,5 +1,7 @@
 // Command-line flags: one table drives parsing, BOOT_OPERATOR_* environment fallbacks, Go-operator aliases and
 // --help, so the three can never disagree. Values are validated afterwards by valibot schemas (options.ts).
+// The Go operator's own flags are in the table too (group "go"), so a Deployment written for its manager starts
+// this binary unchanged; options.ts maps each onto ours or explains at start why it has no effect here.
 
 export type CommandName = "serve" | "validate" | "explain" | "version";
 
@@ -10,6 +12,13 @@ export interface FlagSpec {
   boolean?: boolean;
   valueName?: string;
   defaultValue?: string;
+  /**
+   * Default when the binary is run the Go manager's way (flags without a command, as `/manager --leader-elect`):
+   * the Go operator's default where its Deployments rely on it (probes on :8081, the image proxy on :8083).
+   */
+  goDefault?: string;
+  /** "go": a Go operator flag, listed apart in --help. */
+  group?: "go";
   description: string;
   commands: readonly CommandName[];
 }
@@ -19,12 +28,15 @@ export const FLAGS: readonly FlagSpec[] = [
     name: "source",
     valueName: "SOURCE",
     defaultValue: "embedded:samples",
-    description: "where resources come from: dir:PATH (YAML/JSON files, live reload), kube (API server), embedded:samples",
+    goDefault: "kube",
+    description:
+      "where resources come from: dir:PATH (YAML/JSON files, live reload), kube (API server), embedded:samples; run without a command (as the Go manager) it is kube",
     commands: ["serve", "explain"],
   },
   {
     name: "listen",
-    aliases: ["boot-server-address"],
+    // boot-server-address: the Go operator's; ipxe-server-address: its predecessor's (ipxe-operator).
+    aliases: ["boot-server-address", "ipxe-server-address"],
     valueName: "ADDR",
     defaultValue: ":8082",
     description: "address the boot server listens on, host:port",
@@ -150,12 +162,145 @@ export const FLAGS: readonly FlagSpec[] = [
     commands: ["serve"],
   },
   {
+    name: "leader-election-id",
+    valueName: "NAME",
+    defaultValue: "boot-operator-leader",
+    goDefault: "e9f0940b.ironcore.dev",
+    description: "name of the leader Lease; run as the Go manager it is the Go operator's, so a rolling update from it never has two leaders",
+    commands: ["serve"],
+  },
+  {
     name: "leader-election-namespace",
     valueName: "NS",
     defaultValue: "",
     description: "namespace of the leader Lease (default: --namespace, else the pod's, else default)",
     commands: ["serve"],
   },
+  // The Go operator's flags (cmd/main.go, every version): mapped onto ours, or accepted with one warning at start.
+  {
+    name: "health-probe-bind-address",
+    group: "go",
+    valueName: "ADDR",
+    goDefault: ":8081",
+    description: "also serve /healthz and /readyz on this address (the Go manager's probe port; 0: off); they stay on --listen",
+    commands: ["serve"],
+  },
+  {
+    name: "metrics-bind-address",
+    group: "go",
+    valueName: "ADDR",
+    goDefault: ":8080",
+    description: "also serve /metrics on this address (0: off); it stays on --listen",
+    commands: ["serve"],
+  },
+  {
+    name: "metrics-secure",
+    group: "go",
+    boolean: true,
+    goDefault: "true",
+    description: "Go: authenticated HTTPS metrics; here metrics need no authentication (warned when true); TLS comes from --metrics-cert-path",
+    commands: ["serve"],
+  },
+  {
+    name: "metrics-cert-path",
+    group: "go",
+    valueName: "DIR",
+    description: "serve --metrics-bind-address over HTTPS with the certificate and key in this directory (read at start)",
+    commands: ["serve"],
+  },
+  {
+    name: "metrics-cert-name",
+    group: "go",
+    valueName: "FILE",
+    defaultValue: "tls.crt",
+    description: "certificate file in --metrics-cert-path",
+    commands: ["serve"],
+  },
+  { name: "metrics-cert-key", group: "go", valueName: "FILE", defaultValue: "tls.key", description: "key file in --metrics-cert-path", commands: ["serve"] },
+  {
+    name: "enable-http2",
+    group: "go",
+    boolean: true,
+    defaultValue: "false",
+    description: "Go: HTTP/2 for the metrics server; here everything speaks HTTP/1.1 (warned when true)",
+    commands: ["serve"],
+  },
+  {
+    name: "image-proxy-server-address",
+    group: "go",
+    valueName: "ADDR",
+    goDefault: ":8083",
+    description: "also serve the image proxy (/image, /httpboot/…) on this address, as the Go operator does (0: off); it stays on --listen",
+    commands: ["serve"],
+  },
+  {
+    name: "controllers",
+    group: "go",
+    valueName: "LIST",
+    description:
+      "Go controller switches (name, -name, *): ipxebootconfig/httpbootconfig = the status reconciler, serverbootconfigpxe/serverbootconfighttp = --translator-modes ipxe/httpboot",
+    commands: ["serve"],
+  },
+  {
+    name: "ipxe-service-port",
+    group: "go",
+    valueName: "PORT",
+    description: "with $IPXE_SERVER_ADDRESS and no --public-url: public URL <protocol>://$IPXE_SERVER_ADDRESS:<port> (Go default port 5000)",
+    commands: ["serve"],
+  },
+  {
+    name: "ipxe-service-protocol",
+    group: "go",
+    valueName: "PROTO",
+    description: "scheme of that public URL: http or https (default http)",
+    commands: ["serve"],
+  },
+  {
+    name: "image-server-url",
+    group: "go",
+    valueName: "URL",
+    description: "Go: base of translated UKI URLs; here they always point at this server's image proxy (warned)",
+    commands: ["serve"],
+  },
+  {
+    name: "zap-log-level",
+    group: "go",
+    valueName: "LEVEL",
+    description: "--log-level by its Go name: debug, info, error, panic (= error) or a verbosity number (= debug)",
+    commands: ["serve"],
+  },
+  {
+    name: "zap-devel",
+    group: "go",
+    boolean: true,
+    description: "Go development logging: debug level unless a level is given; lines stay JSON",
+    commands: ["serve"],
+  },
+  { name: "zap-encoder", group: "go", valueName: "json|console", description: "lines are always JSON (console warned)", commands: ["serve"] },
+  { name: "zap-stacktrace-level", group: "go", valueName: "LEVEL", description: "accepted, no effect (warned)", commands: ["serve"] },
+  {
+    name: "zap-time-encoding",
+    group: "go",
+    valueName: "ENCODING",
+    description: "times are always RFC 3339 (warned unless iso8601/rfc3339/rfc3339nano)",
+    commands: ["serve"],
+  },
+  {
+    name: "machinebootconfig-namespace",
+    group: "go",
+    valueName: "NS",
+    description: "older Go versions' MachineBootConfiguration controller, which has no counterpart: accepted, no effect (warned)",
+    commands: ["serve"],
+  },
+  ...["default-kernel-url", "default-initrd-url", "default-squashfs-url", "default-ipxe-server-url"].map(
+    (name): FlagSpec => ({
+      name,
+      group: "go",
+      valueName: "URL",
+      description: "ipxe-operator (the Go operator's predecessor) default script data: accepted, no effect (warned)",
+      commands: ["serve"],
+    }),
+  ),
   { name: "uuid", valueName: "UUID", description: "machine UUID to explain", commands: ["explain"] },
   { name: "mac", valueName: "MAC", description: "machine MAC address to explain", commands: ["explain"] },
   { name: "ip", valueName: "IP", description: "machine IP address to explain", commands: ["explain"] },
@@ -171,12 +316,19 @@ export type RawFlags = Record<string, string>;
 export interface ParsedArgs {
   flags: RawFlags;
   positionals: string[];
+  /** Flags given on the command line or in the environment (not defaulted), by their own name. */
+  explicit: ReadonlySet<string>;
+}
+
+export interface ParseMode {
+  /** Run as the Go manager (no command): `goDefault`s apply. */
+  goManager?: boolean;
 }
 
 export class UsageError extends Error {}
 
 /** Flags from argv, then environment, then defaults. Unknown flags and flags of other commands are errors. */
-export function parseArgs(command: CommandName, argv: readonly string[], env: Record<string, string | undefined>): ParsedArgs {
+export function parseArgs(command: CommandName, argv: readonly string[], env: Record<string, string | undefined>, mode: ParseMode = {}): ParsedArgs {
   const specs = FLAGS.filter((flag) => flag.commands.includes(command));
   const byName = new Map<string, FlagSpec>();
   for (const spec of specs) {
@@ -211,22 +363,37 @@ export function parseArgs(command: CommandName, argv: readonly string[], env: Re
     }
     flags[spec.name] = value;
   }
+  const explicit = new Set(Object.keys(flags));
   for (const spec of specs) {
     if (flags[spec.name] !== undefined) continue;
     const fromEnv = env[envName(spec.name)];
-    if (fromEnv !== undefined) flags[spec.name] = fromEnv;
-    else if (spec.defaultValue !== undefined) flags[spec.name] = spec.defaultValue;
+    const fallback = mode.goManager && spec.goDefault !== undefined ? spec.goDefault : spec.defaultValue;
+    if (fromEnv !== undefined) {
+      flags[spec.name] = fromEnv;
+      explicit.add(spec.name);
+    } else if (fallback !== undefined) flags[spec.name] = fallback;
   }
-  return { flags, positionals };
+  return { flags, positionals, explicit };
+}
+
+function helpLines(spec: FlagSpec): string[] {
+  const names = [spec.name, ...(spec.aliases ?? [])].map((name) => `--${name}`).join(", ");
+  const value = spec.boolean ? "" : ` ${spec.valueName ?? "VALUE"}`;
+  const defaults = [
+    spec.defaultValue ? `default ${JSON.stringify(spec.defaultValue)}` : "",
+    spec.goDefault !== undefined ? `as the Go manager ${JSON.stringify(spec.goDefault)}` : "",
+  ].filter((text) => text !== "");
+  return [`  ${names}${value}`, `      ${spec.description}${defaults.length > 0 ? ` (${defaults.join(", ")})` : ""} [${envName(spec.name)}]`];
 }
 
 export function helpFor(command: CommandName, summary: string, usage: string): string {
+  const specs = FLAGS.filter((flag) => flag.commands.includes(command));
   const lines = [summary, "", `Usage: ${usage}`, "", "Flags (each also settable as the environment variable shown):"];
-  for (const spec of FLAGS.filter((flag) => flag.commands.includes(command))) {
-    const names = [spec.name, ...(spec.aliases ?? [])].map((name) => `--${name}`).join(", ");
-    const value = spec.boolean ? "" : ` ${spec.valueName ?? "VALUE"}`;
-    lines.push(`  ${names}${value}`);
-    lines.push(`      ${spec.description}${spec.defaultValue ? ` (default ${JSON.stringify(spec.defaultValue)})` : ""} [${envName(spec.name)}]`);
+  for (const spec of specs.filter((flag) => flag.group !== "go")) lines.push(...helpLines(spec));
+  const goFlags = specs.filter((flag) => flag.group === "go");
+  if (goFlags.length > 0) {
+    lines.push("", "Go operator flags, so its Deployments run this binary unchanged (also as `boot-operator --flag …` without a command, like its /manager):");
+    for (const spec of goFlags) lines.push(...helpLines(spec));
   }
   return `${lines.join("\n")}\n`;
 }

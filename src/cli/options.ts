@@ -2,10 +2,11 @@
 // typo in a unit file or env var stops the start with one clear line instead of a surprise at boot time.
 import * as v from "valibot";
 import { type Cidr, parseCidr } from "../api/canonical.ts";
-import { BOOT_URL_PATTERN } from "../api/formats.ts";
+import { UKI_URL_PATTERN } from "../api/formats.ts";
 import { type ListenAddress, parseListenAddress } from "../http/server.ts";
 import { LOG_LEVELS } from "../observability/log.ts";
-import { type RawFlags, UsageError } from "./flags.ts";
+import { type ParsedArgs, type RawFlags, UsageError } from "./flags.ts";
+import { goFlagNotices, goServiceUrl, type Notice, parseControllerSwitches, planControllers, zapLogLevel } from "./go-compat.ts";
 
 export type SourceSpec = { type: "dir"; directory: string } | { type: "kube" } | { type: "embedded" };
 
@@ -25,6 +26,29 @@ const listenSchema = v.pipe(
   v.string(),
   v.transform(parseListenAddress),
   v.guard((value): value is ListenAddress => value !== null, "must be host:port, :port or [ipv6]:port"),
+);
+
+/** A side listener (probes, metrics, image proxy): an address, or "0" for none, as controller-runtime reads it. */
+const sideListenSchema = v.optional(
+  v.pipe(
+    v.string(),
+    v.transform((text) => (text.trim() === "0" ? "off" : parseListenAddress(text))),
+    v.check((value) => value !== null, "must be host:port, :port, [ipv6]:port or 0 (off)"),
+    v.transform((value) => (value === "off" ? undefined : (value as ListenAddress))),
+  ),
+);
+
+const controllersSchema = v.optional(
+  v.pipe(
+    v.string(),
+    v.check(
+      (text) => parseControllerSwitches(text).ok,
+      (issue) => {
+        const parsed = parseControllerSwitches(String(issue.input));
+        return parsed.ok ? "" : `${parsed.reason}: comma-separated names, -name or *`;
+      },
+    ),
+  ),
 );
 
 const publicUrlSchema = v.optional(
@@ -69,7 +93,7 @@ export const serveOptionsSchema = v.object({
   "public-url": publicUrlSchema,
   "uki-dir": optionalText,
   "trusted-proxies": cidrListSchema,
-  "default-uki-url": v.optional(v.pipe(v.string(), v.regex(BOOT_URL_PATTERN, "must be an http(s) URL or a path starting with /"))),
+  "default-uki-url": v.optional(v.pipe(v.string(), v.regex(UKI_URL_PATTERN, "must be an http(s) URL or a path starting with /"))),
   "ipxe-template": optionalText,
   architecture: v.picklist(["amd64", "arm64"], "must be amd64 or arm64"),
   "log-level": v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(", ")}`),
@@ -114,9 +138,77 @@ export const serveOptionsSchema = v.object({
   ),
   "leader-elect": booleanSchema,
   "leader-election-namespace": v.string(),
+  "leader-election-id": v.pipe(v.string(), v.regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a Lease name")),
+  "health-probe-bind-address": sideListenSchema,
+  "metrics-bind-address": sideListenSchema,
+  "image-proxy-server-address": sideListenSchema,
+  "metrics-cert-path": optionalText,
+  "metrics-cert-name": v.pipe(v.string(), v.minLength(1, "must not be empty")),
+  "metrics-cert-key": v.pipe(v.string(), v.minLength(1, "must not be empty")),
+  controllers: controllersSchema,
 });
 
-export type ServeOptions = v.InferOutput<typeof serveOptionsSchema>;
+/** Validated flags plus what the Go operator's flags mean here (see go-compat.ts). */
+export type ServeOptions = v.InferOutput<typeof serveOptionsSchema> & {
+  /** Whether the status reconciler runs; only --controllers can turn it off. */
+  "reconcile-status": boolean;
+  /** Started the Go manager's way (flags without a command). */
+  "go-manager": boolean;
+  /** Go flags with no effect here: logged once each at start. */
+  notices: Notice[];
+};
+
+/**
+ * `serve`'s options: each flag validated, then the Go manager's flags folded into ours (--controllers into the
+ * status reconciler and --translator-modes, --zap-* into --log-level, $IPXE_SERVER_ADDRESS with
+ * --ipxe-service-protocol/--ipxe-service-port into --public-url). Explicitly given flags of ours win.
+ */
+export function resolveServeOptions(parsed: Pick<ParsedArgs, "flags" | "explicit">, env: Record<string, string | undefined>, goManager = false): ServeOptions {
+  const { flags, explicit } = parsed;
+  const adjusted: RawFlags = { ...flags };
+  const errors: string[] = [];
+  if (!explicit.has("log-level")) {
+    const zap = flags["zap-log-level"];
+    if (zap !== undefined) {
+      const level = zapLogLevel(zap);
+      if (level.ok) adjusted["log-level"] = level.value;
+      else errors.push(`--zap-log-level ${JSON.stringify(zap)}: ${level.reason}`);
+    } else if (flags["zap-devel"] !== undefined) adjusted["log-level"] = ["true", "1"].includes(flags["zap-devel"]) ? "debug" : "info";
+  }
+  const serviceAddress = env.IPXE_SERVER_ADDRESS;
+  const goPortGiven = explicit.has("ipxe-service-port") || explicit.has("ipxe-service-protocol");
+  if (flags["public-url"] === undefined && serviceAddress) {
+    const url = goServiceUrl(serviceAddress, flags["ipxe-service-protocol"], flags["ipxe-service-port"]);
+    if (url.ok) adjusted["public-url"] = url.value;
+    else errors.push(url.reason);
+  }
+  if (errors.length > 0) throw new UsageError(errors.join("\n"));
+  const options = validateFlags(serveOptionsSchema, adjusted);
+  const notices: Notice[] = [];
+  if (flags["public-url"] === undefined && !serviceAddress && goPortGiven) {
+    notices.push({
+      flag: explicit.has("ipxe-service-port") ? "--ipxe-service-port" : "--ipxe-service-protocol",
+      reason: "builds the public URL only with $IPXE_SERVER_ADDRESS set (the Go manager would not start without it); URLs come from each request's Host header",
+    });
+  }
+  const others = goFlagNotices(flags, { kube: options.source.type === "kube", metricsListener: options["metrics-bind-address"] !== undefined });
+  if (!others.ok) throw new UsageError(others.reason);
+  notices.push(...others.value);
+  let reconcileStatus = true;
+  if (options.controllers !== undefined) {
+    const switches = parseControllerSwitches(options.controllers);
+    if (!switches.ok) throw new UsageError(`--controllers: ${switches.reason}`);
+    const plan = planControllers(switches.value);
+    reconcileStatus = plan.reconcileStatus;
+    notices.push(...plan.notices);
+    const modes = options["translator-modes"];
+    if (explicit.has("translator-modes") && (modes.ipxe !== plan.translator.ipxe || modes.httpboot !== plan.translator.httpboot)) {
+      throw new UsageError("--translator-modes and --controllers disagree about the translator: give one of them");
+    }
+    options["translator-modes"] = plan.translator;
+  }
+  return { ...options, "reconcile-status": reconcileStatus, "go-manager": goManager, notices };
+}
 
 /** Validates flags with `schema`; all problems at once, each naming its flag. */
 export function validateFlags<TSchema extends v.GenericSchema>(schema: TSchema, flags: RawFlags): v.InferOutput<TSchema> {

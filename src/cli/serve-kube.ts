@@ -58,7 +58,8 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
         credentials = new RegistryCredentialsLoader({ client, oci: oci.client, log, secret: credentialsSecret, onChange: () => translator?.resync() });
         await credentials.start();
       }
-      reconciler = new StatusReconciler({ client, source, store, log, events: new EventRecorder(client, log) });
+      // Off only when --controllers (the Go manager's switches) names neither boot config controller.
+      if (options["reconcile-status"]) reconciler = new StatusReconciler({ client, source, store, log, events: new EventRecorder(client, log) });
       const modes = options["translator-modes"];
       if (modes.ipxe || modes.httpboot) {
         translator = new Translator({
@@ -86,7 +87,7 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
       }
       elector = new LeaderElector(client, log, {
         namespace: leaseNamespace,
-        name: "boot-operator-leader",
+        name: options["leader-election-id"],
         identity,
         onStartedLeading: startControllers,
         onStoppedLeading: () => void stopControllers(),

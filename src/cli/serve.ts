@@ -1,10 +1,12 @@
 // `boot-operator serve`: load resources, serve machines, reload on change, shut down gracefully.
+
+import { join } from "node:path";
 import { diagnoseAll } from "../boot/diagnose.ts";
 import type { ServedEvent } from "../boot/served.ts";
 import { BootStore } from "../boot/store.ts";
 import { createApp } from "../http/app.ts";
 import type { HttpDeps } from "../http/context.ts";
-import { startHttpServer } from "../http/server.ts";
+import { planSideListeners, type RunningServer, startHttpServer, type TlsFiles } from "../http/server.ts";
 import { describeConflict } from "../index/boot-index.ts";
 import { formatProblem } from "../index/snapshot.ts";
 import { createLogger, type Logger } from "../observability/log.ts";
@@ -13,6 +15,7 @@ import { DirectorySource } from "../sources/files/directory-source.ts";
 import { EmbeddedSource } from "../sources/files/embedded-source.ts";
 import type { ResourceSource } from "../sources/types.ts";
 import { COMMIT, VERSION } from "../version.ts";
+import { UsageError } from "./flags.ts";
 import { loadIpxeTemplate } from "./ipxe-template-file.ts";
 import { createOciRuntime, type OciRuntime } from "./oci-runtime.ts";
 import type { ServeOptions } from "./options.ts";
@@ -24,6 +27,23 @@ export interface ServeHooks {
   readiness?: () => string | null;
   onStarted?: (context: { store: BootStore; log: Logger; metrics: BootMetrics; oci: OciRuntime }) => Promise<void> | void;
   onShutdown?: () => Promise<void>;
+}
+
+const HEALTH_PATHS = new Set(["/healthz", "/readyz"]);
+/** The Go operator's image proxy server answers exactly these (its /httpboot/ prefix, not the DHCP /httpboot). */
+const isImageProxyPath = (path: string): boolean => path === "/image" || path.startsWith("/httpboot/");
+
+/** --metrics-cert-path: read once at start (a renewed certificate needs a restart, which a Deployment rollout does). */
+async function metricsTls(options: ServeOptions): Promise<TlsFiles | undefined> {
+  const directory = options["metrics-cert-path"];
+  if (!directory || !options["metrics-bind-address"]) return undefined;
+  const read = async (name: string): Promise<string> => {
+    const path = join(directory, name);
+    const file = Bun.file(path);
+    if (!(await file.exists())) throw new UsageError(`--metrics-cert-path: ${path} does not exist`);
+    return file.text();
+  };
+  return { cert: await read(options["metrics-cert-name"]), key: await read(options["metrics-cert-key"]) };
 }
 
 function createFileSource(options: ServeOptions, log: Logger): ResourceSource {
@@ -89,6 +109,14 @@ function reportUpdates(store: BootStore, log: Logger, metrics: BootMetrics): voi
 
 export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): Promise<void> {
   const log = createLogger(options["log-level"]);
+  for (const notice of options.notices) log.warn("Go operator flag accepted, but it does not do the same here", { flag: notice.flag, reason: notice.reason });
+  const tls = await metricsTls(options);
+  const sides = planSideListeners(options.listen, [
+    { name: "health probes", address: options["health-probe-bind-address"], allow: (path) => HEALTH_PATHS.has(path) },
+    { name: "metrics", address: options["metrics-bind-address"], allow: (path) => path === "/metrics", ...(tls ? { tls } : {}) },
+    { name: "image proxy", address: options["image-proxy-server-address"], allow: isImageProxyPath },
+  ]);
+  if (!sides.ok) throw new UsageError(sides.reason);
   const metrics = createBootMetrics();
   const store = new BootStore();
   store.ignition.onWarnings = (secret, warnings) => log.warn("butane translated with warnings", { secret, warnings });
@@ -124,6 +152,18 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
     version: VERSION,
     commit: COMMIT,
     publicUrl: options["public-url"] ?? "(from Host header)",
+    ...(options["go-manager"] ? { startedAs: "the Go operator's manager (flags without a command)" } : {}),
+    ...(sides.onMain.length > 0 ? { alsoServes: sides.onMain } : {}),
+  });
+  // The Go operator's separate ports; everything also stays on the boot listener.
+  const sideServers: RunningServer[] = sides.listeners.map((side) => {
+    const sideServer = startHttpServer(app, side.address, log, {
+      idleTimeoutSeconds: options["idle-timeout"],
+      allow: side.allow,
+      ...(side.tls ? { tls: side.tls } : {}),
+    });
+    log.info("side listener", { serves: side.names, url: sideServer.url });
+    return sideServer;
   });
 
   let stopping = false;
@@ -135,7 +175,7 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
     await source.stop().catch(() => {});
     template.close();
     await oci.close();
-    await server.shutdown(options["shutdown-timeout"] * 1000);
+    await Promise.all([server, ...sideServers].map((running) => running.shutdown(options["shutdown-timeout"] * 1000)));
     log.info("stopped");
     process.exit(0);
   };

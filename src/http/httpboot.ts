@@ -3,6 +3,7 @@ import { httpBootAnswer, httpBootIdentity } from "../boot/httpboot.ts";
 import { resolveHttpBootConfig } from "../boot/resolve.ts";
 import { httpBootServability } from "../boot/servability.ts";
 import { absoluteBootUrl, type HttpDeps, publicUrlFor } from "./context.ts";
+import { noteIgnoredForwardedFor, withNotice } from "./forwarded-for.ts";
 import { type EndpointFamily, rawPathOf, textError } from "./routes.ts";
 
 /** Hono's c.json() header, kept so the answer is byte-for-byte what the DHCP integration has always seen. */
@@ -15,28 +16,38 @@ export function httpBootFamily(deps: HttpDeps): EndpointFamily {
       {
         path: "/httpboot",
         methods: ["GET", "HEAD"],
-        handler: (request, { clientAddress }) => {
-          const identity = httpBootIdentity(clientAddress, request.headers.get("x-forwarded-for"), deps.settings.trustedProxies);
-          if (!identity.ok) return textError(400, identity.reason);
-          const match = resolveHttpBootConfig(deps.store.index, identity.identifiers);
-          const publicUrl = publicUrlFor(request, deps.settings);
-          if (!match) {
-            const defaultUki = deps.settings.defaultUkiUrl();
-            if (!defaultUki) {
-              return textError(404, `no HTTPBootConfig claims ${identity.identifiers.join(", ")} and no default UKI is configured`);
-            }
-            deps.log.info("served default UKI", { identifiers: identity.identifiers, via: identity.via });
-            return new Response(JSON.stringify(httpBootAnswer(identity.identifiers, absoluteBootUrl(defaultUki, publicUrl), "")), { headers: JSON_HEADERS });
-          }
-          const uki = httpBootServability(match.config);
-          if (!uki.ok) return textError(uki.status, uki.message);
-          const client = identity.identifiers[0] ?? identity.peer;
-          deps.onServed({ milestone: "httpboot", kind: "HTTPBootConfig", configKey: match.key, client, path: rawPathOf(request.url), at: new Date() });
-          deps.log.info("served httpboot answer", { config: match.key, matchedBy: match.reason, identifier: match.identifier, via: identity.via });
-          const answer = httpBootAnswer(identity.identifiers, absoluteBootUrl(uki.ukiUrl, publicUrl), match.config.spec.systemUUID ?? "");
-          return new Response(JSON.stringify(answer), { headers: JSON_HEADERS });
-        },
+        handler: (request, { clientAddress }) => withNotice(answer(request, clientAddress), noteIgnoredForwardedFor(request, clientAddress, "/httpboot", deps)),
       },
     ],
   };
+
+  function answer(request: Request, clientAddress: string): Response {
+    const identity = httpBootIdentity(clientAddress, request.headers.get("x-forwarded-for"), deps.settings.trustedProxies);
+    if (!identity.ok) return textError(400, identity.reason);
+    const match = resolveHttpBootConfig(deps.store.index, identity.identifiers);
+    const publicUrl = publicUrlFor(request, deps.settings);
+    if (!match) {
+      const defaultUki = deps.settings.defaultUkiUrl();
+      if (!defaultUki) {
+        return textError(404, `no HTTPBootConfig claims ${identity.identifiers.join(", ")} and no default UKI is configured`);
+      }
+      deps.log.info("served default UKI", { identifiers: identity.identifiers, via: identity.via });
+      return new Response(JSON.stringify(httpBootAnswer(identity.identifiers, absoluteBootUrl(defaultUki, publicUrl), "")), { headers: JSON_HEADERS });
+    }
+    // A config without a UKI (absent or "", as the Go operator writes it) names the machine but not what it
+    // boots: it gets the default UKI, with its own SystemUUID.
+    const uki = httpBootServability(match.config, deps.settings.defaultUkiUrl());
+    if (!uki.ok) return textError(uki.status, uki.message);
+    const client = identity.identifiers[0] ?? identity.peer;
+    deps.onServed({ milestone: "httpboot", kind: "HTTPBootConfig", configKey: match.key, client, path: rawPathOf(request.url), at: new Date() });
+    deps.log.info("served httpboot answer", {
+      config: match.key,
+      matchedBy: match.reason,
+      identifier: match.identifier,
+      via: identity.via,
+      ...(uki.isDefault ? { defaultUki: true } : {}),
+    });
+    const answer = httpBootAnswer(identity.identifiers, absoluteBootUrl(uki.ukiUrl, publicUrl), match.config.spec.systemUUID ?? "");
+    return new Response(JSON.stringify(answer), { headers: JSON_HEADERS });
+  }
 }

@@ -5,6 +5,7 @@ import { renderChainloadScript, renderIpxeTemplate } from "../boot/ipxe-template
 import { namespaceOf, resolveIpxeConfig } from "../boot/resolve.ts";
 import { ipxeScriptServability } from "../boot/servability.ts";
 import { absoluteBootUrl, type HttpDeps, publicUrlFor } from "./context.ts";
+import { noteIgnoredForwardedFor, withNotice } from "./forwarded-for.ts";
 import { type EndpointFamily, queryOf, type RouteContext, rawPathOf, textError } from "./routes.ts";
 
 const IPXE_HEADERS = { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" };
@@ -21,6 +22,11 @@ export function ipxeFamily(deps: HttpDeps): EndpointFamily {
   };
 
   const secondStage = (request: Request, query: URLSearchParams | null, context: RouteContext, rawUuid: string): Response => {
+    const notice = noteIgnoredForwardedFor(request, context.clientAddress, rawUuid === "" ? "/ipxe" : "/ipxe/:uuid", deps);
+    return withNotice(answerSecondStage(request, query, context, rawUuid), notice);
+  };
+
+  const answerSecondStage = (request: Request, query: URLSearchParams | null, context: RouteContext, rawUuid: string): Response => {
     const uuid = rawUuid === "" ? undefined : canonicalUuid(rawUuid);
     if (uuid === null) return textError(400, `invalid machine UUID ${JSON.stringify(rawUuid)}`);
     const rawMac = query?.get("mac");
@@ -50,8 +56,9 @@ export function ipxeFamily(deps: HttpDeps): EndpointFamily {
     }
     const publicUrl = publicUrlFor(request, deps.settings);
     const body = renderIpxeTemplate(script.template ?? deps.ipxeTemplate(), {
-      KernelURL: absoluteBootUrl(config.spec.kernelURL, publicUrl),
-      InitrdURL: absoluteBootUrl(config.spec.initrdURL, publicUrl),
+      // Absent only with a custom script (the schema requires both otherwise), which may not use them.
+      KernelURL: config.spec.kernelURL ? absoluteBootUrl(config.spec.kernelURL, publicUrl) : "",
+      InitrdURL: config.spec.initrdURL ? absoluteBootUrl(config.spec.initrdURL, publicUrl) : "",
       SquashfsURL: config.spec.squashfsURL ? absoluteBootUrl(config.spec.squashfsURL, publicUrl) : "",
       IgnitionURL: `${publicUrl}/ignition/\${uuid}`,
       PublicURL: publicUrl,

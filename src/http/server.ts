@@ -1,4 +1,6 @@
-// Bun.serve around the Hono app, with the limits a boot server on an untrusted segment needs.
+// Bun.serve around the Hono app, with the limits a boot server on an untrusted segment needs. Besides the boot
+// listener there may be side listeners (health probes, metrics, image proxy: the Go operator's separate ports); they
+// serve the same app, limited to their paths, so every endpoint behaves the same on every port.
 import type { Server } from "bun";
 import type { Hono } from "hono";
 import type { Logger } from "../observability/log.ts";
@@ -26,7 +28,80 @@ export interface RunningServer {
   shutdown(graceMs: number): Promise<void>;
 }
 
-export function startHttpServer(app: Hono<AppEnv>, listen: ListenAddress, log: Logger, options: { idleTimeoutSeconds: number }): RunningServer {
+export function sameListenAddress(a: ListenAddress, b: ListenAddress): boolean {
+  // Port 0 is a new ephemeral port each time, never the same listener.
+  return a.port !== 0 && a.port === b.port && a.hostname === b.hostname;
+}
+
+export interface SideListenerRequest {
+  /** For logs: "health probes", "metrics", … */
+  name: string;
+  address: ListenAddress | undefined;
+  /** Paths this listener answers; others get a 404. */
+  allow: (path: string) => boolean;
+  tls?: TlsFiles;
+}
+
+export interface TlsFiles {
+  cert: string;
+  key: string;
+}
+
+export interface SideListenerPlan {
+  names: string[];
+  address: ListenAddress;
+  allow: (path: string) => boolean;
+  tls?: TlsFiles;
+}
+
+export type SideListenerPlanResult = { ok: true; listeners: SideListenerPlan[]; onMain: string[] } | { ok: false; reason: string };
+
+/**
+ * Which extra servers to start: none for a side listener on the boot listener's own address (the boot listener
+ * serves everything already: `onMain`), one per distinct address otherwise, shared by requests on the same address.
+ */
+export function planSideListeners(main: ListenAddress, requests: readonly SideListenerRequest[]): SideListenerPlanResult {
+  const listeners: SideListenerPlan[] = [];
+  const onMain: string[] = [];
+  for (const request of requests) {
+    const address = request.address;
+    if (!address) continue;
+    if (sameListenAddress(address, main)) {
+      if (request.tls) return { ok: false, reason: `${request.name} would share the boot listener ${formatListenAddress(main)}, which is plain HTTP` };
+      onMain.push(request.name);
+      continue;
+    }
+    const shared = listeners.find((listener) => sameListenAddress(listener.address, address));
+    if (!shared) {
+      listeners.push({ names: [request.name], address, allow: request.allow, ...(request.tls ? { tls: request.tls } : {}) });
+      continue;
+    }
+    if (Boolean(shared.tls) !== Boolean(request.tls)) {
+      return { ok: false, reason: `${request.name} and ${shared.names.join(", ")} share ${formatListenAddress(address)} but only one of them uses TLS` };
+    }
+    const before = shared.allow;
+    shared.allow = (path) => before(path) || request.allow(path);
+    shared.names.push(request.name);
+  }
+  return { ok: true, listeners, onMain };
+}
+
+export function formatListenAddress(address: ListenAddress): string {
+  return `${address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname}:${address.port}`;
+}
+
+export interface HttpServerOptions {
+  idleTimeoutSeconds: number;
+  /** Limit the listener to these paths (side listeners). */
+  allow?: (path: string) => boolean;
+  tls?: TlsFiles;
+}
+
+const NOT_ON_THIS_PORT = (path: string): Response =>
+  new Response(`no such endpoint on this port: ${path.replace(/[\r\n]+/g, " ")}\n`, { status: 404, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+
+export function startHttpServer(app: Hono<AppEnv>, listen: ListenAddress, log: Logger, options: HttpServerOptions): RunningServer {
+  const allow = options.allow;
   const server = Bun.serve({
     hostname: listen.hostname,
     port: listen.port,
@@ -34,13 +109,19 @@ export function startHttpServer(app: Hono<AppEnv>, listen: ListenAddress, log: L
     maxRequestBodySize: 64 * 1024,
     // Closes connections idle for this long (slowloris, abandoned downloads); active transfers are not idle.
     idleTimeout: options.idleTimeoutSeconds,
-    fetch: (request, bunServer) => app.fetch(request, bunServer),
+    ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),
+    fetch: allow
+      ? (request, bunServer) => {
+          const path = new URL(request.url).pathname;
+          return allow(path) ? app.fetch(request, bunServer) : NOT_ON_THIS_PORT(path);
+        }
+      : (request, bunServer) => app.fetch(request, bunServer),
     error: (error) => {
       log.error("unhandled server error", { error: error.message });
       return new Response("internal error\n", { status: 500, headers: { "Content-Type": "text/plain; charset=utf-8" } });
     },
   });
-  const url = `http://${listen.hostname.includes(":") ? `[${listen.hostname}]` : listen.hostname}:${server.port}`;
+  const url = `${options.tls ? "https" : "http"}://${listen.hostname.includes(":") ? `[${listen.hostname}]` : listen.hostname}:${server.port}`;
   return {
     server,
     url,

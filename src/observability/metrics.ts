@@ -132,6 +132,12 @@ export function createBootMetrics(registry = new MetricsRegistry()) {
     conflicts: registry.register(new Gauge("boot_operator_identifier_conflicts", "Identifiers claimed by more than one config of a kind.")),
     resourceProblems: registry.register(new Gauge("boot_operator_resource_problems", "Current problems in the resource source, by severity.")),
     reloads: registry.register(new Counter("boot_operator_resource_reloads_total", "Resource snapshots applied.")),
+    forwardedForIgnored: registry.register(
+      new Counter(
+        "boot_operator_forwarded_for_ignored_total",
+        "Requests whose X-Forwarded-For was not believed because the peer is outside --trusted-proxies, by route.",
+      ),
+    ),
     ignitionTranslations: registry.register(
       new Counter("boot_operator_ignition_renders_total", "Ignition answers computed (cache misses), by format and result."),
     ),

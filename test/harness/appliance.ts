@@ -32,10 +32,19 @@ export function requireBinary(): string {
   return BINARY;
 }
 
-export async function startAppliance(args: string[], options: { env?: Record<string, string>; listen?: string } = {}): Promise<Appliance> {
-  const binary = requireBinary();
+export interface StartOptions {
+  env?: Record<string, string>;
+  listen?: string;
+  /** Start it the Go operator's way: flags without the `serve` command (as its Deployments run /manager). */
+  goManager?: boolean;
+  /** Another path to the binary (e.g. a symlink named "manager"). */
+  binary?: string;
+}
+
+export async function startAppliance(args: string[], options: StartOptions = {}): Promise<Appliance> {
+  const binary = options.binary ?? requireBinary();
   const listenArgs = args.includes("--listen") || options.env?.BOOT_OPERATOR_LISTEN ? [] : ["--listen", options.listen ?? "127.0.0.1:0"];
-  const child = Bun.spawn([binary, "serve", ...listenArgs, ...args], {
+  const child = Bun.spawn([binary, ...(options.goManager ? [] : ["serve"]), ...listenArgs, ...args], {
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",

@@ -154,7 +154,8 @@ describe("/ipxe", () => {
       expect(response.headers.get("content-type")).toStartWith("text/plain");
       const body = await response.text();
       expect(body).toStartWith("#!ipxe\n");
-      expect(body).toContain(`chain --autofree ${PUBLIC}/ipxe/\${uuid}?mac=\${mac:hexhyp}&arch=\${buildarch}`);
+      expect(body).toContain(`set ipxe-svc ${PUBLIC}\nset base-url \${ipxe-svc}/ipxe\n`);
+      expect(body).toContain(`chain --replace --autofree \${base-url}/\${uuid}?mac=\${mac:hexhyp}&arch=\${buildarch}`);
     }
   });
 
@@ -396,7 +397,7 @@ describe("live reload", () => {
   });
 
   test("an invalid edit of one resource keeps its last valid version", async () => {
-    await writeFile(join(resources, "machines.yaml"), RESOURCES.replace("kernelURL: /uki/vmlinuz", "kernelURL: ftp://nope"));
+    await writeFile(join(resources, "machines.yaml"), RESOURCES.replace("kernelURL: /uki/vmlinuz", "kernelURL: s3://nope"));
     await appliance.waitForLog((l) => l.msg === "resource problem" && String(l.problem).includes("spec.kernelURL"));
     expect(await (await get(`/ipxe/${UUID_1}`)).text()).toContain(`kernel ${PUBLIC}/uki/vmlinuz`);
   });

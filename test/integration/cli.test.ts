@@ -47,8 +47,9 @@ describe("validate", () => {
     const { code, stdout } = await runCommand(["validate", dir]);
     expect(code).toBe(1);
     expect(stdout).toContain(`error: ${join(dir, "broken.yaml")}#0: YAML syntax error at line`);
+    // Accepted like the Go CRD does (the other identifiers still match), but called out.
     expect(stdout).toContain(
-      `error: ${join(dir, "configs.yaml")}#3 HTTPBootConfig h: spec.networkIdentifiers.1: must be an IPv4/IPv6 address or a MAC address`,
+      'warning: HTTPBootConfig default/h: networkIdentifiers entry "bogus" is neither an IP nor a MAC address; it never matches and is ignored',
     );
     expect(stdout).toMatch(
       /error: IPXEBootConfig default\/a: butane in secret default\/fcos does not translate: storage\.files\.0\.contents\.local \(line \d+, column \d+\)/,
@@ -56,7 +57,7 @@ describe("validate", () => {
     expect(stdout).toContain(
       "warning: conflict: IPXEBootConfigs default/a, default/b all claim uuid 4c4c4544-0042-3510-8052-b4c04f4a4e31; default/a is served",
     );
-    expect(stdout).toMatch(/2 IPXEBootConfig, 0 HTTPBootConfig, 1 Secret; \d+ error\(s\), \d+ warning\(s\)\n$/);
+    expect(stdout).toMatch(/2 IPXEBootConfig, 1 HTTPBootConfig, 1 Secret; \d+ error\(s\), \d+ warning\(s\)\n$/);
   });
   test("the shipped samples are clean", async () => {
     const { code, stdout } = await runCommand(["validate", join(REPO_ROOT, "manifests/samples")]);
@@ -76,7 +77,8 @@ describe("explain", () => {
     expect(code).toBe(0);
     expect(stdout).toContain("/ipxe/{uuid}: IPXEBootConfig default/a (matched by uuid-byte-swapped");
     expect(stdout).toContain("! ButaneTranslationFailed");
-    expect(stdout).toContain("/httpboot: no HTTPBootConfig claims 10.0.0.9");
+    // h (its bogus identifier ignored, as the Go CRD would accept it) claims the IP but has no UKI.
+    expect(stdout).toContain("/httpboot: HTTPBootConfig default/h (matched by ip 10.0.0.9) → 404: HTTPBootConfig default/h has no ukiURL and no default UKI is configured");
     expect(stdout).toContain("conflict: IPXEBootConfigs default/a, default/b");
   });
   test("the embedded samples explain without flags for the source", async () => {
@@ -143,7 +145,7 @@ describe("README first command: serve with no source flag", () => {
     const app = await startAppliance(["--ipxe-service-url", "http://10.1.2.3:8082"]);
     try {
       await app.waitReady();
-      expect(await (await fetch(`${app.url}/ipxe`)).text()).toContain("chain --autofree http://10.1.2.3:8082/ipxe/");
+      expect(await (await fetch(`${app.url}/ipxe`)).text()).toContain("set ipxe-svc http://10.1.2.3:8082\n");
     } finally {
       await app.stop();
     }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { parseCidr } from "../../src/api/canonical.ts";
-import { httpBootAnswer, httpBootIdentity } from "../../src/boot/httpboot.ts";
+import { forwardedForNotice, httpBootAnswer, httpBootIdentity, ignoredForwardedFor } from "../../src/boot/httpboot.ts";
 import { defined } from "../harness/defined.ts";
 
 const trusted = ["10.0.0.0/24", "fd00::/64"].map((text) => defined(parseCidr(text), `CIDR ${text}`));
@@ -29,6 +29,19 @@ describe("httpboot identity", () => {
   });
   test("no trusted proxies configured: every peer speaks for itself", () => {
     expect(httpBootIdentity("10.0.0.2", "10.0.1.50", [])).toMatchObject({ identifiers: ["10.0.0.2"], via: "peer" });
+  });
+});
+
+describe("an ignored X-Forwarded-For is made visible (the Go operator believes it from anyone)", () => {
+  test("from an untrusted peer: the header as sent, trimmed", () => {
+    expect(ignoredForwardedFor("192.0.2.9", " 10.0.1.50, aa:bb:cc:dd:ee:ff ", trusted)).toBe("10.0.1.50, aa:bb:cc:dd:ee:ff");
+    expect(ignoredForwardedFor("10.0.0.2", "10.0.1.50", [])).toBe("10.0.1.50");
+    expect(forwardedForNotice("192.0.2.9")).toBe("ignored (peer 192.0.2.9 is not in --trusted-proxies)");
+  });
+  test("nothing to report without the header, or from a trusted proxy (whose header is used)", () => {
+    expect(ignoredForwardedFor("192.0.2.9", null, trusted)).toBeNull();
+    expect(ignoredForwardedFor("192.0.2.9", " ", trusted)).toBeNull();
+    expect(ignoredForwardedFor("::ffff:10.0.0.2", "10.0.1.50", trusted)).toBeNull();
   });
 });
 

@@ -20,11 +20,26 @@ describe("default template", () => {
     expect(script.startsWith("#!ipxe\n")).toBe(true);
     const kernel = script.split("\n").find((line) => line.startsWith("kernel "));
     expect(kernel).toBe(
-      "kernel http://b/k initrd=initrd ip=any ignition.firstboot=1 ignition.config.url=http://b/ignition/${uuid} ignition.platform.id=metal console=ttyS0,115200n8 console=tty0 || goto failed",
+      `kernel http://b/k initrd=initrd ip=any ignition.firstboot=1 ignition.config.url=http://b/ignition/\${uuid} ignition.platform.id=metal console=ttyS0,115200 console=tty0 console=ttyAMA0 earlyprintk=ttyS0,115200 SYSTEMD_SULOGIN_FORCE=1 consoleblank=0 || goto failed`,
     );
     expect(script).toContain("initrd --name initrd http://b/i || goto failed\n");
     expect(script).toContain("boot || goto failed\n");
     expect(script).not.toContain("gl.url");
+  });
+  test("the Go operator's kernel arguments are all there, in its order (a migrated fleet boots the same)", () => {
+    // templates/ipxe-script.tpl of the Go operator, with its ${…} settings replaced by what they hold.
+    const goArguments =
+      `initrd=initrd gl.ovl=/:tmpfs gl.url=http://b/root.squashfs gl.live=1 ip=any ignition.firstboot=1 ignition.config.url=http://b/ignition/\${uuid} ignition.platform.id=metal console=ttyS0,115200 console=tty0 console=ttyAMA0 earlyprintk=ttyS0,115200 SYSTEMD_SULOGIN_FORCE=1 consoleblank=0`.split(
+        " ",
+      );
+    const kernel = renderIpxeTemplate(template, { ...data, SquashfsURL: "http://b/root.squashfs" })
+      .split("\n")
+      .find((line) => line.startsWith("kernel "));
+    const ours = (kernel ?? "")
+      .replace(/ \|\| goto failed$/, "")
+      .split(" ")
+      .slice(2);
+    expect(ours).toEqual(goArguments);
   });
   test("squashfs adds live-boot arguments", () => {
     const script = renderIpxeTemplate(template, { ...data, SquashfsURL: "http://b/root.squashfs" });
@@ -50,8 +65,14 @@ describe("template syntax (Go text/template subset)", () => {
   ])("rejects %p", (source, message) => expect(() => parseIpxeTemplate(source)).toThrow(message));
 });
 
-test("chainload script hands uuid, mac and arch to the second stage", () => {
+describe("chainload script", () => {
   const script = renderChainloadScript("http://10.0.0.5:8082");
-  expect(script).toContain("chain --autofree http://10.0.0.5:8082/ipxe/${uuid}?mac=${mac:hexhyp}&arch=${buildarch} || goto failed");
-  expect(script).toContain("exit 1");
+  test("sets the Go operator's ipxe-svc and base-url before chaining (custom scripts written for it use them)", () => {
+    const lines = script.split("\n");
+    expect(lines.slice(0, 3)).toEqual(["#!ipxe", "set ipxe-svc http://10.0.0.5:8082", `set base-url \${ipxe-svc}/ipxe`]);
+  });
+  test("replaces itself with the second stage, handing over uuid, mac and arch", () => {
+    expect(script).toContain(`\nchain --replace --autofree \${base-url}/\${uuid}?mac=\${mac:hexhyp}&arch=\${buildarch} || goto failed\n`);
+    expect(script).toContain("exit 1");
+  });
 });

@@ -32,12 +32,12 @@ describe("decodeResourceFile", () => {
     expect(decodeResourceFile("a.yaml", "kind: Secret\nkind: Secret\n").ok).toBe(false);
   });
   test("schema problems name document, kind, name and field", () => {
-    const decoded = decodeResourceFile("a.yaml", GOOD.replace("kernelURL: http://f/k", "kernelURL: ftp://f/k").replace("initrdURL", "initrdUrl"));
+    const decoded = decodeResourceFile("a.yaml", GOOD.replace("kernelURL: http://f/k", "kernelURL: s3://f/k").replace("initrdURL", "initrdUrl"));
     expect(decoded.ok).toBe(true);
     if (!decoded.ok) return;
     const lines = decoded.documents.flatMap((d) => (d.ok ? [] : d.problems.map(formatProblem)));
     expect(lines).toContain(
-      "a.yaml#0 IPXEBootConfig m1: spec.kernelURL: must be an http:// or https:// URL, or a path starting with / served by this appliance",
+      "a.yaml#0 IPXEBootConfig m1: spec.kernelURL: must be a URL iPXE can fetch (http, https, tftp, tftm, mtftp, ftp, slam, nfs, file:), or a path starting with / served by this appliance",
     );
     expect(lines).toContain("a.yaml#0 IPXEBootConfig m1: spec.initrdUrl: unknown field");
     expect(lines.some((line) => line.includes("spec.initrdURL"))).toBe(true);

@@ -128,7 +128,12 @@ test("what is not configured is a 404 for the machine but no error: no ukiURL is
   expect(response.status).toBe(404);
   const reason = (await response.text()).trimEnd();
   const diagnosis = diagnoses.get("default/no-uki");
-  expect(diagnosis).toMatchObject({ state: "Ready", problems: [], warnings: [`${reason}: /httpboot will not answer for it`] });
+  expect(reason).toBe("HTTPBootConfig default/no-uki has no ukiURL and no default UKI is configured");
+  expect(diagnosis).toMatchObject({
+    state: "Ready",
+    problems: [],
+    warnings: ["HTTPBootConfig default/no-uki has no ukiURL: /httpboot answers the default UKI for it, if one is configured"],
+  });
   expect(explainMachine(store, { ip: "10.9.0.4" })).toContain(`/httpboot: HTTPBootConfig default/no-uki (matched by ip 10.9.0.4) → 404: ${reason}`);
   const noIgnition = await subject.request(`/ignition/${uuid(8)}`);
   expect(noIgnition.status).toBe(404);

@@ -69,11 +69,15 @@ describe("/httpboot", () => {
     expect(subject.served).toEqual([]);
   });
 
-  test("a config without ukiURL is a 404 that says so, even with a default UKI", async () => {
-    const subject = testApp(resources, { settings: { defaultUkiUrl: () => "http://default.example/uki.efi" } });
-    const response = await subject.request("/httpboot", { from: "10.9.0.4" });
-    expect(response.status).toBe(404);
-    expect(await response.text()).toBe("HTTPBootConfig default/no-uki has no ukiURL\n");
+  test("a config without ukiURL (as the Go operator writes it) gets the default UKI; without a default, a 404 that says so", async () => {
+    const withDefault = testApp(resources, { settings: { defaultUkiUrl: () => "http://default.example/uki.efi" } });
+    const response = await withDefault.request("/httpboot", { from: "10.9.0.4" });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ ClientIPs: "10.9.0.4", UKIURL: "http://default.example/uki.efi" });
+    const withoutDefault = testApp(resources, { settings: { defaultUkiUrl: () => undefined } });
+    const refused = await withoutDefault.request("/httpboot", { from: "10.9.0.4" });
+    expect(refused.status).toBe(404);
+    expect(await refused.text()).toBe("HTTPBootConfig default/no-uki has no ukiURL and no default UKI is configured\n");
   });
 
   test("without --public-url the Host header is the base of relative UKI URLs", async () => {

@@ -41,16 +41,18 @@ describe("/ipxe: first stage", () => {
     expect(response.headers.get("cache-control")).toBe("no-store");
     const script = await response.text();
     expect(script).toStartWith("#!ipxe\n");
-    expect(script).toContain(`chain --autofree ${PUBLIC}/ipxe/\${uuid}?mac=\${mac:hexhyp}&arch=\${buildarch}`);
+    // The Go operator's variables, which custom scripts written for it use.
+    expect(script).toContain(`set ipxe-svc ${PUBLIC}\nset base-url \${ipxe-svc}/ipxe\n`);
+    expect(script).toContain("chain --replace --autofree ${base-url}/${uuid}?mac=${mac:hexhyp}&arch=${buildarch}");
     expect(subject.served).toMatchObject([{ milestone: "ipxe-chainload", client: "127.0.0.1", path }]);
   });
 
   test("without --public-url the Host header names the appliance", async () => {
     const subject = testApp(resources, { settings: { publicUrl: undefined } });
     const script = await (await subject.request("/ipxe", { headers: { Host: "10.0.0.1:8082" } })).text();
-    expect(script).toContain("chain --autofree http://10.0.0.1:8082/ipxe/");
+    expect(script).toContain("set ipxe-svc http://10.0.0.1:8082\n");
     const hostile = await (await subject.request("/ipxe", { headers: { Host: "evil/x@y" } })).text();
-    expect(hostile).toContain("chain --autofree http://localhost/ipxe/");
+    expect(hostile).toContain("set ipxe-svc http://localhost\n");
   });
 
   test("/ipxe/?mac= (a machine without SMBIOS UUID) is the second stage, not another chainload", async () => {
