@@ -78,7 +78,9 @@ describe("explain", () => {
     expect(stdout).toContain("/ipxe/{uuid}: IPXEBootConfig default/a (matched by uuid-byte-swapped");
     expect(stdout).toContain("! ButaneTranslationFailed");
     // h (its bogus identifier ignored, as the Go CRD would accept it) claims the IP but has no UKI.
-    expect(stdout).toContain("/httpboot: HTTPBootConfig default/h (matched by ip 10.0.0.9) → 404: HTTPBootConfig default/h has no ukiURL and no default UKI is configured");
+    expect(stdout).toContain(
+      "/httpboot: HTTPBootConfig default/h (matched by ip 10.0.0.9) → 404: HTTPBootConfig default/h has no ukiURL and no default UKI is configured",
+    );
     expect(stdout).toContain("conflict: IPXEBootConfigs default/a, default/b");
   });
   test("the embedded samples explain without flags for the source", async () => {
