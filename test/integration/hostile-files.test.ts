@@ -79,8 +79,9 @@ describe("§2 parsing never freezes the server", () => {
   beforeAll(async () => {
     dir = await makeDir("parse");
     await writeFile(join(dir, "a.yaml"), ipxeConfig("machine-a", UUID_A));
-    // A generous budget: this test is about the server staying responsive, on a machine that may be busy.
-    app = await startAppliance(["--source", `dir:${dir}`, "--parse-timeout", "60"]);
+    // A generous budget: this test is about the server staying responsive, on a machine that may be busy. (Set
+    // through the environment, which a binary without the setting ignores: it then fails on the freeze itself.)
+    app = await startAppliance(["--source", `dir:${dir}`], { env: { BOOT_OPERATOR_PARSE_TIMEOUT: "60" } });
     await app.waitReady();
   });
   afterAll(() => app?.stop());
@@ -137,7 +138,7 @@ describe("§2 limits: size and time budget per file", () => {
   beforeAll(async () => {
     dir = await makeDir("limits");
     await writeFile(join(dir, "a.yaml"), ipxeConfig("machine-a", UUID_A));
-    app = await startAppliance(["--source", `dir:${dir}`, "--max-resource-bytes", "6Mi", "--parse-timeout", "0.3"]);
+    app = await startAppliance(["--source", `dir:${dir}`], { env: { BOOT_OPERATOR_MAX_RESOURCE_BYTES: "6Mi", BOOT_OPERATOR_PARSE_TIMEOUT: "0.3" } });
     await app.waitReady();
   });
   afterAll(() => app?.stop());
