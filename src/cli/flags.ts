@@ -113,6 +113,20 @@ export const FLAGS: readonly FlagSpec[] = [
     commands: ["serve"],
   },
   {
+    name: "max-resource-bytes",
+    valueName: "BYTES",
+    defaultValue: "4Mi",
+    description: "largest resource file read (--source dir:), e.g. 4194304 or 4Mi; a bigger file is an error on that file",
+    commands: ["serve"],
+  },
+  {
+    name: "parse-timeout",
+    valueName: "SECONDS",
+    defaultValue: "5",
+    description: "time budget for decoding one resource file (--source dir:), e.g. 5 or 0.5; a file that takes longer is an error on that file",
+    commands: ["serve"],
+  },
+  {
     name: "log-level",
     valueName: "LEVEL",
     defaultValue: "info",

@@ -79,6 +79,21 @@ const cidrListSchema = v.pipe(
 const secondsSchema = (min: number, max: number) =>
   v.pipe(v.string(), v.transform(Number), v.number("must be a number"), v.integer("must be whole seconds"), v.minValue(min), v.maxValue(max));
 
+const BYTE_UNITS: Readonly<Record<string, number>> = { "": 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
+
+/** Whole bytes, optionally with a Kubernetes-style binary suffix (Ki, Mi, Gi). */
+const bytesSchema = (min: number, max: number) =>
+  v.pipe(
+    v.string(),
+    v.regex(/^\d+(Ki|Mi|Gi)?$/, "must be bytes, e.g. 4194304 or 4Mi"),
+    v.transform((text) => {
+      const [, digits = "", unit = ""] = /^(\d+)(Ki|Mi|Gi)?$/.exec(text) ?? [];
+      return Number(digits) * (BYTE_UNITS[unit] ?? 1);
+    }),
+    v.minValue(min, `must be at least ${min} bytes`),
+    v.maxValue(max, `must be at most ${max} bytes`),
+  );
+
 const booleanSchema = v.pipe(
   v.string(),
   v.check((text) => ["true", "false", "1", "0", "yes", "no"].includes(text.toLowerCase()), "must be true or false"),
@@ -97,6 +112,8 @@ export const serveOptionsSchema = v.object({
   "ipxe-template": optionalText,
   architecture: v.picklist(["amd64", "arm64"], "must be amd64 or arm64"),
   "log-level": v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(", ")}`),
+  "max-resource-bytes": bytesSchema(1024, 1024 ** 3),
+  "parse-timeout": v.pipe(v.string(), v.transform(Number), v.number("must be a number of seconds"), v.minValue(0.1), v.maxValue(3600)),
   "shutdown-timeout": secondsSchema(0, 3600),
   "idle-timeout": secondsSchema(1, 255),
   kubeconfig: optionalText,

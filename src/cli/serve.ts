@@ -13,6 +13,7 @@ import { createLogger, type Logger } from "../observability/log.ts";
 import { type BootMetrics, createBootMetrics } from "../observability/metrics.ts";
 import { DirectorySource } from "../sources/files/directory-source.ts";
 import { EmbeddedSource } from "../sources/files/embedded-source.ts";
+import { DEFAULT_PARSE_LIMITS } from "../sources/files/file-parser.ts";
 import type { ResourceSource } from "../sources/types.ts";
 import { COMMIT, VERSION } from "../version.ts";
 import { UsageError } from "./flags.ts";
@@ -51,7 +52,9 @@ function createFileSource(options: ServeOptions, log: Logger): ResourceSource {
   if (spec.type === "dir") {
     return new DirectorySource({
       directory: spec.directory,
+      limits: { ...DEFAULT_PARSE_LIMITS, maxBytes: options["max-resource-bytes"], timeoutMs: options["parse-timeout"] * 1000 },
       onReloadError: (error) => log.error("reloading resources failed; still serving the previous set", { error: error.message }),
+      onWorkerReplaced: (reason) => log.warn("resource parser worker replaced", { reason }),
     });
   }
   if (spec.type === "embedded") return new EmbeddedSource();

@@ -10,7 +10,8 @@ const SRC = resolve(import.meta.dir, "../../src");
 
 /** Bottom first. A folder is a top-level directory of src/, a top-level file counts as its own folder. */
 export const LAYERS: readonly (readonly string[])[] = [
-  ["api", "observability", "version", "types.d"],
+  // worker: the generic off-thread pool (no project imports), usable by boot/butane as well as by sources.
+  ["api", "observability", "version", "types.d", "worker"],
   ["index"],
   ["boot"],
   ["oci", "kube"],

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { formatProblem } from "../../src/index/snapshot.ts";
-import { type DecodedFile, decodeResourceFile } from "../../src/sources/files/documents.ts";
+import { type DecodedFile, decodeResourceFile, MAX_PROBLEMS_PER_DOCUMENT } from "../../src/sources/files/documents.ts";
 import { ResourceSet } from "../../src/sources/files/resource-set.ts";
 
 const GOOD = `apiVersion: boot.ironcore.dev/v1alpha1
@@ -46,6 +46,31 @@ describe("decodeResourceFile", () => {
     const decoded = decodeResourceFile("a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n");
     expect(decoded.ok && decoded.documents[0]?.ok === false && decoded.documents[0].ignored).toBe(true);
   });
+  test("a List contributes each item; problems name the item", () => {
+    const items = GOOD.split("---\n").map((document) => `- ${document.trimEnd().replaceAll("\n", "\n  ")}`);
+    const broken = items[0]?.replace("kernelURL: http://f/k", "kernelURL: nope") ?? "";
+    const decoded = decodeResourceFile("a.yaml", `apiVersion: v1\nkind: List\nitems:\n${[...items, broken.replace("name: m1", "name: m2")].join("\n")}\n`);
+    expect(decoded.ok).toBe(true);
+    if (!decoded.ok) return;
+    expect(decoded.documents.map((d) => (d.ok ? d.resource.kind : "invalid"))).toEqual(["IPXEBootConfig", "Secret", "invalid"]);
+    const problems = decoded.documents.flatMap((d) => (d.ok ? [] : d.problems.map(formatProblem)));
+    expect(problems).toContain(
+      "a.yaml#0 IPXEBootConfig m2: items.2.spec.kernelURL: must be a URL iPXE can fetch (http, https, tftp, tftm, mtftp, ftp, slam, nfs, file:), or a path starting with / served by this appliance",
+    );
+    expect(problems.every((line) => line.includes("items.2.spec.kernelURL"))).toBe(true);
+  });
+  test("limit failures are refusals with a position, not syntax errors", () => {
+    const decoded = decodeResourceFile("a.yaml", `ok: 1\ndeep: ${"[".repeat(200)}${"]".repeat(200)}\n`);
+    expect(!decoded.ok && formatProblem(decoded.problem)).toBe("a.yaml#0: refused at line 2, column 108: nested deeper than 100 levels");
+  });
+  test("a document with thousands of problems reports a bounded number of them", () => {
+    // A Secret's stringData values must be strings: one problem per entry.
+    const numbers = Array.from({ length: 5_000 }, (_, i) => `  k${i}: ${i}`).join("\n");
+    const decoded = decodeResourceFile("a.yaml", `apiVersion: v1\nkind: Secret\nmetadata: {name: s1}\nstringData:\n${numbers}\n`);
+    const problems = decoded.ok ? decoded.documents.flatMap((d) => (d.ok ? [] : d.problems)) : [];
+    expect(problems).toHaveLength(MAX_PROBLEMS_PER_DOCUMENT + 1);
+    expect(problems.at(-1)?.message).toMatch(/^and \d{4} more problem\(s\) not listed$/);
+  });
   test("deprecated IPXEBootConfig fields are accepted", () => {
     const decoded = decodeResourceFile(
       "a.yaml",
@@ -87,6 +112,18 @@ describe("ResourceSet keeps the last good state", () => {
     expect(update.problems[0]?.severity).toBe("error");
     set.rebuild(files({ "a.yaml": GOOD }));
     expect(set.rebuild(files({})).snapshot.ipxeBootConfigs).toHaveLength(0);
+  });
+
+  test("a file whose new version is held keeps serving its last complete version, with a warning", () => {
+    const set = new ResourceSet();
+    set.rebuild(files({ "a.yaml": GOOD }));
+    expect(set.servedIds("a.yaml")).toEqual(new Set(["IPXEBootConfig/default/m1", "Secret/default/s1"]));
+    const update = set.rebuild(files({ "a.yaml": "" }), new Map([["a.yaml", "is empty (being written?)"]]));
+    expect(update.snapshot.ipxeBootConfigs).toHaveLength(1);
+    expect(update.problems.map(formatProblem)).toEqual([
+      "a.yaml: changed but is empty (being written?); still serving its 2 resource(s) from the last complete version",
+    ]);
+    expect(set.rebuild(files({ "a.yaml": "" })).snapshot.ipxeBootConfigs).toHaveLength(0);
   });
 
   test("the same resource in two files: the first path wins, the second is an error", () => {

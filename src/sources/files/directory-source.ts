@@ -1,14 +1,18 @@
 // Directory of Kubernetes-shaped YAML/JSON files, reloaded live. Only changed files are re-read; a change is
-// debounced so an editor's write-rename-chmod burst becomes one reload.
+// debounced so an editor's write-rename-chmod burst becomes one reload. Files are decoded on worker threads
+// (file-parser.ts) within size and time limits, and every failure (unreadable entry, oversized, unparsable,
+// too slow) is a problem on that one file: the rest of the directory always loads, and serving continues from the
+// last good state meanwhile. A file caught mid-write keeps its last complete version (completeness.ts).
 import { type FSWatcher, watch } from "node:fs";
-import { readdir, readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
-import type { SnapshotUpdate } from "../../index/snapshot.ts";
+import { readFile, stat } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import { type SnapshotUpdate, snapshotOf } from "../../index/snapshot.ts";
 import type { ResourceSource } from "../types.ts";
-import { type DecodedFile, decodeResourceFile } from "./documents.ts";
-import { ResourceSet } from "./resource-set.ts";
-
-const RESOURCE_FILE = /\.(ya?ml|json)$/i;
+import { judgeVersion } from "./completeness.ts";
+import { describeError, walkResourceFiles } from "./directory-walk.ts";
+import type { DecodedFile } from "./documents.ts";
+import { DEFAULT_PARSE_LIMITS, FileParser, type ParseLimits } from "./file-parser.ts";
+import { idsDefinedBy, ResourceSet } from "./resource-set.ts";
 
 export interface DirectorySourceOptions {
   directory: string;
@@ -16,55 +20,72 @@ export interface DirectorySourceOptions {
   debounceMs?: number;
   /** Full rescan interval, for file systems where change notification is unreliable (NFS, some mounts). */
   rescanIntervalMs?: number;
+  /** How long a version that looks cut off must stay unchanged before it is taken as it is; 0: at once. */
+  settleMs?: number;
+  limits?: ParseLimits;
   onReloadError?: (error: Error) => void;
+  onWorkerReplaced?: (reason: string) => void;
 }
 
-/** kustomize's own files live beside the resources they list (manifests/samples does this); they are not resources. */
-const KUSTOMIZE_FILE = /(^|\/)(kustomization|Kustomization)\.ya?ml$/;
-
-/** Paths (relative) of resource files under `directory`, skipping dot-entries such as ConfigMap `..data` dirs. */
-export async function listResourceFiles(directory: string): Promise<string[]> {
-  const entries = await readdir(directory, { recursive: true });
-  return entries
-    .filter((entry) => RESOURCE_FILE.test(entry) && !KUSTOMIZE_FILE.test(entry) && !entry.split("/").some((segment) => segment.startsWith(".")))
-    .sort();
+/** What is known about the current version of one file. */
+interface FileEntry {
+  version: string;
+  decoded: DecodedFile;
+  mtimeMs: number;
+  firstSeenMs: number;
+  blank: boolean;
+  endsWithNewline: boolean;
+  /** Taken as the file's content; held-back versions are judged again on each scan. */
+  accepted: boolean;
 }
+
+const DEFAULT_SETTLE_MS = 2_000;
 
 export class DirectorySource implements ResourceSource {
   readonly description: string;
-  private readonly cache = new Map<string, { version: string; decoded: DecodedFile }>();
+  private readonly directory: string;
+  private readonly cache = new Map<string, FileEntry>();
   private readonly resources = new ResourceSet();
-  private watcher: FSWatcher | undefined;
+  private readonly parser: FileParser;
+  private readonly limits: ParseLimits;
+  private rootWatcher: { watcher: FSWatcher; inode: number } | undefined;
+  private parentWatcher: FSWatcher | undefined;
+  /** The parent saw the directory's name change: watch it anew even if the inode is the same (inodes are reused). */
+  private rootMayBeReplaced = false;
   private rescanTimer: ReturnType<typeof setInterval> | undefined;
   private debounceTimer: ReturnType<typeof setTimeout> | undefined;
+  private recheckTimer: ReturnType<typeof setTimeout> | undefined;
   private reloading: Promise<void> = Promise.resolve();
   private onUpdate: ((update: SnapshotUpdate) => void) | undefined;
   private lastFingerprint = "";
+  private stopped = false;
 
   constructor(private readonly options: DirectorySourceOptions) {
     this.description = `dir:${options.directory}`;
+    this.directory = options.directory;
+    this.limits = options.limits ?? DEFAULT_PARSE_LIMITS;
+    this.parser = new FileParser(this.limits, options.onWorkerReplaced ? { onWorkerReplaced: options.onWorkerReplaced } : {});
   }
 
   async start(onUpdate: (update: SnapshotUpdate) => void): Promise<void> {
     this.onUpdate = onUpdate;
-    const info = await stat(this.options.directory).catch(() => null);
-    if (!info?.isDirectory()) throw new Error(`resource directory ${this.options.directory} does not exist or is not a directory`);
+    const info = await stat(this.directory).catch(() => null);
+    if (!info?.isDirectory()) throw new Error(`resource directory ${this.directory} does not exist or is not a directory`);
     await this.rescan(true);
-    try {
-      this.watcher = watch(this.options.directory, { recursive: true }, () => this.scheduleReload());
-      this.watcher.on("error", () => this.scheduleReload());
-    } catch {
-      // Without notifications the periodic rescan below still picks changes up.
-    }
+    this.watchParent();
     this.rescanTimer = setInterval(() => this.scheduleReload(), this.options.rescanIntervalMs ?? 10_000);
     this.rescanTimer.unref?.();
   }
 
   async stop(): Promise<void> {
-    this.watcher?.close();
+    this.stopped = true;
+    this.rootWatcher?.watcher.close();
+    this.parentWatcher?.close();
     if (this.rescanTimer) clearInterval(this.rescanTimer);
     if (this.debounceTimer) clearTimeout(this.debounceTimer);
+    if (this.recheckTimer) clearTimeout(this.recheckTimer);
     await this.reloading;
+    this.parser.close();
   }
 
   reload(): void {
@@ -72,44 +93,173 @@ export class DirectorySource implements ResourceSource {
   }
 
   private scheduleReload(): void {
+    if (this.stopped) return;
     if (this.debounceTimer) clearTimeout(this.debounceTimer);
     this.debounceTimer = setTimeout(() => {
       this.reloading = this.reloading.then(() => this.rescan(false)).catch((error: unknown) => this.options.onReloadError?.(error as Error));
     }, this.options.debounceMs ?? 30);
   }
 
+  /**
+   * The directory itself may be removed and created again (or replaced by a rename); its watcher then stops. The
+   * parent's watcher notices the name coming back, and the next scan watches the new directory at once.
+   */
+  private watchParent(): void {
+    const absolute = resolve(this.directory);
+    const parent = dirname(absolute);
+    if (parent === absolute) return;
+    const name = basename(absolute);
+    try {
+      this.parentWatcher = watch(parent, (event, changed) => {
+        // "rename" is what removal, creation and replacement of the entry report; edits inside it are not seen here.
+        if (event !== "rename" || (changed !== null && changed !== undefined && String(changed) !== name)) return;
+        this.rootMayBeReplaced = true;
+        this.scheduleReload();
+      });
+      this.parentWatcher.on("error", () => {});
+    } catch {
+      // An unwatchable parent (permissions): the periodic rescan still finds a re-created directory.
+    }
+  }
+
+  /** Watches the directory unless it is watched already; true when a new watcher was set up. */
+  private watchRoot(inode: number): boolean {
+    if (this.stopped) return false;
+    if (this.rootWatcher?.inode === inode && !this.rootMayBeReplaced) return false;
+    this.rootMayBeReplaced = false;
+    const previous = this.rootWatcher;
+    this.rootWatcher = undefined;
+    previous?.watcher.close();
+    try {
+      const watcher = watch(this.directory, { recursive: true }, () => this.scheduleReload());
+      const entry = { watcher, inode };
+      const lost = (): void => {
+        if (this.rootWatcher !== entry) return;
+        this.rootWatcher = undefined;
+        this.scheduleReload();
+      };
+      watcher.on("error", lost);
+      watcher.on("close", lost);
+      this.rootWatcher = entry;
+      return true;
+    } catch {
+      // Without notifications the periodic rescan still picks changes up.
+      return false;
+    }
+  }
+
   /** Re-reads changed files; emits an update only when something changed (or on the first load). */
   private async rescan(initial: boolean): Promise<void> {
-    const directory = this.options.directory;
-    const paths = await listResourceFiles(directory);
+    const walk = await walkResourceFiles(this.directory);
+    const watchedAnew = this.watchRoot(walk.rootInode);
     const decodedFiles = new Map<string, DecodedFile>();
     const versions: string[] = [];
-    // stat and read in parallel batches: one file at a time took 170–370 ms per change at 10 000 files.
-    const results = await mapInBatches(paths, 128, async (path) => {
-      const absolute = join(directory, path);
-      const info = await stat(absolute).catch(() => null);
-      if (!info?.isFile()) return null;
-      const version = `${info.mtimeMs}:${info.size}:${info.ino}`;
-      const cached = this.cache.get(path);
-      if (cached && cached.version === version) return { path, version, decoded: cached.decoded };
-      const text = await readFile(absolute, "utf8").catch((error: Error) => error);
-      const decoded: DecodedFile =
-        typeof text === "string"
-          ? decodeResourceFile(absolute, text)
-          : { ok: false, problem: { severity: "error", origin: absolute, path: "", message: `cannot read: ${text.message}` } };
-      return { path, version, decoded };
-    });
-    for (const result of results) {
-      if (!result) continue;
-      versions.push(`${result.path}@${result.version}`);
-      this.cache.set(result.path, { version: result.version, decoded: result.decoded });
-      decodedFiles.set(result.path, result.decoded);
+    // Read and decode in parallel batches: one file at a time took 170–370 ms per change at 10 000 files.
+    const entries = await mapInBatches(walk.files, 128, (path) => this.readEntry(path));
+    for (const [index, path] of walk.files.entries()) {
+      const entry = entries[index];
+      if (!entry) continue; // vanished between listing and reading
+      this.cache.set(path, entry);
+      decodedFiles.set(path, entry.decoded);
+      versions.push(`${path}@${entry.version}`);
+    }
+    for (const problem of walk.problems) {
+      const origin = join(this.directory, problem.path);
+      const decoded: DecodedFile = { ok: false, problem: { severity: "error", origin, path: "", message: problem.message } };
+      decodedFiles.set(problem.path, decoded);
+      this.cache.delete(problem.path);
+      versions.push(`${problem.path}!${problem.message}`);
     }
     for (const path of this.cache.keys()) if (!decodedFiles.has(path)) this.cache.delete(path);
-    const fingerprint = versions.join("\n");
+
+    const held = this.judgeChangedFiles();
+    const fingerprint = [...versions, ...[...held].map(([path, reason]) => `${path} held: ${reason}`)].join("\n");
+    // A directory watched anew (re-created, replaced) may have gained files before its watcher was in place.
+    if (watchedAnew && !initial) this.scheduleReload();
     if (!initial && fingerprint === this.lastFingerprint) return;
     this.lastFingerprint = fingerprint;
-    this.onUpdate?.(this.resources.rebuild(decodedFiles));
+    this.onUpdate?.(this.resources.rebuild(decodedFiles, held));
+  }
+
+  /** Takes complete versions; returns the files whose new version is held back, and plans their re-check. */
+  private judgeChangedFiles(): Map<string, string> {
+    const held = new Map<string, string>();
+    const settleMs = this.options.settleMs ?? DEFAULT_SETTLE_MS;
+    const now = Date.now();
+    let recheckInMs: number | undefined;
+    for (const [path, entry] of this.cache) {
+      if (entry.accepted) continue;
+      const verdict = judgeVersion({
+        decoded: entry.decoded,
+        ids: idsDefinedBy(entry.decoded),
+        blank: entry.blank,
+        endsWithNewline: entry.endsWithNewline,
+        servedIds: this.resources.servedIds(path),
+        ageMs: Math.max(now - entry.mtimeMs, now - entry.firstSeenMs),
+        settleMs,
+      });
+      if (verdict.complete) {
+        entry.accepted = true;
+        continue;
+      }
+      held.set(path, verdict.reason);
+      if (verdict.recheckInMs !== undefined) recheckInMs = Math.min(recheckInMs ?? Number.POSITIVE_INFINITY, verdict.recheckInMs);
+    }
+    if (this.recheckTimer) clearTimeout(this.recheckTimer);
+    this.recheckTimer = undefined;
+    if (recheckInMs !== undefined && !this.stopped) {
+      this.recheckTimer = setTimeout(() => this.scheduleReload(), Math.max(0, recheckInMs) + 10);
+      this.recheckTimer.unref?.();
+    }
+    return held;
+  }
+
+  /** The cached entry while the file is unchanged; otherwise reads and decodes it. Null when it is gone. */
+  private async readEntry(path: string): Promise<FileEntry | null> {
+    const absolute = join(this.directory, path);
+    const info = await stat(absolute).catch((error: unknown) => error as Error);
+    if (info instanceof Error) {
+      if ((info as { code?: string }).code === "ENOENT") return null;
+      return this.failedEntry(`stat:${info.message}`, absolute, `cannot read: ${describeError(info)}`);
+    }
+    if (!info.isFile()) return null;
+    const version = `${info.mtimeMs}:${info.size}:${info.ino}`;
+    const cached = this.cache.get(path);
+    if (cached && cached.version === version) return cached;
+    const entry = (decoded: DecodedFile, text: string | undefined): FileEntry => ({
+      version,
+      decoded,
+      mtimeMs: info.mtimeMs,
+      firstSeenMs: Date.now(),
+      blank: text !== undefined && text.trim() === "",
+      endsWithNewline: text === undefined || text.endsWith("\n"),
+      // A verdict on the file as a whole (too big) is final; only decoded content can look cut off.
+      accepted: text === undefined,
+    });
+    if (info.size > this.limits.maxBytes) return entry(this.tooBig(absolute, info.size), undefined);
+    const bytes = await readFile(absolute).catch((error: unknown) => error as Error);
+    if (bytes instanceof Error) return this.failedEntry(version, absolute, `cannot read: ${describeError(bytes)}`);
+    // The file may have grown between stat and read.
+    if (bytes.byteLength > this.limits.maxBytes) return entry(this.tooBig(absolute, bytes.byteLength), undefined);
+    const text = bytes.toString("utf8");
+    return entry(await this.parser.decode(absolute, text), text);
+  }
+
+  private tooBig(origin: string, size: number): DecodedFile {
+    const message = `file is ${size} bytes, more than the ${this.limits.maxBytes} allowed (--max-resource-bytes); skipped`;
+    return { ok: false, problem: { severity: "error", origin, path: "", message } };
+  }
+
+  private failedEntry(version: string, origin: string, message: string): FileEntry {
+    return {
+      version,
+      decoded: { ok: false, problem: { severity: "error", origin, path: "", message } },
+      mtimeMs: 0,
+      firstSeenMs: 0,
+      blank: false,
+      endsWithNewline: true,
+      accepted: true,
+    };
   }
 }
 
@@ -120,14 +270,13 @@ async function mapInBatches<T, R>(items: readonly T[], width: number, task: (ite
   return results;
 }
 
-/** Loads a directory once, for `validate` and `explain`. */
-export async function loadDirectoryOnce(directory: string): Promise<SnapshotUpdate> {
-  let result: SnapshotUpdate | undefined;
-  const source = new DirectorySource({ directory });
+/** Loads a directory once, for `validate` and `explain`: no watching, nothing held back. */
+export async function loadDirectoryOnce(directory: string, limits?: ParseLimits): Promise<SnapshotUpdate> {
+  let result: SnapshotUpdate = { snapshot: snapshotOf([]), problems: [] };
+  const source = new DirectorySource({ directory, settleMs: 0, ...(limits ? { limits } : {}) });
   await source.start((update) => {
     result = update;
   });
   await source.stop();
-  if (!result) throw new Error(`${directory}: loading produced no snapshot`);
   return result;
 }

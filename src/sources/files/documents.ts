@@ -1,7 +1,9 @@
-// Decoding resource files: multi-document YAML or JSON, each document validated on its own.
-import { LineCounter, parseAllDocuments } from "yaml";
+// Decoding resource files: multi-document YAML or JSON, each document validated on its own. A `kind: List` (or
+// `kind: …List`) document contributes each of its items, as `kubectl apply -f` reads it. Pure and synchronous:
+// the directory source runs it on a worker (parse-worker.ts) with a time budget, the embedded samples inline.
 import { type BootResource, describeDocument, parseBootResource } from "../../api/index.ts";
 import type { SourceProblem } from "../../index/snapshot.ts";
+import { DEFAULT_YAML_LIMITS, decodeYamlStream, type YamlLimits } from "./yaml-stream.ts";
 
 export type DecodedDocument =
   | { ok: true; index: number; resource: BootResource }
@@ -9,51 +11,65 @@ export type DecodedDocument =
 
 export type DecodedFile = { ok: true; documents: DecodedDocument[] } | { ok: false; problem: SourceProblem };
 
-export function decodeResourceFile(origin: string, text: string): DecodedFile {
-  const lineCounter = new LineCounter();
-  const documents = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  const parsed = Array.isArray(documents) ? documents : [documents];
-  for (const [index, document] of parsed.entries()) {
-    const error = document.errors[0];
-    if (error) {
-      const position = lineCounter.linePos(error.pos[0]);
-      return {
-        ok: false,
-        problem: {
-          severity: "error",
-          origin,
-          document: index,
-          path: "",
-          message: `YAML syntax error at line ${position.line}, column ${position.col}: ${error.message.split("\n")[0]}`,
-        },
-      };
-    }
+/** A document with thousands of unknown fields must not turn into thousands of log lines. */
+export const MAX_PROBLEMS_PER_DOCUMENT = 20;
+
+export function decodeResourceFile(origin: string, text: string, limits: YamlLimits = DEFAULT_YAML_LIMITS): DecodedFile {
+  const stream = decodeYamlStream(text, limits);
+  if (!stream.ok) {
+    const { document, line, column, message, limit } = stream.failure;
+    return {
+      ok: false,
+      problem: {
+        severity: "error",
+        origin,
+        document,
+        path: "",
+        message: `${limit ? "refused" : "YAML syntax error"} at line ${line}, column ${column}: ${message}`,
+      },
+    };
   }
   const decoded: DecodedDocument[] = [];
-  for (const [index, document] of parsed.entries()) {
-    const value: unknown = document.toJS({ maxAliasCount: 100 });
+  for (const [index, value] of stream.documents.entries()) {
     if (value === null || value === undefined) continue; // an empty document between `---` separators
-    const result = parseBootResource(value);
-    if (result.ok) {
-      decoded.push({ ok: true, index, resource: result.resource });
-      continue;
-    }
-    const identity = describeDocument(value);
-    decoded.push({
-      ok: false,
-      index,
-      identity,
-      ignored: result.ignored === true,
-      problems: result.problems.map((problem) => ({
-        severity: result.ignored ? "warning" : "error",
-        origin,
-        document: index,
-        ...(identity.kind ? { kind: identity.kind } : {}),
-        ...(identity.name ? { name: identity.name } : {}),
-        path: problem.path,
-        message: problem.message,
-      })),
-    });
+    const items = listItems(value);
+    if (items) for (const [position, item] of items.entries()) decoded.push(decodeDocument(origin, index, item, `items.${position}`));
+    else decoded.push(decodeDocument(origin, index, value, ""));
   }
   return { ok: true, documents: decoded };
+}
+
+/** Items of a `kind: List` / `kind: IPXEBootConfigList` … document; undefined for any other document. */
+function listItems(value: unknown): unknown[] | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  const { kind, items } = value as { kind?: unknown; items?: unknown };
+  return typeof kind === "string" && kind.endsWith("List") && Array.isArray(items) ? items : undefined;
+}
+
+function decodeDocument(origin: string, index: number, value: unknown, itemPath: string): DecodedDocument {
+  const result = parseBootResource(value);
+  if (result.ok) return { ok: true, index, resource: result.resource };
+  const identity = describeDocument(value);
+  const problems: SourceProblem[] = result.problems.slice(0, MAX_PROBLEMS_PER_DOCUMENT).map((problem) => ({
+    severity: result.ignored ? "warning" : "error",
+    origin,
+    document: index,
+    ...(identity.kind ? { kind: identity.kind } : {}),
+    ...(identity.name ? { name: identity.name } : {}),
+    path: [itemPath, problem.path].filter((part) => part !== "").join("."),
+    message: problem.message,
+  }));
+  const hidden = result.problems.length - problems.length;
+  if (hidden > 0) {
+    problems.push({
+      severity: result.ignored ? "warning" : "error",
+      origin,
+      document: index,
+      ...(identity.kind ? { kind: identity.kind } : {}),
+      ...(identity.name ? { name: identity.name } : {}),
+      path: itemPath,
+      message: `and ${hidden} more problem(s) not listed`,
+    });
+  }
+  return { ok: false, index, identity, ignored: result.ignored === true, problems };
 }

@@ -1,10 +1,11 @@
 // Turns decoded files into one resource snapshot while never losing the last good state: a file that stops
-// parsing keeps serving what it served before, and an invalid document keeps its previous valid version.
+// parsing keeps serving what it served before, an invalid document keeps its previous valid version, and a file
+// whose new version is held back as incomplete (completeness.ts) keeps serving its last complete version.
 import { type BootResource, objectKey } from "../../api/index.ts";
 import { type SnapshotUpdate, type SourceProblem, snapshotOf } from "../../index/snapshot.ts";
 import type { DecodedFile } from "./documents.ts";
 
-function resourceId(kind: string, namespace: string | undefined, name: string): string {
+export function resourceId(kind: string, namespace: string | undefined, name: string): string {
   return `${kind}/${objectKey({ name, namespace })}`;
 }
 
@@ -12,12 +13,31 @@ function idOf(resource: BootResource): string {
   return resourceId(resource.kind, resource.object.metadata.namespace, resource.object.metadata.name);
 }
 
+/** Ids a decoded file defines, valid or not (an invalid document with kind and name still names its resource). */
+export function idsDefinedBy(decoded: DecodedFile): Set<string> {
+  const ids = new Set<string>();
+  if (!decoded.ok) return ids;
+  for (const document of decoded.documents) {
+    if (document.ok) ids.add(idOf(document.resource));
+    else if (document.identity.kind && document.identity.name) ids.add(resourceId(document.identity.kind, document.identity.namespace, document.identity.name));
+  }
+  return ids;
+}
+
 export class ResourceSet {
   private lastGoodById = new Map<string, BootResource>();
   private lastGoodByFile = new Map<string, BootResource[]>();
 
-  /** `files` in any order; they are processed sorted by path so duplicates resolve the same way every time. */
-  rebuild(files: ReadonlyMap<string, DecodedFile>): SnapshotUpdate {
+  /** Ids of the resources served from `path` right now. */
+  servedIds(path: string): Set<string> {
+    return new Set((this.lastGoodByFile.get(path) ?? []).map(idOf));
+  }
+
+  /**
+   * `files` in any order; they are processed sorted by path so duplicates resolve the same way every time.
+   * `held` maps paths whose new version is not taken yet to the reason; they keep serving what they served.
+   */
+  rebuild(files: ReadonlyMap<string, DecodedFile>, held: ReadonlyMap<string, string> = new Map()): SnapshotUpdate {
     const problems: SourceProblem[] = [];
     const chosen = new Map<string, { resource: BootResource; origin: string }>();
     const nextGoodByFile = new Map<string, BootResource[]>();
@@ -42,6 +62,19 @@ export class ResourceSet {
 
     // Sorted as Array#sort sorts strings: by UTF-16 code units.
     for (const [path, decoded] of [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const heldReason = held.get(path);
+      if (heldReason !== undefined) {
+        const kept = this.lastGoodByFile.get(path) ?? [];
+        for (const resource of kept) add(resource, path);
+        problems.push({
+          severity: "warning",
+          origin: path,
+          path: "",
+          message: `changed but ${heldReason}; still serving its ${kept.length} resource(s) from the last complete version`,
+        });
+        nextGoodByFile.set(path, kept);
+        continue;
+      }
       if (!decoded.ok) {
         problems.push(decoded.problem);
         const kept = this.lastGoodByFile.get(path) ?? [];
