@@ -10,6 +10,9 @@ export const CONDITION_IGNITION_FETCHED = "IgnitionDataFetched";
 /** Condition types the reconciler owns; the served-status writer owns the *Fetched ones. */
 export const RECONCILER_CONDITIONS = [CONDITION_READY, CONDITION_IDENTIFIERS_UNIQUE] as const;
 export const SERVED_CONDITIONS = [CONDITION_IPXE_SCRIPT_FETCHED, CONDITION_IGNITION_FETCHED] as const;
+/** The Go operator's reasons for the *Fetched conditions (status True, written when a machine fetched). */
+export const REASON_IPXE_SCRIPT_DELIVERED = "IPXEScriptDelivered";
+export const REASON_IGNITION_DELIVERED = "IgnitionDataDelivered";
 
 export interface ReconcilerStatus {
   state: BootConfigState;

@@ -66,15 +66,15 @@ describe("fetchedConditions (served-status writer)", () => {
   test("lays new fetches over the *Fetched conditions already there, never touching the reconciler's", () => {
     const existing = [
       { type: "Ready", status: "True" as const, reason: "BootConfigServable", message: "", lastTransitionTime: "2026-01-01T00:00:00Z" },
-      { type: "IgnitionDataFetched", status: "True" as const, reason: "IgnitionDataServed", message: "old", lastTransitionTime: "2026-01-01T00:00:00Z" },
+      { type: "IgnitionDataFetched", status: "True" as const, reason: "IgnitionDataDelivered", message: "old", lastTransitionTime: "2026-01-01T00:00:00Z" },
     ];
     const conditions = fetchedConditions(existing, 7, new Map([["IPXEScriptFetched", { client: "10.0.0.9", at }]]));
     expect(conditions.map((c) => c.type)).toEqual(["IgnitionDataFetched", "IPXEScriptFetched"]);
     expect(conditions[1]).toEqual({
       type: "IPXEScriptFetched",
       status: "True",
-      reason: "IPXEScriptServed",
-      message: "iPXE script fetched by 10.0.0.9 at 2026-02-02T10:00:05.500Z",
+      reason: "IPXEScriptDelivered",
+      message: "IPXE script has been successfully delivered to the client 10.0.0.9 at 2026-02-02T10:00:05.500Z.",
       lastTransitionTime: "2026-02-02T10:00:05Z",
       observedGeneration: 7,
     });
@@ -82,7 +82,8 @@ describe("fetchedConditions (served-status writer)", () => {
 
   test("an unknown client and no generation", () => {
     const [condition] = fetchedConditions([], undefined, new Map([["IgnitionDataFetched", { client: "", at }]]));
-    expect(condition?.message).toBe("Ignition fetched by unknown client at 2026-02-02T10:00:05.500Z");
+    expect(condition).toMatchObject({ status: "True", reason: "IgnitionDataDelivered" });
+    expect(condition?.message).toBe("Ignition data has been successfully delivered to the client (address unknown) at 2026-02-02T10:00:05.500Z.");
     expect(condition && "observedGeneration" in condition).toBe(false);
   });
 });
