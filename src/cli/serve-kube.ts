@@ -34,8 +34,8 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
     namespace: options.namespace,
     stallTimeoutMs: options["watch-stall-timeout"] * 1000,
     ...(options["secret-label-selector"] ? { secretLabelSelector: options["secret-label-selector"] } : {}),
-    onObjectChange: (kind, key, _type, object, statusOnly) => {
-      reconciler?.notify(kind, key, statusOnly);
+    onObjectChange: (kind, key, _type, object, statusOnly, statusOwners) => {
+      reconciler?.notify(kind, key, statusOnly, statusOwners);
       if (kind !== "Secret") translator?.childChanged(key, object);
     },
     onWatchError: (kind, error, retryInMs) => log.warn("watch interrupted; serving from cache meanwhile", { kind, error: error.message, retryInMs }),

@@ -1,6 +1,7 @@
-// Status computation, pure: what a config's status should say given its diagnosis, keeping KEP-1623 semantics
-// (lastTransitionTime moves only when a condition's status changes).
-import type { BootConfigState, Condition } from "../api/index.ts";
+// Status computation, pure: what a config's status should say given its diagnosis (or, for a version that fails
+// validation, its schema problems), keeping KEP-1623 semantics (lastTransitionTime moves only when a condition's
+// status changes). Condition types and the *Fetched reasons are the Go operator's, so alerts and dashboards carry over.
+import type { BootConfigState, Condition, SchemaProblem } from "../api/index.ts";
 import type { Diagnosis } from "../boot/diagnose.ts";
 
 export const CONDITION_READY = "Ready";
@@ -14,6 +15,11 @@ export const RECONCILER_CONDITIONS = [CONDITION_READY, CONDITION_IDENTIFIERS_UNI
 /** Kubernetes caps a condition message at 32768 bytes; keep well below it. */
 const MAX_WARNINGS_MESSAGE = 8192;
 export const SERVED_CONDITIONS = [CONDITION_IPXE_SCRIPT_FETCHED, CONDITION_IGNITION_FETCHED] as const;
+/** The Go operator's reasons for the *Fetched conditions (status True, written when a machine fetched). */
+export const REASON_IPXE_SCRIPT_DELIVERED = "IPXEScriptDelivered";
+export const REASON_IGNITION_DELIVERED = "IgnitionDataDelivered";
+/** Ready=False reason for a version of the object that fails validation (it is not what is served). */
+export const REASON_INVALID_SPEC = "InvalidSpec";
 
 export interface ReconcilerStatus {
   state: BootConfigState;
@@ -48,8 +54,31 @@ function noProblemListed(diagnosis: Diagnosis): never {
   throw new Error(`diagnosis of ${diagnosis.kind} ${diagnosis.key} is ${diagnosis.state} but lists no problem`);
 }
 
+function conflictsOf(diagnosis: Diagnosis): Diagnosis["problems"] {
+  return diagnosis.problems.filter((problem) => problem.reason === "IdentifierConflict");
+}
+
+function identifiersUniqueCondition(diagnosis: Diagnosis, generationField: { observedGeneration?: number }): Omit<Condition, "lastTransitionTime"> {
+  const conflicts = conflictsOf(diagnosis);
+  return conflicts.length === 0
+    ? {
+        type: CONDITION_IDENTIFIERS_UNIQUE,
+        status: "True",
+        reason: "NoConflict",
+        message: "no other config claims this config's identifiers",
+        ...generationField,
+      }
+    : {
+        type: CONDITION_IDENTIFIERS_UNIQUE,
+        status: "False",
+        reason: "IdentifierConflict",
+        message: conflicts.map((problem) => problem.message).join("; "),
+        ...generationField,
+      };
+}
+
 export function desiredStatus(diagnosis: Diagnosis, generation: number | undefined, existing: readonly Condition[], now: Date): ReconcilerStatus {
-  const conflicts = diagnosis.problems.filter((problem) => problem.reason === "IdentifierConflict");
+  const conflicts = conflictsOf(diagnosis);
   const others = diagnosis.problems.filter((problem) => problem.reason !== "IdentifierConflict");
   const generationField = generation === undefined ? {} : { observedGeneration: generation };
   const ready = withTransitionTime(
@@ -65,25 +94,7 @@ export function desiredStatus(diagnosis: Diagnosis, generation: number | undefin
     existing,
     now,
   );
-  const unique = withTransitionTime(
-    conflicts.length === 0
-      ? {
-          type: CONDITION_IDENTIFIERS_UNIQUE,
-          status: "True",
-          reason: "NoConflict",
-          message: "no other config claims this config's identifiers",
-          ...generationField,
-        }
-      : {
-          type: CONDITION_IDENTIFIERS_UNIQUE,
-          status: "False",
-          reason: "IdentifierConflict",
-          message: conflicts.map((problem) => problem.message).join("; "),
-          ...generationField,
-        },
-    existing,
-    now,
-  );
+  const unique = withTransitionTime(identifiersUniqueCondition(diagnosis, generationField), existing, now);
   const butaneWarnings = diagnosis.ignitionWarnings ?? [];
   const warningsMessage = butaneWarnings.join("; ");
   const ignitionWarnings = withTransitionTime(
@@ -100,6 +111,74 @@ export function desiredStatus(diagnosis: Diagnosis, generation: number | undefin
     now,
   );
   return { state: diagnosis.state, conditions: [ready, unique, ignitionWarnings] };
+}
+
+/** A short, single-line rendering of the offending value, or undefined when there is none worth showing. */
+function shownValue(value: unknown): string | undefined {
+  if (value === undefined || (typeof value === "object" && value !== null)) return undefined;
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** The value at a dotted path ("spec.systemIPs.0") of a raw object. */
+function valueAt(object: unknown, path: string): unknown {
+  let current = object;
+  for (const segment of path ? path.split(".") : []) {
+    if (typeof current !== "object" || current === null) return undefined;
+    current = (current as Record<string, unknown>)[segment];
+  }
+  return current;
+}
+
+/**
+ * One line naming every offending field once, with what it holds: `spec.systemUUID: must be a UUID like … (got
+ * "abc")`, then whether anything is served meanwhile.
+ */
+export function invalidSpecMessage(problems: readonly SchemaProblem[], raw: unknown, servingPrevious: boolean): string {
+  const byPath = new Map<string, string[]>();
+  for (const problem of problems) {
+    const messages = byPath.get(problem.path) ?? [];
+    if (!messages.includes(problem.message)) messages.push(problem.message);
+    byPath.set(problem.path, messages);
+  }
+  const parts = [...byPath].map(([path, messages]) => {
+    const value = path ? shownValue(valueAt(raw, path)) : undefined;
+    return `${path || "object"}: ${messages.join(", ")}${value === undefined ? "" : ` (got ${value})`}`;
+  });
+  const served = servingPrevious ? "the last valid version is still served" : "not served until fixed";
+  return `${parts.join("; ")}; ${served}`;
+}
+
+/**
+ * Status of a config whose version on the API server fails validation: Error, Ready=False/InvalidSpec naming the
+ * fields, IdentifiersUnique Unknown (the identifiers of an invalid spec are not indexed, so not checked).
+ */
+export function invalidSpecStatus(message: string, generation: number | undefined, existing: readonly Condition[], now: Date): ReconcilerStatus {
+  const generationField = generation === undefined ? {} : { observedGeneration: generation };
+  const ready = withTransitionTime({ type: CONDITION_READY, status: "False", reason: REASON_INVALID_SPEC, message, ...generationField }, existing, now);
+  const unique = withTransitionTime(
+    {
+      type: CONDITION_IDENTIFIERS_UNIQUE,
+      status: "Unknown",
+      reason: REASON_INVALID_SPEC,
+      message: "not checked while the spec is invalid",
+      ...generationField,
+    },
+    existing,
+    now,
+  );
+  const warnings = withTransitionTime(
+    {
+      type: CONDITION_IGNITION_WARNINGS,
+      status: "Unknown",
+      reason: REASON_INVALID_SPEC,
+      message: "not checked while the spec is invalid",
+      ...generationField,
+    },
+    existing,
+    now,
+  );
+  return { state: "Error", conditions: [ready, unique, warnings] };
 }
 
 /** True when `current` already says what `desired` says (times aside): then nothing is written. */

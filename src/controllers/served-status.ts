@@ -2,7 +2,9 @@
 // coalesced: a response never waits for the API server, and a boot storm of N requests for one config becomes one
 // write per flush interval (the work queue's addAfter; a failed write is retried with the queue's backoff). Runs on
 // every replica; all replicas share one field manager and always apply the full set of *Fetched conditions they
-// know of, so replicas never remove each other's condition.
+// know of, so replicas never remove each other's condition. Types, status and reasons are the Go operator's
+// (IPXEScriptFetched/IPXEScriptDelivered, IgnitionDataFetched/IgnitionDataDelivered), and its message text starts
+// ours, so alerts and dashboards built on them carry over; we add which client fetched and when.
 import type { Condition } from "../api/index.ts";
 import type { ServedEvent } from "../boot/served.ts";
 import { isNotFound, type KubeClient } from "../kube/client.ts";
@@ -10,7 +12,14 @@ import { cacheKeyOf } from "../kube/paths.ts";
 import type { Logger } from "../observability/log.ts";
 import type { KubeSource } from "../sources/kube/kube-source.ts";
 import { applyStatus, type ConfigRef, configRef, describeConfig, SERVED_FIELD_MANAGER } from "./apply.ts";
-import { CONDITION_IGNITION_FETCHED, CONDITION_IPXE_SCRIPT_FETCHED, rfc3339Seconds, SERVED_CONDITIONS } from "./conditions.ts";
+import {
+  CONDITION_IGNITION_FETCHED,
+  CONDITION_IPXE_SCRIPT_FETCHED,
+  REASON_IGNITION_DELIVERED,
+  REASON_IPXE_SCRIPT_DELIVERED,
+  rfc3339Seconds,
+  SERVED_CONDITIONS,
+} from "./conditions.ts";
 import { done, failed, KeyedWorkQueue, type ReconcileResult } from "./work-queue.ts";
 
 export interface PendingFetch {
@@ -43,11 +52,12 @@ export function fetchedConditions(
   }
   for (const [type, fetch] of fetches) {
     const ipxe = type === CONDITION_IPXE_SCRIPT_FETCHED;
+    const what = ipxe ? "IPXE script" : "Ignition data";
     conditions.set(type, {
       type,
       status: "True",
-      reason: ipxe ? "IPXEScriptServed" : "IgnitionDataServed",
-      message: `${ipxe ? "iPXE script" : "Ignition"} fetched by ${fetch.client || "unknown client"} at ${fetch.at.toISOString()}`,
+      reason: ipxe ? REASON_IPXE_SCRIPT_DELIVERED : REASON_IGNITION_DELIVERED,
+      message: `${what} has been successfully delivered to the client ${fetch.client || "(address unknown)"} at ${fetch.at.toISOString()}.`,
       lastTransitionTime: rfc3339Seconds(fetch.at),
       ...(generation === undefined ? {} : { observedGeneration: generation }),
     });

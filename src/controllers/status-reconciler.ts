@@ -1,8 +1,10 @@
-// Keeps each config's status true (leader only). Reconcile = plan the status from the index (status-plan.ts, pure),
-// then apply it when it differs from what the API server has. Work is keyed: a config change reconciles that
-// config (and the configs whose conflicts it may have changed); a Secret change reconciles exactly the configs that
-// reference it; a full pass runs on becoming leader and periodically as a safety net. Failed writes are retried by
-// the work queue with backoff.
+// Keeps each config's status true (leader only). Reconcile = plan the status from the index, or from the schema
+// problems of a version that fails validation (status-plan.ts, pure), then apply it when it differs from what the
+// API server has. Work is keyed: a config change reconciles that config (and the configs whose conflicts it may have
+// changed); a Secret change reconciles exactly the configs that reference it; a full pass runs on becoming leader
+// and periodically as a safety net. Failed writes are retried by the work queue with backoff. Another writer
+// rewriting our status fields (status-fight.ts) is reported, and our writes to that object back off instead of
+// answering each rewrite at once, so two controllers never turn one object into a write storm.
 import { diagnoseHttpBootConfig, diagnoseIpxeBootConfig } from "../boot/diagnose.ts";
 import type { BootStore } from "../boot/store.ts";
 import type { BootIndex } from "../index/boot-index.ts";
@@ -10,19 +12,38 @@ import { isNotFound, type KubeClient } from "../kube/client.ts";
 import { cacheKeyOf } from "../kube/paths.ts";
 import type { Logger } from "../observability/log.ts";
 import type { KubeSource, WatchedKind } from "../sources/kube/kube-source.ts";
-import { applyStatus, type ConfigRef, configRef, describeConfig, RECONCILER_FIELD_MANAGER } from "./apply.ts";
+import type { StatusFieldOwner } from "../sources/kube/status-owners.ts";
+import { applyStatus, type ConfigRef, configRef, describeConfig, RECONCILER_FIELD_MANAGER, SERVED_FIELD_MANAGER } from "./apply.ts";
+import type { ReconcilerStatus } from "./conditions.ts";
 import type { EventRecorder } from "./events.ts";
+import { DEFAULT_FIGHT_OPTIONS, type FightOptions, fightMessage, ownedStatusFingerprint, rivalsOf, StatusFightTracker } from "./status-fight.ts";
 import { planConfigStatus, type RawConfig } from "./status-plan.ts";
-import { done, KeyedWorkQueue, type ReconcileResult } from "./work-queue.ts";
+import { backOff, deferred, done, KeyedWorkQueue, type ReconcileResult } from "./work-queue.ts";
 
 export interface ReconcilerStats {
   reconciles: number;
   writes: number;
   errors: number;
+  /** Rewrites of our fields by another field manager, and writes we held back because of them. */
+  rivalRewrites: number;
+  deferredWrites: number;
 }
 
 /** A status write that failed (API server away, throttled): first retry after 500 ms, at most every 30 s. */
 export const STATUS_WRITE_BACKOFF = { base: 500, cap: 30_000, jitter: 0.25 };
+
+/**
+ * Re-asserting a contested status: after 1 s, then less and less often, at least once a minute (so the status is
+ * ours again within a minute of the other writer stopping, while a lasting fight costs one write a minute).
+ */
+export const CONTESTED_WRITE_BACKOFF = { base: 1_000, cap: 60_000, jitter: 0.25 };
+
+/** Writers that are this operator (the reconciler and the served-status writer of every replica). */
+const OWN_FIELD_MANAGERS: ReadonlySet<string> = new Set([RECONCILER_FIELD_MANAGER, SERVED_FIELD_MANAGER]);
+
+function fingerprintHash(status: ReconcilerStatus | RawConfig["status"]): number | bigint {
+  return Bun.hash(ownedStatusFingerprint(status));
+}
 
 function refId(ref: ConfigRef): string {
   return `${ref.kind}|${ref.namespace}/${ref.name}`;
@@ -40,16 +61,34 @@ function conflictParticipants(index: BootIndex): Map<string, ConfigRef> {
 }
 
 export class StatusReconciler {
-  readonly stats: ReconcilerStats = { reconciles: 0, writes: 0, errors: 0 };
+  readonly stats: ReconcilerStats = { reconciles: 0, writes: 0, errors: 0, rivalRewrites: 0, deferredWrites: 0 };
   private readonly queue: KeyedWorkQueue<ConfigRef>;
+  /**
+   * Per object, a hash of our fields as we last applied (or found) them: an event showing otherwise is a rewrite.
+   * Hashed: one entry per config on the leader, so it stays a few bytes each.
+   */
+  private readonly lastApplied = new Map<string, number | bigint>();
+  private readonly fights: StatusFightTracker;
+  private readonly fightOptions: FightOptions;
+  private running = false;
   /** Items whose object the watch delivered but the index does not hold yet: retried when the next snapshot lands. */
   private readonly awaitingSnapshot = new Map<string, ConfigRef>();
   private previousConflicts = new Map<string, ConfigRef>();
   private resyncTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
-    private readonly deps: { client: KubeClient; source: KubeSource; store: BootStore; log: Logger; events: EventRecorder; resyncIntervalMs?: number },
+    private readonly deps: {
+      client: KubeClient;
+      source: KubeSource;
+      store: BootStore;
+      log: Logger;
+      events: EventRecorder;
+      resyncIntervalMs?: number;
+      fightOptions?: FightOptions;
+    },
   ) {
+    this.fightOptions = deps.fightOptions ?? DEFAULT_FIGHT_OPTIONS;
+    this.fights = new StatusFightTracker(this.fightOptions);
     this.queue = new KeyedWorkQueue((ref) => this.reconcile(ref), {
       // Up to four writes in flight: fast catch-up after a restart without hammering the API server.
       concurrency: 4,
@@ -70,8 +109,9 @@ export class StatusReconciler {
     });
   }
 
-  /** Called for every validated object change from the watch. */
-  notify(kind: WatchedKind, key: string, statusOnly = false): void {
+  /** Called for every validated object change from the watch, with who owns which status fields of that version. */
+  notify(kind: WatchedKind, key: string, statusOnly = false, statusOwners: readonly StatusFieldOwner[] = []): void {
+    if (kind !== "Secret" && statusOwners.length > 0) this.observeStatusWriters(configRef(kind, key), statusOwners);
     if (kind === "Secret") {
       // Dependents as of the current index; a config that starts referencing the secret arrives as its own change.
       for (const dependent of this.deps.store.index.configsBySecret.get(key) ?? []) this.queue.add(configRef(dependent.kind, dependent.key));
@@ -82,41 +122,100 @@ export class StatusReconciler {
   }
 
   start(): void {
+    this.running = true;
     this.enqueueAll();
     this.queue.start();
-    this.resyncTimer = setInterval(() => this.enqueueAll(), this.deps.resyncIntervalMs ?? 10 * 60_000);
+    this.resyncTimer = setInterval(
+      () => {
+        this.fights.prune(Date.now());
+        this.enqueueAll();
+      },
+      this.deps.resyncIntervalMs ?? 10 * 60_000,
+    );
   }
 
   async stop(): Promise<void> {
+    this.running = false;
     clearInterval(this.resyncTimer);
     await this.queue.stop();
+    // A replica that is not leading writes nothing, so it has nothing to defend; a new term starts afresh.
+    this.lastApplied.clear();
+    this.fights.clear();
   }
 
   private enqueueAll(): void {
-    const index = this.deps.store.index;
+    const { store, source } = this.deps;
+    const index = store.index;
     for (const key of index.ipxeByKey.keys()) this.queue.add(configRef("IPXEBootConfig", key));
     for (const key of index.httpByKey.keys()) this.queue.add(configRef("HTTPBootConfig", key));
+    // Invalid versions are not in the index, but their status must still say so.
+    for (const kind of ["IPXEBootConfig", "HTTPBootConfig"] as const) for (const key of source.invalidKeys(kind)) this.queue.add(configRef(kind, key));
     this.queue.kick();
+  }
+
+  /**
+   * A watch event for a config we have written: if another manager now owns some of our fields and they no longer
+   * say what we applied, someone rewrote them. Counted per object; a repeated rewrite is a fight, logged at most every
+   * few minutes and recorded as one Warning Event per fight.
+   */
+  private observeStatusWriters(ref: ConfigRef, owners: readonly StatusFieldOwner[]): void {
+    if (!this.running) return;
+    const id = refId(ref);
+    const applied = this.lastApplied.get(id);
+    if (applied === undefined) return; // never written by us (yet): nothing to defend
+    const rivals = rivalsOf(owners, OWN_FIELD_MANAGERS);
+    if (rivals.length === 0) return;
+    const raw = this.deps.source.rawObject(ref.kind, cacheKeyOf(ref)) as RawConfig | undefined;
+    if (!raw || fingerprintHash(raw.status) === applied) return; // co-owned, same values: no harm
+    this.stats.rivalRewrites++;
+    const observation = this.fights.observe(id, rivals, Date.now());
+    if (!observation.log && !observation.event) return;
+    const message = fightMessage(observation, rivals, this.fightOptions.windowMs);
+    if (observation.log) {
+      this.deps.log.warn("status fight: another field manager keeps rewriting this config's status", {
+        config: describeConfig(ref),
+        managers: observation.managers,
+        rewrites: observation.rewrites,
+        fields: [...new Set(rivals.flatMap((rival) => rival.fields))],
+      });
+    }
+    if (observation.event) void this.deps.events.record(ref, raw.metadata?.uid, "Warning", "StatusFightDetected", message);
   }
 
   private async reconcile(ref: ConfigRef): Promise<ReconcileResult> {
     const { store, source, client, log, events } = this.deps;
     const index = store.index;
     const key = cacheKeyOf(ref);
+    const id = refId(ref);
     const raw = source.rawObject(ref.kind, key) as RawConfig | undefined;
-    if (!raw) return done; // deleted
+    if (!raw) {
+      this.lastApplied.delete(id);
+      this.fights.forget(id);
+      return done; // deleted
+    }
     const ipxe = ref.kind === "IPXEBootConfig" ? index.ipxeByKey.get(key) : undefined;
     const http = ref.kind === "HTTPBootConfig" ? index.httpByKey.get(key) : undefined;
     const diagnosis = ipxe ? diagnoseIpxeBootConfig(index, store, ipxe) : http ? diagnoseHttpBootConfig(index, store, http) : undefined;
-    const plan = planConfigStatus(raw, diagnosis, new Date());
+    const plan = planConfigStatus(raw, diagnosis, new Date(), source.invalidSpec(ref.kind, key));
     if (plan.action === "await-snapshot") {
-      // Not in the index yet (its snapshot is still being coalesced), or invalid (retried on every snapshot, which
-      // is cheap and picks it up once it is fixed). Either way: again after the next snapshot, never silently dropped.
-      this.awaitingSnapshot.set(refId(ref), ref);
+      // Not in the index yet: its snapshot is still being coalesced. Again after the next snapshot, never dropped.
+      this.awaitingSnapshot.set(id, ref);
       return done;
     }
     this.stats.reconciles++;
-    if (plan.action === "none") return done;
+    const contested = this.fights.contested(id, Date.now());
+    if (contested && this.queue.scheduled(ref)) {
+      // Another writer keeps rewriting it and our backed-off re-assertion is already scheduled: answering every
+      // rewrite at once is what turns two controllers into a write storm. (Our own write's echo lands here too, and
+      // must not reset the backoff either.)
+      if (plan.action === "write") this.stats.deferredWrites++;
+      return deferred;
+    }
+    if (plan.action === "none") {
+      // What is there is what we would write: defend it from here on.
+      this.remember(id, raw.status);
+      return done;
+    }
     try {
       await applyStatus(client, ref, plan.status, RECONCILER_FIELD_MANAGER);
     } catch (error) {
@@ -124,12 +223,19 @@ export class StatusReconciler {
       throw error;
     }
     this.stats.writes++;
+    this.remember(id, plan.status);
     const transition = plan.transition;
-    if (transition) {
+    // While contested, every write "changes" the state back; the fight's own Event tells that story once.
+    if (transition && !contested) {
       const { from, to, reason, message } = transition;
       log.info("config status changed", { config: describeConfig(ref), from, to, reason, message });
       await events.record(ref, raw.metadata?.uid, transition.eventType, transition.eventReason, message);
     }
-    return done;
+    // Contested: look again after the key's backoff (growing while the fight lasts, reset once it is over).
+    return contested ? backOff(CONTESTED_WRITE_BACKOFF) : done;
+  }
+
+  private remember(id: string, status: ReconcilerStatus | RawConfig["status"]): void {
+    this.lastApplied.set(id, fingerprintHash(status));
   }
 }

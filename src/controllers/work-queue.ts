@@ -1,8 +1,8 @@
 // A keyed work queue for reconcilers, after client-go's workqueue: a key queued many times is processed once; a key
 // is never processed by two workers at once (a slower worker holding older state could otherwise write last); a key
 // that changes while it is being processed is processed again afterwards; a slow key never holds up the others.
-// Reconcilers say what should happen next (done, requeue after a delay, or failed) and the queue owns the timing:
-// delayed adds and per-key exponential backoff, so no reconciler keeps timers or attempt counters of its own.
+// Reconcilers say what should happen next (done, requeue after a delay, back off, or failed) and the queue owns the
+// timing: delayed adds and per-key exponential backoff, so no reconciler keeps timers or attempt counters of its own.
 import { type BackoffOptions, backoffDelay } from "../kube/backoff.ts";
 
 /** What a queue item names: one object of one kind (namespace "" for cluster-scoped objects). */
@@ -12,9 +12,23 @@ export interface ObjectKey {
   name: string;
 }
 
-export type ReconcileResult = { type: "done" } | { type: "requeueAfter"; ms: number } | { type: "error"; error: Error };
+export type ReconcileResult =
+  | { type: "done" }
+  | { type: "requeueAfter"; ms: number }
+  | { type: "error"; error: Error }
+  /** Not a failure, but repeating at once would do harm (e.g. fighting another writer): retry after the key's backoff. */
+  | { type: "backOff"; backoff?: BackoffOptions }
+  /** Nothing was done because a retry of the key is already scheduled: its schedule and backoff stay as they are. */
+  | { type: "deferred" };
 
 export const done: ReconcileResult = { type: "done" };
+
+export const deferred: ReconcileResult = { type: "deferred" };
+
+/** Requeue after the key's next backoff step (`backoff` overrides the queue's own curve for this step). */
+export function backOff(backoff?: BackoffOptions): ReconcileResult {
+  return backoff ? { type: "backOff", backoff } : { type: "backOff" };
+}
 
 export function requeueAfter(ms: number): ReconcileResult {
   return { type: "requeueAfter", ms };
@@ -124,11 +138,11 @@ export class KeyedWorkQueue<K extends ObjectKey = ObjectKey> {
   }
 
   /** Queues a key after its backoff: each call without a forget in between doubles the delay, up to the cap. */
-  addRateLimited(key: K): number {
+  addRateLimited(key: K, backoff: BackoffOptions = this.backoff): number {
     const id = idOf(key);
     const attempt = this.failures.get(id) ?? 0;
     this.failures.set(id, attempt + 1);
-    const delay = backoffDelay(attempt, this.backoff, this.options.random);
+    const delay = backoffDelay(attempt, backoff, this.options.random);
     this.addAfter(key, delay);
     return delay;
   }
@@ -138,9 +152,14 @@ export class KeyedWorkQueue<K extends ObjectKey = ObjectKey> {
     this.failures.delete(idOf(key));
   }
 
-  /** Failures since the last forget. */
+  /** Failures (and back-offs) since the last forget. */
   retries(key: K): number {
     return this.failures.get(idOf(key)) ?? 0;
+  }
+
+  /** True while the key waits for a delay (addAfter, requeueAfter, a backoff) to pass. */
+  scheduled(key: K): boolean {
+    return this.delayed.has(idOf(key));
   }
 
   /** Starts workers for runnable keys, up to the concurrency limit; a slow key never holds up the others. */
@@ -211,9 +230,11 @@ export class KeyedWorkQueue<K extends ObjectKey = ObjectKey> {
     else if (result.type === "requeueAfter") {
       this.forget(key);
       this.addAfter(key, result.ms);
-    } else {
+    } else if (result.type === "backOff") this.addRateLimited(key, result.backoff);
+    else if (result.type === "error") {
       const delay = this.addRateLimited(key);
       this.options.onError?.(key, result.error, delay);
     }
+    // "deferred": the retry already scheduled stands.
   }
 }

@@ -69,7 +69,7 @@ test(
 
     // The served-status writer flushes once a second; the conditions name the client (QEMU's NAT: 127.0.0.1).
     const deadline = Date.now() + 15_000;
-    let conditions: { type: string; status: string; message: string }[] = [];
+    let conditions: { type: string; status: string; reason: string; message: string }[] = [];
     while (Date.now() < deadline) {
       const object = (await cp.requestOk("GET", `/apis/boot.ironcore.dev/v1alpha1/namespaces/${NS}/ipxebootconfigs/kube-boot`)) as {
         status?: { conditions?: typeof conditions };
@@ -78,8 +78,11 @@ test(
       if (["IPXEScriptFetched", "IgnitionDataFetched", "Ready"].every((type) => conditions.some((c) => c.type === type && c.status === "True"))) break;
       await Bun.sleep(200);
     }
-    expect(conditions.find((c) => c.type === "IPXEScriptFetched")?.message).toContain("iPXE script fetched by 127.0.0.1");
-    expect(conditions.find((c) => c.type === "IgnitionDataFetched")?.message).toContain("Ignition fetched by 127.0.0.1");
+    expect(conditions.find((c) => c.type === "IPXEScriptFetched")).toMatchObject({ reason: "IPXEScriptDelivered" });
+    expect(conditions.find((c) => c.type === "IPXEScriptFetched")?.message).toContain("IPXE script has been successfully delivered to the client 127.0.0.1");
+    expect(conditions.find((c) => c.type === "IgnitionDataFetched")?.message).toContain(
+      "Ignition data has been successfully delivered to the client 127.0.0.1",
+    );
     expect(conditions.find((c) => c.type === "Ready")?.status).toBe("True");
     console.log(`kube-mode BIOS boot: ${Math.round(result.wallTimeMs / 100) / 10} s`);
   },

@@ -1,4 +1,5 @@
-// CRD files the kube tests install: ours (generated from the valibot schemas) and the test-only metal-operator ones.
+// CRD files the kube tests install: ours (generated from the valibot schemas), the test-only metal-operator ones, and
+// the Go operator's looser shape (for objects created before a migration).
 import { join } from "node:path";
 import { REPO_ROOT } from "./appliance.ts";
 
@@ -6,4 +7,9 @@ export const BOOT_CRD_PATHS = [join(REPO_ROOT, "manifests/crds/ipxebootconfigs.y
 export const METAL_CRD_PATHS = [
   join(REPO_ROOT, "test/crds/metal.ironcore.dev_servers.yaml"),
   join(REPO_ROOT, "test/crds/metal.ironcore.dev_serverbootconfigurations.yaml"),
+];
+/** The Go operator's looser CRD shape (test/crds/*.go-operator.yaml): objects a migrated cluster already holds. */
+export const GO_OPERATOR_CRD_PATHS = [
+  join(REPO_ROOT, "test/crds/boot.ironcore.dev_ipxebootconfigs.go-operator.yaml"),
+  join(REPO_ROOT, "test/crds/boot.ironcore.dev_httpbootconfigs.go-operator.yaml"),
 ];

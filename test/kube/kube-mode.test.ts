@@ -173,8 +173,8 @@ describe("status", () => {
       const current = await getStatus("ipxebootconfigs", "machine-a");
       return condition(current, "IPXEScriptFetched") && condition(current, "IgnitionDataFetched") ? current : undefined;
     }, "fetched conditions");
-    expect(condition(object, "IPXEScriptFetched")).toMatchObject({ status: "True", reason: "IPXEScriptServed" });
-    expect(condition(object, "IgnitionDataFetched")?.message).toContain("fetched by 127.0.0.1");
+    expect(condition(object, "IPXEScriptFetched")).toMatchObject({ status: "True", reason: "IPXEScriptDelivered" });
+    expect(condition(object, "IgnitionDataFetched")?.message).toContain("delivered to the client 127.0.0.1");
     // The reconciler's conditions are still there: the two writers own different fields.
     expect(condition(object, "Ready")?.status).toBe("True");
   });
@@ -192,7 +192,7 @@ describe("status", () => {
     // Coalesced per flush, and the same client re-recorded at most every 10 s: the previous test's fetch is recent,
     // so the whole burst may write nothing at all; the condition it would write is already there.
     expect(writes).toBeLessThanOrEqual(2);
-    expect(condition(await getStatus("ipxebootconfigs", "machine-a"), "IgnitionDataFetched")?.message).toContain("fetched by 127.0.0.1");
+    expect(condition(await getStatus("ipxebootconfigs", "machine-a"), "IgnitionDataFetched")?.message).toContain("delivered to the client 127.0.0.1");
   });
 });
 

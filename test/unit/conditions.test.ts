@@ -55,7 +55,13 @@ describe("statusUpToDate (write only on change)", () => {
     expect(statusUpToDate(desired, { state: "Ready", conditions: desiredStatus(ready, 4, [], t1).conditions })).toBe(true);
   });
   test("other conditions present (written by another manager) do not matter", () => {
-    const extra = { type: "IPXEScriptFetched", status: "True" as const, reason: "IPXEScriptServed", message: "x", lastTransitionTime: "2026-01-01T00:00:00Z" };
+    const extra = {
+      type: "IPXEScriptFetched",
+      status: "True" as const,
+      reason: "IPXEScriptDelivered",
+      message: "x",
+      lastTransitionTime: "2026-01-01T00:00:00Z",
+    };
     expect(statusUpToDate(desired, { state: "Ready", conditions: [extra, ...desired.conditions] })).toBe(true);
   });
   test.each([

@@ -1,7 +1,17 @@
 // The work queue's guarantees (one worker per key, re-processing after a change in flight, no head-of-line blocking)
 // and its timing (addAfter, addRateLimited, forget) on a manual clock: delays are asserted, never slept.
 import { describe, expect, test } from "bun:test";
-import { done, failed, KeyedWorkQueue, type ObjectKey, type QueueClock, type ReconcileResult, requeueAfter } from "../../src/controllers/work-queue.ts";
+import {
+  backOff,
+  deferred as deferredResult,
+  done,
+  failed,
+  KeyedWorkQueue,
+  type ObjectKey,
+  type QueueClock,
+  type ReconcileResult,
+  requeueAfter,
+} from "../../src/controllers/work-queue.ts";
 
 class ManualClock implements QueueClock {
   time = 0;
@@ -311,6 +321,51 @@ describe("reconcile results", () => {
     clock.advance(5_000);
     await settle();
     expect(runs).toEqual([0, 100, 5_100]);
+    await queue.stop();
+  });
+
+  test("backOff comes back after the key's growing backoff, no error reported; deferred leaves schedule and backoff alone", async () => {
+    const { clock, runs, errors, queue } = harness([backOff(), deferredResult, backOff(), done]);
+    queue.start();
+    queue.add(key("a"));
+    queue.kick();
+    await settle();
+    expect(queue.scheduled(key("a"))).toBe(true);
+    expect(queue.retries(key("a"))).toBe(1);
+    // A change arrives while the retry is scheduled: processed, says "deferred", the retry stands.
+    queue.add(key("a"));
+    queue.kick();
+    await settle();
+    expect(runs).toEqual([0, 0]);
+    expect(queue.scheduled(key("a"))).toBe(true);
+    expect(queue.retries(key("a"))).toBe(1);
+    clock.advance(100);
+    await settle();
+    expect(runs).toEqual([0, 0, 100]);
+    clock.advance(199);
+    await settle();
+    expect(runs).toHaveLength(3);
+    clock.advance(1);
+    await settle();
+    expect(runs).toEqual([0, 0, 100, 300]);
+    expect(errors).toEqual([]);
+    expect(queue.retries(key("a"))).toBe(0);
+    expect(queue.scheduled(key("a"))).toBe(false);
+    await queue.stop();
+  });
+
+  test("backOff with its own curve", async () => {
+    const { clock, runs, queue } = harness([backOff({ base: 1_000, cap: 5_000, jitter: 0 }), done]);
+    queue.start();
+    queue.add(key("a"));
+    queue.kick();
+    await settle();
+    clock.advance(999);
+    await settle();
+    expect(runs).toEqual([0]);
+    clock.advance(1);
+    await settle();
+    expect(runs).toEqual([0, 1_000]);
     await queue.stop();
   });
 

@@ -1,12 +1,15 @@
 // Resources from the API server: one reflector per kind, each object validated once when it changes (an object the
-// schema rejects keeps its last valid version, as in directory mode), snapshots coalesced so a burst of watch
-// events becomes one index rebuild.
-import { type BootResource, parseBootResource } from "../../api/index.ts";
+// schema rejects keeps its last valid version, as in directory mode, and its problems stay queryable so the status
+// reconciler can say what is wrong on the object itself), snapshots coalesced so a burst of watch events becomes one
+// index rebuild. Each config change also reports who owns its status fields (managedFields, read before the
+// reflector drops them), so the reconciler notices another writer rewriting its status.
+import { type BootResource, parseBootResource, type SchemaProblem } from "../../api/index.ts";
 import { type SnapshotUpdate, type SourceProblem, snapshotOf } from "../../index/snapshot.ts";
 import type { KubeClient } from "../../kube/client.ts";
 import { apiVersionOf, BOOT_CONFIG_RESOURCES, type ResourceDescriptor, resourcePath, SECRETS } from "../../kube/paths.ts";
 import type { ResourceSource } from "../types.ts";
 import { type KubeObjectLike, Reflector, type ReflectorChange } from "./reflector.ts";
+import { type StatusFieldOwner, statusFieldOwners } from "./status-owners.ts";
 
 export type WatchedKind = "IPXEBootConfig" | "HTTPBootConfig" | "Secret";
 
@@ -19,25 +22,53 @@ export interface KubeSourceOptions {
   watchTimeoutSeconds?: number;
   stallTimeoutMs?: number;
   resyncIntervalMs?: number;
-  /** Every object change, after validation: reconcilers use it to find exactly what to re-reconcile. */
-  /** `statusOnly`: the index did not change, so no snapshot follows this event. */
-  onObjectChange?: (kind: WatchedKind, key: string, type: "upsert" | "delete", object: KubeObjectLike, statusOnly: boolean) => void;
+  /**
+   * Every object change, after validation: reconcilers use it to find exactly what to re-reconcile. `statusOnly`:
+   * the index did not change, so no snapshot follows this event. `statusOwners`: who owns which status fields of
+   * this version of a boot config (empty for Secrets and deletes).
+   */
+  onObjectChange?: (
+    kind: WatchedKind,
+    key: string,
+    type: "upsert" | "delete",
+    object: KubeObjectLike,
+    statusOnly: boolean,
+    statusOwners: readonly StatusFieldOwner[],
+  ) => void;
   onWatchError?: (kind: WatchedKind, error: Error, retryInMs: number) => void;
 }
 
-interface Entry {
-  resource: BootResource | undefined;
-  problems: SourceProblem[];
+interface HeldMeta {
+  generation?: number;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
 }
+
+interface Entry {
+  /** The last valid version (still served while the current one is invalid). */
+  resource: BootResource | undefined;
+  /** Set while the version on the API server fails validation. */
+  invalid?: { problems: SchemaProblem[]; meta: HeldMeta };
+}
+
+/** What the status reconciler needs to say why a config on the API server is not (or no longer) what is served. */
+export interface InvalidSpec {
+  problems: readonly SchemaProblem[];
+  /** True when an older, valid version of the object is still being served. */
+  servingPrevious: boolean;
+}
+
+/** A version's problems carry this when an older valid version is still served (logs, `validate`). */
+export const STILL_SERVING_PREVIOUS = "(still serving the last valid version)";
 
 /**
  * Same generation (spec unchanged: the API server bumps it on every spec change of a CRD with a status subresource)
- * and same labels/annotations as the entry we hold: only status or managed fields moved.
+ * and same labels/annotations as the version we last validated (valid or not): only status or managed fields moved.
  */
 function isStatusOnlyChange(previous: Entry | undefined, object: KubeObjectLike): boolean {
-  const held = previous?.resource?.object.metadata;
-  if (!held || previous.problems.length > 0) return false;
-  const meta = object.metadata as { generation?: number; labels?: Record<string, string>; annotations?: Record<string, string> } | undefined;
+  const held: HeldMeta | undefined = previous?.invalid ? previous.invalid.meta : previous?.resource?.object.metadata;
+  if (!held) return false;
+  const meta = object.metadata as HeldMeta | undefined;
   if (meta?.generation === undefined || meta.generation !== held.generation) return false;
   return (
     JSON.stringify(meta.labels ?? {}) === JSON.stringify(held.labels ?? {}) && JSON.stringify(meta.annotations ?? {}) === JSON.stringify(held.annotations ?? {})
@@ -107,40 +138,43 @@ export class KubeSource implements ResourceSource {
     return this.reflectors.get(kind)?.objects.get(key);
   }
 
+  /** Why the version of this object on the API server failed validation; undefined when it is valid (or unknown). */
+  invalidSpec(kind: WatchedKind, key: string): InvalidSpec | undefined {
+    const entry = this.entries[kind].get(key);
+    return entry?.invalid ? { problems: entry.invalid.problems, servingPrevious: entry.resource !== undefined } : undefined;
+  }
+
+  /** Keys of the objects of a kind whose current version is invalid (for periodic status passes). */
+  invalidKeys(kind: WatchedKind): string[] {
+    return [...this.entries[kind]].filter(([, entry]) => entry.invalid).map(([key]) => key);
+  }
+
   private applyChanges(kind: WatchedKind, changes: ReflectorChange[]): void {
     const entries = this.entries[kind];
     let indexChanged = false;
     for (const change of changes) {
+      const owners = change.type === "upsert" && kind !== "Secret" ? statusFieldOwners(change.managedFields) : [];
       if (change.type === "delete") {
         entries.delete(change.key);
         indexChanged = true;
       } else if (kind !== "Secret" && isStatusOnlyChange(entries.get(change.key), change.object)) {
         // Our own status writes come back as watch events; they cannot change what is served, so the index is not
         // rebuilt for them (a status pass over N configs would otherwise rebuild it N times).
-        this.options.onObjectChange?.(kind, change.key, change.type, change.object, true);
+        this.options.onObjectChange?.(kind, change.key, change.type, change.object, true, owners);
         continue;
       } else {
         indexChanged = true;
         // The API server omits apiVersion/kind on list items in some versions; fill them in before validating.
         const document = { apiVersion: apiVersionOf(resourceOf(kind)), kind, ...change.object };
         const parsed = parseBootResource(document);
-        if (parsed.ok) entries.set(change.key, { resource: parsed.resource, problems: [] });
+        if (parsed.ok) entries.set(change.key, { resource: parsed.resource });
         else {
-          const previous = entries.get(change.key)?.resource;
-          const problems = parsed.problems.map(
-            (problem): SourceProblem => ({
-              severity: "error",
-              origin: change.key,
-              kind,
-              name: change.key,
-              path: problem.path,
-              message: previous ? `${problem.message} (still serving the last valid version)` : problem.message,
-            }),
-          );
-          entries.set(change.key, { resource: previous, problems });
+          const meta = (change.object.metadata ?? {}) as HeldMeta;
+          const held: HeldMeta = { generation: meta.generation, labels: meta.labels, annotations: meta.annotations };
+          entries.set(change.key, { resource: entries.get(change.key)?.resource, invalid: { problems: parsed.problems, meta: held } });
         }
       }
-      this.options.onObjectChange?.(kind, change.key, change.type, change.object, false);
+      this.options.onObjectChange?.(kind, change.key, change.type, change.object, false, owners);
     }
     if (indexChanged && this.allSynced) this.schedule();
   }
@@ -156,10 +190,19 @@ export class KubeSource implements ResourceSource {
   private emit(): void {
     const resources: BootResource[] = [];
     const problems: SourceProblem[] = [];
-    for (const entries of Object.values(this.entries)) {
-      for (const entry of entries.values()) {
+    for (const [kind, entries] of Object.entries(this.entries)) {
+      for (const [key, entry] of entries) {
         if (entry.resource) resources.push(entry.resource);
-        problems.push(...entry.problems);
+        for (const problem of entry.invalid?.problems ?? []) {
+          problems.push({
+            severity: "error",
+            origin: key,
+            kind,
+            name: key,
+            path: problem.path,
+            message: entry.resource ? `${problem.message} ${STILL_SERVING_PREVIOUS}` : problem.message,
+          });
+        }
       }
     }
     this.onUpdate?.({ snapshot: snapshotOf(resources), problems });

@@ -12,7 +12,9 @@ export interface KubeObjectLike {
   [key: string]: unknown;
 }
 
-export type ReflectorChange = { type: "upsert"; key: string; object: KubeObjectLike } | { type: "delete"; key: string; object: KubeObjectLike };
+export type ReflectorChange =
+  /** `managedFields`: what trimForCache dropped from this version, for consumers that inspect it once (never cached). */
+  { type: "upsert"; key: string; object: KubeObjectLike; managedFields?: unknown } | { type: "delete"; key: string; object: KubeObjectLike };
 
 export interface ReflectorOptions {
   /** Collection path, e.g. /apis/boot.ironcore.dev/v1alpha1/ipxebootconfigs or /api/v1/namespaces/x/secrets. */
@@ -42,6 +44,12 @@ export function trimForCache(object: KubeObjectLike): KubeObjectLike {
   const metadata = object.metadata as (KubeObjectLike["metadata"] & { managedFields?: unknown }) | undefined;
   if (metadata && "managedFields" in metadata) delete metadata.managedFields;
   return object;
+}
+
+/** trimForCache, handing back the managedFields it dropped. */
+function trimTakingManagedFields(object: KubeObjectLike): { object: KubeObjectLike; managedFields: unknown } {
+  const managedFields = (object.metadata as { managedFields?: unknown } | undefined)?.managedFields;
+  return { object: trimForCache(object), managedFields };
 }
 
 export function objectKeyOf(object: KubeObjectLike): string {
@@ -163,13 +171,13 @@ export class Reflector {
     this.stats.lists++;
     const seen = new Set<string>();
     const changes: ReflectorChange[] = [];
-    for (const object of result.items.map(trimForCache)) {
+    for (const { object, managedFields } of result.items.map(trimTakingManagedFields)) {
       const key = objectKeyOf(object);
       seen.add(key);
       const previous = this.objects.get(key);
       if (previous?.metadata?.resourceVersion !== object.metadata?.resourceVersion) {
         this.objects.set(key, object);
-        changes.push({ type: "upsert", key, object });
+        changes.push({ type: "upsert", key, object, managedFields });
       }
     }
     for (const [key, object] of this.objects) {
@@ -232,7 +240,7 @@ export class Reflector {
       const status = event.object as { code?: number; reason?: string; message?: string };
       throw new KubeApiError(status.code ?? 500, status.reason ?? "Error", `watch ${this.options.path}: ${status.message ?? "error event"}`);
     }
-    const object = trimForCache(event.object as KubeObjectLike);
+    const { object, managedFields } = trimTakingManagedFields(event.object as KubeObjectLike);
     const version = object.metadata?.resourceVersion;
     if (event.type === "BOOKMARK") {
       this.stats.bookmarks++;
@@ -246,7 +254,7 @@ export class Reflector {
       this.options.onChanges([{ type: "delete", key, object }], "watch");
     } else {
       this.objects.set(key, object);
-      this.options.onChanges([{ type: "upsert", key, object }], "watch");
+      this.options.onChanges([{ type: "upsert", key, object, managedFields }], "watch");
     }
     if (version) this.resourceVersion = version;
   }
