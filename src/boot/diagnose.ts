@@ -1,7 +1,7 @@
 // Whether a config can be served, and if not why. The same function feeds `validate`/`explain` in directory mode
 // and the status reconciler in Kubernetes mode, so both always agree.
 import { type HTTPBootConfig, type IPXEBootConfig, objectKey, SECRET_KEY_IGNITION, SECRET_KEY_IPXE_SCRIPT } from "../api/index.ts";
-import { type BootIndex, type ConfigKind, describeConflict, type IdentifierConflict, isStandby } from "../index/boot-index.ts";
+import { type BootIndex, type ConfigKind, describeConflict, describeContest } from "../index/boot-index.ts";
 import type { IgnitionCache } from "./ignition.ts";
 import type { IpxeScriptCache } from "./ipxe-scripts.ts";
 import { namespaceOf } from "./resolve.ts";
@@ -60,12 +60,27 @@ function checkIgnitionRef(
   }
 }
 
-/** A standby config (maintenance vs workload) is meant to lose; anything else losing a conflict is an error. */
-function reportConflicts(conflicts: IdentifierConflict[], standby: boolean, problems: DiagnosisProblem[], warnings: string[]): void {
-  for (const conflict of conflicts) {
-    if (standby) warnings.push(`standby: ${describeConflict(conflict)}`);
+/**
+ * Prefixes of the conflict remarks that are warnings, not problems; the status reconciler turns them into the
+ * IdentifiersUnique condition (standby: False, the config is not served for it by design; contested: True, it is
+ * served, and others claim the same identifier).
+ */
+export const STANDBY_REMARK = "standby: ";
+export const CONTESTED_REMARK = "contested: ";
+
+/**
+ * Losing is an error, except for the translator's verified standby config (maintenance vs workload), which is meant
+ * to lose — unless it lost to another namespace, which it could never win. Winning a conflict is a remark naming
+ * the other claimants: the conflict is real even where this config is the one served.
+ */
+function reportConflicts(index: BootIndex, kind: ConfigKind, key: string, problems: DiagnosisProblem[], warnings: string[]): void {
+  const standby = index.translatorRole(kind, key) === "standby";
+  for (const conflict of index.conflictsLostBy(kind, key)) {
+    const reason = conflict.reasons[conflict.losers.indexOf(key)];
+    if (standby && reason !== "namespace") warnings.push(`${STANDBY_REMARK}${describeConflict(conflict)}`);
     else problems.push({ reason: "IdentifierConflict", message: describeConflict(conflict) });
   }
+  for (const conflict of index.conflictsHeldBy(kind, key)) warnings.push(`${CONTESTED_REMARK}${describeContest(conflict)}`);
 }
 
 export function diagnoseIpxeBootConfig(index: BootIndex, caches: Caches, config: IPXEBootConfig): Diagnosis {
@@ -86,7 +101,7 @@ export function diagnoseIpxeBootConfig(index: BootIndex, caches: Caches, config:
       if (!outcome.ok) problems.push({ reason: "IPXEScriptInvalid", message: outcome.reason });
     }
   }
-  reportConflicts(index.conflictsLostBy("IPXEBootConfig", key), isStandby(config.metadata), problems, warnings);
+  reportConflicts(index, "IPXEBootConfig", key, problems, warnings);
   return { kind: "IPXEBootConfig", key, state: problems.length ? "Error" : "Ready", problems, warnings };
 }
 
@@ -96,7 +111,7 @@ export function diagnoseHttpBootConfig(index: BootIndex, caches: Caches, config:
   const warnings: string[] = [];
   checkIgnitionRef(index, caches, namespaceOf(config.metadata), config.spec.ignitionSecretRef?.name, `HTTPBootConfig ${key}`, problems, warnings);
   if (!config.spec.ukiURL) warnings.push(`HTTPBootConfig ${key} has no ukiURL: /httpboot will not answer for it`);
-  reportConflicts(index.conflictsLostBy("HTTPBootConfig", key), isStandby(config.metadata), problems, warnings);
+  reportConflicts(index, "HTTPBootConfig", key, problems, warnings);
   return { kind: "HTTPBootConfig", key, state: problems.length ? "Error" : "Ready", problems, warnings };
 }
 

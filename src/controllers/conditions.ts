@@ -1,7 +1,7 @@
 // Status computation, pure: what a config's status should say given its diagnosis, keeping KEP-1623 semantics
 // (lastTransitionTime moves only when a condition's status changes).
 import type { BootConfigState, Condition } from "../api/index.ts";
-import type { Diagnosis } from "../boot/diagnose.ts";
+import { CONTESTED_REMARK, type Diagnosis, STANDBY_REMARK } from "../boot/diagnose.ts";
 
 export const CONDITION_READY = "Ready";
 export const CONDITION_IDENTIFIERS_UNIQUE = "IdentifiersUnique";
@@ -44,6 +44,24 @@ function noProblemListed(diagnosis: Diagnosis): never {
   throw new Error(`diagnosis of ${diagnosis.kind} ${diagnosis.key} is ${diagnosis.state} but lists no problem`);
 }
 
+function remarks(diagnosis: Diagnosis, prefix: string): string[] {
+  return diagnosis.warnings.filter((warning) => warning.startsWith(prefix)).map((warning) => warning.slice(prefix.length));
+}
+
+/**
+ * False when the config lost an identifier (IdentifierConflict) or is the translator's standby config (Standby: not
+ * served for it, by design); True when it holds every identifier, naming the other claimants if there are any
+ * (IdentifierContested: it is served, the conflict is still real).
+ */
+function identifiersUnique(diagnosis: Diagnosis, conflicts: readonly { message: string }[]): Pick<Condition, "status" | "reason" | "message"> {
+  if (conflicts.length > 0) return { status: "False", reason: "IdentifierConflict", message: conflicts.map((problem) => problem.message).join("; ") };
+  const standby = remarks(diagnosis, STANDBY_REMARK);
+  if (standby.length > 0) return { status: "False", reason: "Standby", message: standby.join("; ") };
+  const contested = remarks(diagnosis, CONTESTED_REMARK);
+  if (contested.length > 0) return { status: "True", reason: "IdentifierContested", message: contested.join("; ") };
+  return { status: "True", reason: "NoConflict", message: "no other config claims this config's identifiers" };
+}
+
 export function desiredStatus(diagnosis: Diagnosis, generation: number | undefined, existing: readonly Condition[], now: Date): ReconcilerStatus {
   const conflicts = diagnosis.problems.filter((problem) => problem.reason === "IdentifierConflict");
   const others = diagnosis.problems.filter((problem) => problem.reason !== "IdentifierConflict");
@@ -61,25 +79,7 @@ export function desiredStatus(diagnosis: Diagnosis, generation: number | undefin
     existing,
     now,
   );
-  const unique = withTransitionTime(
-    conflicts.length === 0
-      ? {
-          type: CONDITION_IDENTIFIERS_UNIQUE,
-          status: "True",
-          reason: "NoConflict",
-          message: "no other config claims this config's identifiers",
-          ...generationField,
-        }
-      : {
-          type: CONDITION_IDENTIFIERS_UNIQUE,
-          status: "False",
-          reason: "IdentifierConflict",
-          message: conflicts.map((problem) => problem.message).join("; "),
-          ...generationField,
-        },
-    existing,
-    now,
-  );
+  const unique = withTransitionTime({ type: CONDITION_IDENTIFIERS_UNIQUE, ...identifiersUnique(diagnosis, conflicts), ...generationField }, existing, now);
   return { state: diagnosis.state, conditions: [ready, unique] };
 }
 

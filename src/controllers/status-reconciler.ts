@@ -5,7 +5,7 @@
 // the work queue with backoff.
 import { diagnoseHttpBootConfig, diagnoseIpxeBootConfig } from "../boot/diagnose.ts";
 import type { BootStore } from "../boot/store.ts";
-import type { BootIndex } from "../index/boot-index.ts";
+import { type BootIndex, describeConflict } from "../index/boot-index.ts";
 import { isNotFound, type KubeClient } from "../kube/client.ts";
 import { cacheKeyOf } from "../kube/paths.ts";
 import type { Logger } from "../observability/log.ts";
@@ -28,12 +28,14 @@ function refId(ref: ConfigRef): string {
   return `${ref.kind}|${ref.namespace}/${ref.name}`;
 }
 
+/** Keyed by config and outcome: a conflict whose winner changes (a holder deleted, a role moved) re-reconciles all its claimants. */
 function conflictParticipants(index: BootIndex): Map<string, ConfigRef> {
   const refs = new Map<string, ConfigRef>();
   for (const conflict of index.conflicts) {
+    const outcome = describeConflict(conflict);
     for (const key of [conflict.winner, ...conflict.losers]) {
       const ref = configRef(conflict.kind, key);
-      refs.set(refId(ref), ref);
+      refs.set(`${refId(ref)}|${outcome}`, ref);
     }
   }
   return refs;
