@@ -4,6 +4,7 @@ import * as v from "valibot";
 import { type Cidr, parseCidr } from "../api/canonical.ts";
 import { BOOT_URL_PATTERN } from "../api/formats.ts";
 import { type ListenAddress, parseListenAddress } from "../http/server.ts";
+import { CLAIM_SCOPES } from "../index/boot-index.ts";
 import { LOG_LEVELS } from "../observability/log.ts";
 import { type RawFlags, UsageError } from "./flags.ts";
 
@@ -114,6 +115,7 @@ export const serveOptionsSchema = v.object({
   ),
   "leader-elect": booleanSchema,
   "leader-election-namespace": v.string(),
+  "claim-scope": v.picklist(CLAIM_SCOPES, `must be one of ${CLAIM_SCOPES.join(", ")}`),
 });
 
 export type ServeOptions = v.InferOutput<typeof serveOptionsSchema>;

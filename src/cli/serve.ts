@@ -90,7 +90,7 @@ function reportUpdates(store: BootStore, log: Logger, metrics: BootMetrics): voi
 export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): Promise<void> {
   const log = createLogger(options["log-level"]);
   const metrics = createBootMetrics();
-  const store = new BootStore();
+  const store = new BootStore({ claimScope: options["claim-scope"] });
   const template = await loadIpxeTemplate(options["ipxe-template"], log);
   const source = hooks.source ?? createFileSource(options, log);
   reportUpdates(store, log, metrics);
