@@ -3,7 +3,7 @@
 // an operator reads is, word for word, what the machine gets; identifier conflicts are added here.
 import { canonicalIp, canonicalNetworkIdentifier } from "../api/canonical.ts";
 import { type HTTPBootConfig, type IPXEBootConfig, objectKey } from "../api/index.ts";
-import { type BootIndex, type ConfigKind, describeConflict, type IdentifierConflict, isStandby } from "../index/boot-index.ts";
+import { type BootIndex, type ConfigKind, describeConflict, describeContest } from "../index/boot-index.ts";
 import { namespaceOf } from "./resolve.ts";
 import { type SecretCaches, servability } from "./servability.ts";
 import type { Servable, UnservableReason } from "./verdict.ts";
@@ -31,12 +31,27 @@ function addProblem(verdict: Servable<object>, problems: DiagnosisProblem[]): vo
   if (!verdict.ok && verdict.reason !== "NotConfigured") problems.push({ reason: verdict.reason, message: verdict.message });
 }
 
-/** A standby config (maintenance vs workload) is meant to lose; anything else losing a conflict is an error. */
-function reportConflicts(conflicts: IdentifierConflict[], standby: boolean, problems: DiagnosisProblem[], warnings: string[]): void {
-  for (const conflict of conflicts) {
-    if (standby) warnings.push(`standby: ${describeConflict(conflict)}`);
+/**
+ * Prefixes of the conflict remarks that are warnings, not problems; the status reconciler turns them into the
+ * IdentifiersUnique condition (standby: False, the config is not served for it by design; contested: True, it is
+ * served, and others claim the same identifier).
+ */
+export const STANDBY_REMARK = "standby: ";
+export const CONTESTED_REMARK = "contested: ";
+
+/**
+ * Losing is an error, except for the translator's verified standby config (maintenance vs workload), which is meant
+ * to lose — unless it lost to another namespace, which it could never win. Winning a conflict is a remark naming
+ * the other claimants: the conflict is real even where this config is the one served.
+ */
+function reportConflicts(index: BootIndex, kind: ConfigKind, key: string, problems: DiagnosisProblem[], warnings: string[]): void {
+  const standby = index.translatorRole(kind, key) === "standby";
+  for (const conflict of index.conflictsLostBy(kind, key)) {
+    const reason = conflict.reasons[conflict.losers.indexOf(key)];
+    if (standby && reason !== "namespace") warnings.push(`${STANDBY_REMARK}${describeConflict(conflict)}`);
     else problems.push({ reason: "IdentifierConflict", message: describeConflict(conflict) });
   }
+  for (const conflict of index.conflictsHeldBy(kind, key)) warnings.push(`${CONTESTED_REMARK}${describeContest(conflict)}`);
 }
 
 function diagnose(index: BootIndex, caches: SecretCaches, config: IPXEBootConfig | HTTPBootConfig): Diagnosis {
@@ -65,7 +80,7 @@ function diagnose(index: BootIndex, caches: SecretCaches, config: IPXEBootConfig
   }
   if (endpoints.kind === "IPXEBootConfig") addProblem(endpoints.ipxe, problems);
   else if (!endpoints.httpboot.ok) warnings.push(`HTTPBootConfig ${key} has no ukiURL: /httpboot answers the default UKI for it, if one is configured`);
-  reportConflicts(index.conflictsLostBy(config.kind, key), isStandby(config.metadata), problems, warnings);
+  reportConflicts(index, config.kind, key, problems, warnings);
   return { kind: config.kind, key, state: problems.length ? "Error" : "Ready", problems, warnings, ignitionWarnings };
 }
 

@@ -169,6 +169,14 @@ export const FLAGS: readonly FlagSpec[] = [
     commands: ["serve"],
   },
   {
+    name: "claim-scope",
+    valueName: "SCOPE",
+    defaultValue: "cluster",
+    description:
+      "where a machine's identifiers (UUID, IP, MAC) must be unique: cluster (any two configs conflict; the holder keeps them) or namespace (a config never takes identifiers another namespace holds: for namespaces that are tenants)",
+    commands: ["serve"],
+  },
+  {
     name: "leader-elect",
     boolean: true,
     defaultValue: "false",

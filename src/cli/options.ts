@@ -4,6 +4,7 @@ import * as v from "valibot";
 import { type Cidr, parseCidr } from "../api/canonical.ts";
 import { UKI_URL_PATTERN } from "../api/formats.ts";
 import { type ListenAddress, parseListenAddress } from "../http/server.ts";
+import { CLAIM_SCOPES } from "../index/boot-index.ts";
 import { LOG_LEVELS } from "../observability/log.ts";
 import { type ParsedArgs, type RawFlags, UsageError } from "./flags.ts";
 import { goFlagNotices, goServiceUrl, type Notice, parseControllerSwitches, planControllers, zapLogLevel } from "./go-compat.ts";
@@ -163,6 +164,7 @@ export const serveOptionsSchema = v.object({
   "metrics-cert-name": v.pipe(v.string(), v.minLength(1, "must not be empty")),
   "metrics-cert-key": v.pipe(v.string(), v.minLength(1, "must not be empty")),
   controllers: controllersSchema,
+  "claim-scope": v.picklist(CLAIM_SCOPES, `must be one of ${CLAIM_SCOPES.join(", ")}`),
 });
 
 /** Validated flags plus what the Go operator's flags mean here (see go-compat.ts). */

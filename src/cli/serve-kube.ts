@@ -30,8 +30,11 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
   const client = new KubeClient(loadKubeConfig(options.kubeconfig));
   let reconciler: StatusReconciler | undefined;
   let translator: Translator | undefined;
+  const modes = options["translator-modes"];
   const source = new KubeSource(client, {
     namespace: options.namespace,
+    // Every replica serves, so every replica must tell the translator's configs from hand-made ones.
+    translatorModes: modes,
     stallTimeoutMs: options["watch-stall-timeout"] * 1000,
     ...(options["secret-label-selector"] ? { secretLabelSelector: options["secret-label-selector"] } : {}),
     onObjectChange: (kind, key, _type, object, statusOnly, statusOwners) => {
@@ -60,7 +63,6 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
       }
       // Off only when --controllers (the Go manager's switches) names neither boot config controller.
       if (options["reconcile-status"]) reconciler = new StatusReconciler({ client, source, store, log, events: new EventRecorder(client, log) });
-      const modes = options["translator-modes"];
       if (modes.ipxe || modes.httpboot) {
         translator = new Translator({
           client,

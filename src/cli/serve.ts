@@ -121,7 +121,7 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
   ]);
   if (!sides.ok) throw new UsageError(sides.reason);
   const metrics = createBootMetrics();
-  const store = new BootStore();
+  const store = new BootStore({ claimScope: options["claim-scope"] });
   store.ignition.onWarnings = (secret, warnings) => log.warn("butane translated with warnings", { secret, warnings });
   const template = await loadIpxeTemplate(options["ipxe-template"], log);
   const source = hooks.source ?? createFileSource(options, log);

@@ -2,7 +2,7 @@
 // validation, its schema problems), keeping KEP-1623 semantics (lastTransitionTime moves only when a condition's
 // status changes). Condition types and the *Fetched reasons are the Go operator's, so alerts and dashboards carry over.
 import type { BootConfigState, Condition, SchemaProblem } from "../api/index.ts";
-import type { Diagnosis } from "../boot/diagnose.ts";
+import { CONTESTED_REMARK, type Diagnosis, STANDBY_REMARK } from "../boot/diagnose.ts";
 
 export const CONDITION_READY = "Ready";
 export const CONDITION_IDENTIFIERS_UNIQUE = "IdentifiersUnique";
@@ -54,31 +54,26 @@ function noProblemListed(diagnosis: Diagnosis): never {
   throw new Error(`diagnosis of ${diagnosis.kind} ${diagnosis.key} is ${diagnosis.state} but lists no problem`);
 }
 
-function conflictsOf(diagnosis: Diagnosis): Diagnosis["problems"] {
-  return diagnosis.problems.filter((problem) => problem.reason === "IdentifierConflict");
+function remarks(diagnosis: Diagnosis, prefix: string): string[] {
+  return diagnosis.warnings.filter((warning) => warning.startsWith(prefix)).map((warning) => warning.slice(prefix.length));
 }
 
-function identifiersUniqueCondition(diagnosis: Diagnosis, generationField: { observedGeneration?: number }): Omit<Condition, "lastTransitionTime"> {
-  const conflicts = conflictsOf(diagnosis);
-  return conflicts.length === 0
-    ? {
-        type: CONDITION_IDENTIFIERS_UNIQUE,
-        status: "True",
-        reason: "NoConflict",
-        message: "no other config claims this config's identifiers",
-        ...generationField,
-      }
-    : {
-        type: CONDITION_IDENTIFIERS_UNIQUE,
-        status: "False",
-        reason: "IdentifierConflict",
-        message: conflicts.map((problem) => problem.message).join("; "),
-        ...generationField,
-      };
+/**
+ * False when the config lost an identifier (IdentifierConflict) or is the translator's standby config (Standby: not
+ * served for it, by design); True when it holds every identifier, naming the other claimants if there are any
+ * (IdentifierContested: it is served, the conflict is still real).
+ */
+function identifiersUnique(diagnosis: Diagnosis, conflicts: readonly { message: string }[]): Pick<Condition, "status" | "reason" | "message"> {
+  if (conflicts.length > 0) return { status: "False", reason: "IdentifierConflict", message: conflicts.map((problem) => problem.message).join("; ") };
+  const standby = remarks(diagnosis, STANDBY_REMARK);
+  if (standby.length > 0) return { status: "False", reason: "Standby", message: standby.join("; ") };
+  const contested = remarks(diagnosis, CONTESTED_REMARK);
+  if (contested.length > 0) return { status: "True", reason: "IdentifierContested", message: contested.join("; ") };
+  return { status: "True", reason: "NoConflict", message: "no other config claims this config's identifiers" };
 }
 
 export function desiredStatus(diagnosis: Diagnosis, generation: number | undefined, existing: readonly Condition[], now: Date): ReconcilerStatus {
-  const conflicts = conflictsOf(diagnosis);
+  const conflicts = diagnosis.problems.filter((problem) => problem.reason === "IdentifierConflict");
   const others = diagnosis.problems.filter((problem) => problem.reason !== "IdentifierConflict");
   const generationField = generation === undefined ? {} : { observedGeneration: generation };
   const ready = withTransitionTime(
@@ -94,7 +89,7 @@ export function desiredStatus(diagnosis: Diagnosis, generation: number | undefin
     existing,
     now,
   );
-  const unique = withTransitionTime(identifiersUniqueCondition(diagnosis, generationField), existing, now);
+  const unique = withTransitionTime({ type: CONDITION_IDENTIFIERS_UNIQUE, ...identifiersUnique(diagnosis, conflicts), ...generationField }, existing, now);
   const butaneWarnings = diagnosis.ignitionWarnings ?? [];
   const warningsMessage = butaneWarnings.join("; ");
   const ignitionWarnings = withTransitionTime(

@@ -7,7 +7,7 @@
 // answering each rewrite at once, so two controllers never turn one object into a write storm.
 import { diagnoseHttpBootConfig, diagnoseIpxeBootConfig } from "../boot/diagnose.ts";
 import type { BootStore } from "../boot/store.ts";
-import type { BootIndex } from "../index/boot-index.ts";
+import { type BootIndex, describeConflict } from "../index/boot-index.ts";
 import { isNotFound, type KubeClient } from "../kube/client.ts";
 import { cacheKeyOf } from "../kube/paths.ts";
 import type { Logger } from "../observability/log.ts";
@@ -49,12 +49,14 @@ function refId(ref: ConfigRef): string {
   return `${ref.kind}|${ref.namespace}/${ref.name}`;
 }
 
+/** Keyed by config and outcome: a conflict whose winner changes (a holder deleted, a role moved) re-reconciles all its claimants. */
 function conflictParticipants(index: BootIndex): Map<string, ConfigRef> {
   const refs = new Map<string, ConfigRef>();
   for (const conflict of index.conflicts) {
+    const outcome = describeConflict(conflict);
     for (const key of [conflict.winner, ...conflict.losers]) {
       const ref = configRef(conflict.kind, key);
-      refs.set(refId(ref), ref);
+      refs.set(`${refId(ref)}|${outcome}`, ref);
     }
   }
   return refs;

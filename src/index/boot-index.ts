@@ -1,25 +1,70 @@
 // The in-memory lookup tables the boot routes read. Built once per change of the resource set (never per
 // request) and then only read, so a request sees one consistent snapshot without locking.
+// Who gets a machine when several configs claim one identifier is a security decision (the winner's script and
+// Ignition, SSH keys included, are what the machine boots): see rankClaimants for the rules and why each holds.
 
 import { canonicalIp, canonicalNetworkIdentifier, canonicalUuid, swapUuidByteOrder } from "../api/canonical.ts";
-import { type HTTPBootConfig, type IPXEBootConfig, type ObjectMeta, objectKey, type Secret, secretValues } from "../api/index.ts";
+import { DEFAULT_NAMESPACE, type HTTPBootConfig, type IPXEBootConfig, type ObjectMeta, objectKey, type Secret, secretValues } from "../api/index.ts";
+
+export type ConfigKind = "IPXEBootConfig" | "HTTPBootConfig";
+export type IdentifierKind = "uuid" | "ip" | "mac";
+
+/**
+ * What a config is to the metal-operator translator, as verified by the Kubernetes source (never read from the
+ * config alone): "active" is the translator's child that its Server boots now, "standby" the one it does not.
+ */
+export type TranslatorRole = "active" | "standby";
 
 export interface ResourceSnapshot {
   ipxeBootConfigs: readonly IPXEBootConfig[];
   httpBootConfigs: readonly HTTPBootConfig[];
   secrets: readonly Secret[];
+  /**
+   * Directory mode: in which order this process first saw each config (configId → rank, lower = earlier; one load
+   * ranks by path, then document index). Replaces metadata.creationTimestamp, which a file can claim freely.
+   */
+  firstSeen?: ReadonlyMap<string, number>;
+  /** configId → role, for configs the translator verifiably owns. Absent or empty: the active annotation counts nowhere. */
+  translatorRoles?: ReadonlyMap<string, TranslatorRole>;
+  /**
+   * Kubernetes mode: configs whose status, written by this appliance at their current generation, says they held
+   * every identifier they claim. They count as holders when this process has no holder of its own for an identifier
+   * (after a restart), so a restart cannot hand a machine to a config that was edited to claim it.
+   */
+  heldBefore?: ReadonlySet<string>;
 }
 
-export type ConfigKind = "IPXEBootConfig" | "HTTPBootConfig";
-export type IdentifierKind = "uuid" | "ip" | "mac";
+/** "Kind/namespace/name": how snapshots name one config in firstSeen, translatorRoles and heldBefore. */
+export function configId(kind: ConfigKind, key: string): string {
+  return `${kind}/${key}`;
+}
+
+/** cluster: one holder per identifier across all namespaces; namespace: a namespace never takes another's identifier. */
+export type ClaimScope = "cluster" | "namespace";
+export const CLAIM_SCOPES: readonly ClaimScope[] = ["cluster", "namespace"];
+
+export interface BootIndexOptions {
+  claimScope?: ClaimScope;
+}
+
+/**
+ * Why a loser lost to the winner: the first rule of rankClaimants on which they differ.
+ * active: the winner is the translator's active config; holder: the winner already held the identifier;
+ * standby: the loser is the translator's standby config; first-seen / created: the winner was seen / created first;
+ * name: namespace/name order; namespace: another namespace holds the identifier (--claim-scope namespace).
+ */
+export type LossReason = "active" | "holder" | "standby" | "first-seen" | "created" | "name" | "namespace";
 
 /** Two or more configs of one kind claim the same identifier; `winner` is served, `losers` are not for it. */
 export interface IdentifierConflict {
   kind: ConfigKind;
   identifierKind: IdentifierKind;
+  /** Canonical; for a UUID the winner's form (claimants may use its SMBIOS byte-swapped form). */
   identifier: string;
   winner: string;
   losers: string[];
+  /** Why each loser lost, in the order of `losers`. */
+  reasons: LossReason[];
 }
 
 export type MatchReason = "uuid" | "uuid-byte-swapped" | "ip" | "mac" | "mac-via-httpbootconfig";
@@ -32,7 +77,92 @@ export interface Match<T> {
   identifier: string;
 }
 
+/** One config claiming one identifier, as the precedence rules see it. */
+export interface Claimant {
+  key: string;
+  namespace: string;
+  /** Verified by the source; undefined for every hand-made config whatever its annotations say. */
+  role: TranslatorRole | undefined;
+  /** It held this identifier in the previous generation (or, after a restart, its status says so). */
+  holder: boolean;
+  /** Lower is older: first-seen rank (directory mode) or creation time in ms (Kubernetes); Infinity when unknown. */
+  age: number;
+}
+
+export interface Ranking {
+  winner: Claimant;
+  losers: { claimant: Claimant; reason: LossReason }[];
+}
+
+type Rule = { reason: LossReason; compare: (a: Claimant, b: Claimant) => number };
+
+const first =
+  (test: (claimant: Claimant) => boolean) =>
+  (a: Claimant, b: Claimant): number =>
+    Number(test(b)) - Number(test(a));
+
+// metal-operator moves a machine between workload and maintenance by pointing its Server at another SBC; only the
+// translator's child of that SBC carries this role, so no config author can take it.
+const ACTIVE_RULE: Rule = { reason: "active", compare: first((claimant) => claimant.role === "active") };
+// A config that serves a machine keeps it: a newcomer cannot take it by name, timestamp or annotation.
+const HOLDER_RULE: Rule = { reason: "holder", compare: first((claimant) => claimant.holder) };
+const STANDBY_RULE: Rule = { reason: "standby", compare: first((claimant) => claimant.role !== "standby") };
+const NAME_RULE: Rule = { reason: "name", compare: (a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) };
+
+function ageRule(reason: "first-seen" | "created"): Rule {
+  return { reason, compare: (a, b) => (a.age === b.age ? 0 : a.age < b.age ? -1 : 1) };
+}
+
+function compareBy(ordered: readonly Rule[], a: Claimant, b: Claimant): number {
+  for (const rule of ordered) {
+    const result = rule.compare(a, b);
+    if (result !== 0) return result;
+  }
+  return 0;
+}
+
+/** The first rule on which the winner beats the loser. */
+function lossReason(ordered: readonly Rule[], winner: Claimant, loser: Claimant): LossReason {
+  return ordered.find((rule) => rule.compare(winner, loser) !== 0)?.reason ?? "name";
+}
+
+/**
+ * Who of several configs claiming one identifier is served. Pure, and the same on every replica for the same inputs.
+ *  1. the translator's active config (verified: owned by the SBC its Server refers to, claiming only that Server's
+ *     identifiers) — never a config that merely carries the annotation;
+ *  2. the holder: the config that served the identifier in the previous generation;
+ *  3. anything but the translator's standby config;
+ *  4. the oldest: Kubernetes creationTimestamp (set by the API server), or in directory mode the order this process
+ *     first saw the config (file timestamps and metadata are the author's to forge);
+ *  5. namespace/name.
+ * With scope "namespace" one namespace holds the identifier first — the holder's, else the oldest claimant's, no
+ * matter any role — and claimants from other namespaces always lose.
+ */
+export function rankClaimants(claimants: readonly Claimant[], scope: ClaimScope, ageReason: "first-seen" | "created" = "created"): Ranking {
+  const age = ageRule(ageReason);
+  const ordered = [ACTIVE_RULE, HOLDER_RULE, STANDBY_RULE, age, NAME_RULE];
+  let sorted = [...claimants].sort((a, b) => compareBy(ordered, a, b));
+  let holdingNamespace: string | undefined;
+  if (scope === "namespace") {
+    // No role moves an identifier into another namespace: the holder's namespace, else the oldest claimant's.
+    const [holderOrOldest] = [...claimants].sort((a, b) => compareBy([HOLDER_RULE, age, NAME_RULE], a, b));
+    holdingNamespace = holderOrOldest?.namespace;
+    const inside = sorted.filter((claimant) => claimant.namespace === holdingNamespace);
+    sorted = [...inside, ...sorted.filter((claimant) => claimant.namespace !== holdingNamespace)];
+  }
+  const [winner, ...rest] = sorted;
+  if (!winner) throw new Error("rankClaimants: no claimants");
+  return {
+    winner,
+    losers: rest.map((claimant) => ({
+      claimant,
+      reason: holdingNamespace !== undefined && claimant.namespace !== holdingNamespace ? "namespace" : lossReason(ordered, winner, claimant),
+    })),
+  };
+}
+
 interface Claims<T> {
+  /** The winner's config per identifier (for UUIDs, per byte-order family: see uuidFamily). */
   byIdentifier: Map<string, T>;
   /** Every key claiming an identifier, the winner first; never empty. */
   claimants: Map<string, [winner: string, ...others: string[]]>;
@@ -42,14 +172,27 @@ function newClaims<T>(): Claims<T> {
   return { byIdentifier: new Map(), claimants: new Map() };
 }
 
-function claim<T>(claims: Claims<T>, identifier: string, key: string, config: T): void {
+function claim<T>(claims: Claims<T>, contested: Set<string>, identifier: string, key: string, config: T): void {
   const existing = claims.claimants.get(identifier);
   if (existing) {
-    if (!existing.includes(key)) existing.push(key);
+    if (!existing.includes(key)) {
+      existing.push(key);
+      contested.add(identifier);
+    }
     return;
   }
   claims.claimants.set(identifier, [key]);
   claims.byIdentifier.set(identifier, config);
+}
+
+/**
+ * A UUID and its SMBIOS byte-swapped form name one machine (firmware disagrees on the byte order), so they are one
+ * identifier for conflicts: otherwise a config claiming the swapped form exactly would beat the machine's own
+ * config for requests in that form.
+ */
+function uuidFamily(canonical: string): string {
+  const swapped = swapUuidByteOrder(canonical);
+  return swapped < canonical ? swapped : canonical;
 }
 
 function creationTime(meta: ObjectMeta): number {
@@ -61,40 +204,17 @@ function creationTime(meta: ObjectMeta): number {
 
 /**
  * Set by the metal-operator translator on the configs it generates: "true" on the one the Server currently refers
- * to (workload or maintenance), "false" on the other. Several configs then legitimately claim one machine.
+ * to (workload or maintenance), "false" on the other. It counts only where the source verified the translator owns
+ * the config (ResourceSnapshot.translatorRoles); on any other config it means nothing.
  */
 export const ACTIVE_ANNOTATION = "boot.ironcore.dev/active";
 
-function activeRank(meta: ObjectMeta): number {
-  const value = meta.annotations?.[ACTIVE_ANNOTATION];
-  return value === "true" ? 0 : value === "false" ? 2 : 1;
-}
-
-/** Whether a config was marked standby by the translator: losing a conflict is then expected, not an error. */
-export function isStandby(meta: ObjectMeta): boolean {
-  return meta.annotations?.[ACTIVE_ANNOTATION] === "false";
-}
-
-/**
- * The config a Server currently refers to first; then the oldest object (it was there first, so it keeps serving);
- * then namespace/name. Stable across restarts and identical on every replica.
- */
-function byPrecedence<T extends { metadata: ObjectMeta }>(configs: readonly T[]): T[] {
+function byKey<T extends { metadata: ObjectMeta }>(configs: readonly T[]): T[] {
   return [...configs].sort((a, b) => {
-    const active = activeRank(a.metadata) - activeRank(b.metadata);
-    if (active !== 0) return active;
-    const age = creationTime(a.metadata) - creationTime(b.metadata);
-    if (age !== 0 && !Number.isNaN(age)) return age;
     const ka = objectKey(a.metadata);
     const kb = objectKey(b.metadata);
     return ka < kb ? -1 : ka > kb ? 1 : 0;
   });
-}
-
-function collectConflicts<T>(kind: ConfigKind, identifierKind: IdentifierKind, claims: Claims<T>, into: IdentifierConflict[]): void {
-  for (const [identifier, keys] of claims.claimants) {
-    if (keys.length > 1) into.push({ kind, identifierKind, identifier, winner: keys[0], losers: keys.slice(1) });
-  }
 }
 
 export interface SecretEntry {
@@ -103,15 +223,14 @@ export interface SecretEntry {
   values: Map<string, string>;
 }
 
+type TableName = "ipxeByUuid" | "ipxeByIp" | "httpByUuid" | "httpByIp" | "httpByMac";
+
 export class BootIndex {
   readonly ipxeByUuid = newClaims<IPXEBootConfig>();
   readonly ipxeByIp = newClaims<IPXEBootConfig>();
   readonly httpByUuid = newClaims<HTTPBootConfig>();
   readonly httpByIp = newClaims<HTTPBootConfig>();
   readonly httpByMac = newClaims<HTTPBootConfig>();
-  /** Byte-swapped UUIDs, consulted only after an exact miss; never a conflict source. */
-  private readonly ipxeBySwappedUuid = new Map<string, IPXEBootConfig>();
-  private readonly httpBySwappedUuid = new Map<string, HTTPBootConfig>();
   readonly secrets = new Map<string, SecretEntry>();
   /** secret namespace/name → configs referencing it, so a Secret change re-reconciles exactly those. */
   readonly configsBySecret = new Map<string, { kind: ConfigKind; key: string }[]>();
@@ -120,44 +239,56 @@ export class BootIndex {
   readonly httpBootConfigs: readonly HTTPBootConfig[];
   readonly ipxeByKey = new Map<string, IPXEBootConfig>();
   readonly httpByKey = new Map<string, HTTPBootConfig>();
+  readonly claimScope: ClaimScope;
+  private readonly translatorRoles: ReadonlyMap<string, TranslatorRole>;
 
-  constructor(snapshot: ResourceSnapshot) {
-    this.ipxeBootConfigs = byPrecedence(snapshot.ipxeBootConfigs);
-    this.httpBootConfigs = byPrecedence(snapshot.httpBootConfigs);
+  /** `previous`: the index this one replaces; its holders keep their identifiers (rankClaimants rule 2). */
+  constructor(snapshot: ResourceSnapshot, previous?: BootIndex, options: BootIndexOptions = {}) {
+    this.claimScope = options.claimScope ?? "cluster";
+    this.translatorRoles = snapshot.translatorRoles ?? new Map();
+    this.ipxeBootConfigs = byKey(snapshot.ipxeBootConfigs);
+    this.httpBootConfigs = byKey(snapshot.httpBootConfigs);
+    const contested: Record<TableName, Set<string>> = {
+      ipxeByUuid: new Set(),
+      ipxeByIp: new Set(),
+      httpByUuid: new Set(),
+      httpByIp: new Set(),
+      httpByMac: new Set(),
+    };
     for (const config of this.ipxeBootConfigs) {
       const key = objectKey(config.metadata);
       this.ipxeByKey.set(key, config);
       const uuid = config.spec.systemUUID === undefined ? null : canonicalUuid(config.spec.systemUUID);
-      if (uuid) claim(this.ipxeByUuid, uuid, key, config);
+      if (uuid) claim(this.ipxeByUuid, contested.ipxeByUuid, uuidFamily(uuid), key, config);
       for (const ip of config.spec.systemIPs ?? []) {
         const canonical = canonicalIp(ip);
-        if (canonical) claim(this.ipxeByIp, canonical, key, config);
+        if (canonical) claim(this.ipxeByIp, contested.ipxeByIp, canonical, key, config);
       }
     }
     for (const config of this.httpBootConfigs) {
       const key = objectKey(config.metadata);
       this.httpByKey.set(key, config);
       const uuid = config.spec.systemUUID === undefined ? null : canonicalUuid(config.spec.systemUUID);
-      if (uuid) claim(this.httpByUuid, uuid, key, config);
+      if (uuid) claim(this.httpByUuid, contested.httpByUuid, uuidFamily(uuid), key, config);
       for (const raw of config.spec.networkIdentifiers ?? []) {
         const identifier = canonicalNetworkIdentifier(raw);
-        if (identifier?.kind === "ip") claim(this.httpByIp, identifier.value, key, config);
-        if (identifier?.kind === "mac") claim(this.httpByMac, identifier.value, key, config);
+        if (identifier?.kind === "ip") claim(this.httpByIp, contested.httpByIp, identifier.value, key, config);
+        if (identifier?.kind === "mac") claim(this.httpByMac, contested.httpByMac, identifier.value, key, config);
       }
     }
-    for (const [uuid, config] of this.ipxeByUuid.byIdentifier) {
-      const swapped = swapUuidByteOrder(uuid);
-      if (!this.ipxeBySwappedUuid.has(swapped)) this.ipxeBySwappedUuid.set(swapped, config);
-    }
-    for (const [uuid, config] of this.httpByUuid.byIdentifier) {
-      const swapped = swapUuidByteOrder(uuid);
-      if (!this.httpBySwappedUuid.has(swapped)) this.httpBySwappedUuid.set(swapped, config);
-    }
-    collectConflicts("IPXEBootConfig", "uuid", this.ipxeByUuid, this.conflicts);
-    collectConflicts("IPXEBootConfig", "ip", this.ipxeByIp, this.conflicts);
-    collectConflicts("HTTPBootConfig", "uuid", this.httpByUuid, this.conflicts);
-    collectConflicts("HTTPBootConfig", "ip", this.httpByIp, this.conflicts);
-    collectConflicts("HTTPBootConfig", "mac", this.httpByMac, this.conflicts);
+    const settle = <T extends IPXEBootConfig | HTTPBootConfig>(table: TableName, claims: Claims<T>, byKeyMap: Map<string, T>) => {
+      const kind: ConfigKind = table.startsWith("ipxe") ? "IPXEBootConfig" : "HTTPBootConfig";
+      const identifierKind: IdentifierKind = table.endsWith("Uuid") ? "uuid" : table.endsWith("Ip") ? "ip" : "mac";
+      for (const identifier of contested[table]) {
+        const keys = claims.claimants.get(identifier) ?? [];
+        this.resolveConflict(snapshot, previous?.[table].claimants.get(identifier)?.[0], kind, identifierKind, identifier, keys, claims, byKeyMap);
+      }
+    };
+    settle("ipxeByUuid", this.ipxeByUuid, this.ipxeByKey);
+    settle("ipxeByIp", this.ipxeByIp, this.ipxeByKey);
+    settle("httpByUuid", this.httpByUuid, this.httpByKey);
+    settle("httpByIp", this.httpByIp, this.httpByKey);
+    settle("httpByMac", this.httpByMac, this.httpByKey);
     const reference = (kind: ConfigKind, config: IPXEBootConfig | HTTPBootConfig, secretName: string | undefined): void => {
       if (!secretName) return;
       const secretKey = objectKey({ name: secretName, namespace: config.metadata.namespace });
@@ -177,6 +308,48 @@ export class BootIndex {
     }
   }
 
+  /** Orders the claimants of one contested identifier (rankClaimants) and records the conflict. */
+  private resolveConflict<T extends IPXEBootConfig | HTTPBootConfig>(
+    snapshot: ResourceSnapshot,
+    previousHolder: string | undefined,
+    kind: ConfigKind,
+    identifierKind: IdentifierKind,
+    identifier: string,
+    keys: readonly string[],
+    claims: Claims<T>,
+    byKeyMap: Map<string, T>,
+  ): void {
+    // The in-memory holder if it still claims the identifier; otherwise what the statuses remember (a restart).
+    const holderStillClaims = previousHolder !== undefined && keys.includes(previousHolder);
+    const claimants: Claimant[] = keys.map((key) => {
+      const config = byKeyMap.get(key);
+      const id = configId(kind, key);
+      const firstSeen = snapshot.firstSeen;
+      return {
+        key,
+        namespace: config?.metadata.namespace ?? DEFAULT_NAMESPACE,
+        role: this.translatorRoles.get(id),
+        holder: holderStillClaims ? key === previousHolder : snapshot.heldBefore?.has(id) === true,
+        age: firstSeen ? (firstSeen.get(id) ?? Number.POSITIVE_INFINITY) : config ? creationTime(config.metadata) : Number.POSITIVE_INFINITY,
+      };
+    });
+    const ranking = rankClaimants(claimants, this.claimScope, snapshot.firstSeen ? "first-seen" : "created");
+    const winner = ranking.winner.key;
+    const winnerConfig = byKeyMap.get(winner);
+    if (!winnerConfig) return;
+    claims.byIdentifier.set(identifier, winnerConfig);
+    claims.claimants.set(identifier, [winner, ...ranking.losers.map((loser) => loser.claimant.key)]);
+    const winnerUuid = identifierKind === "uuid" && winnerConfig.spec.systemUUID ? canonicalUuid(winnerConfig.spec.systemUUID) : null;
+    this.conflicts.push({
+      kind,
+      identifierKind,
+      identifier: winnerUuid ?? identifier,
+      winner,
+      losers: ranking.losers.map((loser) => loser.claimant.key),
+      reasons: ranking.losers.map((loser) => loser.reason),
+    });
+  }
+
   get configCount(): number {
     return this.ipxeBootConfigs.length + this.httpBootConfigs.length;
   }
@@ -186,12 +359,22 @@ export class BootIndex {
     return this.conflicts.filter((conflict) => conflict.kind === kind && conflict.losers.includes(key));
   }
 
+  /** Conflicts the given config won: it is served, and others claim the same identifier. */
+  conflictsHeldBy(kind: ConfigKind, key: string): IdentifierConflict[] {
+    return this.conflicts.filter((conflict) => conflict.kind === kind && conflict.winner === key);
+  }
+
+  /** The config's verified translator role; undefined for every config the translator does not own. */
+  translatorRole(kind: ConfigKind, key: string): TranslatorRole | undefined {
+    return this.translatorRoles.get(configId(kind, key));
+  }
+
   ipxeByUuidLookup(rawUuid: string): Match<IPXEBootConfig> | null {
-    return lookupUuid(rawUuid, this.ipxeByUuid.byIdentifier, this.ipxeBySwappedUuid);
+    return lookupUuid(rawUuid, this.ipxeByUuid.byIdentifier);
   }
 
   httpByUuidLookup(rawUuid: string): Match<HTTPBootConfig> | null {
-    return lookupUuid(rawUuid, this.httpByUuid.byIdentifier, this.httpBySwappedUuid);
+    return lookupUuid(rawUuid, this.httpByUuid.byIdentifier);
   }
 
   ipxeByIpLookup(rawIp: string): Match<IPXEBootConfig> | null {
@@ -214,16 +397,42 @@ export class BootIndex {
   }
 }
 
-function lookupUuid<T extends { metadata: ObjectMeta }>(rawUuid: string, exact: Map<string, T>, swapped: Map<string, T>): Match<T> | null {
+/** The config holding the UUID's byte-order family; "uuid-byte-swapped" when it names the other byte order. */
+function lookupUuid<T extends IPXEBootConfig | HTTPBootConfig>(rawUuid: string, table: Map<string, T>): Match<T> | null {
   const uuid = canonicalUuid(rawUuid);
   if (!uuid) return null;
-  const direct = exact.get(uuid);
-  if (direct) return { config: direct, key: objectKey(direct.metadata), reason: "uuid", identifier: uuid };
-  const other = swapped.get(uuid);
-  if (other) return { config: other, key: objectKey(other.metadata), reason: "uuid-byte-swapped", identifier: uuid };
-  return null;
+  const config = table.get(uuidFamily(uuid));
+  if (!config) return null;
+  const exact = config.spec.systemUUID !== undefined && canonicalUuid(config.spec.systemUUID) === uuid;
+  return { config, key: objectKey(config.metadata), reason: exact ? "uuid" : "uuid-byte-swapped", identifier: uuid };
+}
+
+function describeLoss(conflict: IdentifierConflict, loser: string, reason: LossReason): string {
+  const winner = conflict.winner;
+  switch (reason) {
+    case "active":
+      return `${winner} is the translator's active config for its Server`;
+    case "holder":
+      return `${winner} already holds it`;
+    case "standby":
+      return `${loser} is the translator's standby config`;
+    case "first-seen":
+      return `${winner} was loaded first`;
+    case "created":
+      return `${winner} is older`;
+    case "name":
+      return `${winner} sorts first by namespace/name`;
+    case "namespace":
+      return `namespace ${winner.split("/")[0]} holds it and --claim-scope is namespace`;
+  }
 }
 
 export function describeConflict(conflict: IdentifierConflict): string {
-  return `${conflict.kind}s ${[conflict.winner, ...conflict.losers].join(", ")} all claim ${conflict.identifierKind} ${conflict.identifier}; ${conflict.winner} is served (active for its Server, then oldest, then by namespace/name)`;
+  const losses = conflict.losers.map((loser, i) => `not ${loser} (${describeLoss(conflict, loser, conflict.reasons[i] ?? "name")})`);
+  return `${conflict.kind}s ${[conflict.winner, ...conflict.losers].join(", ")} all claim ${conflict.identifierKind} ${conflict.identifier}; ${conflict.winner} is served, ${losses.join(", ")}`;
+}
+
+/** The holder's side of a conflict: it is served, and who else claims the identifier. */
+export function describeContest(conflict: IdentifierConflict): string {
+  return `holds ${conflict.identifierKind} ${conflict.identifier}; also claimed by ${conflict.losers.join(", ")} (not served)`;
 }

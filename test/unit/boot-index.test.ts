@@ -71,7 +71,7 @@ describe("conflicts", () => {
       const index = new BootIndex({ ipxeBootConfigs: order, httpBootConfigs: [], secrets: [] });
       expect(index.ipxeByUuidLookup(UUID)?.key).toBe("default/zz-older");
       expect(index.conflicts).toEqual([
-        { kind: "IPXEBootConfig", identifierKind: "uuid", identifier: UUID, winner: "default/zz-older", losers: ["default/aa-newer"] },
+        { kind: "IPXEBootConfig", identifierKind: "uuid", identifier: UUID, winner: "default/zz-older", losers: ["default/aa-newer"], reasons: ["created"] },
       ]);
       expect(index.conflictsLostBy("IPXEBootConfig", "default/aa-newer")).toHaveLength(1);
       expect(index.conflictsLostBy("IPXEBootConfig", "default/zz-older")).toHaveLength(0);
@@ -97,19 +97,24 @@ describe("conflicts", () => {
     expect(index.conflicts).toEqual([]);
   });
 
-  test("an exact UUID beats another config's byte-swapped UUID", () => {
+  test("a UUID and its byte-swapped form are one identifier: claiming the swapped form is a conflict, not a bypass", () => {
     const index = new BootIndex({
-      ipxeBootConfigs: [ipxeConfig("exact", { systemUUID: SWAPPED }), ipxeConfig("other", { systemUUID: UUID })],
+      ipxeBootConfigs: [
+        ipxeConfig("victim", { systemUUID: UUID }, { creationTimestamp: "2024-01-01T00:00:00Z" }),
+        ipxeConfig("aaa-swapped", { systemUUID: SWAPPED }, { creationTimestamp: "2025-01-01T00:00:00Z" }),
+      ],
       httpBootConfigs: [],
       secrets: [],
     });
-    expect(index.ipxeByUuidLookup(SWAPPED)?.key).toBe("default/exact");
-    expect(index.ipxeByUuidLookup(UUID)?.key).toBe("default/other");
+    // Both request forms reach the machine's own config; before, the swapped form went to the other config.
+    expect(index.ipxeByUuidLookup(SWAPPED)).toMatchObject({ key: "default/victim", reason: "uuid-byte-swapped" });
+    expect(index.ipxeByUuidLookup(UUID)).toMatchObject({ key: "default/victim", reason: "uuid" });
+    expect(index.conflictsLostBy("IPXEBootConfig", "default/aaa-swapped")).toHaveLength(1);
   });
 });
 
 describe("workload and maintenance configs for one machine", () => {
-  test("the config marked active wins regardless of age; the standby loser is not an error", async () => {
+  test("the translator's verified active config wins regardless of age; its standby config is not an error", async () => {
     const { ACTIVE_ANNOTATION } = await import("../../src/index/boot-index.ts");
     const { diagnoseIpxeBootConfig } = await import("../../src/boot/diagnose.ts");
     const { IgnitionCache } = await import("../../src/boot/ignition.ts");
@@ -120,7 +125,11 @@ describe("workload and maintenance configs for one machine", () => {
       { systemUUID: UUID },
       { creationTimestamp: "2025-01-01T00:00:00Z", annotations: { [ACTIVE_ANNOTATION]: "true" } },
     );
-    const index = new BootIndex({ ipxeBootConfigs: [workload, maintenance], httpBootConfigs: [], secrets: [] });
+    const translatorRoles = new Map([
+      ["IPXEBootConfig/default/workload", "standby" as const],
+      ["IPXEBootConfig/default/maintenance", "active" as const],
+    ]);
+    const index = new BootIndex({ ipxeBootConfigs: [workload, maintenance], httpBootConfigs: [], secrets: [], translatorRoles });
     expect(index.ipxeByUuidLookup(UUID)?.key).toBe("default/maintenance");
     const caches = { ignition: new IgnitionCache(), ipxeScripts: new IpxeScriptCache() };
     const standby = diagnoseIpxeBootConfig(index, caches, workload);

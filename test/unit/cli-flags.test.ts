@@ -53,6 +53,14 @@ describe("serve options (valibot)", () => {
     expect(parse([]).source).toEqual({ type: "embedded" });
     expect(parse([]).listen).toEqual({ hostname: "0.0.0.0", port: 8082 });
   });
+  test("--claim-scope: cluster by default (compatible), namespace on request, from the flag or the environment", () => {
+    expect(parse([])["claim-scope"]).toBe("cluster");
+    expect(parse(["--claim-scope", "namespace"])["claim-scope"]).toBe("namespace");
+    const fromEnv = validateFlags(serveOptionsSchema, parseArgs("serve", [], { BOOT_OPERATOR_CLAIM_SCOPE: "namespace" }).flags);
+    expect(fromEnv["claim-scope"]).toBe("namespace");
+    expect(() => parse(["--claim-scope", "tenant"])).toThrow('--claim-scope "tenant": must be one of cluster, namespace');
+    expect(helpFor("serve", "s", "u")).toContain("--claim-scope SCOPE");
+  });
   test("every bad value is reported at once, naming the flag", () => {
     let message = "";
     try {

@@ -132,4 +132,30 @@ describe("ResourceSet keeps the last good state", () => {
     expect(update.snapshot.ipxeBootConfigs[0]?.spec.kernelURL).toBe("http://f/other");
     expect(update.problems.filter((p) => p.origin === "b.yaml" && p.message.includes("defined again; the definition in a.yaml is used"))).toHaveLength(2);
   });
+
+  test("age is first seen by this process, then path and document order; never the file's creationTimestamp", () => {
+    const config = (name: string, stamp: string) =>
+      `apiVersion: boot.ironcore.dev/v1alpha1\nkind: IPXEBootConfig\nmetadata: {name: ${name}, creationTimestamp: "${stamp}"}\nspec: {kernelURL: http://f/k, initrdURL: http://f/i}\n`;
+    const set = new ResourceSet();
+    const victim = config("victim", "2025-01-01T00:00:00Z");
+    const first = set.rebuild(files({ "z.yaml": victim })).snapshot.firstSeen;
+    expect([...(first ?? [])]).toEqual([["IPXEBootConfig/default/victim", 0]]);
+    // Added later in an earlier path, with an earlier name and a forged 1970 timestamp: still younger.
+    const later = set.rebuild(files({ "z.yaml": victim, "a.yaml": config("aaa", "1970-01-01T00:00:00Z") })).snapshot.firstSeen;
+    expect(later?.get("IPXEBootConfig/default/victim")).toBe(0);
+    expect(later?.get("IPXEBootConfig/default/aaa")).toBe(1);
+    // One load (a restart): path order, then document order.
+    const fresh = new ResourceSet().rebuild(
+      files({ "z.yaml": victim, "a.yaml": `${config("a2", "2025-01-01T00:00:00Z")}---\n${config("a1", "2025-01-01T00:00:00Z")}` }),
+    );
+    expect([...(fresh.snapshot.firstSeen ?? [])]).toEqual([
+      ["IPXEBootConfig/default/a2", 0],
+      ["IPXEBootConfig/default/a1", 1],
+      ["IPXEBootConfig/default/victim", 2],
+    ]);
+    // A config that disappears forgets its age: re-added, it is the newest.
+    set.rebuild(files({ "a.yaml": config("aaa", "1970-01-01T00:00:00Z") }));
+    const readded = set.rebuild(files({ "z.yaml": victim, "a.yaml": config("aaa", "1970-01-01T00:00:00Z") })).snapshot.firstSeen;
+    expect((readded?.get("IPXEBootConfig/default/victim") ?? 0) > (readded?.get("IPXEBootConfig/default/aaa") ?? 0)).toBe(true);
+  });
 });

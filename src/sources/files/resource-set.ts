@@ -1,7 +1,9 @@
 // Turns decoded files into one resource snapshot while never losing the last good state: a file that stops
 // parsing keeps serving what it served before, an invalid document keeps its previous valid version, and a file
 // whose new version is held back as incomplete (completeness.ts) keeps serving its last complete version.
+// It also remembers in which order configs first appeared: a config's age in directory mode (see firstSeenRanks).
 import { type BootResource, objectKey } from "../../api/index.ts";
+import { configId } from "../../index/boot-index.ts";
 import { type SnapshotUpdate, type SourceProblem, snapshotOf } from "../../index/snapshot.ts";
 import type { DecodedFile } from "./documents.ts";
 
@@ -27,6 +29,8 @@ export function idsDefinedBy(decoded: DecodedFile): Set<string> {
 export class ResourceSet {
   private lastGoodById = new Map<string, BootResource>();
   private lastGoodByFile = new Map<string, BootResource[]>();
+  private readonly firstSeen = new Map<string, number>();
+  private nextRank = 0;
 
   /** Ids of the resources served from `path` right now. */
   servedIds(path: string): Set<string> {
@@ -118,6 +122,25 @@ export class ResourceSet {
 
     this.lastGoodByFile = nextGoodByFile;
     this.lastGoodById = new Map([...chosen].map(([id, entry]) => [id, entry.resource]));
-    return { snapshot: snapshotOf([...chosen.values()].map((entry) => entry.resource)), problems };
+    const resources = [...chosen.values()].map((entry) => entry.resource);
+    return { snapshot: { ...snapshotOf(resources), firstSeen: this.firstSeenRanks(resources) }, problems };
+  }
+
+  /**
+   * Age of each config as this process saw it: earlier loads first, and within one load path order, then document
+   * order (`resources` comes in that order). Not metadata.creationTimestamp: a file can claim any time, and
+   * precedence between configs claiming one machine must not be the author's to choose. A config that disappears
+   * forgets its rank; nothing is persisted, so after a restart file order decides.
+   */
+  private firstSeenRanks(resources: readonly BootResource[]): ReadonlyMap<string, number> {
+    const live = new Set<string>();
+    for (const resource of resources) {
+      if (resource.kind === "Secret") continue;
+      const id = configId(resource.kind, objectKey(resource.object.metadata));
+      live.add(id);
+      if (!this.firstSeen.has(id)) this.firstSeen.set(id, this.nextRank++);
+    }
+    for (const id of this.firstSeen.keys()) if (!live.has(id)) this.firstSeen.delete(id);
+    return new Map(this.firstSeen);
   }
 }

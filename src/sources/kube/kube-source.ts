@@ -2,16 +2,22 @@
 // schema rejects keeps its last valid version, as in directory mode, and its problems stay queryable so the status
 // reconciler can say what is wrong on the object itself), snapshots coalesced so a burst of watch events becomes one
 // index rebuild. Each config change also reports who owns its status fields (managedFields, read before the
-// reflector drops them), so the reconciler notices another writer rewriting its status.
-import { type BootResource, parseBootResource, type SchemaProblem } from "../../api/index.ts";
+// reflector drops them), so the reconciler notices another writer rewriting its status. With the translator
+// configured it also watches ServerBootConfigurations and Servers, on every replica (each serves, so each index
+// must know which configs are the translator's: see translator-trust.ts).
+import { type BootResource, objectKey, parseBootResource, type SchemaProblem } from "../../api/index.ts";
+import { configId, type ResourceSnapshot, type TranslatorRole } from "../../index/boot-index.ts";
 import { type SnapshotUpdate, type SourceProblem, snapshotOf } from "../../index/snapshot.ts";
-import type { KubeClient } from "../../kube/client.ts";
-import { apiVersionOf, BOOT_CONFIG_RESOURCES, type ResourceDescriptor, resourcePath, SECRETS } from "../../kube/paths.ts";
+import { isNotFound, KubeApiError, type KubeClient } from "../../kube/client.ts";
+import { apiVersionOf, BOOT_CONFIG_RESOURCES, type ResourceDescriptor, resourcePath, SECRETS, SERVER_BOOT_CONFIGURATIONS, SERVERS } from "../../kube/paths.ts";
 import type { ResourceSource } from "../types.ts";
 import { type KubeObjectLike, Reflector, type ReflectorChange } from "./reflector.ts";
 import { type StatusFieldOwner, statusFieldOwners } from "./status-owners.ts";
+import { statusSaysHeld, type TranslatedConfig, type TranslatorEvidence, translatorRoles } from "./translator-trust.ts";
 
 export type WatchedKind = "IPXEBootConfig" | "HTTPBootConfig" | "Secret";
+/** Watched only to verify the translator's configs; their changes reach no reconciler. */
+export type OwnerKind = "ServerBootConfiguration" | "Server";
 
 export interface KubeSourceOptions {
   /** Empty: all namespaces (needs cluster-wide list/watch RBAC). */
@@ -35,7 +41,13 @@ export interface KubeSourceOptions {
     statusOnly: boolean,
     statusOwners: readonly StatusFieldOwner[],
   ) => void;
-  onWatchError?: (kind: WatchedKind, error: Error, retryInMs: number) => void;
+  onWatchError?: (kind: WatchedKind | OwnerKind, error: Error, retryInMs: number) => void;
+  /**
+   * The kinds the translator writes (--translator-modes). When it writes any, ServerBootConfigurations (in
+   * `namespace`) and Servers are watched too, so the active annotation counts on its own configs of those kinds;
+   * the translator's RBAC grants the reads. Off: the annotation counts nowhere.
+   */
+  translatorModes?: { ipxe: boolean; httpboot: boolean };
 }
 
 interface HeldMeta {
@@ -88,6 +100,9 @@ export class KubeSource implements ResourceSource {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private synced = new Set<WatchedKind>();
   private firstSync: (() => void) | undefined;
+  private readonly owners: OwnerWatches | undefined;
+  /** The roles the last snapshot carried, to skip snapshots for SBC/Server changes that change no role. */
+  private lastRoles: ReadonlyMap<string, TranslatorRole> = new Map();
 
   constructor(
     client: KubeClient,
@@ -107,12 +122,14 @@ export class KubeSource implements ResourceSource {
           onChanges: (changes) => this.applyChanges(kind, changes),
           onSynced: () => {
             this.synced.add(kind);
-            if (this.synced.size === 3) this.firstSync?.();
+            if (this.allSynced) this.firstSync?.();
           },
           onError: (error, _phase, retryInMs) => options.onWatchError?.(kind, error, retryInMs),
         }),
       );
     }
+    const modes = options.translatorModes;
+    if (modes?.ipxe || modes?.httpboot) this.owners = new OwnerWatches(client, options, () => this.ownersChanged());
   }
 
   /** Resolves after every kind was listed once (the first full snapshot is delivered before). */
@@ -120,6 +137,7 @@ export class KubeSource implements ResourceSource {
     this.onUpdate = onUpdate;
     const synced = new Promise<void>((resolve) => (this.firstSync = resolve));
     for (const reflector of this.reflectors.values()) reflector.start();
+    this.owners?.start();
     await synced;
     this.emit();
   }
@@ -127,10 +145,11 @@ export class KubeSource implements ResourceSource {
   async stop(): Promise<void> {
     clearTimeout(this.timer);
     await Promise.all([...this.reflectors.values()].map((reflector) => reflector.stop()));
+    await this.owners?.stop();
   }
 
   get allSynced(): boolean {
-    return this.synced.size === 3;
+    return this.synced.size === 3 && (this.owners?.settled ?? true);
   }
 
   /** The raw object as last seen on the API server (with status), for reconcilers comparing status. */
@@ -205,6 +224,97 @@ export class KubeSource implements ResourceSource {
         }
       }
     }
-    this.onUpdate?.({ snapshot: snapshotOf(resources), problems });
+    this.onUpdate?.({ snapshot: { ...snapshotOf(resources), ...this.claimEvidence() }, problems });
+  }
+
+  /** What the index needs beyond the resources to decide conflicts: verified translator roles, holders by status. */
+  private claimEvidence(): Pick<ResourceSnapshot, "translatorRoles" | "heldBefore"> {
+    const heldBefore = new Set<string>();
+    for (const kind of ["IPXEBootConfig", "HTTPBootConfig"] as const) {
+      for (const [key, entry] of this.entries[kind]) {
+        // Only a config served exactly as the API server has it: its status speaks for this version.
+        if (!entry.resource || entry.invalid) continue;
+        if (statusSaysHeld(this.rawObject(kind, key))) heldBefore.add(configId(kind, objectKey(entry.resource.object.metadata)));
+      }
+    }
+    this.lastRoles = this.currentRoles();
+    return { translatorRoles: this.lastRoles, heldBefore };
+  }
+
+  private currentRoles(): ReadonlyMap<string, TranslatorRole> {
+    if (!this.owners) return new Map();
+    const configs: TranslatedConfig[] = [];
+    const modes = this.options.translatorModes;
+    // A kind the translator does not write here is never its config, whatever its owner reference says.
+    const kinds = [...(modes?.ipxe ? (["IPXEBootConfig"] as const) : []), ...(modes?.httpboot ? (["HTTPBootConfig"] as const) : [])];
+    for (const kind of kinds) {
+      for (const entry of this.entries[kind].values()) {
+        const resource = entry.resource;
+        if (resource?.kind === "IPXEBootConfig" || resource?.kind === "HTTPBootConfig") configs.push(resource);
+      }
+    }
+    return translatorRoles(configs, this.owners.evidence);
+  }
+
+  /** An SBC or Server changed: a new snapshot only if some config's role did (Server status churns often). */
+  private ownersChanged(): void {
+    if (!this.allSynced) return;
+    this.firstSync?.(); // the owner watches may settle last; a no-op once start() has resolved
+    const roles = this.currentRoles();
+    const same = roles.size === this.lastRoles.size && [...roles].every(([id, role]) => this.lastRoles.get(id) === role);
+    if (!same) this.schedule();
+  }
+}
+
+/**
+ * The two watches behind translator verification. A missing CRD (metal-operator not installed) or a refused list
+ * settles them empty, so serving never waits for them; the reflector keeps retrying and picks them up later.
+ */
+class OwnerWatches {
+  readonly sbcs: Reflector;
+  readonly servers: Reflector;
+  private readonly settledKinds = new Set<OwnerKind>();
+
+  constructor(client: KubeClient, options: KubeSourceOptions, onChange: () => void) {
+    const watch = (kind: OwnerKind, path: string): Reflector =>
+      new Reflector(client, {
+        path,
+        ...(options.watchTimeoutSeconds ? { watchTimeoutSeconds: options.watchTimeoutSeconds } : {}),
+        ...(options.stallTimeoutMs ? { stallTimeoutMs: options.stallTimeoutMs } : {}),
+        ...(options.resyncIntervalMs ? { resyncIntervalMs: options.resyncIntervalMs } : {}),
+        onChanges: () => onChange(),
+        onSynced: () => {
+          this.settledKinds.add(kind);
+          onChange();
+        },
+        onError: (error, phase, retryInMs) => {
+          options.onWatchError?.(kind, error, retryInMs);
+          const absent = isNotFound(error) || (error instanceof KubeApiError && error.status === 403);
+          if (phase === "list" && absent && !this.settledKinds.has(kind)) {
+            this.settledKinds.add(kind);
+            onChange();
+          }
+        },
+      });
+    this.sbcs = watch("ServerBootConfiguration", resourcePath({ ...SERVER_BOOT_CONFIGURATIONS, namespace: options.namespace }));
+    // Servers are cluster-scoped.
+    this.servers = watch("Server", resourcePath(SERVERS));
+  }
+
+  get settled(): boolean {
+    return this.settledKinds.size === 2;
+  }
+
+  get evidence(): TranslatorEvidence {
+    return { sbcs: this.sbcs.objects, servers: this.servers.objects };
+  }
+
+  start(): void {
+    this.sbcs.start();
+    this.servers.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.sbcs.stop(), this.servers.stop()]);
   }
 }
