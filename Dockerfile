@@ -11,6 +11,13 @@
 # Pin the base by digest for reproducible builds: --build-arg BASE_IMAGE=gcr.io/distroless/cc-debian12:nonroot@sha256:…
 # For arm64 nodes build the binary with `bun build --compile --target=bun-linux-arm64` and pass --platform linux/arm64.
 ARG BASE_IMAGE=gcr.io/distroless/cc-debian12:nonroot
+
+# Deployments written for the Go operator run `command: [/manager]`: /manager is a link to this binary, which then
+# starts as the Go manager would (serve, with the Go manager's defaults). Distroless has no shell, so the link is
+# made here; copying a directory keeps the links inside it.
+FROM busybox:stable AS links
+RUN mkdir /out && ln -s /boot-operator /out/manager
+
 FROM ${BASE_IMAGE}
 
 LABEL org.opencontainers.image.title="boot-operator" \
@@ -19,6 +26,7 @@ LABEL org.opencontainers.image.title="boot-operator" \
 
 # Owned by root and not writable by the process; the pod runs with a read-only root filesystem anyway.
 COPY dist/boot-operator /boot-operator
+COPY --from=links /out/ /
 
 # Numeric, so the kubelet can verify runAsNonRoot (it refuses a user name it cannot resolve): distroless "nonroot".
 USER 65532:65532

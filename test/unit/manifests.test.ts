@@ -279,7 +279,9 @@ describe("samples and image", () => {
         .filter((line) => line.startsWith(`${name} `))
         .map((line) => line.slice(name.length + 1).trim());
     expect(instruction("ENTRYPOINT")).toEqual(['["/boot-operator", "serve"]']);
-    expect(instruction("COPY")).toEqual(["dist/boot-operator /boot-operator"]);
+    expect(instruction("COPY")).toEqual(["dist/boot-operator /boot-operator", "--from=links /out/ /"]);
+    // The Go operator's Deployments run /manager; the binary started under that name behaves as the Go manager.
+    expect(instruction("RUN")).toEqual(["mkdir /out && ln -s /boot-operator /out/manager"]);
     expect(instruction("EXPOSE")).toEqual([String(defined(container(manifests).ports[0], "a container port").containerPort)]);
     const runAsUser = podSpec(manifests).securityContext.runAsUser;
     expect(instruction("USER")).toEqual([`${runAsUser}:${podSpec(manifests).securityContext.runAsGroup}`]);
