@@ -122,7 +122,7 @@ describe("objects created under the Go CRD that fail our validation", () => {
     [
       "ipxebootconfigs",
       "script-only",
-      'spec.kernelURL: must be an http:// or https:// URL, or a path starting with / served by this appliance, is not a parseable URL (got "dummy")',
+      'spec.kernelURL: must be a URL iPXE can fetch (http, https, tftp, tftm, mtftp, ftp, slam, nfs, file:), or a path starting with / served by this appliance (got "dummy")',
     ],
     ["httpbootconfigs", "http-bad-uuid", 'spec.systemUUID: must be a UUID like 4c4c4544-0042-3510-8052-b4c04f4a4e31 (got "abc")'],
   ] as const)("%s %s: the stale Ready becomes Error, Ready=False/InvalidSpec naming the field, and a Warning Event", async (plural, name, message) => {
