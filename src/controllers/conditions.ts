@@ -151,28 +151,15 @@ export function invalidSpecMessage(problems: readonly SchemaProblem[], raw: unkn
 export function invalidSpecStatus(message: string, generation: number | undefined, existing: readonly Condition[], now: Date): ReconcilerStatus {
   const generationField = generation === undefined ? {} : { observedGeneration: generation };
   const ready = withTransitionTime({ type: CONDITION_READY, status: "False", reason: REASON_INVALID_SPEC, message, ...generationField }, existing, now);
-  const unique = withTransitionTime(
-    {
-      type: CONDITION_IDENTIFIERS_UNIQUE,
-      status: "Unknown",
-      reason: REASON_INVALID_SPEC,
-      message: "not checked while the spec is invalid",
-      ...generationField,
-    },
-    existing,
-    now,
-  );
-  const warnings = withTransitionTime(
-    {
-      type: CONDITION_IGNITION_WARNINGS,
-      status: "Unknown",
-      reason: REASON_INVALID_SPEC,
-      message: "not checked while the spec is invalid",
-      ...generationField,
-    },
-    existing,
-    now,
-  );
+  // The identifiers and the Ignition of an invalid spec are not indexed, so neither is checked.
+  const notChecked = (type: string): Condition =>
+    withTransitionTime(
+      { type, status: "Unknown", reason: REASON_INVALID_SPEC, message: "not checked while the spec is invalid", ...generationField },
+      existing,
+      now,
+    );
+  const unique = notChecked(CONDITION_IDENTIFIERS_UNIQUE);
+  const warnings = notChecked(CONDITION_IGNITION_WARNINGS);
   return { state: "Error", conditions: [ready, unique, warnings] };
 }
 

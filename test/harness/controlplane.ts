@@ -818,3 +818,23 @@ async function pidsWithArgumentContaining(text: string): Promise<number[]> {
   }
   return pids;
 }
+
+/**
+ * The API server's own count of server-side applies to `<resource>/status` (apiserver_request_total), whoever sent
+ * them: what a test compares before and after to count status writes.
+ */
+export async function statusAppliesTo(cp: Pick<ControlPlane, "request">, resource: string): Promise<number> {
+  const metrics = (await cp.request("GET", "/metrics")).text;
+  let total = 0;
+  for (const line of metrics.split("\n")) {
+    if (
+      line.startsWith("apiserver_request_total{") &&
+      line.includes(`resource="${resource}"`) &&
+      line.includes('subresource="status"') &&
+      line.includes('verb="APPLY"')
+    ) {
+      total += Number(line.split(" ").at(-1));
+    }
+  }
+  return total;
+}

@@ -5,7 +5,7 @@
 // fields stay) and the appliance starts. Our own CRD would reject such objects at admission, hence this route.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Appliance, startAppliance } from "../harness/appliance.ts";
-import { type ControlPlane, startControlPlane } from "../harness/controlplane.ts";
+import { type ControlPlane, startControlPlane, statusAppliesTo } from "../harness/controlplane.ts";
 import { BOOT_CRD_PATHS, GO_OPERATOR_CRD_PATHS } from "../harness/crds.ts";
 import { eventually } from "../harness/wait.ts";
 
@@ -63,23 +63,6 @@ async function goOperatorStatus(plural: Plural, name: string, state: string): Pr
 async function eventsFor(name: string): Promise<KubeEvent[]> {
   const list = (await cp.requestOk("GET", `/api/v1/namespaces/${NS}/events`)) as { items: KubeEvent[] };
   return list.items.filter((event) => event.involvedObject.name === name);
-}
-
-/** The API server's own count of server-side applies to ipxebootconfigs/status, whoever sent them. */
-async function statusApplies(): Promise<number> {
-  const metrics = (await cp.request("GET", "/metrics")).text;
-  let total = 0;
-  for (const line of metrics.split("\n")) {
-    if (
-      line.startsWith("apiserver_request_total{") &&
-      line.includes('resource="ipxebootconfigs"') &&
-      line.includes('subresource="status"') &&
-      line.includes('verb="APPLY"')
-    ) {
-      total += Number(line.split(" ").at(-1));
-    }
-  }
-  return total;
 }
 
 beforeAll(async () => {
@@ -176,7 +159,7 @@ describe("another writer fighting over the status (the Go operator left running)
     const eventsBefore = (await eventsFor(name)).length;
 
     // The rival: server-side apply of state=Ready under another field manager, about 25 times a second.
-    const before = await statusApplies();
+    const before = await statusAppliesTo(cp, "ipxebootconfigs");
     let rivalRequests = 0;
     let flipsSeen = 0;
     let stopRival = false;
@@ -209,7 +192,7 @@ describe("another writer fighting over the status (the Go operator left running)
       stopRival = true;
       await rival;
     }
-    const ours = (await statusApplies()) - before - rivalRequests;
+    const ours = (await statusAppliesTo(cp, "ipxebootconfigs")) - before - rivalRequests;
     console.log(`fight of ${fightMs} ms: rival sent ${rivalRequests} applies, we wrote ${ours} times; saw our state ${flipsSeen} times`);
     // Answering each flip at once would be one write per rival write (~200 here); backing off from 1 s doubling
     // means writes at about 0, 0, 1, 3 and 7 s.
