@@ -25,13 +25,13 @@ import {
   bootMachine,
   buildUki,
   describeBoot,
-  e2eCacheDir,
   expectGuestFetchedIgnition,
   type GuestArtefacts,
   guestArtefacts,
   HOST_FROM_GUEST,
   registerExitCleanup,
   runningQemuCount,
+  serialLogDir as runSerialLogDir,
 } from "./qemu.ts";
 
 /** Measured boots take 8–13 s under TCG on 2 cores; the limit leaves room for a slow CI machine. */
@@ -44,7 +44,7 @@ const HTTP_REQUESTS = "boot_operator_http_requests_total";
 
 let artefacts: GuestArtefacts;
 let workRoot: string | undefined;
-const serialLogDir = join(e2eCacheDir(), "serial-logs");
+let serialLogDir = "";
 const appliances: RunningAppliance[] = [];
 const wallTimes: string[] = [];
 
@@ -56,7 +56,7 @@ beforeAll(
     const root = mkdtempSync(join(tmpdir(), "boot-e2e-"));
     workRoot = root;
     registerExitCleanup(() => rmSync(root, { recursive: true, force: true }));
-    mkdirSync(serialLogDir, { recursive: true });
+    serialLogDir = runSerialLogDir();
   },
   { timeout: 900_000 },
 );

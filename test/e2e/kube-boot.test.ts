@@ -9,7 +9,7 @@ import { type Appliance, startAppliance } from "../harness/appliance.ts";
 import { type ControlPlane, startControlPlane } from "../harness/controlplane.ts";
 import { BOOT_CRD_PATHS } from "../harness/crds.ts";
 import { freeLoopbackPort } from "./appliance.ts";
-import { bootMachine, describeBoot, e2eCacheDir, expectGuestFetchedIgnition, guestArtefacts, HOST_FROM_GUEST } from "./qemu.ts";
+import { bootMachine, describeBoot, expectGuestFetchedIgnition, guestArtefacts, HOST_FROM_GUEST, serialLogDir } from "./qemu.ts";
 
 const NS = "e2e";
 const BOOT_TIMEOUT_MS = Number(process.env.BOOT_E2E_TIMEOUT_MS ?? 150_000);
@@ -61,7 +61,7 @@ test(
       uuid,
       mac,
       bootFileUrl: `${publicUrl}/ipxe`,
-      serialLogPath: join(e2eCacheDir(), "serial-logs", "kube-bios.log"),
+      serialLogPath: join(serialLogDir(), "kube-bios.log"),
       timeoutMs: BOOT_TIMEOUT_MS,
     });
     const guest = expectGuestFetchedIgnition(result);

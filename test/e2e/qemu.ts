@@ -4,7 +4,7 @@
 //
 // The guest is Debian's kernel with a busybox initrd (scripts/e2e/guest-init.sh) that fetches Ignition and
 // prints "BOOT-E2E: …" lines; scripts/ensure/e2e.sh builds it and describes it in <cache>/e2e/current.json.
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
@@ -38,6 +38,33 @@ export type GuestArtefacts = v.InferOutput<typeof ArtefactManifestSchema>;
 
 export function e2eCacheDir(): string {
   return join(process.env.BOOT_OPERATOR_CACHE ?? join(homedir(), ".cache/boot-operator"), "e2e");
+}
+
+/**
+ * This test process's folder for serial logs. Per process, because two runs at once (two checkouts on one machine)
+ * would otherwise truncate each other's logs and each read the other's boot; folders of processes that are gone are
+ * removed, so only live runs' and the last run's logs stay.
+ */
+export function serialLogDir(): string {
+  const root = join(e2eCacheDir(), "serial-logs");
+  mkdirSync(root, { recursive: true });
+  for (const entry of readdirSync(root)) {
+    const pid = /^run-(\d+)$/.exec(entry)?.[1];
+    if (pid === undefined || Number(pid) === process.pid) continue;
+    if (!processAlive(Number(pid))) rmSync(join(root, entry), { recursive: true, force: true });
+  }
+  const dir = join(root, `run-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 let cachedArtefacts: GuestArtefacts | undefined;
