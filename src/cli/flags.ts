@@ -94,6 +94,13 @@ export const FLAGS: readonly FlagSpec[] = [
     commands: ["serve"],
   },
   {
+    name: "registry-credentials-refresh",
+    valueName: "SECONDS",
+    defaultValue: "60",
+    description: "how often --registry-credentials-secret is re-read: a rotated password takes effect within this",
+    commands: ["serve"],
+  },
+  {
     name: "translator-modes",
     valueName: "MODES",
     defaultValue: "",

@@ -55,7 +55,8 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
       const credentialsSecret = options["registry-credentials-secret"];
       if (credentialsSecret) {
         // Every replica proxies blobs, so every replica needs the credentials (not only the leader).
-        credentials = new RegistryCredentialsLoader({ client, oci: oci.client, log, secret: credentialsSecret });
+        const refreshMs = options["registry-credentials-refresh"] * 1000;
+        credentials = new RegistryCredentialsLoader({ client, oci: oci.client, log, secret: credentialsSecret, refreshMs });
         await credentials.start();
       }
       reconciler = new StatusReconciler({ client, source, store, log, events: new EventRecorder(client, log) });
