@@ -16,7 +16,14 @@ import { type ControlPlane, controlPlaneBinDir, type HttpMethod, startControlPla
 import { BOOT_CRD_PATHS, METAL_CRD_PATHS } from "../harness/crds.ts";
 import { PRIVATE_PREFIX, pushOciIndexImage, pushPxeOnlyImage, READER_USER, RegistryHarness, type TestImage } from "../harness/registry.ts";
 import { eventually as eventuallyWithin } from "../harness/wait.ts";
-import { apiCall, forbiddenInLogs, forbiddenResponsesServed as forbiddenServed, requestServiceAccountToken, writeTokenKubeconfig } from "./service-account.ts";
+import {
+  apiCall,
+  forbiddenInLogs,
+  forbiddenResponsesServed as forbiddenServed,
+  nextLeaseRenewal,
+  requestServiceAccountToken,
+  writeTokenKubeconfig,
+} from "./service-account.ts";
 
 const NS = "boot-translator";
 const CLUSTER_NS = "boot-translator-cluster";
@@ -214,6 +221,9 @@ function translatorArgs(kubeconfig: string, namespaceArgs: string[], credentials
     registry.host,
     "--registry-credentials-secret",
     `${credentialsNamespace}/${pullSecretName}`,
+    // Re-read every second, so the periodic get on that Secret happens (and would be refused) during the test.
+    "--registry-credentials-refresh",
+    "1",
     "--public-url",
     "http://boot.test:8082",
   ];
@@ -377,7 +387,7 @@ describe("namespace-scoped install + rbac/translator + rbac/registry-credentials
   }, 90_000);
 
   test("was never refused anything: no 403 in its logs, none served by the API server", async () => {
-    await Bun.sleep(2_500); // a Lease renewal or two
+    await nextLeaseRenewal(cp, NS);
     expect(forbiddenInLogs(app)).toEqual([]);
     expect(app.logs.filter((line) => line.level === "error" || line.msg.includes("failed"))).toEqual([]);
     expect(await forbiddenResponsesServed()).toBe(forbiddenBefore);
