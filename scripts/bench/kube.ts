@@ -6,7 +6,7 @@ import { type ControlPlane, controlPlaneBinDir, startControlPlane } from "../../
 import { eventually } from "../../test/harness/wait.ts";
 import { BENCH_NAMESPACE, kernelUrl, type Machine, machineObjects } from "./machines.ts";
 
-export const GROUP_PATH = `/apis/boot.ironcore.dev/v1alpha1/namespaces/${BENCH_NAMESPACE}`;
+const GROUP_PATH = `/apis/boot.ironcore.dev/v1alpha1/namespaces/${BENCH_NAMESPACE}`;
 
 /** Why the API-server part cannot run here, or null when the pinned control plane is built. */
 export async function controlPlaneMissing(): Promise<string | null> {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { eventually } from "../../test/harness/wait.ts";
 import { spawnTracked, stopProcess } from "./processes.ts";
 
-export interface RunningNginx {
+interface RunningNginx {
   url: string;
   stop(): Promise<void>;
 }

@@ -19,7 +19,7 @@ const children = new Set<Killable>();
 const cleanups: (() => Promise<void>)[] = [];
 let exiting = false;
 
-export interface SpawnOptions {
+interface SpawnOptions {
   /** Appends stdout and stderr to this file (the appliance's JSON logs, nginx errors). */
   logFile?: string;
   env?: Record<string, string>;

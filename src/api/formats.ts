@@ -1,19 +1,17 @@
 // Field formats shared by every resource. Each check is a valibot action so the same rule produces the runtime
-// error message, and (via the pattern exported beside it) the CRD's OpenAPI pattern.
+// error message, and (via the pattern beside it) the CRD's OpenAPI pattern.
 import * as v from "valibot";
 import { canonicalIp, canonicalMac, canonicalUuid } from "./canonical.ts";
 
 /** RFC 1123 DNS subdomain, the rule Kubernetes applies to object and secret names. */
-export const DNS_SUBDOMAIN_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_SUBDOMAIN_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 /** Loose UUID text as accepted on input (any case, dashes required); canonicalised when indexed. */
-export const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-/** http(s) URL with a host. Also enforced by the API server through this pattern. */
-export const HTTP_URL_PATTERN = /^https?:\/\/[^\s/?#]+([/?#]\S*)?$/;
+const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 /** Boot file URL: absolute http(s), or a path starting with "/" that is resolved against --public-url when served. */
 export const BOOT_URL_PATTERN = /^(https?:\/\/[^\s/?#]+([/?#]\S*)?|\/[^\s]*)$/;
 
 /** MAC notations accepted everywhere, as an RE2-compatible pattern (no backreferences) for the CRD. */
-export const MAC_PATTERN_SOURCE =
+const MAC_PATTERN_SOURCE =
   "^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$|^([0-9A-Fa-f]{2}-){5}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{4}[.][0-9A-Fa-f]{4}[.][0-9A-Fa-f]{4}$|^[0-9A-Fa-f]{12}$";
 
 /**
@@ -46,12 +44,6 @@ export const systemUuid = v.pipe(
   openapi<string>({ celRules: [{ rule: `self.matches(r'${UUID_PATTERN.source}')`, message: "must be a UUID like 4c4c4544-0042-3510-8052-b4c04f4a4e31" }] }),
 );
 
-export const httpUrl = v.pipe(
-  v.string(),
-  v.regex(HTTP_URL_PATTERN, "must be an http:// or https:// URL with a host"),
-  v.check((value) => URL.canParse(value), "is not a parseable URL"),
-);
-
 export const bootUrl = v.pipe(
   v.string(),
   v.regex(BOOT_URL_PATTERN, "must be an http:// or https:// URL, or a path starting with / served by this appliance"),
@@ -69,14 +61,6 @@ export const ipAddress = v.pipe(
   openapi<string>({ celRules: [{ rule: "isIP(self)", message: "must be an IPv4 or IPv6 address" }] }),
 );
 
-export const macAddress = v.pipe(
-  v.string(),
-  v.check((value) => canonicalMac(value) !== null, "must be a MAC address (aa:bb:cc:dd:ee:ff, AA-BB-.., aabb.ccdd.eeff)"),
-  openapi<string>({
-    celRules: [{ rule: `self.matches(r'${MAC_PATTERN_SOURCE}')`, message: "must be a MAC address (aa:bb:cc:dd:ee:ff, AA-BB-.., aabb.ccdd.eeff)" }],
-  }),
-);
-
 export const networkIdentifier = v.pipe(
   v.string(),
   v.maxLength(64, "must be at most 64 characters"),
@@ -89,4 +73,3 @@ export const networkIdentifier = v.pipe(
 export const localObjectReference = v.strictObject({
   name: resourceName,
 });
-export type LocalObjectReference = v.InferOutput<typeof localObjectReference>;

@@ -16,13 +16,13 @@ export type BootResource =
   | { kind: "HTTPBootConfig"; object: HTTPBootConfig }
   | { kind: "Secret"; object: Secret };
 
-export interface SchemaProblem {
+interface SchemaProblem {
   /** Dotted path inside the object, e.g. "spec.networkIdentifiers.2". */
   path: string;
   message: string;
 }
 
-export type ParseResult = { ok: true; resource: BootResource } | { ok: false; problems: SchemaProblem[]; ignored?: boolean };
+type ParseResult = { ok: true; resource: BootResource } | { ok: false; problems: SchemaProblem[]; ignored?: boolean };
 
 function problemsFrom(issues: readonly v.BaseIssue<unknown>[]): SchemaProblem[] {
   return issues.map((issue) => {

@@ -3,7 +3,7 @@
 
 export type CommandName = "serve" | "validate" | "explain" | "version";
 
-export interface FlagSpec {
+interface FlagSpec {
   name: string;
   /** Names the Go boot-operator used for the same meaning; accepted so existing unit files keep working. */
   aliases?: readonly string[];
@@ -175,7 +175,7 @@ export function envName(flag: string): string {
 
 export type RawFlags = Record<string, string>;
 
-export interface ParsedArgs {
+interface ParsedArgs {
   flags: RawFlags;
   positionals: string[];
 }

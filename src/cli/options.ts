@@ -7,7 +7,7 @@ import { type ListenAddress, parseListenAddress } from "../http/server.ts";
 import { LOG_LEVELS } from "../observability/log.ts";
 import { type RawFlags, UsageError } from "./flags.ts";
 
-export type SourceSpec = { type: "dir"; directory: string } | { type: "kube" } | { type: "embedded" };
+type SourceSpec = { type: "dir"; directory: string } | { type: "kube" } | { type: "embedded" };
 
 const sourceSchema = v.pipe(
   v.string(),

@@ -11,7 +11,7 @@ export interface ResourceSnapshot {
 }
 
 export type ConfigKind = "IPXEBootConfig" | "HTTPBootConfig";
-export type IdentifierKind = "uuid" | "ip" | "mac";
+type IdentifierKind = "uuid" | "ip" | "mac";
 
 /** Two or more configs of one kind claim the same identifier; `winner` is served, `losers` are not for it. */
 export interface IdentifierConflict {
@@ -22,7 +22,7 @@ export interface IdentifierConflict {
   losers: string[];
 }
 
-export type MatchReason = "uuid" | "uuid-byte-swapped" | "ip" | "mac" | "mac-via-httpbootconfig";
+type MatchReason = "uuid" | "uuid-byte-swapped" | "ip" | "mac" | "mac-via-httpbootconfig";
 
 export interface Match<T> {
   config: T;

@@ -10,7 +10,7 @@ import { ResourceSet } from "./resource-set.ts";
 
 const RESOURCE_FILE = /\.(ya?ml|json)$/i;
 
-export interface DirectorySourceOptions {
+interface DirectorySourceOptions {
   directory: string;
   /** Quiet period after the last change before reloading. */
   debounceMs?: number;
@@ -23,7 +23,7 @@ export interface DirectorySourceOptions {
 const KUSTOMIZE_FILE = /(^|\/)(kustomization|Kustomization)\.ya?ml$/;
 
 /** Paths (relative) of resource files under `directory`, skipping dot-entries such as ConfigMap `..data` dirs. */
-export async function listResourceFiles(directory: string): Promise<string[]> {
+async function listResourceFiles(directory: string): Promise<string[]> {
   const entries = await readdir(directory, { recursive: true });
   return entries
     .filter((entry) => RESOURCE_FILE.test(entry) && !KUSTOMIZE_FILE.test(entry) && !entry.split("/").some((segment) => segment.startsWith(".")))

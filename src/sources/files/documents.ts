@@ -3,7 +3,7 @@ import { LineCounter, parseAllDocuments } from "yaml";
 import { type BootResource, describeDocument, parseBootResource } from "../../api/index.ts";
 import type { SourceProblem } from "../../index/snapshot.ts";
 
-export type DecodedDocument =
+type DecodedDocument =
   | { ok: true; index: number; resource: BootResource }
   | { ok: false; index: number; identity: { kind?: string; namespace?: string; name?: string }; problems: SourceProblem[]; ignored: boolean };
 
