@@ -232,22 +232,29 @@ function translatorArgs(kubeconfig: string, namespaceArgs: string[], credentials
 beforeAll(async () => {
   await ensureFreshBinary();
   workDir = await mkdtemp(join(tmpdir(), "boot-operator-rbac-translator-"));
-  registry = await RegistryHarness.start({ tokenAuth: {} });
-  // Private repositories: only the reader's credentials from the pull Secret can resolve them.
-  images.full = await pushOciIndexImage(registry, `${PRIVATE_PREFIX}full`, "1.0");
-  images.pxe = await pushPxeOnlyImage(registry, `${PRIVATE_PREFIX}pxe`, "1.0");
-  const previousBinDir = process.env.BOOT_OPERATOR_CONTROLPLANE_BIN_DIR;
-  process.env.BOOT_OPERATOR_CONTROLPLANE_BIN_DIR = await binDirWithOwnerReferenceEnforcement();
-  try {
-    // CRDs before the controller manager starts, so the garbage collector knows them at once.
-    cp = await startControlPlane({
-      withControllerManager: true,
-      crdPaths: [...BOOT_CRD_PATHS, ...METAL_CRD_PATHS],
-    });
-  } finally {
-    if (previousBinDir === undefined) delete process.env.BOOT_OPERATOR_CONTROLPLANE_BIN_DIR;
-    else process.env.BOOT_OPERATOR_CONTROLPLANE_BIN_DIR = previousBinDir;
-  }
+  // Side by side: neither needs the other until the appliance starts.
+  await Promise.all([
+    (async () => {
+      registry = await RegistryHarness.start({ tokenAuth: {} });
+      // Private repositories: only the reader's credentials from the pull Secret can resolve them.
+      images.full = await pushOciIndexImage(registry, `${PRIVATE_PREFIX}full`, "1.0");
+      images.pxe = await pushPxeOnlyImage(registry, `${PRIVATE_PREFIX}pxe`, "1.0");
+    })(),
+    (async () => {
+      const previousBinDir = process.env.BOOT_OPERATOR_CONTROLPLANE_BIN_DIR;
+      process.env.BOOT_OPERATOR_CONTROLPLANE_BIN_DIR = await binDirWithOwnerReferenceEnforcement();
+      try {
+        // CRDs before the controller manager starts, so the garbage collector knows them at once.
+        cp = await startControlPlane({
+          withControllerManager: true,
+          crdPaths: [...BOOT_CRD_PATHS, ...METAL_CRD_PATHS],
+        });
+      } finally {
+        if (previousBinDir === undefined) delete process.env.BOOT_OPERATOR_CONTROLPLANE_BIN_DIR;
+        else process.env.BOOT_OPERATOR_CONTROLPLANE_BIN_DIR = previousBinDir;
+      }
+    })(),
+  ]);
   const credentialsRole = (await renderKustomization(join(REPO_ROOT, "manifests/rbac/registry-credentials"))).find((manifest) => manifest.kind === "Role");
   const resourceNames = (credentialsRole?.rules as { resourceNames?: string[] }[] | undefined)?.[0]?.resourceNames;
   if (resourceNames?.length !== 1) throw new Error("manifests/rbac/registry-credentials must hold a Role for exactly one Secret");

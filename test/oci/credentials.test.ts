@@ -33,11 +33,16 @@ async function sbcCondition(): Promise<{ state?: string; validation?: { status: 
 }
 
 beforeAll(async () => {
-  registry = await RegistryHarness.start({ tokenAuth: {} });
-  image = await pushPxeOnlyImage(registry, `${PRIVATE_PREFIX}os`, "1.0");
-  cp = await startControlPlane({
-    crdPaths: [...BOOT_CRD_PATHS, ...METAL_CRD_PATHS],
-  });
+  // Side by side: neither needs the other until the appliance starts.
+  await Promise.all([
+    (async () => {
+      registry = await RegistryHarness.start({ tokenAuth: {} });
+      image = await pushPxeOnlyImage(registry, `${PRIVATE_PREFIX}os`, "1.0");
+    })(),
+    (async () => {
+      cp = await startControlPlane({ crdPaths: [...BOOT_CRD_PATHS, ...METAL_CRD_PATHS] });
+    })(),
+  ]);
   await cp.requestOk("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
   await cp.applyObjects([dockerConfigSecret("wrong-password")]);
   await cp.applyObjects([

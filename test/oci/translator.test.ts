@@ -80,15 +80,19 @@ async function setServerStatus(name: string, nics: { ips: string[]; macAddress: 
 }
 
 beforeAll(async () => {
-  registry = await RegistryHarness.start();
-  images.full = await pushOciIndexImage(registry, "gardenlinux/full", "1.0");
-  images.uki = await pushUkiOnlyImage(registry, "gardenlinux/uki", "1.0");
-  images.pxe = await pushPxeOnlyImage(registry, "gardenlinux/pxe", "1.0");
-  images.legacy = await pushLegacyGardenLinuxImage(registry, "gardenlinux/legacy", "1.0");
-  cp = await startControlPlane({
-    withControllerManager: true,
-    crdPaths: [...BOOT_CRD_PATHS, ...METAL_CRD_PATHS],
-  });
+  // Side by side: neither needs the other until the appliance starts.
+  await Promise.all([
+    (async () => {
+      registry = await RegistryHarness.start();
+      images.full = await pushOciIndexImage(registry, "gardenlinux/full", "1.0");
+      images.uki = await pushUkiOnlyImage(registry, "gardenlinux/uki", "1.0");
+      images.pxe = await pushPxeOnlyImage(registry, "gardenlinux/pxe", "1.0");
+      images.legacy = await pushLegacyGardenLinuxImage(registry, "gardenlinux/legacy", "1.0");
+    })(),
+    (async () => {
+      cp = await startControlPlane({ withControllerManager: true, crdPaths: [...BOOT_CRD_PATHS, ...METAL_CRD_PATHS] });
+    })(),
+  ]);
   await cp.requestOk("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
   await cp.applyObjects([
     { apiVersion: "v1", kind: "Secret", metadata: { name: "ignition", namespace: NS }, stringData: { ignition: '{"ignition":{"version":"3.4.0"}}' } },
