@@ -332,13 +332,16 @@ describe("/uki", () => {
     expect(await (await get("/uki/inside-link")).text()).toBe("kernel-bytes");
   });
 
-  test("a 1 GiB file streams with flat memory", async () => {
+  test("a 256 MiB file streams with flat memory", async () => {
+    // Four times the allowance below: a server that buffered the file would exceed it by far. (1 GiB showed the
+    // same, at four times the cost.)
+    const size = 256 * 1024 * 1024;
     const big = join(uki, "big.img");
     await writeFile(big, "");
-    await truncate(big, 1024 * 1024 * 1024);
+    await truncate(big, size);
     const before = await rssKiB(appliance.pid);
     const response = await get("/uki/big.img");
-    expect(response.headers.get("content-length")).toBe(String(1024 * 1024 * 1024));
+    expect(response.headers.get("content-length")).toBe(String(size));
     let received = 0;
     let peak = before;
     const reader = response.body!.getReader();
@@ -346,9 +349,9 @@ describe("/uki", () => {
       const { done, value } = await reader.read();
       if (done) break;
       received += value.byteLength;
-      if (received % (64 * 1024 * 1024) < value.byteLength) peak = Math.max(peak, await rssKiB(appliance.pid));
+      if (received % (16 * 1024 * 1024) < value.byteLength) peak = Math.max(peak, await rssKiB(appliance.pid));
     }
-    expect(received).toBe(1024 * 1024 * 1024);
+    expect(received).toBe(size);
     // The server must not buffer the file: growth far below the file size (64 MiB allowance for allocator noise).
     expect(peak - before).toBeLessThan(64 * 1024);
     await rm(big);
