@@ -95,6 +95,7 @@ const settings = {
 };
 
 const DOWNLOAD_CONNECTIONS = 8;
+/** A fixed pause before idle measurements (RSS, CPU): "idle" means nothing happened for a while. */
 const IDLE_SETTLE_MS = 5_000;
 const RANGE_BYTES = 4 * 1024 * 1024;
 const ROUTES = [
@@ -245,7 +246,7 @@ async function measurePropagation(
       { timeoutMs: 15_000, intervalMs: 2 }, // a short interval: the propagation delay is what is measured
     );
     timings.push(performance.now() - started);
-    await Bun.sleep(20);
+    await Bun.sleep(20); // pacing between changes, so each is measured on its own
   }
   return timings;
 }

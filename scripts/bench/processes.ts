@@ -162,7 +162,7 @@ export function sampleRss(pid: number, intervalMs = 100): { stop: () => Promise<
         last = value;
         samples++;
       }
-      await Bun.sleep(intervalMs);
+      await Bun.sleep(intervalMs); // the sampling period
     }
   })();
   return {

@@ -332,6 +332,7 @@ export async function bootMachine(options: BootMachineOptions): Promise<BootResu
   try {
     const deadline = started + options.timeoutMs;
     while (qemu.exitCode === null && qemu.signalCode === null) {
+      // The serial log is a file: it is polled, while QEMU's exit ends the wait at once.
       const raceResult = await Promise.race([qemu.exited.then(() => "exited" as const), Bun.sleep(POLL_INTERVAL_MS).then(() => "tick" as const)]);
       // QEMU removes its pid file when it exits: remember the pid while it is there.
       qemuPid ??= readPid(pidFile);

@@ -342,7 +342,7 @@ export class RegistryHarness {
               controller.close();
               return;
             }
-            await Bun.sleep(chunkDelayMs);
+            await Bun.sleep(chunkDelayMs); // the point: a slow CDN, so concurrent requests overlap
             controller.enqueue(bytes.slice(offset, offset + 65536));
             offset += 65536;
           },
