@@ -24,14 +24,14 @@ export interface KubeManifest {
   [key: string]: unknown;
 }
 
-export interface ImageOverride {
+interface ImageOverride {
   name: string;
   newName?: string;
   newTag?: string;
   digest?: string;
 }
 
-export interface Kustomization {
+interface Kustomization {
   apiVersion?: string;
   kind?: string;
   namespace?: string;
@@ -101,7 +101,7 @@ function compareManifests(a: KubeManifest, b: KubeManifest): number {
 }
 
 /** Files the generator writes take precedence over the disk, so dist/install.yaml never embeds a stale CRD. */
-export type FileReader = (path: string) => Promise<string | undefined>;
+type FileReader = (path: string) => Promise<string | undefined>;
 
 function readerWith(root: string, generated: ReadonlyMap<string, string>): FileReader {
   return async (path) => {
@@ -243,16 +243,16 @@ export async function renderKustomization(directory: string, options: { kustomiz
 }
 
 /** kustomize's legacy order: namespaces, CRDs, service accounts and RBAC before the workloads that need them. */
-export function sortManifests(manifests: readonly KubeManifest[]): KubeManifest[] {
+function sortManifests(manifests: readonly KubeManifest[]): KubeManifest[] {
   return [...manifests].sort(compareManifests);
 }
 
-export function manifestsToYaml(manifests: readonly KubeManifest[]): string {
+function manifestsToYaml(manifests: readonly KubeManifest[]): string {
   return `${manifests.map((manifest) => stringify(manifest, { lineWidth: 0 }).trimEnd()).join("\n---\n")}\n`;
 }
 
 /** Every generated file, keyed by its path relative to `root` (a copy of the repository in tests). */
-export async function renderedManifests(root = REPO_ROOT): Promise<Map<string, string>> {
+async function renderedManifests(root = REPO_ROOT): Promise<Map<string, string>> {
   const files = new Map<string, string>();
   for (const definition of BOOT_CRDS) {
     files.set(`manifests/crds/${definition.plural}.yaml`, header + stringify(crdFor(definition), { lineWidth: 0 }));

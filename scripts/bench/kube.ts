@@ -3,9 +3,10 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type ControlPlane, controlPlaneBinDir, startControlPlane } from "../../test/harness/controlplane.ts";
+import { eventually } from "../../test/harness/wait.ts";
 import { BENCH_NAMESPACE, kernelUrl, type Machine, machineObjects } from "./machines.ts";
 
-export const GROUP_PATH = `/apis/boot.ironcore.dev/v1alpha1/namespaces/${BENCH_NAMESPACE}`;
+const GROUP_PATH = `/apis/boot.ironcore.dev/v1alpha1/namespaces/${BENCH_NAMESPACE}`;
 
 /** Why the API-server part cannot run here, or null when the pinned control plane is built. */
 export async function controlPlaneMissing(): Promise<string | null> {
@@ -73,20 +74,21 @@ export async function waitForStatusWritesToSettle(
   options: { quietMs: number; timeoutMs: number },
 ): Promise<{ writes: number; settled: boolean; elapsedMs: number }> {
   const started = performance.now();
-  const first = await countStatusWrites(controlPlane);
-  let last = first;
+  let last = await countStatusWrites(controlPlane);
   let lastChange = performance.now();
-  while (performance.now() - started < options.timeoutMs) {
-    await Bun.sleep(500);
-    const now = await countStatusWrites(controlPlane);
-    if (now !== last) {
-      last = now;
-      lastChange = performance.now();
-    } else if (performance.now() - lastChange >= options.quietMs) {
-      return { writes: last, settled: true, elapsedMs: performance.now() - started };
-    }
-  }
-  return { writes: last, settled: false, elapsedMs: performance.now() - started };
+  const settled = await eventually(
+    async () => {
+      const now = await countStatusWrites(controlPlane);
+      if (now !== last) {
+        last = now;
+        lastChange = performance.now();
+      }
+      return performance.now() - lastChange >= options.quietMs;
+    },
+    "status writes to stop",
+    { timeoutMs: options.timeoutMs, intervalMs: 500 },
+  ).catch(() => false);
+  return { writes: last, settled, elapsedMs: performance.now() - started };
 }
 
 export async function patchKernelUrl(controlPlane: ControlPlane, machine: Machine, revision: number): Promise<void> {

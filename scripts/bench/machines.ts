@@ -4,7 +4,7 @@ import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
 export const BENCH_NAMESPACE = "bench";
-export const KERNEL_PATH = "/uki/vmlinuz";
+const KERNEL_PATH = "/uki/vmlinuz";
 export const UKI_FILE_NAME = "fleet.efi";
 
 export interface Machine {
@@ -28,7 +28,7 @@ function mix(seed: number): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
-export function machineAt(index: number): Machine {
+function machineAt(index: number): Machine {
   const a = mix(index * 4 + 1);
   const b = mix(index * 4 + 2);
   const c = mix(index * 4 + 3);
@@ -80,7 +80,7 @@ function butane(machine: Machine): string {
   ].join("\n");
 }
 
-export interface KubeObjectShape {
+interface KubeObjectShape {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace: string };
@@ -130,7 +130,7 @@ export function kernelUrl(revision: number): string {
 }
 
 /** YAML by hand: the shapes are fixed, and 10 000 files should be written in well under a second. */
-export function machineYaml(machine: Machine, revision = 0): string {
+function machineYaml(machine: Machine, revision = 0): string {
   const secretName = `${machine.name}-ignition`;
   const ignition =
     machine.ignitionFormat === "fcos"
@@ -178,7 +178,7 @@ stringData:
 ${ignition}`;
 }
 
-export function machineFilePath(directory: string, machine: Machine): string {
+function machineFilePath(directory: string, machine: Machine): string {
   return join(directory, `${machine.name}.yaml`);
 }
 

@@ -2,9 +2,10 @@
 // Configured the way Debian ships it for static files (sendfile, tcp_nopush, one worker per core).
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { eventually } from "../../test/harness/wait.ts";
 import { spawnTracked, stopProcess } from "./processes.ts";
 
-export interface RunningNginx {
+interface RunningNginx {
   url: string;
   stop(): Promise<void>;
 }
@@ -44,19 +45,12 @@ http {
     logFile: join(prefix, "logs", "stderr.log"),
   });
   const url = `http://127.0.0.1:${options.port}`;
-  const deadline = performance.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) {
-      const log = await Bun.file(join(prefix, "logs", "error.log"))
-        .text()
-        .catch(() => "");
-      throw new Error(`nginx exited with ${child.exitCode}:\n${log}`);
-    }
-    const response = await fetch(`${url}/uki/`, { method: "HEAD" }).catch(() => null);
-    if (response) break;
-    if (performance.now() > deadline) throw new Error("nginx did not start listening within 10 s");
-    await Bun.sleep(20);
-  }
+  await eventually(async () => Boolean(await fetch(`${url}/uki/`, { method: "HEAD" })), "nginx to start listening", {
+    timeoutMs: 10_000,
+    intervalMs: 20,
+    abortIf: () => (child.exitCode !== null ? `nginx exited with ${child.exitCode}` : undefined),
+    detail: () => Bun.file(join(prefix, "logs", "error.log")).text(),
+  });
   return {
     url,
     async stop() {

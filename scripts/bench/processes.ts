@@ -4,6 +4,7 @@
 import { closeSync, openSync } from "node:fs";
 import { createServer } from "node:net";
 import type { Subprocess } from "bun";
+import { eventually } from "../../test/harness/wait.ts";
 
 type Child = Subprocess<"ignore", number | "ignore", number | "ignore">;
 type PipedChild = Subprocess<"ignore", "pipe", "pipe">;
@@ -18,7 +19,7 @@ const children = new Set<Killable>();
 const cleanups: (() => Promise<void>)[] = [];
 let exiting = false;
 
-export interface SpawnOptions {
+interface SpawnOptions {
   /** Appends stdout and stderr to this file (the appliance's JSON logs, nginx errors). */
   logFile?: string;
   env?: Record<string, string>;
@@ -111,20 +112,21 @@ export async function freeLoopbackPort(): Promise<number> {
   return address.port;
 }
 
-/** Polls `url` until it answers 200; returns the time it took. Fails early if `child` exits. */
+/** Polls `url` until it answers 200 (a short interval: startup time is measured with it). Fails early if `child` exits. */
 export async function waitFor200(url: string, child: Child, timeoutMs: number, pollMs = 5): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null)
-      throw new Error(`${url}: process exited (${child.exitCode ?? child.signalCode}) before answering 200`);
-    const response = await fetch(url).catch(() => null);
-    if (response) {
+  await eventually(
+    async () => {
+      const response = await fetch(url);
       await response.arrayBuffer();
-      if (response.status === 200) return;
-    }
-    await Bun.sleep(pollMs);
-  }
-  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
+      return response.status === 200;
+    },
+    `${url} to answer 200`,
+    {
+      timeoutMs,
+      intervalMs: pollMs,
+      abortIf: () => (child.exitCode !== null || child.signalCode !== null ? `process exited (${child.exitCode ?? child.signalCode})` : undefined),
+    },
+  );
 }
 
 /** Resident set size in MiB, from /proc/<pid>/status (VmRSS). */
@@ -160,7 +162,7 @@ export function sampleRss(pid: number, intervalMs = 100): { stop: () => Promise<
         last = value;
         samples++;
       }
-      await Bun.sleep(intervalMs);
+      await Bun.sleep(intervalMs); // the sampling period
     }
   })();
   return {

@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
 
-export interface MachineDescription {
+interface MachineDescription {
   date: string;
   commit: string;
   cpuModel: string;

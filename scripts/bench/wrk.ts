@@ -3,7 +3,7 @@ import { join } from "node:path";
 import * as v from "valibot";
 import { spawnPiped } from "./processes.ts";
 
-export const LUA_DIR = join(import.meta.dir, "lua");
+const LUA_DIR = join(import.meta.dir, "lua");
 
 const WrkResultSchema = v.object({
   requests: v.number(),
@@ -28,7 +28,7 @@ export interface WrkResult extends v.InferOutput<typeof WrkResultSchema> {
   failures: number;
 }
 
-export interface WrkRun {
+interface WrkRun {
   wrk: string;
   url: string;
   script: "boot-routes.lua" | "ranged.lua";

@@ -118,7 +118,7 @@ function formatIpv6(words: Ipv6Words): string {
   return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLength).join(":")}`;
 }
 
-export type IpFamily = 4 | 6;
+type IpFamily = 4 | 6;
 
 /** Canonical IP text or null: IPv4 dotted quad; IPv6 per RFC 5952; IPv4-mapped IPv6 becomes IPv4; zone ids dropped. */
 export function canonicalIp(input: string): string | null {
@@ -139,12 +139,12 @@ export function canonicalIp(input: string): string | null {
   return formatIpv6(words);
 }
 
-export function ipFamily(canonical: string): IpFamily {
+function ipFamily(canonical: string): IpFamily {
   return canonical.includes(":") ? 6 : 4;
 }
 
 /** Address as 4 or 16 bytes, for CIDR matching. Input must be canonical. */
-export function ipBytes(canonical: string): Uint8Array {
+function ipBytes(canonical: string): Uint8Array {
   if (ipFamily(canonical) === 4) return new Uint8Array(canonical.split(".").map(Number));
   const words = parseIpv6Words(canonical);
   if (!words) throw new Error(`ipBytes: ${JSON.stringify(canonical)} is not a canonical IP address`);
@@ -191,7 +191,7 @@ export function cidrContains(cidr: Cidr, canonicalAddress: string): boolean {
   return true;
 }
 
-export type NetworkIdentifier = { kind: "ip"; value: string } | { kind: "mac"; value: string };
+type NetworkIdentifier = { kind: "ip"; value: string } | { kind: "mac"; value: string };
 
 /** HTTPBootConfig.networkIdentifiers and X-Forwarded-For entries mix IPs and MACs. */
 export function canonicalNetworkIdentifier(input: string): NetworkIdentifier | null {

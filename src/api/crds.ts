@@ -5,7 +5,7 @@ import { IPXE_BOOT_CONFIG_KIND, ipxeBootConfigSpec } from "./ipxebootconfig.ts";
 import { API_GROUP, API_VERSION, bootConfigStatus } from "./meta.ts";
 import { type JsonSchemaProps, toOpenApi } from "./openapi.ts";
 
-export interface CrdDefinition {
+interface CrdDefinition {
   kind: string;
   plural: string;
   shortNames: string[];

@@ -1,10 +1,10 @@
 // Field formats shared by every resource. Each check is a valibot action so the same rule produces the runtime
-// error message, and (via the pattern exported beside it) the CRD's OpenAPI pattern.
+// error message, and (via the pattern beside it) the CRD's OpenAPI pattern.
 import * as v from "valibot";
 import { canonicalUuid } from "./canonical.ts";
 
 /** RFC 1123 DNS subdomain, the rule Kubernetes applies to object and secret names. */
-export const DNS_SUBDOMAIN_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_SUBDOMAIN_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 /** Loose UUID text as accepted on input (any case, dashes required); canonicalised when indexed. */
 export const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 /** http(s) URL with a host. Also enforced by the API server through this pattern. */

@@ -22,7 +22,7 @@ export interface SchemaProblem {
   message: string;
 }
 
-export type ParseResult = { ok: true; resource: BootResource } | { ok: false; problems: SchemaProblem[]; ignored?: boolean };
+type ParseResult = { ok: true; resource: BootResource } | { ok: false; problems: SchemaProblem[]; ignored?: boolean };
 
 function problemsFrom(issues: readonly v.BaseIssue<unknown>[]): SchemaProblem[] {
   return issues.map((issue) => {

@@ -20,13 +20,13 @@ export const objectMeta = v.looseObject({
 });
 export type ObjectMeta = v.InferOutput<typeof objectMeta>;
 
-export const bootConfigStates = ["Pending", "Ready", "Error"] as const;
+const bootConfigStates = ["Pending", "Ready", "Error"] as const;
 export type BootConfigState = (typeof bootConfigStates)[number];
 
 const CONDITION_REASON_PATTERN = /^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/;
 
 /** KEP-1623 metav1.Condition. */
-export const condition = v.looseObject({
+const condition = v.looseObject({
   type: v.pipe(v.string(), v.minLength(1), v.maxLength(316)),
   status: v.picklist(["True", "False", "Unknown"]),
   // Status is written by controllers, not people: a plain pattern (no CEL cost) is enough here.
@@ -53,7 +53,6 @@ export const bootConfigStatus = v.looseObject({
   state: v.optional(v.picklist(bootConfigStates)),
   conditions: v.optional(v.pipe(v.array(condition), v.maxLength(32), openapi<v.InferOutput<typeof condition>[]>({ listMapKeys: ["type"] }))),
 });
-export type BootConfigStatus = { state?: BootConfigState; conditions?: Condition[] };
 
 /** "namespace/name": the key every index and cache uses for an object. */
 export function objectKey(meta: { name: string; namespace?: string | undefined }): string {

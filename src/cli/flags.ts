@@ -5,7 +5,7 @@
 
 export type CommandName = "serve" | "validate" | "explain" | "version";
 
-export interface FlagSpec {
+interface FlagSpec {
   name: string;
   /** Names the Go boot-operator used for the same meaning; accepted so existing unit files keep working. */
   aliases?: readonly string[];
@@ -103,6 +103,13 @@ export const FLAGS: readonly FlagSpec[] = [
     name: "registry-credentials-secret",
     valueName: "NS/NAME",
     description: "kubernetes.io/dockerconfigjson Secret with pull credentials (--source kube)",
+    commands: ["serve"],
+  },
+  {
+    name: "registry-credentials-refresh",
+    valueName: "SECONDS",
+    defaultValue: "60",
+    description: "how often --registry-credentials-secret is re-read: a rotated password takes effect within this",
     commands: ["serve"],
   },
   {

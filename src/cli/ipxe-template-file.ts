@@ -5,7 +5,7 @@ import { readFile } from "node:fs/promises";
 import { DEFAULT_IPXE_TEMPLATE, type IpxeTemplate, parseIpxeTemplate } from "../boot/ipxe-template.ts";
 import type { Logger } from "../observability/log.ts";
 
-export interface TemplateHolder {
+interface TemplateHolder {
   current(): IpxeTemplate;
   close(): void;
 }

@@ -9,7 +9,7 @@ import { LOG_LEVELS } from "../observability/log.ts";
 import { type ParsedArgs, type RawFlags, UsageError } from "./flags.ts";
 import { goFlagNotices, goServiceUrl, type Notice, parseControllerSwitches, planControllers, zapLogLevel } from "./go-compat.ts";
 
-export type SourceSpec = { type: "dir"; directory: string } | { type: "kube" } | { type: "embedded" };
+type SourceSpec = { type: "dir"; directory: string } | { type: "kube" } | { type: "embedded" };
 
 const sourceSchema = v.pipe(
   v.string(),
@@ -143,6 +143,7 @@ export const serveOptionsSchema = v.object({
   "blob-cache-size": v.pipe(v.string(), v.transform(Number), v.number("must be a number"), v.integer("must be whole MiB"), v.minValue(1)),
   "default-httpboot-oci-image": optionalText,
   "registry-credentials-secret": v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, "must be namespace/name"))),
+  "registry-credentials-refresh": secondsSchema(1, 3600),
   "translator-modes": v.pipe(
     v.string(),
     v.transform((text) =>

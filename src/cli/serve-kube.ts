@@ -58,7 +58,15 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
       const credentialsSecret = options["registry-credentials-secret"];
       if (credentialsSecret) {
         // Every replica proxies blobs, so every replica needs the credentials (not only the leader).
-        credentials = new RegistryCredentialsLoader({ client, oci: oci.client, log, secret: credentialsSecret, onChange: () => translator?.resync() });
+        const refreshMs = options["registry-credentials-refresh"] * 1000;
+        credentials = new RegistryCredentialsLoader({
+          client,
+          oci: oci.client,
+          log,
+          secret: credentialsSecret,
+          refreshMs,
+          onChange: () => translator?.resync(),
+        });
         await credentials.start();
       }
       // Off only when --controllers (the Go manager's switches) names neither boot config controller.

@@ -22,7 +22,7 @@ import { createOciRuntime, type OciRuntime } from "./oci-runtime.ts";
 import type { ServeOptions } from "./options.ts";
 
 /** Extension points the Kubernetes mode plugs into without the HTTP layer knowing about it. */
-export interface ServeHooks {
+interface ServeHooks {
   source?: ResourceSource;
   onServed?: (event: ServedEvent) => void;
   readiness?: () => string | null;

@@ -9,7 +9,7 @@ import { describeConflict } from "../index/boot-index.ts";
 import { formatProblem } from "../index/snapshot.ts";
 import { loadDirectoryOnce } from "../sources/files/directory-source.ts";
 
-export interface ValidateReport {
+interface ValidateReport {
   errors: string[];
   warnings: string[];
   summary: string;

@@ -67,7 +67,7 @@ export interface IdentifierConflict {
   reasons: LossReason[];
 }
 
-export type MatchReason = "uuid" | "uuid-byte-swapped" | "ip" | "mac" | "mac-via-httpbootconfig";
+type MatchReason = "uuid" | "uuid-byte-swapped" | "ip" | "mac" | "mac-via-httpbootconfig";
 
 export interface Match<T> {
   config: T;

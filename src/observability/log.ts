@@ -2,8 +2,8 @@
 // disabled debug line on the hot path costs one comparison.
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-export type LogFields = Record<string, unknown>;
+type LogLevel = (typeof LOG_LEVELS)[number];
+type LogFields = Record<string, unknown>;
 
 export interface Logger {
   readonly level: LogLevel;

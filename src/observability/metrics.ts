@@ -58,7 +58,7 @@ export class Counter extends LabelledMetric<number> {
   }
 }
 
-export class Gauge extends LabelledMetric<number> {
+class Gauge extends LabelledMetric<number> {
   constructor(name: string, help: string) {
     super(name, help, "gauge");
   }
@@ -77,7 +77,7 @@ interface HistogramState {
   count: number;
 }
 
-export class Histogram extends LabelledMetric<HistogramState> {
+class Histogram extends LabelledMetric<HistogramState> {
   constructor(
     name: string,
     help: string,
@@ -100,7 +100,7 @@ export class Histogram extends LabelledMetric<HistogramState> {
   }
 }
 
-export class MetricsRegistry {
+class MetricsRegistry {
   private readonly metrics: Metric[] = [];
   register<M extends Metric>(metric: M): M {
     this.metrics.push(metric);

@@ -2,7 +2,7 @@
 // are one registry, so allowing any of them allows all three.
 import { canonicalRegistry, isValidRegistryHost } from "./reference.ts";
 
-export const DEFAULT_ALLOWED_REGISTRIES = "ghcr.io";
+const DEFAULT_ALLOWED_REGISTRIES = "ghcr.io";
 
 export interface RegistryAllowList {
   /** Canonical entries, in the order given, without duplicates. */

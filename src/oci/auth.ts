@@ -94,7 +94,7 @@ export function parseWwwAuthenticate(header: string): AuthChallenge[] {
   return challenges;
 }
 
-export interface RegistryCredential {
+interface RegistryCredential {
   username: string;
   password: string;
 }

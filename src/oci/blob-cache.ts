@@ -11,7 +11,7 @@ import { type DigestMismatch, describeMismatch } from "./digest.ts";
 import { OciError } from "./errors.ts";
 import { digestAlgorithm, digestHex, isDigest } from "./reference.ts";
 
-export interface BlobCacheOptions {
+interface BlobCacheOptions {
   /** Owned by this cache: files in it that do not look like cached blobs are removed. */
   directory: string;
   maxBytes: number;
@@ -30,14 +30,14 @@ export interface BlobSource {
   size: number | undefined;
 }
 
-export interface BlobStream {
+interface BlobStream {
   stream: ReadableStream<Uint8Array>;
   size: number | undefined;
   /** True when this request joined a download another request had started. */
   joined: boolean;
 }
 
-export interface BlobCacheUsage {
+interface BlobCacheUsage {
   entries: number;
   bytes: number;
   maxBytes: number;

@@ -28,7 +28,7 @@ import {
   registryApiHost,
 } from "./reference.ts";
 
-export type OciLogLevel = "debug" | "info" | "warn" | "error";
+type OciLogLevel = "debug" | "info" | "warn" | "error";
 export type OciLog = (level: OciLogLevel, msg: string, fields?: Record<string, unknown>) => void;
 
 export interface UpstreamRequestEvent {
@@ -40,7 +40,7 @@ export interface UpstreamRequestEvent {
   status: number;
 }
 
-export interface OciClientOptions {
+interface OciClientOptions {
   /** Registries (host[:port]) spoken to over plain HTTP; every other registry is HTTPS only. */
   plainHttpRegistries?: readonly string[];
   /** Pull credentials by registry, e.g. from parseDockerConfigJson(). */
@@ -56,7 +56,7 @@ export interface OciClientOptions {
   log?: OciLog;
 }
 
-export interface FetchedManifest {
+interface FetchedManifest {
   digest: string;
   /** As the registry labelled it (Content-Type), or the manifest's own mediaType. */
   mediaType: string;
@@ -77,7 +77,7 @@ export interface BootImage extends BootLayers {
   indexDigest?: string;
 }
 
-export interface BlobRequest {
+interface BlobRequest {
   method?: "GET" | "HEAD";
   /** Forwarded verbatim as the Range header. */
   range?: string;

@@ -1,6 +1,6 @@
 // One error type for everything the OCI client can fail at, with a code the HTTP layer maps to a status.
 
-export type OciErrorCode =
+type OciErrorCode =
   /** The image reference, repository name, tag or digest is malformed. */
   | "INVALID_REFERENCE"
   /** The registry answered 404 for a manifest or blob. */
@@ -30,8 +30,4 @@ export class OciError extends Error {
   ) {
     super(message);
   }
-}
-
-export function isOciError(value: unknown): value is OciError {
-  return value instanceof OciError;
 }

@@ -34,10 +34,9 @@ const manifestSchema = v.looseObject({
   annotations: v.optional(v.record(v.string(), v.string())),
 });
 
-export type Descriptor = v.InferOutput<typeof descriptor>;
 export type IndexEntry = v.InferOutput<typeof indexEntry>;
-export type ImageIndex = v.InferOutput<typeof indexSchema>;
-export type ImageManifest = v.InferOutput<typeof manifestSchema>;
+type ImageIndex = v.InferOutput<typeof indexSchema>;
+type ImageManifest = v.InferOutput<typeof manifestSchema>;
 export type ParsedManifest = { kind: "index"; index: ImageIndex } | { kind: "manifest"; manifest: ImageManifest };
 
 /**
@@ -86,7 +85,7 @@ export function normalizeArchitecture(value: string): string {
 }
 
 /** Legacy GardenLinux indexes name the flavour in a "cname" annotation; PXE flavours start with this. */
-export const LEGACY_PXE_CNAME_PREFIX = "metal_pxe";
+const LEGACY_PXE_CNAME_PREFIX = "metal_pxe";
 
 /** The architecture an index entry declares: its platform, else the legacy "architecture" annotation. */
 export function entryArchitecture(entry: IndexEntry): string | undefined {
@@ -123,7 +122,7 @@ export function rankIndexEntries(entries: readonly IndexEntry[], architecture: s
   return scored.map((item) => item.entry);
 }
 
-export interface BootLayer {
+interface BootLayer {
   digest: string;
   size: number;
   mediaType: string;

@@ -4,15 +4,14 @@ export const MEDIA_TYPE_OCI_INDEX = "application/vnd.oci.image.index.v1+json";
 export const MEDIA_TYPE_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 export const MEDIA_TYPE_DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json";
 export const MEDIA_TYPE_DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
-export const MEDIA_TYPE_OCI_EMPTY = "application/vnd.oci.empty.v1+json";
 
-export const MEDIA_TYPE_UKI = "application/vnd.ironcore.image.uki";
-export const MEDIA_TYPE_KERNEL = "application/vnd.ironcore.image.kernel";
-export const MEDIA_TYPE_INITRAMFS = "application/vnd.ironcore.image.initramfs";
-export const MEDIA_TYPE_SQUASHFS = "application/vnd.ironcore.image.squashfs";
-export const MEDIA_TYPE_LEGACY_KERNEL = "application/io.gardenlinux.kernel";
-export const MEDIA_TYPE_LEGACY_INITRD = "application/io.gardenlinux.initrd";
-export const MEDIA_TYPE_LEGACY_SQUASHFS = "application/io.gardenlinux.squashfs";
+const MEDIA_TYPE_UKI = "application/vnd.ironcore.image.uki";
+const MEDIA_TYPE_KERNEL = "application/vnd.ironcore.image.kernel";
+const MEDIA_TYPE_INITRAMFS = "application/vnd.ironcore.image.initramfs";
+const MEDIA_TYPE_SQUASHFS = "application/vnd.ironcore.image.squashfs";
+const MEDIA_TYPE_LEGACY_KERNEL = "application/io.gardenlinux.kernel";
+const MEDIA_TYPE_LEGACY_INITRD = "application/io.gardenlinux.initrd";
+const MEDIA_TYPE_LEGACY_SQUASHFS = "application/io.gardenlinux.squashfs";
 
 /** Everything we can read, best first, for the Accept header of manifest requests. */
 export const MANIFEST_ACCEPT = [MEDIA_TYPE_OCI_INDEX, MEDIA_TYPE_OCI_MANIFEST, MEDIA_TYPE_DOCKER_MANIFEST_LIST, MEDIA_TYPE_DOCKER_MANIFEST].join(", ");

@@ -3,7 +3,7 @@
 import { OciError } from "./errors.ts";
 
 /** Canonical name of Docker Hub; its aliases below all mean the same registry. */
-export const DOCKER_HUB = "docker.io";
+const DOCKER_HUB = "docker.io";
 const DOCKER_HUB_ALIASES = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
 /** The host that actually serves Docker Hub's /v2/ API. */
 const DOCKER_HUB_API_HOST = "registry-1.docker.io";
@@ -28,7 +28,7 @@ const TAG = /^[\w][\w.-]{0,127}$/;
 const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 const MAX_NAME_LENGTH = 255;
 
-export type DigestAlgorithm = "sha256" | "sha512";
+type DigestAlgorithm = "sha256" | "sha512";
 
 export function isDigest(value: string): boolean {
   return DIGEST.test(value);

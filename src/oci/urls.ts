@@ -30,7 +30,7 @@ export function httpBootUkiUrl(publicUrl: string, imageName: string, digest: str
   return `${trimBase(publicUrl)}/httpboot/${path}/${algorithm}-${digestHex(digest)}.efi`;
 }
 
-export interface BootImageUrls {
+interface BootImageUrls {
   uki?: string;
   kernel?: string;
   initrd?: string;
@@ -52,7 +52,7 @@ export interface BlobLocation extends RepositoryName {
   digest: string;
 }
 
-export type ParsedProxyRequest = { ok: true; blob: BlobLocation; version?: string } | { ok: false; reason: string };
+type ParsedProxyRequest = { ok: true; blob: BlobLocation; version?: string } | { ok: false; reason: string };
 
 /** Parses /image's query; every failure is a one-line reason for a 400. */
 export function parseImageQuery(query: { imageName?: string | undefined; version?: string | undefined; layerDigest?: string | undefined }): ParsedProxyRequest {

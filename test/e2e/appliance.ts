@@ -4,6 +4,7 @@ import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { stringify } from "yaml";
+import { eventually } from "../harness/wait.ts";
 import { HOST_FROM_GUEST, lastLines, registerExitCleanup } from "./qemu.ts";
 
 const REPO_ROOT = resolve(import.meta.dir, "../..");
@@ -217,22 +218,14 @@ export async function startAppliance(options: ApplianceOptions): Promise<Running
   };
 
   // Ready when /readyz answers 200; give up (with its output) if it exits or takes too long.
-  const deadline = performance.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      await stop();
-      throw new Error(`the appliance exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${lastLines(stderrText + stdoutText, 30)}`);
-    }
-    const ready = await fetch(`${hostUrl}/readyz`).then(
-      (response) => response.status === 200,
-      () => false,
-    );
-    if (ready) break;
-    if (performance.now() > deadline) {
-      await stop();
-      throw new Error(`the appliance was not ready within 20 s:\n${lastLines(stderrText + stdoutText, 30)}`);
-    }
-    await Bun.sleep(100);
+  try {
+    await eventually(async () => (await fetch(`${hostUrl}/readyz`)).status === 200, "the appliance to answer /readyz with 200", {
+      timeoutMs: 20_000,
+      abortIf: () => (child.exitCode !== null || child.signalCode !== null ? `it exited (${child.exitCode ?? child.signalCode})` : undefined),
+    });
+  } catch (error) {
+    await stop();
+    throw new Error(`${error instanceof Error ? error.message : String(error)}:\n${lastLines(stderrText + stdoutText, 30)}`, { cause: error });
   }
 
   const logs = (): ApplianceLogLine[] => parseJsonLogLines(stderrText);

@@ -80,6 +80,10 @@ describe("stripTerminalControl", () => {
   test("removes colour, cursor and reset sequences and carriage returns", () => {
     expect(stripTerminalControl("\x1bc\x1b[?7l\x1b[2J\x1b[0;1miPXE\x1b[0m ok\r\n\x1b[=3h")).toBe("iPXE ok\n");
   });
+
+  test("applies backspaces, so a download's erased progress leaves the plain line", () => {
+    expect(stripTerminalControl("http://h/test.efi... 91%\b\b\b\b    \b\b\b\b ok\r\n")).toBe("http://h/test.efi... ok\n");
+  });
 });
 
 describe("lastLines", () => {

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { type Appliance, startAppliance } from "../harness/appliance.ts";
 import { type ControlPlane, startControlPlane } from "../harness/controlplane.ts";
 import { BOOT_CRD_PATHS } from "../harness/crds.ts";
+import { eventually } from "../harness/wait.ts";
 import { freeLoopbackPort } from "./appliance.ts";
 import { bootMachine, describeBoot, expectGuestFetchedIgnition, guestArtefacts, HOST_FROM_GUEST, serialLogDir } from "./qemu.ts";
 
@@ -68,16 +69,18 @@ test(
     expect(guest.ignitionSha256, describeBoot(result)).toBe(createHash("sha256").update(ignition).digest("hex"));
 
     // The served-status writer flushes once a second; the conditions name the client (QEMU's NAT: 127.0.0.1).
-    const deadline = Date.now() + 15_000;
     let conditions: { type: string; status: string; reason: string; message: string }[] = [];
-    while (Date.now() < deadline) {
-      const object = (await cp.requestOk("GET", `/apis/boot.ironcore.dev/v1alpha1/namespaces/${NS}/ipxebootconfigs/kube-boot`)) as {
-        status?: { conditions?: typeof conditions };
-      };
-      conditions = object.status?.conditions ?? [];
-      if (["IPXEScriptFetched", "IgnitionDataFetched", "Ready"].every((type) => conditions.some((c) => c.type === type && c.status === "True"))) break;
-      await Bun.sleep(200);
-    }
+    await eventually(
+      async () => {
+        const object = (await cp.requestOk("GET", `/apis/boot.ironcore.dev/v1alpha1/namespaces/${NS}/ipxebootconfigs/kube-boot`)) as {
+          status?: { conditions?: typeof conditions };
+        };
+        conditions = object.status?.conditions ?? [];
+        return ["IPXEScriptFetched", "IgnitionDataFetched", "Ready"].every((type) => conditions.some((c) => c.type === type && c.status === "True"));
+      },
+      "IPXEScriptFetched, IgnitionDataFetched and Ready all True",
+      { timeoutMs: 15_000, detail: () => conditions },
+    );
     expect(conditions.find((c) => c.type === "IPXEScriptFetched")).toMatchObject({ reason: "IPXEScriptDelivered" });
     expect(conditions.find((c) => c.type === "IPXEScriptFetched")?.message).toContain("IPXE script has been successfully delivered to the client 127.0.0.1");
     expect(conditions.find((c) => c.type === "IgnitionDataFetched")?.message).toContain(

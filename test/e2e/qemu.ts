@@ -141,15 +141,25 @@ export function parseGuestReport(serialLog: string): GuestReport {
 
 /** Removes ANSI/VT100 escape sequences and carriage returns that firmware and iPXE print. */
 export function stripTerminalControl(text: string): string {
-  return (
-    text
-      // CSI sequences (colours, cursor movement, "ESC[=3h"), then two-character escapes such as "ESC c".
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: matching ESC (0x1b) is the point of this pattern
-      .replace(/\x1b\[[0-9;=?]*[A-Za-z]/g, "")
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: matching ESC (0x1b) is the point of this pattern
-      .replace(/\x1b[@-Z\\-_a-z]/g, "")
-      .replace(/\r/g, "")
-  );
+  const plain = text
+    // CSI sequences (colours, cursor movement, "ESC[=3h"), then two-character escapes such as "ESC c".
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: matching ESC (0x1b) is the point of this pattern
+    .replace(/\x1b\[[0-9;=?]*[A-Za-z]/g, "")
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: matching ESC (0x1b) is the point of this pattern
+    .replace(/\x1b[@-Z\\-_a-z]/g, "")
+    .replace(/\r/g, "");
+  return applyBackspaces(plain);
+}
+
+/** A backspace erases the character before it on its line: iPXE draws and erases "45%" while a download is slow. */
+function applyBackspaces(text: string): string {
+  if (!text.includes("\b")) return text;
+  const kept: string[] = [];
+  for (const char of text) {
+    if (char !== "\b") kept.push(char);
+    else if (kept.length > 0 && kept[kept.length - 1] !== "\n") kept.pop();
+  }
+  return kept.join("");
 }
 
 export function lastLines(text: string, count: number): string {
@@ -361,6 +371,7 @@ export async function bootMachine(options: BootMachineOptions): Promise<BootResu
   try {
     const deadline = started + options.timeoutMs;
     while (qemu.exitCode === null && qemu.signalCode === null) {
+      // The serial log is a file: it is polled, while QEMU's exit ends the wait at once.
       const raceResult = await Promise.race([qemu.exited.then(() => "exited" as const), Bun.sleep(POLL_INTERVAL_MS).then(() => "tick" as const)]);
       // QEMU removes its pid file when it exits: remember the pid while it is there.
       qemuPid ??= readPid(pidFile);

@@ -3,6 +3,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { eventually } from "./wait.ts";
 
 export const REPO_ROOT = join(import.meta.dir, "..", "..");
 export const BINARY = process.env.BOOT_OPERATOR_BINARY ?? join(REPO_ROOT, "dist", "boot-operator");
@@ -121,13 +122,16 @@ export async function startAppliance(args: string[], options: StartOptions = {})
     rawStderr: () => raw,
     waitForLog,
     async waitReady(timeoutMs = 20_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
-        const response = await fetch(`${url}/readyz`).catch(() => null);
-        if (response?.status === 200) return;
-        await Bun.sleep(50);
-      }
-      throw new Error(`not ready after ${timeoutMs} ms`);
+      await eventually(
+        async () => {
+          const response = await fetch(`${url}/readyz`);
+          const text = await response.text();
+          if (response.status !== 200) throw new Error(`/readyz ${response.status}: ${text.trim()}`);
+          return true;
+        },
+        "/readyz to answer 200",
+        { timeoutMs, intervalMs: 50, abortIf: () => (child.exitCode !== null ? `boot-operator exited with ${child.exitCode}` : undefined) },
+      );
     },
     async stop(graceMs = 10_000) {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;

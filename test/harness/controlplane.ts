@@ -45,6 +45,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import * as v from "valibot";
 import { parseAllDocuments, stringify } from "yaml";
+import { eventually, notYetUnless } from "./wait.ts";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -141,7 +142,6 @@ const repoRoot = join(import.meta.dir, "..", "..");
 const controllerManagerControllers = ["garbage-collector-controller", "namespace-controller", "serviceaccount-controller", "serviceaccount-token-controller"];
 const runDirPrefix = "boot-operator-controlplane-";
 const ownerPidFile = "owner.pid";
-const pollIntervalMs = 100;
 /** kube-apiserver's graceful shutdown waits up to --request-timeout (60 s) for open watches. */
 const apiServerGracefulStopMs = 70_000;
 /** Teardown sends SIGKILL; this only bounds the wait for the exit to be reaped. */
@@ -183,29 +183,6 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       const portTaken = error instanceof Error && /address already in use/.test(error.message);
       if (!portTaken || attempt >= 3 || Date.now() >= deadline) throw error;
     }
-  }
-}
-
-/** Polls `probe` until it reports done; `fatal` may abort early (e.g. a process exited). */
-export async function waitUntil(
-  description: string,
-  deadline: number,
-  probe: () => Promise<{ done: boolean; detail: string }>,
-  fatal: () => string | undefined = () => undefined,
-): Promise<void> {
-  let lastDetail = "not checked yet";
-  for (;;) {
-    const fatalReason = fatal();
-    if (fatalReason) throw new Error(`${description}: ${fatalReason}`);
-    try {
-      const result = await probe();
-      if (result.done) return;
-      lastDetail = result.detail;
-    } catch (error) {
-      lastDetail = error instanceof Error ? error.message : String(error);
-    }
-    if (Date.now() >= deadline) throw new Error(`timed out waiting for ${description}; last state: ${lastDetail}`);
-    await Bun.sleep(pollIntervalMs);
   }
 }
 
@@ -309,7 +286,7 @@ class LocalControlPlane implements ControlPlane {
         signal: AbortSignal.timeout(2_000),
       });
       const text = await response.text();
-      return { done: response.ok && text.includes('"health":"true"'), detail: `${response.status} ${text}` };
+      return notYetUnless(response.ok && text.includes('"health":"true"'), `${response.status} ${text}`);
     });
     milestone("etcd");
     await this.waitForApiServerReady(deadline);
@@ -328,7 +305,7 @@ class LocalControlPlane implements ControlPlane {
           tls: { rejectUnauthorized: false }, // self-signed serving cert, only used as a liveness signal
           signal: AbortSignal.timeout(2_000),
         });
-        return { done: response.ok, detail: `${response.status} ${await response.text()}` };
+        return notYetUnless(response.ok, `${response.status} ${await response.text()}`);
       });
       milestone("kube-controller-manager");
     }
@@ -524,12 +501,12 @@ class LocalControlPlane implements ControlPlane {
   }
 
   /** Waits for `probe`; fails at once if the component or one it depends on exits, quoting the right log. */
-  private async waitForComponent(component: ComponentProcess, deadline: number, probe: () => Promise<{ done: boolean; detail: string }>): Promise<void> {
+  private async waitForComponent(component: ComponentProcess, deadline: number, probe: () => Promise<boolean>): Promise<void> {
     const dependencies = component.name === "etcd" ? [] : [this.processes.get("etcd")];
     const watched = [component, ...dependencies].filter((process) => process !== undefined);
     const firstExited = (): ComponentProcess | undefined => watched.find((process) => process.exitDescription());
     try {
-      await waitUntil(`${component.name} to become ready`, deadline, probe, () => firstExited()?.exitDescription());
+      await eventually(probe, `${component.name} to become ready`, { timeoutMs: deadline - Date.now(), abortIf: () => firstExited()?.exitDescription() });
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       const culprit = firstExited() ?? component;
@@ -549,19 +526,23 @@ class LocalControlPlane implements ControlPlane {
       const response = await this.request("GET", "/readyz?verbose", undefined, { timeoutMs: 5_000 });
       // The verbose body lists the failing checks, which is the useful part of a timeout message.
       const failing = response.text.split("\n").filter((line) => line.includes("failed"));
-      return { done: response.status === 200, detail: `${response.status} ${failing.join("; ") || response.text}` };
+      return notYetUnless(response.status === 200, `${response.status} ${failing.join("; ") || response.text}`);
     });
   }
 
   private async waitForCrdEstablished(name: string, deadline: number): Promise<void> {
-    await waitUntil(`CustomResourceDefinition ${name} to be Established`, deadline, async () => {
-      const response = await this.request("GET", `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
-      const crd = v.parse(CrdStatusSchema, response.json);
-      const conditions = crd.status?.conditions ?? [];
-      const established = conditions.some((condition) => condition.type === "Established" && condition.status === "True");
-      const summary = conditions.map((c) => `${c.type}=${c.status}${c.message ? ` (${c.message})` : ""}`).join(", ");
-      return { done: established, detail: summary || `${response.status}, no conditions yet` };
-    });
+    await eventually(
+      async () => {
+        const response = await this.request("GET", `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
+        const crd = v.parse(CrdStatusSchema, response.json);
+        const conditions = crd.status?.conditions ?? [];
+        const established = conditions.some((condition) => condition.type === "Established" && condition.status === "True");
+        const summary = conditions.map((c) => `${c.type}=${c.status}${c.message ? ` (${c.message})` : ""}`).join(", ");
+        return notYetUnless(established, summary || `${response.status}, no conditions yet`);
+      },
+      `CustomResourceDefinition ${name} to be Established`,
+      deadline - Date.now(),
+    );
   }
 
   /** Maps apiVersion+kind to its REST resource through discovery (refreshed while a kind is not served yet). */
@@ -572,18 +553,22 @@ class LocalControlPlane implements ControlPlane {
     let found: { resource: string; namespaced: boolean } | undefined;
     // A just-Established CRD shows up in discovery within a second or two; an unknown kind should fail fast.
     const discoveryDeadline = Math.min(deadline, Date.now() + 15_000);
-    await waitUntil(`${kind} (${apiVersion}) to be served by the apiserver`, discoveryDeadline, async () => {
-      const response = await this.request("GET", discoveryPath);
-      if (response.status !== 200) return { done: false, detail: `discovery ${discoveryPath}: ${response.status}` };
-      const kinds = new Map<string, { resource: string; namespaced: boolean }>();
-      for (const resource of v.parse(ApiResourceListSchema, response.json).resources) {
-        if (resource.name.includes("/")) continue; // a subresource such as widgets/status
-        kinds.set(resource.kind, { resource: resource.name, namespaced: resource.namespaced });
-      }
-      this.discoveryCache.set(apiVersion, kinds);
-      found = kinds.get(kind);
-      return { done: found !== undefined, detail: `kinds served: ${[...kinds.keys()].join(", ")}` };
-    });
+    await eventually(
+      async () => {
+        const response = await this.request("GET", discoveryPath);
+        notYetUnless(response.status === 200, `discovery ${discoveryPath}: ${response.status}`);
+        const kinds = new Map<string, { resource: string; namespaced: boolean }>();
+        for (const resource of v.parse(ApiResourceListSchema, response.json).resources) {
+          if (resource.name.includes("/")) continue; // a subresource such as widgets/status
+          kinds.set(resource.kind, { resource: resource.name, namespaced: resource.namespaced });
+        }
+        this.discoveryCache.set(apiVersion, kinds);
+        found = kinds.get(kind);
+        return notYetUnless(found !== undefined, `kinds served: ${[...kinds.keys()].join(", ")}`);
+      },
+      `${kind} (${apiVersion}) to be served by the apiserver`,
+      discoveryDeadline - Date.now(),
+    );
     if (!found) throw new Error(`unreachable: ${kind} resolved without a resource`);
     return found;
   }

@@ -21,6 +21,7 @@ import { homedir, tmpdir } from "node:os";
 import { join, normalize } from "node:path";
 import type { Server, Subprocess } from "bun";
 import { stringify } from "yaml";
+import { eventually } from "./wait.ts";
 
 export const REGISTRY_SERVICE = "boot-operator-test-registry";
 export const TOKEN_ISSUER = "boot-operator-test-token-issuer";
@@ -271,19 +272,20 @@ export class RegistryHarness {
     const log = Bun.file(this.#logPath);
     this.#process = Bun.spawn([binary, "serve", configPath], { stdout: log, stderr: log, stdin: "ignore" });
     await writeFile(join(this.directory, "registry.pid"), String(this.#process.pid));
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      if (this.#process.exitCode !== null) throw new Error(`docker-registry exited with ${this.#process.exitCode}: ${await this.logs()}`);
-      try {
+    const child = this.#process;
+    await eventually(
+      async () => {
         const response = await fetch(`${this.url}/v2/`, { signal: AbortSignal.timeout(1000) });
         await response.body?.cancel();
-        if (response.status === 200 || response.status === 401) return;
-      } catch {
-        // Not listening yet.
-      }
-      if (Date.now() > deadline) throw new Error(`docker-registry did not answer on ${this.url} within 15 s: ${await this.logs()}`);
-      await Bun.sleep(50);
-    }
+        return response.status === 200 || response.status === 401;
+      },
+      `docker-registry to answer on ${this.url}`,
+      {
+        intervalMs: 50,
+        abortIf: () => (child.exitCode !== null ? `docker-registry exited with ${child.exitCode}` : undefined),
+        detail: () => this.logs(),
+      },
+    );
   }
 
   #startTokenServer(issuer: TokenIssuer): Server<undefined> {
@@ -340,7 +342,7 @@ export class RegistryHarness {
               controller.close();
               return;
             }
-            await Bun.sleep(chunkDelayMs);
+            await Bun.sleep(chunkDelayMs); // the point: a slow CDN, so concurrent requests overlap
             controller.enqueue(bytes.slice(offset, offset + 65536));
             offset += 65536;
           },

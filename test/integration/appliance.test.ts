@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Appliance, rssKiB, startAppliance } from "../harness/appliance.ts";
 import { defined } from "../harness/defined.ts";
+import { eventually } from "../harness/wait.ts";
 
 const UUID_1 = "4c4c4544-0042-3510-8052-b4c04f4a4e31";
 const UUID_1_SWAPPED = "44454c4c-4200-1035-8052-b4c04f4a4e31";
@@ -89,18 +90,11 @@ let resources: string;
 let uki: string;
 let appliance: Appliance;
 const PUBLIC = "http://boot.test:8082";
+/** Live reload is meant to take well under a second: poll often, give up after 5 s. */
+const RELOAD_WAIT = { timeoutMs: 5_000, intervalMs: 25 };
 
 async function get(path: string, init?: RequestInit): Promise<Response> {
   return fetch(`${appliance.url}${path}`, init);
-}
-
-async function eventually(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<number> {
-  const started = performance.now();
-  while (performance.now() - started < timeoutMs) {
-    if (await check()) return performance.now() - started;
-    await Bun.sleep(25);
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms`);
 }
 
 beforeAll(async () => {
@@ -340,13 +334,16 @@ describe("/uki", () => {
     expect(await (await get("/uki/inside-link")).text()).toBe("kernel-bytes");
   });
 
-  test("a 1 GiB file streams with flat memory", async () => {
+  test("a 256 MiB file streams with flat memory", async () => {
+    // Four times the allowance below: a server that buffered the file would exceed it by far. (1 GiB showed the
+    // same, at four times the cost.)
+    const size = 256 * 1024 * 1024;
     const big = join(uki, "big.img");
     await writeFile(big, "");
-    await truncate(big, 1024 * 1024 * 1024);
+    await truncate(big, size);
     const before = await rssKiB(appliance.pid);
     const response = await get("/uki/big.img");
-    expect(response.headers.get("content-length")).toBe(String(1024 * 1024 * 1024));
+    expect(response.headers.get("content-length")).toBe(String(size));
     let received = 0;
     let peak = before;
     const reader = defined(response.body, "a response body").getReader();
@@ -354,9 +351,9 @@ describe("/uki", () => {
       const { done, value } = await reader.read();
       if (done) break;
       received += value.byteLength;
-      if (received % (64 * 1024 * 1024) < value.byteLength) peak = Math.max(peak, await rssKiB(appliance.pid));
+      if (received % (16 * 1024 * 1024) < value.byteLength) peak = Math.max(peak, await rssKiB(appliance.pid));
     }
-    expect(received).toBe(1024 * 1024 * 1024);
+    expect(received).toBe(size);
     // The server must not buffer the file: growth far below the file size (64 MiB allowance for allocator noise).
     expect(peak - before).toBeLessThan(64 * 1024);
     await rm(big);
@@ -383,8 +380,9 @@ describe("live reload", () => {
   test("a changed resource is served within a second", async () => {
     const updated = RESOURCES.replace("http://mirror.example/initrd.img", "http://mirror.example/initrd-v2.img");
     await writeFile(join(resources, "machines.yaml"), updated);
-    const elapsed = await eventually(async () => (await (await get(`/ipxe/${UUID_1}`)).text()).includes("initrd-v2.img"));
-    expect(elapsed).toBeLessThan(3_000);
+    const started = performance.now();
+    await eventually(async () => (await (await get(`/ipxe/${UUID_1}`)).text()).includes("initrd-v2.img"), "the changed initrd in /ipxe", RELOAD_WAIT);
+    expect(performance.now() - started).toBeLessThan(3_000);
   });
 
   test("a broken file keeps the last good state and is reported with file and line", async () => {
@@ -404,10 +402,10 @@ describe("live reload", () => {
 
   test("deleting a file removes its configs; an atomic rename brings them back", async () => {
     await rm(join(resources, "nested", "custom.yml"));
-    await eventually(async () => (await get(`/ipxe/${UUID_3}`)).status === 404);
+    await eventually(async () => (await get(`/ipxe/${UUID_3}`)).status === 404, "the deleted file's config gone", RELOAD_WAIT);
     await writeFile(join(work, "custom.tmp"), CUSTOM);
     await rename(join(work, "custom.tmp"), join(resources, "nested", "custom.yml"));
-    await eventually(async () => (await get(`/ipxe/${UUID_3}`)).status === 200);
+    await eventually(async () => (await get(`/ipxe/${UUID_3}`)).status === 200, "the renamed file's config back", RELOAD_WAIT);
   });
 });
 

@@ -104,8 +104,7 @@ describe("§2 parsing never freezes the server", () => {
         return big.status === 200;
       },
       "the 32 000-key file to be served",
-      45_000,
-      20,
+      { timeoutMs: 45_000, intervalMs: 20 },
     );
     // Before: 35–52 s during which not even /healthz answered. (Linear cost: test/unit/yaml-stream.test.ts.)
     expect(worstMs).toBeLessThan(500);
@@ -168,7 +167,10 @@ describe("§2 limits: size and time budget per file", () => {
     await app.waitForLog((line) => line.msg === "resource parser worker replaced");
     // The replaced worker parses the next change.
     await writeFile(join(dir, "a.yaml"), ipxeConfig("machine-a", UUID_A, "http://mirror.example/initrd-v2.img"));
-    await eventually(async () => (await timedFetch(`${app.url}/ipxe/${UUID_A}`)).body.includes("initrd-v2.img"), "the edit after the timeout", 5_000, 25);
+    await eventually(async () => (await timedFetch(`${app.url}/ipxe/${UUID_A}`)).body.includes("initrd-v2.img"), "the edit after the timeout", {
+      timeoutMs: 5_000,
+      intervalMs: 25,
+    });
   }, 30_000);
 });
 
@@ -216,7 +218,10 @@ describe("§3 one bad file never aborts or blocks the load", () => {
     await writeFile(join(dir, "bomb-2.yaml"), ALIAS_BOMB);
     await problemLine(app, "bomb-2.yaml", "alias");
     await writeFile(join(dir, "a.yaml"), ipxeConfig("machine-a", UUID_A, "http://mirror.example/initrd-v2.img"));
-    await eventually(async () => (await timedFetch(`${app.url}/ipxe/${UUID_A}`)).body.includes("initrd-v2.img"), "the edit after the bomb", 5_000, 25);
+    await eventually(async () => (await timedFetch(`${app.url}/ipxe/${UUID_A}`)).body.includes("initrd-v2.img"), "the edit after the bomb", {
+      timeoutMs: 5_000,
+      intervalMs: 25,
+    });
     expect(app.logs.some((line) => line.msg.startsWith("reloading resources failed"))).toBe(false);
   });
 });
@@ -259,7 +264,10 @@ describe("§4 writes in place never take a machine's config away", () => {
       offset = cut;
     }
     await handle.close();
-    await eventually(async () => (await timedFetch(`${app.url}/ipxe/${UUID_BIG}`)).body.includes("initrd-v3.img"), "the complete new version", 10_000, 25);
+    await eventually(async () => (await timedFetch(`${app.url}/ipxe/${UUID_BIG}`)).body.includes("initrd-v3.img"), "the complete new version", {
+      timeoutMs: 10_000,
+      intervalMs: 25,
+    });
     writing = false;
     await probing;
     expect(statuses.length).toBeGreaterThan(20);
@@ -277,10 +285,16 @@ describe("§4 writes in place never take a machine's config away", () => {
     await rm(dir, { recursive: true });
     await mkdir(dir);
     await writeFile(join(dir, "machines.yaml"), ipxeConfig("machine-a", UUID_A, "http://mirror.example/initrd-v4.img"));
-    await eventually(async () => (await timedFetch(`${app.url}/ipxe/${UUID_A}`)).body.includes("initrd-v4.img"), "the re-created directory", 3_000, 25);
+    await eventually(async () => (await timedFetch(`${app.url}/ipxe/${UUID_A}`)).body.includes("initrd-v4.img"), "the re-created directory", {
+      timeoutMs: 3_000,
+      intervalMs: 25,
+    });
     const edited = performance.now();
     await writeFile(join(dir, "machines.yaml"), ipxeConfig("machine-a", UUID_A, "http://mirror.example/initrd-v5.img"));
-    await eventually(async () => (await timedFetch(`${app.url}/ipxe/${UUID_A}`)).body.includes("initrd-v5.img"), "the edit after re-creation", 3_000, 25);
+    await eventually(async () => (await timedFetch(`${app.url}/ipxe/${UUID_A}`)).body.includes("initrd-v5.img"), "the edit after re-creation", {
+      timeoutMs: 3_000,
+      intervalMs: 25,
+    });
     expect(performance.now() - edited).toBeLessThan(1_500);
   });
 
@@ -290,10 +304,16 @@ describe("§4 writes in place never take a machine's config away", () => {
     await writeFile(join(replacement, "machines.yaml"), ipxeConfig("machine-a", UUID_A, "http://mirror.example/initrd-v6.img"));
     await rm(dir, { recursive: true });
     await rename(replacement, dir);
-    await eventually(async () => (await timedFetch(`${app.url}/ipxe/${UUID_A}`)).body.includes("initrd-v6.img"), "the renamed directory", 3_000, 25);
+    await eventually(async () => (await timedFetch(`${app.url}/ipxe/${UUID_A}`)).body.includes("initrd-v6.img"), "the renamed directory", {
+      timeoutMs: 3_000,
+      intervalMs: 25,
+    });
     const edited = performance.now();
     await writeFile(join(dir, "machines.yaml"), ipxeConfig("machine-a", UUID_A, "http://mirror.example/initrd-v7.img"));
-    await eventually(async () => (await timedFetch(`${app.url}/ipxe/${UUID_A}`)).body.includes("initrd-v7.img"), "the edit after the rename", 3_000, 25);
+    await eventually(async () => (await timedFetch(`${app.url}/ipxe/${UUID_A}`)).body.includes("initrd-v7.img"), "the edit after the rename", {
+      timeoutMs: 3_000,
+      intervalMs: 25,
+    });
     expect(performance.now() - edited).toBeLessThan(1_500);
   });
 });

@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import * as v from "valibot";
-import { type ControlPlane, type KubeObject, readManifestObjects, startControlPlane, waitUntil } from "../harness/controlplane.ts";
+import { type ControlPlane, type KubeObject, readManifestObjects, startControlPlane } from "../harness/controlplane.ts";
+import { eventually, notYetUnless } from "../harness/wait.ts";
 
 const group = "harness-test.boot.ironcore.dev";
 const widgetCrd = `
@@ -179,16 +180,24 @@ metadata: { name: harness }
       });
 
       await controlPlane.requestOk("DELETE", `${widgetsPath}/owner`);
-      await waitUntil("the garbage collector to delete the dependent ConfigMap", Date.now() + 30_000, async () => {
-        const response = await controlPlane.request("GET", "/api/v1/namespaces/cascade/configmaps/dependent");
-        return { done: response.status === 404, detail: `GET dependent: ${response.status}` };
-      });
+      await eventually(
+        async () => {
+          const response = await controlPlane.request("GET", "/api/v1/namespaces/cascade/configmaps/dependent");
+          return notYetUnless(response.status === 404, `GET dependent: ${response.status}`);
+        },
+        "the garbage collector to delete the dependent ConfigMap",
+        30_000,
+      );
 
       await controlPlane.requestOk("DELETE", "/api/v1/namespaces/cascade");
-      await waitUntil("the namespace controller to finish deleting the namespace", Date.now() + 30_000, async () => {
-        const response = await controlPlane.request("GET", "/api/v1/namespaces/cascade");
-        return { done: response.status === 404, detail: `GET namespace: ${response.status}` };
-      });
+      await eventually(
+        async () => {
+          const response = await controlPlane.request("GET", "/api/v1/namespaces/cascade");
+          return notYetUnless(response.status === 404, `GET namespace: ${response.status}`);
+        },
+        "the namespace controller to finish deleting the namespace",
+        30_000,
+      );
 
       const allPids = controlPlane.runningPids();
       await controlPlane.stop();

@@ -4,6 +4,7 @@ import { type Appliance, startAppliance } from "../harness/appliance.ts";
 import { type ControlPlane, startControlPlane, statusAppliesTo } from "../harness/controlplane.ts";
 import { BOOT_CRD_PATHS } from "../harness/crds.ts";
 import { eventually } from "../harness/wait.ts";
+import { nextLeaseRenewal } from "./service-account.ts";
 
 const NS = "boot";
 const GROUP_PATH = `/apis/boot.ironcore.dev/v1alpha1/namespaces/${NS}`;
@@ -50,6 +51,22 @@ async function getStatus(kind: "ipxebootconfigs" | "httpbootconfigs", name: stri
 
 function condition(object: StatusObject, type: string): Condition | undefined {
   return object.status?.conditions?.find((c) => c.type === type);
+}
+
+/** The status-write count once it stopped moving (two reads half a second apart agree). */
+async function statusWritesSettled(): Promise<number> {
+  let previous = -1;
+  const settled = await eventually(
+    async () => {
+      const count = await statusAppliesTo(cp, "ipxebootconfigs");
+      const unchanged = count === previous;
+      previous = count;
+      return unchanged && { count };
+    },
+    "status writes to settle",
+    { timeoutMs: 15_000, intervalMs: 500 },
+  );
+  return settled.count;
 }
 
 beforeAll(async () => {
@@ -137,7 +154,10 @@ describe("status", () => {
   });
 
   test("a UUID conflict is reported on the newer config only", async () => {
-    await Bun.sleep(1100); // creationTimestamp has second resolution: make machine-e clearly newer
+    // creationTimestamp has second resolution: machine-e must be created in a later second than machine-a.
+    const machineA = (await cp.requestOk("GET", `${GROUP_PATH}/ipxebootconfigs/machine-a`)) as { metadata: { creationTimestamp: string } };
+    const secondAfterA = Date.parse(machineA.metadata.creationTimestamp) + 1_000;
+    await eventually(async () => Date.now() >= secondAfterA, "a second after machine-a's creationTimestamp", { timeoutMs: 2_000, intervalMs: 20 });
     await cp.applyObjects([ipxeConfig("machine-e", UUID_A, "sa")]);
     const loser = await eventually(async () => {
       const object = await getStatus("ipxebootconfigs", "machine-e");
@@ -163,14 +183,14 @@ describe("status", () => {
   });
 
   test("a burst of 500 ignition requests becomes a handful of status writes", async () => {
-    await Bun.sleep(1500); // let earlier writes settle
-    const before = await statusAppliesTo(cp, "ipxebootconfigs");
+    const before = await statusWritesSettled();
     const started = performance.now();
     const responses = await Promise.all(Array.from({ length: 500 }, () => fetch(`${app.url}/ignition/${UUID_A}`)));
     const elapsed = performance.now() - started;
     expect(responses.every((r) => r.status === 200)).toBe(true);
-    await Bun.sleep(2500); // two flush intervals
-    const writes = (await statusAppliesTo(cp, "ipxebootconfigs")) - before;
+    // A fixed wait is the point: one flush interval (1 s) and a little, so the burst's writes (if any) have started.
+    await Bun.sleep(1_200);
+    const writes = (await statusWritesSettled()) - before;
     console.log(`500 requests in ${Math.round(elapsed)} ms → ${writes} status writes`);
     // Coalesced per flush, and the same client re-recorded at most every 10 s: the previous test's fetch is recent,
     // so the whole burst may write nothing at all; the condition it would write is already there.
@@ -207,6 +227,7 @@ describe("status under churn", () => {
 describe("API server outage", () => {
   test("requests are answered from cache while the API server is down; later changes show up", async () => {
     await cp.stopApiServer();
+    // A fixed pace is the point: the cache keeps answering for a while into the outage, not just at its start.
     for (let i = 0; i < 5; i++) {
       expect((await fetch(`${app.url}/ignition/${UUID_A}`)).status).toBe(200);
       await Bun.sleep(200);
@@ -237,7 +258,8 @@ describe("leader election", () => {
         first.waitForLog((l) => l.msg === "became leader", 30_000).then(() => "replica-1"),
         second.waitForLog((l) => l.msg === "became leader", 30_000).then(() => "replica-2"),
       ]);
-      await Bun.sleep(3000);
+      // Once the leader has renewed, the start-up race for the Lease is long over: still exactly one leader?
+      await nextLeaseRenewal(cp, NS);
       const leaders = [first, second].filter((replica) => replica.logs.some((l) => l.msg === "became leader"));
       expect(leaders).toHaveLength(1);
       // Both serve.

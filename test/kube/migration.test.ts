@@ -214,8 +214,7 @@ describe("another writer fighting over the status (the Go operator left running)
         return current.status?.state === "Error" ? current : undefined;
       },
       "our status back after the rival stopped",
-      40_000,
-      250,
+      { timeoutMs: 40_000, intervalMs: 250 },
     );
     expect(condition(object, "Ready")).toMatchObject({ status: "False", reason: "SecretNotFound" });
   }, 90_000);

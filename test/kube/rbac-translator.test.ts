@@ -16,7 +16,14 @@ import { type ControlPlane, controlPlaneBinDir, type HttpMethod, startControlPla
 import { BOOT_CRD_PATHS, METAL_CRD_PATHS } from "../harness/crds.ts";
 import { PRIVATE_PREFIX, pushOciIndexImage, pushPxeOnlyImage, READER_USER, RegistryHarness, type TestImage } from "../harness/registry.ts";
 import { eventually as eventuallyWithin } from "../harness/wait.ts";
-import { apiCall, forbiddenInLogs, forbiddenResponsesServed as forbiddenServed, requestServiceAccountToken, writeTokenKubeconfig } from "./service-account.ts";
+import {
+  apiCall,
+  forbiddenInLogs,
+  forbiddenResponsesServed as forbiddenServed,
+  nextLeaseRenewal,
+  requestServiceAccountToken,
+  writeTokenKubeconfig,
+} from "./service-account.ts";
 
 const NS = "boot-translator";
 const CLUSTER_NS = "boot-translator-cluster";
@@ -221,6 +228,9 @@ function translatorArgs(kubeconfig: string, namespaceArgs: string[], credentials
     registry.host,
     "--registry-credentials-secret",
     `${credentialsNamespace}/${pullSecretName}`,
+    // Re-read every second, so the periodic get on that Secret happens (and would be refused) during the test.
+    "--registry-credentials-refresh",
+    "1",
     "--public-url",
     "http://boot.test:8082",
   ];
@@ -229,22 +239,29 @@ function translatorArgs(kubeconfig: string, namespaceArgs: string[], credentials
 beforeAll(async () => {
   await ensureFreshBinary();
   workDir = await mkdtemp(join(tmpdir(), "boot-operator-rbac-translator-"));
-  registry = await RegistryHarness.start({ tokenAuth: {} });
-  // Private repositories: only the reader's credentials from the pull Secret can resolve them.
-  images.full = await pushOciIndexImage(registry, `${PRIVATE_PREFIX}full`, "1.0");
-  images.pxe = await pushPxeOnlyImage(registry, `${PRIVATE_PREFIX}pxe`, "1.0");
-  const previousBinDir = process.env.BOOT_OPERATOR_CONTROLPLANE_BIN_DIR;
-  process.env.BOOT_OPERATOR_CONTROLPLANE_BIN_DIR = await binDirWithOwnerReferenceEnforcement();
-  try {
-    // CRDs before the controller manager starts, so the garbage collector knows them at once.
-    cp = await startControlPlane({
-      withControllerManager: true,
-      crdPaths: [...BOOT_CRD_PATHS, ...METAL_CRD_PATHS],
-    });
-  } finally {
-    if (previousBinDir === undefined) delete process.env.BOOT_OPERATOR_CONTROLPLANE_BIN_DIR;
-    else process.env.BOOT_OPERATOR_CONTROLPLANE_BIN_DIR = previousBinDir;
-  }
+  // Side by side: neither needs the other until the appliance starts.
+  await Promise.all([
+    (async () => {
+      registry = await RegistryHarness.start({ tokenAuth: {} });
+      // Private repositories: only the reader's credentials from the pull Secret can resolve them.
+      images.full = await pushOciIndexImage(registry, `${PRIVATE_PREFIX}full`, "1.0");
+      images.pxe = await pushPxeOnlyImage(registry, `${PRIVATE_PREFIX}pxe`, "1.0");
+    })(),
+    (async () => {
+      const previousBinDir = process.env.BOOT_OPERATOR_CONTROLPLANE_BIN_DIR;
+      process.env.BOOT_OPERATOR_CONTROLPLANE_BIN_DIR = await binDirWithOwnerReferenceEnforcement();
+      try {
+        // CRDs before the controller manager starts, so the garbage collector knows them at once.
+        cp = await startControlPlane({
+          withControllerManager: true,
+          crdPaths: [...BOOT_CRD_PATHS, ...METAL_CRD_PATHS],
+        });
+      } finally {
+        if (previousBinDir === undefined) delete process.env.BOOT_OPERATOR_CONTROLPLANE_BIN_DIR;
+        else process.env.BOOT_OPERATOR_CONTROLPLANE_BIN_DIR = previousBinDir;
+      }
+    })(),
+  ]);
   const credentialsRole = (await renderKustomization(join(REPO_ROOT, "manifests/rbac/registry-credentials"))).find((manifest) => manifest.kind === "Role");
   const resourceNames = (credentialsRole?.rules as { resourceNames?: string[] }[] | undefined)?.[0]?.resourceNames;
   const [secretName, ...otherNames] = resourceNames ?? [];
@@ -385,7 +402,7 @@ describe("namespace-scoped install + rbac/translator + rbac/registry-credentials
   }, 90_000);
 
   test("was never refused anything: no 403 in its logs, none served by the API server", async () => {
-    await Bun.sleep(2_500); // a Lease renewal or two
+    await nextLeaseRenewal(cp, NS);
     expect(forbiddenInLogs(app)).toEqual([]);
     expect(app.logs.filter((line) => line.level === "error" || line.msg.includes("failed"))).toEqual([]);
     expect(await forbiddenResponsesServed()).toBe(forbiddenBefore);

@@ -11,9 +11,16 @@ import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { type KubeManifest, renderKustomization } from "../../scripts/generate-manifests.ts";
 import { type Appliance, BINARY, REPO_ROOT, startAppliance } from "../harness/appliance.ts";
-import { type ControlPlane, type HttpMethod, startControlPlane, waitUntil } from "../harness/controlplane.ts";
-import { eventually as eventuallyWithin } from "../harness/wait.ts";
-import { apiCall, forbiddenInLogs, forbiddenResponsesServed as forbiddenServed, requestServiceAccountToken, writeTokenKubeconfig } from "./service-account.ts";
+import { type ControlPlane, type HttpMethod, startControlPlane } from "../harness/controlplane.ts";
+import { eventually as eventuallyWithin, notYetUnless } from "../harness/wait.ts";
+import {
+  apiCall,
+  forbiddenInLogs,
+  forbiddenResponsesServed as forbiddenServed,
+  nextLeaseRenewal,
+  requestServiceAccountToken,
+  writeTokenKubeconfig,
+} from "./service-account.ts";
 
 const INSTALL_YAML = join(REPO_ROOT, "dist/install.yaml");
 const GROUP = "/apis/boot.ironcore.dev/v1alpha1";
@@ -123,13 +130,17 @@ async function installManifests(manifests: readonly KubeManifest[]): Promise<voi
   for (const manifest of manifests) {
     await createStrict(manifest);
     if (manifest.kind !== "CustomResourceDefinition") continue;
-    await waitUntil(`CRD ${manifest.metadata.name} Established`, Date.now() + 30_000, async () => {
-      const crd = (await callOk("GET", `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${manifest.metadata.name}`)) as {
-        status?: { conditions?: { type: string; status: string }[] };
-      };
-      const established = crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True") ?? false;
-      return { done: established, detail: JSON.stringify(crd.status?.conditions ?? []) };
-    });
+    await eventually(
+      async () => {
+        const crd = (await callOk("GET", `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${manifest.metadata.name}`)) as {
+          status?: { conditions?: { type: string; status: string }[] };
+        };
+        const established = crd.status?.conditions?.some((c) => c.type === "Established" && c.status === "True") ?? false;
+        return notYetUnless(established, JSON.stringify(crd.status?.conditions ?? []));
+      },
+      `CRD ${manifest.metadata.name} Established`,
+      30_000,
+    );
     discovery.clear();
   }
 }
@@ -326,7 +337,7 @@ describe("namespace-scoped install: the binary runs on the ServiceAccount's toke
   });
 
   test("was never refused anything: no 403 in its logs, none served by the API server", async () => {
-    await Bun.sleep(2_500); // a Lease renewal or two
+    await nextLeaseRenewal(cp, namespace);
     expect(forbiddenInLogs(app)).toEqual([]);
     expect(await forbiddenResponsesServed()).toBe(forbiddenBefore);
   });

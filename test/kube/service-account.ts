@@ -4,6 +4,7 @@ import { writeFile } from "node:fs/promises";
 import { stringify } from "yaml";
 import type { Appliance } from "../harness/appliance.ts";
 import type { ControlPlane, HttpMethod } from "../harness/controlplane.ts";
+import { eventually } from "../harness/wait.ts";
 
 export interface ApiResponse {
   status: number;
@@ -72,6 +73,20 @@ export async function writeTokenKubeconfig(cp: ControlPlane, token: string, path
 export function forbiddenInLogs(app: Appliance): string[] {
   const lines = [...app.logs.map((line) => JSON.stringify(line)), ...app.rawStderr().split("\n")];
   return lines.filter((line) => /\b403\b|forbidden/i.test(line));
+}
+
+/**
+ * Resolves once the leader has renewed its Lease (renewTime moved on): the binary has kept working after everything
+ * a test did, so a refusal of that later work would be in its logs and in the API server's 403 count by now.
+ */
+export async function nextLeaseRenewal(cp: ControlPlane, namespace: string, name = "boot-operator-leader"): Promise<void> {
+  const renewTime = async (): Promise<string> => {
+    const response = await apiCall(cp, "GET", `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${name}`);
+    if (response.status !== 200) throw new Error(`GET Lease ${namespace}/${name}: ${response.status}`);
+    return (response.json as { spec?: { renewTime?: string } }).spec?.renewTime ?? "";
+  };
+  const before = await renewTime();
+  await eventually(async () => (await renewTime()) !== before, `Lease ${namespace}/${name} renewed after ${before}`, 10_000);
 }
 
 /** The API server's own count of 403 answers so far. */

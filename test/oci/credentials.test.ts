@@ -5,6 +5,7 @@ import { type Appliance, startAppliance } from "../harness/appliance.ts";
 import { type ControlPlane, startControlPlane } from "../harness/controlplane.ts";
 import { BOOT_CRD_PATHS, METAL_CRD_PATHS } from "../harness/crds.ts";
 import { PRIVATE_PREFIX, pushPxeOnlyImage, READER_USER, RegistryHarness, type TestImage } from "../harness/registry.ts";
+import { eventually } from "../harness/wait.ts";
 
 const NS = "creds";
 const METAL = "/apis/metal.ironcore.dev/v1alpha1";
@@ -31,21 +32,17 @@ async function sbcCondition(): Promise<{ state?: string; validation?: { status: 
   return { state: object.status?.state, validation: object.status?.conditions?.find((c) => c.type === "ImageValidation") };
 }
 
-async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await Bun.sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}: ${JSON.stringify(await sbcCondition().catch(() => null))}`);
-}
-
 beforeAll(async () => {
-  registry = await RegistryHarness.start({ tokenAuth: {} });
-  image = await pushPxeOnlyImage(registry, `${PRIVATE_PREFIX}os`, "1.0");
-  cp = await startControlPlane({
-    crdPaths: [...BOOT_CRD_PATHS, ...METAL_CRD_PATHS],
-  });
+  // Side by side: neither needs the other until the appliance starts.
+  await Promise.all([
+    (async () => {
+      registry = await RegistryHarness.start({ tokenAuth: {} });
+      image = await pushPxeOnlyImage(registry, `${PRIVATE_PREFIX}os`, "1.0");
+    })(),
+    (async () => {
+      cp = await startControlPlane({ crdPaths: [...BOOT_CRD_PATHS, ...METAL_CRD_PATHS] });
+    })(),
+  ]);
   await cp.requestOk("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
   await cp.applyObjects([dockerConfigSecret("wrong-password")]);
   await cp.applyObjects([
@@ -72,6 +69,9 @@ beforeAll(async () => {
     registry.host,
     "--registry-credentials-secret",
     `${NS}/pull`,
+    // Re-read every second instead of every minute, so the rotation below is seen at once.
+    "--registry-credentials-refresh",
+    "1",
   ]);
   await app.waitReady(30_000);
 }, 120_000);
@@ -83,11 +83,18 @@ afterAll(async () => {
 });
 
 test("wrong credentials → ImageResolutionFailed; the rotated Secret is picked up and the private image resolves", async () => {
-  await eventually(async () => (await sbcCondition()).validation?.reason === "ImageResolutionFailed", "resolution failure with wrong credentials");
+  await eventually(async () => (await sbcCondition()).validation?.reason === "ImageResolutionFailed", "resolution failure with wrong credentials", {
+    timeoutMs: 30_000,
+    detail: sbcCondition,
+  });
   expect((await sbcCondition()).validation?.message).toMatch(/unauthori[sz]ed|refused/i);
   await cp.applyObjects([dockerConfigSecret(READER_USER.password)]);
-  // The loader re-reads every 60 s and the translator retries failed images every 30 s.
-  await eventually(async () => (await sbcCondition()).validation?.status === "True", "private image resolved with rotated credentials", 100_000);
+  // The loader re-reads every second (--registry-credentials-refresh 1); the translator retries failed images after
+  // 2 s, 4 s, 8 s, … so the rotation is picked up by the second or third retry.
+  await eventually(async () => (await sbcCondition()).validation?.status === "True", "private image resolved with rotated credentials", {
+    timeoutMs: 40_000,
+    detail: sbcCondition,
+  });
   const log = await app.waitForLog((line) => line.msg === "registry credentials loaded" && JSON.stringify(line.registries).includes(registry.host), 1_000);
   expect(log.secret).toBe(`${NS}/pull`);
-}, 150_000);
+}, 90_000);

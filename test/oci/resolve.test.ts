@@ -13,6 +13,7 @@ import {
   randomBytes,
   type TestImage,
 } from "../harness/registry.ts";
+import { eventually } from "../harness/wait.ts";
 
 let registry: RegistryHarness;
 const images: Record<string, TestImage> = {};
@@ -106,8 +107,15 @@ describe("resolveBootImage", () => {
     events.length = 0;
     await client.resolveBootImage(image.reference, { architecture: "amd64" });
     expect(events).toEqual([]);
-    await Bun.sleep(350);
-    await client.resolveBootImage(image.reference, { architecture: "amd64" });
+    // Once the 300 ms tag entry expired, the tag is asked again; the manifest it names is still cached by digest.
+    await eventually(
+      async () => {
+        await client.resolveBootImage(image.reference, { architecture: "amd64" });
+        return events.length > 0;
+      },
+      "the tag asked again after its TTL",
+      { timeoutMs: 5_000, intervalMs: 50 },
+    );
     expect(events.map((event) => event.url.split("/manifests/")[1])).toEqual(["v1"]);
   });
 
@@ -117,8 +125,11 @@ describe("resolveBootImage", () => {
     expect((await client.resolveBootImage(first.reference, { architecture: "amd64" })).manifestDigest).toBe(first.digest);
     const second = await pushUkiOnlyImage(registry, "boot/moving", "stable");
     expect(second.digest).not.toBe(first.digest);
-    await Bun.sleep(150);
-    expect((await client.resolveBootImage(first.reference, { architecture: "amd64" })).manifestDigest).toBe(second.digest);
+    await eventually(
+      async () => (await client.resolveBootImage(first.reference, { architecture: "amd64" })).manifestDigest === second.digest,
+      "the moved tag resolved to the new manifest",
+      { timeoutMs: 5_000, intervalMs: 20 },
+    );
   });
 
   test("unknown tag and unknown repository are NOT_FOUND", async () => {

@@ -14,7 +14,7 @@ import type { DecodedFile } from "./documents.ts";
 import { DEFAULT_PARSE_LIMITS, FileParser, type ParseLimits } from "./file-parser.ts";
 import { idsDefinedBy, ResourceSet } from "./resource-set.ts";
 
-export interface DirectorySourceOptions {
+interface DirectorySourceOptions {
   directory: string;
   /** Quiet period after the last change before reloading. */
   debounceMs?: number;

@@ -5,7 +5,7 @@ import { type BootResource, describeDocument, parseBootResource } from "../../ap
 import type { SourceProblem } from "../../index/snapshot.ts";
 import { DEFAULT_YAML_LIMITS, decodeYamlStream, type YamlLimits } from "./yaml-stream.ts";
 
-export type DecodedDocument =
+type DecodedDocument =
   | { ok: true; index: number; resource: BootResource }
   | { ok: false; index: number; identity: { kind?: string; namespace?: string; name?: string }; problems: SourceProblem[]; ignored: boolean };
 

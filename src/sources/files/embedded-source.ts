@@ -7,7 +7,7 @@ import type { ResourceSource } from "../types.ts";
 import { type DecodedFile, decodeResourceFile } from "./documents.ts";
 import { ResourceSet } from "./resource-set.ts";
 
-export const EMBEDDED_SAMPLES: Readonly<Record<string, string>> = {
+const EMBEDDED_SAMPLES: Readonly<Record<string, string>> = {
   "samples/machine-1.yaml": machine1,
   "samples/machine-2.yaml": machine2,
   "samples/machine-3.yaml": machine3,

@@ -27,7 +27,7 @@ beforeAll(async () => {
   // Prime the cache the way a first download does, from a local stream instead of a registry.
   const { stream } = await cache.stream(DIGEST, async () => ({ body: new Blob([BYTES]).stream(), size: BYTES.byteLength }));
   await new Response(stream).arrayBuffer();
-  await eventually(async () => cache.lookup(DIGEST), "the blob committed to the cache", 2_000, 5);
+  await eventually(async () => cache.lookup(DIGEST), "the blob committed to the cache", { timeoutMs: 2_000, intervalMs: 5 });
 });
 afterAll(async () => {
   await cache.close();

@@ -8,8 +8,8 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
-import { translateButane } from "../../../src/boot/butane/index.ts";
-import { loadValidCases } from "./corpus.ts";
+import { translateButane } from "../../src/boot/butane/index.ts";
+import { loadValidCases } from "../unit/butane/corpus.ts";
 
 function findValidator(): string {
   const fromEnvironment = process.env.IGNITION_VALIDATE;
