@@ -1,6 +1,9 @@
 // Safe, cache-friendly file serving for boot artefacts (kernels, initrds, UKIs): conditional requests, single
-// ranges and HEAD done by hand because Bun only does ranges; the body is a Bun.file slice, sent with sendfile.
-import { realpath, stat } from "node:fs/promises";
+// ranges and HEAD done by hand because Bun only does ranges. The file is opened once and everything (checks,
+// validators, body) comes from that descriptor: checking a path and then opening it again let a symlink swapped in
+// between serve a file from outside the directory.
+import { constants, type Stats } from "node:fs";
+import { type FileHandle, open, readlink, realpath, stat } from "node:fs/promises";
 import { extname, join, sep } from "node:path";
 import { rangedResponse } from "./ranges.ts";
 
@@ -8,7 +11,8 @@ export type ResolvedPath = { ok: true; absolute: string } | { ok: false; status:
 
 /**
  * Maps the URL path below the mount point to a file inside `root`. Decodes each segment once; rejects NUL bytes
- * and encoded separators (400), dot segments and anything whose real path (after symlinks) leaves the root (404).
+ * and encoded separators (400), dot segments, dot-files and anything whose real path (after symlinks) leaves the
+ * root (404). Only a first check with a clear reason: serveFile checks again on the opened file, which is what counts.
  */
 export async function resolveInside(root: string, rawSubPath: string): Promise<ResolvedPath> {
   const segments: string[] = [];
@@ -22,7 +26,8 @@ export async function resolveInside(root: string, rawSubPath: string): Promise<R
     }
     if (segment.includes("\0")) return { ok: false, status: 400, reason: "NUL byte in path" };
     if (segment.includes("/") || segment.includes("\\")) return { ok: false, status: 400, reason: "encoded path separator in path" };
-    if (segment === "." || segment === "..") return { ok: false, status: 404, reason: "dot segments are not served" };
+    // Dot segments, and dot-files (.git, .htpasswd, editor swap files) which are never boot artefacts.
+    if (segment.startsWith(".")) return { ok: false, status: 404, reason: "dot segments and dot-files are not served" };
     segments.push(segment);
   }
   if (segments.length === 0) return { ok: false, status: 404, reason: "no file named" };
@@ -84,17 +89,90 @@ export function notModified(headers: Headers, validators: FileValidators): boole
   return !Number.isNaN(since) && validators.mtimeSeconds * 1000 <= since;
 }
 
-export async function serveFile(request: Request, absolute: string): Promise<Response> {
-  const info = await stat(absolute).catch(() => null);
-  if (!info?.isFile()) return new Response("not a regular file\n", { status: 404, headers: { "Content-Type": "text/plain; charset=utf-8" } });
-  const validators = validatorsFor(info);
-  const headers = new Headers({
-    "Content-Type": contentTypeFor(absolute),
-    "Accept-Ranges": "bytes",
-    ETag: validators.etag,
-    "Last-Modified": validators.lastModified,
-    "Cache-Control": "no-cache",
+const NOT_SERVED = (reason: string): Response => new Response(`${reason}\n`, { status: 404, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+
+/** Where an open descriptor's file really is: the kernel's own path for it, or null where /proc is not there. */
+async function pathOfOpenFile(handle: FileHandle): Promise<string | null> {
+  try {
+    return await readlink(`/proc/self/fd/${handle.fd}`);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether the opened file is inside the root. Linux names the opened file itself (/proc/self/fd), so no later swap
+ * matters; elsewhere the real path must still lead to the very file that is open (same device and inode).
+ */
+async function openedInside(handle: FileHandle, info: Stats, root: string, absolute: string): Promise<boolean> {
+  const realRoot = await realpath(root);
+  const inside = (path: string): boolean => path.startsWith(realRoot + sep);
+  const opened = await pathOfOpenFile(handle);
+  if (opened !== null) return inside(opened);
+  const realFile = await realpath(absolute);
+  if (!inside(realFile)) return false;
+  const now = await stat(realFile);
+  return now.dev === info.dev && now.ino === info.ino;
+}
+
+const CHUNK_BYTES = 256 * 1024;
+
+/** Bytes [start, endExclusive) of the open file as a stream that closes the file when done or cancelled. */
+function streamFrom(handle: FileHandle, start: number, endExclusive: number, onOpen: () => void): ReadableStream<Uint8Array> {
+  onOpen();
+  let position = start;
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await handle.close().catch(() => {});
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const want = Math.min(CHUNK_BYTES, endExclusive - position);
+      if (want <= 0) {
+        await close();
+        controller.close();
+        return;
+      }
+      const chunk = new Uint8Array(want);
+      const { bytesRead } = await handle.read(chunk, 0, want, position);
+      if (bytesRead === 0) {
+        // Truncated while being sent: end early; the client sees a short body against its Content-Length.
+        await close();
+        controller.error(new Error("file shrank while being sent"));
+        return;
+      }
+      position += bytesRead;
+      controller.enqueue(bytesRead === want ? chunk : chunk.subarray(0, bytesRead));
+    },
+    cancel: close,
   });
-  if (notModified(request.headers, validators)) return new Response(null, { status: 304, headers });
-  return rangedResponse(request, { blob: Bun.file(absolute), size: info.size, validators, noun: "file" }, headers);
+}
+
+/** Serves `absolute` (from resolveInside) only if the file actually opened is a regular file inside `root`. */
+export async function serveFile(request: Request, root: string, absolute: string): Promise<Response> {
+  // O_NONBLOCK: a FIFO planted in the directory must not hang the request in open(); it is then refused as not a file.
+  const handle = await open(absolute, constants.O_RDONLY | constants.O_NOCTTY | constants.O_NONBLOCK).catch(() => null);
+  if (!handle) return NOT_SERVED("no such file");
+  let streaming = false;
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) return NOT_SERVED("not a regular file");
+    if (!(await openedInside(handle, info, root, absolute).catch(() => false))) return NOT_SERVED("no such file");
+    const validators = validatorsFor(info);
+    const headers = new Headers({
+      "Content-Type": contentTypeFor(absolute),
+      "Accept-Ranges": "bytes",
+      ETag: validators.etag,
+      "Last-Modified": validators.lastModified,
+      "Cache-Control": "no-cache",
+    });
+    if (notModified(request.headers, validators)) return new Response(null, { status: 304, headers });
+    const body = { slice: (start: number, end: number) => streamFrom(handle, start, end, () => (streaming = true)) };
+    return rangedResponse(request, { blob: body, size: info.size, validators, noun: "file" }, headers);
+  } finally {
+    // Without a body (HEAD, 304, 416, refusal) nothing else will close the file.
+    if (!streaming) await handle.close().catch(() => {});
+  }
 }

@@ -20,7 +20,7 @@ export function ukiFamily(deps: Pick<HttpDeps, "settings" | "onServed" | "log">)
           if (!rawPath.startsWith(MOUNT)) return textError(404, "not under /uki/");
           const resolved = await resolveInside(root, rawPath.slice(MOUNT.length));
           if (!resolved.ok) return textError(resolved.status, resolved.reason);
-          const response = await serveFile(request, resolved.absolute);
+          const response = await serveFile(request, root, resolved.absolute);
           if (request.method === "GET" && (response.status === 200 || response.status === 206)) {
             deps.onServed({ milestone: "boot-file", client: clientAddress, path: rawPath, at: new Date() });
             deps.log.info("serving boot file", {
