@@ -2,9 +2,10 @@
 // ranges and HEAD done by hand because Bun only does ranges. The file is opened once and everything (checks,
 // validators, body) comes from that descriptor: checking a path and then opening it again let a symlink swapped in
 // between serve a file from outside the directory.
-import { constants, type Stats } from "node:fs";
-import { type FileHandle, open, readlink, realpath, stat } from "node:fs/promises";
+import { close, constants, fstat, open, type Stats } from "node:fs";
+import { readlink, realpath, stat } from "node:fs/promises";
 import { extname, join, sep } from "node:path";
+import { promisify } from "node:util";
 import { rangedResponse } from "./ranges.ts";
 
 export type ResolvedPath = { ok: true; absolute: string } | { ok: false; status: 400 | 404; reason: string };
@@ -91,10 +92,15 @@ export function notModified(headers: Headers, validators: FileValidators): boole
 
 const NOT_SERVED = (reason: string): Response => new Response(`${reason}\n`, { status: 404, headers: { "Content-Type": "text/plain; charset=utf-8" } });
 
+// Plain descriptors rather than FileHandles, whose lifetime Bun's sendfile knows nothing about.
+const openFile = promisify(open);
+const statOpen = promisify(fstat);
+const closeQuietly = (fd: number): void => close(fd, () => {});
+
 /** Where an open descriptor's file really is: the kernel's own path for it, or null where /proc is not there. */
-async function pathOfOpenFile(handle: FileHandle): Promise<string | null> {
+async function pathOfOpenFile(fd: number): Promise<string | null> {
   try {
-    return await readlink(`/proc/self/fd/${handle.fd}`);
+    return await readlink(`/proc/self/fd/${fd}`);
   } catch {
     return null;
   }
@@ -104,10 +110,10 @@ async function pathOfOpenFile(handle: FileHandle): Promise<string | null> {
  * Whether the opened file is inside the root. Linux names the opened file itself (/proc/self/fd), so no later swap
  * matters; elsewhere the real path must still lead to the very file that is open (same device and inode).
  */
-async function openedInside(handle: FileHandle, info: Stats, root: string, absolute: string): Promise<boolean> {
+async function openedInside(fd: number, info: Stats, root: string, absolute: string): Promise<boolean> {
   const realRoot = await realpath(root);
   const inside = (path: string): boolean => path.startsWith(realRoot + sep);
-  const opened = await pathOfOpenFile(handle);
+  const opened = await pathOfOpenFile(fd);
   if (opened !== null) return inside(opened);
   const realFile = await realpath(absolute);
   if (!inside(realFile)) return false;
@@ -115,51 +121,28 @@ async function openedInside(handle: FileHandle, info: Stats, root: string, absol
   return now.dev === info.dev && now.ino === info.ino;
 }
 
-const CHUNK_BYTES = 256 * 1024;
-
-/** Bytes [start, endExclusive) of the open file as a stream that closes the file when done or cancelled. */
-function streamFrom(handle: FileHandle, start: number, endExclusive: number, onOpen: () => void): ReadableStream<Uint8Array> {
-  onOpen();
-  let position = start;
-  let closed = false;
-  const close = async (): Promise<void> => {
-    if (closed) return;
-    closed = true;
-    await handle.close().catch(() => {});
-  };
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const want = Math.min(CHUNK_BYTES, endExclusive - position);
-      if (want <= 0) {
-        await close();
-        controller.close();
-        return;
-      }
-      const chunk = new Uint8Array(want);
-      const { bytesRead } = await handle.read(chunk, 0, want, position);
-      if (bytesRead === 0) {
-        // Truncated while being sent: end early; the client sees a short body against its Content-Length.
-        await close();
-        controller.error(new Error("file shrank while being sent"));
-        return;
-      }
-      position += bytesRead;
-      controller.enqueue(bytesRead === want ? chunk : chunk.subarray(0, bytesRead));
-    },
-    cancel: close,
-  });
+/**
+ * The opened file as a Bun.file, without opening the path again: /proc/self/fd/N opens the very file behind our
+ * descriptor (not whatever the name points to now), so Bun still sends it with sendfile and an exact Content-Length
+ * (a JS stream would turn into chunked encoding, which boot firmware does not all handle). Bun opens it when it
+ * starts writing the response, in the microtasks right after the handler returns; our descriptor is closed on the
+ * next macrotask, after that. Bun.file(fd) itself cannot be used: its slices send the wrong length.
+ */
+function blobOfOpenFile(fd: number): { blob: Blob; release: () => void } {
+  return { blob: Bun.file(`/proc/self/fd/${fd}`), release: () => setImmediate(() => closeQuietly(fd)) };
 }
 
 /** Serves `absolute` (from resolveInside) only if the file actually opened is a regular file inside `root`. */
 export async function serveFile(request: Request, root: string, absolute: string): Promise<Response> {
   // O_NONBLOCK: a FIFO planted in the directory must not hang the request in open(); it is then refused as not a file.
-  const handle = await open(absolute, constants.O_RDONLY | constants.O_NOCTTY | constants.O_NONBLOCK).catch(() => null);
-  if (!handle) return NOT_SERVED("no such file");
-  let streaming = false;
+  const fd = await openFile(absolute, constants.O_RDONLY | constants.O_NOCTTY | constants.O_NONBLOCK).catch(() => null);
+  if (fd === null) return NOT_SERVED("no such file");
+  let handedToBody = false;
+  const linuxProc = (await pathOfOpenFile(fd)) !== null;
   try {
-    const info = await handle.stat();
+    const info = await statOpen(fd);
     if (!info.isFile()) return NOT_SERVED("not a regular file");
-    if (!(await openedInside(handle, info, root, absolute).catch(() => false))) return NOT_SERVED("no such file");
+    if (!(await openedInside(fd, info, root, absolute).catch(() => false))) return NOT_SERVED("no such file");
     const validators = validatorsFor(info);
     const headers = new Headers({
       "Content-Type": contentTypeFor(absolute),
@@ -169,10 +152,13 @@ export async function serveFile(request: Request, root: string, absolute: string
       "Cache-Control": "no-cache",
     });
     if (notModified(request.headers, validators)) return new Response(null, { status: 304, headers });
-    const body = { slice: (start: number, end: number) => streamFrom(handle, start, end, () => (streaming = true)) };
-    return rangedResponse(request, { blob: body, size: info.size, validators, noun: "file" }, headers);
+    // Off Linux (no /proc) the name is opened again: checked above, but not free of the race. The appliance is Linux.
+    if (!linuxProc) return rangedResponse(request, { blob: Bun.file(absolute), size: info.size, validators, noun: "file" }, headers);
+    const opened = blobOfOpenFile(fd);
+    handedToBody = true;
+    opened.release();
+    return rangedResponse(request, { blob: opened.blob, size: info.size, validators, noun: "file" }, headers);
   } finally {
-    // Without a body (HEAD, 304, 416, refusal) nothing else will close the file.
-    if (!streaming) await handle.close().catch(() => {});
+    if (!handedToBody) closeQuietly(fd);
   }
 }

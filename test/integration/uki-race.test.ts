@@ -95,6 +95,8 @@ test("dot-files are not served", async () => {
 
 test("ranges, HEAD and ETag still work when serving from the opened file", async () => {
   const full = await fetch(`${app.url}/uki/real.efi`);
+  // An exact Content-Length, not chunked encoding: boot firmware needs the size up front.
+  expect(full.headers.get("content-length")).toBe(String(INSIDE.length));
   expect(await full.text()).toBe(INSIDE);
   const etag = full.headers.get("etag") ?? "";
   expect(etag).toMatch(/^".+"$/);
