@@ -1,6 +1,6 @@
 // Byte ranges for bodies whose bytes are at hand (a file in --uki-dir, a verified blob in the cache): one single
-// range (RFC 9110 §14), If-Range, 416 and HEAD, done once for both. The body is a slice: of a Bun.file (the image
-// cache; sent with sendfile) or a stream read from a file already opened and checked (--uki-dir).
+// range (RFC 9110 §14), If-Range, 416 and HEAD, done once for both. The body is a Blob slice — for a Bun.file that
+// goes out with sendfile, so a 1 GiB UKI never passes through memory.
 
 export type ByteRange = { start: number; end: number };
 export type RangeDecision = { type: "full" } | { type: "partial"; range: ByteRange } | { type: "unsatisfiable" };
@@ -42,14 +42,9 @@ export function rangeStillValid(ifRange: string | null, validators: RangeValidat
   return !Number.isNaN(date) && date === validators.mtimeSeconds * 1000;
 }
 
-/** What a body is cut from: a Blob (sendfile for a Bun.file), or anything that can hand out a byte range. */
-export interface SliceableBody {
-  slice(start: number, endExclusive: number): Blob | ReadableStream<Uint8Array>;
-}
-
 export interface RangedBody {
-  /** The whole body; sliced for a range (and for the whole, slice(0, size)). */
-  blob: SliceableBody;
+  /** The whole body; sliced for a range. */
+  blob: Blob;
   size: number;
   validators: RangeValidators;
   /** "file" or "blob": names the thing in the 416 message. */
@@ -78,5 +73,5 @@ export function rangedResponse(request: Request, body: RangedBody, headers: Head
     return new Response(isHead ? null : body.blob.slice(start, end + 1), { status: 206, headers });
   }
   headers.set("Content-Length", String(size));
-  return new Response(isHead ? null : body.blob.slice(0, size), { status: 200, headers });
+  return new Response(isHead ? null : body.blob, { status: 200, headers });
 }
