@@ -25,7 +25,9 @@ export function httpBootFamily(deps: HttpDeps): EndpointFamily {
     const identity = httpBootIdentity(clientAddress, request.headers.get("x-forwarded-for"), deps.settings.trustedProxies);
     if (!identity.ok) return textError(400, identity.reason);
     const match = resolveHttpBootConfig(deps.store.index, identity.identifiers);
-    const publicUrl = publicUrlFor(request, deps.settings);
+    const base = publicUrlFor(request, deps.settings);
+    if (!base.ok) return textError(400, base.reason);
+    const publicUrl = base.url;
     if (!match) {
       const defaultUki = deps.settings.defaultUkiUrl();
       if (!defaultUki) {

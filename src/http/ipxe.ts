@@ -17,8 +17,10 @@ export function ipxeFamily(deps: HttpDeps): EndpointFamily {
     // A machine without an SMBIOS UUID chains to "/ipxe/?mac=…"; answering that with the chainload script again
     // would loop it forever, so a request carrying the identity query is already the second stage.
     if (query?.has("mac") || query?.has("arch")) return secondStage(request, query, context, "");
+    const publicUrl = publicUrlFor(request, deps.settings);
+    if (!publicUrl.ok) return textError(400, publicUrl.reason);
     deps.onServed({ milestone: "ipxe-chainload", client: context.clientAddress, path: rawPathOf(request.url), at: new Date() });
-    return new Response(renderChainloadScript(publicUrlFor(request, deps.settings)), { headers: IPXE_HEADERS });
+    return new Response(renderChainloadScript(publicUrl.url), { headers: IPXE_HEADERS });
   };
 
   const secondStage = (request: Request, query: URLSearchParams | null, context: RouteContext, rawUuid: string): Response => {
@@ -54,7 +56,9 @@ export function ipxeFamily(deps: HttpDeps): EndpointFamily {
       if (script.status === 500) deps.log.warn("cannot serve iPXE script", { config: match.key, reason: script.message });
       return textError(script.status, script.message);
     }
-    const publicUrl = publicUrlFor(request, deps.settings);
+    const base = publicUrlFor(request, deps.settings);
+    if (!base.ok) return textError(400, base.reason);
+    const publicUrl = base.url;
     const body = renderIpxeTemplate(script.template ?? deps.ipxeTemplate(), {
       // Absent only with a custom script (the schema requires both otherwise), which may not use them.
       KernelURL: config.spec.kernelURL ? absoluteBootUrl(config.spec.kernelURL, publicUrl) : "",
