@@ -1,5 +1,6 @@
 // What the endpoint families receive, and the few helpers they share.
 import type { Cidr } from "../api/canonical.ts";
+import type { ForwardedForMode } from "../boot/httpboot.ts";
 import type { IpxeTemplate } from "../boot/ipxe-template.ts";
 import type { ServedEvent } from "../boot/served.ts";
 import type { BootStore } from "../boot/store.ts";
@@ -11,6 +12,8 @@ export interface HttpSettings {
   /** Base URL machines use to reach this appliance; when unset, taken from the request's Host header. */
   publicUrl: string | undefined;
   trustedProxies: readonly Cidr[];
+  /** How a trusted proxy's X-Forwarded-For is read (--forwarded-for); "fedhcp" when unset. */
+  forwardedFor?: ForwardedForMode;
   /** What /httpboot answers for unknown machines: --default-uki-url, else the UKI of --default-httpboot-oci-image. */
   defaultUkiUrl: () => string | undefined;
   ukiDir: string | undefined;

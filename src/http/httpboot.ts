@@ -22,7 +22,7 @@ export function httpBootFamily(deps: HttpDeps): EndpointFamily {
   };
 
   function answer(request: Request, clientAddress: string): Response {
-    const identity = httpBootIdentity(clientAddress, request.headers.get("x-forwarded-for"), deps.settings.trustedProxies);
+    const identity = httpBootIdentity(clientAddress, request.headers.get("x-forwarded-for"), deps.settings.trustedProxies, deps.settings.forwardedFor);
     if (!identity.ok) return textError(400, identity.reason);
     const match = resolveHttpBootConfig(deps.store.index, identity.identifiers);
     const base = publicUrlFor(request, deps.settings);

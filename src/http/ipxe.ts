@@ -39,7 +39,12 @@ export function ipxeFamily(deps: HttpDeps): EndpointFamily {
     let networkIds: string[] = [];
     let match = uuid ? index.ipxeByUuidLookup(uuid) : null;
     if (!match) {
-      const identity = httpBootIdentity(context.clientAddress, request.headers.get("x-forwarded-for"), deps.settings.trustedProxies);
+      const identity = httpBootIdentity(
+        context.clientAddress,
+        request.headers.get("x-forwarded-for"),
+        deps.settings.trustedProxies,
+        deps.settings.forwardedFor,
+      );
       networkIds = identity.ok ? identity.identifiers : [];
       match = resolveIpxeConfig(index, {
         uuid,

@@ -90,3 +90,17 @@ test("routing does not depend on Host; URLs are not rendered from a missing or m
   const valid = await rawExchange("GET /ipxe HTTP/1.1\r\nHost: 10.0.0.1:8082\r\nConnection: close\r\n\r\n", 5_000);
   expect(valid.firstLine).toBe("HTTP/1.1 200 OK");
 });
+
+test("--forwarded-for rightmost: a client cannot prepend a victim's address through an appending proxy", async () => {
+  const behindNginx = await startAppliance(["--trusted-proxies", "127.0.0.1/32", "--forwarded-for", "rightmost"]);
+  try {
+    await behindNginx.waitReady();
+    // The client claimed 10.0.1.66; the proxy appended the address it really saw, 10.0.1.7.
+    const response = await fetch(`${behindNginx.url}/httpboot`, { headers: { "X-Forwarded-For": "10.0.1.66, 10.0.1.7" } });
+    expect(await response.text()).toBe("no HTTPBootConfig claims 10.0.1.7 and no default UKI is configured\n");
+  } finally {
+    await behindNginx.stop();
+  }
+  const invalid = await startAppliance(["--forwarded-for", "leftmost"]).catch((error: Error) => error);
+  expect(invalid instanceof Error ? invalid.message : "started").toContain("--forwarded-for");
+});
