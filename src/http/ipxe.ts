@@ -7,11 +7,13 @@ import { ipxeScriptServability } from "../boot/servability.ts";
 import { absoluteBootUrl, type HttpDeps, publicUrlFor } from "./context.ts";
 import { noteIgnoredForwardedFor, withNotice } from "./forwarded-for.ts";
 import { type EndpointFamily, queryOf, type RouteContext, rawPathOf, textError } from "./routes.ts";
+import { servedLogFor } from "./served-log.ts";
 
 const IPXE_HEADERS = { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" };
 const GET_HEAD = ["GET", "HEAD"] as const;
 
 export function ipxeFamily(deps: HttpDeps): EndpointFamily {
+  const served = servedLogFor(deps.log);
   const chainload = (request: Request, context: RouteContext): Response => {
     const query = queryOf(request.url);
     // A machine without an SMBIOS UUID chains to "/ipxe/?mac=…"; answering that with the chainload script again
@@ -58,7 +60,7 @@ export function ipxeFamily(deps: HttpDeps): EndpointFamily {
     const { config } = match;
     const script = ipxeScriptServability(index, deps.store, config);
     if (!script.ok) {
-      if (script.status === 500) deps.log.warn("cannot serve iPXE script", { config: match.key, reason: script.message });
+      if (script.status === 500) served.failure("cannot serve iPXE script", context.clientAddress, { config: match.key, reason: script.message });
       return textError(script.status, script.message);
     }
     const base = publicUrlFor(request, deps.settings);
@@ -78,7 +80,7 @@ export function ipxeFamily(deps: HttpDeps): EndpointFamily {
     });
     const client = context.clientAddress;
     deps.onServed({ milestone: "ipxe-script", kind: "IPXEBootConfig", configKey: match.key, client, path: rawPathOf(request.url), at: new Date() });
-    deps.log.info("served iPXE script", {
+    served.success("served iPXE script", "/ipxe/:uuid", match.key, client, {
       config: match.key,
       matchedBy: match.reason,
       identifier: match.identifier,
