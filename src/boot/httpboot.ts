@@ -6,6 +6,15 @@
 // silently getting answers for its own address.
 import { type Cidr, canonicalIp, canonicalNetworkIdentifier, cidrContains } from "../api/canonical.ts";
 
+/**
+ * How a trusted proxy's X-Forwarded-For is read. "fedhcp": every entry names the machine (FeDHCP sends its own
+ * "IP, MAC" pair, nothing else). "rightmost": only the right-most entry that is not itself a trusted proxy — for
+ * proxies that append to a header the client may already have filled (nginx, HAProxy, Envoy with
+ * $proxy_add_x_forwarded_for), where the left entries are whatever the client chose to claim.
+ */
+export const FORWARDED_FOR_MODES = ["fedhcp", "rightmost"] as const;
+export type ForwardedForMode = (typeof FORWARDED_FOR_MODES)[number];
+
 /** `identifiers` is never empty; the first one names the booting machine. */
 export type HttpBootIdentity = { ok: true; identifiers: [string, ...string[]]; via: "peer" | "forwarded"; peer: string } | { ok: false; reason: string };
 
@@ -14,7 +23,12 @@ export function isTrustedPeer(peer: string, trustedProxies: readonly Cidr[]): bo
   return canonical !== null && trustedProxies.some((cidr) => cidrContains(cidr, canonical));
 }
 
-export function httpBootIdentity(peerAddress: string, forwardedFor: string | null, trustedProxies: readonly Cidr[]): HttpBootIdentity {
+export function httpBootIdentity(
+  peerAddress: string,
+  forwardedFor: string | null,
+  trustedProxies: readonly Cidr[],
+  mode: ForwardedForMode = "fedhcp",
+): HttpBootIdentity {
   const peer = canonicalIp(peerAddress);
   if (!peer) return { ok: false, reason: `cannot parse the peer address ${JSON.stringify(peerAddress)}` };
   if (!isTrustedPeer(peer, trustedProxies)) return { ok: true, identifiers: [peer], via: "peer", peer };
@@ -22,6 +36,7 @@ export function httpBootIdentity(peerAddress: string, forwardedFor: string | nul
     .split(",")
     .map((entry) => entry.trim())
     .filter((entry) => entry !== "");
+  if (mode === "rightmost") return rightmostIdentity(entries, trustedProxies, peer);
   const identifiers: string[] = [];
   for (const entry of entries) {
     const identifier = canonicalNetworkIdentifier(entry);
@@ -34,6 +49,18 @@ export function httpBootIdentity(peerAddress: string, forwardedFor: string | nul
     return { ok: false, reason: `request from trusted proxy ${peer} carries no X-Forwarded-For naming the booting machine` };
   }
   return { ok: true, identifiers: [first, ...others], via: "forwarded", peer };
+}
+
+/** The right-most entry that is not a trusted proxy; entries left of it were written by the client and are ignored. */
+function rightmostIdentity(entries: readonly string[], trustedProxies: readonly Cidr[], peer: string): HttpBootIdentity {
+  for (let position = entries.length - 1; position >= 0; position--) {
+    const entry = entries[position] ?? "";
+    const identifier = canonicalNetworkIdentifier(entry);
+    if (!identifier) return { ok: false, reason: `X-Forwarded-For entry ${JSON.stringify(entry)} is neither an IP nor a MAC address` };
+    if (identifier.kind === "ip" && isTrustedPeer(identifier.value, trustedProxies)) continue;
+    return { ok: true, identifiers: [identifier.value], via: "forwarded", peer };
+  }
+  return { ok: false, reason: `request from trusted proxy ${peer} carries no X-Forwarded-For entry outside --trusted-proxies naming the booting machine` };
 }
 
 /** The X-Forwarded-For that httpBootIdentity does not believe (the peer is untrusted), or null if there is none. */

@@ -58,6 +58,14 @@ export const FLAGS: readonly FlagSpec[] = [
     commands: ["serve", "explain"],
   },
   {
+    name: "forwarded-for",
+    valueName: "MODE",
+    defaultValue: "fedhcp",
+    description:
+      "how a trusted proxy's X-Forwarded-For is read: fedhcp (every entry names the machine: FeDHCP's \"IP, MAC\") or rightmost (only the right-most entry outside --trusted-proxies: nginx, HAProxy, Envoy appending to the client's header)",
+    commands: ["serve"],
+  },
+  {
     name: "default-uki-url",
     aliases: ["default-httpboot-uki-url"],
     valueName: "URL",

@@ -3,6 +3,7 @@
 import * as v from "valibot";
 import { type Cidr, parseCidr } from "../api/canonical.ts";
 import { UKI_URL_PATTERN } from "../api/formats.ts";
+import { FORWARDED_FOR_MODES } from "../boot/httpboot.ts";
 import { type ListenAddress, parseListenAddress } from "../http/server.ts";
 import { CLAIM_SCOPES } from "../index/boot-index.ts";
 import { LOG_LEVELS } from "../observability/log.ts";
@@ -109,6 +110,7 @@ export const serveOptionsSchema = v.object({
   "public-url": publicUrlSchema,
   "uki-dir": optionalText,
   "trusted-proxies": cidrListSchema,
+  "forwarded-for": v.picklist(FORWARDED_FOR_MODES, `must be one of ${FORWARDED_FOR_MODES.join(", ")}`),
   "default-uki-url": v.optional(v.pipe(v.string(), v.regex(UKI_URL_PATTERN, "must be an http(s) URL or a path starting with /"))),
   "ipxe-template": optionalText,
   architecture: v.picklist(["amd64", "arm64"], "must be amd64 or arm64"),

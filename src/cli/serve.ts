@@ -133,6 +133,7 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
     settings: {
       publicUrl: options["public-url"],
       trustedProxies: options["trusted-proxies"],
+      forwardedFor: options["forwarded-for"],
       defaultUkiUrl: () => staticDefaultUki ?? oci.defaultUkiFromImage(),
       ukiDir: options["uki-dir"],
     },

@@ -1,5 +1,6 @@
 // What the endpoint families receive, and the few helpers they share.
 import type { Cidr } from "../api/canonical.ts";
+import type { ForwardedForMode } from "../boot/httpboot.ts";
 import type { IpxeTemplate } from "../boot/ipxe-template.ts";
 import type { ServedEvent } from "../boot/served.ts";
 import type { BootStore } from "../boot/store.ts";
@@ -11,6 +12,8 @@ export interface HttpSettings {
   /** Base URL machines use to reach this appliance; when unset, taken from the request's Host header. */
   publicUrl: string | undefined;
   trustedProxies: readonly Cidr[];
+  /** How a trusted proxy's X-Forwarded-For is read (--forwarded-for); "fedhcp" when unset. */
+  forwardedFor?: ForwardedForMode;
   /** What /httpboot answers for unknown machines: --default-uki-url, else the UKI of --default-httpboot-oci-image. */
   defaultUkiUrl: () => string | undefined;
   ukiDir: string | undefined;
@@ -33,10 +36,19 @@ export interface HttpDeps {
 /** Hono's per-request variables, set by the middleware; the families never see them, they get a RouteContext. */
 export type AppEnv = { Variables: { clientAddress: string } };
 
-export function publicUrlFor(request: Request, settings: HttpSettings): string {
-  if (settings.publicUrl) return settings.publicUrl;
+export type PublicUrl = { ok: true; url: string } | { ok: false; reason: string };
+
+/**
+ * The base URL rendered into scripts and answers: --public-url, else the request's Host. A missing, empty or
+ * malformed Host ("evil/x@y", HTTP/1.0 without one) is refused rather than guessed: a machine handed
+ * "http://localhost" would chain to itself.
+ */
+export function publicUrlFor(request: Request, settings: HttpSettings): PublicUrl {
+  if (settings.publicUrl) return { ok: true, url: settings.publicUrl };
   const host = request.headers.get("host");
-  return `http://${host && /^[A-Za-z0-9.\-:[\]]+$/.test(host) ? host : "localhost"}`;
+  if (host && /^[A-Za-z0-9.\-:[\]]+$/.test(host)) return { ok: true, url: `http://${host}` };
+  const shown = host === null ? "no Host header" : `Host header ${JSON.stringify(host.slice(0, 100))}`;
+  return { ok: false, reason: `cannot render boot URLs: ${shown} and no --public-url is set` };
 }
 
 /** Config URLs may be paths on this appliance ("/uki/vmlinuz"); machines need absolute URLs. */

@@ -4,10 +4,12 @@ import { resolveIgnitionConfig } from "../boot/resolve.ts";
 import { ignitionServability } from "../boot/servability.ts";
 import type { HttpDeps } from "./context.ts";
 import { type EndpointFamily, rawPathOf, textError } from "./routes.ts";
+import { servedLogFor } from "./served-log.ts";
 
 const IGNITION_HEADERS = { "Content-Type": "application/json", "Cache-Control": "no-store" };
 
 export function ignitionFamily(deps: HttpDeps): EndpointFamily {
+  const served = servedLogFor(deps.log);
   return {
     name: "ignition",
     routes: [
@@ -24,7 +26,7 @@ export function ignitionFamily(deps: HttpDeps): EndpointFamily {
           const { key } = resolved.match;
           const ignition = ignitionServability(index, deps.store, resolved.match.config);
           if (!ignition.ok) {
-            if (ignition.status === 500) deps.log.warn("cannot serve ignition", { config: key, reason: ignition.message });
+            if (ignition.status === 500) served.failure("cannot serve ignition", clientAddress, { config: key, reason: ignition.message });
             return textError(ignition.status, ignition.message);
           }
           deps.onServed({
@@ -35,7 +37,12 @@ export function ignitionFamily(deps: HttpDeps): EndpointFamily {
             path: rawPathOf(request.url),
             at: new Date(),
           });
-          deps.log.info("served ignition", { config: key, kind: resolved.kind, format: ignition.format, client: clientAddress });
+          served.success("served ignition", "/ignition/:uuid", key, clientAddress, {
+            config: key,
+            kind: resolved.kind,
+            format: ignition.format,
+            client: clientAddress,
+          });
           return new Response(ignition.json, { headers: IGNITION_HEADERS });
         },
       },

@@ -7,18 +7,22 @@ import { ipxeScriptServability } from "../boot/servability.ts";
 import { absoluteBootUrl, type HttpDeps, publicUrlFor } from "./context.ts";
 import { noteIgnoredForwardedFor, withNotice } from "./forwarded-for.ts";
 import { type EndpointFamily, queryOf, type RouteContext, rawPathOf, textError } from "./routes.ts";
+import { servedLogFor } from "./served-log.ts";
 
 const IPXE_HEADERS = { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" };
 const GET_HEAD = ["GET", "HEAD"] as const;
 
 export function ipxeFamily(deps: HttpDeps): EndpointFamily {
+  const served = servedLogFor(deps.log);
   const chainload = (request: Request, context: RouteContext): Response => {
     const query = queryOf(request.url);
     // A machine without an SMBIOS UUID chains to "/ipxe/?mac=…"; answering that with the chainload script again
     // would loop it forever, so a request carrying the identity query is already the second stage.
     if (query?.has("mac") || query?.has("arch")) return secondStage(request, query, context, "");
+    const publicUrl = publicUrlFor(request, deps.settings);
+    if (!publicUrl.ok) return textError(400, publicUrl.reason);
     deps.onServed({ milestone: "ipxe-chainload", client: context.clientAddress, path: rawPathOf(request.url), at: new Date() });
-    return new Response(renderChainloadScript(publicUrlFor(request, deps.settings)), { headers: IPXE_HEADERS });
+    return new Response(renderChainloadScript(publicUrl.url), { headers: IPXE_HEADERS });
   };
 
   const secondStage = (request: Request, query: URLSearchParams | null, context: RouteContext, rawUuid: string): Response => {
@@ -37,7 +41,12 @@ export function ipxeFamily(deps: HttpDeps): EndpointFamily {
     let networkIds: string[] = [];
     let match = uuid ? index.ipxeByUuidLookup(uuid) : null;
     if (!match) {
-      const identity = httpBootIdentity(context.clientAddress, request.headers.get("x-forwarded-for"), deps.settings.trustedProxies);
+      const identity = httpBootIdentity(
+        context.clientAddress,
+        request.headers.get("x-forwarded-for"),
+        deps.settings.trustedProxies,
+        deps.settings.forwardedFor,
+      );
       networkIds = identity.ok ? identity.identifiers : [];
       match = resolveIpxeConfig(index, {
         uuid,
@@ -51,10 +60,12 @@ export function ipxeFamily(deps: HttpDeps): EndpointFamily {
     const { config } = match;
     const script = ipxeScriptServability(index, deps.store, config);
     if (!script.ok) {
-      if (script.status === 500) deps.log.warn("cannot serve iPXE script", { config: match.key, reason: script.message });
+      if (script.status === 500) served.failure("cannot serve iPXE script", context.clientAddress, { config: match.key, reason: script.message });
       return textError(script.status, script.message);
     }
-    const publicUrl = publicUrlFor(request, deps.settings);
+    const base = publicUrlFor(request, deps.settings);
+    if (!base.ok) return textError(400, base.reason);
+    const publicUrl = base.url;
     const body = renderIpxeTemplate(script.template ?? deps.ipxeTemplate(), {
       // Absent only with a custom script (the schema requires both otherwise), which may not use them.
       KernelURL: config.spec.kernelURL ? absoluteBootUrl(config.spec.kernelURL, publicUrl) : "",
@@ -69,7 +80,7 @@ export function ipxeFamily(deps: HttpDeps): EndpointFamily {
     });
     const client = context.clientAddress;
     deps.onServed({ milestone: "ipxe-script", kind: "IPXEBootConfig", configKey: match.key, client, path: rawPathOf(request.url), at: new Date() });
-    deps.log.info("served iPXE script", {
+    served.success("served iPXE script", "/ipxe/:uuid", match.key, client, {
       config: match.key,
       matchedBy: match.reason,
       identifier: match.identifier,

@@ -97,6 +97,40 @@ export interface HttpServerOptions {
   tls?: TlsFiles;
 }
 
+/** Boot clients send tiny GETs; nothing here accepts a body. */
+export const MAX_REQUEST_BODY_BYTES = 64 * 1024;
+
+/**
+ * A declared body over the limit is refused before it is read, and the connection closed: Bun answers a GET first
+ * and then waits for the announced bytes, so clients trickling a huge body held their sockets until idle-timeout
+ * (2 000 of them exhausted a 1024 file-descriptor limit).
+ */
+export function oversizedBody(headers: Headers): Response | null {
+  const declared = headers.get("content-length");
+  if (declared === null) return null;
+  const length = Number(declared.trim());
+  if (Number.isSafeInteger(length) && length >= 0 && length <= MAX_REQUEST_BODY_BYTES) return null;
+  return new Response(`request body too large (Content-Length ${declared.slice(0, 30)}, limit ${MAX_REQUEST_BODY_BYTES} bytes)\n`, {
+    status: 413,
+    headers: { "Content-Type": "text/plain; charset=utf-8", Connection: "close" },
+  });
+}
+
+/**
+ * Bun builds request.url from the Host header; without a usable one (HTTP/1.0 without Host, empty, "evil/x@y") the
+ * url is only the path, which Hono then misroutes (even /healthz was a 404). Such requests are routed by path under
+ * a placeholder origin; their Host header stays as sent, and publicUrlFor refuses to render URLs from it.
+ */
+const PLACEHOLDER_ORIGIN = "http://no-usable-host.invalid";
+
+type BunServer = Server<undefined>;
+
+function routable(request: Request, bunServer: BunServer): { request: Request; env: Pick<BunServer, "requestIP"> } {
+  if (!request.url.startsWith("/")) return { request, env: bunServer };
+  // The rebuilt request is not the one Bun knows, so the peer address is looked up on the original.
+  return { request: new Request(`${PLACEHOLDER_ORIGIN}${request.url}`, request), env: { requestIP: () => bunServer.requestIP(request) } };
+}
+
 const NOT_ON_THIS_PORT = (path: string): Response =>
   new Response(`no such endpoint on this port: ${path.replace(/[\r\n]+/g, " ")}\n`, { status: 404, headers: { "Content-Type": "text/plain; charset=utf-8" } });
 
@@ -105,17 +139,20 @@ export function startHttpServer(app: Hono<AppEnv>, listen: ListenAddress, log: L
   const server = Bun.serve({
     hostname: listen.hostname,
     port: listen.port,
-    // Boot clients send tiny GETs; nothing here accepts a body.
-    maxRequestBodySize: 64 * 1024,
+    maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
     // Closes connections idle for this long (slowloris, abandoned downloads); active transfers are not idle.
     idleTimeout: options.idleTimeoutSeconds,
     ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),
-    fetch: allow
-      ? (request, bunServer) => {
-          const path = new URL(request.url).pathname;
-          return allow(path) ? app.fetch(request, bunServer) : NOT_ON_THIS_PORT(path);
-        }
-      : (request, bunServer) => app.fetch(request, bunServer),
+    fetch: (received, bunServer) => {
+      const refused = oversizedBody(received.headers);
+      if (refused) return refused;
+      const { request, env } = routable(received, bunServer);
+      if (allow) {
+        const path = new URL(request.url).pathname;
+        if (!allow(path)) return NOT_ON_THIS_PORT(path);
+      }
+      return app.fetch(request, env);
+    },
     error: (error) => {
       log.error("unhandled server error", { error: error.message });
       return new Response("internal error\n", { status: 500, headers: { "Content-Type": "text/plain; charset=utf-8" } });

@@ -1,11 +1,13 @@
 // GET|HEAD /uki/{path}: boot artefacts (UKIs, kernels, initrds) from --uki-dir.
 import type { HttpDeps } from "./context.ts";
 import { type EndpointFamily, textError } from "./routes.ts";
+import { servedLogFor } from "./served-log.ts";
 import { resolveInside, serveFile } from "./static-files.ts";
 
 const MOUNT = "/uki/";
 
 export function ukiFamily(deps: Pick<HttpDeps, "settings" | "onServed" | "log">): EndpointFamily {
+  const served = servedLogFor(deps.log);
   return {
     name: "uki",
     routes: [
@@ -20,10 +22,10 @@ export function ukiFamily(deps: Pick<HttpDeps, "settings" | "onServed" | "log">)
           if (!rawPath.startsWith(MOUNT)) return textError(404, "not under /uki/");
           const resolved = await resolveInside(root, rawPath.slice(MOUNT.length));
           if (!resolved.ok) return textError(resolved.status, resolved.reason);
-          const response = await serveFile(request, resolved.absolute);
+          const response = await serveFile(request, root, resolved.absolute);
           if (request.method === "GET" && (response.status === 200 || response.status === 206)) {
             deps.onServed({ milestone: "boot-file", client: clientAddress, path: rawPath, at: new Date() });
-            deps.log.info("serving boot file", {
+            served.success("serving boot file", "/uki/*", rawPath, clientAddress, {
               path: rawPath,
               status: response.status,
               bytes: Number(response.headers.get("content-length")),

@@ -50,3 +50,61 @@ test("a request body over the 64 KiB limit is refused with 413 before it is read
   const atLimit = await fetch(`${app.url}/ipxe`, { method: "POST", body: "x".repeat(BODY_LIMIT) });
   expect(atLimit.status).toBe(405); // refused for its method, not for its size
 });
+
+test("a huge Content-Length is refused at once with 413 and the connection closed, without waiting for the body", async () => {
+  // Headers announce 100 MB, then the body trickles a byte every 100 ms: the answer must not wait for it.
+  const result = await new Promise<{ firstLine: string; closedAfterMs: number }>((resolve) => {
+    const started = Date.now();
+    let received = "";
+    let trickle: ReturnType<typeof setInterval> | undefined;
+    const socket: Socket = connect(app.port, "127.0.0.1", () => {
+      socket.write("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n");
+      trickle = setInterval(() => socket.write("x"), 100);
+    });
+    const finish = (): void => {
+      clearInterval(trickle);
+      resolve({ firstLine: received.split("\r\n")[0] ?? "", closedAfterMs: Date.now() - started });
+    };
+    socket.on("data", (chunk) => (received += chunk.toString()));
+    socket.on("close", finish);
+    socket.on("error", () => {});
+    setTimeout(() => {
+      socket.destroy();
+      finish();
+    }, 10_000);
+  });
+  expect(result.firstLine).toBe("HTTP/1.1 413 Payload Too Large");
+  expect(result.closedAfterMs).toBeLessThan(1_000);
+});
+
+test("routing does not depend on Host; URLs are not rendered from a missing or malformed one", async () => {
+  const cases = [
+    ["HTTP/1.0 without Host", "GET /healthz HTTP/1.0\r\n\r\n", "GET /ipxe HTTP/1.0\r\n\r\n"],
+    ["empty Host", "GET /healthz HTTP/1.1\r\nHost: \r\nConnection: close\r\n\r\n", "GET /ipxe HTTP/1.1\r\nHost: \r\nConnection: close\r\n\r\n"],
+    [
+      "Host: evil/x@y",
+      "GET /healthz HTTP/1.1\r\nHost: evil/x@y\r\nConnection: close\r\n\r\n",
+      "GET /ipxe HTTP/1.1\r\nHost: evil/x@y\r\nConnection: close\r\n\r\n",
+    ],
+  ] as const;
+  for (const [name, health, ipxe] of cases) {
+    expect({ name, line: (await rawExchange(health, 5_000)).firstLine }).toEqual({ name, line: "HTTP/1.1 200 OK" });
+    expect({ name, line: (await rawExchange(ipxe, 5_000)).firstLine }).toEqual({ name, line: "HTTP/1.1 400 Bad Request" });
+  }
+  const valid = await rawExchange("GET /ipxe HTTP/1.1\r\nHost: 10.0.0.1:8082\r\nConnection: close\r\n\r\n", 5_000);
+  expect(valid.firstLine).toBe("HTTP/1.1 200 OK");
+});
+
+test("--forwarded-for rightmost: a client cannot prepend a victim's address through an appending proxy", async () => {
+  const behindNginx = await startAppliance(["--trusted-proxies", "127.0.0.1/32", "--forwarded-for", "rightmost"]);
+  try {
+    await behindNginx.waitReady();
+    // The client claimed 10.0.1.66; the proxy appended the address it really saw, 10.0.1.7.
+    const response = await fetch(`${behindNginx.url}/httpboot`, { headers: { "X-Forwarded-For": "10.0.1.66, 10.0.1.7" } });
+    expect(await response.text()).toBe("no HTTPBootConfig claims 10.0.1.7 and no default UKI is configured\n");
+  } finally {
+    await behindNginx.stop();
+  }
+  const invalid = await startAppliance(["--forwarded-for", "leftmost"]).catch((error: Error) => error);
+  expect(invalid instanceof Error ? invalid.message : "started").toContain("--forwarded-for");
+});

@@ -50,3 +50,32 @@ test("answer uses the Go operator's field names", () => {
     '{"ClientIPs":"10.0.0.1,aa:bb:cc:dd:ee:ff","UKIURL":"http://u/x.efi","SystemUUID":"uuid"}',
   );
 });
+
+describe("--forwarded-for rightmost (proxies that append to the client's header)", () => {
+  const proxies = ["10.0.0.0/24", "fd00::/8"].map((text) => defined(parseCidr(text), `CIDR ${text}`));
+  test("a client-prepended victim address is ignored: the entry the proxy appended wins", () => {
+    // The client sent "X-Forwarded-For: 10.0.1.66" (a victim); nginx appended the client's real address.
+    expect(httpBootIdentity("10.0.0.2", "10.0.1.66, 10.0.1.7", proxies, "rightmost")).toEqual({
+      ok: true,
+      identifiers: ["10.0.1.7"],
+      via: "forwarded",
+      peer: "10.0.0.2",
+    });
+    // The same header in fedhcp mode believes every entry, the victim's first.
+    expect(httpBootIdentity("10.0.0.2", "10.0.1.66, 10.0.1.7", proxies, "fedhcp")).toMatchObject({ identifiers: ["10.0.1.66", "10.0.1.7"] });
+  });
+  test("trusted proxies in the chain are skipped from the right", () => {
+    expect(httpBootIdentity("10.0.0.2", "10.0.1.66, 10.0.1.7, 10.0.0.9, fd00::3", proxies, "rightmost")).toMatchObject({ identifiers: ["10.0.1.7"] });
+  });
+  test("a chain of trusted proxies only, or no header, names no machine", () => {
+    expect(httpBootIdentity("10.0.0.2", "10.0.0.9", proxies, "rightmost").ok).toBe(false);
+    expect(httpBootIdentity("10.0.0.2", null, proxies, "rightmost").ok).toBe(false);
+  });
+  test("garbage in the deciding entry is an error; garbage left of it is never looked at", () => {
+    expect(httpBootIdentity("10.0.0.2", "10.0.1.7, unknown", proxies, "rightmost").ok).toBe(false);
+    expect(httpBootIdentity("10.0.0.2", "unknown, 10.0.1.7", proxies, "rightmost")).toMatchObject({ identifiers: ["10.0.1.7"] });
+  });
+  test("an untrusted peer is still identified by its own address", () => {
+    expect(httpBootIdentity("192.0.2.9", "10.0.1.7", proxies, "rightmost")).toMatchObject({ identifiers: ["192.0.2.9"], via: "peer" });
+  });
+});

@@ -51,8 +51,9 @@ describe("/ipxe: first stage", () => {
     const subject = testApp(resources, { settings: { publicUrl: undefined } });
     const script = await (await subject.request("/ipxe", { headers: { Host: "10.0.0.1:8082" } })).text();
     expect(script).toContain("set ipxe-svc http://10.0.0.1:8082\n");
-    const hostile = await (await subject.request("/ipxe", { headers: { Host: "evil/x@y" } })).text();
-    expect(hostile).toContain("set ipxe-svc http://localhost\n");
+    const hostile = await subject.request("/ipxe", { headers: { Host: "evil/x@y" } });
+    expect(hostile.status).toBe(400);
+    expect(await hostile.text()).toBe('cannot render boot URLs: Host header "evil/x@y" and no --public-url is set\n');
   });
 
   test("/ipxe/?mac= (a machine without SMBIOS UUID) is the second stage, not another chainload", async () => {

@@ -1,0 +1,29 @@
+import { describe, expect, test } from "bun:test";
+import { SuccessLog } from "../../src/observability/success-log.ts";
+
+describe("SuccessLog", () => {
+  test("the first success of a config+client pair is new; repeats are only counted", () => {
+    const log = new SuccessLog(0);
+    expect(log.record("/ipxe/:uuid", "default/a", "10.0.0.1")).toBe(true);
+    expect(log.record("/ipxe/:uuid", "default/a", "10.0.0.1")).toBe(false);
+    expect(log.record("/ipxe/:uuid", "default/a", "10.0.0.2")).toBe(true);
+    expect(log.record("/ignition/:uuid", "default/a", "10.0.0.1")).toBe(true);
+  });
+
+  test("one summary per route with counts by config, busiest first; drained counts start again", () => {
+    const log = new SuccessLog(0, 100, 1);
+    for (let i = 0; i < 3; i++) log.record("/ipxe/:uuid", "default/a", "c");
+    log.record("/ipxe/:uuid", "default/b", "c");
+    expect(log.drain(10_000)).toEqual([{ route: "/ipxe/:uuid", intervalSeconds: 10, total: 4, byConfig: { "default/a": 3 }, otherConfigs: 1 }]);
+    expect(log.drain(20_000)).toEqual([]);
+  });
+
+  test("memory is bounded: past maxPairs the oldest pair is forgotten", () => {
+    const log = new SuccessLog(0, 2);
+    log.record("r", "a", "1");
+    log.record("r", "a", "2");
+    log.record("r", "a", "3");
+    expect(log.record("r", "a", "1")).toBe(true);
+    expect(log.record("r", "a", "3")).toBe(false);
+  });
+});
