@@ -123,7 +123,10 @@ export class IgnitionCache {
     this.current = index;
     this.prune(index);
     if (!this.translator) return;
-    for (const entry of index.secrets.values()) if (entry.values.has(SECRET_KEY_IGNITION)) this.lookup(entry);
+    // Only secrets some config references: an unrelated secret that happens to have the key costs nothing.
+    for (const entry of index.secrets.values()) {
+      if (entry.values.has(SECRET_KEY_IGNITION) && index.configsBySecret.has(entry.key)) this.lookup(entry);
+    }
   }
 
   /** Outcome for one secret as it is now: `IgnitionPending` while a worker is still translating it. */
