@@ -17,6 +17,7 @@ import {
   type Document,
   isAlias,
   isMap,
+  isNode,
   isScalar,
   isSeq,
   Lexer,
@@ -89,6 +90,8 @@ function binaryAsText(tags: Tags): Tags {
 
 /** Deepest nesting accepted; Butane's schema is a dozen levels deep, the margin is for users' own structure. */
 export const MAX_BUTANE_DEPTH = 100;
+/** Most nodes that following aliases may copy out while decoding (go-yaml refuses "excessive aliasing" too). */
+export const MAX_ALIAS_EXPANSION = 1_000_000;
 /** The CST parser keeps the document and the scalar being read on its stack besides one entry per collection. */
 const PARSER_STACK_OVERHEAD = 2;
 
@@ -191,10 +194,29 @@ export function parseButaneYaml(source: string, report: (message: string, positi
     });
   }
 
+  // Every alias the decoder follows copies its target out (Go structs hold no shared values): what that adds up to
+  // is charged against MAX_ALIAS_EXPANSION, so nested lists of aliases (an alias bomb) cannot run for hours.
+  const sizes = new Map<YamlNode, number>();
+  const sizeOf = (node: YamlNode): number => {
+    const known = sizes.get(node);
+    if (known !== undefined) return known;
+    let size = 1;
+    if (isMap(node)) for (const pair of node.items) size += (isNode(pair.key) ? sizeOf(pair.key) : 0) + (isNode(pair.value) ? sizeOf(pair.value) : 0);
+    else if (isSeq(node)) for (const item of node.items) size += isNode(item) ? sizeOf(item) : 1;
+    sizes.set(node, size);
+    return size;
+  };
+  let expansionLeft = MAX_ALIAS_EXPANSION;
   const resolveAlias = (node: YamlNode): YamlNode | null => {
     let current: YamlNode | null = node;
     // Bounded: an alias can only point backwards, but never loop on a malformed tree.
     for (let depth = 0; depth < 64 && current && isAlias(current); depth++) current = aliasTargets.get(current) ?? null;
+    if (!current || expansionLeft < 0) return null;
+    expansionLeft -= sizeOf(current);
+    if (expansionLeft < 0) {
+      report("document contains excessive aliasing", node.range ? toPosition(node.range[0]) : undefined);
+      return null;
+    }
     return current;
   };
 

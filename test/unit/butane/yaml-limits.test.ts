@@ -3,7 +3,7 @@
 // position stay what `uniqueKeys: true` gave (the differential test against the real Butane checks the rest).
 import { describe, expect, test } from "bun:test";
 import { formatButaneDiagnostic, translateButane } from "../../../src/boot/butane/index.ts";
-import { MAX_BUTANE_DEPTH } from "../../../src/boot/butane/yaml-decode.ts";
+import { MAX_ALIAS_EXPANSION, MAX_BUTANE_DEPTH } from "../../../src/boot/butane/yaml-decode.ts";
 
 function errorsOf(source: string): string[] {
   const result = translateButane(source);
@@ -37,5 +37,23 @@ describe("Butane YAML limits", () => {
   test("nesting within the cap is fine", () => {
     const errors = errorsOf(`variant: fcos\nversion: 1.5.0\nignition: {config: {merge: [{source: "data:,", verification: {}}]}}\n`);
     expect(errors).toEqual([]);
+  });
+
+  test(`aliases that would copy out more than ${MAX_ALIAS_EXPANSION} nodes are one error, not hours of decoding`, () => {
+    // 24 KB: 3000 files, each an alias to an object whose list holds 3000 aliases (9 million objects if copied).
+    const many = (ref: string, count: number): string => `[${Array(count).fill(ref).join(", ")}]`;
+    const source = `variant: fcos\nversion: 1.5.0\nx:\n  a: &a {inline: x}\n  b: &b {path: /etc/x, append: ${many("*a", 3000)}}\nstorage:\n  files: ${many("*b", 3000)}\n`;
+    const started = performance.now();
+    const errors = errorsOf(source);
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain("error parsing YAML: document contains excessive aliasing");
+  });
+
+  test("a moderate use of aliases still decodes", () => {
+    const source =
+      "variant: fcos\nversion: 1.5.0\nx: &motd {inline: hi}\nstorage:\n  files:\n    - {path: /etc/a, contents: *motd}\n    - {path: /etc/b, contents: *motd}\n";
+    const result = translateButane(source);
+    expect(result.ok).toBe(true);
   });
 });
