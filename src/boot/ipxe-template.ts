@@ -36,7 +36,29 @@ export class TemplateError extends Error {
   }
 }
 
-const ACTION = /\{\{-?\s*(.*?)\s*-?\}\}/gs;
+/** Deepest {{if}} nesting accepted: rendering recurses once per level (real templates nest one or two). */
+export const MAX_IF_DEPTH = 100;
+
+/**
+ * The actions `{{…}}` in document order, each up to the first `}}` after its `{{` (as `/\{\{-?\s*(.*?)\s*-?\}\}/gs`
+ * matches them), found with indexOf: a regex rescans to the end of the text for every `{{` that is never closed,
+ * which is quadratic in a Secret-sized script.
+ */
+function* actions(source: string): Generator<{ index: number; length: number; expression: string }> {
+  let from = 0;
+  for (;;) {
+    const start = source.indexOf("{{", from);
+    if (start < 0) return;
+    const end = source.indexOf("}}", start + 2);
+    if (end < 0) return; // no `}}` anywhere after: the rest is text
+    let inner = source.slice(start + 2, end);
+    if (inner.startsWith("-")) inner = inner.slice(1);
+    // A trim marker is the `-` right before `}}`, whitespace before it is dropped: `\s*-?\}\}`.
+    inner = (inner.endsWith("-") ? inner.slice(0, -1) : inner).trim();
+    yield { index: start, length: end + 2 - start, expression: inner };
+    from = end + 2;
+  }
+}
 
 function lineAt(source: string, offset: number): number {
   let line = 1;
@@ -62,11 +84,11 @@ export function parseIpxeTemplate(source: string): IpxeTemplate {
     return top ? (top.inElse ? top.node.otherwise : top.node.body) : root;
   };
   let position = 0;
-  for (const match of source.matchAll(ACTION)) {
-    const offset = match.index;
+  for (const action of actions(source)) {
+    const offset = action.index;
     if (offset > position) target().push({ type: "text", text: source.slice(position, offset) });
-    position = offset + match[0].length;
-    const expression = match[1] ?? "";
+    position = offset + action.length;
+    const expression = action.expression;
     if (expression.startsWith("/*")) continue;
     if (expression.startsWith("if ")) {
       const node: Extract<TemplateNode, { type: "if" }> = {
@@ -76,6 +98,7 @@ export function parseIpxeTemplate(source: string): IpxeTemplate {
         otherwise: [],
       };
       target().push(node);
+      if (stack.length >= MAX_IF_DEPTH) throw new TemplateError(`{{if}} nested deeper than ${MAX_IF_DEPTH} levels`, lineAt(source, offset));
       stack.push({ node, inElse: false, offset });
     } else if (expression === "else") {
       const top = stack.at(-1);

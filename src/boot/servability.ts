@@ -30,6 +30,22 @@ export function ignitionServability(index: BootIndex, caches: SecretCaches, conf
   return caches.ignition.outcomeFor(entry);
 }
 
+/**
+ * The same verdict, once any translation of the config's ignition secret that is still under way has finished:
+ * what /ignition answers (it waits for that one result, nothing else does) and what a diagnosis should read.
+ */
+export async function settledIgnitionServability(index: BootIndex, caches: SecretCaches, config: BootConfig): Promise<Servable<IgnitionDocument>> {
+  await settleConfig(index, caches, config);
+  return ignitionServability(index, caches, config);
+}
+
+/** Resolves once the config's ignition secret (as `index` has it) is translated; at once when nothing is pending. */
+export async function settleConfig(index: BootIndex, caches: SecretCaches, config: BootConfig): Promise<void> {
+  const name = config.spec.ignitionSecretRef?.name;
+  const entry = name ? index.secret(namespaceOf(config.metadata), name) : undefined;
+  if (entry) await caches.ignition.settled(entry);
+}
+
 /** /ipxe/{uuid}: the custom script from ipxeScriptSecretRef, or `template: null` for the default template. */
 export function ipxeScriptServability(index: BootIndex, caches: SecretCaches, config: IPXEBootConfig): Servable<{ template: IpxeTemplate | null }> {
   const name = config.spec.ipxeScriptSecretRef?.name;

@@ -1,11 +1,14 @@
 // Holds the current index. A new snapshot replaces the index in one assignment, so every request reads one
 // consistent generation; caches derived from secrets are pruned to the live set on each replacement. Each new index
 // is built from the one it replaces, so a config that holds a machine's identifiers keeps them against newcomers.
+// Each new index also starts the translation of every new Butane secret version (off the serving thread once
+// serve gives the ignition cache a translator), so requests and diagnoses read finished results.
 
 import { BootIndex, type BootIndexOptions } from "../index/boot-index.ts";
 import type { SnapshotUpdate, SourceProblem } from "../index/snapshot.ts";
 import { IgnitionCache } from "./ignition.ts";
 import { IpxeScriptCache } from "./ipxe-scripts.ts";
+import { settleConfig } from "./servability.ts";
 
 export class BootStore {
   index: BootIndex;
@@ -24,11 +27,20 @@ export class BootStore {
   apply(update: SnapshotUpdate): void {
     this.index = new BootIndex(update.snapshot, this.index, this.indexOptions);
     this.problems = update.problems;
-    this.ignition.prune(this.index);
+    this.ignition.refresh(this.index);
     this.ipxeScripts.prune(this.index);
     this.generation++;
     this.ready = true;
     for (const listener of this.listeners) listener(this);
+  }
+
+  /**
+   * Resolves once the ignition translation the config needs (as the current index has it) has finished, so a
+   * diagnosis made next reads the result rather than "still being translated". At once when nothing is pending.
+   */
+  async settle(kind: "IPXEBootConfig" | "HTTPBootConfig", key: string): Promise<void> {
+    const config = kind === "IPXEBootConfig" ? this.index.ipxeByKey.get(key) : this.index.httpByKey.get(key);
+    if (config) await settleConfig(this.index, this, config);
   }
 
   onChange(listener: (store: BootStore) => void): void {

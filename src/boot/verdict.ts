@@ -4,12 +4,19 @@
 /** Why a machine gets no answer; the same words become the status condition reason. */
 export type UnservableReason =
   /** The config does not ask for this (e.g. no ignitionSecretRef): a 404 for the machine, not a config error. */
-  "NotConfigured" | "SecretNotFound" | "SecretKeyMissing" | "IgnitionInvalid" | "ButaneTranslationFailed" | "IPXEScriptInvalid";
+  | "NotConfigured"
+  | "SecretNotFound"
+  | "SecretKeyMissing"
+  | "IgnitionInvalid"
+  | "ButaneTranslationFailed"
+  | "IPXEScriptInvalid"
+  /** Butane still being translated on a worker: requests wait for it; a diagnosis made meanwhile says so. */
+  | "IgnitionPending";
 
 export interface Unservable {
   ok: false;
   /** What the boot endpoint answers: 404 for something missing, 500 for something present but broken. */
-  status: 404 | 500;
+  status: 404 | 500 | 503;
   reason: UnservableReason;
   /** One line, used verbatim as the HTTP body, the status condition message and the `validate`/`explain` text. */
   message: string;
@@ -17,6 +24,6 @@ export interface Unservable {
 
 export type Servable<T extends object> = ({ ok: true } & T) | Unservable;
 
-export function unservable(status: 404 | 500, reason: UnservableReason, message: string): Unservable {
+export function unservable(status: 404 | 500 | 503, reason: UnservableReason, message: string): Unservable {
   return { ok: false, status, reason, message };
 }

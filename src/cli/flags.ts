@@ -142,6 +142,13 @@ export const FLAGS: readonly FlagSpec[] = [
     commands: ["serve"],
   },
   {
+    name: "translate-timeout",
+    valueName: "SECONDS",
+    defaultValue: "10",
+    description: "time budget for translating one Butane secret, e.g. 10 or 0.5; a document that takes longer is an error on that secret",
+    commands: ["serve"],
+  },
+  {
     name: "log-level",
     valueName: "LEVEL",
     defaultValue: "info",

@@ -117,6 +117,7 @@ export const serveOptionsSchema = v.object({
   "log-level": v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(", ")}`),
   "max-resource-bytes": bytesSchema(1024, 1024 ** 3),
   "parse-timeout": v.pipe(v.string(), v.transform(Number), v.number("must be a number of seconds"), v.minValue(0.1), v.maxValue(3600)),
+  "translate-timeout": v.pipe(v.string(), v.transform(Number), v.number("must be a number of seconds"), v.minValue(0.01), v.maxValue(3600)),
   "shutdown-timeout": secondsSchema(0, 3600),
   "idle-timeout": secondsSchema(1, 255),
   kubeconfig: optionalText,

@@ -2,6 +2,7 @@
 
 import { join } from "node:path";
 import { diagnoseAll } from "../boot/diagnose.ts";
+import { workerButaneTranslator } from "../boot/ignition.ts";
 import type { ServedEvent } from "../boot/served.ts";
 import { BootStore } from "../boot/store.ts";
 import { createApp } from "../http/app.ts";
@@ -64,7 +65,27 @@ function createFileSource(options: ServeOptions, log: Logger): ResourceSource {
 /** Records what changed in the resource set: metrics always, logs only for problems not reported before. */
 function reportUpdates(store: BootStore, log: Logger, metrics: BootMetrics): void {
   let reported = new Set<string>();
+  let reportedDiagnoses = new Set<string>();
+  // Referenced secrets and their content (Butane, scripts) are checked here too, so a bad edit is logged at once
+  // rather than when the machine next boots: once this generation's translations (on workers) have finished.
+  const reportDiagnoses = (generation: number): void => {
+    if (store.generation !== generation) return; // a newer index is being reported instead
+    const index = store.index;
+    const current = new Set<string>();
+    for (const diagnosis of diagnoseAll(index, store)) {
+      for (const problem of diagnosis.problems) {
+        if (problem.reason === "IdentifierConflict") continue;
+        const line = `${diagnosis.kind} ${diagnosis.key}: ${problem.message}`;
+        current.add(line);
+        if (!reportedDiagnoses.has(line))
+          log.warn("config cannot be served as written", { config: `${diagnosis.kind} ${diagnosis.key}`, reason: problem.reason, message: problem.message });
+      }
+    }
+    reportedDiagnoses = current;
+  };
   store.onChange(() => {
+    const generation = store.generation;
+    void store.ignition.allSettled().then(() => reportDiagnoses(generation));
     const index = store.index;
     metrics.reloads.inc();
     metrics.configs.set({ kind: "IPXEBootConfig" }, index.ipxeBootConfigs.length);
@@ -84,17 +105,6 @@ function reportUpdates(store: BootStore, log: Logger, metrics: BootMetrics): voi
       const line = describeConflict(conflict);
       current.add(line);
       if (!reported.has(line)) log.warn("identifier conflict", { conflict: line });
-    }
-    // Referenced secrets and their content (Butane, scripts) are checked here too, so a bad edit is logged at
-    // once rather than when the machine next boots.
-    for (const diagnosis of diagnoseAll(index, store)) {
-      for (const problem of diagnosis.problems) {
-        if (problem.reason === "IdentifierConflict") continue;
-        const line = `${diagnosis.kind} ${diagnosis.key}: ${problem.message}`;
-        current.add(line);
-        if (!reported.has(line))
-          log.warn("config cannot be served as written", { config: `${diagnosis.kind} ${diagnosis.key}`, reason: problem.reason, message: problem.message });
-      }
     }
     metrics.resourceProblems.set({ severity: "error" }, errors);
     metrics.resourceProblems.set({ severity: "warning" }, store.problems.length - errors);
@@ -123,6 +133,12 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
   const metrics = createBootMetrics();
   const store = new BootStore({ claimScope: options["claim-scope"] });
   store.ignition.onWarnings = (secret, warnings) => log.warn("butane translated with warnings", { secret, warnings });
+  // Butane is translated on workers as each new secret version arrives, never on the thread answering machines.
+  const butane = workerButaneTranslator({
+    timeoutMs: options["translate-timeout"] * 1000,
+    onWorkerReplaced: (reason) => log.warn("butane translator worker replaced", { reason }),
+  });
+  store.ignition.useTranslator(butane.translate);
   const template = await loadIpxeTemplate(options["ipxe-template"], log);
   const source = hooks.source ?? createFileSource(options, log);
   reportUpdates(store, log, metrics);
@@ -178,6 +194,7 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
     await hooks.onShutdown?.().catch((error: Error) => log.error("shutdown hook failed", { error: error.message }));
     await source.stop().catch(() => {});
     template.close();
+    butane.close();
     await oci.close();
     await Promise.all([server, ...sideServers].map((running) => running.shutdown(options["shutdown-timeout"] * 1000)));
     log.info("stopped");

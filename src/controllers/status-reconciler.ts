@@ -186,8 +186,10 @@ export class StatusReconciler {
 
   private async reconcile(ref: ConfigRef): Promise<ReconcileResult> {
     const { store, source, client, log, events } = this.deps;
-    const index = store.index;
     const key = cacheKeyOf(ref);
+    // A Butane secret still translating on a worker: write its verdict, not "still being translated".
+    await store.settle(ref.kind, key);
+    const index = store.index;
     const id = refId(ref);
     const raw = source.rawObject(ref.kind, key) as RawConfig | undefined;
     if (!raw) {

@@ -1,7 +1,8 @@
-// /ignition/{uuid}: the machine's Ignition config, Butane translated once per secret version.
+// /ignition/{uuid}: the machine's Ignition config, Butane translated once per secret version (on a worker, when the
+// index changes); a request for a version still being translated awaits that result, never translates itself.
 import { canonicalUuid } from "../api/canonical.ts";
 import { resolveIgnitionConfig } from "../boot/resolve.ts";
-import { ignitionServability } from "../boot/servability.ts";
+import { settledIgnitionServability } from "../boot/servability.ts";
 import type { HttpDeps } from "./context.ts";
 import { type EndpointFamily, rawPathOf, textError } from "./routes.ts";
 import { servedLogFor } from "./served-log.ts";
@@ -16,7 +17,7 @@ export function ignitionFamily(deps: HttpDeps): EndpointFamily {
       {
         path: "/ignition/:uuid",
         methods: ["GET", "HEAD"],
-        handler: (request, { params, clientAddress }) => {
+        handler: async (request, { params, clientAddress }) => {
           const raw = params.uuid ?? "";
           const uuid = canonicalUuid(raw);
           if (!uuid) return textError(400, `invalid machine UUID ${JSON.stringify(raw)}`);
@@ -24,7 +25,7 @@ export function ignitionFamily(deps: HttpDeps): EndpointFamily {
           const resolved = resolveIgnitionConfig(index, uuid);
           if (!resolved) return textError(404, `no IPXEBootConfig or HTTPBootConfig has systemUUID ${uuid}`);
           const { key } = resolved.match;
-          const ignition = ignitionServability(index, deps.store, resolved.match.config);
+          const ignition = await settledIgnitionServability(index, deps.store, resolved.match.config);
           if (!ignition.ok) {
             if (ignition.status === 500) served.failure("cannot serve ignition", clientAddress, { config: key, reason: ignition.message });
             return textError(ignition.status, ignition.message);

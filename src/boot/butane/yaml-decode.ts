@@ -8,19 +8,27 @@
  * - null means "absent"; a null list item is dropped (the following items move up, as in Go);
  * - unknown keys are *warnings* ("unused key"), found by walking the decoded structure against the syntactic
  *   tree exactly like Butane's ValidateUnusedKeys (including its "context tree does not match" remark).
+ * Linear in the input, so a Secret-sized document cannot stall translation: duplicate keys are found with one Set
+ * per mapping (the yaml package's `uniqueKeys` compares each key with every earlier one), aliases are resolved
+ * from one anchor table built in document order (its `Alias.resolve` rescans the document per alias), and nesting
+ * deeper than MAX_BUTANE_DEPTH is refused while the text is tokenised, before any tree is built.
  */
 import {
   type Document,
   isAlias,
   isMap,
+  isNode,
   isScalar,
   isSeq,
+  Lexer,
   LineCounter,
+  Parser,
   parseAllDocuments,
   type Scalar,
   type ScalarTag,
   type Tags,
   visit,
+  type YAMLMap,
   type Node as YamlNode,
 } from "yaml";
 import type { FieldType, ObjectSpec } from "./butane-schema.ts";
@@ -80,51 +88,139 @@ function binaryAsText(tags: Tags): Tags {
   });
 }
 
+/** Deepest nesting accepted; Butane's schema is a dozen levels deep, the margin is for users' own structure. */
+export const MAX_BUTANE_DEPTH = 100;
+/** Most nodes that following aliases may copy out while decoding (go-yaml refuses "excessive aliasing" too). */
+export const MAX_ALIAS_EXPANSION = 1_000_000;
+/** The CST parser keeps the document and the scalar being read on its stack besides one entry per collection. */
+const PARSER_STACK_OVERHEAD = 2;
+
+/** Offset where the text first nests deeper than `maxDepth` collections, if it does (one linear pass). */
+function tooDeepAt(source: string, maxDepth: number): number | undefined {
+  const parser = new Parser();
+  for (const lexeme of new Lexer().lex(source)) {
+    for (const _ of parser.next(lexeme)) {
+      // tokens are not needed, only the stack depth
+    }
+    if (parser.stack.length > maxDepth + PARSER_STACK_OVERHEAD) return parser.offset;
+  }
+  return undefined;
+}
+
+interface LocatedProblem {
+  offset: number;
+  message: string;
+  position: SourcePosition | undefined;
+}
+
+/**
+ * Duplicate keys, as `uniqueKeys: true` reports them ("Map keys must be unique" at the repeated key): scalar keys
+ * with the same value; other keys are compared by identity, so they never repeat.
+ */
+function duplicateKeys(document: Document.Parsed, toPosition: (offset: number) => SourcePosition): LocatedProblem[] {
+  const problems: LocatedProblem[] = [];
+  visit(document, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        const value: unknown = pair.key.value;
+        // `===` never matches NaN with itself, a Set does: keep the yaml package's answer.
+        if (typeof value === "number" && Number.isNaN(value)) continue;
+        if (seen.has(value)) {
+          const offset = pair.key.range?.[0] ?? 0;
+          problems.push({ offset, message: "Map keys must be unique", position: toPosition(offset) });
+        } else seen.add(value);
+      }
+    },
+  });
+  return problems;
+}
+
 export function parseButaneYaml(source: string, report: (message: string, position?: SourcePosition) => void): ParsedSource {
   const lineCounter = new LineCounter();
+  const toPosition = (offset: number): SourcePosition => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, column: col };
+  };
+  const deepAt = tooDeepAt(source, MAX_BUTANE_DEPTH);
+  if (deepAt !== undefined) {
+    lineCounter.addNewLine(0);
+    for (let offset = source.indexOf("\n"); offset >= 0; offset = source.indexOf("\n", offset + 1)) lineCounter.addNewLine(offset + 1);
+    report(`nested deeper than ${MAX_BUTANE_DEPTH} levels`, toPosition(deepAt));
+    const nothing = (): undefined => undefined;
+    return { root: null, locate: nothing, locateKey: nothing, resolveAlias: () => null, sourceNodeAt: () => ({ found: false }) };
+  }
   const parsed = parseAllDocuments(source, {
     version: "1.1",
     lineCounter,
-    uniqueKeys: true,
+    uniqueKeys: false,
     prettyErrors: true,
     strict: true,
     customTags: binaryAsText,
   });
   // yaml.v3 decodes the first document and never looks at the rest of the stream.
   const document: Document.Parsed | undefined = Array.isArray(parsed) ? parsed[0] : undefined;
-  const toPosition = (offset: number): SourcePosition => {
-    const { line, col } = lineCounter.linePos(offset);
-    return { line, column: col };
-  };
 
-  for (const problem of document?.errors ?? []) {
+  // The parser's errors and the duplicate keys, in document order (as the parser would have reported them).
+  const problems: LocatedProblem[] = (document?.errors ?? []).map((problem) => {
     const at = problem.linePos?.[0];
     const message = problem.message.split("\n")[0] ?? problem.message;
-    report(message.replace(/ at line \d+, column \d+:?$/, ""), at ? { line: at.line, column: at.col } : undefined);
-  }
+    return {
+      offset: problem.pos[0],
+      message: message.replace(/ at line \d+, column \d+:?$/, ""),
+      position: at ? { line: at.line, column: at.col } : undefined,
+    };
+  });
+  if (document) problems.push(...duplicateKeys(document, toPosition));
+  problems.sort((a, b) => a.offset - b.offset);
+  for (const problem of problems) report(problem.message, problem.position);
+  const usable = document !== undefined && problems.length === 0;
 
-  const resolveAlias = (node: YamlNode): YamlNode | null => {
-    let current: YamlNode | null = node;
-    // Bounded: an alias can only point backwards, but never loop on a malformed tree.
-    for (let depth = 0; depth < 64 && current && isAlias(current); depth++) {
-      const target: unknown = document ? current.resolve(document) : undefined;
-      current = target && typeof target === "object" && "range" in target ? (target as YamlNode) : null;
-    }
-    return current;
-  };
-
-  if (document && document.errors.length === 0) {
-    // go-yaml refuses the whole document when an alias names no anchor defined before it.
+  // Each alias's target: the last node carrying its anchor before it, in document order (a collection's own
+  // anchor counts for aliases inside it), as `Alias.resolve` finds it, but from one pass over the document.
+  const aliasTargets = new Map<YamlNode, YamlNode>();
+  if (document && usable) {
+    const anchors = new Map<string, YamlNode>();
     visit(document, {
-      Alias(_, alias) {
-        if (alias.resolve(document) === undefined) {
-          report(`unknown anchor '${alias.source}' referenced`, alias.range ? toPosition(alias.range[0]) : undefined);
-        }
+      Node(_, node) {
+        if (isAlias(node)) {
+          const target = anchors.get(node.source);
+          if (target) aliasTargets.set(node, target);
+          // go-yaml refuses the whole document when an alias names no anchor defined before it.
+          else report(`unknown anchor '${node.source}' referenced`, node.range ? toPosition(node.range[0]) : undefined);
+        } else if (node.anchor) anchors.set(node.anchor, node);
       },
     });
   }
 
-  const root = document && document.errors.length === 0 ? (document.contents as YamlNode | null) : null;
+  // Every alias the decoder follows copies its target out (Go structs hold no shared values): what that adds up to
+  // is charged against MAX_ALIAS_EXPANSION, so nested lists of aliases (an alias bomb) cannot run for hours.
+  const sizes = new Map<YamlNode, number>();
+  const sizeOf = (node: YamlNode): number => {
+    const known = sizes.get(node);
+    if (known !== undefined) return known;
+    let size = 1;
+    if (isMap(node)) for (const pair of node.items) size += (isNode(pair.key) ? sizeOf(pair.key) : 0) + (isNode(pair.value) ? sizeOf(pair.value) : 0);
+    else if (isSeq(node)) for (const item of node.items) size += isNode(item) ? sizeOf(item) : 1;
+    sizes.set(node, size);
+    return size;
+  };
+  let expansionLeft = MAX_ALIAS_EXPANSION;
+  const resolveAlias = (node: YamlNode): YamlNode | null => {
+    let current: YamlNode | null = node;
+    // Bounded: an alias can only point backwards, but never loop on a malformed tree.
+    for (let depth = 0; depth < 64 && current && isAlias(current); depth++) current = aliasTargets.get(current) ?? null;
+    if (!current || expansionLeft < 0) return null;
+    expansionLeft -= sizeOf(current);
+    if (expansionLeft < 0) {
+      report("document contains excessive aliasing", node.range ? toPosition(node.range[0]) : undefined);
+      return null;
+    }
+    return current;
+  };
+
+  const root = usable ? (document.contents as YamlNode | null) : null;
 
   /** Position of an empty value: right after the `:` (or `-`) that introduces it, as go-yaml reports it. */
   const emptyValuePosition = (afterOffset: number): SourcePosition => {
@@ -138,6 +234,22 @@ export function parseButaneYaml(source: string, report: (message: string, positi
     return toPosition(node.range[0]);
   };
 
+  // Diagnostics look keys up by path, possibly once per key of a big mapping: index each mapping once.
+  const keyIndexes = new Map<YAMLMap, Map<string, YAMLMap["items"][number]>>();
+  const pairsByKey = (map: YAMLMap): Map<string, YAMLMap["items"][number]> => {
+    let index = keyIndexes.get(map);
+    if (!index) {
+      index = new Map();
+      for (const item of map.items) {
+        if (!isScalar(item.key)) continue;
+        const key = keyString(item.key);
+        if (!index.has(key)) index.set(key, item);
+      }
+      keyIndexes.set(map, index);
+    }
+    return index;
+  };
+
   interface Step {
     node: YamlNode | null;
     position: SourcePosition | undefined;
@@ -148,7 +260,7 @@ export function parseButaneYaml(source: string, report: (message: string, positi
     let current: YamlNode | null = root;
     for (const segment of path) {
       if (isMap(current) && typeof segment === "string") {
-        const pair = current.items.find((item) => isScalar(item.key) && keyString(item.key) === segment);
+        const pair = pairsByKey(current).get(segment);
         if (!pair) break;
         const keyNode = pair.key as Scalar;
         const value = (pair.value ?? null) as YamlNode | null;
