@@ -3,7 +3,7 @@
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 type LogLevel = (typeof LOG_LEVELS)[number];
-type LogFields = Record<string, unknown>;
+export type LogFields = Record<string, unknown>;
 
 export interface Logger {
   readonly level: LogLevel;
