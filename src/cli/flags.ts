@@ -144,8 +144,9 @@ export const FLAGS: readonly FlagSpec[] = [
   {
     name: "translate-timeout",
     valueName: "SECONDS",
-    defaultValue: "10",
-    description: "time budget for translating one Butane secret, e.g. 10 or 0.5; a document that takes longer is an error on that secret",
+    // A legitimate Secret near Kubernetes' 1 MiB limit took 5-13 s on a loaded 2-core machine: 10 s would refuse it.
+    defaultValue: "30",
+    description: "time budget for translating one Butane secret, e.g. 30 or 0.5; a document that takes longer is an error on that secret",
     commands: ["serve"],
   },
   {

@@ -7,9 +7,9 @@ const serve = (argv: string[], env: Record<string, string> = {}) => validateFlag
 
 describe("--translate-timeout", () => {
   test("default 10 s; fractional seconds; environment fallback", () => {
-    expect(serve([])["translate-timeout"]).toBe(10);
+    expect(serve([])["translate-timeout"]).toBe(30);
     expect(serve(["--translate-timeout", "0.5"])["translate-timeout"]).toBe(0.5);
-    expect(serve([], { BOOT_OPERATOR_TRANSLATE_TIMEOUT: "30" })["translate-timeout"]).toBe(30);
+    expect(serve([], { BOOT_OPERATOR_TRANSLATE_TIMEOUT: "45" })["translate-timeout"]).toBe(45);
   });
   test("nonsense is a usage error naming the flag", () => {
     for (const value of ["0", "soon", "-1", "4000"]) expect(() => serve(["--translate-timeout", value])).toThrow(UsageError);
