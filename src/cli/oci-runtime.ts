@@ -4,7 +4,16 @@ import type { ImageProxyDeps } from "../http/image-proxy.ts";
 import type { Logger } from "../observability/log.ts";
 import type { BootMetrics } from "../observability/metrics.ts";
 import { Counter } from "../observability/metrics.ts";
-import { type Architecture, BlobCache, httpBootUkiUrl, OciClient, parseImageReference, parseRegistryAllowList, type RegistryAllowList } from "../oci/index.ts";
+import {
+  type Architecture,
+  BlobCache,
+  httpBootUkiUrl,
+  OciClient,
+  parseImageReference,
+  parseRedirectHostList,
+  parseRegistryAllowList,
+  type RegistryAllowList,
+} from "../oci/index.ts";
 import type { ServeOptions } from "./options.ts";
 
 export interface OciRuntime {
@@ -24,12 +33,13 @@ export async function createOciRuntime(options: ServeOptions, log: Logger, metri
   const mismatches = metrics.registry.register(
     new Counter("boot_operator_blob_digest_mismatches_total", "Proxied blobs whose bytes did not match their digest (transfer aborted)."),
   );
+  const allowList = parseRegistryAllowList(options["allowed-registries"]);
   const client = new OciClient({
     plainHttpRegistries: options["insecure-registries"],
+    redirects: { allowedRegistries: allowList.entries, hosts: parseRedirectHostList(options["allowed-redirect-hosts"]) },
     log: ociLog,
     onUpstreamRequest: (event) => upstream.inc({ registry: event.registry, kind: event.kind, status: String(event.status) }),
   });
-  const allowList = parseRegistryAllowList(options["allowed-registries"]);
   const blobCache = options["blob-cache-dir"]
     ? await BlobCache.open({ directory: options["blob-cache-dir"], maxBytes: options["blob-cache-size"] * 1024 * 1024, log: ociLog })
     : undefined;

@@ -16,11 +16,28 @@ export {
   type RegistryCredentials,
 } from "./auth.ts";
 export { BlobCache, type BlobCacheOptions, type BlobCacheUsage } from "./blob-cache.ts";
-export { type BootImage, type FetchedManifest, OciClient, type OciClientOptions, type OciLog, type OciLogLevel, type UpstreamRequestEvent } from "./client.ts";
+export {
+  type BootImage,
+  type FetchedManifest,
+  OciClient,
+  type OciClientOptions,
+  type OciLog,
+  type OciLogLevel,
+  type RedirectOptions,
+  type UpstreamRequestEvent,
+} from "./client.ts";
 export { computeDigest, type DigestMismatch, verifyingStream } from "./digest.ts";
 export { isOciError, OciError, type OciErrorCode } from "./errors.ts";
 export { type Architecture, type BootLayer, type BootLayers, findBootLayers, parseManifest, rankIndexEntries } from "./manifest.ts";
 export * from "./media-types.ts";
+export {
+  checkResolvedAddresses,
+  DEFAULT_ALLOWED_REDIRECT_HOSTS,
+  judgeRedirect,
+  parseRedirectHostList,
+  type RedirectHostList,
+  RedirectHostListError,
+} from "./redirects.ts";
 export {
   canonicalRegistry,
   DOCKER_HUB,

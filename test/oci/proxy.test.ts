@@ -11,6 +11,7 @@ import { parseRegistryAllowList } from "../../src/oci/allowlist.ts";
 import { BlobCache } from "../../src/oci/blob-cache.ts";
 import { OciClient, type UpstreamRequestEvent } from "../../src/oci/client.ts";
 import { computeDigest } from "../../src/oci/digest.ts";
+import { parseRedirectHostList } from "../../src/oci/redirects.ts";
 import { httpBootUkiUrl, imageLayerUrl } from "../../src/oci/urls.ts";
 import { pushOciIndexImage, pushPxeOnlyImage, pushUkiOnlyImage, RegistryHarness, type TestImage, type TestLayer } from "../harness/registry.ts";
 
@@ -33,7 +34,10 @@ const running: Proxy[] = [];
 const registries: RegistryHarness[] = [];
 const tempDirs: string[] = [];
 
-async function startProxy(registry: RegistryHarness, options: { cache?: boolean; allow?: string; extraPlainHttp?: string[] } = {}): Promise<Proxy> {
+async function startProxy(
+  registry: RegistryHarness,
+  options: { cache?: boolean; allow?: string; extraPlainHttp?: string[]; redirectHosts?: string } = {},
+): Promise<Proxy> {
   const events: UpstreamRequestEvent[] = [];
   const mismatches: string[] = [];
   const logs: LogLine[] = [];
@@ -45,6 +49,10 @@ async function startProxy(registry: RegistryHarness, options: { cache?: boolean;
     onUpstreamRequest: (event) => events.push(event),
     log,
     requestTimeoutMs: 5000,
+    redirects: {
+      allowedRegistries: parseRegistryAllowList(options.allow ?? registry.host).entries,
+      hosts: parseRedirectHostList(options.redirectHosts ?? registry.cdnHost ?? ""),
+    },
   });
   let cache: BlobCache | undefined;
   if (options.cache) {
@@ -387,6 +395,101 @@ describe("image proxy in front of a token-protected registry with a CDN", () => 
       expect(cdn.every((request) => request.authorization === null)).toBe(true);
     }
     expect(registry.requests.token.length).toBeGreaterThan(0);
+  });
+});
+
+/** A registry stand-in that answers every blob GET with a 307 to `target` (what a hostile registry does). */
+function redirectingRegistry(target: string): { host: string; blobRequests: number; stop(): void } {
+  const state = { blobRequests: 0 };
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: (request) => {
+      if (!new URL(request.url).pathname.includes("/blobs/")) return new Response("not found\n", { status: 404 });
+      state.blobRequests++;
+      return new Response(null, { status: 307, headers: { Location: target } });
+    },
+  });
+  return {
+    host: `127.0.0.1:${server.port}`,
+    get blobRequests() {
+      return state.blobRequests;
+    },
+    stop: () => void server.stop(true),
+  };
+}
+
+/** An "internal" service on another loopback port, with a large answer the proxy must never relay. */
+function internalService(): { host: string; hits: number; stop(): void } {
+  const state = { hits: 0 };
+  const secret = new Uint8Array(1_150_000).fill(0x41);
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: () => {
+      state.hits++;
+      return new Response(secret);
+    },
+  });
+  return {
+    host: `127.0.0.1:${server.port}`,
+    get hits() {
+      return state.hits;
+    },
+    stop: () => void server.stop(true),
+  };
+}
+
+describe("redirects from a registry", () => {
+  test("a 307 to another loopback port is refused before any byte: 502, the internal service is never asked", async () => {
+    const registry = await startRegistry();
+    const internal = internalService();
+    const hostile = redirectingRegistry(`http://${internal.host}/internal.txt`);
+    try {
+      for (const cache of [false, true]) {
+        const proxy = await startProxy(registry, { cache, allow: `${registry.host},${hostile.host}`, extraPlainHttp: [hostile.host], redirectHosts: "" });
+        const digest = `sha256:${"1".repeat(64)}`;
+        const response = await fetch(imageLayerUrl(proxy.url, `${hostile.host}/boot/os`, "v1", digest));
+        const text = await response.text();
+        expect(response.status).toBe(502);
+        expect(text).toContain(`redirect to ${internal.host} refused`);
+        expect(text.trimEnd().includes("\n")).toBe(false);
+        const efi = await fetch(httpBootUkiUrl(proxy.url, `${hostile.host}/boot/os`, digest));
+        expect(efi.status).toBe(502);
+        await efi.body?.cancel();
+        const head = await fetch(httpBootUkiUrl(proxy.url, `${hostile.host}/boot/os`, digest), { method: "HEAD" });
+        expect(head.status).toBe(502);
+      }
+      expect(hostile.blobRequests).toBeGreaterThan(0);
+      expect(internal.hits).toBe(0);
+    } finally {
+      hostile.stop();
+      internal.stop();
+    }
+  });
+
+  test("redirects to link-local, unspecified, IPv6 loopback and unlisted hosts are refused; a listed host is followed", async () => {
+    const registry = await startRegistry();
+    const internal = internalService();
+    try {
+      for (const target of ["http://169.254.169.254/latest/meta-data/", "http://0.0.0.0:1/x", "http://[::1]:1/x", "http://10.0.0.1/x"]) {
+        const hostile = redirectingRegistry(target);
+        const proxy = await startProxy(registry, { allow: `${registry.host},${hostile.host}`, extraPlainHttp: [hostile.host], redirectHosts: ".example.org" });
+        const response = await fetch(imageLayerUrl(proxy.url, `${hostile.host}/boot/os`, "v1", `sha256:${"2".repeat(64)}`));
+        expect(response.status).toBe(502);
+        expect(await response.text()).toContain("refused");
+        hostile.stop();
+      }
+      // Listed exactly: followed (and then cut by the digest check, as any wrong content is).
+      const hostile = redirectingRegistry(`http://${internal.host}/internal.txt`);
+      const proxy = await startProxy(registry, { allow: `${registry.host},${hostile.host}`, extraPlainHttp: [hostile.host], redirectHosts: internal.host });
+      const response = await fetch(imageLayerUrl(proxy.url, `${hostile.host}/boot/os`, "v1", `sha256:${"3".repeat(64)}`));
+      await readToEnd(response);
+      expect(internal.hits).toBe(1);
+      hostile.stop();
+    } finally {
+      internal.stop();
+    }
   });
 });
 
