@@ -43,7 +43,15 @@ export async function createOciRuntime(options: ServeOptions, log: Logger, metri
   const blobCache = options["blob-cache-dir"]
     ? await BlobCache.open({ directory: options["blob-cache-dir"], maxBytes: options["blob-cache-size"] * 1024 * 1024, log: ociLog })
     : undefined;
-  const imageProxy: ImageProxyDeps = { client, allowList, ...(blobCache ? { blobCache } : {}), log: ociLog, onDigestMismatch: () => mismatches.inc() };
+  const imageProxy: ImageProxyDeps = {
+    client,
+    allowList,
+    ...(blobCache ? { blobCache } : {}),
+    log: ociLog,
+    onDigestMismatch: () => mismatches.inc(),
+    maxBlobBytes: options["max-blob-bytes"],
+    stallTimeoutMs: options["upstream-stall-timeout"] * 1000,
+  };
 
   let defaultUki: string | undefined;
   let refreshTimer: ReturnType<typeof setInterval> | undefined;

@@ -7,8 +7,9 @@ import type { BlobCache, CachedBlob } from "../oci/blob-cache.ts";
 import { discard, type OciClient, type OciLog, upstreamError } from "../oci/client.ts";
 import { type DigestMismatch, describeMismatch, verifyingStream } from "../oci/digest.ts";
 import { OciError } from "../oci/errors.ts";
+import { guardedStream, sliceStream } from "../oci/stream-guard.ts";
 import { type BlobLocation, describeBlob, parseHttpBootPath, parseImageQuery } from "../oci/urls.ts";
-import { rangedResponse } from "./ranges.ts";
+import { decideRange, rangedResponse } from "./ranges.ts";
 import { type EndpointFamily, textError } from "./routes.ts";
 import { etagListMatches } from "./static-files.ts";
 
@@ -19,7 +20,14 @@ export interface ImageProxyDeps {
   log: OciLog;
   /** Counted by the caller (metrics); the proxy already logs the mismatch. */
   onDigestMismatch?: (digest: string) => void;
+  /** --max-blob-bytes: a bigger (or endless) blob is cut off and never cached. Default 8 GiB. */
+  maxBlobBytes?: number;
+  /** --upstream-stall-timeout in ms: an upstream body that sends nothing for this long is cut. Default 30 s. */
+  stallTimeoutMs?: number;
 }
+
+export const DEFAULT_MAX_BLOB_BYTES = 8 * 1024 ** 3;
+export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
 
 const HTTPBOOT_MOUNT = "/httpboot/";
 
@@ -91,7 +99,8 @@ async function serveBlob(request: Request, deps: ImageProxyDeps, wanted: BlobReq
         async (signal) => {
           const response = await deps.client.fetchBlob(blob, blob.digest, { signal });
           if (response.status !== 200 || !response.body) throw await upstreamError(response, `blob ${describeBlob(blob)}`);
-          return { body: response.body, size: contentLength(response) };
+          const size = await checkDeclaredSize(deps, blob, response);
+          return { body: guard(deps, blob, response.body), size };
         },
         onMismatch,
       );
@@ -101,10 +110,11 @@ async function serveBlob(request: Request, deps: ImageProxyDeps, wanted: BlobReq
     }
     const response = await deps.client.fetchBlob(blob, blob.digest, { signal: request.signal });
     if (response.status !== 200 || !response.body) throw await upstreamError(response, `blob ${describeBlob(blob)}`);
-    const size = contentLength(response);
+    const size = await checkDeclaredSize(deps, blob, response);
     if (size !== undefined) headers.set("Content-Length", String(size));
     deps.log("info", "image proxy: streaming blob", { image: describeBlob(blob), size });
-    return new Response(abortQuietly(verifyingStream(response.body, blob.digest, size, onMismatch), deps, blob), { status: 200, headers });
+    const body = verifyingStream(guard(deps, blob, response.body), blob.digest, size, onMismatch);
+    return new Response(abortQuietly(body, deps, blob), { status: 200, headers });
   } catch (error) {
     return failure(deps, blob, error);
   }
@@ -140,7 +150,7 @@ async function headUpstream(deps: ImageProxyDeps, blob: BlobLocation, headers: H
   const response = await deps.client.fetchBlob(blob, blob.digest, { method: "HEAD" });
   await discard(response);
   if (response.status !== 200) throw await upstreamError(response, `blob ${describeBlob(blob)}`);
-  const size = contentLength(response);
+  const size = await checkDeclaredSize(deps, blob, response);
   if (size !== undefined) headers.set("Content-Length", String(size));
   return new Response(null, { status: 200, headers });
 }
@@ -163,14 +173,50 @@ async function rangeUpstream(
     return new Response("requested range is outside the blob\n", { status: 416, headers });
   }
   if ((response.status !== 206 && response.status !== 200) || !response.body) throw await upstreamError(response, `blob ${describeBlob(blob)}`);
-  const size = contentLength(response);
-  if (size !== undefined) headers.set("Content-Length", String(size));
+  const size = await checkDeclaredSize(deps, blob, response);
+  const body = guard(deps, blob, response.body);
   if (response.status === 206) {
+    if (size !== undefined) headers.set("Content-Length", String(size));
     const contentRange = response.headers.get("content-range");
     if (contentRange) headers.set("Content-Range", contentRange);
-    return new Response(abortQuietly(response.body, deps, blob), { status: 206, headers });
+    return new Response(abortQuietly(body, deps, blob), { status: 206, headers });
   }
-  return new Response(abortQuietly(verifyingStream(response.body, blob.digest, size, onMismatch), deps, blob), { status: 200, headers });
+  // The registry (or its CDN) ignored Range and sent the whole blob: the client still gets only its range.
+  const decision = size === undefined ? ({ type: "full" } as const) : decideRange(range, size);
+  if (decision.type === "unsatisfiable") {
+    await body.cancel().catch(() => {});
+    headers.set("Content-Range", `bytes */${size}`);
+    headers.set("Content-Type", "text/plain; charset=utf-8");
+    return new Response("requested range is outside the blob\n", { status: 416, headers });
+  }
+  if (decision.type === "partial" && size !== undefined) {
+    const { start, end } = decision.range;
+    headers.set("Content-Length", String(end - start + 1));
+    headers.set("Content-Range", `bytes ${start}-${end}/${size}`);
+    return new Response(abortQuietly(sliceStream(body, start, end - start + 1), deps, blob), { status: 206, headers });
+  }
+  if (size !== undefined) headers.set("Content-Length", String(size));
+  return new Response(abortQuietly(verifyingStream(body, blob.digest, size, onMismatch), deps, blob), { status: 200, headers });
+}
+
+/** The declared Content-Length; a blob declared bigger than --max-blob-bytes is refused before any byte. */
+async function checkDeclaredSize(deps: ImageProxyDeps, blob: BlobLocation, response: Response): Promise<number | undefined> {
+  const size = contentLength(response);
+  const limit = deps.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES;
+  if (size !== undefined && size > limit) {
+    await discard(response);
+    throw new OciError("BLOB_LIMIT", `blob ${describeBlob(blob)} is ${size} bytes, over --max-blob-bytes (${limit})`);
+  }
+  return size;
+}
+
+/** Every upstream body passes this: it ends after --max-blob-bytes and when the upstream stalls. */
+function guard(deps: ImageProxyDeps, blob: BlobLocation, body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  return guardedStream(body, {
+    maxBytes: deps.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES,
+    stallMs: deps.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+    what: `blob ${describeBlob(blob)}`,
+  });
 }
 
 /**

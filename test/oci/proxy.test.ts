@@ -1,7 +1,9 @@
 // The image proxy routes on a real Bun.serve, in front of a real registry: exact bytes, HEAD, Range, errors,
 // digest-mismatch aborts, and the blob cache's de-duplication.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readdirSync, statSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer, type ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Server } from "bun";
@@ -13,7 +15,17 @@ import { OciClient, type UpstreamRequestEvent } from "../../src/oci/client.ts";
 import { computeDigest } from "../../src/oci/digest.ts";
 import { parseRedirectHostList } from "../../src/oci/redirects.ts";
 import { httpBootUkiUrl, imageLayerUrl } from "../../src/oci/urls.ts";
-import { pushOciIndexImage, pushPxeOnlyImage, pushUkiOnlyImage, RegistryHarness, type TestImage, type TestLayer } from "../harness/registry.ts";
+import {
+  pushOciIndexImage,
+  pushPxeOnlyImage,
+  pushUkiOnlyImage,
+  RegistryHarness,
+  randomBytes,
+  sha256Digest,
+  type TestImage,
+  type TestLayer,
+} from "../harness/registry.ts";
+import { eventually } from "../harness/wait.ts";
 
 interface LogLine {
   level: string;
@@ -27,6 +39,7 @@ interface Proxy {
   mismatches: string[];
   logs: LogLine[];
   cache: BlobCache | undefined;
+  cacheDir: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -34,10 +47,18 @@ const running: Proxy[] = [];
 const registries: RegistryHarness[] = [];
 const tempDirs: string[] = [];
 
-async function startProxy(
-  registry: RegistryHarness,
-  options: { cache?: boolean; allow?: string; extraPlainHttp?: string[]; redirectHosts?: string } = {},
-): Promise<Proxy> {
+interface ProxyOptions {
+  cache?: boolean;
+  /** Size limit of the blob cache (default 64 MiB). */
+  cacheBytes?: number;
+  allow?: string;
+  extraPlainHttp?: string[];
+  redirectHosts?: string;
+  maxBlobBytes?: number;
+  stallTimeoutMs?: number;
+}
+
+async function startProxy(registry: { host: string; cdnHost?: string | undefined }, options: ProxyOptions = {}): Promise<Proxy> {
   const events: UpstreamRequestEvent[] = [];
   const mismatches: string[] = [];
   const logs: LogLine[] = [];
@@ -55,10 +76,12 @@ async function startProxy(
     },
   });
   let cache: BlobCache | undefined;
+  let cacheDir: string | undefined;
   if (options.cache) {
     const directory = await mkdtemp(join(tmpdir(), "image-proxy-cache-"));
     tempDirs.push(directory);
-    cache = await BlobCache.open({ directory, maxBytes: 64 * 1024 * 1024, log });
+    cache = await BlobCache.open({ directory, maxBytes: options.cacheBytes ?? 64 * 1024 * 1024, log });
+    cacheDir = directory;
   }
   const app = mountFamilies([
     imageProxyFamily({
@@ -67,6 +90,8 @@ async function startProxy(
       blobCache: cache,
       log,
       onDigestMismatch: (digest) => mismatches.push(digest),
+      ...(options.maxBlobBytes !== undefined ? { maxBlobBytes: options.maxBlobBytes } : {}),
+      ...(options.stallTimeoutMs !== undefined ? { stallTimeoutMs: options.stallTimeoutMs } : {}),
     }),
   ]);
   const server: Server<undefined> = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: app.fetch });
@@ -76,6 +101,7 @@ async function startProxy(
     mismatches,
     logs,
     cache,
+    cacheDir,
     stop: async () => {
       await cache?.close();
       await server.stop(true);
@@ -490,6 +516,242 @@ describe("redirects from a registry", () => {
     } finally {
       internal.stop();
     }
+  });
+});
+
+/** How the fake registry sends one blob. */
+interface FakeBlob {
+  bytes: Uint8Array;
+  /** Send Content-Length (node:http keeps it on a slow body; Bun.serve drops it for streams). */
+  declareLength?: boolean;
+  chunkDelayMs?: number;
+  /** Send this many bytes, then nothing more, never ending the response. */
+  stallAfterBytes?: number;
+  /** Zeros forever, whatever `bytes` is. */
+  endless?: boolean;
+}
+
+interface FakeRegistry {
+  host: string;
+  /** Blob GETs per digest. */
+  attempts: Map<string, number>;
+  stop(): Promise<void>;
+}
+
+/** A registry stand-in (node:http, plain HTTP on loopback) that serves blobs the way `plan` says; ignores Range. */
+async function fakeBlobRegistry(plan: (digest: string, attempt: number) => FakeBlob | undefined): Promise<FakeRegistry> {
+  const attempts = new Map<string, number>();
+  const writeChunk = (res: ServerResponse, chunk: Uint8Array): Promise<void> =>
+    new Promise((resolve) => {
+      if (res.write(chunk)) resolve();
+      else {
+        res.once("drain", () => resolve());
+        res.once("close", () => resolve());
+      }
+    });
+  const server = createServer(async (req, res) => {
+    const digest = /\/blobs\/(sha256:[a-f0-9]{64})$/.exec(req.url ?? "")?.[1];
+    const attempt = digest ? (attempts.get(digest) ?? 0) + 1 : 0;
+    if (digest && req.method === "GET") attempts.set(digest, attempt);
+    const blob = digest ? plan(digest, Math.max(attempt, 1)) : undefined;
+    if (!blob) {
+      res.writeHead(404, { "Content-Type": "text/plain" });
+      res.end("not found\n");
+      return;
+    }
+    const headers: Record<string, string> = { "Content-Type": "application/octet-stream" };
+    if (blob.declareLength) headers["Content-Length"] = String(blob.bytes.byteLength);
+    res.writeHead(200, headers);
+    if (req.method === "HEAD") {
+      res.end();
+      return;
+    }
+    let offset = 0;
+    for (;;) {
+      if (res.destroyed) return;
+      if (blob.stallAfterBytes !== undefined && offset >= blob.stallAfterBytes) return;
+      if (!blob.endless && offset >= blob.bytes.byteLength) break;
+      const piece = blob.endless ? new Uint8Array(65536) : blob.bytes.subarray(offset, offset + 65536);
+      offset += piece.byteLength;
+      await writeChunk(res, piece);
+      if (blob.chunkDelayMs) await Bun.sleep(blob.chunkDelayMs);
+    }
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  return {
+    host: `127.0.0.1:${port}`,
+    attempts,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Bytes in the cache's temporary directory right now. */
+function temporaryBytes(proxy: Proxy): number {
+  const dir = join(proxy.cacheDir ?? "", "tmp");
+  return readdirSync(dir).reduce((sum, name) => sum + (statSync(join(dir, name), { throwIfNoEntry: false })?.size ?? 0), 0);
+}
+
+function temporaryFiles(proxy: Proxy): string[] {
+  return readdirSync(join(proxy.cacheDir ?? "", "tmp"));
+}
+
+/** Samples the cache's temporary bytes every few ms while `work` runs; the largest value seen. */
+async function peakTemporaryBytes<T>(proxy: Proxy, work: () => Promise<T>): Promise<{ peak: number; result: T }> {
+  let peak = 0;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, temporaryBytes(proxy));
+  }, 2);
+  try {
+    const result = await work();
+    return { peak, result };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** A GET that gives up after 10 s, so a proxy that hangs fails the test instead of stalling it. */
+async function fetchWithin(url: string, init: RequestInit = {}): Promise<{ status: number; received: number; error: unknown; body: Uint8Array }> {
+  try {
+    const response = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+    const reader = response.body?.getReader();
+    const chunks: Uint8Array[] = [];
+    let received = 0;
+    try {
+      for (;;) {
+        const next = await reader?.read();
+        if (!next || next.done) break;
+        chunks.push(next.value);
+        received += next.value.byteLength;
+      }
+    } catch (error) {
+      return { status: response.status, received, error, body: Buffer.concat(chunks) };
+    }
+    return { status: response.status, received, error: undefined, body: new Uint8Array(Buffer.concat(chunks)) };
+  } catch (error) {
+    return { status: 0, received: 0, error, body: new Uint8Array(0) };
+  }
+}
+
+describe("blob limits: cache size, stalls, endless blobs", () => {
+  const MiB = 1024 * 1024;
+  const fakes: FakeRegistry[] = [];
+  afterAll(async () => {
+    for (const fake of fakes) await fake.stop();
+  });
+  const startFake = async (plan: (digest: string, attempt: number) => FakeBlob | undefined): Promise<FakeRegistry> => {
+    const fake = await fakeBlobRegistry(plan);
+    fakes.push(fake);
+    return fake;
+  };
+  const blobUrl = (proxy: Proxy, fake: FakeRegistry, digest: string): string => imageLayerUrl(proxy.url, `${fake.host}/boot/limits`, "v1", digest);
+
+  test("a blob declared bigger than the cache streams uncached and never grows a temp file past the cache size", async () => {
+    const bytes = randomBytes(3 * MiB);
+    const digest = sha256Digest(bytes);
+    const fake = await startFake(() => ({ bytes, declareLength: true, chunkDelayMs: 1 }));
+    const proxy = await startProxy(fake, { cache: true, cacheBytes: 1 * MiB });
+    const { peak, result } = await peakTemporaryBytes(proxy, () => fetchWithin(blobUrl(proxy, fake, digest)));
+    expect(result.status).toBe(200);
+    expect(result.error).toBeUndefined();
+    expect(computeDigest(result.body)).toBe(digest);
+    expect(peak).toBeLessThanOrEqual(1 * MiB);
+    expect(proxy.cache?.lookup(digest)).toBeUndefined();
+    expect(temporaryFiles(proxy)).toEqual([]);
+    // Served again the same way, from the registry.
+    expect(computeDigest((await fetchWithin(blobUrl(proxy, fake, digest))).body)).toBe(digest);
+    expect(fake.attempts.get(digest)).toBe(2);
+  });
+
+  test("a blob of undeclared size is cut at the cache size; later requests stream it uncached", async () => {
+    const bytes = randomBytes(3 * MiB);
+    const digest = sha256Digest(bytes);
+    const fake = await startFake(() => ({ bytes, chunkDelayMs: 1 }));
+    const proxy = await startProxy(fake, { cache: true, cacheBytes: 1 * MiB });
+    const { peak, result } = await peakTemporaryBytes(proxy, () => fetchWithin(blobUrl(proxy, fake, digest)));
+    expect(peak).toBeLessThanOrEqual(1 * MiB + 65536);
+    expect(result.error).toBeDefined();
+    await eventually(async () => temporaryFiles(proxy).length === 0, "temp files removed", 5000, 10);
+    const again = await fetchWithin(blobUrl(proxy, fake, digest));
+    expect(again.error).toBeUndefined();
+    expect(computeDigest(again.body)).toBe(digest);
+    expect(proxy.cache?.lookup(digest)).toBeUndefined();
+    expect(temporaryFiles(proxy)).toEqual([]);
+  });
+
+  test("an endless blob ends at --max-blob-bytes with an error; nothing cached, no temp file left", async () => {
+    const digest = `sha256:${"4".repeat(64)}`;
+    const fake = await startFake(() => ({ bytes: new Uint8Array(0), endless: true }));
+    for (const cache of [false, true]) {
+      const proxy = await startProxy(fake, { cache, maxBlobBytes: 2 * MiB });
+      const result = await fetchWithin(blobUrl(proxy, fake, digest));
+      expect(result.error).toBeDefined();
+      expect(String(result.error)).not.toContain("TimeoutError");
+      expect(result.received).toBeLessThanOrEqual(2 * MiB);
+      if (cache) {
+        expect(proxy.cache?.lookup(digest)).toBeUndefined();
+        await eventually(async () => temporaryFiles(proxy).length === 0, "temp files removed", 5000, 10);
+      }
+    }
+  });
+
+  test("a blob declared bigger than --max-blob-bytes is 502 before any byte", async () => {
+    const bytes = randomBytes(3 * MiB);
+    const digest = sha256Digest(bytes);
+    const fake = await startFake(() => ({ bytes, declareLength: true }));
+    for (const cache of [false, true]) {
+      const proxy = await startProxy(fake, { cache, maxBlobBytes: 2 * MiB });
+      const result = await fetchWithin(blobUrl(proxy, fake, digest));
+      expect(result.status).toBe(502);
+      expect(new TextDecoder().decode(result.body)).toContain("over --max-blob-bytes");
+    }
+  });
+
+  test("a stalled upstream is cut after --upstream-stall-timeout; the next request starts a fresh download", async () => {
+    const bytes = randomBytes(1 * MiB);
+    const digest = sha256Digest(bytes);
+    for (const cache of [false, true]) {
+      const fake = await startFake((_, attempt) =>
+        attempt === 1 ? { bytes, declareLength: true, stallAfterBytes: 256 * 1024 } : { bytes, declareLength: true },
+      );
+      const proxy = await startProxy(fake, { cache, stallTimeoutMs: 300 });
+      const first = await fetchWithin(blobUrl(proxy, fake, digest));
+      expect(first.error).toBeDefined();
+      expect(String(first.error)).not.toContain("TimeoutError");
+      expect(first.received).toBeLessThan(bytes.byteLength);
+      expect(proxy.logs.some((line) => String(line.fields?.error ?? "").includes("--upstream-stall-timeout"))).toBe(true);
+      const second = await fetchWithin(blobUrl(proxy, fake, digest));
+      expect(second.error).toBeUndefined();
+      expect(computeDigest(second.body)).toBe(digest);
+      expect(fake.attempts.get(digest)).toBe(2);
+      if (cache) {
+        expect(proxy.cache?.lookup(digest)?.size).toBe(bytes.byteLength);
+        expect(temporaryFiles(proxy)).toEqual([]);
+      }
+    }
+  });
+
+  test("a Range request while the blob is downloading gets 206 with its range, even from a registry that ignores Range", async () => {
+    const bytes = randomBytes(2 * MiB);
+    const digest = sha256Digest(bytes);
+    const fake = await startFake(() => ({ bytes, declareLength: true, chunkDelayMs: 5 }));
+    const proxy = await startProxy(fake, { cache: true });
+    const whole = fetchWithin(blobUrl(proxy, fake, digest));
+    await eventually(async () => (fake.attempts.get(digest) ?? 0) >= 1, "download started", 5000, 5);
+    const partial = await fetch(blobUrl(proxy, fake, digest), { headers: { Range: "bytes=100-199" }, signal: AbortSignal.timeout(10_000) });
+    expect(partial.status).toBe(206);
+    expect(partial.headers.get("content-range")).toBe(`bytes 100-199/${bytes.byteLength}`);
+    expect(await bytesOf(partial)).toEqual(bytes.slice(100, 200));
+    const outside = await fetch(blobUrl(proxy, fake, digest), { headers: { Range: `bytes=${bytes.byteLength + 5}-` } });
+    expect(outside.status).toBe(416);
+    await outside.body?.cancel();
+    expect(computeDigest((await whole).body)).toBe(digest);
   });
 });
 
