@@ -7,6 +7,7 @@ import type { BlobCache, CachedBlob } from "../oci/blob-cache.ts";
 import { discard, type OciClient, type OciLog, upstreamError } from "../oci/client.ts";
 import { type DigestMismatch, describeMismatch, verifyingStream } from "../oci/digest.ts";
 import { OciError } from "../oci/errors.ts";
+import { formatRepositoryName } from "../oci/reference.ts";
 import { guardedStream, sliceStream } from "../oci/stream-guard.ts";
 import { type BlobLocation, describeBlob, parseHttpBootPath, parseImageQuery } from "../oci/urls.ts";
 import { decideRange, rangedResponse } from "./ranges.ts";
@@ -20,6 +21,11 @@ export interface ImageProxyDeps {
   log: OciLog;
   /** Counted by the caller (metrics); the proxy already logs the mismatch. */
   onDigestMismatch?: (digest: string) => void;
+  /**
+   * Whether some boot config (or the default UKI image) references the blob; anything else is 404, so the
+   * appliance's pull credentials do not open every blob of an allowed registry to whoever asks.
+   */
+  isReferenced: (blob: BlobLocation) => boolean;
   /** --max-blob-bytes: a bigger (or endless) blob is cut off and never cached. Default 8 GiB. */
   maxBlobBytes?: number;
   /** --upstream-stall-timeout in ms: an upstream body that sends nothing for this long is cut. Default 30 s. */
@@ -34,6 +40,8 @@ const HTTPBOOT_MOUNT = "/httpboot/";
 interface BlobRequest {
   blob: BlobLocation;
   efi: boolean;
+  /** /image's version (tag or digest): the blob must be in that image. */
+  version?: string;
 }
 
 export function imageProxyFamily(deps: ImageProxyDeps): EndpointFamily {
@@ -48,7 +56,7 @@ export function imageProxyFamily(deps: ImageProxyDeps): EndpointFamily {
           const query = (name: string): string | undefined => url.searchParams.get(name) ?? undefined;
           const parsed = parseImageQuery({ imageName: query("imageName"), version: query("version"), layerDigest: query("layerDigest") });
           if (!parsed.ok) return textError(400, parsed.reason);
-          return serveBlob(request, deps, { blob: parsed.blob, efi: false });
+          return serveBlob(request, deps, { blob: parsed.blob, efi: false, ...(parsed.version ? { version: parsed.version } : {}) });
         },
       },
       {
@@ -73,6 +81,10 @@ async function serveBlob(request: Request, deps: ImageProxyDeps, wanted: BlobReq
     deps.log("warn", "image proxy: registry not allowed", { registry: blob.registry, repository: blob.repository });
     return textError(403, `registry ${blob.registry} is not on the allow-list (${deps.allowList.entries.join(", ")})`);
   }
+  if (!deps.isReferenced(blob)) {
+    deps.log("warn", "image proxy: blob not referenced by any boot config", { image: describeBlob(blob) });
+    return textError(404, `blob ${describeBlob(blob)} is not referenced by any boot config or the default image`);
+  }
   const isHead = request.method === "HEAD";
   const range = request.headers.get("range");
   const headers = blobHeaders(wanted);
@@ -87,6 +99,11 @@ async function serveBlob(request: Request, deps: ImageProxyDeps, wanted: BlobReq
   if (etagListMatches(request.headers.get("if-none-match") ?? "", `"${blob.digest}"`)) return new Response(null, { status: 304, headers });
   try {
     const cached = deps.blobCache?.lookup(blob.digest);
+    if (wanted.version !== undefined) {
+      // A tag that does not exist (or an image without this layer) must not look like a valid URL.
+      const verdict = await versionHasBlob(deps, blob, wanted.version, request.signal, cached !== undefined);
+      if (verdict) return verdict;
+    }
     if (cached) {
       deps.log("debug", "image proxy: cache hit", { image: describeBlob(blob), method: request.method });
       return serveCached(request, cached, headers);
@@ -118,6 +135,27 @@ async function serveBlob(request: Request, deps: ImageProxyDeps, wanted: BlobReq
   } catch (error) {
     return failure(deps, blob, error);
   }
+}
+
+/**
+ * undefined when `version` of the image holds the blob, else the 404. When the registry cannot be asked, a blob
+ * already cached (and referenced by a config) is still served: machines keep booting while the registry is down.
+ */
+async function versionHasBlob(deps: ImageProxyDeps, blob: BlobLocation, version: string, signal: AbortSignal, cached: boolean): Promise<Response | undefined> {
+  let digests: Set<string>;
+  try {
+    digests = await deps.client.imageBlobDigests(blob, version, signal);
+  } catch (error) {
+    if (!cached || (error instanceof OciError && error.code === "NOT_FOUND")) throw error;
+    deps.log("warn", "image proxy: cannot check the version against the registry, serving the cached blob", {
+      image: describeBlob(blob),
+      version,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return undefined;
+  }
+  if (digests.has(blob.digest)) return undefined;
+  return textError(404, `${formatRepositoryName(blob)}:${version} has no blob ${blob.digest}`);
 }
 
 function blobHeaders(request: BlobRequest): Headers {

@@ -249,6 +249,31 @@ export class OciClient {
   }
 
   /**
+   * Every blob digest the image `reference` names (layers and configs of its manifest, or of all manifests of its
+   * index, two levels deep; legacy indexes list boot files as entries). Throws NOT_FOUND for an unknown tag.
+   */
+  async imageBlobDigests(name: RepositoryName, reference: string, signal?: AbortSignal): Promise<Set<string>> {
+    const digests = new Set<string>();
+    const visit = async (manifest: FetchedManifest, depth: number): Promise<void> => {
+      if (manifest.parsed.kind === "manifest") {
+        for (const layer of manifest.parsed.manifest.layers) digests.add(layer.digest);
+        if (manifest.parsed.manifest.config) digests.add(manifest.parsed.manifest.config.digest);
+        return;
+      }
+      for (const entry of manifest.parsed.index.manifests) {
+        if (entry.mediaType && bootLayerKind(entry.mediaType)) {
+          digests.add(entry.digest);
+          continue;
+        }
+        if (depth >= 2) continue;
+        await visit(await this.getManifest(name, entry.digest, signal), depth + 1);
+      }
+    };
+    await visit(await this.getManifest(name, reference, signal), 0);
+    return digests;
+  }
+
+  /**
    * Resolves an image to the layers a machine boots: picks the manifest for `architecture` from an index
    * (OCI index or Docker manifest list; legacy GardenLinux indexes by their cname/architecture annotations)
    * and finds the UKI, kernel, initrd and squashfs layers by media type.

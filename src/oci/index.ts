@@ -48,7 +48,7 @@ export {
   parseRepositoryName,
   type RepositoryName,
 } from "./reference.ts";
-export { type BootImageUrls, bootImageUrls, httpBootUkiUrl, imageLayerUrl, parseHttpBootPath, parseImageQuery } from "./urls.ts";
+export { type BootImageUrls, blobKey, bootImageUrls, httpBootUkiUrl, imageLayerUrl, parseHttpBootPath, parseImageQuery, proxiedBlobOfUrl } from "./urls.ts";
 
 /** Resolves the boot layers of `ref` for one architecture; see OciClient.resolveBootImage. */
 export function resolveBootImage(

@@ -14,7 +14,7 @@ import { BlobCache } from "../../src/oci/blob-cache.ts";
 import { OciClient, type UpstreamRequestEvent } from "../../src/oci/client.ts";
 import { computeDigest } from "../../src/oci/digest.ts";
 import { parseRedirectHostList } from "../../src/oci/redirects.ts";
-import { httpBootUkiUrl, imageLayerUrl } from "../../src/oci/urls.ts";
+import { type BlobLocation, blobKey, httpBootUkiUrl, imageLayerUrl, proxiedBlobOfUrl } from "../../src/oci/urls.ts";
 import {
   pushOciIndexImage,
   pushPxeOnlyImage,
@@ -56,6 +56,8 @@ interface ProxyOptions {
   redirectHosts?: string;
   maxBlobBytes?: number;
   stallTimeoutMs?: number;
+  /** Which blobs boot configs reference (default: every blob, for the tests about streaming itself). */
+  referenced?: (blob: BlobLocation) => boolean;
 }
 
 async function startProxy(registry: { host: string; cdnHost?: string | undefined }, options: ProxyOptions = {}): Promise<Proxy> {
@@ -90,6 +92,7 @@ async function startProxy(registry: { host: string; cdnHost?: string | undefined
       blobCache: cache,
       log,
       onDigestMismatch: (digest) => mismatches.push(digest),
+      isReferenced: options.referenced ?? (() => true),
       ...(options.maxBlobBytes !== undefined ? { maxBlobBytes: options.maxBlobBytes } : {}),
       ...(options.stallTimeoutMs !== undefined ? { stallTimeoutMs: options.stallTimeoutMs } : {}),
     }),
@@ -287,7 +290,7 @@ describe("image proxy without a blob cache", () => {
     const unknown = `sha256:${"0".repeat(64)}`;
     const missingBlob = await fetch(imageLayerUrl(proxy.url, `${registry.host}/boot/pxe`, "2.0", unknown));
     expect(missingBlob.status).toBe(404);
-    expect(await missingBlob.text()).toContain("BLOB_UNKNOWN");
+    expect(await missingBlob.text()).toContain(`boot/pxe:2.0 has no blob ${unknown}`);
     const missingRepo = await fetch(httpBootUkiUrl(proxy.url, `${registry.host}/no/such/repo`, unknown));
     expect(missingRepo.status).toBe(404);
     await missingRepo.body?.cancel();
@@ -475,7 +478,7 @@ describe("redirects from a registry", () => {
       for (const cache of [false, true]) {
         const proxy = await startProxy(registry, { cache, allow: `${registry.host},${hostile.host}`, extraPlainHttp: [hostile.host], redirectHosts: "" });
         const digest = `sha256:${"1".repeat(64)}`;
-        const response = await fetch(imageLayerUrl(proxy.url, `${hostile.host}/boot/os`, "v1", digest));
+        const response = await fetch(httpBootUkiUrl(proxy.url, `${hostile.host}/boot/os`, digest));
         const text = await response.text();
         expect(response.status).toBe(502);
         expect(text).toContain(`redirect to ${internal.host} refused`);
@@ -501,7 +504,7 @@ describe("redirects from a registry", () => {
       for (const target of ["http://169.254.169.254/latest/meta-data/", "http://0.0.0.0:1/x", "http://[::1]:1/x", "http://10.0.0.1/x"]) {
         const hostile = redirectingRegistry(target);
         const proxy = await startProxy(registry, { allow: `${registry.host},${hostile.host}`, extraPlainHttp: [hostile.host], redirectHosts: ".example.org" });
-        const response = await fetch(imageLayerUrl(proxy.url, `${hostile.host}/boot/os`, "v1", `sha256:${"2".repeat(64)}`));
+        const response = await fetch(httpBootUkiUrl(proxy.url, `${hostile.host}/boot/os`, `sha256:${"2".repeat(64)}`));
         expect(response.status).toBe(502);
         expect(await response.text()).toContain("refused");
         hostile.stop();
@@ -509,7 +512,7 @@ describe("redirects from a registry", () => {
       // Listed exactly: followed (and then cut by the digest check, as any wrong content is).
       const hostile = redirectingRegistry(`http://${internal.host}/internal.txt`);
       const proxy = await startProxy(registry, { allow: `${registry.host},${hostile.host}`, extraPlainHttp: [hostile.host], redirectHosts: internal.host });
-      const response = await fetch(imageLayerUrl(proxy.url, `${hostile.host}/boot/os`, "v1", `sha256:${"3".repeat(64)}`));
+      const response = await fetch(httpBootUkiUrl(proxy.url, `${hostile.host}/boot/os`, `sha256:${"3".repeat(64)}`));
       await readToEnd(response);
       expect(internal.hits).toBe(1);
       hostile.stop();
@@ -650,7 +653,8 @@ describe("blob limits: cache size, stalls, endless blobs", () => {
     fakes.push(fake);
     return fake;
   };
-  const blobUrl = (proxy: Proxy, fake: FakeRegistry, digest: string): string => imageLayerUrl(proxy.url, `${fake.host}/boot/limits`, "v1", digest);
+  // /httpboot: the fake registry has no manifests for /image's version check.
+  const blobUrl = (proxy: Proxy, fake: FakeRegistry, digest: string): string => httpBootUkiUrl(proxy.url, `${fake.host}/boot/limits`, digest);
 
   test("a blob declared bigger than the cache streams uncached and never grows a temp file past the cache size", async () => {
     const bytes = randomBytes(3 * MiB);
@@ -755,10 +759,73 @@ describe("blob limits: cache size, stalls, endless blobs", () => {
   });
 });
 
+describe("only referenced blobs are served", () => {
+  let registry: RegistryHarness;
+  let pxe: TestImage;
+  let pxeNext: TestImage;
+  let os: TestImage;
+  let proxy: Proxy;
+
+  beforeAll(async () => {
+    registry = await startRegistry();
+    pxe = await pushPxeOnlyImage(registry, "boot/ref-pxe", "2.0");
+    pxeNext = await pushPxeOnlyImage(registry, "boot/ref-pxe", "3.0");
+    os = await pushOciIndexImage(registry, "boot/ref-os", "v1");
+    // What the boot configs say (as the runtime derives it from the index's kernel/initrd/squashfs/UKI URLs).
+    const configUrls = [
+      imageLayerUrl("http://boot.example:8083", `${registry.host}/${pxe.repository}`, pxe.tag, layerOf(pxe, "kernel").digest),
+      imageLayerUrl("", `${registry.host}/${pxe.repository}`, pxe.tag, layerOf(pxeNext, "initrd").digest),
+      httpBootUkiUrl("", `${registry.host}/${os.repository}`, layerOf(os, "uki").digest),
+      "http://elsewhere.example/vmlinuz",
+    ];
+    const keys = new Set(configUrls.flatMap((url) => proxiedBlobOfUrl(url) ?? []).map(blobKey));
+    proxy = await startProxy(registry, { referenced: (blob) => keys.has(blobKey(blob)) });
+  });
+
+  test("a referenced blob is 200; any other blob of the allowed registry is 404 with a one-line reason, unasked upstream", async () => {
+    const kernel = await fetch(imageUrl(proxy, registry, pxe, layerOf(pxe, "kernel")));
+    expect(kernel.status).toBe(200);
+    expect(await bytesOf(kernel)).toEqual(layerOf(pxe, "kernel").bytes);
+    expect((await fetch(ukiUrl(proxy, registry, os, layerOf(os, "uki")))).status).toBe(200);
+    const before = proxy.events.length;
+    for (const url of [
+      imageUrl(proxy, registry, pxe, layerOf(pxe, "initrd")),
+      ukiUrl(proxy, registry, os, layerOf(os, "uki", "arm64")),
+      httpBootUkiUrl(proxy.url, `${registry.host}/${pxe.repository}`, layerOf(pxe, "squashfs").digest),
+      // The referenced kernel, asked for under another repository.
+      httpBootUkiUrl(proxy.url, `${registry.host}/${os.repository}`, layerOf(pxe, "kernel").digest),
+    ]) {
+      for (const method of ["GET", "HEAD"]) {
+        const response = await fetch(url, { method });
+        expect(response.status).toBe(404);
+        if (method === "GET") {
+          const text = await response.text();
+          expect(text).toContain("is not referenced by any boot config");
+          expect(text.trimEnd().includes("\n")).toBe(false);
+        }
+      }
+    }
+    expect(proxy.events.slice(before).filter((event) => event.kind === "blob")).toEqual([]);
+  });
+
+  test("/image checks version against the manifest: an unknown tag, or a layer not in that tag, is 404", async () => {
+    const kernel = layerOf(pxe, "kernel");
+    const unknownTag = await fetch(imageLayerUrl(proxy.url, `${registry.host}/${pxe.repository}`, "no-such-tag", kernel.digest));
+    expect(unknownTag.status).toBe(404);
+    expect(await unknownTag.text()).toContain("no-such-tag");
+    // Referenced by a config, but that config names the wrong tag for it: the registry would still serve it.
+    const wrongTag = await fetch(imageLayerUrl(proxy.url, `${registry.host}/${pxe.repository}`, pxe.tag, layerOf(pxeNext, "initrd").digest));
+    expect(wrongTag.status).toBe(404);
+    expect(await wrongTag.text()).toContain(`${pxe.tag} has no blob`);
+    const right = await fetch(imageUrl(proxy, registry, pxe, kernel), { method: "HEAD" });
+    expect(right.status).toBe(200);
+  });
+});
+
 describe("routing", () => {
   test("/httpboot itself is left to the route mounted after the proxy", async () => {
     const app = mountFamilies([
-      imageProxyFamily({ client: new OciClient(), allowList: parseRegistryAllowList(undefined), log: () => {} }),
+      imageProxyFamily({ client: new OciClient(), allowList: parseRegistryAllowList(undefined), isReferenced: () => true, log: () => {} }),
       { name: "config", routes: [{ path: "/httpboot", methods: ["GET", "HEAD"], handler: () => new Response("boot config") }] },
     ]);
     const config = await app.request("/httpboot");
