@@ -1,5 +1,6 @@
 // The OCI side of the appliance, shared by the image proxy routes, the default-UKI resolver and (in Kubernetes mode)
 // the metal-operator translator: one client, so tokens and manifest resolutions are cached once per process.
+import { namespaceOf } from "../boot/resolve.ts";
 import type { ImageProxyDeps } from "../http/image-proxy.ts";
 import type { BootIndex } from "../index/boot-index.ts";
 import type { Logger } from "../observability/log.ts";
@@ -36,11 +37,20 @@ export interface BootConfigUrls {
   urls(): Iterable<string>;
 }
 
-/** Every boot-file URL of the index's configs: the proxy serves only the blobs these (and the default image) name. */
+/** Proxy URLs written into a custom iPXE script (its `kernel`/`initrd` lines may name /image?… or /httpboot/…). */
+const PROXY_URL_IN_TEXT = /\S*(?:\/image\?\S+|\/httpboot\/\S+\.efi)/g;
+
+/**
+ * Every boot-file URL of the index's configs, including proxy URLs in their custom iPXE scripts: the proxy serves
+ * only the blobs these (and the default image) name.
+ */
 export function bootConfigUrls(index: BootIndex): string[] {
   const urls: string[] = [];
   for (const config of index.ipxeBootConfigs) {
     for (const url of [config.spec.kernelURL, config.spec.initrdURL, config.spec.squashfsURL]) if (url) urls.push(url);
+    const scriptSecret = config.spec.ipxeScriptSecretRef?.name;
+    const entry = scriptSecret ? index.secret(namespaceOf(config.metadata), scriptSecret) : undefined;
+    for (const text of entry?.values.values() ?? []) urls.push(...(text.match(PROXY_URL_IN_TEXT) ?? []));
   }
   for (const config of index.httpBootConfigs) if (config.spec.ukiURL) urls.push(config.spec.ukiURL);
   return urls;
