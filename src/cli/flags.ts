@@ -3,6 +3,8 @@
 // The Go operator's own flags are in the table too (group "go"), so a Deployment written for its manager starts
 // this binary unchanged; options.ts maps each onto ours or explains at start why it has no effect here.
 
+import { DEFAULT_ALLOWED_REDIRECT_HOSTS } from "../oci/redirects.ts";
+
 export type CommandName = "serve" | "validate" | "explain" | "version";
 
 interface FlagSpec {
@@ -99,6 +101,28 @@ export const FLAGS: readonly FlagSpec[] = [
     valueName: "MIB",
     defaultValue: "10240",
     description: "size limit of --blob-cache-dir in MiB (least recently used blobs are evicted)",
+    commands: ["serve"],
+  },
+  {
+    name: "allowed-redirect-hosts",
+    valueName: "CSV",
+    defaultValue: DEFAULT_ALLOWED_REDIRECT_HOSTS,
+    description:
+      "hosts registries may redirect blob downloads to, besides --allowed-registries: host, host:port or .suffix (any sub-domain); the default is ghcr.io's and Docker Hub's blob storage; add e.g. .quay.io, .storage.googleapis.com, .amazonaws.com for those registries; loopback, link-local and own addresses only when listed exactly",
+    commands: ["serve"],
+  },
+  {
+    name: "max-blob-bytes",
+    valueName: "BYTES",
+    defaultValue: "8Gi",
+    description: "largest blob the image proxy passes on, e.g. 8Gi; a bigger (or endless) blob is cut off and not cached",
+    commands: ["serve"],
+  },
+  {
+    name: "upstream-stall-timeout",
+    valueName: "SECONDS",
+    defaultValue: "30",
+    description: "cut a blob download from a registry that sent nothing for this long (later requests start afresh)",
     commands: ["serve"],
   },
   {

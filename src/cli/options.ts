@@ -7,6 +7,7 @@ import { FORWARDED_FOR_MODES } from "../boot/httpboot.ts";
 import { type ListenAddress, parseListenAddress } from "../http/server.ts";
 import { CLAIM_SCOPES } from "../index/boot-index.ts";
 import { LOG_LEVELS } from "../observability/log.ts";
+import { parseRedirectHostList } from "../oci/redirects.ts";
 import { type ParsedArgs, type RawFlags, UsageError } from "./flags.ts";
 import { goFlagNotices, goServiceUrl, type Notice, parseControllerSwitches, planControllers, zapLogLevel } from "./go-compat.ts";
 
@@ -142,6 +143,19 @@ export const serveOptionsSchema = v.object({
     ),
     v.check((parts) => parts.every((part) => /^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(part)), "must be host or host:port names, comma-separated"),
   ),
+  "allowed-redirect-hosts": v.pipe(
+    v.string(),
+    v.check((text) => {
+      try {
+        parseRedirectHostList(text);
+        return true;
+      } catch {
+        return false;
+      }
+    }, "must be host, host:port or .domain-suffix entries, comma-separated"),
+  ),
+  "max-blob-bytes": bytesSchema(1, 2 ** 50),
+  "upstream-stall-timeout": v.pipe(v.string(), v.transform(Number), v.number("must be a number of seconds"), v.minValue(0.05), v.maxValue(3600)),
   "blob-cache-dir": optionalText,
   "blob-cache-size": v.pipe(v.string(), v.transform(Number), v.number("must be a number"), v.integer("must be whole MiB"), v.minValue(1)),
   "default-httpboot-oci-image": optionalText,

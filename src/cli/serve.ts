@@ -19,7 +19,7 @@ import type { ResourceSource } from "../sources/types.ts";
 import { COMMIT, VERSION } from "../version.ts";
 import { UsageError } from "./flags.ts";
 import { loadIpxeTemplate } from "./ipxe-template-file.ts";
-import { createOciRuntime, type OciRuntime } from "./oci-runtime.ts";
+import { bootConfigUrls, createOciRuntime, type OciRuntime } from "./oci-runtime.ts";
 import type { ServeOptions } from "./options.ts";
 
 /** Extension points the Kubernetes mode plugs into without the HTTP layer knowing about it. */
@@ -142,7 +142,7 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
   const template = await loadIpxeTemplate(options["ipxe-template"], log);
   const source = hooks.source ?? createFileSource(options, log);
   reportUpdates(store, log, metrics);
-  const oci = await createOciRuntime(options, log, metrics);
+  const oci = await createOciRuntime(options, log, metrics, { generation: () => store.generation, urls: () => bootConfigUrls(store.index) });
   const staticDefaultUki = options["default-uki-url"];
   const deps: HttpDeps = {
     store,

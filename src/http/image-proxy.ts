@@ -7,8 +7,10 @@ import type { BlobCache, CachedBlob } from "../oci/blob-cache.ts";
 import { discard, type OciClient, type OciLog, upstreamError } from "../oci/client.ts";
 import { type DigestMismatch, describeMismatch, verifyingStream } from "../oci/digest.ts";
 import { OciError } from "../oci/errors.ts";
+import { formatRepositoryName } from "../oci/reference.ts";
+import { guardedStream, sliceStream } from "../oci/stream-guard.ts";
 import { type BlobLocation, describeBlob, parseHttpBootPath, parseImageQuery } from "../oci/urls.ts";
-import { rangedResponse } from "./ranges.ts";
+import { decideRange, rangedResponse } from "./ranges.ts";
 import { type EndpointFamily, textError } from "./routes.ts";
 import { etagListMatches } from "./static-files.ts";
 
@@ -19,13 +21,27 @@ export interface ImageProxyDeps {
   log: OciLog;
   /** Counted by the caller (metrics); the proxy already logs the mismatch. */
   onDigestMismatch?: (digest: string) => void;
+  /**
+   * Whether some boot config (or the default UKI image) references the blob; anything else is 404, so the
+   * appliance's pull credentials do not open every blob of an allowed registry to whoever asks.
+   */
+  isReferenced: (blob: BlobLocation) => boolean;
+  /** --max-blob-bytes: a bigger (or endless) blob is cut off and never cached. Default 8 GiB. */
+  maxBlobBytes?: number;
+  /** --upstream-stall-timeout in ms: an upstream body that sends nothing for this long is cut. Default 30 s. */
+  stallTimeoutMs?: number;
 }
+
+export const DEFAULT_MAX_BLOB_BYTES = 8 * 1024 ** 3;
+export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
 
 const HTTPBOOT_MOUNT = "/httpboot/";
 
 interface BlobRequest {
   blob: BlobLocation;
   efi: boolean;
+  /** /image's version (tag or digest): the blob must be in that image. */
+  version?: string;
 }
 
 export function imageProxyFamily(deps: ImageProxyDeps): EndpointFamily {
@@ -40,7 +56,7 @@ export function imageProxyFamily(deps: ImageProxyDeps): EndpointFamily {
           const query = (name: string): string | undefined => url.searchParams.get(name) ?? undefined;
           const parsed = parseImageQuery({ imageName: query("imageName"), version: query("version"), layerDigest: query("layerDigest") });
           if (!parsed.ok) return textError(400, parsed.reason);
-          return serveBlob(request, deps, { blob: parsed.blob, efi: false });
+          return serveBlob(request, deps, { blob: parsed.blob, efi: false, ...(parsed.version ? { version: parsed.version } : {}) });
         },
       },
       {
@@ -65,6 +81,10 @@ async function serveBlob(request: Request, deps: ImageProxyDeps, wanted: BlobReq
     deps.log("warn", "image proxy: registry not allowed", { registry: blob.registry, repository: blob.repository });
     return textError(403, `registry ${blob.registry} is not on the allow-list (${deps.allowList.entries.join(", ")})`);
   }
+  if (!deps.isReferenced(blob)) {
+    deps.log("warn", "image proxy: blob not referenced by any boot config", { image: describeBlob(blob) });
+    return textError(404, `blob ${describeBlob(blob)} is not referenced by any boot config or the default image`);
+  }
   const isHead = request.method === "HEAD";
   const range = request.headers.get("range");
   const headers = blobHeaders(wanted);
@@ -79,6 +99,11 @@ async function serveBlob(request: Request, deps: ImageProxyDeps, wanted: BlobReq
   if (etagListMatches(request.headers.get("if-none-match") ?? "", `"${blob.digest}"`)) return new Response(null, { status: 304, headers });
   try {
     const cached = deps.blobCache?.lookup(blob.digest);
+    if (wanted.version !== undefined) {
+      // A tag that does not exist (or an image without this layer) must not look like a valid URL.
+      const verdict = await versionHasBlob(deps, blob, wanted.version, request.signal, cached !== undefined);
+      if (verdict) return verdict;
+    }
     if (cached) {
       deps.log("debug", "image proxy: cache hit", { image: describeBlob(blob), method: request.method });
       return serveCached(request, cached, headers);
@@ -91,7 +116,8 @@ async function serveBlob(request: Request, deps: ImageProxyDeps, wanted: BlobReq
         async (signal) => {
           const response = await deps.client.fetchBlob(blob, blob.digest, { signal });
           if (response.status !== 200 || !response.body) throw await upstreamError(response, `blob ${describeBlob(blob)}`);
-          return { body: response.body, size: contentLength(response) };
+          const size = await checkDeclaredSize(deps, blob, response);
+          return { body: guard(deps, blob, response.body), size };
         },
         onMismatch,
       );
@@ -101,13 +127,35 @@ async function serveBlob(request: Request, deps: ImageProxyDeps, wanted: BlobReq
     }
     const response = await deps.client.fetchBlob(blob, blob.digest, { signal: request.signal });
     if (response.status !== 200 || !response.body) throw await upstreamError(response, `blob ${describeBlob(blob)}`);
-    const size = contentLength(response);
+    const size = await checkDeclaredSize(deps, blob, response);
     if (size !== undefined) headers.set("Content-Length", String(size));
     deps.log("info", "image proxy: streaming blob", { image: describeBlob(blob), size });
-    return new Response(abortQuietly(verifyingStream(response.body, blob.digest, size, onMismatch), deps, blob), { status: 200, headers });
+    const body = verifyingStream(guard(deps, blob, response.body), blob.digest, size, onMismatch);
+    return new Response(abortQuietly(body, deps, blob), { status: 200, headers });
   } catch (error) {
     return failure(deps, blob, error);
   }
+}
+
+/**
+ * undefined when `version` of the image holds the blob, else the 404. When the registry cannot be asked, a blob
+ * already cached (and referenced by a config) is still served: machines keep booting while the registry is down.
+ */
+async function versionHasBlob(deps: ImageProxyDeps, blob: BlobLocation, version: string, signal: AbortSignal, cached: boolean): Promise<Response | undefined> {
+  let digests: Set<string>;
+  try {
+    digests = await deps.client.imageBlobDigests(blob, version, signal);
+  } catch (error) {
+    if (!cached || (error instanceof OciError && error.code === "NOT_FOUND")) throw error;
+    deps.log("warn", "image proxy: cannot check the version against the registry, serving the cached blob", {
+      image: describeBlob(blob),
+      version,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return undefined;
+  }
+  if (digests.has(blob.digest)) return undefined;
+  return textError(404, `${formatRepositoryName(blob)}:${version} has no blob ${blob.digest}`);
 }
 
 function blobHeaders(request: BlobRequest): Headers {
@@ -140,7 +188,7 @@ async function headUpstream(deps: ImageProxyDeps, blob: BlobLocation, headers: H
   const response = await deps.client.fetchBlob(blob, blob.digest, { method: "HEAD" });
   await discard(response);
   if (response.status !== 200) throw await upstreamError(response, `blob ${describeBlob(blob)}`);
-  const size = contentLength(response);
+  const size = await checkDeclaredSize(deps, blob, response);
   if (size !== undefined) headers.set("Content-Length", String(size));
   return new Response(null, { status: 200, headers });
 }
@@ -163,14 +211,50 @@ async function rangeUpstream(
     return new Response("requested range is outside the blob\n", { status: 416, headers });
   }
   if ((response.status !== 206 && response.status !== 200) || !response.body) throw await upstreamError(response, `blob ${describeBlob(blob)}`);
-  const size = contentLength(response);
-  if (size !== undefined) headers.set("Content-Length", String(size));
+  const size = await checkDeclaredSize(deps, blob, response);
+  const body = guard(deps, blob, response.body);
   if (response.status === 206) {
+    if (size !== undefined) headers.set("Content-Length", String(size));
     const contentRange = response.headers.get("content-range");
     if (contentRange) headers.set("Content-Range", contentRange);
-    return new Response(abortQuietly(response.body, deps, blob), { status: 206, headers });
+    return new Response(abortQuietly(body, deps, blob), { status: 206, headers });
   }
-  return new Response(abortQuietly(verifyingStream(response.body, blob.digest, size, onMismatch), deps, blob), { status: 200, headers });
+  // The registry (or its CDN) ignored Range and sent the whole blob: the client still gets only its range.
+  const decision = size === undefined ? ({ type: "full" } as const) : decideRange(range, size);
+  if (decision.type === "unsatisfiable") {
+    await body.cancel().catch(() => {});
+    headers.set("Content-Range", `bytes */${size}`);
+    headers.set("Content-Type", "text/plain; charset=utf-8");
+    return new Response("requested range is outside the blob\n", { status: 416, headers });
+  }
+  if (decision.type === "partial" && size !== undefined) {
+    const { start, end } = decision.range;
+    headers.set("Content-Length", String(end - start + 1));
+    headers.set("Content-Range", `bytes ${start}-${end}/${size}`);
+    return new Response(abortQuietly(sliceStream(body, start, end - start + 1), deps, blob), { status: 206, headers });
+  }
+  if (size !== undefined) headers.set("Content-Length", String(size));
+  return new Response(abortQuietly(verifyingStream(body, blob.digest, size, onMismatch), deps, blob), { status: 200, headers });
+}
+
+/** The declared Content-Length; a blob declared bigger than --max-blob-bytes is refused before any byte. */
+async function checkDeclaredSize(deps: ImageProxyDeps, blob: BlobLocation, response: Response): Promise<number | undefined> {
+  const size = contentLength(response);
+  const limit = deps.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES;
+  if (size !== undefined && size > limit) {
+    await discard(response);
+    throw new OciError("BLOB_LIMIT", `blob ${describeBlob(blob)} is ${size} bytes, over --max-blob-bytes (${limit})`);
+  }
+  return size;
+}
+
+/** Every upstream body passes this: it ends after --max-blob-bytes and when the upstream stalls. */
+function guard(deps: ImageProxyDeps, blob: BlobLocation, body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  return guardedStream(body, {
+    maxBytes: deps.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES,
+    stallMs: deps.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+    what: `blob ${describeBlob(blob)}`,
+  });
 }
 
 /**

@@ -7,7 +7,7 @@
 import { type FileHandle, mkdir, open, readdir, rename, rm, stat, unlink, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import type { OciLog } from "./client.ts";
-import { type DigestMismatch, describeMismatch } from "./digest.ts";
+import { type DigestMismatch, describeMismatch, verifyingStream } from "./digest.ts";
 import { OciError } from "./errors.ts";
 import { digestAlgorithm, digestHex, isDigest } from "./reference.ts";
 
@@ -58,6 +58,8 @@ export class BlobCache {
   /** Map order is recency: first = least recently used. */
   readonly #entries = new Map<string, Entry>();
   readonly #downloads = new Map<string, Download>();
+  /** Digests of undeclared size that outgrew the cache once: later requests stream them without caching. */
+  readonly #oversized = new Set<string>();
   #bytes = 0;
   #temporarySequence = 0;
 
@@ -132,7 +134,13 @@ export class BlobCache {
     if (download && download.state !== "running") download = undefined;
     const joined = download !== undefined;
     if (!download) {
-      const started = new Download(digest, join(this.#tmpDir, `${digestHex(digest).slice(0, 16)}.${process.pid}.${++this.#temporarySequence}`), this.#log);
+      const started = new Download(
+        digest,
+        join(this.#tmpDir, `${digestHex(digest).slice(0, 16)}.${process.pid}.${++this.#temporarySequence}`),
+        this.#maxBytes,
+        this.#oversized.has(digest),
+        this.#log,
+      );
       this.#downloads.set(digest, started);
       download = started;
       void started.run(
@@ -141,6 +149,7 @@ export class BlobCache {
         (size) => this.#commit(started, size),
         () => {
           if (this.#downloads.get(digest) === started) this.#downloads.delete(digest);
+          if (started.outgrewCache) this.#oversized.add(digest);
         },
       );
     }
@@ -151,6 +160,19 @@ export class BlobCache {
     } catch (error) {
       await stream.cancel().catch(() => {});
       throw error;
+    }
+    if (download.state === "passthrough") {
+      await stream.cancel().catch(() => {});
+      // Too big for the cache: the request that started the download gets the registry's
+      // body directly; a request that had joined it starts its own (which passes through the same way).
+      const direct = joined ? undefined : download.takePassthrough();
+      if (!direct) return this.stream(digest, fetchUpstream, onMismatch);
+      this.#log("info", "blob larger than the cache, served without caching", {
+        digest,
+        size: download.size,
+        maxBytes: this.#maxBytes,
+      });
+      return { stream: verifyingStream(direct, digest, download.size, onMismatch ?? (() => {})), size: download.size, joined: false };
     }
     return { stream, size: download.size, joined };
   }
@@ -202,7 +224,8 @@ export class BlobCache {
   }
 }
 
-type DownloadState = "running" | "verified" | "failed";
+/** passthrough: never written to disk, its body goes to the request that started it (see BlobCache.stream). */
+type DownloadState = "running" | "verified" | "failed" | "passthrough";
 
 /** One upstream download into a temporary file, readable by any number of readers while it runs. */
 class Download {
@@ -210,6 +233,7 @@ class Download {
   error: Error | undefined;
   size: number | undefined;
   written = 0;
+  outgrewCache = false;
   readonly ready: Promise<void>;
   readonly finished: Promise<void>;
   #resolveReady!: () => void;
@@ -221,9 +245,15 @@ class Download {
   #waiters: (() => void)[] = [];
   readonly #abort = new AbortController();
 
+  #passthrough: ReadableStream<Uint8Array> | undefined;
+
   constructor(
     readonly digest: string,
     readonly path: string,
+    /** The cache's whole size: a blob bigger than this is never written past it. */
+    private readonly maxBytes: number,
+    /** Known too big for the cache even though the registry does not declare its size. */
+    private readonly knownOversized: boolean,
     private readonly log: OciLog,
   ) {
     this.ready = new Promise((resolve, reject) => {
@@ -233,6 +263,13 @@ class Download {
     // Joiners that never await `ready` must not turn a failure into an unhandled rejection.
     this.ready.catch(() => {});
     this.finished = new Promise((resolve) => (this.#resolveFinished = resolve));
+  }
+
+  /** The upstream body of a passthrough download, once. */
+  takePassthrough(): ReadableStream<Uint8Array> | undefined {
+    const body = this.#passthrough;
+    this.#passthrough = undefined;
+    return body;
   }
 
   abort(): void {
@@ -250,6 +287,13 @@ class Download {
     try {
       const source = await fetchUpstream(this.#abort.signal);
       this.size = source.size;
+      if (source.size === undefined ? this.knownOversized : source.size > this.maxBytes) {
+        this.#passthrough = source.body;
+        this.state = "passthrough";
+        settled();
+        this.#resolveReady();
+        return;
+      }
       const reader = source.body.getReader();
       cancelSource = () => void reader.cancel().catch(() => {});
       this.#handle = await open(this.path, "w+");
@@ -262,7 +306,13 @@ class Download {
         await writeFully(this.#handle, value, this.written);
         hasher.update(value);
         this.written += value.byteLength;
+        // The declared size was checked against the cache's limit, so this also keeps the file within it.
         if (this.size !== undefined && this.written > this.size) throw this.#mismatch("(longer than expected)", onMismatch);
+        if (this.written > this.maxBytes) {
+          // Only possible without a declared size: cut it here, and stream it uncached from now on.
+          this.outgrewCache = true;
+          throw new OciError("BLOB_LIMIT", `download of ${this.digest} (size not declared) outgrew the blob cache (${this.maxBytes} bytes)`);
+        }
         this.#notify();
       }
       const actual = `${digestAlgorithm(this.digest)}:${hasher.digest("hex")}`;

@@ -1,5 +1,7 @@
 // A small OCI Distribution client on fetch: manifests and blobs, anonymous or credentialed bearer tokens
 // (WWW-Authenticate → token realm), Basic auth, redirects to blob CDNs, and caches for manifests and tokens.
+import { lookup } from "node:dns/promises";
+import { networkInterfaces } from "node:os";
 import { type AuthChallenge, type BearerToken, basicAuthorization, parseTokenResponse, parseWwwAuthenticate, type RegistryCredentials } from "./auth.ts";
 import { computeDigest } from "./digest.ts";
 import { OciError } from "./errors.ts";
@@ -16,6 +18,7 @@ import {
   rankIndexEntries,
 } from "./manifest.ts";
 import { bootLayerKind, MANIFEST_ACCEPT } from "./media-types.ts";
+import { checkResolvedAddresses, judgeRedirect, parseRedirectHostList, type RedirectHostList } from "./redirects.ts";
 import {
   canonicalRegistry,
   digestAlgorithm,
@@ -54,6 +57,19 @@ interface OciClientOptions {
   /** Called once per HTTP exchange with a registry or token server: a hook for metrics and tests. */
   onUpstreamRequest?: (event: UpstreamRequestEvent) => void;
   log?: OciLog;
+  /** Where redirects may lead (see redirects.ts); by default the registry itself and the default storage hosts. */
+  redirects?: RedirectOptions;
+}
+
+export interface RedirectOptions {
+  /** Canonical host[:port] of the allowed registries. */
+  allowedRegistries?: readonly string[];
+  /** Parsed --allowed-redirect-hosts. */
+  hosts?: RedirectHostList;
+  /** Resolves a name to its addresses (default: the system resolver). */
+  resolve?: (hostname: string) => Promise<string[]>;
+  /** This host's own addresses (default: its network interfaces). */
+  ownAddresses?: () => string[];
 }
 
 interface FetchedManifest {
@@ -110,6 +126,10 @@ export class OciClient {
   readonly #userAgent: string;
   readonly #onUpstreamRequest: ((event: UpstreamRequestEvent) => void) | undefined;
   readonly #log: OciLog;
+  readonly #redirectRegistries: readonly string[];
+  readonly #redirectHosts: RedirectHostList;
+  readonly #resolve: (hostname: string) => Promise<string[]>;
+  readonly #ownAddresses: () => string[];
   readonly #authState = new Map<string, RegistryAuthState>();
   readonly #tokens = new Map<string, BearerToken>();
   readonly #tokenRequests = new Map<string, Promise<BearerToken>>();
@@ -127,6 +147,10 @@ export class OciClient {
     this.#userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
     this.#onUpstreamRequest = options.onUpstreamRequest;
     this.#log = options.log ?? (() => {});
+    this.#redirectRegistries = (options.redirects?.allowedRegistries ?? []).map(canonicalRegistry);
+    this.#redirectHosts = options.redirects?.hosts ?? parseRedirectHostList(undefined);
+    this.#resolve = options.redirects?.resolve ?? resolveAddresses;
+    this.#ownAddresses = options.redirects?.ownAddresses ?? interfaceAddresses;
   }
 
   /**
@@ -222,6 +246,31 @@ export class OciClient {
     if (request.range) headers.Range = request.range;
     const registry = canonicalRegistry(name.registry);
     return this.#send({ registry, repository: name.repository }, `blobs/${digest}`, { method: request.method ?? "GET", headers }, "blob", request.signal);
+  }
+
+  /**
+   * Every blob digest the image `reference` names (layers and configs of its manifest, or of all manifests of its
+   * index, two levels deep; legacy indexes list boot files as entries). Throws NOT_FOUND for an unknown tag.
+   */
+  async imageBlobDigests(name: RepositoryName, reference: string, signal?: AbortSignal): Promise<Set<string>> {
+    const digests = new Set<string>();
+    const visit = async (manifest: FetchedManifest, depth: number): Promise<void> => {
+      if (manifest.parsed.kind === "manifest") {
+        for (const layer of manifest.parsed.manifest.layers) digests.add(layer.digest);
+        if (manifest.parsed.manifest.config) digests.add(manifest.parsed.manifest.config.digest);
+        return;
+      }
+      for (const entry of manifest.parsed.index.manifests) {
+        if (entry.mediaType && bootLayerKind(entry.mediaType)) {
+          digests.add(entry.digest);
+          continue;
+        }
+        if (depth >= 2) continue;
+        await visit(await this.getManifest(name, entry.digest, signal), depth + 1);
+      }
+    };
+    await visit(await this.getManifest(name, reference, signal), 0);
+    return digests;
   }
 
   /**
@@ -431,7 +480,7 @@ export class OciClient {
         await discard(response);
         if (hop >= MAX_REDIRECTS) throw new OciError("UPSTREAM", `more than ${MAX_REDIRECTS} redirects from ${redactUrl(new URL(url))}`);
         const next = new URL(location, current);
-        if (next.protocol !== "https:" && next.protocol !== "http:") throw new OciError("UPSTREAM", `redirect to unsupported URL scheme ${next.protocol}`);
+        await this.#checkRedirect(registry, current, next);
         if (next.origin !== current.origin) headers.delete("Authorization");
         if (response.status === 303 && method !== "HEAD") method = "GET";
         this.#log("debug", "following registry redirect", { from: redactUrl(current), to: redactUrl(next), status: response.status });
@@ -441,6 +490,34 @@ export class OciClient {
       clearTimeout(timer);
     }
   }
+
+  /** Throws (before anything is fetched from there) when a redirect must not be followed. */
+  async #checkRedirect(registry: string, from: URL, target: URL): Promise<void> {
+    const verdict = judgeRedirect(from, target, { allowedRegistries: [registry, ...this.#redirectRegistries], hosts: this.#redirectHosts });
+    let refusal = verdict.follow ? undefined : verdict.reason;
+    if (verdict.follow && !verdict.explicit) {
+      let addresses: string[];
+      try {
+        addresses = await this.#resolve(target.hostname);
+      } catch (error) {
+        throw new OciError("NETWORK", `cannot resolve redirect target ${target.host}: ${(error as Error).message}`);
+      }
+      refusal = checkResolvedAddresses(target.host, addresses, this.#ownAddresses());
+    }
+    if (refusal) {
+      this.#log("warn", "refused registry redirect", { registry, from: redactUrl(from), to: redactUrl(target) });
+      throw new OciError("REDIRECT_REFUSED", `${registry}: ${refusal}`);
+    }
+  }
+}
+
+async function resolveAddresses(hostname: string): Promise<string[]> {
+  const found = await lookup(hostname, { all: true });
+  return found.map((entry) => entry.address);
+}
+
+function interfaceAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((entry) => entry.address));
 }
 
 function layersFromEntries(entries: readonly IndexEntry[], architecture: string): BootLayers {

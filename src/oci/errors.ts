@@ -18,7 +18,11 @@ type OciErrorCode =
   /** An index has no manifest for the requested architecture. */
   | "NO_MATCHING_PLATFORM"
   /** The selected manifest has no UKI, kernel or initrd layer. */
-  | "NO_BOOT_LAYERS";
+  | "NO_BOOT_LAYERS"
+  /** A registry redirected to a host the proxy must not reach (redirects.ts). */
+  | "REDIRECT_REFUSED"
+  /** A blob exceeded --max-blob-bytes, or the upstream stopped sending for --upstream-stall-timeout. */
+  | "BLOB_LIMIT";
 
 export class OciError extends Error {
   override readonly name = "OciError";

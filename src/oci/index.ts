@@ -7,5 +7,6 @@ export { parseDockerConfigJson } from "./auth.ts";
 export { BlobCache } from "./blob-cache.ts";
 export { type BootImage, OciClient } from "./client.ts";
 export type { Architecture } from "./manifest.ts";
+export { parseRedirectHostList } from "./redirects.ts";
 export { type ImageReference, parseImageReference } from "./reference.ts";
-export { bootImageUrls, httpBootUkiUrl } from "./urls.ts";
+export { blobKey, bootImageUrls, httpBootUkiUrl, proxiedBlobOfUrl } from "./urls.ts";

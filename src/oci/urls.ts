@@ -3,7 +3,7 @@
 //   <publicUrl>/httpboot/<registry/repository>/sha256-<hex>.efi                                    (UKIs)
 import type { BootImage } from "./client.ts";
 import { OciError } from "./errors.ts";
-import { digestHex, formatRepositoryName, isDigest, isTag, parseRepositoryName, type RepositoryName } from "./reference.ts";
+import { canonicalRegistry, digestHex, formatRepositoryName, isDigest, isTag, parseRepositoryName, type RepositoryName } from "./reference.ts";
 
 /** Query values keep "/", ":" and "@" readable; everything else that needs it is percent-encoded. */
 function encodeQueryValue(value: string): string {
@@ -108,4 +108,32 @@ export function parseHttpBootPath(rawSubPath: string): ParsedProxyRequest {
 
 export function describeBlob(blob: BlobLocation): string {
   return `${formatRepositoryName(blob)}@${blob.digest}`;
+}
+
+/** One key per blob, whichever alias of the registry names it: what the referenced-blob set holds. */
+export function blobKey(blob: BlobLocation): string {
+  return `${canonicalRegistry(blob.registry)}/${blob.repository}@${blob.digest}`;
+}
+
+/**
+ * The blob a boot URL names when it is one of the proxy's URL forms (absolute, on any host, or a path), else
+ * undefined. Used to learn which blobs configs reference: only those the proxy hands out.
+ */
+export function proxiedBlobOfUrl(url: string): BlobLocation | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url, "http://appliance.invalid");
+  } catch {
+    return undefined;
+  }
+  if (parsed.pathname === "/image") {
+    const get = (name: string): string | undefined => parsed.searchParams.get(name) ?? undefined;
+    const result = parseImageQuery({ imageName: get("imageName"), version: get("version"), layerDigest: get("layerDigest") });
+    return result.ok ? result.blob : undefined;
+  }
+  if (parsed.pathname.startsWith("/httpboot/")) {
+    const result = parseHttpBootPath(parsed.pathname.slice("/httpboot/".length));
+    return result.ok ? result.blob : undefined;
+  }
+  return undefined;
 }

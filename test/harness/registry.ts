@@ -197,6 +197,7 @@ export class RegistryHarness {
   #pushTokens = new Map<string, string>();
   #logPath: string;
   #tokenUrl: string | undefined;
+  #cdnHost: string | undefined;
 
   private constructor(
     /** host:port of the registry, also its name in image references. */
@@ -219,6 +220,11 @@ export class RegistryHarness {
   blobDataPath(digest: string): string {
     const hex = digest.slice("sha256:".length);
     return join(this.storageDir, "docker", "registry", "v2", "blobs", "sha256", hex.slice(0, 2), hex, "data");
+  }
+
+  /** host:port the registry redirects blob GETs to (cdn mode only): the proxy must be told to allow it. */
+  get cdnHost(): string | undefined {
+    return this.#cdnHost;
   }
 
   /** The token server's realm URL (token mode only). */
@@ -265,7 +271,8 @@ export class RegistryHarness {
     }
     if (options.cdn) {
       const cdn = this.#startCdn(typeof options.cdn === "object" ? options.cdn.chunkDelayMs : 0);
-      config.middleware = { storage: [{ name: "redirect", options: { baseurl: `http://127.0.0.1:${cdn.port}/` } }] };
+      this.#cdnHost = `127.0.0.1:${cdn.port}`;
+      config.middleware = { storage: [{ name: "redirect", options: { baseurl: `http://${this.#cdnHost}/` } }] };
     }
     const configPath = join(this.directory, "config.yml");
     await writeFile(configPath, stringify(config));

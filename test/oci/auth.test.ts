@@ -5,6 +5,7 @@ import { parseDockerConfigJson } from "../../src/oci/auth.ts";
 import { OciClient, type UpstreamRequestEvent } from "../../src/oci/client.ts";
 import { computeDigest } from "../../src/oci/digest.ts";
 import { OciError } from "../../src/oci/errors.ts";
+import { parseRedirectHostList } from "../../src/oci/redirects.ts";
 import { pushOciIndexImage, pushPxeOnlyImage, pushUkiOnlyImage, READER_USER, RegistryHarness, type TestImage } from "../harness/registry.ts";
 import { eventually } from "../harness/wait.ts";
 
@@ -28,7 +29,15 @@ function dockerConfigFor(host: string, username: string, password: string): Uint
 
 function client(options: ConstructorParameters<typeof OciClient>[0] = {}): { client: OciClient; events: UpstreamRequestEvent[] } {
   const events: UpstreamRequestEvent[] = [];
-  return { client: new OciClient({ plainHttpRegistries: [registry.host], onUpstreamRequest: (event) => events.push(event), ...options }), events };
+  return {
+    client: new OciClient({
+      plainHttpRegistries: [registry.host],
+      onUpstreamRequest: (event) => events.push(event),
+      redirects: { hosts: parseRedirectHostList(registry.cdnHost ?? "") },
+      ...options,
+    }),
+    events,
+  };
 }
 
 async function errorOf(promise: Promise<unknown>): Promise<OciError> {

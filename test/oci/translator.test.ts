@@ -34,6 +34,13 @@ function amd64Layer(image: TestImage, kind: LayerKind): TestLayer {
   return layer;
 }
 
+/** The full image's arm64 UKI: never referenced, since the appliance boots amd64. */
+function fullArm64Uki(): TestLayer {
+  const layer = images.full.byArchitecture.arm64?.layers.uki;
+  if (!layer) throw new Error("the full image has no arm64 UKI");
+  return layer;
+}
+
 interface Condition {
   type: string;
   status: string;
@@ -190,6 +197,19 @@ describe("ServerBootConfiguration → boot configs", () => {
     const ranged = await fetch(ukiUrl, { headers: { Range: "bytes=100-199" } });
     expect(ranged.status).toBe(206);
     expect(new Uint8Array(await ranged.arrayBuffer())).toEqual(layers.uki.bytes.slice(100, 200));
+  });
+
+  test("blobs no boot config references are 404, though the registry is allowed and has them", async () => {
+    const arm64Uki = fullArm64Uki();
+    const pxeKernel = amd64Layer(images.pxe, "kernel");
+    for (const url of [
+      `${app.url}/httpboot/${registry.host}/gardenlinux/full/sha256-${arm64Uki.digest.slice(7)}.efi`,
+      `${app.url}/image?imageName=${registry.host}/gardenlinux/pxe&version=1.0&layerDigest=${pxeKernel.digest}`,
+    ]) {
+      const response = await fetch(url);
+      expect(response.status).toBe(404);
+      expect(await response.text()).toContain("is not referenced by any boot config");
+    }
   });
 
   test("a new NIC on the Server updates the children", async () => {

@@ -77,6 +77,7 @@ export function testApp(resources: Resources = {}, options: TestAppOptions = {})
     imageProxy: {
       client: new OciClient({ requestTimeoutMs: 2_000 }),
       allowList: parseRegistryAllowList("registry.test"),
+      isReferenced: () => true,
       log: (level, msg, fields) => logs.push({ level, msg, ...fields }),
       ...options.imageProxy,
     },
