@@ -6,19 +6,17 @@ import { canonicalUuid } from "./canonical.ts";
 /** RFC 1123 DNS subdomain, the rule Kubernetes applies to object and secret names. */
 const DNS_SUBDOMAIN_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 /** Loose UUID text as accepted on input (any case, dashes required); canonicalised when indexed. */
-export const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-/** http(s) URL with a host. Also enforced by the API server through this pattern. */
-export const HTTP_URL_PATTERN = /^https?:\/\/[^\s/?#]+([/?#]\S*)?$/;
+const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 /**
  * Schemes iPXE downloads boot files over (its URI openers: tftm/mtftp are multicast TFTP, slam is multicast; iSCSI,
  * AoE and FCP are SAN boot, not downloads). `file:` (EFI local files) has its own form, see IPXE_URL_PATTERN.
  */
-export const IPXE_NETWORK_SCHEMES = ["http", "https", "tftp", "tftm", "mtftp", "ftp", "slam", "nfs"] as const;
+const IPXE_NETWORK_SCHEMES = ["http", "https", "tftp", "tftm", "mtftp", "ftp", "slam", "nfs"] as const;
 /**
  * Kernel, initrd and squashfs URLs: any scheme iPXE can fetch (with a host), `file:` on EFI (relative, absolute or
  * `file://volume/…`), or a path starting with "/" that is resolved against --public-url when served.
  */
-export const IPXE_URL_PATTERN = new RegExp(`^((${IPXE_NETWORK_SCHEMES.join("|")}):\\/\\/[^\\s/?#]+([/?#]\\S*)?|file:\\S+|\\/\\S*)$`);
+const IPXE_URL_PATTERN = new RegExp(`^((${IPXE_NETWORK_SCHEMES.join("|")}):\\/\\/[^\\s/?#]+([/?#]\\S*)?|file:\\S+|\\/\\S*)$`);
 /**
  * UKI URLs (/httpboot answers, --default-uki-url): UEFI HTTP Boot firmware accepts only http:// and https://, so
  * anything else could never boot; or a path starting with "/" on this appliance.
@@ -63,12 +61,6 @@ export const systemUuid = v.pipe(
   emptyIsAbsent,
 );
 
-export const httpUrl = v.pipe(
-  v.string(),
-  v.regex(HTTP_URL_PATTERN, "must be an http:// or https:// URL with a host"),
-  v.check((value) => URL.canParse(value), "is not a parseable URL"),
-);
-
 function urlField(pattern: RegExp, message: string) {
   return v.pipe(
     v.string(),
@@ -98,7 +90,6 @@ export const identifierEntry = v.string();
 export const localObjectReference = v.strictObject({
   name: resourceName,
 });
-export type LocalObjectReference = v.InferOutput<typeof localObjectReference>;
 
 const NAME_MESSAGE = "must be empty or a lower-case RFC 1123 DNS subdomain (a-z, 0-9, '-', '.')";
 

@@ -10,7 +10,7 @@ import type { Servable, UnservableReason } from "./verdict.ts";
 
 export type DiagnosisReason = Exclude<UnservableReason, "NotConfigured"> | "IdentifierConflict";
 
-export interface DiagnosisProblem {
+interface DiagnosisProblem {
   reason: DiagnosisReason;
   message: string;
 }

@@ -16,9 +16,9 @@ export const FORWARDED_FOR_MODES = ["fedhcp", "rightmost"] as const;
 export type ForwardedForMode = (typeof FORWARDED_FOR_MODES)[number];
 
 /** `identifiers` is never empty; the first one names the booting machine. */
-export type HttpBootIdentity = { ok: true; identifiers: [string, ...string[]]; via: "peer" | "forwarded"; peer: string } | { ok: false; reason: string };
+type HttpBootIdentity = { ok: true; identifiers: [string, ...string[]]; via: "peer" | "forwarded"; peer: string } | { ok: false; reason: string };
 
-export function isTrustedPeer(peer: string, trustedProxies: readonly Cidr[]): boolean {
+function isTrustedPeer(peer: string, trustedProxies: readonly Cidr[]): boolean {
   const canonical = canonicalIp(peer);
   return canonical !== null && trustedProxies.some((cidr) => cidrContains(cidr, canonical));
 }
@@ -77,7 +77,7 @@ export function forwardedForNotice(peer: string): string {
   return `ignored (peer ${peer} is not in --trusted-proxies)`;
 }
 
-export interface HttpBootAnswer {
+interface HttpBootAnswer {
   ClientIPs: string;
   UKIURL: string;
   SystemUUID: string;

@@ -11,7 +11,7 @@ import { type TranslatedButane, type TranslateRequest, translatedButane } from "
 import { type Servable, unservable } from "./verdict.ts";
 
 /** A secret's format: Ignition JSON as-is, or Butane (`fcos`, as in the Go operator; `flatcar` is accepted too). */
-export type IgnitionFormat = "ignition" | "fcos" | "flatcar";
+type IgnitionFormat = "ignition" | "fcos" | "flatcar";
 
 export interface IgnitionDocument {
   json: string;
@@ -20,13 +20,13 @@ export interface IgnitionDocument {
   warnings: string[];
 }
 
-export type IgnitionOutcome = Servable<IgnitionDocument>;
+type IgnitionOutcome = Servable<IgnitionDocument>;
 
 /**
  * The secret's `format` key: `fcos`/`flatcar` mean "Butane" (the document's own `variant` decides how it is
  * translated), anything else (or none) is Ignition JSON as-is.
  */
-export function ignitionFormatOf(entry: SecretEntry): IgnitionFormat {
+function ignitionFormatOf(entry: SecretEntry): IgnitionFormat {
   const format = entry.values.get(SECRET_KEY_FORMAT)?.trim().toLowerCase();
   return format === "fcos" || format === "flatcar" ? format : "ignition";
 }
@@ -46,19 +46,19 @@ export function translateIgnitionSource(source: string, format: IgnitionFormat, 
   return butaneOutcome(translatedButane(translateButane(source)), format, secretKey);
 }
 
-export function butaneOutcome(result: TranslatedButane, format: IgnitionFormat, secretKey: string): IgnitionOutcome {
+function butaneOutcome(result: TranslatedButane, format: IgnitionFormat, secretKey: string): IgnitionOutcome {
   if (!result.ok) return butaneFailure(secretKey, result.errors[0] ?? "unknown error", result.errors.length - 1);
   return { ok: true, json: result.ignitionJson, format, warnings: result.warnings };
 }
 
 /** The one-line reason for a Secret whose Butane does not translate (errors, or over the time budget). */
-export function butaneFailure(secretKey: string, detail: string, moreErrors = 0): IgnitionOutcome {
+function butaneFailure(secretKey: string, detail: string, moreErrors = 0): IgnitionOutcome {
   const more = moreErrors > 0 ? ` (+${moreErrors} more)` : "";
   return unservable(500, "ButaneTranslationFailed", `butane in secret ${secretKey} does not translate: ${detail}${more}`);
 }
 
 /** Translates one Butane document somewhere else (a worker pool); resolves to the outcome, never rejects. */
-export type ButaneTranslator = (source: string, format: IgnitionFormat, secretKey: string) => Promise<IgnitionOutcome>;
+type ButaneTranslator = (source: string, format: IgnitionFormat, secretKey: string) => Promise<IgnitionOutcome>;
 
 /**
  * Butane translation on a worker pool with a time budget per document: one over it is an error on that Secret
@@ -94,7 +94,7 @@ interface CachedTranslation {
 }
 
 /** The verdict while a secret version is still being translated; requests wait (`settled`) rather than see it. */
-export function pendingOutcome(secretKey: string): IgnitionOutcome {
+function pendingOutcome(secretKey: string): IgnitionOutcome {
   return unservable(503, "IgnitionPending", `butane in secret ${secretKey} is still being translated`);
 }
 

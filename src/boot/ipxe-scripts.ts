@@ -5,7 +5,7 @@ import type { BootIndex, SecretEntry } from "../index/boot-index.ts";
 import { type IpxeTemplate, parseIpxeTemplate } from "./ipxe-template.ts";
 import { type Servable, unservable } from "./verdict.ts";
 
-export type IpxeScriptOutcome = Servable<{ template: IpxeTemplate }>;
+type IpxeScriptOutcome = Servable<{ template: IpxeTemplate }>;
 
 export class IpxeScriptCache {
   private readonly entries = new Map<string, { source: string; outcome: IpxeScriptOutcome }>();

@@ -2,7 +2,7 @@
 // ({{.Field}}, {{if .Field}}…{{else}}…{{end}}), so operators can bring their existing templates along.
 // A template is parsed once (at start and when its file changes); rendering is a walk over the parsed nodes.
 
-export const IPXE_TEMPLATE_FIELDS = [
+const IPXE_TEMPLATE_FIELDS = [
   "KernelURL",
   "InitrdURL",
   "SquashfsURL",
@@ -14,7 +14,7 @@ export const IPXE_TEMPLATE_FIELDS = [
   "ConfigName",
   "ConfigNamespace",
 ] as const;
-export type IpxeTemplateField = (typeof IPXE_TEMPLATE_FIELDS)[number];
+type IpxeTemplateField = (typeof IPXE_TEMPLATE_FIELDS)[number];
 export type IpxeTemplateData = Record<IpxeTemplateField, string>;
 
 type TemplateNode =

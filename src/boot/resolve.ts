@@ -4,7 +4,7 @@ import { canonicalMac } from "../api/canonical.ts";
 import { DEFAULT_NAMESPACE, type HTTPBootConfig, type IPXEBootConfig } from "../api/index.ts";
 import type { BootIndex, Match } from "../index/boot-index.ts";
 
-export interface MachineIdentity {
+interface MachineIdentity {
   uuid?: string | undefined;
   macs: readonly string[];
   ips: readonly string[];
@@ -34,7 +34,7 @@ export function resolveIpxeConfig(index: BootIndex, identity: MachineIdentity): 
   return null;
 }
 
-export type IgnitionConfigMatch = { kind: "IPXEBootConfig"; match: Match<IPXEBootConfig> } | { kind: "HTTPBootConfig"; match: Match<HTTPBootConfig> };
+type IgnitionConfigMatch = { kind: "IPXEBootConfig"; match: Match<IPXEBootConfig> } | { kind: "HTTPBootConfig"; match: Match<HTTPBootConfig> };
 
 /** /ignition/{uuid}: an IPXEBootConfig wins over an HTTPBootConfig for the same machine. */
 export function resolveIgnitionConfig(index: BootIndex, uuid: string): IgnitionConfigMatch | null {

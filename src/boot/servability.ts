@@ -17,7 +17,7 @@ export interface SecretCaches {
   ipxeScripts: IpxeScriptCache;
 }
 
-export type BootConfig = IPXEBootConfig | HTTPBootConfig;
+type BootConfig = IPXEBootConfig | HTTPBootConfig;
 
 /** /ignition/{uuid} for a machine this config answers. */
 export function ignitionServability(index: BootIndex, caches: SecretCaches, config: BootConfig): Servable<IgnitionDocument> {
@@ -74,7 +74,7 @@ export function httpBootServability(config: HTTPBootConfig, defaultUkiUrl?: stri
 }
 
 /** Every endpoint a config answers on, with its verdict. */
-export type ConfigServability =
+type ConfigServability =
   | { kind: "IPXEBootConfig"; ipxe: Servable<{ template: IpxeTemplate | null }>; ignition: Servable<IgnitionDocument> }
   | { kind: "HTTPBootConfig"; httpboot: Servable<{ ukiUrl: string; isDefault: boolean }>; ignition: Servable<IgnitionDocument> };
 

@@ -13,7 +13,7 @@ export type UnservableReason =
   /** Butane still being translated on a worker: requests wait for it; a diagnosis made meanwhile says so. */
   | "IgnitionPending";
 
-export interface Unservable {
+interface Unservable {
   ok: false;
   /** What the boot endpoint answers: 404 for something missing, 500 for something present but broken. */
   status: 404 | 500 | 503;

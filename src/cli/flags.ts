@@ -389,7 +389,7 @@ export interface ParsedArgs {
   explicit: ReadonlySet<string>;
 }
 
-export interface ParseMode {
+interface ParseMode {
   /** Run as the Go manager (no command): `goDefault`s apply. */
   goManager?: boolean;
 }

@@ -3,7 +3,7 @@
 // still accepted (a Deployment written for the Go manager must start), with one warning naming the flag and why.
 
 /** Controller names the Go manager's --controllers has known (ironcore-dev/controller-utils switches). */
-export const GO_CONTROLLERS = [
+const GO_CONTROLLERS = [
   "ipxebootconfig",
   "httpbootconfig",
   "serverbootconfigpxe",
@@ -13,14 +13,14 @@ export const GO_CONTROLLERS = [
   "serverbootconfig",
   "machinebootconfighttp",
 ] as const;
-export type GoController = (typeof GO_CONTROLLERS)[number];
+type GoController = (typeof GO_CONTROLLERS)[number];
 
 export interface Notice {
   flag: string;
   reason: string;
 }
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
+type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 /**
  * The switches semantics: comma-separated names enable, "-name" disables, "*" enables every controller (all are
@@ -47,7 +47,7 @@ export function parseControllerSwitches(text: string): Parsed<Set<GoController>>
   return { ok: true, value: enabled };
 }
 
-export interface ControllerPlan {
+interface ControllerPlan {
   /** Our status reconciler: IPXEBootConfig and HTTPBootConfig status (the Go ipxebootconfig/httpbootconfig controllers). */
   reconcileStatus: boolean;
   /** Our translator's modes (the Go serverbootconfigpxe/serverbootconfighttp controllers). */
@@ -75,7 +75,7 @@ export function planControllers(enabled: ReadonlySet<GoController>): ControllerP
   };
 }
 
-export type LogLevelName = "debug" | "info" | "warn" | "error";
+type LogLevelName = "debug" | "info" | "warn" | "error";
 
 /**
  * controller-runtime's --zap-log-level: a level name, or a verbosity integer > 0 (more output; our debug). Levels

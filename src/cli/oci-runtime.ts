@@ -32,7 +32,7 @@ export interface OciRuntime {
 }
 
 /** The boot configs' URLs (kernel, initrd, squashfs, UKI), and a number that changes whenever they may have. */
-export interface BootConfigUrls {
+interface BootConfigUrls {
   generation(): number;
   urls(): Iterable<string>;
 }

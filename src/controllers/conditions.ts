@@ -19,7 +19,7 @@ export const SERVED_CONDITIONS = [CONDITION_IPXE_SCRIPT_FETCHED, CONDITION_IGNIT
 export const REASON_IPXE_SCRIPT_DELIVERED = "IPXEScriptDelivered";
 export const REASON_IGNITION_DELIVERED = "IgnitionDataDelivered";
 /** Ready=False reason for a version of the object that fails validation (it is not what is served). */
-export const REASON_INVALID_SPEC = "InvalidSpec";
+const REASON_INVALID_SPEC = "InvalidSpec";
 
 export interface ReconcilerStatus {
   state: BootConfigState;

@@ -21,7 +21,7 @@ interface Lease {
   };
 }
 
-export interface LeaderElectionOptions {
+interface LeaderElectionOptions {
   namespace: string;
   name: string;
   identity: string;

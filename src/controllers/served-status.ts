@@ -22,7 +22,7 @@ import {
 } from "./conditions.ts";
 import { done, failed, KeyedWorkQueue, type ReconcileResult } from "./work-queue.ts";
 
-export interface PendingFetch {
+interface PendingFetch {
   client: string;
   at: Date;
 }
@@ -30,7 +30,7 @@ export interface PendingFetch {
 type FetchedType = typeof CONDITION_IPXE_SCRIPT_FETCHED | typeof CONDITION_IGNITION_FETCHED;
 
 /** A write that failed: retried after 1 s, then less often, at most every 30 s; new fetches ride along. */
-export const SERVED_WRITE_BACKOFF = { base: 1_000, cap: 30_000, jitter: 0.25 };
+const SERVED_WRITE_BACKOFF = { base: 1_000, cap: 30_000, jitter: 0.25 };
 
 interface RawConfig {
   metadata?: { generation?: number };

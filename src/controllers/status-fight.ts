@@ -9,7 +9,7 @@ import { CONDITION_IDENTIFIERS_UNIQUE, CONDITION_READY, type ReconcilerStatus } 
 /** The status fields the reconciler applies (see status-owners.ts for the naming). */
 export const RECONCILER_STATUS_FIELDS: readonly string[] = ["state", `conditions[${CONDITION_READY}]`, `conditions[${CONDITION_IDENTIFIERS_UNIQUE}]`];
 
-export interface Rival {
+interface Rival {
   manager: string;
   operation: string;
   /** Which of our fields it owns right now. */
@@ -49,7 +49,7 @@ export interface FightOptions {
 
 export const DEFAULT_FIGHT_OPTIONS: FightOptions = { windowMs: 60_000, threshold: 3, logIntervalMs: 5 * 60_000, quietMs: 10 * 60_000 };
 
-export interface FightObservation {
+interface FightObservation {
   /** Rewrites within the window, this one included. */
   rewrites: number;
   /** Managers seen rewriting this object in this fight, in order of appearance. */

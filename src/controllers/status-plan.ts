@@ -14,7 +14,7 @@ export interface RawConfig {
   status?: { state?: string; conditions?: Condition[] };
 }
 
-export interface StateTransition {
+interface StateTransition {
   from: string;
   to: string;
   reason: string;
@@ -23,7 +23,7 @@ export interface StateTransition {
   eventReason: string;
 }
 
-export type StatusPlan =
+type StatusPlan =
   /** Deleted (the watch already dropped it): nothing to do, nothing to retry. */
   | { action: "none"; why: "deleted" | "up-to-date" }
   /** On the API server but not in the index yet, and not known to be invalid: try again when the next snapshot lands. */

@@ -20,7 +20,7 @@ import { DEFAULT_FIGHT_OPTIONS, type FightOptions, fightMessage, ownedStatusFing
 import { planConfigStatus, type RawConfig } from "./status-plan.ts";
 import { backOff, deferred, done, KeyedWorkQueue, type ReconcileResult } from "./work-queue.ts";
 
-export interface ReconcilerStats {
+interface ReconcilerStats {
   reconciles: number;
   writes: number;
   errors: number;
@@ -30,13 +30,13 @@ export interface ReconcilerStats {
 }
 
 /** A status write that failed (API server away, throttled): first retry after 500 ms, at most every 30 s. */
-export const STATUS_WRITE_BACKOFF = { base: 500, cap: 30_000, jitter: 0.25 };
+const STATUS_WRITE_BACKOFF = { base: 500, cap: 30_000, jitter: 0.25 };
 
 /**
  * Re-asserting a contested status: after 1 s, then less and less often, at least once a minute (so the status is
  * ours again within a minute of the other writer stopping, while a lasting fight costs one write a minute).
  */
-export const CONTESTED_WRITE_BACKOFF = { base: 1_000, cap: 60_000, jitter: 0.25 };
+const CONTESTED_WRITE_BACKOFF = { base: 1_000, cap: 60_000, jitter: 0.25 };
 
 /** Writers that are this operator (the reconciler and the served-status writer of every replica). */
 const OWN_FIELD_MANAGERS: ReadonlySet<string> = new Set([RECONCILER_FIELD_MANAGER, SERVED_FIELD_MANAGER]);

@@ -9,12 +9,12 @@ import { type BootImage, bootImageUrls, type ImageReference, parseImageReference
 import type { ConfigKind } from "./apply.ts";
 import { conditionMatches, withTransitionTime } from "./conditions.ts";
 
-export const SERVER_LABEL = "boot.ironcore.dev/server";
+const SERVER_LABEL = "boot.ironcore.dev/server";
 
-export const CONDITION_IMAGE_VALIDATION = "ImageValidation";
-export const CONDITION_IPXE_BOOT_READY = "IPXEBootReady";
-export const CONDITION_HTTP_BOOT_READY = "HTTPBootReady";
-export const CONDITION_SERVER_FOUND = "ServerFound";
+const CONDITION_IMAGE_VALIDATION = "ImageValidation";
+const CONDITION_IPXE_BOOT_READY = "IPXEBootReady";
+const CONDITION_HTTP_BOOT_READY = "HTTPBootReady";
+const CONDITION_SERVER_FOUND = "ServerFound";
 
 interface ObjectRef {
   name?: string;
@@ -68,7 +68,7 @@ export interface TranslationInput {
   now: Date;
 }
 
-export interface DesiredChild {
+interface DesiredChild {
   apiVersion: string;
   kind: ConfigKind;
   metadata: {
@@ -88,7 +88,7 @@ export interface SbcStatus {
   conditions: Condition[];
 }
 
-export interface TranslationPlan {
+interface TranslationPlan {
   /** In order; only the ones that change something (an up-to-date child is not re-applied). */
   children: ChildAction[];
   state: string;
@@ -101,7 +101,7 @@ export interface TranslationPlan {
 type WantedCondition = Omit<Condition, "lastTransitionTime">;
 
 /** Machine addresses from the Server's NICs, in order, de-duplicated. */
-export function serverIdentity(server: ServerObject): { uuid: string | undefined; ips: string[]; macs: string[] } {
+function serverIdentity(server: ServerObject): { uuid: string | undefined; ips: string[]; macs: string[] } {
   const ips: string[] = [];
   const macs: string[] = [];
   for (const nic of server.status?.networkInterfaces ?? []) {
@@ -160,7 +160,7 @@ function ownedBy(child: ChildObject, sbc: SbcObject): boolean {
  * Whether applying would change nothing we own: our labels and spec fields as wanted, and the active annotation
  * exactly as wanted (present with the same value, or absent: applying without it removes a stale one).
  */
-export function childUpToDate(metadata: DesiredChild["metadata"], spec: Record<string, unknown>, existing: ChildObject): boolean {
+function childUpToDate(metadata: DesiredChild["metadata"], spec: Record<string, unknown>, existing: ChildObject): boolean {
   const active = existing.metadata?.annotations?.[ACTIVE_ANNOTATION];
   return subsetEqual({ metadata: { labels: metadata.labels }, spec }, existing) && active === metadata.annotations?.[ACTIVE_ANNOTATION];
 }

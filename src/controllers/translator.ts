@@ -36,9 +36,9 @@ import { done, failed, KeyedWorkQueue, type ObjectKey, type ReconcileResult } fr
 
 export type { TranslatorModes } from "./translator-plan.ts";
 
-export const TRANSLATOR_FIELD_MANAGER = "boot-operator-translator";
+const TRANSLATOR_FIELD_MANAGER = "boot-operator-translator";
 
-export interface TranslatorDeps {
+interface TranslatorDeps {
   client: KubeClient;
   source: KubeSource;
   oci: OciClient;

@@ -45,7 +45,7 @@ export interface QueueClock {
   clearTimeout(handle: unknown): void;
 }
 
-export const systemClock: QueueClock = {
+const systemClock: QueueClock = {
   now: () => Date.now(),
   setTimeout: (callback, ms) => {
     const timer = setTimeout(callback, ms);
@@ -56,7 +56,7 @@ export const systemClock: QueueClock = {
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
-export interface KeyedWorkQueueOptions<K extends ObjectKey> {
+interface KeyedWorkQueueOptions<K extends ObjectKey> {
   /** Workers processing different keys at once. */
   concurrency?: number;
   /** Backoff of addRateLimited; client-go uses 5 ms → 1000 s, each reconciler picks what fits what it retries. */
@@ -78,7 +78,7 @@ function idOf(key: ObjectKey): string {
   return `${key.kind}/${key.namespace}/${key.name}`;
 }
 
-export const DEFAULT_BACKOFF: BackoffOptions = { base: 500, cap: 30_000, jitter: 0.25 };
+const DEFAULT_BACKOFF: BackoffOptions = { base: 500, cap: 30_000, jitter: 0.25 };
 
 export class KeyedWorkQueue<K extends ObjectKey = ObjectKey> {
   private readonly pending = new Map<string, K>();

@@ -7,7 +7,7 @@ import { endpointFamilies } from "./families.ts";
 import { clientAddress, observe } from "./middleware.ts";
 import { allowedMethods, type CompiledRoute, compileFamilies, type EndpointFamily, textError } from "./routes.ts";
 
-export interface MountOptions {
+interface MountOptions {
   /** Runs around every request (metrics, request log). */
   middleware?: readonly MiddlewareHandler<AppEnv>[];
   log?: Pick<Logger, "error">;

@@ -36,7 +36,7 @@ export interface HttpDeps {
 /** Hono's per-request variables, set by the middleware; the families never see them, they get a RouteContext. */
 export type AppEnv = { Variables: { clientAddress: string } };
 
-export type PublicUrl = { ok: true; url: string } | { ok: false; reason: string };
+type PublicUrl = { ok: true; url: string } | { ok: false; reason: string };
 
 /**
  * The base URL rendered into scripts and answers: --public-url, else the request's Host. A missing, empty or

@@ -32,8 +32,8 @@ export interface ImageProxyDeps {
   stallTimeoutMs?: number;
 }
 
-export const DEFAULT_MAX_BLOB_BYTES = 8 * 1024 ** 3;
-export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_BLOB_BYTES = 8 * 1024 ** 3;
+const DEFAULT_STALL_TIMEOUT_MS = 30_000;
 
 const HTTPBOOT_MOUNT = "/httpboot/";
 

@@ -2,8 +2,8 @@
 // range (RFC 9110 §14), If-Range, 416 and HEAD, done once for both. The body is a Blob slice — for a Bun.file that
 // goes out with sendfile, so a 1 GiB UKI never passes through memory.
 
-export type ByteRange = { start: number; end: number };
-export type RangeDecision = { type: "full" } | { type: "partial"; range: ByteRange } | { type: "unsatisfiable" };
+type ByteRange = { start: number; end: number };
+type RangeDecision = { type: "full" } | { type: "partial"; range: ByteRange } | { type: "unsatisfiable" };
 
 /**
  * RFC 9110 single byte range. Malformed headers and multiple ranges are answered with the whole body (the RFC lets
@@ -28,7 +28,7 @@ export function decideRange(header: string | null, size: number): RangeDecision 
 }
 
 /** What identifies the client's copy: the ETag, and the modification time where the body has one. */
-export interface RangeValidators {
+interface RangeValidators {
   etag: string;
   mtimeSeconds?: number;
 }
@@ -42,7 +42,7 @@ export function rangeStillValid(ifRange: string | null, validators: RangeValidat
   return !Number.isNaN(date) && date === validators.mtimeSeconds * 1000;
 }
 
-export interface RangedBody {
+interface RangedBody {
   /** The whole body; sliced for a range. */
   blob: Blob;
   size: number;

@@ -5,7 +5,7 @@
 
 /** Methods a route may list. GET routes list HEAD too (HTTP requires it; the route-table test checks it). */
 export const METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"] as const;
-export type Method = (typeof METHODS)[number];
+type Method = (typeof METHODS)[number];
 
 export interface RouteContext {
   /** Path parameters (`:name` segments), percent-decoded. */
@@ -14,9 +14,9 @@ export interface RouteContext {
   clientAddress: string;
 }
 
-export type RouteHandler = (request: Request, context: RouteContext) => Response | Promise<Response>;
+type RouteHandler = (request: Request, context: RouteContext) => Response | Promise<Response>;
 
-export interface Route {
+interface Route {
   /**
    * Literal segments, `:name` for one non-empty segment, and a final `*` for one or more characters below the
    * prefix (`/uki/*` matches `/uki/a/b`, not `/uki` or `/uki/`). The subset Hono and Bun.serve both understand.
@@ -80,7 +80,7 @@ export function queryOf(url: string): URLSearchParams | null {
   return new URLSearchParams(hash < 0 ? url.slice(start + 1) : url.slice(start + 1, hash));
 }
 
-export type ErrorStatus = 400 | 403 | 404 | 405 | 416 | 500 | 501 | 502 | 503;
+type ErrorStatus = 400 | 403 | 404 | 405 | 416 | 500 | 501 | 502 | 503;
 
 /** One-line plain-text error body, the format every non-2xx answer uses. */
 export function textError(status: ErrorStatus, reason: string, headers?: Record<string, string>): Response {

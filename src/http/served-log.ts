@@ -6,10 +6,10 @@ import type { LogFields, Logger } from "../observability/log.ts";
 import { PerKeyThrottle } from "../observability/log-throttle.ts";
 import { SuccessLog } from "../observability/success-log.ts";
 
-export const SUMMARY_INTERVAL_MS = 10_000;
+const SUMMARY_INTERVAL_MS = 10_000;
 const FAILURE_INTERVAL_MS = 10_000;
 
-export interface ServedLog {
+interface ServedLog {
   success(msg: string, route: string, config: string, client: string, fields: LogFields): void;
   failure(msg: string, client: string, fields: LogFields): void;
 }

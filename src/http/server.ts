@@ -28,12 +28,12 @@ export interface RunningServer {
   shutdown(graceMs: number): Promise<void>;
 }
 
-export function sameListenAddress(a: ListenAddress, b: ListenAddress): boolean {
+function sameListenAddress(a: ListenAddress, b: ListenAddress): boolean {
   // Port 0 is a new ephemeral port each time, never the same listener.
   return a.port !== 0 && a.port === b.port && a.hostname === b.hostname;
 }
 
-export interface SideListenerRequest {
+interface SideListenerRequest {
   /** For logs: "health probes", "metrics", … */
   name: string;
   address: ListenAddress | undefined;
@@ -47,14 +47,14 @@ export interface TlsFiles {
   key: string;
 }
 
-export interface SideListenerPlan {
+interface SideListenerPlan {
   names: string[];
   address: ListenAddress;
   allow: (path: string) => boolean;
   tls?: TlsFiles;
 }
 
-export type SideListenerPlanResult = { ok: true; listeners: SideListenerPlan[]; onMain: string[] } | { ok: false; reason: string };
+type SideListenerPlanResult = { ok: true; listeners: SideListenerPlan[]; onMain: string[] } | { ok: false; reason: string };
 
 /**
  * Which extra servers to start: none for a side listener on the boot listener's own address (the boot listener
@@ -86,11 +86,11 @@ export function planSideListeners(main: ListenAddress, requests: readonly SideLi
   return { ok: true, listeners, onMain };
 }
 
-export function formatListenAddress(address: ListenAddress): string {
+function formatListenAddress(address: ListenAddress): string {
   return `${address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname}:${address.port}`;
 }
 
-export interface HttpServerOptions {
+interface HttpServerOptions {
   idleTimeoutSeconds: number;
   /** Limit the listener to these paths (side listeners). */
   allow?: (path: string) => boolean;
@@ -98,14 +98,14 @@ export interface HttpServerOptions {
 }
 
 /** Boot clients send tiny GETs; nothing here accepts a body. */
-export const MAX_REQUEST_BODY_BYTES = 64 * 1024;
+const MAX_REQUEST_BODY_BYTES = 64 * 1024;
 
 /**
  * A declared body over the limit is refused before it is read, and the connection closed: Bun answers a GET first
  * and then waits for the announced bytes, so clients trickling a huge body held their sockets until idle-timeout
  * (2 000 of them exhausted a 1024 file-descriptor limit).
  */
-export function oversizedBody(headers: Headers): Response | null {
+function oversizedBody(headers: Headers): Response | null {
   const declared = headers.get("content-length");
   if (declared === null) return null;
   const length = Number(declared.trim());

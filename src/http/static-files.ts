@@ -8,7 +8,7 @@ import { extname, join, sep } from "node:path";
 import { promisify } from "node:util";
 import { rangedResponse } from "./ranges.ts";
 
-export type ResolvedPath = { ok: true; absolute: string } | { ok: false; status: 400 | 404; reason: string };
+type ResolvedPath = { ok: true; absolute: string } | { ok: false; status: 400 | 404; reason: string };
 
 /**
  * Maps the URL path below the mount point to a file inside `root`. Decodes each segment once; rejects NUL bytes
@@ -56,7 +56,7 @@ export function contentTypeFor(path: string): string {
   return CONTENT_TYPES[extname(path).toLowerCase()] ?? "application/octet-stream";
 }
 
-export interface FileValidators {
+interface FileValidators {
   etag: string;
   lastModified: string;
   mtimeSeconds: number;

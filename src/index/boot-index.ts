@@ -7,7 +7,7 @@ import { canonicalIp, canonicalNetworkIdentifier, canonicalUuid, swapUuidByteOrd
 import { DEFAULT_NAMESPACE, type HTTPBootConfig, type IPXEBootConfig, type ObjectMeta, objectKey, type Secret, secretValues } from "../api/index.ts";
 
 export type ConfigKind = "IPXEBootConfig" | "HTTPBootConfig";
-export type IdentifierKind = "uuid" | "ip" | "mac";
+type IdentifierKind = "uuid" | "ip" | "mac";
 
 /**
  * What a config is to the metal-operator translator, as verified by the Kubernetes source (never read from the
@@ -40,7 +40,7 @@ export function configId(kind: ConfigKind, key: string): string {
 }
 
 /** cluster: one holder per identifier across all namespaces; namespace: a namespace never takes another's identifier. */
-export type ClaimScope = "cluster" | "namespace";
+type ClaimScope = "cluster" | "namespace";
 export const CLAIM_SCOPES: readonly ClaimScope[] = ["cluster", "namespace"];
 
 export interface BootIndexOptions {
@@ -53,10 +53,10 @@ export interface BootIndexOptions {
  * standby: the loser is the translator's standby config; first-seen / created: the winner was seen / created first;
  * name: namespace/name order; namespace: another namespace holds the identifier (--claim-scope namespace).
  */
-export type LossReason = "active" | "holder" | "standby" | "first-seen" | "created" | "name" | "namespace";
+type LossReason = "active" | "holder" | "standby" | "first-seen" | "created" | "name" | "namespace";
 
 /** Two or more configs of one kind claim the same identifier; `winner` is served, `losers` are not for it. */
-export interface IdentifierConflict {
+interface IdentifierConflict {
   kind: ConfigKind;
   identifierKind: IdentifierKind;
   /** Canonical; for a UUID the winner's form (claimants may use its SMBIOS byte-swapped form). */
@@ -89,7 +89,7 @@ export interface Claimant {
   age: number;
 }
 
-export interface Ranking {
+interface Ranking {
   winner: Claimant;
   losers: { claimant: Claimant; reason: LossReason }[];
 }

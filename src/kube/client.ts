@@ -81,7 +81,7 @@ export function isGone(error: unknown): boolean {
   return error instanceof KubeApiError && error.isGone();
 }
 
-export interface KubeList<T> {
+interface KubeList<T> {
   items: T[];
   resourceVersion: string;
 }
@@ -95,7 +95,7 @@ export interface WatchHandle {
   abort(): void;
 }
 
-export interface KubeClientOptions {
+interface KubeClientOptions {
   /** Per-request timeout for non-watch calls. */
   requestTimeoutMs?: number;
 }

@@ -4,7 +4,7 @@
 import { API_GROUP, API_VERSION } from "../api/index.ts";
 
 /** What a REST path needs to address a resource type; the core group is "". */
-export interface ResourceType {
+interface ResourceType {
   group: string;
   version: string;
   /** Plural, lower case, as in the URL: "secrets", "ipxebootconfigs". */
@@ -17,7 +17,7 @@ export interface ResourceDescriptor extends ResourceType {
   namespaced: boolean;
 }
 
-export interface ResourcePathRequest extends ResourceType {
+interface ResourcePathRequest extends ResourceType {
   /** Empty or absent: cluster-scoped, or all namespaces of a namespaced type. */
   namespace?: string;
   /** Absent: the collection. */
@@ -27,7 +27,7 @@ export interface ResourcePathRequest extends ResourceType {
 }
 
 export const METAL_GROUP = "metal.ironcore.dev";
-export const METAL_VERSION = "v1alpha1";
+const METAL_VERSION = "v1alpha1";
 
 export const SECRETS: ResourceDescriptor = { group: "", version: "v1", resource: "secrets", kind: "Secret", namespaced: true };
 export const EVENTS: ResourceDescriptor = { group: "", version: "v1", resource: "events", kind: "Event", namespaced: true };

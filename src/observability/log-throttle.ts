@@ -1,7 +1,7 @@
 // At most one log line per key per interval, for events a misconfigured client repeats on every request (a DHCP
 // server outside --trusted-proxies asks on every DHCP message). Pure: the caller passes the clock.
 
-export interface ThrottleDecision {
+interface ThrottleDecision {
   /** Whether to write the line now. */
   allowed: boolean;
   /** Events for this key swallowed since the last allowed one (reported on the next allowed line). */

@@ -3,7 +3,7 @@
 // for) and one summary per route per interval; every request is still a debug line. Pure: the caller passes the
 // clock and writes the lines.
 
-export interface SuccessSummary {
+interface SuccessSummary {
   route: string;
   intervalSeconds: number;
   total: number;

@@ -61,7 +61,7 @@ interface OciClientOptions {
   redirects?: RedirectOptions;
 }
 
-export interface RedirectOptions {
+interface RedirectOptions {
   /** Canonical host[:port] of the allowed registries. */
   allowedRegistries?: readonly string[];
   /** Parsed --allowed-redirect-hosts. */

@@ -43,13 +43,13 @@ export function parseRedirectHostList(csv: string | undefined): RedirectHostList
   return { exact, suffixes };
 }
 
-export interface RedirectContext {
+interface RedirectContext {
   /** The registry allow-list (canonical host[:port]): their own hosts are always fine targets. */
   allowedRegistries: readonly string[];
   hosts: RedirectHostList;
 }
 
-export type RedirectVerdict =
+type RedirectVerdict =
   | { follow: true; explicit: true }
   /** Allowed by a suffix: the caller must still check where the name resolves (checkResolvedAddresses). */
   | { follow: true; explicit: false }

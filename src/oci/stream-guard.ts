@@ -3,7 +3,7 @@
 // machine's memory. Also the slicing the proxy needs when a registry ignores Range.
 import { OciError } from "./errors.ts";
 
-export interface StreamLimits {
+interface StreamLimits {
   /** Bytes after which the stream errors (BLOB_LIMIT). */
   maxBytes: number;
   /** Milliseconds without a chunk after which the stream errors (BLOB_LIMIT) and the source is cancelled. */

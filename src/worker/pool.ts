@@ -21,7 +21,7 @@ export interface TaskEnvelope<Request> {
 }
 export type TaskReply<Response> = { id: number; ok: true; response: Response } | { id: number; ok: false; error: string };
 
-export interface WorkerPoolOptions {
+interface WorkerPoolOptions {
   /** Module the workers run, from `workerEntry()`. */
   entry: string;
   /** Most workers alive at once; default: the CPU count, at most 4. */

@@ -16,7 +16,7 @@ export interface SourcePosition {
 }
 
 /** `storage.files.0.mode` — the dotted form Butane prints (without its `$.` prefix). */
-export function formatPath(path: readonly PathSegment[]): string {
+function formatPath(path: readonly PathSegment[]): string {
   return path.map(String).join(".");
 }
 

@@ -37,11 +37,6 @@ function isHighSurrogate(code: number): boolean {
   return code >= 0xd800 && code <= 0xdbff;
 }
 
-/** Whether a UTF-16 unit at `index` is a surrogate-escaped raw byte (see utf8Bytes). */
-export function isEscapedByteAt(text: string, index: number): boolean {
-  return isEscapedByte(text.charCodeAt(index)) && !(index > 0 && isHighSurrogate(text.charCodeAt(index - 1)));
-}
-
 /** Length in bytes, as Go's len() counts a string. */
 export function byteLength(text: string): number {
   return utf8Bytes(text).length;

@@ -7,7 +7,7 @@ import { decodeStdBase64, utf8Bytes } from "./encoding.ts";
 
 // ---------------------------------------------------------------------------------------------- net/url
 
-export interface GoUrl {
+interface GoUrl {
   scheme: string;
   opaque: string;
   rawQuery: string;

@@ -78,7 +78,7 @@ export type IgnTypeName =
   | "Unit"
   | "Dropin";
 
-export interface IgnType {
+interface IgnType {
   fields: IgnField[];
   /** Ignition's Key(): identity used for merging and duplicate detection in lists. */
   key?: (value: IgnObject) => string;
@@ -318,7 +318,7 @@ function isObject(value: IgnValue | undefined): value is IgnObject {
 }
 
 /** clarketm/json's isEmptyValue for a field of the given kind. */
-export function isEmptyField(field: IgnField, value: IgnValue | undefined, schema: IgnSchema): boolean {
+function isEmptyField(field: IgnField, value: IgnValue | undefined, schema: IgnSchema): boolean {
   if (value === undefined) return true;
   switch (field.kind) {
     case "list":

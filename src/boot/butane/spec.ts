@@ -52,7 +52,7 @@ const SPEC_TABLE: readonly SpecRow[] = [
 
 export const SUPPORTED_SPECS: readonly string[] = SPEC_TABLE.map((row) => `${row.variant} ${row.version}`);
 
-export const SUPPORTED_VARIANTS: readonly ButaneVariant[] = [...new Set(SPEC_TABLE.map((row) => row.variant))];
+const SUPPORTED_VARIANTS: readonly ButaneVariant[] = [...new Set(SPEC_TABLE.map((row) => row.variant))];
 
 /**
  * What Butane v0.28.0 also knows but this server does not translate: OpenShift (MachineConfig sugar for

@@ -40,7 +40,7 @@ function objectOrUndefined(value: IgnObject): IgnObject | undefined {
   return Object.keys(value).length > 0 ? value : undefined;
 }
 
-export function translateResource(resource: DecodedObject | undefined, context: TranslateContext): IgnObject | undefined {
+function translateResource(resource: DecodedObject | undefined, context: TranslateContext): IgnObject | undefined {
   if (!resource) return undefined;
   const { spec, report } = context;
   const out = withOrigin<IgnObject>({}, resource.path);

@@ -40,23 +40,23 @@ export interface DecodedObject {
   readonly fields: Map<string, Decoded>;
 }
 
-export type Decoded = string | number | boolean | DecodedObject | DecodedList;
+type Decoded = string | number | boolean | DecodedObject | DecodedList;
 
-export interface DecodedList {
+interface DecodedList {
   readonly path: readonly PathSegment[];
   readonly items: Decoded[];
 }
 
-export function isDecodedObject(value: Decoded | undefined): value is DecodedObject {
+function isDecodedObject(value: Decoded | undefined): value is DecodedObject {
   return typeof value === "object" && "fields" in value;
 }
 
-export function isDecodedList(value: Decoded | undefined): value is DecodedList {
+function isDecodedList(value: Decoded | undefined): value is DecodedList {
   return typeof value === "object" && "items" in value;
 }
 
 /** The parsed document plus a way to find the line/column of any path in it. */
-export interface ParsedSource {
+interface ParsedSource {
   readonly root: YamlNode | null;
   /** Butane's report correlation: the position of the deepest node of the source tree on `path`. */
   readonly locate: (path: readonly PathSegment[]) => SourcePosition | undefined;
@@ -69,9 +69,9 @@ export interface ParsedSource {
 }
 
 /** `node` null: the path exists but holds an empty value (`key:` with nothing after it). */
-export type SourceLookup = { found: false } | { found: true; node: YamlNode | null; position: SourcePosition | undefined };
+type SourceLookup = { found: false } | { found: true; node: YamlNode | null; position: SourcePosition | undefined };
 
-export interface DecodeContext {
+interface DecodeContext {
   readonly report: DiagnosticReport;
   readonly resolveAlias: (node: YamlNode) => YamlNode | null;
 }

@@ -20,7 +20,7 @@ export interface FileVersionFacts {
   settleMs: number;
 }
 
-export type Verdict = { complete: true } | { complete: false; reason: string; recheckInMs: number | undefined };
+type Verdict = { complete: true } | { complete: false; reason: string; recheckInMs: number | undefined };
 
 export function judgeVersion(facts: FileVersionFacts): Verdict {
   if (facts.servedIds.size > 0 && facts.blank) {

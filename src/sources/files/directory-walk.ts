@@ -10,17 +10,17 @@ const RESOURCE_FILE = /\.(ya?ml|json)$/i;
 /** kustomize's own files live beside the resources they list (manifests/samples does this); they are not resources. */
 const KUSTOMIZE_FILE = /(^|\/)(kustomization|Kustomization)\.ya?ml$/;
 
-export function isResourceFileName(relativePath: string): boolean {
+function isResourceFileName(relativePath: string): boolean {
   return RESOURCE_FILE.test(relativePath) && !KUSTOMIZE_FILE.test(relativePath);
 }
 
-export interface WalkProblem {
+interface WalkProblem {
   /** Relative to the walked directory. */
   path: string;
   message: string;
 }
 
-export interface DirectoryWalk {
+interface DirectoryWalk {
   /** Relative paths of resource files, sorted. */
   files: string[];
   /** Entries that look like resource files or directories but cannot be read. */

@@ -7,7 +7,7 @@ import { configId } from "../../index/boot-index.ts";
 import { type SnapshotUpdate, type SourceProblem, snapshotOf } from "../../index/snapshot.ts";
 import type { DecodedFile } from "./documents.ts";
 
-export function resourceId(kind: string, namespace: string | undefined, name: string): string {
+function resourceId(kind: string, namespace: string | undefined, name: string): string {
   return `${kind}/${objectKey({ name, namespace })}`;
 }
 

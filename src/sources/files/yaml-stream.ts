@@ -19,7 +19,7 @@ export interface YamlLimits {
 
 export const DEFAULT_YAML_LIMITS: YamlLimits = { maxDepth: 100, maxAliasNodes: 1_000_000 };
 
-export interface YamlFailure {
+interface YamlFailure {
   /** 0-based index of the document the failure is in. */
   document: number;
   line: number;

@@ -17,9 +17,9 @@ import { statusSaysHeld, type TranslatedConfig, type TranslatorEvidence, transla
 
 export type WatchedKind = "IPXEBootConfig" | "HTTPBootConfig" | "Secret";
 /** Watched only to verify the translator's configs; their changes reach no reconciler. */
-export type OwnerKind = "ServerBootConfiguration" | "Server";
+type OwnerKind = "ServerBootConfiguration" | "Server";
 
-export interface KubeSourceOptions {
+interface KubeSourceOptions {
   /** Empty: all namespaces (needs cluster-wide list/watch RBAC). */
   namespace: string;
   /** Only Secrets with these labels are watched (narrower RBAC is still namespace-wide for secrets). */
@@ -71,7 +71,7 @@ export interface InvalidSpec {
 }
 
 /** A version's problems carry this when an older valid version is still served (logs, `validate`). */
-export const STILL_SERVING_PREVIOUS = "(still serving the last valid version)";
+const STILL_SERVING_PREVIOUS = "(still serving the last valid version)";
 
 /**
  * Same generation (spec unchanged: the API server bumps it on every spec change of a CRD with a status subresource)

@@ -16,7 +16,7 @@ export type ReflectorChange =
   /** `managedFields`: what trimForCache dropped from this version, for consumers that inspect it once (never cached). */
   { type: "upsert"; key: string; object: KubeObjectLike; managedFields?: unknown } | { type: "delete"; key: string; object: KubeObjectLike };
 
-export interface ReflectorOptions {
+interface ReflectorOptions {
   /** Collection path, e.g. /apis/boot.ironcore.dev/v1alpha1/ipxebootconfigs or /api/v1/namespaces/x/secrets. */
   path: string;
   labelSelector?: string;
@@ -40,7 +40,7 @@ export interface ReflectorOptions {
  * Drops what no consumer reads before an object is cached: managedFields were half of each config's JSON in the
  * benchmark (client-go's informers strip them the same way).
  */
-export function trimForCache(object: KubeObjectLike): KubeObjectLike {
+function trimForCache(object: KubeObjectLike): KubeObjectLike {
   const metadata = object.metadata as (KubeObjectLike["metadata"] & { managedFields?: unknown }) | undefined;
   if (metadata && "managedFields" in metadata) delete metadata.managedFields;
   return object;
