@@ -68,11 +68,17 @@ function reportUpdates(store: BootStore, log: Logger, metrics: BootMetrics): voi
   let reportedDiagnoses = new Set<string>();
   // Referenced secrets and their content (Butane, scripts) are checked here too, so a bad edit is logged at once
   // rather than when the machine next boots: once this generation's translations (on workers) have finished.
+  // The gauge counts both what the source could not load and configs in Error, so it is set again once diagnosed.
+  let sourceErrors = 0;
   const reportDiagnoses = (generation: number): void => {
     if (store.generation !== generation) return; // a newer index is being reported instead
     const index = store.index;
     const current = new Set<string>();
-    for (const diagnosis of diagnoseAll(index, store)) {
+    const diagnoses = diagnoseAll(index, store);
+    const configsInError = diagnoses.filter((diagnosis) => diagnosis.state === "Error").length;
+    metrics.resourceProblems.set({ severity: "error" }, sourceErrors + configsInError);
+    log.info("resources checked", { generation, configsInError, configs: diagnoses.length });
+    for (const diagnosis of diagnoses) {
       for (const problem of diagnosis.problems) {
         if (problem.reason === "IdentifierConflict") continue;
         const line = `${diagnosis.kind} ${diagnosis.key}: ${problem.message}`;
@@ -106,6 +112,7 @@ function reportUpdates(store: BootStore, log: Logger, metrics: BootMetrics): voi
       current.add(line);
       if (!reported.has(line)) log.warn("identifier conflict", { conflict: line });
     }
+    sourceErrors = errors;
     metrics.resourceProblems.set({ severity: "error" }, errors);
     metrics.resourceProblems.set({ severity: "warning" }, store.problems.length - errors);
     reported = current;

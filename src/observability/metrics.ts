@@ -130,7 +130,15 @@ export function createBootMetrics(registry = new MetricsRegistry()) {
     configs: registry.register(new Gauge("boot_operator_configs", "Boot configs loaded, by kind.")),
     secrets: registry.register(new Gauge("boot_operator_secrets", "Secrets loaded.")),
     conflicts: registry.register(new Gauge("boot_operator_identifier_conflicts", "Identifiers claimed by more than one config of a kind.")),
-    resourceProblems: registry.register(new Gauge("boot_operator_resource_problems", "Current problems in the resource source, by severity.")),
+    resourceProblems: registry.register(
+      new Gauge(
+        "boot_operator_resource_problems",
+        "Current problems, by severity: resources the source could not load, and configs in Error (a missing or broken secret, a lost identifier).",
+      ),
+    ),
+    bootRequestsFailed: registry.register(
+      new Counter("boot_operator_boot_requests_failed_total", "Non-2xx answers on boot routes, by route and reason (unknown-machine has its own)."),
+    ),
     reloads: registry.register(new Counter("boot_operator_resource_reloads_total", "Resource snapshots applied.")),
     forwardedForIgnored: registry.register(
       new Counter(
