@@ -76,6 +76,11 @@ function reportUpdates(store: BootStore, log: Logger, metrics: BootMetrics): voi
     const current = new Set<string>();
     const diagnoses = diagnoseAll(index, store);
     const configsInError = diagnoses.filter((diagnosis) => diagnosis.state === "Error").length;
+    for (const kind of ["IPXEBootConfig", "HTTPBootConfig"] as const) {
+      for (const state of ["Ready", "Error"] as const) {
+        metrics.configs.set({ kind, state }, diagnoses.filter((diagnosis) => diagnosis.kind === kind && diagnosis.state === state).length);
+      }
+    }
     metrics.resourceProblems.set({ severity: "error" }, sourceErrors + configsInError);
     log.info("resources checked", { generation, configsInError, configs: diagnoses.length });
     for (const diagnosis of diagnoses) {
@@ -94,8 +99,6 @@ function reportUpdates(store: BootStore, log: Logger, metrics: BootMetrics): voi
     void store.ignition.allSettled().then(() => reportDiagnoses(generation));
     const index = store.index;
     metrics.reloads.inc();
-    metrics.configs.set({ kind: "IPXEBootConfig" }, index.ipxeBootConfigs.length);
-    metrics.configs.set({ kind: "HTTPBootConfig" }, index.httpBootConfigs.length);
     metrics.secrets.set({}, index.secrets.size);
     metrics.conflicts.set({}, index.conflicts.length);
     const current = new Set<string>();
@@ -138,6 +141,7 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
   ]);
   if (!sides.ok) throw new UsageError(sides.reason);
   const metrics = createBootMetrics();
+  metrics.buildInfo.set({ version: VERSION, commit: COMMIT }, 1);
   const store = new BootStore({ claimScope: options["claim-scope"] });
   store.ignition.onWarnings = (secret, warnings) => log.warn("butane translated with warnings", { secret, warnings });
   // Butane is translated on workers as each new secret version arrives, never on the thread answering machines.

@@ -1,5 +1,6 @@
 // A small Prometheus text-format registry. prom-client works too, but its default metrics are empty on Bun and we
 // need only counters, gauges and one histogram; this keeps the hot path to a Map lookup and an increment.
+import { readdirSync } from "node:fs";
 
 type Labels = Readonly<Record<string, string>>;
 
@@ -100,6 +101,40 @@ class Histogram extends LabelledMetric<HistogramState> {
   }
 }
 
+/**
+ * The process metrics Prometheus client libraries export by default (prom-client's are empty on Bun), read when
+ * scraped: CPU, resident memory, open file descriptors (Linux) and start time.
+ */
+class ProcessMetrics implements Metric {
+  private readonly startTimeSeconds = Math.round(Date.now() / 1000 - process.uptime());
+  render(out: string[]): void {
+    const cpu = process.cpuUsage();
+    out.push(
+      "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.",
+      "# TYPE process_cpu_seconds_total counter",
+      `process_cpu_seconds_total ${(cpu.user + cpu.system) / 1e6}`,
+      "# HELP process_resident_memory_bytes Resident memory size in bytes.",
+      "# TYPE process_resident_memory_bytes gauge",
+      `process_resident_memory_bytes ${process.memoryUsage.rss()}`,
+      "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.",
+      "# TYPE process_start_time_seconds gauge",
+      `process_start_time_seconds ${this.startTimeSeconds}`,
+    );
+    const fds = openFileDescriptors();
+    if (fds !== undefined) {
+      out.push("# HELP process_open_fds Number of open file descriptors.", "# TYPE process_open_fds gauge", `process_open_fds ${fds}`);
+    }
+  }
+}
+
+function openFileDescriptors(): number | undefined {
+  try {
+    return readdirSync("/proc/self/fd").length;
+  } catch {
+    return undefined; // not Linux
+  }
+}
+
 class MetricsRegistry {
   private readonly metrics: Metric[] = [];
   register<M extends Metric>(metric: M): M {
@@ -127,7 +162,9 @@ export function createBootMetrics(registry = new MetricsRegistry()) {
     ),
     httpResponseBytes: registry.register(new Counter("boot_operator_http_response_bytes_total", "Response body bytes promised (Content-Length), by route.")),
     bootMilestones: registry.register(new Counter("boot_operator_boot_milestones_total", "Boot steps served to machines, by milestone.")),
-    configs: registry.register(new Gauge("boot_operator_configs", "Boot configs loaded, by kind.")),
+    buildInfo: registry.register(new Gauge("boot_operator_build_info", "1, labelled with the running version and commit.")),
+    process: registry.register(new ProcessMetrics()),
+    configs: registry.register(new Gauge("boot_operator_configs", "Boot configs loaded, by kind and state (Ready, Error).")),
     secrets: registry.register(new Gauge("boot_operator_secrets", "Secrets loaded.")),
     conflicts: registry.register(new Gauge("boot_operator_identifier_conflicts", "Identifiers claimed by more than one config of a kind.")),
     resourceProblems: registry.register(

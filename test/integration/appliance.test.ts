@@ -130,9 +130,20 @@ describe("health and metrics", () => {
   });
   test("metrics count configs, requests and milestones", async () => {
     await get(`/ipxe/${UUID_1}`);
-    const text = await (await get("/metrics")).text();
-    expect(text).toContain('boot_operator_configs{kind="IPXEBootConfig"} 3');
-    expect(text).toContain('boot_operator_configs{kind="HTTPBootConfig"} 1');
+    // The by-state gauges follow the diagnosis, which waits for Butane translations on the worker: await them.
+    const text = await eventually(async () => {
+      const metrics = await (await get("/metrics")).text();
+      return metrics.includes('boot_operator_configs{kind="IPXEBootConfig",state=') && metrics;
+    }, "the by-state config gauges");
+    // By state: two of this file's three IPXEBootConfigs are broken on purpose (a Butane error, a missing secret).
+    expect(text).toContain('boot_operator_configs{kind="IPXEBootConfig",state="Ready"} 1');
+    expect(text).toContain('boot_operator_configs{kind="IPXEBootConfig",state="Error"} 2');
+    expect(text).toContain('boot_operator_configs{kind="HTTPBootConfig",state="Ready"} 1');
+    expect(text).toContain('boot_operator_resource_problems{severity="error"} 2');
+    expect(text).toMatch(/boot_operator_build_info\{version="[^"]+",commit="[^"]+"\} 1/);
+    expect(text).toMatch(/process_resident_memory_bytes [1-9]\d+/);
+    expect(text).toMatch(/process_open_fds [1-9]\d*/);
+    expect(text).toMatch(/process_cpu_seconds_total \d/);
     expect(text).toMatch(/boot_operator_http_requests_total\{route="\/ipxe\/:uuid",method="GET",status="200"\} \d+/);
     expect(text).toMatch(/boot_operator_http_request_duration_seconds_bucket\{route="\/ipxe\/:uuid",le="\+Inf"\} \d+/);
     expect(text).toMatch(/boot_operator_boot_milestones_total\{milestone="ipxe-script"\} \d+/);
