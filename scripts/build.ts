@@ -6,7 +6,7 @@ const dirty = (await $`git status --porcelain -- src package.json`.nothrow().qui
 const outfile = process.argv[2] ?? "dist/boot-operator";
 // Worker modules are separate entry points: Bun bundles each into the executable under /$bunfs/root/<path in src>
 // (see workerEntry in src/worker/pool.ts), and nothing finds them there unless they are listed here.
-const workerEntries = ["src/sources/files/parse-worker.ts", "src/boot/butane/translate-worker.ts"];
+const workerEntries = ["src/sources/files/parse-worker.ts", "src/boot/butane/translate-worker.ts", "src/boot/ipxe-template-worker.ts"];
 const started = performance.now();
 await $`bun build src/main.ts ${workerEntries} --compile --minify --bytecode --define ${`BUILD_COMMIT=${JSON.stringify(commit + (dirty ? "-dirty" : ""))}`} --outfile ${outfile}`;
 console.log(`built ${outfile} (${commit}${dirty ? "-dirty" : ""}) in ${Math.round(performance.now() - started)} ms`);

@@ -39,11 +39,31 @@ export async function settledIgnitionServability(index: BootIndex, caches: Secre
   return ignitionServability(index, caches, config);
 }
 
-/** Resolves once the config's ignition secret (as `index` has it) is translated; at once when nothing is pending. */
+/**
+ * Resolves once the config's ignition secret and (for iPXE) its script secret, as `index` has them, are translated
+ * and parsed; at once when nothing is pending.
+ */
 export async function settleConfig(index: BootIndex, caches: SecretCaches, config: BootConfig): Promise<void> {
   const name = config.spec.ignitionSecretRef?.name;
   const entry = name ? index.secret(namespaceOf(config.metadata), name) : undefined;
   if (entry) await caches.ignition.settled(entry);
+  if (config.kind === "IPXEBootConfig") await settleIpxeScript(index, caches, config);
+}
+
+async function settleIpxeScript(index: BootIndex, caches: SecretCaches, config: IPXEBootConfig): Promise<void> {
+  const name = config.spec.ipxeScriptSecretRef?.name;
+  const entry = name ? index.secret(namespaceOf(config.metadata), name) : undefined;
+  if (entry) await caches.ipxeScripts.settled(entry);
+}
+
+/** The same verdict once the config's own script secret is parsed: what /ipxe/{uuid} answers (it waits for nothing else). */
+export async function settledIpxeScriptServability(
+  index: BootIndex,
+  caches: SecretCaches,
+  config: IPXEBootConfig,
+): Promise<Servable<{ template: IpxeTemplate | null }>> {
+  await settleIpxeScript(index, caches, config);
+  return ipxeScriptServability(index, caches, config);
 }
 
 /** /ipxe/{uuid}: the custom script from ipxeScriptSecretRef, or `template: null` for the default template. */

@@ -1,8 +1,9 @@
 // Holds the current index. A new snapshot replaces the index in one assignment, so every request reads one
 // consistent generation; caches derived from secrets are pruned to the live set on each replacement. Each new index
 // is built from the one it replaces, so a config that holds a machine's identifiers keeps them against newcomers.
-// Each new index also starts the translation of every new Butane secret version (off the serving thread once
-// serve gives the ignition cache a translator), so requests and diagnoses read finished results.
+// Each new index also starts the translation of every new Butane secret version and the parse of every new
+// custom iPXE script (off the serving thread once serve gives the caches a worker), so requests and diagnoses
+// read finished results.
 
 import { BootIndex, type BootIndexOptions } from "../index/boot-index.ts";
 import type { SnapshotUpdate, SourceProblem } from "../index/snapshot.ts";
@@ -28,14 +29,14 @@ export class BootStore {
     this.index = new BootIndex(update.snapshot, this.index, this.indexOptions);
     this.problems = update.problems;
     this.ignition.refresh(this.index);
-    this.ipxeScripts.prune(this.index);
+    this.ipxeScripts.refresh(this.index);
     this.generation++;
     this.ready = true;
     for (const listener of this.listeners) listener(this);
   }
 
   /**
-   * Resolves once the ignition translation the config needs (as the current index has it) has finished, so a
+   * Resolves once the ignition translation and iPXE script parse the config needs (as the current index has it) has finished, so a
    * diagnosis made next reads the result rather than "still being translated". At once when nothing is pending.
    */
   async settle(kind: "IPXEBootConfig" | "HTTPBootConfig", key: string): Promise<void> {

@@ -11,7 +11,9 @@ export type UnservableReason =
   | "ButaneTranslationFailed"
   | "IPXEScriptInvalid"
   /** Butane still being translated on a worker: requests wait for it; a diagnosis made meanwhile says so. */
-  | "IgnitionPending";
+  | "IgnitionPending"
+  /** A custom iPXE script still being parsed on a worker: likewise. */
+  | "IPXEScriptPending";
 
 interface Unservable {
   ok: false;

@@ -170,7 +170,8 @@ export const FLAGS: readonly FlagSpec[] = [
     valueName: "SECONDS",
     // A legitimate Secret near Kubernetes' 1 MiB limit took 5-13 s on a loaded 2-core machine: 10 s would refuse it.
     defaultValue: "30",
-    description: "time budget for translating one Butane secret, e.g. 30 or 0.5; a document that takes longer is an error on that secret",
+    description:
+      "time budget for translating one Butane secret or parsing one custom iPXE script template, e.g. 30 or 0.5; one that takes longer is an error on that secret",
     commands: ["serve"],
   },
   {

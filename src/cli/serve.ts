@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import { diagnoseAll } from "../boot/diagnose.ts";
 import { workerButaneTranslator } from "../boot/ignition.ts";
+import { workerIpxeTemplateParser } from "../boot/ipxe-scripts.ts";
 import type { ServedEvent } from "../boot/served.ts";
 import { BootStore } from "../boot/store.ts";
 import { createApp } from "../http/app.ts";
@@ -96,7 +97,7 @@ function reportUpdates(store: BootStore, log: Logger, metrics: BootMetrics): voi
   };
   store.onChange(() => {
     const generation = store.generation;
-    void store.ignition.allSettled().then(() => reportDiagnoses(generation));
+    void Promise.all([store.ignition.allSettled(), store.ipxeScripts.allSettled()]).then(() => reportDiagnoses(generation));
     const index = store.index;
     metrics.reloads.inc();
     metrics.secrets.set({}, index.secrets.size);
@@ -150,6 +151,12 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
     onWorkerReplaced: (reason) => log.warn("butane translator worker replaced", { reason }),
   });
   store.ignition.useTranslator(butane.translate);
+  // Custom iPXE script templates likewise, with the same time budget.
+  const ipxeScripts = workerIpxeTemplateParser({
+    timeoutMs: options["translate-timeout"] * 1000,
+    onWorkerReplaced: (reason) => log.warn("ipxe script parser worker replaced", { reason }),
+  });
+  store.ipxeScripts.useParser(ipxeScripts.parse);
   const template = await loadIpxeTemplate(options["ipxe-template"], log);
   const source = hooks.source ?? createFileSource(options, log);
   reportUpdates(store, log, metrics);
@@ -206,6 +213,7 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
     await source.stop().catch(() => {});
     template.close();
     butane.close();
+    ipxeScripts.close();
     await oci.close();
     await Promise.all([server, ...sideServers].map((running) => running.shutdown(options["shutdown-timeout"] * 1000)));
     log.info("stopped");

@@ -1,9 +1,11 @@
 // /ipxe (first stage: chainload with the machine's identity) and /ipxe/{uuid} (second stage: the boot script).
+// A custom script is parsed once per secret version on a worker; a request for one still being parsed awaits that
+// one result, never parses itself.
 import { canonicalMac, canonicalUuid } from "../api/canonical.ts";
 import { httpBootIdentity } from "../boot/httpboot.ts";
 import { renderChainloadScript, renderIpxeTemplate } from "../boot/ipxe-template.ts";
 import { namespaceOf, resolveIpxeConfig } from "../boot/resolve.ts";
-import { ipxeScriptServability } from "../boot/servability.ts";
+import { settledIpxeScriptServability } from "../boot/servability.ts";
 import { absoluteBootUrl, type HttpDeps, publicUrlFor } from "./context.ts";
 import { noteIgnoredForwardedFor, withNotice } from "./forwarded-for.ts";
 import { type EndpointFamily, queryOf, type RouteContext, rawPathOf, textError } from "./routes.ts";
@@ -14,7 +16,7 @@ const GET_HEAD = ["GET", "HEAD"] as const;
 
 export function ipxeFamily(deps: HttpDeps): EndpointFamily {
   const served = servedLogFor(deps.log);
-  const chainload = (request: Request, context: RouteContext): Response => {
+  const chainload = (request: Request, context: RouteContext): Response | Promise<Response> => {
     const query = queryOf(request.url);
     // A machine without an SMBIOS UUID chains to "/ipxe/?mac=…"; answering that with the chainload script again
     // would loop it forever, so a request carrying the identity query is already the second stage.
@@ -25,12 +27,12 @@ export function ipxeFamily(deps: HttpDeps): EndpointFamily {
     return new Response(renderChainloadScript(publicUrl.url), { headers: IPXE_HEADERS });
   };
 
-  const secondStage = (request: Request, query: URLSearchParams | null, context: RouteContext, rawUuid: string): Response => {
+  const secondStage = async (request: Request, query: URLSearchParams | null, context: RouteContext, rawUuid: string): Promise<Response> => {
     const notice = noteIgnoredForwardedFor(request, context.clientAddress, rawUuid === "" ? "/ipxe" : "/ipxe/:uuid", deps);
-    return withNotice(answerSecondStage(request, query, context, rawUuid), notice);
+    return withNotice(await answerSecondStage(request, query, context, rawUuid), notice);
   };
 
-  const answerSecondStage = (request: Request, query: URLSearchParams | null, context: RouteContext, rawUuid: string): Response => {
+  const answerSecondStage = async (request: Request, query: URLSearchParams | null, context: RouteContext, rawUuid: string): Promise<Response> => {
     const uuid = rawUuid === "" ? undefined : canonicalUuid(rawUuid);
     if (uuid === null) return textError(400, `invalid machine UUID ${JSON.stringify(rawUuid)}`);
     const rawMac = query?.get("mac");
@@ -58,7 +60,7 @@ export function ipxeFamily(deps: HttpDeps): EndpointFamily {
       return textError(404, `no IPXEBootConfig matches uuid ${uuid ?? "(none)"}, mac ${mac ?? "(none)"}, address ${networkIds.join(",") || "(unknown)"}`);
     }
     const { config } = match;
-    const script = ipxeScriptServability(index, deps.store, config);
+    const script = await settledIpxeScriptServability(index, deps.store, config);
     if (!script.ok) {
       if (script.status === 500) served.failure("cannot serve iPXE script", context.clientAddress, { config: match.key, reason: script.message });
       return textError(script.status, script.message);
