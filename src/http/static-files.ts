@@ -122,14 +122,41 @@ async function openedInside(fd: number, info: Stats, root: string, absolute: str
 }
 
 /**
+ * How long, and how many, descriptors stay open after their response was handed over. Bun opens a Bun.file body when
+ * it starts writing the response (or, in process, when the body is read), which is soon but not within a fixed
+ * number of event-loop turns; closing on the next turn lost that race now and then (ENOENT on /proc/self/fd/N). Held
+ * for a while, bounded, so a flood of /uki requests cannot exhaust descriptors: past the cap the oldest — long since
+ * opened by Bun — is closed first.
+ */
+const HOLD_MS = 10_000;
+const MAX_HELD = 256;
+const held: { fd: number; timer: ReturnType<typeof setTimeout> }[] = [];
+
+function holdThenClose(fd: number): void {
+  const timer = setTimeout(() => {
+    const index = held.findIndex((entry) => entry.fd === fd);
+    if (index >= 0) held.splice(index, 1);
+    closeQuietly(fd);
+  }, HOLD_MS);
+  timer.unref?.();
+  held.push({ fd, timer });
+  while (held.length > MAX_HELD) {
+    const oldest = held.shift();
+    if (oldest) {
+      clearTimeout(oldest.timer);
+      closeQuietly(oldest.fd);
+    }
+  }
+}
+
+/**
  * The opened file as a Bun.file, without opening the path again: /proc/self/fd/N opens the very file behind our
  * descriptor (not whatever the name points to now), so Bun still sends it with sendfile and an exact Content-Length
- * (a JS stream would turn into chunked encoding, which boot firmware does not all handle). Bun opens it when it
- * starts writing the response, in the microtasks right after the handler returns; our descriptor is closed on the
- * next macrotask, after that. Bun.file(fd) itself cannot be used: its slices send the wrong length.
+ * (a JS stream would turn into chunked encoding, which boot firmware does not all handle). Our descriptor is held
+ * until Bun has opened its own (holdThenClose). Bun.file(fd) itself cannot be used: its slices send the wrong length.
  */
 function blobOfOpenFile(fd: number): { blob: Blob; release: () => void } {
-  return { blob: Bun.file(`/proc/self/fd/${fd}`), release: () => setImmediate(() => closeQuietly(fd)) };
+  return { blob: Bun.file(`/proc/self/fd/${fd}`), release: () => holdThenClose(fd) };
 }
 
 /** Serves `absolute` (from resolveInside) only if the file actually opened is a regular file inside `root`. */
