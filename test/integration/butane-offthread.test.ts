@@ -6,6 +6,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Appliance, startAppliance } from "../harness/appliance.ts";
+import { answeredWhile, timedFetch } from "../harness/probe.ts";
 
 const UUID_BIG = "b1000000-0000-4000-8000-000000000001";
 const UUID_SMALL = "5a000000-0000-4000-8000-000000000002";
@@ -44,22 +45,6 @@ async function writeResources(dir: string): Promise<void> {
   await writeFile(join(dir, "small.yaml"), `${config("small", UUID_SMALL, "small")}---\n${butaneSecret("small", SMALL_BUTANE)}`);
 }
 
-interface Timed {
-  status: number;
-  body: string;
-  /** performance.now() when the answer was complete. */
-  doneAt: number;
-  ms: number;
-}
-
-async function timedFetch(url: string): Promise<Timed> {
-  const started = performance.now();
-  const response = await fetch(url);
-  const body = await response.text();
-  const doneAt = performance.now();
-  return { status: response.status, body, doneAt, ms: doneAt - started };
-}
-
 describe("a Butane secret that takes seconds to translate", () => {
   let dir: string;
   let app: Appliance;
@@ -76,21 +61,9 @@ describe("a Butane secret that takes seconds to translate", () => {
   });
 
   test("/healthz and another machine's /ignition answer while it translates; its own request waits for it", async () => {
-    let bigDoneAt: number | undefined;
-    const big = timedFetch(`${app.url}/ignition/${UUID_BIG}`).then((answer) => {
-      bigDoneAt = answer.doneAt;
-      return answer;
-    });
-    const others: Timed[] = [];
-    while (bigDoneAt === undefined) {
-      others.push(await timedFetch(`${app.url}/healthz`));
-      others.push(await timedFetch(`${app.url}/ignition/${UUID_SMALL}`));
-    }
-    const bigAnswer = await big;
+    const { slow: bigAnswer, before } = await answeredWhile(`${app.url}/ignition/${UUID_BIG}`, [`${app.url}/healthz`, `${app.url}/ignition/${UUID_SMALL}`]);
     expect(bigAnswer.status).toBe(200);
     expect((JSON.parse(bigAnswer.body) as { storage: { files: unknown[] } }).storage.files.length).toBe(BIG_FILES);
-    const doneAt = bigAnswer.doneAt;
-    const before = others.filter((answer) => answer.doneAt < doneAt);
     // Answered, and correctly, while the big one was still being translated (the old code froze the thread).
     expect(before.length).toBeGreaterThanOrEqual(4);
     for (const answer of before) expect(answer.status).toBe(200);

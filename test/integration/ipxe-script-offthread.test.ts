@@ -6,6 +6,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Appliance, startAppliance } from "../harness/appliance.ts";
+import { answeredWhile, timedFetch } from "../harness/probe.ts";
 
 const UUID_BIG = "b1000000-0000-4000-8000-000000000001";
 const UUID_SMALL = "5a000000-0000-4000-8000-000000000002";
@@ -36,21 +37,6 @@ async function writeResources(dir: string): Promise<void> {
   await writeFile(join(dir, "small.yaml"), config("small", UUID_SMALL));
 }
 
-interface Timed {
-  status: number;
-  body: string;
-  doneAt: number;
-  ms: number;
-}
-
-async function timedFetch(url: string): Promise<Timed> {
-  const started = performance.now();
-  const response = await fetch(url);
-  const body = await response.text();
-  const doneAt = performance.now();
-  return { status: response.status, body, doneAt, ms: doneAt - started };
-}
-
 async function start(dir: string, budgetSeconds: string): Promise<Appliance> {
   await writeResources(dir);
   const app = await startAppliance(["--source", `dir:${dir}`, "--max-resource-bytes", "64Mi", "--parse-timeout", "120", "--translate-timeout", budgetSeconds]);
@@ -71,21 +57,9 @@ describe("a custom iPXE script of several MB", () => {
   });
 
   test("/healthz and another machine's /ipxe/{uuid} answer while it parses; its own request waits for it", async () => {
-    let bigDoneAt: number | undefined;
-    const big = timedFetch(`${app.url}/ipxe/${UUID_BIG}`).then((answer) => {
-      bigDoneAt = answer.doneAt;
-      return answer;
-    });
-    const others: Timed[] = [];
-    while (bigDoneAt === undefined) {
-      others.push(await timedFetch(`${app.url}/healthz`));
-      others.push(await timedFetch(`${app.url}/ipxe/${UUID_SMALL}`));
-    }
-    const bigAnswer = await big;
+    const { slow: bigAnswer, before } = await answeredWhile(`${app.url}/ipxe/${UUID_BIG}`, [`${app.url}/healthz`, `${app.url}/ipxe/${UUID_SMALL}`]);
     expect(bigAnswer.status).toBe(200);
     expect(bigAnswer.body.split("kernel http://k/v").length - 1).toBe(BIG_LINES);
-    const doneAt = bigAnswer.doneAt;
-    const before = others.filter((answer) => answer.doneAt < doneAt);
     expect(before.length).toBeGreaterThanOrEqual(2);
     for (const answer of before) expect(answer.status).toBe(200);
     expect(before.some((answer) => answer.body.includes("kernel http://k/v"))).toBe(true);
