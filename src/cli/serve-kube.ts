@@ -80,7 +80,6 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
           architecture: oci.architecture,
           modes,
           publicUrl: options["public-url"] ?? "",
-          namespace: options.namespace,
           log,
         });
       }

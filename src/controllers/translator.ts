@@ -13,12 +13,11 @@ import {
   parseCacheKey,
   resourcePath,
   SERVER_BOOT_CONFIGURATIONS,
-  SERVERS,
 } from "../kube/paths.ts";
 import type { Logger } from "../observability/log.ts";
 import type { Architecture, OciClient, RegistryAllowList } from "../oci/index.ts";
-import type { KubeSource } from "../sources/kube/kube-source.ts";
-import { type KubeObjectLike, Reflector } from "../sources/kube/reflector.ts";
+import type { KubeSource, OwnerCaches } from "../sources/kube/kube-source.ts";
+import type { KubeObjectLike } from "../sources/kube/reflector.ts";
 import { type ConfigKind, serverSideApply } from "./apply.ts";
 import {
   type ChildAction,
@@ -47,7 +46,6 @@ interface TranslatorDeps {
   modes: TranslatorModes;
   /** Base for proxy URLs in children; empty: "/image?…" paths resolved per replica against its --public-url. */
   publicUrl: string;
-  namespace: string;
   log: Logger;
   /** First retry delay for an SBC that failed (registry down); doubles per attempt up to maxRetryMs. */
   retryMs?: number;
@@ -69,10 +67,11 @@ function sbcKey(cacheKey: string): SbcKey {
 
 export class Translator {
   readonly stats = { reconciles: 0, childApplies: 0, childDeletes: 0, statusWrites: 0, errors: 0 };
-  readonly sbcs: Reflector;
-  readonly servers: Reflector;
+  /** The source's SBC and Server caches: every replica watches them already (translator-trust), so the leader does not twice. */
+  private readonly caches: OwnerCaches;
   private readonly queue: KeyedWorkQueue<SbcKey>;
-  private synced = 0;
+  private wasSettled = false;
+  private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly deps: TranslatorDeps) {
     this.queue = new KeyedWorkQueue((key) => this.reconcile(key), {
@@ -88,25 +87,9 @@ export class Translator {
         }
       },
     });
-    const onError = (kind: string) => (error: Error, _phase: string, retryInMs: number) =>
-      deps.log.warn("translator watch interrupted", { kind, error: error.message, retryInMs });
-    this.sbcs = new Reflector(deps.client, {
-      path: resourcePath({ ...SERVER_BOOT_CONFIGURATIONS, namespace: deps.namespace }),
-      onChanges: (changes) => {
-        for (const change of changes) this.enqueue(change.key);
-      },
-      onSynced: () => this.onSynced(),
-      onError: onError("ServerBootConfiguration"),
-    });
-    // Servers are cluster-scoped.
-    this.servers = new Reflector(deps.client, {
-      path: resourcePath(SERVERS),
-      onChanges: (changes) => {
-        for (const change of changes) for (const key of this.sbcsOfServer(change.key)) this.enqueue(key);
-      },
-      onSynced: () => this.onSynced(),
-      onError: onError("Server"),
-    });
+    const caches = deps.source.ownerCaches;
+    if (!caches) throw new Error("internal: the translator needs the source's ServerBootConfiguration and Server watches (translatorModes)");
+    this.caches = caches;
   }
 
   /** From the boot-config watch: a child changed (status) or vanished → its owner re-aggregates or re-creates it. */
@@ -114,12 +97,11 @@ export class Translator {
     const owner = (object as ChildObject | undefined)?.metadata?.ownerReferences?.find((ref) => ref.kind === "ServerBootConfiguration" && ref.controller);
     const { namespace } = parseCacheKey(key);
     if (owner?.name) this.enqueue(cacheKeyOf({ namespace, name: owner.name }));
-    else if (this.sbcs.objects.has(key)) this.enqueue(key); // same name as an SBC: ours, maybe deleted
+    else if (this.caches.sbcs.has(key)) this.enqueue(key); // same name as an SBC: ours, maybe deleted
   }
 
   start(): void {
-    this.sbcs.start();
-    this.servers.start();
+    this.unsubscribe = this.deps.source.onOwnerChange((kind, keys) => this.ownersChanged(kind, keys));
     this.queue.start();
     // After a leadership change the caches may already be synced: everything is due again.
     this.resync();
@@ -127,28 +109,35 @@ export class Translator {
 
   /** Everything is due again (new registry credentials: an image that failed may resolve now). */
   resync(): void {
-    for (const key of this.sbcs.objects.keys()) this.enqueue(key);
+    for (const key of this.caches.sbcs.keys()) this.enqueue(key);
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.sbcs.stop(), this.servers.stop()]);
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
     await this.queue.stop();
   }
 
-  private onSynced(): void {
-    if (++this.synced === 2) for (const key of this.sbcs.objects.keys()) this.enqueue(key);
+  /** An SBC changed → it is due; a Server changed → the SBCs naming it are; the caches settled → everything is. */
+  private ownersChanged(kind: "ServerBootConfiguration" | "Server", keys: readonly string[]): void {
+    if (kind === "ServerBootConfiguration") for (const key of keys) this.enqueue(key);
+    else for (const server of keys) for (const key of this.sbcsOfServer(server)) this.enqueue(key);
+    if (!this.wasSettled && this.caches.settled()) {
+      this.wasSettled = true;
+      this.resync();
+    }
   }
 
   private sbcsOfServer(serverName: string): string[] {
     const keys: string[] = [];
-    for (const [key, object] of this.sbcs.objects) if ((object as SbcObject).spec?.serverRef?.name === serverName) keys.push(key);
+    for (const [key, object] of this.caches.sbcs) if ((object as SbcObject).spec?.serverRef?.name === serverName) keys.push(key);
     return keys;
   }
 
   private enqueue(cacheKey: string): void {
     this.queue.add(sbcKey(cacheKey));
     // Until both caches are synced a reconcile would see a partial world (an SBC without its Server).
-    if (this.sbcs.synced && this.servers.synced) this.queue.kick();
+    if (this.caches.settled()) this.queue.kick();
   }
 
   private async resolveImage(reference: string | undefined): Promise<ImageOutcome> {
@@ -164,11 +153,11 @@ export class Translator {
   /** Gathers the plan's inputs (caches, registry), then carries the plan out: children first, the status last. */
   private async reconcile(key: SbcKey): Promise<ReconcileResult> {
     const cacheKey = cacheKeyOf(key);
-    const sbc = this.sbcs.objects.get(cacheKey) as SbcObject | undefined;
+    const sbc = this.caches.sbcs.get(cacheKey) as SbcObject | undefined;
     if (!sbc) return done; // deleted: the garbage collector removes the children it owns
     this.stats.reconciles++;
     const serverName = sbc.spec?.serverRef?.name;
-    const server = serverName ? (this.servers.objects.get(serverName) as ServerObject | undefined) : undefined;
+    const server = serverName ? (this.caches.servers.get(serverName) as ServerObject | undefined) : undefined;
     const target: TranslationTarget = server ? { server, image: await this.resolveImage(sbc.spec?.image) } : { server: undefined };
     const children: Partial<Record<ConfigKind, ChildObject>> = {};
     for (const kind of ["IPXEBootConfig", "HTTPBootConfig"] as const) children[kind] = this.deps.source.rawObject(kind, cacheKey) as ChildObject | undefined;

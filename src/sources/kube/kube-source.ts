@@ -101,6 +101,7 @@ export class KubeSource implements ResourceSource {
   private synced = new Set<WatchedKind>();
   private firstSync: (() => void) | undefined;
   private readonly owners: OwnerWatches | undefined;
+  private readonly ownerListeners = new Set<OwnerListener>();
   /** The roles the last snapshot carried, to skip snapshots for SBC/Server changes that change no role. */
   private lastRoles: ReadonlyMap<string, TranslatorRole> = new Map();
 
@@ -129,7 +130,7 @@ export class KubeSource implements ResourceSource {
       );
     }
     const modes = options.translatorModes;
-    if (modes?.ipxe || modes?.httpboot) this.owners = new OwnerWatches(client, options, () => this.ownersChanged());
+    if (modes?.ipxe || modes?.httpboot) this.owners = new OwnerWatches(client, options, (kind, keys) => this.ownersChanged(kind, keys));
   }
 
   /** Resolves after every kind was listed once (the first full snapshot is delivered before). */
@@ -256,8 +257,25 @@ export class KubeSource implements ResourceSource {
     return translatorRoles(configs, this.owners.evidence);
   }
 
+  /**
+   * The ServerBootConfiguration and Server caches (with --translator-modes). The translator reads these instead of
+   * watching the same objects a second time; `onOwnerChange` tells it which keys changed.
+   */
+  get ownerCaches(): OwnerCaches | undefined {
+    const owners = this.owners;
+    if (!owners) return undefined;
+    return { sbcs: owners.sbcs.objects, servers: owners.servers.objects, settled: () => owners.settled };
+  }
+
+  /** Calls `listener` with the keys of every SBC/Server change (none when a watch settles); returns the unsubscribe. */
+  onOwnerChange(listener: OwnerListener): () => void {
+    this.ownerListeners.add(listener);
+    return () => this.ownerListeners.delete(listener);
+  }
+
   /** An SBC or Server changed: a new snapshot only if some config's role did (Server status churns often). */
-  private ownersChanged(): void {
+  private ownersChanged(kind: OwnerKind, keys: readonly string[]): void {
+    for (const listener of this.ownerListeners) listener(kind, keys);
     if (!this.allSynced) return;
     this.firstSync?.(); // the owner watches may settle last; a no-op once start() has resolved
     const roles = this.currentRoles();
@@ -270,29 +288,42 @@ export class KubeSource implements ResourceSource {
  * The two watches behind translator verification. A missing CRD (metal-operator not installed) or a refused list
  * settles them empty, so serving never waits for them; the reflector keeps retrying and picks them up later.
  */
+export interface OwnerCaches {
+  sbcs: ReadonlyMap<string, KubeObjectLike>;
+  servers: ReadonlyMap<string, KubeObjectLike>;
+  /** Both listed once, or settled empty (metal-operator's CRDs absent, or the list refused). */
+  settled: () => boolean;
+}
+
+type OwnerListener = (kind: OwnerKind, keys: readonly string[]) => void;
+
 class OwnerWatches {
   readonly sbcs: Reflector;
   readonly servers: Reflector;
   private readonly settledKinds = new Set<OwnerKind>();
 
-  constructor(client: KubeClient, options: KubeSourceOptions, onChange: () => void) {
+  constructor(client: KubeClient, options: KubeSourceOptions, onChange: (kind: OwnerKind, keys: readonly string[]) => void) {
     const watch = (kind: OwnerKind, path: string): Reflector =>
       new Reflector(client, {
         path,
         ...(options.watchTimeoutSeconds ? { watchTimeoutSeconds: options.watchTimeoutSeconds } : {}),
         ...(options.stallTimeoutMs ? { stallTimeoutMs: options.stallTimeoutMs } : {}),
         ...(options.resyncIntervalMs ? { resyncIntervalMs: options.resyncIntervalMs } : {}),
-        onChanges: () => onChange(),
+        onChanges: (changes) =>
+          onChange(
+            kind,
+            changes.map((change) => change.key),
+          ),
         onSynced: () => {
           this.settledKinds.add(kind);
-          onChange();
+          onChange(kind, []);
         },
         onError: (error, phase, retryInMs) => {
           options.onWatchError?.(kind, error, retryInMs);
           const absent = isNotFound(error) || (error instanceof KubeApiError && error.status === 403);
           if (phase === "list" && absent && !this.settledKinds.has(kind)) {
             this.settledKinds.add(kind);
-            onChange();
+            onChange(kind, []);
           }
         },
       });
