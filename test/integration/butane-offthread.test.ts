@@ -68,7 +68,9 @@ describe("a Butane secret that takes seconds to translate", () => {
     expect(before.length).toBeGreaterThanOrEqual(4);
     for (const answer of before) expect(answer.status).toBe(200);
     expect(before.some((answer) => answer.body.includes("/etc/motd"))).toBe(true);
-    expect(Math.max(...before.map((answer) => answer.ms))).toBeLessThan(200);
+    // Each well within the slow one's own time: a fixed millisecond bound would only measure how loaded the machine
+    // is (the suite runs files in parallel, QEMU included); on the old code nothing was answered at all meanwhile.
+    expect(Math.max(...before.map((answer) => answer.ms))).toBeLessThan(bigAnswer.ms / 2);
   }, 120_000);
 });
 

@@ -63,7 +63,9 @@ describe("a custom iPXE script of several MB", () => {
     expect(before.length).toBeGreaterThanOrEqual(2);
     for (const answer of before) expect(answer.status).toBe(200);
     expect(before.some((answer) => answer.body.includes("kernel http://k/v"))).toBe(true);
-    expect(Math.max(...before.map((answer) => answer.ms))).toBeLessThan(200);
+    // Each well within the slow one's own time: a fixed millisecond bound would only measure how loaded the machine
+    // is (the suite runs files in parallel, QEMU included); on the old code nothing was answered at all meanwhile.
+    expect(Math.max(...before.map((answer) => answer.ms))).toBeLessThan(bigAnswer.ms / 2);
   }, 120_000);
 });
 
