@@ -11,7 +11,9 @@ import { StatusReconciler } from "../controllers/status-reconciler.ts";
 import { Translator } from "../controllers/translator.ts";
 import { KubeClient, loadKubeConfig } from "../kube/client.ts";
 import { createLogger } from "../observability/log.ts";
+import { createBootMetrics, createKubeMetrics, type KubeMetrics, type Sample } from "../observability/metrics.ts";
 import { KubeSource } from "../sources/kube/kube-source.ts";
+import type { Reflector } from "../sources/kube/reflector.ts";
 import type { ServeOptions } from "./options.ts";
 import { runServe } from "./serve.ts";
 
@@ -25,9 +27,36 @@ function podNamespace(): string | undefined {
   }
 }
 
+/** Watch health per resource, read from the reflectors' own counters when scraped. */
+function collectWatchHealth(metrics: KubeMetrics, reflectors: () => ReadonlyMap<string, Reflector>): void {
+  const each = (sample: (reflector: Reflector) => readonly Sample[]) => (): Sample[] => [...reflectors().values()].flatMap(sample);
+  metrics.watchLastActivity.collectFrom(
+    each((reflector) => (reflector.lastContactAt === 0 ? [] : [{ labels: { resource: reflector.resource }, value: reflector.lastContactAt / 1000 }])),
+  );
+  metrics.watchSynced.collectFrom(each((reflector) => [{ labels: { resource: reflector.resource }, value: reflector.synced ? 1 : 0 }]));
+  metrics.watchRelists.collectFrom(
+    each((reflector) => [
+      { labels: { resource: reflector.resource, reason: "expired" }, value: reflector.stats.relistsAfterGone },
+      { labels: { resource: reflector.resource, reason: "resync" }, value: reflector.stats.resyncs },
+    ]),
+  );
+  metrics.watchRestarts.collectFrom(
+    each((reflector) => [
+      { labels: { resource: reflector.resource, reason: "closed" }, value: reflector.stats.watchesClosed },
+      { labels: { resource: reflector.resource, reason: "stalled" }, value: reflector.stats.stalls },
+      { labels: { resource: reflector.resource, reason: "expired" }, value: reflector.stats.relistsAfterGone },
+      { labels: { resource: reflector.resource, reason: "error" }, value: reflector.stats.watchFailures },
+    ]),
+  );
+}
+
 export async function runKubeServe(options: ServeOptions): Promise<void> {
   const log = createLogger(options["log-level"]);
-  const client = new KubeClient(loadKubeConfig(options.kubeconfig));
+  const metrics = createBootMetrics();
+  const kubeMetrics = createKubeMetrics(metrics.registry);
+  const client = new KubeClient(loadKubeConfig(options.kubeconfig), {
+    onRequestDone: (verb, code) => kubeMetrics.kubeApiRequests.inc({ verb, code }),
+  });
   let reconciler: StatusReconciler | undefined;
   let translator: Translator | undefined;
   const modes = options["translator-modes"];
@@ -43,13 +72,24 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
     },
     onWatchError: (kind, error, retryInMs) => log.warn("watch interrupted; serving from cache meanwhile", { kind, error: error.message, retryInMs }),
   });
-  const served = new ServedStatusWriter({ client, source, log });
+  collectWatchHealth(kubeMetrics, () => source.allReflectors);
+  const served = new ServedStatusWriter({
+    client,
+    source,
+    log,
+    onWrite: (seconds, result) => kubeMetrics.statusWriteDuration.observe({ result }, seconds),
+  });
+  kubeMetrics.statusWriteBacklog.collectFrom(() => [{ labels: {}, value: served.backlog }]);
   const identity = process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
   const leaseNamespace = options["leader-election-namespace"] || options.namespace || podNamespace() || "default";
   let elector: LeaderElector | undefined;
   let credentials: RegistryCredentialsLoader | undefined;
 
+  // Without --leader-elect every replica runs the reconcilers: each counts as leading.
+  kubeMetrics.leader.collectFrom(() => [{ labels: {}, value: !options["leader-elect"] || elector?.leading ? 1 : 0 }]);
+
   await runServe(options, {
+    metrics,
     source,
     onServed: (event) => served.record(event),
     readiness: () => (source.allSynced ? null : "Kubernetes caches not synced yet"),

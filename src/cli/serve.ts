@@ -26,6 +26,8 @@ import type { ServeOptions } from "./options.ts";
 /** Extension points the Kubernetes mode plugs into without the HTTP layer knowing about it. */
 interface ServeHooks {
   source?: ResourceSource;
+  /** The registry to export, when the caller registered metrics of its own in it (Kubernetes mode). */
+  metrics?: BootMetrics;
   onServed?: (event: ServedEvent) => void;
   readiness?: () => string | null;
   onStarted?: (context: { store: BootStore; log: Logger; metrics: BootMetrics; oci: OciRuntime }) => Promise<void> | void;
@@ -141,7 +143,7 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
     { name: "image proxy", address: options["image-proxy-server-address"], allow: isImageProxyPath },
   ]);
   if (!sides.ok) throw new UsageError(sides.reason);
-  const metrics = createBootMetrics();
+  const metrics = hooks.metrics ?? createBootMetrics();
   metrics.buildInfo.set({ version: VERSION, commit: COMMIT }, 1);
   const store = new BootStore({ claimScope: options["claim-scope"] });
   store.ignition.onWarnings = (secret, warnings) => log.warn("butane translated with warnings", { secret, warnings });
