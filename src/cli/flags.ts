@@ -192,7 +192,8 @@ export const FLAGS: readonly FlagSpec[] = [
   {
     name: "kubeconfig",
     valueName: "FILE",
-    description: "kubeconfig for --source kube (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)",
+    description:
+      "kubeconfig for --source kube (default: $KUBECONFIG, then ~/.kube/config, then the in-cluster service account; none of them: exit 2 naming where it looked)",
     commands: ["serve"],
   },
   {

@@ -1,7 +1,7 @@
 // Thin API-server client on top of @kubernetes/client-node's KubeConfig (every auth method: in-cluster token
 // rotation, client certificates, exec plugins) and its Watch. We add what the watch path lacks: timeouts on
 // requests that never answer, paginated LIST, and typed errors carrying the HTTP status and Status reason.
-import { KubeConfig, Watch } from "@kubernetes/client-node";
+import { type KubeConfig, Watch } from "@kubernetes/client-node";
 import fetch from "node-fetch";
 
 /** metav1.StatusReason values: a reason outside this set came from something else (a proxy's status text). */
@@ -113,14 +113,6 @@ function codeOf(error: unknown): string {
   if (error instanceof KubeApiError) return error.status === 0 ? "<error>" : String(error.status);
   const status = (error as { statusCode?: unknown } | null)?.statusCode;
   return typeof status === "number" ? String(status) : "<error>";
-}
-
-export function loadKubeConfig(kubeconfigPath: string | undefined): KubeConfig {
-  const config = new KubeConfig();
-  if (kubeconfigPath) config.loadFromFile(kubeconfigPath);
-  else config.loadFromDefault(); // in-cluster, then $KUBECONFIG, then ~/.kube/config
-  if (!config.getCurrentCluster()) throw new Error("no Kubernetes cluster configured (use --kubeconfig, $KUBECONFIG or run in a pod)");
-  return config;
 }
 
 export class KubeClient {
