@@ -96,7 +96,7 @@ export interface WatchHandle {
 }
 
 /** Kubernetes verbs as counted: the HTTP method, LIST for collection reads, WATCH for watches. */
-export type KubeVerb = "GET" | "LIST" | "WATCH" | "POST" | "PUT" | "PATCH" | "DELETE";
+type KubeVerb = "GET" | "LIST" | "WATCH" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 interface KubeClientOptions {
   /** Per-request timeout for non-watch calls. */

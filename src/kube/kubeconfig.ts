@@ -12,7 +12,7 @@ const SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/tok
 /** No usable configuration: the message says where we looked. */
 export class KubeConfigNotFound extends Error {}
 
-export type KubeConfigLocation = { type: "files"; paths: string[] } | { type: "in-cluster" };
+type KubeConfigLocation = { type: "files"; paths: string[] } | { type: "in-cluster" };
 
 interface LookupContext {
   /** --kubeconfig, when given. */

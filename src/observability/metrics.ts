@@ -64,7 +64,7 @@ export class Counter extends LabelledMetric<number> {
   }
 }
 
-export class Gauge extends LabelledMetric<number> {
+class Gauge extends LabelledMetric<number> {
   constructor(name: string, help: string) {
     super(name, help, "gauge");
   }
@@ -83,7 +83,7 @@ interface HistogramState {
   count: number;
 }
 
-export class Histogram extends LabelledMetric<HistogramState> {
+class Histogram extends LabelledMetric<HistogramState> {
   constructor(
     name: string,
     help: string,

@@ -6,7 +6,7 @@
 import { isNotFound, type KubeClient } from "../../kube/client.ts";
 import { BOOT_CONFIG_RESOURCES, type ResourceDescriptor } from "../../kube/paths.ts";
 
-export const CRD_INSTALL_COMMAND = "kubectl apply --server-side -k manifests/crds (or the CRDs in dist/install.yaml)";
+const CRD_INSTALL_COMMAND = "kubectl apply --server-side -k manifests/crds (or the CRDs in dist/install.yaml)";
 
 interface ApiResourceList {
   resources?: { name: string }[];
@@ -19,7 +19,7 @@ export function missingResources(list: ApiResourceList | undefined, wanted: read
 }
 
 /** The CRD name of a descriptor, as `kubectl get crd` lists it. */
-export function crdName(descriptor: ResourceDescriptor): string {
+function crdName(descriptor: ResourceDescriptor): string {
   return `${descriptor.resource}.${descriptor.group}`;
 }
 
