@@ -39,22 +39,27 @@ describe("alert rules (promtool)", () => {
   });
 });
 
-describe("metric names in rules and dashboard", () => {
-  test("every one is declared by the running binary (directory mode) or by the Kubernetes mode's registry", async () => {
-    const app = await startAppliance([]);
-    let text: string;
-    try {
-      await app.waitReady();
-      text = await (await fetch(`${app.url}/metrics`)).text();
-    } finally {
-      await app.stop();
-    }
-    const declared = declaredMetricNames(text);
-    // Kubernetes-only metrics are declared by createKubeMetrics; a kube-mode binary's /metrics: test/kube/metrics.test.ts.
-    const kube = createBootMetrics();
-    const before = new Set(kube.registry.names());
-    createKubeMetrics(kube.registry);
-    const kubeOnly = kube.registry.names().filter((name) => !before.has(name));
+/** What /metrics of a directory-mode binary declares (# TYPE lines), and the names only Kubernetes mode registers. */
+async function declaredNames(): Promise<{ directory: Set<string>; kubeOnly: string[] }> {
+  const app = await startAppliance([]);
+  let text: string;
+  try {
+    await app.waitReady();
+    text = await (await fetch(`${app.url}/metrics`)).text();
+  } finally {
+    await app.stop();
+  }
+  // Kubernetes-only metrics are declared by createKubeMetrics; a kube-mode binary's /metrics: test/kube/monitoring.test.ts.
+  const kube = createBootMetrics();
+  const before = new Set(kube.registry.names());
+  createKubeMetrics(kube.registry);
+  return { directory: declaredMetricNames(text), kubeOnly: kube.registry.names().filter((name) => !before.has(name)) };
+}
+
+describe("metric names in rules, dashboard and README", () => {
+  test("every one the rules and the dashboard use is declared by the running binary (directory mode) or the Kubernetes mode's registry", async () => {
+    const { directory, kubeOnly } = await declaredNames();
+    const declared = new Set(directory);
     for (const name of kubeOnly) {
       expect(declared.has(name), `${name} is Kubernetes-only, but directory mode declares it`).toBe(false);
       declared.add(name);
@@ -63,6 +68,16 @@ describe("metric names in rules and dashboard", () => {
     const referenced = await referencedMetricNames();
     expect(referenced.size).toBeGreaterThan(10);
     expect(compareNames(referenced, declared)).toEqual({ missing: [], landed: [] });
+  });
+
+  test("the README's metrics table lists every metric the binary declares", async () => {
+    const { directory, kubeOnly } = await declaredNames();
+    const readme = await Bun.file(join(REPO_ROOT, "README.md")).text();
+    const section = readme.slice(readme.indexOf("## Monitoring"), readme.indexOf("\n## ", readme.indexOf("## Monitoring") + 1));
+    const histogramSeries = /_(bucket|sum|count)$/;
+    const names = [...directory].filter((name) => !histogramSeries.test(name) || !directory.has(name.replace(histogramSeries, "")));
+    const unlisted = [...names, ...kubeOnly].filter((name) => !section.includes(`\`${name}\``));
+    expect(unlisted).toEqual([]);
   });
 
   test("the comparison can fail: a renamed metric is reported with where it is used", () => {
