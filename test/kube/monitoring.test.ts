@@ -136,6 +136,18 @@ describe("with the CRDs installed", () => {
       expect(sample(text, 'boot_operator_kube_api_requests_total{verb="PATCH",code="200"}')).toBeGreaterThanOrEqual(1);
 
       expect(compareNames(await referencedMetricNames(), declaredMetricNames(text))).toEqual({ missing: [], landed: [] });
+
+      // A second replica campaigning for the same Lease reports 0: the sum stays 1, as BootOperatorNoLeader expects.
+      const standby = await startAppliance(["--source", "kube", "--kubeconfig", cp.kubeconfigPath, "--namespace", NS, "--leader-elect"]);
+      try {
+        await standby.waitReady(30_000);
+        await standby.waitForLog((line) => line.msg === "ready");
+        const standbyText = await (await fetch(`${standby.url}/metrics`)).text();
+        expect(sample(standbyText, "boot_operator_leader")).toBe(0);
+        expect(sample(await scrape(), "boot_operator_leader")).toBe(1);
+      } finally {
+        expect(await standby.stop()).toBe(0);
+      }
     } finally {
       expect(await app.stop()).toBe(0);
     }
