@@ -192,7 +192,8 @@ export const FLAGS: readonly FlagSpec[] = [
   {
     name: "kubeconfig",
     valueName: "FILE",
-    description: "kubeconfig for --source kube (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)",
+    description:
+      "kubeconfig for --source kube (default: $KUBECONFIG, then ~/.kube/config, then the in-cluster service account; none of them: exit 2 naming where it looked)",
     commands: ["serve"],
   },
   {
@@ -246,6 +247,15 @@ export const FLAGS: readonly FlagSpec[] = [
     description: "namespace of the leader Lease (default: --namespace, else the pod's, else default)",
     commands: ["serve"],
   },
+  {
+    name: "metrics-listen",
+    // The Go operator's name for its metrics port.
+    aliases: ["metrics-bind-address"],
+    valueName: "ADDR",
+    goDefault: ":8080",
+    description: "serve /metrics (and /debug/…) on this address only, not on --listen, so they need not face the provisioning network; unset or 0: on --listen",
+    commands: ["serve"],
+  },
   // The Go operator's flags (cmd/main.go, every version): mapped onto ours, or accepted with one warning at start.
   {
     name: "health-probe-bind-address",
@@ -253,14 +263,6 @@ export const FLAGS: readonly FlagSpec[] = [
     valueName: "ADDR",
     goDefault: ":8081",
     description: "also serve /healthz and /readyz on this address (the Go manager's probe port; 0: off); they stay on --listen",
-    commands: ["serve"],
-  },
-  {
-    name: "metrics-bind-address",
-    group: "go",
-    valueName: "ADDR",
-    goDefault: ":8080",
-    description: "also serve /metrics on this address (0: off); it stays on --listen",
     commands: ["serve"],
   },
   {
@@ -275,7 +277,7 @@ export const FLAGS: readonly FlagSpec[] = [
     name: "metrics-cert-path",
     group: "go",
     valueName: "DIR",
-    description: "serve --metrics-bind-address over HTTPS with the certificate and key in this directory (read at start)",
+    description: "serve --metrics-listen over HTTPS with the certificate and key in this directory (read at start)",
     commands: ["serve"],
   },
   {

@@ -133,7 +133,7 @@ export function goFlagNotices(flags: Readonly<Record<string, string | undefined>
     });
   }
   if (flags["metrics-cert-path"] !== undefined && !context.metricsListener) {
-    notices.push({ flag: "--metrics-cert-path", reason: "needs --metrics-bind-address: /metrics on --listen is plain HTTP" });
+    notices.push({ flag: "--metrics-cert-path", reason: "needs --metrics-listen (--metrics-bind-address): /metrics on --listen is plain HTTP" });
   }
   if (flags["enable-http2"] === "true") notices.push({ flag: "--enable-http2", reason: "every listener here speaks HTTP/1.1 only" });
   if (flags["image-server-url"] !== undefined) {

@@ -176,7 +176,7 @@ export const serveOptionsSchema = v.object({
   "leader-election-namespace": v.string(),
   "leader-election-id": v.pipe(v.string(), v.regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a Lease name")),
   "health-probe-bind-address": sideListenSchema,
-  "metrics-bind-address": sideListenSchema,
+  "metrics-listen": sideListenSchema,
   "image-proxy-server-address": sideListenSchema,
   "metrics-cert-path": optionalText,
   "metrics-cert-name": v.pipe(v.string(), v.minLength(1, "must not be empty")),
@@ -228,7 +228,7 @@ export function resolveServeOptions(parsed: Pick<ParsedArgs, "flags" | "explicit
       reason: "builds the public URL only with $IPXE_SERVER_ADDRESS set (the Go manager would not start without it); URLs come from each request's Host header",
     });
   }
-  const others = goFlagNotices(flags, { kube: options.source.type === "kube", metricsListener: options["metrics-bind-address"] !== undefined });
+  const others = goFlagNotices(flags, { kube: options.source.type === "kube", metricsListener: options["metrics-listen"] !== undefined });
   if (!others.ok) throw new UsageError(others.reason);
   notices.push(...others.value);
   let reconcileStatus = true;

@@ -9,9 +9,14 @@ import { RegistryCredentialsLoader } from "../controllers/registry-credentials.t
 import { ServedStatusWriter } from "../controllers/served-status.ts";
 import { StatusReconciler } from "../controllers/status-reconciler.ts";
 import { Translator } from "../controllers/translator.ts";
-import { KubeClient, loadKubeConfig } from "../kube/client.ts";
+import { KubeClient } from "../kube/client.ts";
+import { KubeConfigNotFound, loadKubeConfig } from "../kube/kubeconfig.ts";
 import { createLogger } from "../observability/log.ts";
+import { createBootMetrics, createKubeMetrics, type KubeMetrics, type Sample } from "../observability/metrics.ts";
+import { describeMissingCrds, missingBootCrds } from "../sources/kube/crd-check.ts";
 import { KubeSource } from "../sources/kube/kube-source.ts";
+import type { Reflector } from "../sources/kube/reflector.ts";
+import { UsageError } from "./flags.ts";
 import type { ServeOptions } from "./options.ts";
 import { runServe } from "./serve.ts";
 
@@ -25,9 +30,50 @@ function podNamespace(): string | undefined {
   }
 }
 
+/** Watch health per resource, read from the reflectors' own counters when scraped. */
+function collectWatchHealth(metrics: KubeMetrics, reflectors: () => ReadonlyMap<string, Reflector>): void {
+  const each = (sample: (reflector: Reflector) => readonly Sample[]) => (): Sample[] => [...reflectors().values()].flatMap(sample);
+  metrics.watchLastActivity.collectFrom(
+    each((reflector) => (reflector.lastContactAt === 0 ? [] : [{ labels: { resource: reflector.resource }, value: reflector.lastContactAt / 1000 }])),
+  );
+  metrics.watchSynced.collectFrom(each((reflector) => [{ labels: { resource: reflector.resource }, value: reflector.synced ? 1 : 0 }]));
+  metrics.watchRelists.collectFrom(
+    each((reflector) => [
+      { labels: { resource: reflector.resource, reason: "expired" }, value: reflector.stats.relistsAfterGone },
+      { labels: { resource: reflector.resource, reason: "resync" }, value: reflector.stats.resyncs },
+    ]),
+  );
+  metrics.watchRestarts.collectFrom(
+    each((reflector) => [
+      { labels: { resource: reflector.resource, reason: "closed" }, value: reflector.stats.watchesClosed },
+      { labels: { resource: reflector.resource, reason: "stalled" }, value: reflector.stats.stalls },
+      { labels: { resource: reflector.resource, reason: "expired" }, value: reflector.stats.relistsAfterGone },
+      { labels: { resource: reflector.resource, reason: "error" }, value: reflector.stats.watchFailures },
+    ]),
+  );
+}
+
+/** No configuration anywhere is a start-up mistake (exit 2), reported with where we looked. */
+function kubeConfigOrExit(flag: string | undefined): ReturnType<typeof loadKubeConfig> {
+  try {
+    return loadKubeConfig(flag);
+  } catch (error) {
+    if (error instanceof KubeConfigNotFound) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
 export async function runKubeServe(options: ServeOptions): Promise<void> {
   const log = createLogger(options["log-level"]);
-  const client = new KubeClient(loadKubeConfig(options.kubeconfig));
+  const metrics = createBootMetrics();
+  const kubeMetrics = createKubeMetrics(metrics.registry);
+  const client = new KubeClient(kubeConfigOrExit(options.kubeconfig), {
+    onRequestDone: (verb, code) => kubeMetrics.kubeApiRequests.inc({ verb, code }),
+  });
+  // A missing CRD at start is an install mistake, not an outage to ride out: say which and how to install it (exit 2).
+  const missingCrds = await missingBootCrds(client);
+  if (missingCrds === undefined) log.warn("could not ask the API server which CRDs it serves; starting anyway, the watches retry", { server: client.server });
+  else if (missingCrds.length > 0) throw new UsageError(describeMissingCrds(missingCrds, client.server));
   let reconciler: StatusReconciler | undefined;
   let translator: Translator | undefined;
   const modes = options["translator-modes"];
@@ -43,18 +89,36 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
     },
     onWatchError: (kind, error, retryInMs) => log.warn("watch interrupted; serving from cache meanwhile", { kind, error: error.message, retryInMs }),
   });
-  const served = new ServedStatusWriter({ client, source, log });
+  collectWatchHealth(kubeMetrics, () => source.allReflectors);
+  const served = new ServedStatusWriter({
+    client,
+    source,
+    log,
+    onWrite: (seconds, result) => kubeMetrics.statusWriteDuration.observe({ result }, seconds),
+  });
+  kubeMetrics.statusWriteBacklog.collectFrom(() => [{ labels: {}, value: served.backlog }]);
   const identity = process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
   const leaseNamespace = options["leader-election-namespace"] || options.namespace || podNamespace() || "default";
   let elector: LeaderElector | undefined;
   let credentials: RegistryCredentialsLoader | undefined;
 
+  // Without --leader-elect every replica runs the reconcilers: each counts as leading.
+  kubeMetrics.leader.collectFrom(() => [{ labels: {}, value: !options["leader-elect"] || elector?.leading ? 1 : 0 }]);
+
   await runServe(options, {
+    metrics,
     source,
     onServed: (event) => served.record(event),
     readiness: () => (source.allSynced ? null : "Kubernetes caches not synced yet"),
     onStarted: async ({ store, oci }) => {
       served.start();
+      // Synced: an empty scope is most likely the wrong namespace (or configs not applied yet).
+      const configs = (source.reflectors.get("IPXEBootConfig")?.objects.size ?? 0) + (source.reflectors.get("HTTPBootConfig")?.objects.size ?? 0);
+      if (configs === 0) {
+        log.warn("no IPXEBootConfigs or HTTPBootConfigs in the watched namespace: machines get no boot answer until some are created there", {
+          namespace: options.namespace || "(all namespaces)",
+        });
+      }
       const credentialsSecret = options["registry-credentials-secret"];
       if (credentialsSecret) {
         // Every replica proxies blobs, so every replica needs the credentials (not only the leader).

@@ -8,7 +8,7 @@ import type { ServedEvent } from "../boot/served.ts";
 import { BootStore } from "../boot/store.ts";
 import { createApp } from "../http/app.ts";
 import type { HttpDeps } from "../http/context.ts";
-import { planSideListeners, type RunningServer, startHttpServer, type TlsFiles } from "../http/server.ts";
+import { matchesPathPattern, planSideListeners, type RunningServer, startHttpServer, type TlsFiles } from "../http/server.ts";
 import { describeConflict } from "../index/boot-index.ts";
 import { formatProblem } from "../index/snapshot.ts";
 import { createLogger, type Logger } from "../observability/log.ts";
@@ -26,6 +26,8 @@ import type { ServeOptions } from "./options.ts";
 /** Extension points the Kubernetes mode plugs into without the HTTP layer knowing about it. */
 interface ServeHooks {
   source?: ResourceSource;
+  /** The registry to export, when the caller registered metrics of its own in it (Kubernetes mode). */
+  metrics?: BootMetrics;
   onServed?: (event: ServedEvent) => void;
   readiness?: () => string | null;
   onStarted?: (context: { store: BootStore; log: Logger; metrics: BootMetrics; oci: OciRuntime }) => Promise<void> | void;
@@ -33,13 +35,19 @@ interface ServeHooks {
 }
 
 const HEALTH_PATHS = new Set(["/healthz", "/readyz"]);
+/**
+ * What the metrics listener serves (route patterns). With --metrics-listen on an address of its own these are
+ * served there only: the boot port faces the provisioning network, which has no business reading them.
+ */
+const METRICS_LISTENER_PATHS: readonly string[] = ["/metrics"];
+const isMetricsListenerPath = (path: string): boolean => matchesPathPattern(path, METRICS_LISTENER_PATHS);
 /** The Go operator's image proxy server answers exactly these (its /httpboot/ prefix, not the DHCP /httpboot). */
 const isImageProxyPath = (path: string): boolean => path === "/image" || path.startsWith("/httpboot/");
 
 /** --metrics-cert-path: read once at start (a renewed certificate needs a restart, which a Deployment rollout does). */
 async function metricsTls(options: ServeOptions): Promise<TlsFiles | undefined> {
   const directory = options["metrics-cert-path"];
-  if (!directory || !options["metrics-bind-address"]) return undefined;
+  if (!directory || !options["metrics-listen"]) return undefined;
   const read = async (name: string): Promise<string> => {
     const path = join(directory, name);
     const file = Bun.file(path);
@@ -137,11 +145,11 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
   const tls = await metricsTls(options);
   const sides = planSideListeners(options.listen, [
     { name: "health probes", address: options["health-probe-bind-address"], allow: (path) => HEALTH_PATHS.has(path) },
-    { name: "metrics", address: options["metrics-bind-address"], allow: (path) => path === "/metrics", ...(tls ? { tls } : {}) },
+    { name: "metrics", address: options["metrics-listen"], allow: isMetricsListenerPath, ...(tls ? { tls } : {}) },
     { name: "image proxy", address: options["image-proxy-server-address"], allow: isImageProxyPath },
   ]);
   if (!sides.ok) throw new UsageError(sides.reason);
-  const metrics = createBootMetrics();
+  const metrics = hooks.metrics ?? createBootMetrics();
   metrics.buildInfo.set({ version: VERSION, commit: COMMIT }, 1);
   const store = new BootStore({ claimScope: options["claim-scope"] });
   store.ignition.onWarnings = (secret, warnings) => log.warn("butane translated with warnings", { secret, warnings });
@@ -183,7 +191,12 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
   };
   const app = createApp(deps);
   // Listen before loading so /healthz answers at once; /readyz stays 503 until the first snapshot is in.
-  const server = startHttpServer(app, options.listen, log, { idleTimeoutSeconds: options["idle-timeout"] });
+  // A metrics listener of its own takes its paths off the boot listener (on the boot listener's address it is the same).
+  const metricsElsewhere = options["metrics-listen"] !== undefined && !sides.onMain.includes("metrics");
+  const server = startHttpServer(app, options.listen, log, {
+    idleTimeoutSeconds: options["idle-timeout"],
+    ...(metricsElsewhere ? { allow: (path: string) => !isMetricsListenerPath(path) } : {}),
+  });
   log.info("boot server listening", {
     url: server.url,
     source: source.description,
@@ -193,7 +206,7 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
     ...(options["go-manager"] ? { startedAs: "the Go operator's manager (flags without a command)" } : {}),
     ...(sides.onMain.length > 0 ? { alsoServes: sides.onMain } : {}),
   });
-  // The Go operator's separate ports; everything also stays on the boot listener.
+  // The Go operator's separate ports; all but the metrics listener's paths also stay on the boot listener.
   const sideServers: RunningServer[] = sides.listeners.map((side) => {
     const sideServer = startHttpServer(app, side.address, log, {
       idleTimeoutSeconds: options["idle-timeout"],

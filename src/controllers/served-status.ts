@@ -85,6 +85,8 @@ export class ServedStatusWriter {
       flushIntervalMs?: number;
       /** A machine fetching again (retries, boot loops, a storm) is re-recorded at most this often. */
       minRewriteIntervalMs?: number;
+      /** Told how long each status write took and how it ended (the write latency metric). */
+      onWrite?: (seconds: number, result: "success" | "error") => void;
     },
   ) {
     this.queue = new KeyedWorkQueue((ref) => this.write(ref), {
@@ -99,6 +101,11 @@ export class ServedStatusWriter {
 
   start(): void {
     this.queue.start();
+  }
+
+  /** Configs whose fetches are not written yet: the status write backlog. */
+  get backlog(): number {
+    return this.pending.size;
   }
 
   /** Writes what is still pending once, then stops. */
@@ -146,9 +153,12 @@ export class ServedStatusWriter {
       return done;
     }
     const conditions = fetchedConditions(raw.status?.conditions ?? [], raw.metadata?.generation, fetches);
+    const started = performance.now();
     try {
       await applyStatus(this.deps.client, ref, { conditions }, SERVED_FIELD_MANAGER);
+      this.deps.onWrite?.((performance.now() - started) / 1000, "success");
     } catch (error) {
+      this.deps.onWrite?.((performance.now() - started) / 1000, "error");
       if (isNotFound(error)) return done; // deleted meanwhile
       // Keep the newest information for the retry unless newer fetches replaced it meanwhile.
       const again = this.pending.get(id) ?? { ref, fetches: new Map<FetchedType, PendingFetch>() };

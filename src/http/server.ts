@@ -28,6 +28,20 @@ export interface RunningServer {
   shutdown(graceMs: number): Promise<void>;
 }
 
+/**
+ * Whether `path` is one of `patterns`, written as routes are ("/metrics", "/debug/machines/:uuid"): a ":name"
+ * segment stands for any one non-empty segment. For the paths a listener keeps to itself.
+ */
+export function matchesPathPattern(path: string, patterns: readonly string[]): boolean {
+  const segments = path.split("/");
+  return patterns.some((pattern) => {
+    const expected = pattern.split("/");
+    return (
+      expected.length === segments.length && expected.every((part, index) => (part.startsWith(":") ? (segments[index] ?? "") !== "" : part === segments[index]))
+    );
+  });
+}
+
 function sameListenAddress(a: ListenAddress, b: ListenAddress): boolean {
   // Port 0 is a new ephemeral port each time, never the same listener.
   return a.port !== 0 && a.port === b.port && a.hostname === b.hostname;

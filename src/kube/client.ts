@@ -1,7 +1,7 @@
 // Thin API-server client on top of @kubernetes/client-node's KubeConfig (every auth method: in-cluster token
 // rotation, client certificates, exec plugins) and its Watch. We add what the watch path lacks: timeouts on
 // requests that never answer, paginated LIST, and typed errors carrying the HTTP status and Status reason.
-import { KubeConfig, Watch } from "@kubernetes/client-node";
+import { type KubeConfig, Watch } from "@kubernetes/client-node";
 import fetch from "node-fetch";
 
 /** metav1.StatusReason values: a reason outside this set came from something else (a proxy's status text). */
@@ -95,22 +95,30 @@ export interface WatchHandle {
   abort(): void;
 }
 
+/** Kubernetes verbs as counted: the HTTP method, LIST for collection reads, WATCH for watches. */
+type KubeVerb = "GET" | "LIST" | "WATCH" | "POST" | "PUT" | "PATCH" | "DELETE";
+
 interface KubeClientOptions {
   /** Per-request timeout for non-watch calls. */
   requestTimeoutMs?: number;
+  /**
+   * Called once per finished request with its verb and code (the HTTP status, "<error>" without an answer); a
+   * watch counts when it ends. For the API request metric.
+   */
+  onRequestDone?: (verb: KubeVerb, code: string) => void;
 }
 
-export function loadKubeConfig(kubeconfigPath: string | undefined): KubeConfig {
-  const config = new KubeConfig();
-  if (kubeconfigPath) config.loadFromFile(kubeconfigPath);
-  else config.loadFromDefault(); // in-cluster, then $KUBECONFIG, then ~/.kube/config
-  if (!config.getCurrentCluster()) throw new Error("no Kubernetes cluster configured (use --kubeconfig, $KUBECONFIG or run in a pod)");
-  return config;
+/** The HTTP status a failed request or watch carried, "<error>" when there was no answer. */
+function codeOf(error: unknown): string {
+  if (error instanceof KubeApiError) return error.status === 0 ? "<error>" : String(error.status);
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === "number" ? String(status) : "<error>";
 }
 
 export class KubeClient {
   private readonly watcher: Watch;
   private readonly requestTimeoutMs: number;
+  private readonly onRequestDone: (verb: KubeVerb, code: string) => void;
 
   constructor(
     readonly config: KubeConfig,
@@ -118,6 +126,7 @@ export class KubeClient {
   ) {
     this.watcher = new Watch(config);
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.onRequestDone = options.onRequestDone ?? (() => {});
   }
 
   get server(): string {
@@ -129,7 +138,14 @@ export class KubeClient {
   async request<T>(
     method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE",
     path: string,
-    options: { query?: Record<string, string | number | boolean | undefined>; body?: unknown; contentType?: string; timeoutMs?: number } = {},
+    options: {
+      query?: Record<string, string | number | boolean | undefined>;
+      body?: unknown;
+      contentType?: string;
+      timeoutMs?: number;
+      /** How the request is counted when it is not its method (LIST). */
+      verb?: KubeVerb;
+    } = {},
   ): Promise<T> {
     const url = new URL(this.server.replace(/\/+$/, "") + path);
     for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
@@ -139,6 +155,8 @@ export class KubeClient {
     if (options.body !== undefined) headers.set("Content-Type", options.contentType ?? "application/json");
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), options.timeoutMs ?? this.requestTimeoutMs);
+    // Every request ends in the finally below, answered or not: the one place it is counted.
+    let code = "<error>";
     try {
       const response = await fetch(url.toString(), {
         ...init,
@@ -146,6 +164,7 @@ export class KubeClient {
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
         signal: controller.signal as never,
       });
+      code = String(response.status);
       const text = await response.text();
       if (response.status >= 400) {
         let reason = response.statusText;
@@ -166,6 +185,7 @@ export class KubeClient {
       throw error;
     } finally {
       clearTimeout(timer);
+      this.onRequestDone(options.verb ?? method, code);
     }
   }
 
@@ -178,6 +198,7 @@ export class KubeClient {
       const page = await this.request<{ items: T[]; metadata: { resourceVersion: string; continue?: string } }>("GET", path, {
         query: { ...query, limit: pageSize, continue: continueToken },
         timeoutMs: 60_000,
+        verb: "LIST",
       });
       items.push(...page.items);
       resourceVersion = page.metadata.resourceVersion;
@@ -199,12 +220,15 @@ export class KubeClient {
   ): Promise<WatchHandle> {
     let settled = false;
     let timedOut = false;
+    // A watch we end ourselves (restart, shutdown) was answered; its abort error is not the server's.
+    let abortedByUs = false;
     const opening = this.watcher.watch(
       path,
       query,
       (type, object) => onEvent({ type: type as WatchEvent["type"], object: object as Record<string, unknown> }),
       (error: unknown) => {
         if (timedOut) return;
+        this.onRequestDone("WATCH", error && !abortedByUs ? codeOf(error) : "200");
         onDone(error);
       },
     );
@@ -212,6 +236,7 @@ export class KubeClient {
       setTimeout(() => {
         if (settled) return;
         timedOut = true;
+        this.onRequestDone("WATCH", "<error>");
         // The request may still complete later: abort it then so it does not leak.
         void opening.then((controller) => controller.abort()).catch(() => {});
         reject(new KubeApiError(0, "Timeout", `watch ${path}: no response headers within ${connectTimeoutMs} ms`));
@@ -219,6 +244,11 @@ export class KubeClient {
     );
     const controller = await Promise.race([opening, timeout]);
     settled = true;
-    return { abort: () => controller.abort() };
+    return {
+      abort: () => {
+        abortedByUs = true;
+        controller.abort();
+      },
+    };
   }
 }

@@ -17,6 +17,8 @@ function seriesKey(labels: Labels): string {
 }
 
 interface Metric {
+  /** The metric names this renders (a histogram's one name, not its _bucket/_sum/_count series). */
+  readonly names: readonly string[];
   render(out: string[]): void;
 }
 
@@ -27,6 +29,9 @@ abstract class LabelledMetric<T> implements Metric {
     readonly help: string,
     readonly type: "counter" | "gauge" | "histogram",
   ) {}
+  get names(): readonly string[] {
+    return [this.name];
+  }
   protected entry(labels: Labels, initial: () => T): { labels: Labels; value: T } {
     // A cheap key: callers pass label names in a fixed order per metric; escaping happens only when rendering.
     const key = seriesKey(labels);
@@ -106,6 +111,7 @@ class Histogram extends LabelledMetric<HistogramState> {
  * scraped: CPU, resident memory, open file descriptors (Linux) and start time.
  */
 class ProcessMetrics implements Metric {
+  readonly names = ["process_cpu_seconds_total", "process_resident_memory_bytes", "process_start_time_seconds", "process_open_fds"];
   private readonly startTimeSeconds = Math.round(Date.now() / 1000 - process.uptime());
   render(out: string[]): void {
     const cpu = process.cpuUsage();
@@ -135,11 +141,46 @@ function openFileDescriptors(): number | undefined {
   }
 }
 
+export interface Sample {
+  labels: Labels;
+  value: number;
+}
+
+/**
+ * A counter or gauge whose samples are read from their owner when scraped (a reflector's counters, a queue's
+ * length, whether this replica leads), so the owner needs no hook on every change. Without a collector it
+ * renders only its HELP and TYPE: the name is declared, there is just nothing to report (directory mode).
+ */
+export class CollectedMetric implements Metric {
+  private collector: (() => readonly Sample[]) | undefined;
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: "counter" | "gauge",
+  ) {}
+  get names(): readonly string[] {
+    return [this.name];
+  }
+  collectFrom(collector: () => readonly Sample[]): void {
+    this.collector = collector;
+  }
+  render(out: string[]): void {
+    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`);
+    for (const { labels, value } of this.collector?.() ?? []) out.push(`${this.name}${labelText(labels)} ${value}`);
+  }
+}
+
 class MetricsRegistry {
   private readonly metrics: Metric[] = [];
   register<M extends Metric>(metric: M): M {
+    const taken = new Set(this.names());
+    for (const name of metric.names) if (taken.has(name)) throw new Error(`internal: metric ${name} registered twice`);
     this.metrics.push(metric);
     return metric;
+  }
+  /** Every metric name this registry renders: what alert rules and dashboards may refer to. */
+  names(): string[] {
+    return this.metrics.flatMap((metric) => metric.names);
   }
   render(): string {
     const out: string[] = [];
@@ -189,3 +230,60 @@ export function createBootMetrics(registry = new MetricsRegistry()) {
   };
 }
 export type BootMetrics = ReturnType<typeof createBootMetrics>;
+
+/**
+ * The Kubernetes mode's metrics, registered only there (directory mode has no leader, watches or status writes).
+ * The collected ones are wired to their owners by the composition root (serve-kube.ts).
+ */
+export function createKubeMetrics(registry: BootMetrics["registry"]) {
+  return {
+    leader: registry.register(
+      new CollectedMetric("boot_operator_leader", "1 while this replica runs the reconcilers (holds the Lease, or --leader-elect is off), else 0.", "gauge"),
+    ),
+    watchLastActivity: registry.register(
+      new CollectedMetric(
+        "boot_operator_watch_last_activity_timestamp_seconds",
+        "When the API server last answered this resource's reflector (a LIST, a watch opened, an event or a bookmark), unix seconds; by resource.",
+        "gauge",
+      ),
+    ),
+    watchSynced: registry.register(
+      new CollectedMetric("boot_operator_watch_synced", "1 once the resource was listed once (the cache is complete), by resource.", "gauge"),
+    ),
+    watchRelists: registry.register(
+      new CollectedMetric(
+        "boot_operator_watch_relists_total",
+        "LISTs after the first, by resource and reason (expired: the watch's version was gone; resync: the periodic re-LIST).",
+        "counter",
+      ),
+    ),
+    watchRestarts: registry.register(
+      new CollectedMetric(
+        "boot_operator_watch_restarts_total",
+        "Watches that ended and were opened again, by resource and reason (closed: the server ended it, as it does every few minutes; stalled: silent too long; expired; error).",
+        "counter",
+      ),
+    ),
+    statusWriteBacklog: registry.register(
+      new CollectedMetric(
+        "boot_operator_status_write_queue_depth",
+        "Configs with fetches (IPXEScriptFetched, IgnitionDataFetched) not yet written to status.",
+        "gauge",
+      ),
+    ),
+    statusWriteDuration: registry.register(
+      new Histogram(
+        "boot_operator_status_write_duration_seconds",
+        "Time of one served-status write (a server-side apply of the *Fetched conditions), by result.",
+        [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      ),
+    ),
+    kubeApiRequests: registry.register(
+      new Counter(
+        "boot_operator_kube_api_requests_total",
+        "Requests to the API server by verb (GET, LIST, WATCH, POST, PUT, PATCH, DELETE) and code (HTTP status, <error> without an answer).",
+      ),
+    ),
+  };
+}
+export type KubeMetrics = ReturnType<typeof createKubeMetrics>;

@@ -85,12 +85,12 @@ describe("metal-operator's Deployment args (config/dev)", () => {
       await eventually(async () => (await fetch(`${probeUrl}/readyz`)).status === 200, "readyz on the probe port");
       expect((await fetch(`${probeUrl}/ipxe`)).status).toBe(404);
 
-      // Metrics on theirs (and still on the boot port).
+      // Metrics on theirs, and only there (the boot port faces the provisioning network).
       const metricsUrl = await sideUrl(app, "metrics");
       expect(metricsUrl).toBe(`http://127.0.0.1:${metrics}`);
       expect(await (await fetch(`${metricsUrl}/metrics`)).text()).toContain("boot_operator_http_requests_total");
       expect((await fetch(`${metricsUrl}/healthz`)).status).toBe(404);
-      expect((await fetch(`${app.url}/metrics`)).status).toBe(200);
+      expect((await fetch(`${app.url}/metrics`)).status).toBe(404);
 
       // The image proxy on its own port, as the Go operator's: its routes answer there (a bad request, not "no such
       // endpoint on this port"), boot routes do not.

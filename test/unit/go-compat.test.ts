@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { FLAGS, helpFor, parseArgs, UsageError } from "../../src/cli/flags.ts";
 import { goServiceUrl, parseControllerSwitches, planControllers, zapLogLevel } from "../../src/cli/go-compat.ts";
 import { resolveServeOptions } from "../../src/cli/options.ts";
-import { planSideListeners } from "../../src/http/server.ts";
+import { matchesPathPattern, planSideListeners } from "../../src/http/server.ts";
 
 /** What main.ts does: parse (the Go manager's way when asked), then resolve. */
 function serveOptions(argv: string[], env: Record<string, string> = {}, goManager = false) {
@@ -32,7 +32,7 @@ describe("the Go operator's Deployment args start serve", () => {
     expect(options["translator-modes"]).toEqual({ ipxe: true, httpboot: true });
     expect(options["reconcile-status"]).toBe(true);
     expect(options["health-probe-bind-address"]).toEqual({ hostname: "0.0.0.0", port: 8081 });
-    expect(options["metrics-bind-address"]).toEqual({ hostname: "127.0.0.1", port: 8085 });
+    expect(options["metrics-listen"]).toEqual({ hostname: "127.0.0.1", port: 8085 });
     expect(options["image-proxy-server-address"]).toEqual({ hostname: "0.0.0.0", port: 8083 });
     expect(options.listen).toEqual({ hostname: "0.0.0.0", port: 8082 });
     // The Go manager's default --metrics-secure=true: said once at start, nothing else is.
@@ -44,14 +44,14 @@ describe("the Go operator's Deployment args start serve", () => {
     expect(options.source).toEqual({ type: "kube" });
     expect(options["reconcile-status"]).toBe(true);
     expect(options["translator-modes"]).toEqual({ ipxe: false, httpboot: false });
-    expect(options["metrics-bind-address"]).toEqual({ hostname: "0.0.0.0", port: 8443 });
+    expect(options["metrics-listen"]).toEqual({ hostname: "0.0.0.0", port: 8443 });
   });
 
   test("run our way (serve …), the Go defaults do not apply: no side listeners, our Lease", () => {
     const options = serveOptions([]);
     expect(options.source).toEqual({ type: "embedded" });
     expect(options["health-probe-bind-address"]).toBeUndefined();
-    expect(options["metrics-bind-address"]).toBeUndefined();
+    expect(options["metrics-listen"]).toBeUndefined();
     expect(options["image-proxy-server-address"]).toBeUndefined();
     expect(options["leader-election-id"]).toBe("boot-operator-leader");
     expect(options.notices).toEqual([]);
@@ -64,7 +64,7 @@ describe("the Go operator's Deployment args start serve", () => {
 
   test('"0" turns a side listener off, as for controller-runtime', () => {
     const options = serveOptions(["--metrics-bind-address=0", "--health-probe-bind-address", "0", "--metrics-secure=false"], {}, true);
-    expect(options["metrics-bind-address"]).toBeUndefined();
+    expect(options["metrics-listen"]).toBeUndefined();
     expect(options["health-probe-bind-address"]).toBeUndefined();
     expect(options.notices).toEqual([]);
   });
@@ -204,6 +204,17 @@ describe("accepted with a notice", () => {
       "--machinebootconfig-namespace",
       "--default-kernel-url",
     ]);
+  });
+});
+
+describe("metrics listener paths", () => {
+  test("route patterns: literal segments match exactly, a :name segment any one non-empty segment", () => {
+    const patterns = ["/metrics", "/debug/machines/:uuid"];
+    expect(matchesPathPattern("/metrics", patterns)).toBe(true);
+    expect(matchesPathPattern("/debug/machines/1234", patterns)).toBe(true);
+    for (const path of ["/metrics/", "/metricsz", "/debug/machines", "/debug/machines/", "/debug/machines/a/b", "/ipxe"]) {
+      expect(matchesPathPattern(path, patterns)).toBe(false);
+    }
   });
 });
 

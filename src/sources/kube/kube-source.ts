@@ -149,6 +149,14 @@ export class KubeSource implements ResourceSource {
     await this.owners?.stop();
   }
 
+  /** Every reflector, the translator's owner watches included, by resource (for watch health metrics). */
+  get allReflectors(): ReadonlyMap<string, Reflector> {
+    const all = new Map<string, Reflector>();
+    for (const reflector of this.reflectors.values()) all.set(reflector.resource, reflector);
+    if (this.owners) for (const reflector of [this.owners.sbcs, this.owners.servers]) all.set(reflector.resource, reflector);
+    return all;
+  }
+
   get allSynced(): boolean {
     return this.synced.size === 3 && (this.owners?.settled ?? true);
   }

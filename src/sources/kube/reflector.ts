@@ -61,8 +61,27 @@ export class Reflector {
   readonly objects = new Map<string, KubeObjectLike>();
   resourceVersion = "";
   synced = false;
-  /** Counters for metrics and tests. */
-  readonly stats = { lists: 0, watches: 0, relistsAfterGone: 0, stalls: 0, errors: 0, bookmarks: 0, events: 0 };
+  /**
+   * Counters for metrics and tests. `resyncs`: periodic re-LISTs asked for; `watchesClosed`: watches the server
+   * ended by itself; `watchFailures`: watches that failed (not 410 Gone, which is `relistsAfterGone`).
+   */
+  readonly stats = {
+    lists: 0,
+    watches: 0,
+    relistsAfterGone: 0,
+    resyncs: 0,
+    stalls: 0,
+    errors: 0,
+    watchFailures: 0,
+    watchesClosed: 0,
+    bookmarks: 0,
+    events: 0,
+  };
+  /**
+   * When the API server last answered for this collection (a LIST, a watch opened, an event, a bookmark), epoch ms;
+   * 0 before the first answer. Attempts that fail do not move it, so it ages while the server is away.
+   */
+  lastContactAt = 0;
   private running = false;
   private watchHandle: WatchHandle | undefined;
   private failures = 0;
@@ -80,6 +99,11 @@ export class Reflector {
     private readonly client: KubeClient,
     private readonly options: ReflectorOptions,
   ) {}
+
+  /** The resource's plural name (the path's last segment: ipxebootconfigs, secrets…), as metrics label it. */
+  get resource(): string {
+    return this.options.path.split("/").pop() ?? this.options.path;
+  }
 
   start(): void {
     if (this.running) return;
@@ -99,7 +123,13 @@ export class Reflector {
       },
       Math.max(250, Math.min(stallTimeout / 4, 10_000)),
     );
-    this.resyncTimer = setInterval(() => this.restartWatch(true), this.options.resyncIntervalMs ?? 10 * 60_000);
+    this.resyncTimer = setInterval(
+      () => {
+        this.stats.resyncs++;
+        this.restartWatch(true);
+      },
+      this.options.resyncIntervalMs ?? 10 * 60_000,
+    );
     this.cycle = this.loop();
   }
 
@@ -148,6 +178,7 @@ export class Reflector {
       } catch (error) {
         if (!this.running) break;
         this.stats.errors++;
+        if (!this.needList && !isGone(error)) this.stats.watchFailures++;
         if (isGone(error)) {
           this.stats.relistsAfterGone++;
           this.needList = true;
@@ -169,6 +200,7 @@ export class Reflector {
   private async list(): Promise<void> {
     const result = await this.client.list<KubeObjectLike>(this.options.path, this.selectorQuery());
     this.stats.lists++;
+    this.lastContactAt = Date.now();
     const seen = new Set<string>();
     const changes: ReflectorChange[] = [];
     for (const { object, managedFields } of result.items.map(trimTakingManagedFields)) {
@@ -198,11 +230,16 @@ export class Reflector {
   /** One watch connection, until it ends. Throws on failure so the loop backs off. */
   private async watchOnce(): Promise<void> {
     let finish: (error: unknown) => void = () => {};
+    let stillOpen = true;
     const ended = new Promise<void>((resolve, reject) => {
       finish = (error: unknown) => {
+        stillOpen = false;
         if (this.abortedDeliberately && !streamError) resolve();
         else if (error) reject(error);
-        else resolve();
+        else {
+          this.stats.watchesClosed++;
+          resolve();
+        }
       };
     });
     this.abortedDeliberately = false;
@@ -218,6 +255,7 @@ export class Reflector {
       },
       (event) => {
         this.lastActivity = Date.now();
+        this.lastContactAt = this.lastActivity;
         try {
           this.handleEvent(event);
         } catch (error) {
@@ -228,6 +266,8 @@ export class Reflector {
       (error) => finish(streamError ?? error),
     );
     this.stats.watches++;
+    // A refused or unreachable watch ends before its handle arrives: that is no answer from the server.
+    if (stillOpen) this.lastContactAt = Date.now();
     try {
       await ended;
     } finally {
