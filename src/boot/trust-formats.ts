@@ -11,12 +11,12 @@ export interface ParsedCertificate {
   sha256: string;
 }
 
-export type PemParse = { ok: true; certificates: ParsedCertificate[] } | { ok: false; reason: string };
+type PemParse = { ok: true; certificates: ParsedCertificate[] } | { ok: false; reason: string };
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
 
 /** Fingerprint of DER bytes as "ab:cd:…". */
-export function sha256Fingerprint(der: Uint8Array): string {
+function sha256Fingerprint(der: Uint8Array): string {
   const hex = createHash("sha256").update(der).digest("hex");
   return hex.replace(/(..)(?!$)/g, "$1:");
 }
@@ -101,7 +101,7 @@ export interface ServingPair {
   serial: string;
 }
 
-export type PairCheck = { ok: true; pair: ServingPair } | { ok: false; file: string; reason: string };
+type PairCheck = { ok: true; pair: ServingPair } | { ok: false; file: string; reason: string };
 
 /** A certificate chain and its key, checked as Bun would need them: parseable, and the key is the leaf's. */
 export function checkServingPair(certPem: string, keyPem: string, names: { cert: string; key: string }): PairCheck {
@@ -121,7 +121,7 @@ export function checkServingPair(certPem: string, keyPem: string, names: { cert:
 }
 
 /** Warn this long before a serving certificate expires (cert-manager renews at two thirds of its life). */
-export const EXPIRY_WARNING_MS = 14 * 24 * 3600 * 1000;
+const EXPIRY_WARNING_MS = 14 * 24 * 3600 * 1000;
 
 export function expiresSoon(notAfter: Date, now: Date): boolean {
   return notAfter.getTime() - now.getTime() <= EXPIRY_WARNING_MS;
@@ -171,7 +171,7 @@ export function buildTrustBundle(caFiles: readonly ParsedCertificate[], anchor: 
 }
 
 /** A certificate chain and key as read from wherever they live (files, a Secret), with names for messages. */
-export interface PairSource {
+interface PairSource {
   certPem: string;
   keyPem: string;
   /** A Secret's ca.crt: the issuing CA, which /certs serves as the boot CA. */
