@@ -63,7 +63,12 @@ export function fileCertificateFeed(certFile: string, keyFile: string): Certific
     },
     watch(onChange) {
       const directories = [...new Set([dirname(resolve(certFile)), dirname(resolve(keyFile))])];
-      const watchers = directories.map((directory) => watch(directory, { persistent: false }, () => onChange()));
+      const watchers = directories.map((directory) => {
+        const watcher = watch(directory, { persistent: false }, () => onChange());
+        // A directory that goes away ends its watch; the poll below keeps looking (and reports the missing file).
+        watcher.on("error", () => watcher.close());
+        return watcher;
+      });
       // A watch can miss events (an NFS mount, the directory itself replaced): a slow poll catches up.
       const poll = setInterval(onChange, 30_000);
       poll.unref();
@@ -77,6 +82,7 @@ export function fileCertificateFeed(certFile: string, keyFile: string): Certific
 
 interface ServingCertificateDeps {
   feed: CertificateFeed;
+  /** Read once at start; a changed --ca-file needs a restart. */
   caFiles: readonly { path: string; position: number; certificate: ParsedCertificate }[];
   log: Logger;
   metrics: BootMetrics;
@@ -152,7 +158,10 @@ export class ServingCertificate {
   private changed(): void {
     clearTimeout(this.settleTimer);
     this.settleTimer = setTimeout(() => {
-      this.reloading = this.reloading.then(() => this.reload());
+      // A failure here must not end the chain: every later change still has to be looked at.
+      this.reloading = this.reloading
+        .then(() => this.reload())
+        .catch((error: Error) => this.deps.log.error("serving certificate reload failed unexpectedly", { error: error.message }));
     }, this.deps.settleMs ?? 200);
   }
 
