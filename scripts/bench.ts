@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { $ } from "bun";
 import { REPO_ROOT } from "../test/harness/appliance.ts";
 import type { ControlPlane } from "../test/harness/controlplane.ts";
+import { makeTestPki } from "../test/harness/pki.ts";
 import { eventually } from "../test/harness/wait.ts";
 import { controlPlaneMissing, countStatusWrites, loadFleet, patchKernelUrl, startBenchControlPlane, waitForStatusWritesToSettle } from "./bench/kube.ts";
 import { BENCH_NAMESPACE, fleet, kernelUrl, type Machine, requestLines, rewriteMachineFile, UKI_FILE_NAME, writeFleetDirectory } from "./bench/machines.ts";
@@ -321,9 +322,27 @@ async function main(): Promise<void> {
 
   // ---- Directory source -------------------------------------------------------------------------------------
   progress(`starting the appliance on the directory source (${machines.length} machines)`);
+  // HTTPS beside plain HTTP, with a throw-away PKI: the TLS rows measure the same routes through the TLS listener.
+  const pkiDirectory = join(workDirectory, "pki");
+  await mkdir(pkiDirectory);
+  const servingPair = makeTestPki(pkiDirectory).leaf("bench");
+  await chmod(pkiDirectory, 0o755); // nginx workers read the same pair
+  const tlsPort = await freeLoopbackPort();
+  const tlsUrl = `https://127.0.0.1:${tlsPort}`;
   const directoryAppliance = await startAppliance(
     binary,
-    ["--source", `dir:${fleetDirectory}`, "--uki-dir", ukiDirectory],
+    [
+      "--source",
+      `dir:${fleetDirectory}`,
+      "--uki-dir",
+      ukiDirectory,
+      "--tls-listen",
+      `127.0.0.1:${tlsPort}`,
+      "--tls-cert-file",
+      servingPair.cert,
+      "--tls-key-file",
+      servingPair.key,
+    ],
     join(workDirectory, "appliance-dir.log"),
     60_000,
   );
@@ -361,6 +380,8 @@ async function main(): Promise<void> {
     if (!measurement) throw new Error(`route ${id} was not measured`);
     return measurement;
   };
+  progress(`GET /ipxe/{uuid} over TLS (keep-alive), ${settings.durationSeconds} s`);
+  const ipxeOverTls = await measureRoute(wrk, { ...directoryAppliance, url: tlsUrl }, requestFiles.ipxe);
   progress(`bare Bun.serve ceiling (run 2 of 2)`);
   const bareSecond = await measureRoute(wrk, bareTarget, requestFiles.ipxe);
   await bareTarget.stop();
@@ -376,6 +397,11 @@ async function main(): Promise<void> {
   for (const route of ROUTES) {
     rows.push(routeRow(`${route.label} — dir, ${machines.length.toLocaleString("en-US")} machines`, measured(route.id), ceiling, true));
   }
+  const tlsRatio = ipxeOverTls.result.requestsPerSecond / measured("ipxe").result.requestsPerSecond;
+  rows.push({
+    ...routeRow(`GET /ipxe/{uuid} over TLS (keep-alive) — dir`, ipxeOverTls, ceiling, false),
+    ratio: `${formatRatio(tlsRatio, "plain HTTP")} (${formatRatio(ipxeOverTls.result.requestsPerSecond / ceiling, "bare")})`,
+  });
   // Judged on CPU per request: two 10 s throughput runs on a shared 2-core machine differ by ±15% on their own.
   const raw = measured("ignition-raw");
   const fcos = measured("ignition-fcos");
@@ -404,7 +430,12 @@ async function main(): Promise<void> {
   const ukiBytes = settings.ukiMiB * 1024 * 1024;
   const ukiRequestFile = join(workDirectory, "requests-uki.txt");
   await writeFile(ukiRequestFile, `/uki/${UKI_FILE_NAME}\t\n`);
-  const nginxServer = await startNginx(nginx, { workDirectory, ukiDirectory, port: await freeLoopbackPort() });
+  const nginxServer = await startNginx(nginx, {
+    workDirectory,
+    ukiDirectory,
+    port: await freeLoopbackPort(),
+    tls: { port: await freeLoopbackPort(), cert: servingPair.cert, key: servingPair.key },
+  });
   onCleanup(() => nginxServer.stop());
   const download = async (url: string, ranged: boolean): Promise<WrkResult> => {
     const result = await runWrk({
@@ -434,11 +465,17 @@ async function main(): Promise<void> {
   progress(`UKI: ${DOWNLOAD_CONNECTIONS} parallel ranged downloads (${RANGE_BYTES / 1024 / 1024} MiB ranges)`);
   const nginxRanged = await download(nginxServer.url, true);
   const applianceRanged = await download(directoryAppliance.url, true);
+  progress(`UKI over TLS: ${DOWNLOAD_CONNECTIONS} parallel full downloads, nginx then appliance`);
+  const nginxTlsUrl = nginxServer.tlsUrl;
+  if (!nginxTlsUrl) throw new Error("nginx was started without its TLS server");
+  const nginxTls = await download(nginxTlsUrl, false);
+  const applianceTls = await download(tlsUrl, false);
   const downloadRss = await downloadSampler.stop();
   await nginxServer.stop();
   for (const [label, appliance, reference] of [
     [`GET /uki/${UKI_FILE_NAME} — ${DOWNLOAD_CONNECTIONS} parallel full downloads (${settings.ukiMiB} MiB)`, applianceFull, nginxFull],
     [`GET /uki/${UKI_FILE_NAME} — ${DOWNLOAD_CONNECTIONS} parallel ranged downloads (${RANGE_BYTES / 1024 / 1024} MiB ranges)`, applianceRanged, nginxRanged],
+    [`GET /uki/${UKI_FILE_NAME} over TLS — ${DOWNLOAD_CONNECTIONS} parallel full downloads (nginx with TLS)`, applianceTls, nginxTls],
   ] as const) {
     const ratio = appliance.bytesPerSecond / reference.bytesPerSecond;
     rows.push({

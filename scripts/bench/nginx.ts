@@ -7,10 +7,15 @@ import { spawnTracked, stopProcess } from "./processes.ts";
 
 interface RunningNginx {
   url: string;
+  /** The same location over TLS, when `tls` was given. */
+  tlsUrl: string | undefined;
   stop(): Promise<void>;
 }
 
-export async function startNginx(nginx: string, options: { workDirectory: string; ukiDirectory: string; port: number }): Promise<RunningNginx> {
+export async function startNginx(
+  nginx: string,
+  options: { workDirectory: string; ukiDirectory: string; port: number; tls?: { port: number; cert: string; key: string } },
+): Promise<RunningNginx> {
   const prefix = join(options.workDirectory, "nginx");
   await mkdir(join(prefix, "logs"), { recursive: true });
   const config = `
@@ -36,6 +41,16 @@ http {
     listen 127.0.0.1:${options.port};
     location /uki/ { alias ${options.ukiDirectory}/; }
   }
+${
+  options.tls
+    ? `  server {
+    listen 127.0.0.1:${options.tls.port} ssl;
+    ssl_certificate ${options.tls.cert};
+    ssl_certificate_key ${options.tls.key};
+    location /uki/ { alias ${options.ukiDirectory}/; }
+  }`
+    : ""
+}
 }
 `;
   const configPath = join(prefix, "nginx.conf");
@@ -53,6 +68,7 @@ http {
   });
   return {
     url,
+    tlsUrl: options.tls ? `https://127.0.0.1:${options.tls.port}` : undefined,
     async stop() {
       // The master stops its workers on SIGTERM; should it have to be SIGKILLed, the workers would outlive it.
       const workers = await childPids(child.pid);

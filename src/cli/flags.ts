@@ -12,6 +12,8 @@ interface FlagSpec {
   /** Names the Go boot-operator used for the same meaning; accepted so existing unit files keep working. */
   aliases?: readonly string[];
   boolean?: boolean;
+  /** May be given more than once; the values are joined with commas (as the environment variable lists them). */
+  repeatable?: boolean;
   valueName?: string;
   defaultValue?: string;
   /**
@@ -41,7 +43,34 @@ export const FLAGS: readonly FlagSpec[] = [
     aliases: ["boot-server-address", "ipxe-server-address"],
     valueName: "ADDR",
     defaultValue: ":8082",
-    description: "address the boot server listens on, host:port",
+    description: "address the boot server listens on (plain HTTP), host:port; 0: off (HTTPS only, needs --tls-listen)",
+    commands: ["serve"],
+  },
+  {
+    name: "tls-listen",
+    valueName: "ADDR",
+    description:
+      "also serve every endpoint over HTTPS on this address, e.g. :8443 (needs --tls-cert-file and --tls-key-file, or --tls-secret); 0 or unset: off",
+    commands: ["serve"],
+  },
+  {
+    name: "tls-cert-file",
+    valueName: "FILE",
+    description: "PEM certificate chain (leaf first) for --tls-listen; reloaded when it changes (also through a symlink swap)",
+    commands: ["serve"],
+  },
+  { name: "tls-key-file", valueName: "FILE", description: "PEM private key of --tls-cert-file; reloaded with it", commands: ["serve"] },
+  {
+    name: "tls-secret",
+    valueName: "NS/NAME",
+    description: "kubernetes.io/tls Secret (tls.crt, tls.key, optional ca.crt) for --tls-listen, watched and rotated live (--source kube)",
+    commands: ["serve"],
+  },
+  {
+    name: "ca-file",
+    repeatable: true,
+    valueName: "FILE",
+    description: "PEM bundle of CAs machines should trust, served under /certs/ with the serving chain's root; repeatable or comma-separated",
     commands: ["serve"],
   },
   {
@@ -433,7 +462,8 @@ export function parseArgs(command: CommandName, argv: readonly string[], env: Re
       if (next.done) throw new UsageError(`flag --${name} needs a value (${spec.valueName ?? "VALUE"})`);
       value = next.value;
     }
-    flags[spec.name] = value;
+    const earlier = flags[spec.name];
+    flags[spec.name] = spec.repeatable && earlier !== undefined ? `${earlier},${value}` : value;
   }
   const explicit = new Set(Object.keys(flags));
   for (const spec of specs) {

@@ -25,12 +25,6 @@ const sourceSchema = v.pipe(
   v.guard((value): value is SourceSpec => value !== null, "must be dir:PATH, kube or embedded:samples"),
 );
 
-const listenSchema = v.pipe(
-  v.string(),
-  v.transform(parseListenAddress),
-  v.guard((value): value is ListenAddress => value !== null, "must be host:port, :port or [ipv6]:port"),
-);
-
 /** A side listener (probes, metrics, image proxy): an address, or "0" for none, as controller-runtime reads it. */
 const sideListenSchema = v.optional(
   v.pipe(
@@ -105,9 +99,25 @@ const booleanSchema = v.pipe(
 
 const optionalText = v.optional(v.pipe(v.string(), v.minLength(1, "must not be empty")));
 
+const fileListSchema = v.pipe(
+  v.string(),
+  v.transform((text) =>
+    text
+      .split(",")
+      .map((part) => part.trim())
+      .filter((part) => part !== ""),
+  ),
+);
+
 export const serveOptionsSchema = v.object({
   source: sourceSchema,
-  listen: listenSchema,
+  // "0": no plain-HTTP listener (HTTPS only); checked against --tls-listen in resolveServeOptions.
+  listen: sideListenSchema,
+  "tls-listen": sideListenSchema,
+  "tls-cert-file": optionalText,
+  "tls-key-file": optionalText,
+  "tls-secret": v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, "must be namespace/name"))),
+  "ca-file": v.optional(fileListSchema, ""),
   "public-url": publicUrlSchema,
   "uki-dir": optionalText,
   "trusted-proxies": cidrListSchema,
@@ -221,6 +231,8 @@ export function resolveServeOptions(parsed: Pick<ParsedArgs, "flags" | "explicit
   }
   if (errors.length > 0) throw new UsageError(errors.join("\n"));
   const options = validateFlags(serveOptionsSchema, adjusted);
+  const tlsProblem = tlsFlagProblem(options);
+  if (tlsProblem) throw new UsageError(tlsProblem);
   const notices: Notice[] = [];
   if (flags["public-url"] === undefined && !serviceAddress && goPortGiven) {
     notices.push({
@@ -245,6 +257,19 @@ export function resolveServeOptions(parsed: Pick<ParsedArgs, "flags" | "explicit
     options["translator-modes"] = plan.translator;
   }
   return { ...options, "reconcile-status": reconcileStatus, "go-manager": goManager, notices };
+}
+
+/** The TLS flags that only make sense together, as one line naming the flags; null when they fit. */
+function tlsFlagProblem(options: v.InferOutput<typeof serveOptionsSchema>): string | null {
+  const files = options["tls-cert-file"] !== undefined || options["tls-key-file"] !== undefined;
+  const secret = options["tls-secret"] !== undefined;
+  if (options.listen === undefined && options["tls-listen"] === undefined) return "--listen 0 turns the plain-HTTP listener off: give --tls-listen then";
+  if (options["tls-listen"] === undefined) return files || secret ? "--tls-cert-file/--tls-key-file/--tls-secret need --tls-listen" : null;
+  if (files && secret) return "give --tls-cert-file/--tls-key-file or --tls-secret, not both";
+  if (secret) return options.source.type === "kube" ? null : "--tls-secret needs --source kube (use --tls-cert-file and --tls-key-file otherwise)";
+  if (options["tls-cert-file"] === undefined || options["tls-key-file"] === undefined)
+    return "--tls-listen needs --tls-cert-file and --tls-key-file (or --tls-secret)";
+  return null;
 }
 
 /** Validates flags with `schema`; all problems at once, each naming its flag. */

@@ -11,11 +11,13 @@ import { StatusReconciler } from "../controllers/status-reconciler.ts";
 import { Translator } from "../controllers/translator.ts";
 import { KubeClient } from "../kube/client.ts";
 import { KubeConfigNotFound, loadKubeConfig } from "../kube/kubeconfig.ts";
+import { parseCacheKey } from "../kube/paths.ts";
 import { createLogger } from "../observability/log.ts";
 import { createBootMetrics, createKubeMetrics, type KubeMetrics, type Sample } from "../observability/metrics.ts";
 import { describeMissingCrds, missingBootCrds } from "../sources/kube/crd-check.ts";
 import { KubeSource } from "../sources/kube/kube-source.ts";
 import type { Reflector } from "../sources/kube/reflector.ts";
+import { TlsSecretFeed } from "../sources/kube/tls-secret.ts";
 import { UsageError } from "./flags.ts";
 import type { ServeOptions } from "./options.ts";
 import { runServe } from "./serve.ts";
@@ -105,9 +107,33 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
   // Without --leader-elect every replica runs the reconcilers: each counts as leading.
   kubeMetrics.leader.collectFrom(() => [{ labels: {}, value: !options["leader-elect"] || elector?.leading ? 1 : 0 }]);
 
+  const tlsSecret = options["tls-secret"];
+  const certificateFeed = tlsSecret
+    ? new TlsSecretFeed(client, tlsSecret, {
+        stallTimeoutMs: options["watch-stall-timeout"] * 1000,
+        onWatchError: (error, retryInMs) =>
+          log.warn("watch interrupted; serving from cache meanwhile", { kind: "Secret", secret: tlsSecret, error: error.message, retryInMs }),
+      })
+    : undefined;
+  // The first certificate is needed before the HTTPS listener can start: an unreachable API server is a start-up error.
+  await certificateFeed?.start().catch((error: Error) => {
+    throw new UsageError(`--tls-secret ${error.message}`);
+  });
+  const secretEvents = new EventRecorder(client, log);
+
   await runServe(options, {
     metrics,
     source,
+    ...(certificateFeed && tlsSecret
+      ? {
+          certificateFeed,
+          onCertificateProblem: (reason, message) => {
+            const { namespace, name } = parseCacheKey(tlsSecret);
+            const uid = certificateFeed.uid();
+            void secretEvents.recordOn({ apiVersion: "v1", kind: "Secret", namespace, name, ...(uid ? { uid } : {}) }, "Warning", reason, message);
+          },
+        }
+      : {}),
     onServed: (event) => served.record(event),
     readiness: () => (source.allSynced ? null : "Kubernetes caches not synced yet"),
     onStarted: async ({ store, oci }) => {
@@ -168,6 +194,7 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
       elector.start();
     },
     onShutdown: async () => {
+      await certificateFeed?.stop();
       credentials?.stop();
       await served.stop();
       await elector?.stop();

@@ -6,9 +6,19 @@ import { workerButaneTranslator } from "../boot/ignition.ts";
 import { workerIpxeTemplateParser } from "../boot/ipxe-scripts.ts";
 import type { ServedEvent } from "../boot/served.ts";
 import { BootStore } from "../boot/store.ts";
+import { buildTrustBundle, type CertificateFeed } from "../boot/trust-formats.ts";
 import { createApp } from "../http/app.ts";
 import type { HttpDeps } from "../http/context.ts";
-import { matchesPathPattern, planSideListeners, type RunningServer, startHttpServer, type TlsFiles } from "../http/server.ts";
+import {
+  formatListenAddress,
+  matchesPathPattern,
+  planSideListeners,
+  type RunningServer,
+  sameListenAddress,
+  startHttpServer,
+  startRotatingTlsServer,
+  type TlsFiles,
+} from "../http/server.ts";
 import { describeConflict } from "../index/boot-index.ts";
 import { formatProblem } from "../index/snapshot.ts";
 import { createLogger, type Logger } from "../observability/log.ts";
@@ -22,6 +32,7 @@ import { UsageError } from "./flags.ts";
 import { loadIpxeTemplate } from "./ipxe-template-file.ts";
 import { bootConfigUrls, createOciRuntime, type OciRuntime } from "./oci-runtime.ts";
 import type { ServeOptions } from "./options.ts";
+import { fileCertificateFeed, loadCaFiles, ServingCertificate } from "./serving-certificate.ts";
 
 /** Extension points the Kubernetes mode plugs into without the HTTP layer knowing about it. */
 interface ServeHooks {
@@ -32,6 +43,10 @@ interface ServeHooks {
   readiness?: () => string | null;
   onStarted?: (context: { store: BootStore; log: Logger; metrics: BootMetrics; oci: OciRuntime }) => Promise<void> | void;
   onShutdown?: () => Promise<void>;
+  /** Where the HTTPS certificate comes from when it is not files (--tls-secret). */
+  certificateFeed?: CertificateFeed;
+  /** A refused certificate change or one about to expire (Kubernetes: a Warning Event on the Secret). */
+  onCertificateProblem?: (reason: "CertificateReloadFailed" | "CertificateExpiringSoon", message: string) => void;
 }
 
 const HEALTH_PATHS = new Set(["/healthz", "/readyz"]);
@@ -149,8 +164,28 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
     { name: "image proxy", address: options["image-proxy-server-address"], allow: isImageProxyPath },
   ]);
   if (!sides.ok) throw new UsageError(sides.reason);
+  const tlsListen = options["tls-listen"];
+  if (tlsListen) {
+    const clash = [options.listen, ...sides.listeners.map((side) => side.address)].find((address) => address && sameListenAddress(address, tlsListen));
+    if (clash) throw new UsageError(`--tls-listen ${formatListenAddress(tlsListen)} is already used by another listener`);
+  }
   const metrics = hooks.metrics ?? createBootMetrics();
   metrics.buildInfo.set({ version: VERSION, commit: COMMIT }, 1);
+  // Certificates are checked before anything listens, so a bad file stops the start (exit 2) naming it.
+  const caFiles = await loadCaFiles(options["ca-file"]);
+  const feed =
+    hooks.certificateFeed ??
+    (options["tls-cert-file"] && options["tls-key-file"] ? fileCertificateFeed(options["tls-cert-file"], options["tls-key-file"]) : undefined);
+  if (tlsListen && !feed) throw new UsageError("--tls-listen needs --tls-cert-file and --tls-key-file (or --tls-secret)");
+  const certificate =
+    tlsListen && feed
+      ? new ServingCertificate({ feed, caFiles, log, metrics, ...(hooks.onCertificateProblem ? { onProblem: hooks.onCertificateProblem } : {}) })
+      : undefined;
+  const initialTls = await certificate?.load();
+  const staticTrust = buildTrustBundle(
+    caFiles.map((entry) => entry.certificate),
+    undefined,
+  );
   const store = new BootStore({ claimScope: options["claim-scope"] });
   store.ignition.onWarnings = (secret, warnings) => log.warn("butane translated with warnings", { secret, warnings });
   // Butane is translated on workers as each new secret version arrives, never on the thread answering machines.
@@ -188,17 +223,22 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
     },
     ...(hooks.readiness ? { readiness: hooks.readiness } : {}),
     imageProxy: oci.imageProxy,
+    trust: () => certificate?.trust() ?? staticTrust,
   };
   const app = createApp(deps);
   // Listen before loading so /healthz answers at once; /readyz stays 503 until the first snapshot is in.
-  // A metrics listener of its own takes its paths off the boot listener (on the boot listener's address it is the same).
+  // A metrics listener of its own takes its paths off the boot listeners (on the boot listener's address it is the same).
   const metricsElsewhere = options["metrics-listen"] !== undefined && !sides.onMain.includes("metrics");
-  const server = startHttpServer(app, options.listen, log, {
+  const bootListenerOptions = {
     idleTimeoutSeconds: options["idle-timeout"],
     ...(metricsElsewhere ? { allow: (path: string) => !isMetricsListenerPath(path) } : {}),
-  });
+  };
+  const server = options.listen ? startHttpServer(app, options.listen, log, bootListenerOptions) : undefined;
+  const tlsServer = tlsListen && initialTls ? startRotatingTlsServer(app, tlsListen, log, { ...bootListenerOptions, tls: initialTls }) : undefined;
+  if (tlsServer && certificate) certificate.watch((tls) => tlsServer.rotate(tls));
   log.info("boot server listening", {
-    url: server.url,
+    url: server?.url ?? tlsServer?.url,
+    ...(tlsServer ? { tlsUrl: tlsServer.url, certificate: feed?.description } : {}),
     source: source.description,
     version: VERSION,
     commit: COMMIT,
@@ -223,12 +263,14 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
     stopping = true;
     log.info("shutting down", { signal, graceSeconds: options["shutdown-timeout"] });
     await hooks.onShutdown?.().catch((error: Error) => log.error("shutdown hook failed", { error: error.message }));
+    certificate?.stop();
     await source.stop().catch(() => {});
     template.close();
     butane.close();
     ipxeScripts.close();
     await oci.close();
-    await Promise.all([server, ...sideServers].map((running) => running.shutdown(options["shutdown-timeout"] * 1000)));
+    const running = [server, tlsServer, ...sideServers].filter((listener): listener is RunningServer => listener !== undefined);
+    await Promise.all(running.map((listener) => listener.shutdown(options["shutdown-timeout"] * 1000)));
     log.info("stopped");
     process.exit(0);
   };

@@ -3,7 +3,7 @@
 import type { KubeClient } from "../kube/client.ts";
 import { apiVersionOf, BOOT_CONFIG_RESOURCES, EVENTS, resourcePath } from "../kube/paths.ts";
 import type { Logger } from "../observability/log.ts";
-import { type ConfigRef, describeConfig } from "./apply.ts";
+import type { ConfigRef } from "./apply.ts";
 
 export class EventRecorder {
   private sequence = 0;
@@ -15,6 +15,17 @@ export class EventRecorder {
 
   async record(ref: ConfigRef, uid: string | undefined, type: "Normal" | "Warning", reason: string, message: string): Promise<void> {
     const { kind, namespace, name } = ref;
+    await this.recordOn({ apiVersion: apiVersionOf(BOOT_CONFIG_RESOURCES[kind]), kind, namespace, name, ...(uid ? { uid } : {}) }, type, reason, message);
+  }
+
+  /** An Event on any object (the --tls-secret Secret), for the same `kubectl describe` story. */
+  async recordOn(
+    involved: { apiVersion: string; kind: string; namespace: string; name: string; uid?: string },
+    type: "Normal" | "Warning",
+    reason: string,
+    message: string,
+  ): Promise<void> {
+    const { kind, namespace, name } = involved;
     const now = new Date().toISOString();
     const eventName = `${name}.${Date.now().toString(16)}${(this.sequence++ % 4096).toString(16)}`;
     try {
@@ -23,7 +34,7 @@ export class EventRecorder {
           apiVersion: "v1",
           kind: "Event",
           metadata: { name: eventName, namespace },
-          involvedObject: { apiVersion: apiVersionOf(BOOT_CONFIG_RESOURCES[kind]), kind, name, namespace, ...(uid ? { uid } : {}) },
+          involvedObject: involved,
           reason,
           message: message.slice(0, 1024),
           type,
@@ -35,7 +46,7 @@ export class EventRecorder {
         },
       });
     } catch (error) {
-      this.log.warn("could not record event", { object: describeConfig(ref), reason, error: (error as Error).message });
+      this.log.warn("could not record event", { object: `${kind} ${namespace}/${name}`, reason, error: (error as Error).message });
     }
   }
 }

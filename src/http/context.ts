@@ -4,6 +4,7 @@ import type { ForwardedForMode } from "../boot/httpboot.ts";
 import type { IpxeTemplate } from "../boot/ipxe-template.ts";
 import type { ServedEvent } from "../boot/served.ts";
 import type { BootStore } from "../boot/store.ts";
+import type { TrustBundle } from "../boot/trust-formats.ts";
 import type { Logger } from "../observability/log.ts";
 import type { BootMetrics } from "../observability/metrics.ts";
 import type { ImageProxyDeps } from "./image-proxy.ts";
@@ -31,6 +32,8 @@ export interface HttpDeps {
   /** Extra readiness condition (e.g. Kubernetes caches synced); returns the reason when not ready. */
   readiness?: () => string | null;
   imageProxy: ImageProxyDeps;
+  /** What /certs serves (--ca-file plus the serving chain's anchor); changes when the certificate is rotated. */
+  trust?: () => TrustBundle;
 }
 
 /** Hono's per-request variables, set by the middleware; the families never see them, they get a RouteContext. */
@@ -39,14 +42,15 @@ export type AppEnv = { Variables: { clientAddress: string } };
 type PublicUrl = { ok: true; url: string } | { ok: false; reason: string };
 
 /**
- * The base URL rendered into scripts and answers: --public-url, else the request's Host. A missing, empty or
+ * The base URL rendered into scripts and answers: --public-url, else the request's Host, with the scheme of the
+ * listener the request arrived on (Bun's request.url is https:// on the TLS listener). A missing, empty or
  * malformed Host ("evil/x@y", HTTP/1.0 without one) is refused rather than guessed: a machine handed
  * "http://localhost" would chain to itself.
  */
 export function publicUrlFor(request: Request, settings: HttpSettings): PublicUrl {
   if (settings.publicUrl) return { ok: true, url: settings.publicUrl };
   const host = request.headers.get("host");
-  if (host && /^[A-Za-z0-9.\-:[\]]+$/.test(host)) return { ok: true, url: `http://${host}` };
+  if (host && /^[A-Za-z0-9.\-:[\]]+$/.test(host)) return { ok: true, url: `${request.url.startsWith("https:") ? "https" : "http"}://${host}` };
   const shown = host === null ? "no Host header" : `Host header ${JSON.stringify(host.slice(0, 100))}`;
   return { ok: false, reason: `cannot render boot URLs: ${shown} and no --public-url is set` };
 }

@@ -42,7 +42,7 @@ export function matchesPathPattern(path: string, patterns: readonly string[]): b
   });
 }
 
-function sameListenAddress(a: ListenAddress, b: ListenAddress): boolean {
+export function sameListenAddress(a: ListenAddress, b: ListenAddress): boolean {
   // Port 0 is a new ephemeral port each time, never the same listener.
   return a.port !== 0 && a.port === b.port && a.hostname === b.hostname;
 }
@@ -74,13 +74,13 @@ type SideListenerPlanResult = { ok: true; listeners: SideListenerPlan[]; onMain:
  * Which extra servers to start: none for a side listener on the boot listener's own address (the boot listener
  * serves everything already: `onMain`), one per distinct address otherwise, shared by requests on the same address.
  */
-export function planSideListeners(main: ListenAddress, requests: readonly SideListenerRequest[]): SideListenerPlanResult {
+export function planSideListeners(main: ListenAddress | undefined, requests: readonly SideListenerRequest[]): SideListenerPlanResult {
   const listeners: SideListenerPlan[] = [];
   const onMain: string[] = [];
   for (const request of requests) {
     const address = request.address;
     if (!address) continue;
-    if (sameListenAddress(address, main)) {
+    if (main && sameListenAddress(address, main)) {
       if (request.tls) return { ok: false, reason: `${request.name} would share the boot listener ${formatListenAddress(main)}, which is plain HTTP` };
       onMain.push(request.name);
       continue;
@@ -100,7 +100,7 @@ export function planSideListeners(main: ListenAddress, requests: readonly SideLi
   return { ok: true, listeners, onMain };
 }
 
-function formatListenAddress(address: ListenAddress): string {
+export function formatListenAddress(address: ListenAddress): string {
   return `${address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname}:${address.port}`;
 }
 
@@ -109,6 +109,8 @@ interface HttpServerOptions {
   /** Limit the listener to these paths (side listeners). */
   allow?: (path: string) => boolean;
   tls?: TlsFiles;
+  /** SO_REUSEPORT, so a listener with a new certificate can bind the same port before the old one closes. */
+  reusePort?: boolean;
 }
 
 /** Boot clients send tiny GETs; nothing here accepts a body. */
@@ -157,6 +159,7 @@ export function startHttpServer(app: Hono<AppEnv>, listen: ListenAddress, log: L
     // Closes connections idle for this long (slowloris, abandoned downloads); active transfers are not idle.
     idleTimeout: options.idleTimeoutSeconds,
     ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),
+    ...(options.reusePort ? { reusePort: true } : {}),
     fetch: (received, bunServer) => {
       const refused = oversizedBody(received.headers);
       if (refused) return refused;
@@ -183,6 +186,49 @@ export function startHttpServer(app: Hono<AppEnv>, listen: ListenAddress, log: L
         log.warn("shutdown grace period over; closing remaining connections", { graceMs });
         await server.stop(true);
       }
+    },
+  };
+}
+
+export interface RotatingTlsServer extends RunningServer {
+  /**
+   * Serves `tls` to new connections from now on; connections already open finish on the old certificate. Throws
+   * (and keeps serving the old one) when Bun refuses the new pair.
+   */
+  rotate(tls: TlsFiles): void;
+}
+
+/**
+ * The HTTPS listener, whose certificate can change while it runs. Bun's server.reload() ignores `tls` (measured on
+ * Bun 1.4.5; oven-sh/bun#43815), so a rotation binds a second listener to the same port with SO_REUSEPORT and the
+ * new certificate, then stops the old one gracefully: its open connections (keep-alive included) are served to the
+ * end, new ones go to the new listener. Connections the kernel had queued on the old socket but Bun had not yet
+ * accepted at the moment it closes are reset unless net.ipv4.tcp_migrate_req=1 hands them to the new one (README).
+ */
+export function startRotatingTlsServer(
+  app: Hono<AppEnv>,
+  listen: ListenAddress,
+  log: Logger,
+  options: HttpServerOptions & { tls: TlsFiles },
+): RotatingTlsServer {
+  let current = startHttpServer(app, listen, log, { ...options, reusePort: true });
+  // A port of 0 becomes a real one at the first bind; every later listener takes that one.
+  const bound: ListenAddress = { hostname: listen.hostname, port: current.server.port ?? listen.port };
+  const draining = new Set<RunningServer>();
+  return {
+    get server() {
+      return current.server;
+    },
+    url: current.url,
+    rotate(tls: TlsFiles) {
+      const next = startHttpServer(app, bound, log, { ...options, tls, reusePort: true });
+      const previous = current;
+      current = next;
+      draining.add(previous);
+      void previous.server.stop(false).finally(() => draining.delete(previous));
+    },
+    async shutdown(graceMs: number) {
+      await Promise.all([current, ...draining].map((running) => running.shutdown(graceMs)));
     },
   };
 }

@@ -227,6 +227,15 @@ export function createBootMetrics(registry = new MetricsRegistry()) {
     ignitionTranslations: registry.register(
       new Counter("boot_operator_ignition_renders_total", "Ignition answers computed (cache misses), by format and result."),
     ),
+    certificateExpiry: registry.register(
+      new Gauge("boot_operator_certificate_expiry_timestamp_seconds", "When a certificate expires (Unix seconds): the serving one, and each --ca-file anchor."),
+    ),
+    certificateReloadFailures: registry.register(
+      new Counter(
+        "boot_operator_certificate_reload_failures_total",
+        "Changed serving certificates refused (unreadable, unparseable, key mismatch); the previous one stays.",
+      ),
+    ),
   };
 }
 export type BootMetrics = ReturnType<typeof createBootMetrics>;

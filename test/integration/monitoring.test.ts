@@ -121,7 +121,7 @@ describe("kustomize", () => {
       const container = deployment.spec.template.spec.containers[0];
       expect(container?.env).toContainEqual({ name: "BOOT_OPERATOR_METRICS_LISTEN", value: ":8080" });
       expect(container?.env.map((variable) => variable.name)).toContain("BOOT_OPERATOR_NAMESPACE"); // the base's env kept
-      expect(container?.ports.map((port) => port.name).sort()).toEqual(["http", "metrics"]);
+      expect(container?.ports.map((port) => port.name).sort()).toEqual(["http", "https", "metrics"]);
     } finally {
       await rm(directory, { recursive: true, force: true });
     }

@@ -201,11 +201,14 @@ describe("Deployment", () => {
     const manifests = await installObjects();
     const main = container(manifests);
     const defaultListen = defined(flagNamed("listen").defaultValue, "a default for --listen");
-    expect(main.ports).toEqual([{ name: "http", containerPort: Number(defaultListen.split(":").at(-1)), protocol: "TCP" }]);
+    expect(main.ports).toEqual([
+      { name: "http", containerPort: Number(defaultListen.split(":").at(-1)), protocol: "TCP" },
+      { name: "https", containerPort: 8443, protocol: "TCP" },
+    ]);
     expect(main.livenessProbe.httpGet).toEqual({ path: "/healthz", port: "http" });
     expect(main.readinessProbe.httpGet).toEqual({ path: "/readyz", port: "http" });
     const service = find(manifests, "Service", "boot-operator").spec as { selector: Record<string, string>; ports: { targetPort: string }[] };
-    expect(service.ports.map((port) => port.targetPort)).toEqual(["http"]);
+    expect(service.ports.map((port) => port.targetPort)).toEqual(["http", "https"]);
     const podLabels = (find(manifests, "Deployment", "boot-operator").spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata
       .labels;
     expect(podLabels).toMatchObject(service.selector);
