@@ -3,17 +3,23 @@
 
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import type { AccessEvent } from "../boot/access/policy.ts";
+import type { BootStore } from "../boot/store.ts";
 import { EventRecorder } from "../controllers/events.ts";
 import { LeaderElector } from "../controllers/leader-election.ts";
 import { RegistryCredentialsLoader } from "../controllers/registry-credentials.ts";
 import { ServedStatusWriter } from "../controllers/served-status.ts";
 import { StatusReconciler } from "../controllers/status-reconciler.ts";
+import { TokenSecretLoader } from "../controllers/token-secret.ts";
 import { Translator } from "../controllers/translator.ts";
 import { KubeClient, loadKubeConfig } from "../kube/client.ts";
-import { createLogger } from "../observability/log.ts";
+import { parseCacheKey } from "../kube/paths.ts";
+import { createLogger, type Logger } from "../observability/log.ts";
+import { PerKeyThrottle } from "../observability/log-throttle.ts";
 import { KubeSource } from "../sources/kube/kube-source.ts";
 import type { ServeOptions } from "./options.ts";
 import { runServe } from "./serve.ts";
+import { type TokenKeyHolder, tokenKeyHolder } from "./token-keys.ts";
 
 const SERVICE_ACCOUNT_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
@@ -23,6 +29,46 @@ function podNamespace(): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** One Warning Event per config and reason per this interval: a scanner or a looping machine must not flood etcd. */
+const ACCESS_EVENT_INTERVAL_MS = 5 * 60_000;
+
+/** IgnitionDenied / IgnitionTokenContested Warning Events on the config, rate-limited per config and reason. */
+function accessEventWriter(events: EventRecorder, store: () => BootStore | undefined): (event: AccessEvent) => void {
+  const throttle = new PerKeyThrottle(ACCESS_EVENT_INTERVAL_MS);
+  return (event) => {
+    const reason = event.type === "denied" ? "IgnitionDenied" : "IgnitionTokenContested";
+    const decision = throttle.allow(`${event.configKind}|${event.configKey}|${reason}|${event.type === "denied" ? event.reason : ""}`, Date.now());
+    if (!decision.allowed) return;
+    const index = store()?.index;
+    const config = event.configKind === "IPXEBootConfig" ? index?.ipxeByKey.get(event.configKey) : index?.httpByKey.get(event.configKey);
+    const more = decision.suppressed > 0 ? ` (${decision.suppressed} more since the last event)` : "";
+    const message =
+      event.type === "denied"
+        ? `Ignition fetch from ${event.requester} refused: ${event.reason}${more}`
+        : `iPXE script fetched from ${event.requester} while ${event.holder} holds this machine's boot token; answered without a token${more}. If the machine did not get it, set a new value in annotation boot.ironcore.dev/rearm-token`;
+    const { namespace, name } = parseCacheKey(event.configKey);
+    void events.record({ kind: event.configKind, namespace, name }, config?.metadata.uid, "Warning", reason, message);
+  };
+}
+
+/** Loads --token-secret before serving (a failure stops the start), then keeps it fresh. */
+async function tokenSecretKeys(
+  options: ServeOptions,
+  client: KubeClient,
+  log: Logger,
+): Promise<{ holder: TokenKeyHolder; loader: TokenSecretLoader } | undefined> {
+  const secret = options["token-secret"];
+  if (!secret || options["ignition-access"] !== "bound") return undefined;
+  const holder = tokenKeyHolder(undefined, log);
+  const loader = new TokenSecretLoader({ client, log, secret, onKeys: holder.set });
+  try {
+    await loader.start();
+  } catch (error) {
+    throw new Error(`--token-secret ${secret}: ${(error as Error).message}`);
+  }
+  return { holder, loader };
 }
 
 export async function runKubeServe(options: ServeOptions): Promise<void> {
@@ -49,12 +95,41 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
   let elector: LeaderElector | undefined;
   let credentials: RegistryCredentialsLoader | undefined;
 
+  const tokenKeys = await tokenSecretKeys(options, client, log);
+  let servingStore: BootStore | undefined;
+  // Every replica answers machines, so every replica reports refusals on the config.
+  const accessEvents = accessEventWriter(new EventRecorder(client, log), () => servingStore);
+  // The translator's SBC turning Ready means metal-operator powers the machine on next: a new boot window.
+  const readySbcs = new Set<string>();
+  let unsubscribeSbcs: (() => void) | undefined;
+
   await runServe(options, {
     source,
+    onAccessEvent: accessEvents,
+    ...(tokenKeys ? { tokenKeys: tokenKeys.holder } : {}),
     onServed: (event) => served.record(event),
     readiness: () => (source.allSynced ? null : "Kubernetes caches not synced yet"),
-    onStarted: async ({ store, oci }) => {
+    onStarted: async ({ store, oci, access }) => {
+      servingStore = store;
       served.start();
+      const caches = source.ownerCaches;
+      if (access && caches) {
+        const sbcTurnedReady = (key: string): void => {
+          const state = (caches.sbcs.get(key) as { status?: { state?: string } } | undefined)?.status?.state;
+          if (state !== "Ready") {
+            readySbcs.delete(key);
+            return;
+          }
+          if (readySbcs.has(key)) return;
+          readySbcs.add(key);
+          access.policy.windows.open(`IPXEBootConfig|${key}`);
+          log.info("boot window opened: ServerBootConfiguration is Ready", { sbc: key });
+        };
+        for (const key of caches.sbcs.keys()) if ((caches.sbcs.get(key) as { status?: { state?: string } }).status?.state === "Ready") readySbcs.add(key);
+        unsubscribeSbcs = source.onOwnerChange((kind, keys) => {
+          if (kind === "ServerBootConfiguration") for (const key of keys) sbcTurnedReady(key);
+        });
+      }
       const credentialsSecret = options["registry-credentials-secret"];
       if (credentialsSecret) {
         // Every replica proxies blobs, so every replica needs the credentials (not only the leader).
@@ -105,6 +180,8 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
     },
     onShutdown: async () => {
       credentials?.stop();
+      tokenKeys?.loader.stop();
+      unsubscribeSbcs?.();
       await served.stop();
       await elector?.stop();
       await reconciler?.stop();
