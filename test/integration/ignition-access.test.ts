@@ -4,10 +4,10 @@
 // address is contested; a re-arm annotation in the file opens a new window; the key file rotates in place.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Appliance, BINARY, startAppliance } from "../harness/appliance.ts";
+import { requestFrom, tokenInScript } from "../harness/source-address.ts";
 
 const M1 = "33333333-0000-4000-8000-000000000001";
 const M2 = "33333333-0000-4000-8000-000000000002";
@@ -33,29 +33,12 @@ ${metadata}spec:
   ignitionSecretRef: {name: ign}
 ${extra}`;
 
-/** GET (or HEAD) from a chosen loopback source address. */
-function get(path: string, from: string, method = "GET"): Promise<{ status: number; body: string }> {
-  const url = new URL(app.url);
-  return new Promise((resolve, reject) => {
-    const sent = request({ host: url.hostname, port: url.port, path, method, localAddress: from }, (response) => {
-      let body = "";
-      response.setEncoding("utf8");
-      response.on("data", (chunk: string) => {
-        body += chunk;
-      });
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
-    });
-    sent.on("error", reject);
-    sent.end();
-  });
-}
-
-const tokenIn = (script: string): string | null => /ignition\.config\.url=\S*\?token=([A-Za-z0-9_.-]+)/.exec(script)?.[1] ?? null;
+const get = (path: string, from: string, method = "GET") => requestFrom(app.url, path, from, method);
 
 async function scriptToken(uuid: string, from: string): Promise<string | null> {
   const script = await get(`/ipxe/${uuid}`, from);
   expect(script.status).toBe(200);
-  return tokenIn(script.body);
+  return tokenInScript(script.body);
 }
 
 /** Rewrites a resource file and waits until the server has loaded the change. */
