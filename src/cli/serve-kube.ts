@@ -8,6 +8,7 @@ import type { BootStore } from "../boot/store.ts";
 import { EventRecorder } from "../controllers/events.ts";
 import { LeaderElector } from "../controllers/leader-election.ts";
 import { RegistryCredentialsLoader } from "../controllers/registry-credentials.ts";
+import { SbcReadyWindows } from "../controllers/sbc-ready-windows.ts";
 import { ServedStatusWriter } from "../controllers/served-status.ts";
 import { StatusReconciler } from "../controllers/status-reconciler.ts";
 import { TokenSecretLoader } from "../controllers/token-secret.ts";
@@ -100,7 +101,6 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
   // Every replica answers machines, so every replica reports refusals on the config.
   const accessEvents = accessEventWriter(new EventRecorder(client, log), () => servingStore);
   // The translator's SBC turning Ready means metal-operator powers the machine on next: a new boot window.
-  const readySbcs = new Set<string>();
   let unsubscribeSbcs: (() => void) | undefined;
 
   await runServe(options, {
@@ -114,20 +114,14 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
       served.start();
       const caches = source.ownerCaches;
       if (access && caches) {
-        const sbcTurnedReady = (key: string): void => {
-          const state = (caches.sbcs.get(key) as { status?: { state?: string } } | undefined)?.status?.state;
-          if (state !== "Ready") {
-            readySbcs.delete(key);
-            return;
-          }
-          if (readySbcs.has(key)) return;
-          readySbcs.add(key);
-          access.policy.windows.open(`IPXEBootConfig|${key}`);
-          log.info("boot window opened: ServerBootConfiguration is Ready", { sbc: key });
-        };
-        for (const key of caches.sbcs.keys()) if ((caches.sbcs.get(key) as { status?: { state?: string } }).status?.state === "Ready") readySbcs.add(key);
+        const stateOf = (key: string): string | undefined => (caches.sbcs.get(key) as { status?: { state?: string } } | undefined)?.status?.state;
+        const windows = new SbcReadyWindows(stateOf, (configId, sbc) => {
+          access.policy.windows.open(configId);
+          log.info("boot window opened: ServerBootConfiguration is Ready", { sbc });
+        });
+        windows.seed(caches.sbcs.keys());
         unsubscribeSbcs = source.onOwnerChange((kind, keys) => {
-          if (kind === "ServerBootConfiguration") for (const key of keys) sbcTurnedReady(key);
+          if (kind === "ServerBootConfiguration") windows.changed(keys);
         });
       }
       const credentialsSecret = options["registry-credentials-secret"];
