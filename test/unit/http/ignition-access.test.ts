@@ -103,6 +103,18 @@ describe("--ignition-access bound", () => {
     expect(tokenIn(await (await subject.request(`/ipxe/${UUID}`, { from: "10.0.0.5" })).text())).not.toBeNull();
   });
 
+  test("a custom ipxe-script Secret gets the token through {{.IgnitionURL}} (rendered on the serving thread)", async () => {
+    const subject = testApp({
+      ipxe: [ipxeConfig("custom", { systemUUID: UUID, ipxeScriptSecretRef: { name: "script" }, ignitionSecretRef: { name: "ign" } })],
+      secrets: [secret("ign", { ignition: RAW }), secret("script", { "ipxe-script": "#!ipxe\nchain /uki/x.efi ignition.config.url={{.IgnitionURL}}\n" })],
+    });
+    subject.deps.ignitionAccess = new IgnitionAccessPolicy({ ttlMs: 60_000, maxUses: 3, keys: () => ({ current: Buffer.from("k".repeat(32)) }) });
+    const script = await (await subject.request(`/ipxe/${UUID}`, { from: "10.0.0.5" })).text();
+    const token = tokenIn(script);
+    expect(token).not.toBeNull();
+    expect((await subject.request(`/ignition/${UUID}?token=${token}`, { from: "10.0.0.66" })).status).toBe(200);
+  });
+
   test("open mode: no token in scripts, Ignition for anyone", async () => {
     const subject = testApp({
       ipxe: [ipxeConfig("m1", { systemUUID: UUID, ignitionSecretRef: { name: "ign" } })],
