@@ -31,12 +31,13 @@ function boundApp(options: TestAppOptions = {}): TestApp & { events: AccessEvent
 const tokenIn = (script: string): string | null => /ignition\.config\.url=\S*\?token=([A-Za-z0-9_.-]+)/.exec(script)?.[1] ?? null;
 
 describe("--ignition-access bound", () => {
-  test("the script carries a token; it fetches Ignition --token-uses times, then 403 token-used-up", async () => {
+  test("the script carries a token; it fetches Ignition --token-uses times (a HEAD is free), then 403 token-used-up", async () => {
     const subject = boundApp();
     const script = await (await subject.request(`/ipxe/${UUID}`, { from: "10.0.0.5" })).text();
     const token = tokenIn(script);
     expect(token).not.toBeNull();
     expect(script).toContain(`ignition.config.url=http://boot.test:8082/ignition/\${uuid}?token=${token}`);
+    expect((await subject.request(`/ignition/${UUID}?token=${token}`, { method: "HEAD", from: "10.0.0.66" })).status).toBe(200);
     for (let i = 0; i < 3; i++) {
       const response = await subject.request(`/ignition/${UUID}?token=${token}`, { from: "10.0.0.66" });
       expect(response.status).toBe(200);
