@@ -3,16 +3,21 @@
 
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import type { AccessEvent } from "../boot/access/policy.ts";
+import type { BootStore } from "../boot/store.ts";
 import { EventRecorder } from "../controllers/events.ts";
 import { LeaderElector } from "../controllers/leader-election.ts";
 import { RegistryCredentialsLoader } from "../controllers/registry-credentials.ts";
+import { SbcReadyWindows } from "../controllers/sbc-ready-windows.ts";
 import { ServedStatusWriter } from "../controllers/served-status.ts";
 import { StatusReconciler } from "../controllers/status-reconciler.ts";
+import { TokenSecretKeys } from "../controllers/token-secret.ts";
 import { Translator } from "../controllers/translator.ts";
 import { KubeClient } from "../kube/client.ts";
 import { KubeConfigNotFound, loadKubeConfig } from "../kube/kubeconfig.ts";
 import { parseCacheKey } from "../kube/paths.ts";
-import { createLogger } from "../observability/log.ts";
+import { createLogger, type Logger } from "../observability/log.ts";
+import { PerKeyThrottle } from "../observability/log-throttle.ts";
 import { createBootMetrics, createKubeMetrics, type KubeMetrics, type Sample } from "../observability/metrics.ts";
 import { describeMissingCrds, missingBootCrds } from "../sources/kube/crd-check.ts";
 import { KubeSource } from "../sources/kube/kube-source.ts";
@@ -21,6 +26,7 @@ import { TlsSecretFeed } from "../sources/kube/tls-secret.ts";
 import { UsageError } from "./flags.ts";
 import type { ServeOptions } from "./options.ts";
 import { runServe } from "./serve.ts";
+import { type TokenKeyHolder, tokenKeyHolder } from "./token-keys.ts";
 
 const SERVICE_ACCOUNT_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
@@ -63,6 +69,63 @@ function kubeConfigOrExit(flag: string | undefined): ReturnType<typeof loadKubeC
     if (error instanceof KubeConfigNotFound) throw new UsageError(error.message);
     throw error;
   }
+}
+
+/** One Warning Event per config and reason per this interval: a scanner or a looping machine must not flood etcd. */
+const ACCESS_EVENT_INTERVAL_MS = 5 * 60_000;
+
+/** IgnitionDenied / IgnitionTokenContested Warning Events on the config, rate-limited per config and reason. */
+function accessEventWriter(events: EventRecorder, store: () => BootStore | undefined): (event: AccessEvent) => void {
+  const throttle = new PerKeyThrottle(ACCESS_EVENT_INTERVAL_MS);
+  return (event) => {
+    const reason = event.type === "denied" ? "IgnitionDenied" : "IgnitionTokenContested";
+    const decision = throttle.allow(`${event.configKind}|${event.configKey}|${reason}|${event.type === "denied" ? event.reason : ""}`, Date.now());
+    if (!decision.allowed) return;
+    const index = store()?.index;
+    const config = event.configKind === "IPXEBootConfig" ? index?.ipxeByKey.get(event.configKey) : index?.httpByKey.get(event.configKey);
+    const more = decision.suppressed > 0 ? ` (${decision.suppressed} more since the last event)` : "";
+    const message =
+      event.type === "denied"
+        ? `Ignition fetch from ${event.requester} refused: ${event.reason}${more}`
+        : `iPXE script fetched from ${event.requester} while ${event.holder} holds this machine's boot token; answered without a token${more}. If the machine did not get it, set a new value in annotation boot.ironcore.dev/rearm-token`;
+    const { namespace, name } = parseCacheKey(event.configKey);
+    void events.record({ kind: event.configKind, namespace, name }, config?.metadata.uid, "Warning", reason, message);
+  };
+}
+
+/**
+ * --token-secret from the watched Secrets: the keys are swapped in whenever the Secret changes; a Secret that breaks
+ * later keeps the previous keys (logged once per new problem). Without it at the first full sync the start fails,
+ * since a key only this replica knows would break every boot whose requests cross replicas.
+ */
+function tokenSecretKeys(secret: string, log: Logger): { holder: TokenKeyHolder; watch: (store: BootStore) => void; check: () => void } {
+  const holder = tokenKeyHolder(undefined, log);
+  const keys = new TokenSecretKeys(secret);
+  let loaded = false;
+  let problem = "";
+  const watch = (store: BootStore): void => {
+    store.onChange(() => {
+      const read = keys.read(store.index);
+      if (read.state === "loaded") {
+        problem = "";
+        if (!read.changed) return;
+        holder.set(read.keys);
+        loaded = true;
+        log.info("boot token keys loaded", { secret, keys: read.keys.previous ? 2 : 1 });
+        return;
+      }
+      const reason = read.state === "missing" ? `secret ${secret} does not exist (or is outside --namespace / --secret-label-selector)` : read.reason;
+      if (reason !== problem && loaded) log.error("boot token keys unusable; keeping the previous ones", { secret, reason });
+      problem = reason;
+    });
+  };
+  const check = (): void => {
+    if (loaded) return;
+    throw new Error(
+      `--token-secret ${secret}: ${problem || "not loaded"}; create it, e.g. kubectl -n ${secret.split("/")[0]} create secret generic ${secret.split("/")[1]} --from-literal=current="$(openssl rand -base64 48)"`,
+    );
+  };
+  return { holder, watch, check };
 }
 
 export async function runKubeServe(options: ServeOptions): Promise<void> {
@@ -120,6 +183,16 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
     throw new UsageError(`--tls-secret ${error.message}`);
   });
   const secretEvents = new EventRecorder(client, log);
+  const tokenSecret = options["token-secret"];
+  const tokenKeys =
+    tokenSecret && options["ignition-access"] === "bound"
+      ? tokenSecretKeys(tokenSecret.includes("/") ? tokenSecret : `${options.namespace || podNamespace() || "default"}/${tokenSecret}`, log)
+      : undefined;
+  let servingStore: BootStore | undefined;
+  // Every replica answers machines, so every replica reports refusals on the config.
+  const accessEvents = accessEventWriter(new EventRecorder(client, log), () => servingStore);
+  // The translator's SBC turning Ready means metal-operator powers the machine on next: a new boot window.
+  let unsubscribeSbcs: (() => void) | undefined;
 
   await runServe(options, {
     metrics,
@@ -134,15 +207,31 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
           },
         }
       : {}),
+    onAccessEvent: accessEvents,
+    ...(tokenKeys ? { tokenKeys: tokenKeys.holder, onStoreCreated: tokenKeys.watch } : {}),
     onServed: (event) => served.record(event),
     readiness: () => (source.allSynced ? null : "Kubernetes caches not synced yet"),
-    onStarted: async ({ store, oci }) => {
+    onStarted: async ({ store, oci, access }) => {
+      tokenKeys?.check();
+      servingStore = store;
       served.start();
       // Synced: an empty scope is most likely the wrong namespace (or configs not applied yet).
       const configs = (source.reflectors.get("IPXEBootConfig")?.objects.size ?? 0) + (source.reflectors.get("HTTPBootConfig")?.objects.size ?? 0);
       if (configs === 0) {
         log.warn("no IPXEBootConfigs or HTTPBootConfigs in the watched namespace: machines get no boot answer until some are created there", {
           namespace: options.namespace || "(all namespaces)",
+        });
+      }
+      const caches = source.ownerCaches;
+      if (access && caches) {
+        const stateOf = (key: string): string | undefined => (caches.sbcs.get(key) as { status?: { state?: string } } | undefined)?.status?.state;
+        const windows = new SbcReadyWindows(stateOf, (configId, sbc) => {
+          access.policy.windows.open(configId);
+          log.info("boot window opened: ServerBootConfiguration is Ready", { sbc });
+        });
+        windows.seed(caches.sbcs.keys());
+        unsubscribeSbcs = source.onOwnerChange((kind, keys) => {
+          if (kind === "ServerBootConfiguration") windows.changed(keys);
         });
       }
       const credentialsSecret = options["registry-credentials-secret"];
@@ -196,6 +285,7 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
     onShutdown: async () => {
       await certificateFeed?.stop();
       credentials?.stop();
+      unsubscribeSbcs?.();
       await served.stop();
       await elector?.stop();
       await reconciler?.stop();
