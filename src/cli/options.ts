@@ -103,6 +103,21 @@ const booleanSchema = v.pipe(
   v.transform((text) => ["true", "1", "yes"].includes(text.toLowerCase())),
 );
 
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** "90s", "10m", "1h", "250ms", or plain seconds; in milliseconds. */
+const durationSchema = (minMs: number, maxMs: number) =>
+  v.pipe(
+    v.string(),
+    v.regex(/^\d+(\.\d+)?(ms|s|m|h)?$/, "must be a duration, e.g. 90s, 10m or 1h"),
+    v.transform((text) => {
+      const [, number = "", , unit = "s"] = /^(\d+(\.\d+)?)(ms|s|m|h)?$/.exec(text) ?? [];
+      return Number(number) * (DURATION_UNITS[unit] ?? 1000);
+    }),
+    v.minValue(minMs, `must be at least ${minMs} ms`),
+    v.maxValue(maxMs, `must be at most ${maxMs / 3_600_000} hours`),
+  );
+
 const optionalText = v.optional(v.pipe(v.string(), v.minLength(1, "must not be empty")));
 
 export const serveOptionsSchema = v.object({
@@ -125,6 +140,7 @@ export const serveOptionsSchema = v.object({
   namespace: v.pipe(v.string(), v.regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$/, "must be a namespace name (or empty for all)")),
   "secret-label-selector": v.string(),
   "watch-stall-timeout": secondsSchema(1, 3600),
+  "boot-stall-timeout": durationSchema(100, 7 * 24 * 3_600_000),
   "allowed-registries": v.pipe(
     v.string(),
     v.check((text) => text.split(",").some((part) => part.trim() !== ""), "must name at least one registry"),

@@ -1,6 +1,7 @@
 // `boot-operator serve`: load resources, serve machines, reload on change, shut down gracefully.
 
 import { join } from "node:path";
+import { BootTimelines, bootUrlIndex, type ConfigTimeline } from "../boot/boot-timeline.ts";
 import { diagnoseAll } from "../boot/diagnose.ts";
 import { workerButaneTranslator } from "../boot/ignition.ts";
 import { workerIpxeTemplateParser } from "../boot/ipxe-scripts.ts";
@@ -8,6 +9,7 @@ import type { ServedEvent } from "../boot/served.ts";
 import { BootStore } from "../boot/store.ts";
 import { createApp } from "../http/app.ts";
 import type { HttpDeps } from "../http/context.ts";
+import { isDebugPath } from "../http/debug.ts";
 import { planSideListeners, type RunningServer, startHttpServer, type TlsFiles } from "../http/server.ts";
 import { describeConflict } from "../index/boot-index.ts";
 import { formatProblem } from "../index/snapshot.ts";
@@ -26,7 +28,10 @@ import type { ServeOptions } from "./options.ts";
 /** Extension points the Kubernetes mode plugs into without the HTTP layer knowing about it. */
 interface ServeHooks {
   source?: ResourceSource;
-  onServed?: (event: ServedEvent) => void;
+  /** The Kubernetes mode's, which its status writer reads too; else serve keeps its own. */
+  timelines?: BootTimelines;
+  /** After the timeline recorded the event; `timeline` is the config's it changed, if any. */
+  onServed?: (event: ServedEvent, timeline: ConfigTimeline | undefined) => void;
   readiness?: () => string | null;
   onStarted?: (context: { store: BootStore; log: Logger; metrics: BootMetrics; oci: OciRuntime }) => Promise<void> | void;
   onShutdown?: () => Promise<void>;
@@ -137,7 +142,8 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
   const tls = await metricsTls(options);
   const sides = planSideListeners(options.listen, [
     { name: "health probes", address: options["health-probe-bind-address"], allow: (path) => HEALTH_PATHS.has(path) },
-    { name: "metrics", address: options["metrics-bind-address"], allow: (path) => path === "/metrics", ...(tls ? { tls } : {}) },
+    // The boot timelines name machines and addresses: on the metrics listener only, never on the boot port.
+    { name: "metrics", address: options["metrics-bind-address"], allow: (path) => path === "/metrics" || isDebugPath(path), ...(tls ? { tls } : {}) },
     { name: "image proxy", address: options["image-proxy-server-address"], allow: isImageProxyPath },
   ]);
   if (!sides.ok) throw new UsageError(sides.reason);
@@ -160,8 +166,16 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
   const template = await loadIpxeTemplate(options["ipxe-template"], log);
   const source = hooks.source ?? createFileSource(options, log);
   reportUpdates(store, log, metrics);
+  const timelines = hooks.timelines ?? new BootTimelines();
+  store.onChange(() => timelines.useUrls(bootUrlIndex(store.index)));
   const oci = await createOciRuntime(options, log, metrics, { generation: () => store.generation, urls: () => bootConfigUrls(store.index) });
   const staticDefaultUki = options["default-uki-url"];
+  // Hot path: a counter and the timeline's bounded append; the Kubernetes hook only queues a status write.
+  const onServed = (event: ServedEvent): void => {
+    metrics.bootMilestones.inc({ milestone: event.milestone });
+    const timeline = timelines.record(event);
+    hooks.onServed?.(event, timeline);
+  };
   const deps: HttpDeps = {
     store,
     settings: {
@@ -174,14 +188,13 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
     ipxeTemplate: template.current,
     metrics,
     log,
-    onServed: (event) => {
-      metrics.bootMilestones.inc({ milestone: event.milestone });
-      hooks.onServed?.(event);
-    },
+    onServed,
     ...(hooks.readiness ? { readiness: hooks.readiness } : {}),
-    imageProxy: oci.imageProxy,
+    imageProxy: { ...oci.imageProxy, onServed },
   };
   const app = createApp(deps);
+  // The boot port's app has no timelines (its /debug routes say where they are); the side listeners' app has them.
+  const sideApp = createApp({ ...deps, debug: { timelines, stallAfterMs: options["boot-stall-timeout"] } });
   // Listen before loading so /healthz answers at once; /readyz stays 503 until the first snapshot is in.
   const server = startHttpServer(app, options.listen, log, { idleTimeoutSeconds: options["idle-timeout"] });
   log.info("boot server listening", {
@@ -195,7 +208,7 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
   });
   // The Go operator's separate ports; everything also stays on the boot listener.
   const sideServers: RunningServer[] = sides.listeners.map((side) => {
-    const sideServer = startHttpServer(app, side.address, log, {
+    const sideServer = startHttpServer(sideApp, side.address, log, {
       idleTimeoutSeconds: options["idle-timeout"],
       allow: side.allow,
       ...(side.tls ? { tls: side.tls } : {}),

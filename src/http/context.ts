@@ -1,5 +1,6 @@
 // What the endpoint families receive, and the few helpers they share.
 import type { Cidr } from "../api/canonical.ts";
+import type { BootTimelines } from "../boot/boot-timeline.ts";
 import type { ForwardedForMode } from "../boot/httpboot.ts";
 import type { IpxeTemplate } from "../boot/ipxe-template.ts";
 import type { ServedEvent } from "../boot/served.ts";
@@ -19,6 +20,12 @@ export interface HttpSettings {
   ukiDir: string | undefined;
 }
 
+/** What /debug/machines shows: the boot timelines and the stall threshold (--boot-stall-timeout, in ms). */
+export interface DebugDeps {
+  timelines: BootTimelines;
+  stallAfterMs: number;
+}
+
 /** Everything the families need; a family that needs something new gets a field here, filled in by cli/serve.ts. */
 export interface HttpDeps {
   store: BootStore;
@@ -31,6 +38,8 @@ export interface HttpDeps {
   /** Extra readiness condition (e.g. Kubernetes caches synced); returns the reason when not ready. */
   readiness?: () => string | null;
   imageProxy: ImageProxyDeps;
+  /** The boot timelines behind /debug/machines; absent: those routes answer 404. */
+  debug?: DebugDeps;
 }
 
 /** Hono's per-request variables, set by the middleware; the families never see them, they get a RouteContext. */

@@ -1,6 +1,7 @@
 // The one list of endpoint families the appliance serves. A new family is a module exporting its routes and one
 // line here; its 405s, Allow headers and route-table tests follow from the table by themselves.
 import type { HttpDeps } from "./context.ts";
+import { debugFamily } from "./debug.ts";
 import { healthFamily } from "./health.ts";
 import { httpBootFamily } from "./httpboot.ts";
 import { ignitionFamily } from "./ignition.ts";
@@ -10,5 +11,13 @@ import type { EndpointFamily } from "./routes.ts";
 import { ukiFamily } from "./uki.ts";
 
 export function endpointFamilies(deps: HttpDeps): EndpointFamily[] {
-  return [ipxeFamily(deps), ignitionFamily(deps), httpBootFamily(deps), ukiFamily(deps), healthFamily(deps), imageProxyFamily(deps.imageProxy)];
+  return [
+    ipxeFamily(deps),
+    ignitionFamily(deps),
+    httpBootFamily(deps),
+    ukiFamily(deps),
+    healthFamily(deps),
+    imageProxyFamily(deps.imageProxy),
+    debugFamily(deps),
+  ];
 }
