@@ -14,11 +14,11 @@
 // under names the config does not know. A chainload (/ipxe) names no config either: it is held per requester and
 // opens the boot that requester's next script starts.
 import { canonicalIp } from "../api/canonical.ts";
-import { objectKey } from "../api/meta.ts";
+import { type BOOT_MILESTONES, MAX_BOOT_MILESTONES, objectKey } from "../api/meta.ts";
 import type { BootIndex } from "../index/boot-index.ts";
 import type { ServedEvent } from "./served.ts";
 
-export type MilestoneName = "chainload" | "script" | "httpboot" | "kernel" | "initrd" | "squashfs" | "uki" | "boot-file" | "ignition";
+export type MilestoneName = (typeof BOOT_MILESTONES)[number];
 export type ConfigKind = "IPXEBootConfig" | "HTTPBootConfig";
 
 export interface Milestone {
@@ -42,7 +42,7 @@ export interface ConfigTimeline {
   boot: BootRecord;
 }
 
-export const MAX_MILESTONES = 16;
+export const MAX_MILESTONES = MAX_BOOT_MILESTONES;
 /** Configs with a timeline; the one booted longest ago is forgotten first. */
 const MAX_CONFIGS = 10_000;
 /** Requesters remembered for attribution and pending chainloads. */

@@ -3,6 +3,7 @@
 
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { BootTimelines } from "../boot/boot-timeline.ts";
 import { EventRecorder } from "../controllers/events.ts";
 import { LeaderElector } from "../controllers/leader-election.ts";
 import { RegistryCredentialsLoader } from "../controllers/registry-credentials.ts";
@@ -43,7 +44,16 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
     },
     onWatchError: (kind, error, retryInMs) => log.warn("watch interrupted; serving from cache meanwhile", { kind, error: error.message, retryInMs }),
   });
-  const served = new ServedStatusWriter({ client, source, log });
+  // Shared with serve, which records into it; the writer turns it into status.lastBoot and BootProgressing.
+  const timelines = new BootTimelines();
+  const served = new ServedStatusWriter({
+    client,
+    source,
+    log,
+    timelines,
+    stallAfterMs: options["boot-stall-timeout"],
+    events: new EventRecorder(client, log),
+  });
   const identity = process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
   const leaseNamespace = options["leader-election-namespace"] || options.namespace || podNamespace() || "default";
   let elector: LeaderElector | undefined;
@@ -51,7 +61,8 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
 
   await runServe(options, {
     source,
-    onServed: (event) => served.record(event),
+    timelines,
+    onServed: (event, timeline) => served.record(event, timeline),
     readiness: () => (source.allSynced ? null : "Kubernetes caches not synced yet"),
     onStarted: async ({ store, oci }) => {
       served.start();
