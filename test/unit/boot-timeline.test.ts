@@ -1,19 +1,24 @@
 // The boot timeline fold: milestones in order with requester, attribution of boot files, bounds, stall detection
 // with an injected clock, and the merge of two replicas' partial views.
 import { describe, expect, test } from "bun:test";
+import { parseBootResource } from "../../src/api/index.ts";
 import {
   BootTimelines,
   bootFromStatus,
   bootProgress,
   bootUrlIndex,
   bootUrlKey,
+  type LastBootStatus,
   lastBootStatus,
   MAX_MILESTONES,
   mergeBoots,
   stalledReason,
 } from "../../src/boot/boot-timeline.ts";
 import type { ServedEvent } from "../../src/boot/served.ts";
+import { explainMachine } from "../../src/cli/explain.ts";
+import { bootProgressingCondition } from "../../src/controllers/served-status.ts";
 import { httpConfig, ipxeConfig } from "./fixtures.ts";
+import { storeWith } from "./http/harness.ts";
 
 const T0 = Date.parse("2026-12-01T10:00:00Z");
 const at = (seconds: number): Date => new Date(T0 + seconds * 1000);
@@ -247,5 +252,55 @@ describe("status shape and merge", () => {
     const next = mergeBoots(merged, newer.get("IPXEBootConfig", "default/a")?.boot);
     expect(next?.milestones.map((m) => m.name)).toEqual(["script"]);
     expect(next?.startedAt).toEqual(at(900));
+  });
+});
+
+describe("where the timeline shows", () => {
+  const lastBoot: LastBootStatus = {
+    startedAt: "2026-12-01T10:00:00.000Z",
+    lastMilestone: "kernel",
+    milestones: [
+      { name: "script", at: "2026-12-01T10:00:00.000Z", requester: "10.0.0.5" },
+      { name: "kernel", at: "2026-12-01T10:00:01.000Z", requester: "10.0.0.5", path: "/uki/vmlinuz" },
+    ],
+  };
+
+  test("status.lastBoot passes the schema (so the CRD and the files accept it) and explain prints it", () => {
+    const document = { ...ipxeConfig("a", { systemUUID: "66666666-0000-4000-8000-000000000001" }), status: { lastBoot } };
+    const parsed = parseBootResource(document);
+    if (!parsed.ok || parsed.resource.kind !== "IPXEBootConfig") throw new Error("did not parse");
+    expect(JSON.parse(JSON.stringify(parsed.resource.object.status?.lastBoot))).toEqual(lastBoot);
+    const lines = explainMachine(storeWith({ ipxe: [parsed.resource.object] }), { uuid: "66666666-0000-4000-8000-000000000001" });
+    expect(lines).toContain("  last boot (status.lastBoot): script 2026-12-01T10:00:00.000Z by 10.0.0.5, kernel 2026-12-01T10:00:01.000Z by 10.0.0.5");
+  });
+
+  test("a config without a last boot explains as before", () => {
+    const lines = explainMachine(storeWith({ ipxe: [ipxeConfig("a", { systemUUID: "66666666-0000-4000-8000-000000000001" })] }), {
+      uuid: "66666666-0000-4000-8000-000000000001",
+    });
+    expect(lines.some((line) => line.includes("last boot"))).toBe(false);
+  });
+
+  test("BootProgressing says how far the boot got", () => {
+    const boot = bootFromStatus(lastBoot);
+    if (!boot) throw new Error("no boot");
+    const options = { stallAfterMs: 600_000, expectsIgnition: true };
+    const start = Date.parse(lastBoot.startedAt);
+    const booting = bootProgress(boot, start + 2_000, options);
+    const stalled = bootProgress(boot, start + 601_000, options);
+    if (!booting || !stalled) throw new Error("no progress");
+    expect(bootProgressingCondition(booting, 3)).toEqual({
+      type: "BootProgressing",
+      status: "True",
+      reason: "Booting",
+      message: "last milestone: kernel served to 10.0.0.5 at 2026-12-01T10:00:01.000Z",
+      observedGeneration: 3,
+    });
+    expect(bootProgressingCondition(stalled, undefined)).toEqual({
+      type: "BootProgressing",
+      status: "False",
+      reason: "StalledAfterKernel",
+      message: "stalled after kernel: kernel served to 10.0.0.5 at 2026-12-01T10:00:01.000Z, nothing since",
+    });
   });
 });
