@@ -1,6 +1,7 @@
 // Issue #15 §3 in Kubernetes mode, the compiled binary against a real apiserver: a boot's milestones land in
 // status.lastBoot in order with the requester, coalesced (a burst of milestones is one status write, Ignition a
-// second), and a boot that stops after its script gets BootProgressing=False StalledAfterScript and a Warning Event.
+// second), the wide table column shows the last milestone, and a boot that stops after its script gets
+// BootProgressing=False StalledAfterScript and a Warning Event.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -142,6 +143,18 @@ describe("status.lastBoot", () => {
     await Bun.sleep(4_500);
     expect((await statusWritesSettled()) - before).toBe(2);
   }, 60_000);
+
+  test("the server-side table `kubectl get -o wide` prints has the last milestone (a priority-1, wide-only column)", async () => {
+    const response = await fetch(`${cp.serverUrl}${GROUP_PATH}/ipxebootconfigs/booting`, {
+      headers: { Accept: "application/json;as=Table;v=v1;g=meta.k8s.io" },
+      tls: { ca: cp.tls.ca, cert: cp.tls.cert, key: cp.tls.key },
+    });
+    expect(response.status).toBe(200);
+    const table = (await response.json()) as { columnDefinitions: { name: string; priority: number }[]; rows: { cells: unknown[] }[] };
+    const column = table.columnDefinitions.findIndex((definition) => definition.name === "Last Milestone");
+    expect(table.columnDefinitions[column]?.priority).toBe(1);
+    expect(table.rows[0]?.cells[column]).toBe("ignition");
+  });
 
   test("a boot that stops after its script: BootProgressing=False StalledAfterScript and a Warning Event", async () => {
     await ok(`/ipxe/${STALLING}`);
