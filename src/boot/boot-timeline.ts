@@ -18,10 +18,10 @@ import { type BOOT_MILESTONES, MAX_BOOT_MILESTONES, objectKey } from "../api/met
 import type { BootIndex } from "../index/boot-index.ts";
 import type { ServedEvent } from "./served.ts";
 
-export type MilestoneName = (typeof BOOT_MILESTONES)[number];
+type MilestoneName = (typeof BOOT_MILESTONES)[number];
 export type ConfigKind = "IPXEBootConfig" | "HTTPBootConfig";
 
-export interface Milestone {
+interface Milestone {
   name: MilestoneName;
   at: Date;
   /** The TCP peer (for /httpboot: the machine the DHCP server names). */
@@ -30,7 +30,7 @@ export interface Milestone {
   path?: string;
 }
 
-export interface BootRecord {
+interface BootRecord {
   startedAt: Date;
   /** In the order they happened; at most MAX_MILESTONES (the first, which started the boot, is always kept). */
   milestones: Milestone[];
@@ -48,7 +48,7 @@ const MAX_CONFIGS = 10_000;
 /** Requesters remembered for attribution and pending chainloads. */
 const MAX_REQUESTERS = 10_000;
 /** A boot file fetched this long after the boot started is no longer taken to belong to it. */
-export const ATTRIBUTION_WINDOW_MS = 30 * 60_000;
+const ATTRIBUTION_WINDOW_MS = 30 * 60_000;
 /** A chainload is taken as the start of the requester's next boot when its script follows within this time. */
 const CHAINLOAD_WINDOW_MS = 5 * 60_000;
 /** The same start milestone from the same requester, with nothing in between, is a retry (DHCP asks twice). */
@@ -65,13 +65,13 @@ interface NamedUrl {
 }
 
 /** What the timeline needs from the configs: which config names which boot-file URL. Rebuilt when the index changes. */
-export interface BootUrlIndex {
+interface BootUrlIndex {
   byUrl: ReadonlyMap<string, readonly NamedUrl[]>;
   /** Configs that name at least one boot-file URL ("kind|key"). */
   namingConfigs: ReadonlySet<string>;
 }
 
-export const EMPTY_URL_INDEX: BootUrlIndex = { byUrl: new Map(), namingConfigs: new Set() };
+const EMPTY_URL_INDEX: BootUrlIndex = { byUrl: new Map(), namingConfigs: new Set() };
 
 /**
  * The comparable part of a boot-file URL: path, and for /image the query's three parameters in a fixed order.
@@ -149,7 +149,7 @@ function touch<K, V>(map: Map<K, V>, key: K, value: V, cap: number): void {
 const timelineId = (kind: ConfigKind, key: string): string => `${kind}|${key}`;
 
 /** Folds one milestone into a boot (mutating it); returns the boot it now belongs to (a new one on a new start). */
-export function foldMilestone(boot: BootRecord | undefined, milestone: Milestone, chainload?: Milestone): BootRecord {
+function foldMilestone(boot: BootRecord | undefined, milestone: Milestone, chainload?: Milestone): BootRecord {
   if (START_MILESTONES.has(milestone.name)) {
     const last = boot?.milestones.at(-1);
     const nothingSince = boot?.milestones.every((entry) => entry.name === "chainload" || START_MILESTONES.has(entry.name)) ?? false;
@@ -266,7 +266,7 @@ export class BootTimelines {
   }
 }
 
-export type BootState = "Booting" | "Completed" | "Stalled";
+type BootState = "Booting" | "Completed" | "Stalled";
 
 export interface BootProgress {
   state: BootState;
