@@ -66,6 +66,8 @@ export function crdFor(definition: CrdDefinition): Record<string, unknown> {
           additionalPrinterColumns: [
             { name: "State", type: "string", jsonPath: ".status.state" },
             { name: "UUID", type: "string", jsonPath: ".spec.systemUUID" },
+            // The boot timeline's last milestone (status.lastBoot, issue #15 §3): `kubectl get -o wide`.
+            { name: "Last Milestone", type: "string", jsonPath: ".status.lastBoot.lastMilestone", priority: 1 },
             { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
           ],
           schema: { openAPIV3Schema },

@@ -49,8 +49,33 @@ export type Condition = {
   observedGeneration?: number;
 };
 
+/** The boot timeline's milestone names (boot/boot-timeline.ts), in the order a boot usually reaches them. */
+export const BOOT_MILESTONES = ["chainload", "script", "httpboot", "kernel", "initrd", "squashfs", "uki", "boot-file", "ignition"] as const;
+/** Milestones kept per boot: the first (which started it) and the latest ones. */
+export const MAX_BOOT_MILESTONES = 16;
+
+const timestamp = v.pipe(v.string(), openapi<string>({ format: "date-time" }));
+
+/** One milestone of the last boot: what was served, when, and to whom. */
+const bootMilestone = v.looseObject({
+  name: v.picklist(BOOT_MILESTONES),
+  at: timestamp,
+  /** The address that fetched it (for httpboot: the machine the DHCP server named). */
+  requester: v.pipe(v.string(), v.maxLength(256)),
+  /** The file, for kernel, initrd, squashfs and UKI. */
+  path: v.optional(v.pipe(v.string(), v.maxLength(256))),
+});
+
+/** The last boot the appliance saw for this config (written by the served-status writer, bounded). */
+const lastBoot = v.looseObject({
+  startedAt: timestamp,
+  lastMilestone: v.picklist(BOOT_MILESTONES),
+  milestones: v.pipe(v.array(bootMilestone), v.maxLength(MAX_BOOT_MILESTONES)),
+});
+
 export const bootConfigStatus = v.looseObject({
   state: v.optional(v.picklist(bootConfigStates)),
+  lastBoot: v.optional(lastBoot),
   conditions: v.optional(v.pipe(v.array(condition), v.maxLength(32), openapi<v.InferOutput<typeof condition>[]>({ listMapKeys: ["type"] }))),
 });
 

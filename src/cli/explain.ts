@@ -1,8 +1,11 @@
-// `boot-operator explain`: which config a machine would get on each endpoint, and why.
+// `boot-operator explain`: which config a machine would get on each endpoint, and why. It reads resources, not a
+// running appliance's memory: a config's last boot is shown when its status carries one (status.lastBoot, written in
+// Kubernetes mode); a directory-mode appliance shows its timelines at /debug/machines on its metrics listener.
 
 import { canonicalIp, canonicalMac, canonicalUuid } from "../api/canonical.ts";
 import { type ConfigAccessIdentity, configAccessIdentity, decideIgnitionAccess } from "../boot/access/decision.ts";
 import { peekTokenClaims, type TokenKeys } from "../boot/access/token.ts";
+import { bootFromStatus } from "../boot/boot-timeline.ts";
 import { diagnoseHttpBootConfig, diagnoseIpxeBootConfig } from "../boot/diagnose.ts";
 import { resolveHttpBootConfig, resolveIgnitionConfig, resolveIpxeConfig } from "../boot/resolve.ts";
 import { httpBootServability } from "../boot/servability.ts";
@@ -11,6 +14,14 @@ import { describeConflict } from "../index/boot-index.ts";
 import { UsageError } from "./flags.ts";
 import type { ExplainOptions } from "./options.ts";
 import { readTokenKeyFile } from "./token-keys.ts";
+
+/** "  last boot: script 10:00:01Z by 10.0.0.5, kernel …" from status.lastBoot, or nothing when there is none. */
+function lastBootLines(status: { lastBoot?: unknown } | undefined): string[] {
+  const boot = bootFromStatus(status?.lastBoot);
+  if (!boot) return [];
+  const steps = boot.milestones.map((milestone) => `${milestone.name} ${milestone.at.toISOString()} by ${milestone.requester || "(unknown)"}`);
+  return [`  last boot (status.lastBoot): ${steps.join(", ")}`];
+}
 
 type AccessOptions = Partial<Pick<ExplainOptions, "token" | "ignition-access" | "token-key-file" | "token-uses">>;
 
@@ -82,6 +93,7 @@ export function explainMachine(
     const script = ipxe.config.spec.ipxeScriptSecretRef ? `custom script from secret ${ipxe.config.spec.ipxeScriptSecretRef.name}` : "default template";
     lines.push(`/ipxe/{uuid}: IPXEBootConfig ${ipxe.key} (matched by ${ipxe.reason} ${ipxe.identifier}; ${script}; state ${diagnosis.state})`);
     for (const problem of diagnosis.problems) lines.push(`  ! ${problem.reason}: ${problem.message}`);
+    lines.push(...lastBootLines(ipxe.config.status));
   } else lines.push("/ipxe/{uuid}: 404, no IPXEBootConfig matches");
 
   if (uuid) {
@@ -118,6 +130,7 @@ export function explainMachine(
       lines.push(
         `/httpboot: HTTPBootConfig ${http.key} (matched by ${http.reason} ${http.identifier}) → ${uki.ok ? `${uki.ukiUrl}${uki.isDefault ? " (no ukiURL: the default UKI)" : ""}` : `${uki.status}: ${uki.message}`}`,
       );
+      lines.push(...lastBootLines(http.config.status));
     } else
       lines.push(
         `/httpboot: no HTTPBootConfig claims ${identifiers.join(", ")} → ${options["default-uki-url"] ? `default ${options["default-uki-url"]}` : "404 (no --default-uki-url)"}`,

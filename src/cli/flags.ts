@@ -283,6 +283,14 @@ export const FLAGS: readonly FlagSpec[] = [
     commands: ["serve"],
   },
   {
+    name: "boot-stall-timeout",
+    valueName: "DURATION",
+    defaultValue: "10m",
+    description:
+      "a boot with no new milestone for this long (e.g. script served, no Ignition since) counts as stalled: condition BootProgressing=False in Kubernetes mode, /debug/machines on the --metrics-bind-address listener (not served without one); 90s, 10m, 1h",
+    commands: ["serve"],
+  },
+  {
     name: "claim-scope",
     valueName: "SCOPE",
     defaultValue: "cluster",

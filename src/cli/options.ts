@@ -98,6 +98,21 @@ const booleanSchema = v.pipe(
   v.transform((text) => ["true", "1", "yes"].includes(text.toLowerCase())),
 );
 
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** "90s", "10m", "1h", "250ms", or plain seconds; in milliseconds. */
+const durationSchema = (minMs: number, maxMs: number) =>
+  v.pipe(
+    v.string(),
+    v.regex(/^\d+(\.\d+)?(ms|s|m|h)?$/, "must be a duration, e.g. 90s, 10m or 1h"),
+    v.transform((text) => {
+      const [, number = "", , unit = "s"] = /^(\d+(\.\d+)?)(ms|s|m|h)?$/.exec(text) ?? [];
+      return Number(number) * (DURATION_UNITS[unit] ?? 1000);
+    }),
+    v.minValue(minMs, `must be at least ${minMs} ms`),
+    v.maxValue(maxMs, `must be at most ${maxMs / 3_600_000} hours`),
+  );
+
 const optionalText = v.optional(v.pipe(v.string(), v.minLength(1, "must not be empty")));
 
 const fileListSchema = v.pipe(
@@ -109,26 +124,14 @@ const fileListSchema = v.pipe(
       .filter((part) => part !== ""),
   ),
 );
-const DURATION_UNITS: Readonly<Record<string, number>> = { "": 1, s: 1, m: 60, h: 3600 };
-
-/** Whole seconds, or with an s/m/h suffix ("1h", "90m"). */
-const durationSchema = (minSeconds: number, maxSeconds: number) =>
-  v.pipe(
-    v.string(),
-    v.regex(/^\d+[smh]?$/, "must be seconds or a duration such as 90m or 1h"),
-    v.transform((text) => {
-      const [, digits = "", unit = ""] = /^(\d+)([smh]?)$/.exec(text) ?? [];
-      return Number(digits) * (DURATION_UNITS[unit] ?? 1);
-    }),
-    v.minValue(minSeconds, `must be at least ${minSeconds} s`),
-    v.maxValue(maxSeconds, `must be at most ${maxSeconds} s`),
-  );
-
 /** The --ignition-access flags, shared by serve and explain. */
 const ignitionAccessFields = {
   "ignition-access": v.picklist(IGNITION_ACCESS_MODES, `must be one of ${IGNITION_ACCESS_MODES.join(", ")}`),
   "token-key-file": optionalText,
-  "token-ttl": durationSchema(60, 7 * 24 * 3600),
+  "token-ttl": v.pipe(
+    durationSchema(60_000, 7 * 24 * 3_600_000),
+    v.transform((ms) => Math.round(ms / 1000)),
+  ),
   "token-uses": v.pipe(v.string(), v.transform(Number), v.number("must be a number"), v.integer("must be a whole number"), v.minValue(1), v.maxValue(1000)),
 };
 
@@ -158,6 +161,7 @@ export const serveOptionsSchema = v.object({
   namespace: v.pipe(v.string(), v.regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$/, "must be a namespace name (or empty for all)")),
   "secret-label-selector": v.string(),
   "watch-stall-timeout": secondsSchema(1, 3600),
+  "boot-stall-timeout": durationSchema(100, 7 * 24 * 3_600_000),
   "allowed-registries": v.pipe(
     v.string(),
     v.check((text) => text.split(",").some((part) => part.trim() !== ""), "must name at least one registry"),

@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import type { AccessEvent } from "../boot/access/policy.ts";
+import { BootTimelines } from "../boot/boot-timeline.ts";
 import type { BootStore } from "../boot/store.ts";
 import { EventRecorder } from "../controllers/events.ts";
 import { LeaderElector } from "../controllers/leader-election.ts";
@@ -155,11 +156,16 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
     onWatchError: (kind, error, retryInMs) => log.warn("watch interrupted; serving from cache meanwhile", { kind, error: error.message, retryInMs }),
   });
   collectWatchHealth(kubeMetrics, () => source.allReflectors);
+  // Shared with serve, which records into it; the writer turns it into status.lastBoot and BootProgressing.
+  const timelines = new BootTimelines();
   const served = new ServedStatusWriter({
     client,
     source,
     log,
     onWrite: (seconds, result) => kubeMetrics.statusWriteDuration.observe({ result }, seconds),
+    timelines,
+    stallAfterMs: options["boot-stall-timeout"],
+    events: new EventRecorder(client, log),
   });
   kubeMetrics.statusWriteBacklog.collectFrom(() => [{ labels: {}, value: served.backlog }]);
   const identity = process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
@@ -209,7 +215,8 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
       : {}),
     onAccessEvent: accessEvents,
     ...(tokenKeys ? { tokenKeys: tokenKeys.holder, onStoreCreated: tokenKeys.watch } : {}),
-    onServed: (event) => served.record(event),
+    timelines,
+    onServed: (event, timeline) => served.record(event, timeline),
     readiness: () => (source.allSynced ? null : "Kubernetes caches not synced yet"),
     onStarted: async ({ store, oci, access }) => {
       tokenKeys?.check();

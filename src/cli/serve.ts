@@ -2,6 +2,7 @@
 
 import { join } from "node:path";
 import { type AccessEvent, IgnitionAccessPolicy } from "../boot/access/policy.ts";
+import { BootTimelines, bootUrlIndex, type ConfigTimeline } from "../boot/boot-timeline.ts";
 import { diagnoseAll } from "../boot/diagnose.ts";
 import { workerButaneTranslator } from "../boot/ignition.ts";
 import { workerIpxeTemplateParser } from "../boot/ipxe-scripts.ts";
@@ -10,6 +11,7 @@ import { BootStore } from "../boot/store.ts";
 import { buildTrustBundle, type CertificateFeed } from "../boot/trust-formats.ts";
 import { createApp } from "../http/app.ts";
 import type { HttpDeps } from "../http/context.ts";
+import { isDebugPath } from "../http/debug.ts";
 import {
   formatListenAddress,
   matchesPathPattern,
@@ -41,7 +43,10 @@ interface ServeHooks {
   source?: ResourceSource;
   /** The registry to export, when the caller registered metrics of its own in it (Kubernetes mode). */
   metrics?: BootMetrics;
-  onServed?: (event: ServedEvent) => void;
+  /** The Kubernetes mode's, which its status writer reads too; else serve keeps its own. */
+  timelines?: BootTimelines;
+  /** After the timeline recorded the event; `timeline` is the config's it changed, if any. */
+  onServed?: (event: ServedEvent, timeline: ConfigTimeline | undefined) => void;
   readiness?: () => string | null;
   onStarted?: (context: { store: BootStore; log: Logger; metrics: BootMetrics; oci: OciRuntime; access: IgnitionAccess | undefined }) => Promise<void> | void;
   /** Refusals and contests under --ignition-access bound (Kubernetes: Warning Events). */
@@ -92,7 +97,7 @@ const HEALTH_PATHS = new Set(["/healthz", "/readyz"]);
  * served there only: the boot port faces the provisioning network, which has no business reading them.
  */
 const METRICS_LISTENER_PATHS: readonly string[] = ["/metrics"];
-const isMetricsListenerPath = (path: string): boolean => matchesPathPattern(path, METRICS_LISTENER_PATHS);
+const isMetricsListenerPath = (path: string): boolean => matchesPathPattern(path, METRICS_LISTENER_PATHS) || isDebugPath(path);
 /** The Go operator's image proxy server answers exactly these (its /httpboot/ prefix, not the DHCP /httpboot). */
 const isImageProxyPath = (path: string): boolean => path === "/image" || path.startsWith("/httpboot/");
 
@@ -197,6 +202,7 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
   const tls = await metricsTls(options);
   const sides = planSideListeners(options.listen, [
     { name: "health probes", address: options["health-probe-bind-address"], allow: (path) => HEALTH_PATHS.has(path) },
+    // The boot timelines name machines and addresses: on the metrics listener only, never on the boot port.
     { name: "metrics", address: options["metrics-listen"], allow: isMetricsListenerPath, ...(tls ? { tls } : {}) },
     { name: "image proxy", address: options["image-proxy-server-address"], allow: isImageProxyPath },
   ]);
@@ -240,9 +246,17 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
   const template = await loadIpxeTemplate(options["ipxe-template"], log);
   const source = hooks.source ?? createFileSource(options, log);
   reportUpdates(store, log, metrics);
+  const timelines = hooks.timelines ?? new BootTimelines();
+  store.onChange(() => timelines.useUrls(bootUrlIndex(store.index)));
   const oci = await createOciRuntime(options, log, metrics, { generation: () => store.generation, urls: () => bootConfigUrls(store.index) });
   const access = createIgnitionAccess(options, log, hooks.tokenKeys);
   const staticDefaultUki = options["default-uki-url"];
+  // Hot path: a counter and the timeline's bounded append; the Kubernetes hook only queues a status write.
+  const onServed = (event: ServedEvent): void => {
+    metrics.bootMilestones.inc({ milestone: event.milestone });
+    const timeline = timelines.record(event);
+    hooks.onServed?.(event, timeline);
+  };
   const deps: HttpDeps = {
     store,
     settings: {
@@ -255,23 +269,23 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
     ipxeTemplate: template.current,
     metrics,
     log,
-    onServed: (event) => {
-      metrics.bootMilestones.inc({ milestone: event.milestone });
-      hooks.onServed?.(event);
-    },
+    onServed,
     ...(hooks.readiness ? { readiness: hooks.readiness } : {}),
-    imageProxy: oci.imageProxy,
+    imageProxy: { ...oci.imageProxy, onServed },
     trust: () => certificate?.trust() ?? staticTrust,
     ...(access ? { ignitionAccess: access.policy } : {}),
     ...(hooks.onAccessEvent ? { onAccessEvent: hooks.onAccessEvent } : {}),
   };
   const app = createApp(deps);
+  // The boot port's app has no timelines (its /debug routes say where they are); the side listeners' app has them.
+  const sideApp = createApp({ ...deps, debug: { timelines, stallAfterMs: options["boot-stall-timeout"] } });
   // Listen before loading so /healthz answers at once; /readyz stays 503 until the first snapshot is in.
   // A metrics listener of its own takes its paths off the boot listeners (on the boot listener's address it is the same).
   const metricsElsewhere = options["metrics-listen"] !== undefined && !sides.onMain.includes("metrics");
   const bootListenerOptions = {
     idleTimeoutSeconds: options["idle-timeout"],
-    ...(metricsElsewhere ? { allow: (path: string) => !isMetricsListenerPath(path) } : {}),
+    // /debug stays routed: the boot listeners' app has no timelines and says where they are served.
+    ...(metricsElsewhere ? { allow: (path: string) => !matchesPathPattern(path, METRICS_LISTENER_PATHS) } : {}),
   };
   const server = options.listen ? startHttpServer(app, options.listen, log, bootListenerOptions) : undefined;
   const tlsServer = tlsListen && initialTls ? startRotatingTlsServer(app, tlsListen, log, { ...bootListenerOptions, tls: initialTls }) : undefined;
@@ -288,7 +302,7 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
   });
   // The Go operator's separate ports; all but the metrics listener's paths also stay on the boot listener.
   const sideServers: RunningServer[] = sides.listeners.map((side) => {
-    const sideServer = startHttpServer(app, side.address, log, {
+    const sideServer = startHttpServer(sideApp, side.address, log, {
       idleTimeoutSeconds: options["idle-timeout"],
       allow: side.allow,
       ...(side.tls ? { tls: side.tls } : {}),

@@ -2,6 +2,7 @@
 // reconciler (Ready, IdentifiersUnique, state) and the served-status writer (*Fetched conditions, from any
 // replica) never overwrite each other: conditions are a map list keyed by type in the CRD.
 import type { Condition } from "../api/index.ts";
+import type { LastBootStatus } from "../boot/boot-timeline.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { apiVersionOf, BOOT_CONFIG_RESOURCES, parseCacheKey, resourcePath } from "../kube/paths.ts";
 import type { ObjectKey } from "./work-queue.ts";
@@ -33,7 +34,7 @@ export async function serverSideApply(client: KubeClient, path: string, body: un
 export async function applyStatus(
   client: KubeClient,
   ref: ConfigRef,
-  status: { state?: string; conditions: Condition[] },
+  status: { state?: string; conditions: Condition[]; lastBoot?: LastBootStatus },
   fieldManager: string,
 ): Promise<void> {
   const { kind, namespace, name } = ref;

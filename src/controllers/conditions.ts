@@ -14,7 +14,9 @@ export const CONDITION_IGNITION_WARNINGS = "IgnitionWarnings";
 export const RECONCILER_CONDITIONS = [CONDITION_READY, CONDITION_IDENTIFIERS_UNIQUE, CONDITION_IGNITION_WARNINGS] as const;
 /** Kubernetes caps a condition message at 32768 bytes; keep well below it. */
 const MAX_WARNINGS_MESSAGE = 8192;
-export const SERVED_CONDITIONS = [CONDITION_IPXE_SCRIPT_FETCHED, CONDITION_IGNITION_FETCHED] as const;
+/** How far the last boot got (status.lastBoot): True while booting, False when completed or stalled (issue #15 §3). */
+export const CONDITION_BOOT_PROGRESSING = "BootProgressing";
+export const SERVED_CONDITIONS = [CONDITION_IPXE_SCRIPT_FETCHED, CONDITION_IGNITION_FETCHED, CONDITION_BOOT_PROGRESSING] as const;
 /** The Go operator's reasons for the *Fetched conditions (status True, written when a machine fetched). */
 export const REASON_IPXE_SCRIPT_DELIVERED = "IPXEScriptDelivered";
 export const REASON_IGNITION_DELIVERED = "IgnitionDataDelivered";

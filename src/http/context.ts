@@ -1,6 +1,7 @@
 // What the endpoint families receive, and the few helpers they share.
 import type { Cidr } from "../api/canonical.ts";
 import type { AccessEvent, IgnitionAccessPolicy } from "../boot/access/policy.ts";
+import type { BootTimelines } from "../boot/boot-timeline.ts";
 import type { ForwardedForMode } from "../boot/httpboot.ts";
 import type { IpxeTemplate } from "../boot/ipxe-template.ts";
 import type { ServedEvent } from "../boot/served.ts";
@@ -21,6 +22,12 @@ export interface HttpSettings {
   ukiDir: string | undefined;
 }
 
+/** What /debug/machines shows: the boot timelines and the stall threshold (--boot-stall-timeout, in ms). */
+export interface DebugDeps {
+  timelines: BootTimelines;
+  stallAfterMs: number;
+}
+
 /** Everything the families need; a family that needs something new gets a field here, filled in by cli/serve.ts. */
 export interface HttpDeps {
   store: BootStore;
@@ -39,6 +46,8 @@ export interface HttpDeps {
   ignitionAccess?: IgnitionAccessPolicy;
   /** A refusal or contest happened (Kubernetes mode turns these into rate-limited Warning Events). */
   onAccessEvent?: (event: AccessEvent) => void;
+  /** The boot timelines behind /debug/machines; absent: those routes answer 404. */
+  debug?: DebugDeps;
 }
 
 /** Hono's per-request variables, set by the middleware; the families never see them, they get a RouteContext. */

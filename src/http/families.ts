@@ -2,6 +2,7 @@
 // line here; its 405s, Allow headers and route-table tests follow from the table by themselves.
 import { certsFamily } from "./certs.ts";
 import type { HttpDeps } from "./context.ts";
+import { debugFamily } from "./debug.ts";
 import { healthFamily } from "./health.ts";
 import { httpBootFamily } from "./httpboot.ts";
 import { ignitionFamily } from "./ignition.ts";
@@ -19,5 +20,6 @@ export function endpointFamilies(deps: HttpDeps): EndpointFamily[] {
     healthFamily(deps),
     imageProxyFamily(deps.imageProxy),
     certsFamily(deps),
+    debugFamily(deps),
   ];
 }

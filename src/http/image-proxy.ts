@@ -2,6 +2,8 @@
 // Streams boot blobs (kernels, initrds, squashfs, UKIs) from an OCI registry to booting machines, so machines
 // never need registry credentials or a route to the internet. Whole-blob transfers are verified against their
 // digest and a mismatch breaks the transfer; with a blob cache, concurrent requests share one upstream pull.
+
+import type { ServedEvent } from "../boot/served.ts";
 import type { RegistryAllowList } from "../oci/allowlist.ts";
 import type { BlobCache, CachedBlob } from "../oci/blob-cache.ts";
 import { discard, type OciClient, type OciLog, upstreamError } from "../oci/client.ts";
@@ -30,6 +32,8 @@ export interface ImageProxyDeps {
   maxBlobBytes?: number;
   /** --upstream-stall-timeout in ms: an upstream body that sends nothing for this long is cut. Default 30 s. */
   stallTimeoutMs?: number;
+  /** A blob a machine started to download (the boot timeline's kernel/initrd/UKI milestones). */
+  onServed?: (event: ServedEvent) => void;
 }
 
 const DEFAULT_MAX_BLOB_BYTES = 8 * 1024 ** 3;
@@ -44,6 +48,15 @@ interface BlobRequest {
   version?: string;
 }
 
+/** Reports a GET that is being answered with the blob (not a HEAD, a 304 or an error). */
+async function reported(request: Request, deps: ImageProxyDeps, client: string, path: string, answer: Promise<Response>): Promise<Response> {
+  const response = await answer;
+  if (deps.onServed && request.method === "GET" && (response.status === 200 || response.status === 206)) {
+    deps.onServed({ milestone: "boot-file", client, path, at: new Date() });
+  }
+  return response;
+}
+
 export function imageProxyFamily(deps: ImageProxyDeps): EndpointFamily {
   return {
     name: "image-proxy",
@@ -51,24 +64,25 @@ export function imageProxyFamily(deps: ImageProxyDeps): EndpointFamily {
       {
         path: "/image",
         methods: ["GET", "HEAD"],
-        handler: (request) => {
+        handler: (request, { clientAddress }) => {
           const url = new URL(request.url);
           const query = (name: string): string | undefined => url.searchParams.get(name) ?? undefined;
           const parsed = parseImageQuery({ imageName: query("imageName"), version: query("version"), layerDigest: query("layerDigest") });
           if (!parsed.ok) return textError(400, parsed.reason);
-          return serveBlob(request, deps, { blob: parsed.blob, efi: false, ...(parsed.version ? { version: parsed.version } : {}) });
+          const answer = serveBlob(request, deps, { blob: parsed.blob, efi: false, ...(parsed.version ? { version: parsed.version } : {}) });
+          return reported(request, deps, clientAddress, `${url.pathname}${url.search}`, answer);
         },
       },
       {
         path: "/httpboot/*",
         methods: ["GET", "HEAD"],
-        handler: (request) => {
+        handler: (request, { clientAddress }) => {
           // The raw path: segments are decoded once, in parseHttpBootPath.
           const rawPath = new URL(request.url).pathname;
           if (!rawPath.startsWith(HTTPBOOT_MOUNT)) return textError(404, `not under ${HTTPBOOT_MOUNT}`);
           const parsed = parseHttpBootPath(rawPath.slice(HTTPBOOT_MOUNT.length));
           if (!parsed.ok) return textError(400, parsed.reason);
-          return serveBlob(request, deps, { blob: parsed.blob, efi: true });
+          return reported(request, deps, clientAddress, rawPath, serveBlob(request, deps, { blob: parsed.blob, efi: true }));
         },
       },
     ],

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { ServedEvent } from "../../../src/boot/served.ts";
 import { parseRegistryAllowList } from "../../../src/oci/allowlist.ts";
 import { BlobCache } from "../../../src/oci/blob-cache.ts";
 import { OciClient } from "../../../src/oci/client.ts";
@@ -92,6 +93,19 @@ describe("answers without the registry", () => {
     expect(stale.status).toBe(200);
     const current = await subject.request(layer("registry.test"), { headers: { Range: "bytes=0-1", "If-Range": `"${DIGEST}"` } });
     expect(await current.text()).toBe("01");
+  });
+
+  test("a blob download is reported to the boot timeline (path with query, requester); HEAD and 304 are not", async () => {
+    const events: ServedEvent[] = [];
+    const subject = testApp({}, { imageProxy: { blobCache: cache, onServed: (event) => events.push(event) } });
+    await (await subject.request(layer("registry.test"), { from: "10.0.0.9" })).arrayBuffer();
+    await (await subject.request(uki("registry.test"), { from: "10.0.0.9" })).arrayBuffer();
+    await subject.request(uki("registry.test"), { method: "HEAD" });
+    await subject.request(uki("registry.test"), { headers: { "If-None-Match": `"${DIGEST}"` } });
+    expect(events.map((event) => [event.milestone, event.client, event.path])).toEqual([
+      ["boot-file", "10.0.0.9", layer("registry.test")],
+      ["boot-file", "10.0.0.9", uki("registry.test")],
+    ]);
   });
 
   test("a registry that refuses connections is a 502 naming the request that failed", async () => {

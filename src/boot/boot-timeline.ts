@@ -1,0 +1,383 @@
+// A boot timeline per config: the milestones of its last boot (chainload, script, kernel, initrd, UKI, Ignition)
+// with time and requester, folded from the ServedEvents the boot routes report. Pure and bounded: recording is a
+// few Map lookups and an append to an array of at most MAX_MILESTONES, so it can run on the request path; the
+// clock is injected so stall detection is testable. The Kubernetes status writer and /debug/machines read it.
+//
+// Attribution. Script, HTTP-boot answer and Ignition name their config. Boot files (/uki/…, /image?…,
+// /httpboot/…) do not, and one kernel is often shared by many configs, so a file is given to:
+//  1. the config whose boot the same requester (TCP peer) started last, within ATTRIBUTION_WINDOW_MS, when that
+//     config names the file's URL, or names no such URL at all (a custom iPXE script brings its own URLs); else
+//  2. the one config naming the URL whose boot is open (started within the window), when exactly one does
+//     (UEFI HTTP boot: the DHCP server asks /httpboot, the machine itself fetches the UKI); else
+//  3. nobody: the fetch is counted as unattributed rather than guessed.
+// URLs are compared by path (plus the normalised query for /image), never by host: machines reach the appliance
+// under names the config does not know. A chainload (/ipxe) names no config either: it is held per requester and
+// opens the boot that requester's next script starts.
+import { canonicalIp } from "../api/canonical.ts";
+import { type BOOT_MILESTONES, MAX_BOOT_MILESTONES, objectKey } from "../api/meta.ts";
+import type { BootIndex } from "../index/boot-index.ts";
+import type { ServedEvent } from "./served.ts";
+
+type MilestoneName = (typeof BOOT_MILESTONES)[number];
+export type ConfigKind = "IPXEBootConfig" | "HTTPBootConfig";
+
+interface Milestone {
+  name: MilestoneName;
+  at: Date;
+  /** The TCP peer (for /httpboot: the machine the DHCP server names). */
+  requester: string;
+  /** What was fetched, for boot files (path on this appliance). */
+  path?: string;
+}
+
+interface BootRecord {
+  startedAt: Date;
+  /** In the order they happened; at most MAX_MILESTONES (the first, which started the boot, is always kept). */
+  milestones: Milestone[];
+}
+
+export interface ConfigTimeline {
+  kind: ConfigKind;
+  key: string;
+  boot: BootRecord;
+}
+
+export const MAX_MILESTONES = MAX_BOOT_MILESTONES;
+/** Configs with a timeline; the one booted longest ago is forgotten first. */
+const MAX_CONFIGS = 10_000;
+/** Requesters remembered for attribution and pending chainloads. */
+const MAX_REQUESTERS = 10_000;
+/** A boot file fetched this long after the boot started is no longer taken to belong to it. */
+const ATTRIBUTION_WINDOW_MS = 30 * 60_000;
+/** A chainload is taken as the start of the requester's next boot when its script follows within this time. */
+const CHAINLOAD_WINDOW_MS = 5 * 60_000;
+/** The same start milestone from the same requester, with nothing in between, is a retry (DHCP asks twice). */
+const RETRY_WINDOW_MS = 60_000;
+const MAX_PATH_CHARS = 256;
+
+const START_MILESTONES: ReadonlySet<MilestoneName> = new Set(["script", "httpboot"]);
+const BOOT_FILE_MILESTONES: ReadonlySet<MilestoneName> = new Set(["kernel", "initrd", "squashfs", "uki", "boot-file"]);
+
+interface NamedUrl {
+  kind: ConfigKind;
+  key: string;
+  name: MilestoneName;
+}
+
+/** What the timeline needs from the configs: which config names which boot-file URL. Rebuilt when the index changes. */
+interface BootUrlIndex {
+  byUrl: ReadonlyMap<string, readonly NamedUrl[]>;
+  /** Configs that name at least one boot-file URL ("kind|key"). */
+  namingConfigs: ReadonlySet<string>;
+}
+
+const EMPTY_URL_INDEX: BootUrlIndex = { byUrl: new Map(), namingConfigs: new Set() };
+
+/**
+ * The comparable part of a boot-file URL: path, and for /image the query's three parameters in a fixed order.
+ * Host and scheme are dropped (see the header). Null for what cannot be parsed.
+ */
+export function bootUrlKey(url: string): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url, "http://appliance.invalid");
+  } catch {
+    return null;
+  }
+  if (parsed.pathname !== "/image") return parsed.pathname;
+  const query = parsed.searchParams;
+  return `/image?imageName=${query.get("imageName") ?? ""}&version=${query.get("version") ?? ""}&layerDigest=${query.get("layerDigest") ?? ""}`;
+}
+
+export function bootUrlIndex(index: Pick<BootIndex, "ipxeBootConfigs" | "httpBootConfigs">): BootUrlIndex {
+  const byUrl = new Map<string, NamedUrl[]>();
+  const namingConfigs = new Set<string>();
+  const add = (kind: ConfigKind, key: string, name: MilestoneName, url: string | undefined): void => {
+    if (!url) return;
+    const urlKey = bootUrlKey(url);
+    if (!urlKey) return;
+    const list = byUrl.get(urlKey) ?? [];
+    if (!list.some((entry) => entry.kind === kind && entry.key === key)) list.push({ kind, key, name });
+    byUrl.set(urlKey, list);
+    namingConfigs.add(`${kind}|${key}`);
+  };
+  for (const config of index.ipxeBootConfigs) {
+    const key = objectKey(config.metadata);
+    add("IPXEBootConfig", key, "kernel", config.spec.kernelURL);
+    add("IPXEBootConfig", key, "initrd", config.spec.initrdURL);
+    add("IPXEBootConfig", key, "squashfs", config.spec.squashfsURL);
+  }
+  for (const config of index.httpBootConfigs) add("HTTPBootConfig", objectKey(config.metadata), "uki", config.spec.ukiURL);
+  return { byUrl, namingConfigs };
+}
+
+/** A file no config names, by its name: what a custom script's fetch most likely is. */
+function guessBootFileName(path: string): MilestoneName {
+  const file = (path.split("?")[0] ?? "").split("/").pop()?.toLowerCase() ?? "";
+  if (file.endsWith(".efi") || file.includes("uki")) return "uki";
+  if (file.includes("initrd") || file.includes("initramfs")) return "initrd";
+  if (file.includes("vmlinuz") || file.includes("kernel") || file.includes("linux")) return "kernel";
+  if (file.includes("squashfs")) return "squashfs";
+  return "boot-file";
+}
+
+function milestoneOf(event: ServedEvent): MilestoneName | null {
+  switch (event.milestone) {
+    case "ipxe-chainload":
+      return "chainload";
+    case "ipxe-script":
+      return "script";
+    case "httpboot":
+      return "httpboot";
+    case "ignition":
+      return "ignition";
+    default:
+      return null;
+  }
+}
+
+/** Map insertion order as recency: a touched key moves to the end, the oldest is dropped over the cap. */
+function touch<K, V>(map: Map<K, V>, key: K, value: V, cap: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > cap) {
+    const oldest = map.keys().next();
+    if (!oldest.done) map.delete(oldest.value);
+  }
+}
+
+const timelineId = (kind: ConfigKind, key: string): string => `${kind}|${key}`;
+
+/** Folds one milestone into a boot (mutating it); returns the boot it now belongs to (a new one on a new start). */
+function foldMilestone(boot: BootRecord | undefined, milestone: Milestone, chainload?: Milestone): BootRecord {
+  if (START_MILESTONES.has(milestone.name)) {
+    const last = boot?.milestones.at(-1);
+    const nothingSince = boot?.milestones.every((entry) => entry.name === "chainload" || START_MILESTONES.has(entry.name)) ?? false;
+    if (
+      boot &&
+      last &&
+      nothingSince &&
+      last.name === milestone.name &&
+      last.requester === milestone.requester &&
+      milestone.at.getTime() - last.at.getTime() < RETRY_WINDOW_MS
+    ) {
+      last.at = milestone.at;
+      return boot;
+    }
+    const milestones = chainload ? [chainload, milestone] : [milestone];
+    return { startedAt: milestones[0]?.at ?? milestone.at, milestones };
+  }
+  if (!boot) return { startedAt: milestone.at, milestones: [milestone] };
+  // A file fetched again (a range request, a retry) moves to the end rather than filling the list.
+  const again = boot.milestones.findIndex(
+    (entry, position) => position > 0 && entry.name === milestone.name && entry.path === milestone.path && entry.requester === milestone.requester,
+  );
+  if (again >= 0) boot.milestones.splice(again, 1);
+  boot.milestones.push(milestone);
+  if (boot.milestones.length > MAX_MILESTONES) boot.milestones.splice(1, 1);
+  return boot;
+}
+
+export class BootTimelines {
+  readonly stats = { recorded: 0, unattributed: 0 };
+  private readonly timelines = new Map<string, ConfigTimeline>();
+  /** The boot each requester started last. */
+  private readonly bootByRequester = new Map<string, { kind: ConfigKind; key: string; at: number }>();
+  private readonly chainloadByRequester = new Map<string, Milestone>();
+  private urls: BootUrlIndex = EMPTY_URL_INDEX;
+
+  useUrls(urls: BootUrlIndex): void {
+    this.urls = urls;
+  }
+
+  /** Hot path. Returns the timeline the event changed, or undefined when it belongs to no config (yet). */
+  record(event: ServedEvent): ConfigTimeline | undefined {
+    this.stats.recorded++;
+    const requester = canonicalIp(event.client) ?? event.client;
+    const name = milestoneOf(event);
+    if (name === "chainload") {
+      touch(this.chainloadByRequester, requester, { name, at: event.at, requester }, MAX_REQUESTERS);
+      return undefined;
+    }
+    if (name) {
+      if (!event.kind || !event.configKey) return undefined;
+      const milestone: Milestone = { name, at: event.at, requester };
+      let chainload: Milestone | undefined;
+      if (name === "script") {
+        const held = this.chainloadByRequester.get(requester);
+        if (held && event.at.getTime() - held.at.getTime() <= CHAINLOAD_WINDOW_MS && held.at <= event.at) chainload = held;
+        this.chainloadByRequester.delete(requester);
+      }
+      if (START_MILESTONES.has(name))
+        touch(this.bootByRequester, requester, { kind: event.kind, key: event.configKey, at: event.at.getTime() }, MAX_REQUESTERS);
+      return this.add(event.kind, event.configKey, milestone, chainload);
+    }
+    const path = event.path.length > MAX_PATH_CHARS ? event.path.slice(0, MAX_PATH_CHARS) : event.path;
+    const target = this.attribute(requester, event.path, event.at.getTime());
+    if (!target) {
+      this.stats.unattributed++;
+      return undefined;
+    }
+    return this.add(target.kind, target.key, { name: target.name, at: event.at, requester, path }, undefined);
+  }
+
+  get(kind: ConfigKind, key: string): ConfigTimeline | undefined {
+    return this.timelines.get(timelineId(kind, key));
+  }
+
+  /** Every timeline, the most recently booted first; bounded by `limit`. */
+  list(limit: number): ConfigTimeline[] {
+    const all = [...this.timelines.values()];
+    all.sort((a, b) => (b.boot.milestones.at(-1)?.at.getTime() ?? 0) - (a.boot.milestones.at(-1)?.at.getTime() ?? 0));
+    return all.slice(0, limit);
+  }
+
+  get size(): number {
+    return this.timelines.size;
+  }
+
+  private add(kind: ConfigKind, key: string, milestone: Milestone, chainload: Milestone | undefined): ConfigTimeline {
+    const id = timelineId(kind, key);
+    const existing = this.timelines.get(id);
+    const boot = foldMilestone(existing?.boot, milestone, chainload);
+    const timeline = existing ?? { kind, key, boot };
+    timeline.boot = boot;
+    touch(this.timelines, id, timeline, MAX_CONFIGS);
+    return timeline;
+  }
+
+  private attribute(requester: string, path: string, at: number): NamedUrl | undefined {
+    const urlKey = path.startsWith("/image") ? bootUrlKey(path) : path;
+    const named = urlKey ? (this.urls.byUrl.get(urlKey) ?? []) : [];
+    const open = (kind: ConfigKind, key: string): boolean => {
+      const started = this.timelines.get(timelineId(kind, key))?.boot.startedAt.getTime();
+      return started !== undefined && at - started <= ATTRIBUTION_WINDOW_MS && at >= started;
+    };
+    const active = this.bootByRequester.get(requester);
+    if (active && at - active.at <= ATTRIBUTION_WINDOW_MS) {
+      const byUrl = named.find((entry) => entry.kind === active.kind && entry.key === active.key);
+      if (byUrl) return byUrl;
+      if (!this.urls.namingConfigs.has(timelineId(active.kind, active.key)) || named.length === 0) {
+        return { kind: active.kind, key: active.key, name: guessBootFileName(path) };
+      }
+    }
+    const candidates = named.filter((entry) => open(entry.kind, entry.key));
+    return candidates.length === 1 ? candidates[0] : undefined;
+  }
+}
+
+type BootState = "Booting" | "Completed" | "Stalled";
+
+export interface BootProgress {
+  state: BootState;
+  lastMilestone: Milestone;
+  /** For Booting: when it would count as stalled. */
+  stallsAt?: Date;
+}
+
+/**
+ * Where a boot stands at `now`. Completed once Ignition was served; for a config without Ignition, once any boot
+ * file was (the appliance sees nothing after that). Otherwise stalled when the last milestone is `stallAfterMs` old.
+ */
+export function bootProgress(boot: BootRecord, now: number, options: { stallAfterMs: number; expectsIgnition: boolean }): BootProgress | undefined {
+  const last = boot.milestones.at(-1);
+  if (!last) return undefined;
+  const done = boot.milestones.some((entry) => entry.name === "ignition" || (!options.expectsIgnition && BOOT_FILE_MILESTONES.has(entry.name)));
+  if (done) return { state: "Completed", lastMilestone: last };
+  const stallsAt = last.at.getTime() + options.stallAfterMs;
+  if (now >= stallsAt) return { state: "Stalled", lastMilestone: last };
+  return { state: "Booting", lastMilestone: last, stallsAt: new Date(stallsAt) };
+}
+
+const REASON_NAMES: Record<MilestoneName, string> = {
+  chainload: "Chainload",
+  script: "Script",
+  httpboot: "HTTPBoot",
+  kernel: "Kernel",
+  initrd: "Initrd",
+  squashfs: "Squashfs",
+  uki: "UKI",
+  "boot-file": "BootFile",
+  ignition: "Ignition",
+};
+
+/** "StalledAfterScript", the condition reason for a boot stalled after `name`. */
+export function stalledReason(name: MilestoneName): string {
+  return `StalledAfter${REASON_NAMES[name]}`;
+}
+
+/** The status / JSON shape: plain strings, so it is the same in status.lastBoot and in /debug/machines. */
+export interface LastBootStatus {
+  startedAt: string;
+  lastMilestone: MilestoneName;
+  milestones: { name: MilestoneName; at: string; requester: string; path?: string }[];
+}
+
+export function lastBootStatus(boot: BootRecord): LastBootStatus | undefined {
+  const last = boot.milestones.at(-1);
+  if (!last) return undefined;
+  return {
+    startedAt: boot.startedAt.toISOString(),
+    lastMilestone: last.name,
+    milestones: boot.milestones.map((entry) => ({
+      name: entry.name,
+      at: entry.at.toISOString(),
+      requester: entry.requester,
+      ...(entry.path === undefined ? {} : { path: entry.path }),
+    })),
+  };
+}
+
+const MILESTONE_NAMES: ReadonlySet<string> = new Set(Object.keys(REASON_NAMES));
+
+/** Back from the status shape; entries that do not parse (another writer, an older version) are dropped. */
+export function bootFromStatus(status: unknown): BootRecord | undefined {
+  if (typeof status !== "object" || status === null) return undefined;
+  const entries = (status as { milestones?: unknown }).milestones;
+  if (!Array.isArray(entries)) return undefined;
+  const milestones: Milestone[] = [];
+  for (const entry of entries as unknown[]) {
+    if (typeof entry !== "object" || entry === null) continue;
+    const { name, at, requester, path } = entry as Record<string, unknown>;
+    if (typeof name !== "string" || !MILESTONE_NAMES.has(name) || typeof at !== "string" || typeof requester !== "string") continue;
+    const time = new Date(at);
+    if (Number.isNaN(time.getTime())) continue;
+    milestones.push({ name: name as MilestoneName, at: time, requester, ...(typeof path === "string" ? { path } : {}) });
+  }
+  const first = milestones[0];
+  return first ? { startedAt: first.at, milestones } : undefined;
+}
+
+/**
+ * The last boot from two partial views (this replica's memory and what status already says, perhaps written by
+ * another replica that served part of the same boot): their milestones in time order, from the last boot start.
+ */
+export function mergeBoots(a: BootRecord | undefined, b: BootRecord | undefined): BootRecord | undefined {
+  if (!a || !b) return a ?? b;
+  const seen = new Set<string>();
+  const all = [...a.milestones, ...b.milestones]
+    .filter((entry) => {
+      const id = `${entry.name}|${entry.at.getTime()}|${entry.requester}|${entry.path ?? ""}`;
+      if (seen.has(id)) return false;
+      seen.add(id);
+      return true;
+    })
+    .sort((x, y) => x.at.getTime() - y.at.getTime());
+  let boot: BootRecord | undefined;
+  let chainload: Milestone | undefined;
+  for (const entry of all) {
+    if (entry.name === "chainload" && boot === undefined) {
+      chainload = entry;
+      continue;
+    }
+    const held = entry.name === "script" && chainload && entry.at.getTime() - chainload.at.getTime() <= CHAINLOAD_WINDOW_MS ? chainload : undefined;
+    if (entry.name === "chainload") {
+      // A chainload inside a boot belongs to the next one.
+      chainload = entry;
+      continue;
+    }
+    boot = foldMilestone(boot, { ...entry }, held);
+    if (entry.name === "script") chainload = undefined;
+  }
+  return boot;
+}
