@@ -88,8 +88,27 @@ export const ukiUrl = urlField(UKI_URL_PATTERN, "must be an http:// or https:// 
 export const identifierEntry = v.string();
 
 export const localObjectReference = v.strictObject({
-  name: resourceName,
+  name: v.pipe(resourceName, v.description("Name of the Secret, in the config's namespace.")),
 });
+
+/**
+ * iPXE splits its command line at whitespace and treats `||` and `&&` as operators, so an argument with either would
+ * end the kernel line early or inject a command; one argument per entry keeps the rendered line what was written.
+ */
+const KERNEL_ARGUMENT_PATTERN = /^[^\s|&]+$/;
+
+/** spec.kernelArgs: extra kernel arguments, one per entry. */
+export const kernelArguments = v.pipe(
+  v.array(
+    v.pipe(
+      v.string(),
+      v.maxLength(1024, "must be at most 1024 characters"),
+      v.regex(KERNEL_ARGUMENT_PATTERN, "must be one kernel argument: not empty, no spaces, no | or & (iPXE would split the line there)"),
+      v.description("One kernel argument, such as console=ttyS1,115200 or rd.debug."),
+    ),
+  ),
+  v.maxLength(64, "must have at most 64 entries"),
+);
 
 const NAME_MESSAGE = "must be empty or a lower-case RFC 1123 DNS subdomain (a-z, 0-9, '-', '.')";
 
@@ -100,6 +119,7 @@ const NAME_MESSAGE = "must be empty or a lower-case RFC 1123 DNS subdomain (a-z,
 export const ignitionSecretReference = v.strictObject({
   name: v.pipe(
     v.string(),
+    v.description("Name of the Secret, in the config's namespace; empty: no Ignition."),
     v.maxLength(253, "must be at most 253 characters"),
     v.check((value) => value === "" || DNS_SUBDOMAIN_PATTERN.test(value), NAME_MESSAGE),
     openapi<string>({ celRules: [{ rule: `self == '' || self.matches(r'${DNS_SUBDOMAIN_PATTERN.source}')`, message: NAME_MESSAGE }] }),

@@ -73,6 +73,7 @@ export function ipxeFamily(deps: HttpDeps): EndpointFamily {
       KernelURL: config.spec.kernelURL ? absoluteBootUrl(config.spec.kernelURL, publicUrl) : "",
       InitrdURL: config.spec.initrdURL ? absoluteBootUrl(config.spec.initrdURL, publicUrl) : "",
       SquashfsURL: config.spec.squashfsURL ? absoluteBootUrl(config.spec.squashfsURL, publicUrl) : "",
+      KernelArgs: config.spec.kernelArgs?.join(" ") ?? "",
       IgnitionURL: `${publicUrl}/ignition/\${uuid}`,
       PublicURL: publicUrl,
       IPXEServerURL: publicUrl,

@@ -57,6 +57,14 @@ const CASES: Case[] = [
     kind: "IPXEBootConfig",
     spec: { systemUUID: UUID, ipxeScriptSecretRef: { name: "s" }, ignitionSecretRef: { name: "" } },
   },
+  { name: "kernelArgs", kind: "IPXEBootConfig", spec: { ...FILES, kernelArgs: ["console=ttyS1,115200", "rd.debug"] } },
+  {
+    name: "a kernel argument with a space",
+    kind: "IPXEBootConfig",
+    spec: { ...FILES, kernelArgs: ["ok", "a || shell"] },
+    rejects: "spec.kernelArgs.1",
+    message: "must be one kernel argument",
+  },
   { name: 'ukiURL ""', kind: "HTTPBootConfig", spec: { systemUUID: UUID, ukiURL: "" } },
   {
     name: "a tftp UKI",

@@ -129,3 +129,16 @@ describe("still rejected: mistakes with which no operator could boot the machine
     expect(problems(ipxe({ ...files, kernelUrl: "http://f/k" }))).toEqual(["spec.kernelUrl: unknown field"]);
   });
 });
+
+describe("kernelArgs (ours; the Go operator has none)", () => {
+  test("one argument per entry, anything the kernel reads", () => {
+    expect(problems(ipxe({ ...files, kernelArgs: ["console=ttyS1,115200", "rd.debug", "hostname=${hostname}", 'x="y"'] }))).toEqual([]);
+  });
+  test("an entry iPXE would split (space, newline, ||, &&) or an empty one is rejected", () => {
+    const message = "must be one kernel argument: not empty, no spaces, no | or & (iPXE would split the line there)";
+    expect(problems(ipxe({ ...files, kernelArgs: ["a b", "ok", "x\nshell", "||", "", "a&&b"] }))).toEqual(
+      [0, 2, 3, 4, 5].map((index) => `spec.kernelArgs.${index}: ${message}`),
+    );
+    expect(problems(ipxe({ ...files, kernelArgs: Array.from({ length: 65 }, (_, i) => `a${i}`) }))).toEqual(["spec.kernelArgs: must have at most 64 entries"]);
+  });
+});
