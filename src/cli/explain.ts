@@ -9,7 +9,14 @@ import { describeConflict } from "../index/boot-index.ts";
 import { UsageError } from "./flags.ts";
 import type { ExplainOptions } from "./options.ts";
 
-export function explainMachine(store: BootStore, options: Pick<ExplainOptions, "uuid" | "mac" | "ip" | "default-uki-url">): string[] {
+type ExplainQuery = Pick<ExplainOptions, "uuid" | "mac" | "ip" | "default-uki-url">;
+
+export function explainMachine(store: BootStore, options: ExplainQuery): string[] {
+  return explainReport(store, options).lines;
+}
+
+/** The lines, and whether any config names the machine (the command exits 1 when none does, like a failed lookup). */
+export function explainReport(store: BootStore, options: ExplainQuery): { lines: string[]; known: boolean } {
   const uuid = options.uuid === undefined ? undefined : canonicalUuid(options.uuid);
   const mac = options.mac === undefined ? undefined : canonicalMac(options.mac);
   const ip = options.ip === undefined ? undefined : canonicalIp(options.ip);
@@ -67,5 +74,7 @@ export function explainMachine(store: BootStore, options: Pick<ExplainOptions, "
       [uuid, mac, ip].includes(conflict.identifier) || [conflict.winner, ...conflict.losers].some((key) => matchedKeys.has(`${conflict.kind}|${key}`)),
   );
   for (const conflict of related) lines.push(`conflict: ${describeConflict(conflict)}`);
-  return lines;
+  const known = matchedKeys.size > 0;
+  if (!known) lines.push("no config names this machine");
+  return { lines, known };
 }
