@@ -11,8 +11,8 @@ const COMMANDS: Record<CommandName, { summary: string; usage: string }> = {
     usage: "boot-operator serve [--source dir:PATH|kube|embedded:samples] [--uki-dir DIR] [--public-url URL] [flags]",
   },
   validate: {
-    summary: "Check a directory of resources and print every problem (exit 1 on errors).",
-    usage: "boot-operator validate DIR [--ipxe-template FILE]",
+    summary: "Check resources (directories, files, - for stdin) and print every problem with file:line (exit 1 on errors).",
+    usage: "boot-operator validate DIR|FILE|- … [--ipxe-template FILE]",
   },
   explain: {
     summary: "Show which config a machine would be served on each endpoint, and why.",
@@ -76,10 +76,8 @@ async function main(argv: string[]): Promise<number> {
       return -1; // keep running; shutdown exits the process
     }
     case "validate": {
-      const directory = positionals[0];
-      if (!directory || positionals.length > 1) throw new UsageError("validate takes exactly one directory");
-      const { validateDirectory } = await import("./cli/validate.ts");
-      const report = await validateDirectory(directory, flags["ipxe-template"]);
+      const { validateInputs } = await import("./cli/validate.ts");
+      const report = await validateInputs(positionals, () => Bun.stdin.text(), flags["ipxe-template"]);
       for (const line of report.errors) process.stdout.write(`error: ${line}\n`);
       for (const line of report.warnings) process.stdout.write(`warning: ${line}\n`);
       process.stdout.write(`${report.summary}\n`);
@@ -91,12 +89,13 @@ async function main(argv: string[]): Promise<number> {
       const { loadDirectoryOnce } = await import("./sources/files/directory-source.ts");
       const { EmbeddedSource } = await import("./sources/files/embedded-source.ts");
       const { BootStore } = await import("./boot/store.ts");
-      const { explainMachine } = await import("./cli/explain.ts");
+      const { explainReport } = await import("./cli/explain.ts");
       const store = new BootStore();
       if (options.source.type === "dir") store.apply(await loadDirectoryOnce(options.source.directory));
       else await new EmbeddedSource().start((update) => store.apply(update));
-      for (const line of explainMachine(store, options)) process.stdout.write(`${line}\n`);
-      return 0;
+      const report = explainReport(store, options);
+      for (const line of report.lines) process.stdout.write(`${line}\n`);
+      return report.known ? 0 : 1;
     }
   }
 }

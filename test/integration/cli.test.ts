@@ -64,10 +64,29 @@ describe("validate", () => {
     expect(stdout).toContain("0 error(s)");
     expect(code).toBe(0);
   });
-  test("a missing directory is an error, not a crash", async () => {
-    const { code, stderr } = await runCommand(["validate", join(dir, "nope")]);
+  test("a missing path is an error in plain words, not a crash", async () => {
+    const { code, stdout, stderr } = await runCommand(["validate", join(dir, "nope")]);
     expect(code).toBe(1);
-    expect(stderr).toContain("does not exist or is not a directory");
+    expect(stdout).toContain(`error: ${join(dir, "nope")}: cannot read: no such file or directory\n`);
+    expect(stderr).not.toContain("ENOENT");
+  });
+  test("files and - (stdin), with file:line for each problem", async () => {
+    const file = join(dir, "configs.yaml");
+    const piped = CONFIGS.replace(
+      "kernelURL: http://k/v, initrdURL: http://k/i, ignitionSecretRef",
+      "kernelURL: s3://k/v, initrdURL: http://k/i, ignitionSecretRef",
+    );
+    const { code, stdout } = await runCommand(["validate", "-", join(dir, "broken.yaml")], {}, `# from kustomize build\n${piped}`);
+    expect(code).toBe(1);
+    // Line 4 of CONFIGS is a's spec, one line lower behind the comment.
+    expect(stdout).toContain("error: (stdin):5 IPXEBootConfig a: spec.kernelURL: must be a URL iPXE can fetch");
+    expect(stdout).toContain(`error: ${join(dir, "broken.yaml")}#0: YAML syntax error at line`);
+    const clean = await runCommand(["validate", join(REPO_ROOT, "manifests/samples/machine-1.yaml")]);
+    expect(clean.stdout).toContain(" 0 error(s)");
+    expect(clean.code).toBe(0);
+    // The same resources from a file and from stdin: defined twice; as in a directory, the first name in path order wins.
+    const twice = await runCommand(["validate", file, "-"], {}, CONFIGS);
+    expect(twice.stdout).toContain(`error: ${file}#0 IPXEBootConfig default/a: metadata.name: defined again; the definition in (stdin) is used`);
   });
 });
 
@@ -87,6 +106,11 @@ describe("explain", () => {
     const { stdout } = await runCommand(["explain", "--uuid", "52a1f4c0-93b1-4d6e-a3b0-6f4e1c2d9b07", "--mac", "52-54-00-12-34-57"]);
     expect(stdout).toContain("/ignition/52a1f4c0-93b1-4d6e-a3b0-6f4e1c2d9b07: HTTPBootConfig default/machine-2");
     expect(stdout).toContain("/httpboot: HTTPBootConfig default/machine-2 (matched by mac 52:54:00:12:34:57)");
+  });
+  test("a machine no config names: says so and exits 1", async () => {
+    const { code, stdout } = await runCommand(["explain", "--source", `dir:${dir}`, "--uuid", "11111111-2222-4333-8444-555555555555"]);
+    expect(stdout).toContain("no config names this machine\n");
+    expect(code).toBe(1);
   });
   test("needs an identifier", async () => {
     const { code, stderr } = await runCommand(["explain"]);
