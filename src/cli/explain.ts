@@ -2,14 +2,14 @@
 
 import { canonicalIp, canonicalMac, canonicalUuid } from "../api/canonical.ts";
 import { diagnoseHttpBootConfig, diagnoseIpxeBootConfig } from "../boot/diagnose.ts";
-import { resolveHttpBootConfig, resolveIgnitionConfig, resolveIpxeConfig } from "../boot/resolve.ts";
+import { defaultIpxeConfig, resolveHttpBootConfig, resolveIgnitionConfig, resolveIpxeConfig } from "../boot/resolve.ts";
 import { httpBootServability } from "../boot/servability.ts";
 import type { BootStore } from "../boot/store.ts";
 import { describeConflict } from "../index/boot-index.ts";
 import { UsageError } from "./flags.ts";
 import type { ExplainOptions } from "./options.ts";
 
-type ExplainQuery = Pick<ExplainOptions, "uuid" | "mac" | "ip" | "default-uki-url">;
+type ExplainQuery = Pick<ExplainOptions, "uuid" | "mac" | "ip" | "default-uki-url"> & Partial<Pick<ExplainOptions, "default-ipxe-config">>;
 
 export function explainMachine(store: BootStore, options: ExplainQuery): string[] {
   return explainReport(store, options).lines;
@@ -35,7 +35,13 @@ export function explainReport(store: BootStore, options: ExplainQuery): { lines:
     const script = ipxe.config.spec.ipxeScriptSecretRef ? `custom script from secret ${ipxe.config.spec.ipxeScriptSecretRef.name}` : "default template";
     lines.push(`/ipxe/{uuid}: IPXEBootConfig ${ipxe.key} (matched by ${ipxe.reason} ${ipxe.identifier}; ${script}; state ${diagnosis.state})`);
     for (const problem of diagnosis.problems) lines.push(`  ! ${problem.reason}: ${problem.message}`);
-  } else lines.push("/ipxe/{uuid}: 404, no IPXEBootConfig matches");
+  } else {
+    const fallback = defaultIpxeConfig(index, options["default-ipxe-config"]);
+    if (fallback) lines.push(`/ipxe/{uuid}: no IPXEBootConfig matches → the --default-ipxe-config IPXEBootConfig ${fallback.key}`);
+    else if (options["default-ipxe-config"])
+      lines.push(`/ipxe/{uuid}: 404, no IPXEBootConfig matches and --default-ipxe-config ${options["default-ipxe-config"]} does not exist`);
+    else lines.push("/ipxe/{uuid}: 404, no IPXEBootConfig matches");
+  }
 
   if (uuid) {
     const ignition = resolveIgnitionConfig(index, uuid);

@@ -75,6 +75,13 @@ export const FLAGS: readonly FlagSpec[] = [
     commands: ["serve", "explain"],
   },
   {
+    name: "default-ipxe-config",
+    valueName: "NS/NAME",
+    description:
+      "IPXEBootConfig whose script /ipxe/{uuid} serves machines no config names (a discovery or rescue image), as --default-uki-url does for /httpboot",
+    commands: ["serve", "explain"],
+  },
+  {
     name: "ipxe-template",
     valueName: "FILE",
     description: "replacement for the default iPXE script template (reloaded on change)",

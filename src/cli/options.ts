@@ -103,6 +103,14 @@ const booleanSchema = v.pipe(
   v.transform((text) => ["true", "1", "yes"].includes(text.toLowerCase())),
 );
 
+/** namespace/name of an IPXEBootConfig: the namespace a DNS label, the name a DNS subdomain. */
+const defaultIpxeConfigSchema = v.optional(
+  v.pipe(
+    v.string(),
+    v.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be namespace/name of an IPXEBootConfig, e.g. default/discovery"),
+  ),
+);
+
 const optionalText = v.optional(v.pipe(v.string(), v.minLength(1, "must not be empty")));
 
 export const serveOptionsSchema = v.object({
@@ -113,6 +121,7 @@ export const serveOptionsSchema = v.object({
   "trusted-proxies": cidrListSchema,
   "forwarded-for": v.picklist(FORWARDED_FOR_MODES, `must be one of ${FORWARDED_FOR_MODES.join(", ")}`),
   "default-uki-url": v.optional(v.pipe(v.string(), v.regex(UKI_URL_PATTERN, "must be an http(s) URL or a path starting with /"))),
+  "default-ipxe-config": defaultIpxeConfigSchema,
   "ipxe-template": optionalText,
   architecture: v.picklist(["amd64", "arm64"], "must be amd64 or arm64"),
   "log-level": v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(", ")}`),
@@ -264,6 +273,7 @@ export const explainOptionsSchema = v.object({
   "public-url": publicUrlSchema,
   "trusted-proxies": cidrListSchema,
   "default-uki-url": v.optional(v.string()),
+  "default-ipxe-config": defaultIpxeConfigSchema,
   "log-level": v.picklist(LOG_LEVELS),
   uuid: v.optional(v.string()),
   mac: v.optional(v.string()),

@@ -169,6 +169,7 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
       trustedProxies: options["trusted-proxies"],
       forwardedFor: options["forwarded-for"],
       defaultUkiUrl: () => staticDefaultUki ?? oci.defaultUkiFromImage(),
+      defaultIpxeConfig: options["default-ipxe-config"],
       ukiDir: options["uki-dir"],
     },
     ipxeTemplate: template.current,

@@ -16,6 +16,8 @@ export interface HttpSettings {
   forwardedFor?: ForwardedForMode;
   /** What /httpboot answers for unknown machines: --default-uki-url, else the UKI of --default-httpboot-oci-image. */
   defaultUkiUrl: () => string | undefined;
+  /** "namespace/name" of the IPXEBootConfig /ipxe/{uuid} serves machines no config names (--default-ipxe-config). */
+  defaultIpxeConfig?: string | undefined;
   ukiDir: string | undefined;
 }
 

@@ -4,7 +4,7 @@
 import { canonicalMac, canonicalUuid } from "../api/canonical.ts";
 import { httpBootIdentity } from "../boot/httpboot.ts";
 import { renderChainloadScript, renderIpxeTemplate } from "../boot/ipxe-template.ts";
-import { namespaceOf, resolveIpxeConfig } from "../boot/resolve.ts";
+import { defaultIpxeConfig, namespaceOf, resolveIpxeConfig } from "../boot/resolve.ts";
 import { settledIpxeScriptServability } from "../boot/servability.ts";
 import { absoluteBootUrl, type HttpDeps, publicUrlFor } from "./context.ts";
 import { noteIgnoredForwardedFor, withNotice } from "./forwarded-for.ts";
@@ -56,8 +56,14 @@ export function ipxeFamily(deps: HttpDeps): EndpointFamily {
         ips: networkIds.filter((id) => canonicalMac(id) === null),
       });
     }
+    if (!match) match = defaultIpxeConfig(index, deps.settings.defaultIpxeConfig);
     if (!match) {
-      return textError(404, `no IPXEBootConfig matches uuid ${uuid ?? "(none)"}, mac ${mac ?? "(none)"}, address ${networkIds.join(",") || "(unknown)"}`);
+      const configured = deps.settings.defaultIpxeConfig;
+      const fallback = configured ? `; the --default-ipxe-config IPXEBootConfig ${configured} does not exist` : "";
+      return textError(
+        404,
+        `no IPXEBootConfig matches uuid ${uuid ?? "(none)"}, mac ${mac ?? "(none)"}, address ${networkIds.join(",") || "(unknown)"}${fallback}`,
+      );
     }
     const { config } = match;
     const script = await settledIpxeScriptServability(index, deps.store, config);
