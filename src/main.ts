@@ -1,8 +1,9 @@
 #!/usr/bin/env bun
 // boot-operator: network-boot appliance for bare-metal fleets. Entry point of the compiled binary.
 import { basename } from "node:path";
-import { type CommandName, helpFor, parseArgs, UsageError } from "./cli/flags.ts";
+import { type CommandName, helpFor, parseArgs, UsageError, unknownEnvironmentWarnings } from "./cli/flags.ts";
 import { explainOptionsSchema, resolveServeOptions, validateFlags } from "./cli/options.ts";
+import { checkStartPaths, plainErrorMessage } from "./cli/plain-errors.ts";
 import { COMMIT, VERSION } from "./version.ts";
 
 const COMMANDS: Record<CommandName, { summary: string; usage: string }> = {
@@ -54,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = goManager ? "serve" : (first as CommandName);
   const parsed = parseArgs(command, goManager ? argv : rest, process.env, { goManager });
+  for (const warning of unknownEnvironmentWarnings(process.env)) process.stderr.write(`boot-operator: warning: ${warning}\n`);
   const { flags, positionals } = parsed;
   if (flags.help === "true") {
     process.stdout.write(helpFor(command, COMMANDS[command].summary, COMMANDS[command].usage));
@@ -66,6 +68,7 @@ async function main(argv: string[]): Promise<number> {
     case "serve": {
       if (positionals.length > 0) throw new UsageError(`serve takes no arguments (got ${positionals.join(" ")})`);
       const options = resolveServeOptions(parsed, process.env, goManager);
+      await checkStartPaths(options);
       if (options.source.type === "kube") {
         const { runKubeServe } = await import("./cli/serve-kube.ts");
         await runKubeServe(options);
@@ -109,7 +112,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`boot-operator: ${error.message}\n`);
       process.exit(2);
     }
-    process.stderr.write(`boot-operator: ${(error as Error).message ?? String(error)}\n`);
+    process.stderr.write(`boot-operator: ${plainErrorMessage(error)}\n`);
     process.exit(1);
   },
 );

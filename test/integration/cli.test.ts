@@ -139,6 +139,27 @@ describe("flags and help", () => {
     expect(code).toBe(2);
     expect(stderr).toContain('--log-level "chatty": must be one of debug, info, warn, error');
   });
+  test("a --uki-dir that does not exist stops the start: one plain line, exit 2", async () => {
+    const { code, stderr } = await runCommand(["serve", "--listen", "127.0.0.1:0", "--uki-dir", join(dir, "no-uki")]);
+    expect(code).toBe(2);
+    expect(stderr).toBe(`boot-operator: --uki-dir ${join(dir, "no-uki")}: no such file or directory; create it or leave the flag out\n`);
+  });
+  test("out-of-range numbers and missing files in words, not valibot's or Node's", async () => {
+    const bounds = await runCommand(["serve", "--listen", "127.0.0.1:0", "--shutdown-timeout", "-1", "--blob-cache-size", "0"]);
+    expect(bounds.code).toBe(2);
+    expect(bounds.stderr).toContain('--shutdown-timeout "-1": must be at least 0 seconds');
+    expect(bounds.stderr).toContain('--blob-cache-size "0": must be at least 1 MiB');
+    expect(bounds.stderr).not.toContain("Expected");
+    const template = await runCommand(["serve", "--listen", "127.0.0.1:0", "--ipxe-template", join(dir, "none.ipxe")]);
+    expect(template.stderr).toBe(`boot-operator: --ipxe-template: cannot open ${join(dir, "none.ipxe")}: no such file or directory\n`);
+  });
+  test("a mistyped BOOT_OPERATOR_* variable is a warning naming the flag it probably meant", async () => {
+    const { code, stderr } = await runCommand(["explain", "--source", `dir:${dir}`, "--ip", "10.0.0.9"], { BOOT_OPERATOR_DEFAULT_UKI_ULR: "/uki/x.efi" });
+    expect(code).toBe(0);
+    expect(stderr).toContain(
+      "boot-operator: warning: BOOT_OPERATOR_DEFAULT_UKI_ULR is not a boot-operator setting and is ignored; did you mean BOOT_OPERATOR_DEFAULT_UKI_URL (--default-uki-url)?",
+    );
+  });
   test("unknown commands and flags", async () => {
     expect((await runCommand(["frobnicate"])).code).toBe(2);
     expect((await runCommand(["serve", "--frob"])).stderr).toContain("unknown flag --frob");
