@@ -19,6 +19,8 @@ export interface HttpSettings {
   /** "namespace/name" of the IPXEBootConfig /ipxe/{uuid} serves machines no config names (--default-ipxe-config). */
   defaultIpxeConfig?: string | undefined;
   ukiDir: string | undefined;
+  /** Files /uki/ serves when there is no ukiDir (the embedded samples' placeholders), by path below /uki/. */
+  builtInBootFiles?: ReadonlyMap<string, string>;
 }
 
 /** Everything the families need; a family that needs something new gets a field here, filled in by cli/serve.ts. */

@@ -173,6 +173,41 @@ describe("flags and help", () => {
 });
 
 describe("README first command: serve with no source flag", () => {
+  test("every URL in every sample answer resolves (the /uki/ placeholders are built in)", async () => {
+    const app = await startAppliance(["--trusted-proxies", "127.0.0.1/32"]);
+    try {
+      await app.waitReady();
+      const machines = [
+        { uuid: "4c4c4544-0042-3510-8052-b4c04f4a4e31", answers: ["/ipxe/{uuid}", "/ignition/{uuid}"] },
+        { uuid: "52a1f4c0-93b1-4d6e-a3b0-6f4e1c2d9b07", answers: ["/httpboot", "/ignition/{uuid}"], forwardedFor: "10.0.2.16" },
+        { uuid: "9b8f2f7e-1f0a-4a57-9d55-0c1f6a3e2b11", answers: ["/ipxe/{uuid}", "/ignition/{uuid}"] },
+      ];
+      const checked = new Set<string>();
+      for (const machine of machines) {
+        for (const answer of machine.answers) {
+          const path = answer.replace("{uuid}", machine.uuid);
+          const response = await fetch(`${app.url}${path}`, machine.forwardedFor ? { headers: { "X-Forwarded-For": machine.forwardedFor } } : {});
+          expect(response.status, path).toBe(200);
+          // iPXE expands ${uuid} to the machine's UUID before fetching.
+          const text = (await response.text()).replaceAll(`\${uuid}`, machine.uuid);
+          for (const url of text.match(/https?:\/\/[^\s"'\\]+/g) ?? []) {
+            expect(url, `${url} in ${path}`).toStartWith(app.url);
+            const file = await fetch(url);
+            expect(file.status, `${url} in the answer of ${path}`).toBe(200);
+            checked.add(new URL(url).pathname);
+          }
+        }
+      }
+      expect([...checked].sort()).toEqual(
+        expect.arrayContaining(["/uki/vmlinuz", "/uki/initrd.img", "/uki/sample.efi", "/ignition/4c4c4544-0042-3510-8052-b4c04f4a4e31"]),
+      );
+      // Placeholders that say what they are, not fake kernels.
+      expect(await (await fetch(`${app.url}/uki/vmlinuz`)).text()).toContain("is a placeholder built into the binary, not a real boot file");
+    } finally {
+      await app.stop();
+    }
+  });
+
   test("serves the embedded samples (Go-operator flag aliases and env config)", async () => {
     const app = await startAppliance([], { env: { BOOT_OPERATOR_IPXE_SERVICE_URL: "ignored-because-not-an-env-name", BOOT_OPERATOR_LISTEN: "127.0.0.1:0" } });
     try {
