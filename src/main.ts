@@ -17,7 +17,7 @@ const COMMANDS: Record<CommandName, { summary: string; usage: string }> = {
   },
   explain: {
     summary: "Show which config a machine would be served on each endpoint, and why.",
-    usage: "boot-operator explain [--source dir:PATH] [--uuid UUID] [--mac MAC] [--ip IP]",
+    usage: "boot-operator explain [--source dir:PATH|kube|embedded:samples] [--uuid UUID] [--mac MAC] [--ip IP]",
   },
   version: { summary: "Print the version.", usage: "boot-operator version" },
 };
@@ -88,13 +88,13 @@ async function main(argv: string[]): Promise<number> {
     }
     case "explain": {
       const options = validateFlags(explainOptionsSchema, flags);
-      if (options.source.type === "kube") throw new UsageError("explain reads dir:PATH or embedded:samples; for kube, use kubectl get and the config's status");
       const { loadDirectoryOnce } = await import("./sources/files/directory-source.ts");
       const { EmbeddedSource } = await import("./sources/files/embedded-source.ts");
       const { BootStore } = await import("./boot/store.ts");
       const { explainReport } = await import("./cli/explain.ts");
       const store = new BootStore();
       if (options.source.type === "dir") store.apply(await loadDirectoryOnce(options.source.directory));
+      else if (options.source.type === "kube") await (await import("./cli/explain-kube.ts")).loadKubeOnce(store, options);
       else await new EmbeddedSource().start((update) => store.apply(update));
       const report = explainReport(store, options);
       for (const line of report.lines) process.stdout.write(`${line}\n`);

@@ -121,6 +121,8 @@ const defaultIpxeConfigSchema = v.optional(
   ),
 );
 
+const namespaceSchema = v.pipe(v.string(), v.regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$/, "must be a namespace name (or empty for all)"));
+
 const optionalText = v.optional(v.pipe(v.string(), v.minLength(1, "must not be empty")));
 
 export const serveOptionsSchema = v.object({
@@ -141,7 +143,7 @@ export const serveOptionsSchema = v.object({
   "shutdown-timeout": secondsSchema(0, 3600),
   "idle-timeout": secondsSchema(1, 255),
   kubeconfig: optionalText,
-  namespace: v.pipe(v.string(), v.regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$/, "must be a namespace name (or empty for all)")),
+  namespace: namespaceSchema,
   "secret-label-selector": v.string(),
   "watch-stall-timeout": secondsSchema(1, 3600),
   "allowed-registries": v.pipe(
@@ -303,6 +305,9 @@ export const explainOptionsSchema = v.object({
   "default-uki-url": v.optional(v.string()),
   "default-ipxe-config": defaultIpxeConfigSchema,
   "log-level": v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(", ")}`),
+  kubeconfig: optionalText,
+  namespace: namespaceSchema,
+  "secret-label-selector": v.string(),
   uuid: v.optional(v.string()),
   mac: v.optional(v.string()),
   ip: v.optional(v.string()),

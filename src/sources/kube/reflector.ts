@@ -228,6 +228,11 @@ export class Reflector {
       (error) => finish(streamError ?? error),
     );
     this.stats.watches++;
+    // stop() while the watch was still opening found no handle to abort: end it now, or it runs to its timeout.
+    if (!this.running) {
+      this.abortedDeliberately = true;
+      this.watchHandle.abort();
+    }
     try {
       await ended;
     } finally {
