@@ -61,21 +61,30 @@ export const systemUuid = v.pipe(
   emptyIsAbsent,
 );
 
-function urlField(pattern: RegExp, message: string) {
+/** A URL field as given: "" stays "" (see bootFileUrlAsGiven); the fields built from it read "" as absent. */
+function urlFieldAsGiven(pattern: RegExp, message: string) {
   return v.pipe(
     v.string(),
     v.maxLength(2048, "must be at most 2048 characters"),
     v.check((value) => value === "" || (pattern.test(value) && (value.startsWith("/") || URL.canParse(value))), message),
     openapi<string>({ celRules: [{ rule: `self == '' || self.matches(r'${pattern.source}')`, message }] }),
-    emptyIsAbsent,
   );
 }
 
+function urlField(pattern: RegExp, message: string) {
+  return v.pipe(urlFieldAsGiven(pattern, message), emptyIsAbsent);
+}
+
+const BOOT_FILE_URL_MESSAGE = `must be a URL iPXE can fetch (${IPXE_NETWORK_SCHEMES.join(", ")}, file:), or a path starting with / served by this appliance`;
+
 /** Kernel, initrd, squashfs: what iPXE can download, or a path on this appliance; "" is absent. */
-export const bootFileUrl = urlField(
-  IPXE_URL_PATTERN,
-  `must be a URL iPXE can fetch (${IPXE_NETWORK_SCHEMES.join(", ")}, file:), or a path starting with / served by this appliance`,
-);
+export const bootFileUrl = urlField(IPXE_URL_PATTERN, BOOT_FILE_URL_MESSAGE);
+
+/**
+ * kernelURL/initrdURL before "" becomes absent: the Go CRD requires both keys but accepts "", so whether the key is
+ * there at all is checked on this, and the config's schema reads "" as absent afterwards.
+ */
+export const bootFileUrlAsGiven = urlFieldAsGiven(IPXE_URL_PATTERN, BOOT_FILE_URL_MESSAGE);
 
 /** A Unified Kernel Image for UEFI HTTP Boot: http(s), or a path on this appliance; "" is absent. */
 export const ukiUrl = urlField(UKI_URL_PATTERN, "must be an http:// or https:// URL (UEFI HTTP Boot), or a path starting with / served by this appliance");

@@ -2,15 +2,21 @@
 // are stricter than its CRD (which accepts any string everywhere), they reject only values with which the Go
 // operator's answer could not boot the machine either.
 import * as v from "valibot";
-import { bootFileUrl, identifierEntry, ignitionSecretReference, kernelArguments, localObjectReference, openapi, systemUuid } from "./formats.ts";
+import {
+  bootFileUrl,
+  bootFileUrlAsGiven,
+  identifierEntry,
+  ignitionSecretReference,
+  kernelArguments,
+  localObjectReference,
+  openapi,
+  systemUuid,
+} from "./formats.ts";
 import { bootConfigStatus, GROUP_VERSION, objectMeta } from "./meta.ts";
 
 export const IPXE_BOOT_CONFIG_KIND = "IPXEBootConfig";
 
 const NEEDS_BOOT_FILES = "is required unless ipxeScriptSecretRef names a custom iPXE script (the default script boots it)";
-
-/** Present and not "" (which, as in Go, means absent). */
-const given = (value: string | undefined): boolean => value !== undefined && value !== "";
 
 const ipxeBootConfigFields = v.strictObject({
   systemUUID: v.optional(
@@ -32,15 +38,15 @@ const ipxeBootConfigFields = v.strictObject({
   ),
   kernelURL: v.optional(
     v.pipe(
-      bootFileUrl,
+      bootFileUrlAsGiven,
       v.description(
-        "Kernel the default iPXE script boots: a URL iPXE can download (http, https, tftp, ftp, nfs, …, or file: on EFI), or a path starting with / that is resolved against this appliance's public URL (for example /uki/vmlinuz or an /image?… layer). Required unless ipxeScriptSecretRef is set.",
+        'Kernel the default iPXE script boots: a URL iPXE can download (http, https, tftp, ftp, nfs, …, or file: on EFI), or a path starting with / that is resolved against this appliance\'s public URL (for example /uki/vmlinuz or an /image?… layer). Required unless ipxeScriptSecretRef is set; "" is accepted (as by the Go boot-operator) but leaves the default script nothing to boot.',
       ),
     ),
   ),
   initrdURL: v.optional(
     v.pipe(
-      bootFileUrl,
+      bootFileUrlAsGiven,
       v.description("Initial ramdisk the default iPXE script loads with the kernel; same forms as kernelURL. Required unless ipxeScriptSecretRef is set."),
     ),
   ),
@@ -90,26 +96,45 @@ const ipxeBootConfigFields = v.strictObject({
   ),
 });
 
+/** "" in kernelURL/initrdURL (Go's omitempty) reads as absent once their presence has been checked. */
+function emptyFilesAbsent<T extends { kernelURL?: string | undefined; initrdURL?: string | undefined }>(spec: T): T {
+  const read = { ...spec };
+  if (read.kernelURL === "") delete read.kernelURL;
+  if (read.initrdURL === "") delete read.initrdURL;
+  return read;
+}
+
 export const ipxeBootConfigSpec = v.pipe(
   ipxeBootConfigFields,
-  // A custom script brings its own kernel (the Go operator serves it verbatim); the default script needs both files.
+  // The Go CRD requires both keys but accepts "" in them, so a config valid for it stays valid here: the keys must be
+  // there unless a custom script brings its own kernel (the Go operator serves it verbatim). An empty one is
+  // accepted; diagnose.ts warns that the default script then has nothing to boot.
   v.forward(
-    v.partialCheck([["kernelURL"], ["ipxeScriptSecretRef"]], (spec) => spec.ipxeScriptSecretRef !== undefined || given(spec.kernelURL), NEEDS_BOOT_FILES),
+    v.partialCheck(
+      [["kernelURL"], ["ipxeScriptSecretRef"]],
+      (spec) => spec.ipxeScriptSecretRef !== undefined || spec.kernelURL !== undefined,
+      NEEDS_BOOT_FILES,
+    ),
     ["kernelURL"],
   ),
   v.forward(
-    v.partialCheck([["initrdURL"], ["ipxeScriptSecretRef"]], (spec) => spec.ipxeScriptSecretRef !== undefined || given(spec.initrdURL), NEEDS_BOOT_FILES),
+    v.partialCheck(
+      [["initrdURL"], ["ipxeScriptSecretRef"]],
+      (spec) => spec.ipxeScriptSecretRef !== undefined || spec.initrdURL !== undefined,
+      NEEDS_BOOT_FILES,
+    ),
     ["initrdURL"],
   ),
   v.description("What a machine booting with iPXE is told to boot, and the Ignition it gets."),
   openapi<v.InferOutput<typeof ipxeBootConfigFields>>({
     celRules: ["kernelURL", "initrdURL"].map((field) => ({
-      rule: `has(self.ipxeScriptSecretRef) || (has(self.${field}) && self.${field} != '')`,
+      rule: `has(self.ipxeScriptSecretRef) || has(self.${field})`,
       message: NEEDS_BOOT_FILES,
       fieldPath: `.${field}`,
       reason: "FieldValueRequired" as const,
     })),
   }),
+  v.transform(emptyFilesAbsent),
 );
 
 export const ipxeBootConfig = v.looseObject({

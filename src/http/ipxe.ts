@@ -75,7 +75,7 @@ export function ipxeFamily(deps: HttpDeps): EndpointFamily {
     if (!base.ok) return textError(400, base.reason);
     const publicUrl = base.url;
     const body = renderIpxeTemplate(script.template ?? deps.ipxeTemplate(), {
-      // Absent only with a custom script (the schema requires both otherwise), which may not use them.
+      // Absent with a custom script (which may not use them), or given as "" as the Go CRD allows (validate warns).
       KernelURL: config.spec.kernelURL ? absoluteBootUrl(config.spec.kernelURL, publicUrl) : "",
       InitrdURL: config.spec.initrdURL ? absoluteBootUrl(config.spec.initrdURL, publicUrl) : "",
       SquashfsURL: config.spec.squashfsURL ? absoluteBootUrl(config.spec.squashfsURL, publicUrl) : "",

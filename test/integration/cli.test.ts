@@ -70,6 +70,19 @@ describe("validate", () => {
     expect(stdout).toContain(`error: ${join(dir, "nope")}: cannot read: no such file or directory\n`);
     expect(stderr).not.toContain("ENOENT");
   });
+  test('a Go-valid kernelURL "" is accepted, with a warning that the default script has nothing to boot', async () => {
+    const config = `apiVersion: boot.ironcore.dev/v1alpha1
+kind: IPXEBootConfig
+metadata: {name: empty}
+spec: {systemUUID: 4c4c4544-0042-3510-8052-b4c04f4a4e31, kernelURL: "", initrdURL: ""}
+`;
+    const { code, stdout } = await runCommand(["validate", "-"], {}, config);
+    expect(stdout).toContain(
+      "warning: IPXEBootConfig default/empty: kernelURL and initrdURL empty and no ipxeScriptSecretRef: the default iPXE script has nothing to boot",
+    );
+    expect(stdout).toContain(" 0 error(s)");
+    expect(code).toBe(0);
+  });
   test("files and - (stdin), with file:line for each problem", async () => {
     const file = join(dir, "configs.yaml");
     const piped = CONFIGS.replace(

@@ -69,14 +69,18 @@ describe('"" is the field left out (Go omitempty), not a validation error', () =
 });
 
 describe("kernelURL and initrdURL", () => {
-  test("required for the default script (without them it cannot boot)", () => {
+  test("required for the default script, as the Go CRD requires them", () => {
     expect(problems(ipxe({ systemUUID: UUID }))).toEqual([
       "spec.kernelURL: is required unless ipxeScriptSecretRef names a custom iPXE script (the default script boots it)",
       "spec.initrdURL: is required unless ipxeScriptSecretRef names a custom iPXE script (the default script boots it)",
     ]);
-    expect(problems(ipxe({ systemUUID: UUID, kernelURL: "", initrdURL: "http://f/i" }))).toEqual([
-      "spec.kernelURL: is required unless ipxeScriptSecretRef names a custom iPXE script (the default script boots it)",
-    ]);
+  });
+  test('"" is accepted as the Go CRD accepts it (a config valid there stays valid), and reads as absent', () => {
+    const result = ipxe({ systemUUID: UUID, kernelURL: "", initrdURL: "http://f/i" });
+    expect(problems(result)).toEqual([]);
+    const spec = result.ok && result.resource.kind === "IPXEBootConfig" ? result.resource.object.spec : undefined;
+    expect(spec?.initrdURL).toBe("http://f/i");
+    expect(spec && "kernelURL" in spec).toBe(false);
   });
   test("optional with a custom script, which the Go operator serves as it is", () => {
     expect(problems(ipxe({ systemUUID: UUID, ipxeScriptSecretRef: { name: "script" } }))).toEqual([]);
