@@ -1,8 +1,9 @@
 #!/usr/bin/env bun
 // boot-operator: network-boot appliance for bare-metal fleets. Entry point of the compiled binary.
 import { basename } from "node:path";
-import { type CommandName, helpFor, parseArgs, UsageError } from "./cli/flags.ts";
+import { type CommandName, helpFor, parseArgs, UsageError, unknownEnvironmentWarnings } from "./cli/flags.ts";
 import { explainOptionsSchema, resolveServeOptions, validateFlags } from "./cli/options.ts";
+import { checkStartPaths, plainErrorMessage } from "./cli/plain-errors.ts";
 import { COMMIT, VERSION } from "./version.ts";
 
 const COMMANDS: Record<CommandName, { summary: string; usage: string }> = {
@@ -11,12 +12,13 @@ const COMMANDS: Record<CommandName, { summary: string; usage: string }> = {
     usage: "boot-operator serve [--source dir:PATH|kube|embedded:samples] [--uki-dir DIR] [--public-url URL] [flags]",
   },
   validate: {
-    summary: "Check a directory of resources and print every problem (exit 1 on errors).",
-    usage: "boot-operator validate DIR [--ipxe-template FILE]",
+    summary: "Check resources (directories, files, - for stdin) and print every problem with file:line (exit 1 on errors).",
+    usage: "boot-operator validate DIR|FILE|- … [--ipxe-template FILE]",
   },
   explain: {
     summary: "Show which config a machine would be served on each endpoint, and why.",
-    usage: "boot-operator explain [--source dir:PATH] [--uuid UUID] [--mac MAC] [--ip IP] [--token TOKEN --ignition-access bound --token-key-file FILE]",
+    usage:
+      "boot-operator explain [--source dir:PATH|kube|embedded:samples] [--uuid UUID] [--mac MAC] [--ip IP] [--token TOKEN --ignition-access bound --token-key-file FILE]",
   },
   version: { summary: "Print the version.", usage: "boot-operator version" },
 };
@@ -54,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = goManager ? "serve" : (first as CommandName);
   const parsed = parseArgs(command, goManager ? argv : rest, process.env, { goManager });
+  for (const warning of unknownEnvironmentWarnings(process.env)) process.stderr.write(`boot-operator: warning: ${warning}\n`);
   const { flags, positionals } = parsed;
   if (flags.help === "true") {
     process.stdout.write(helpFor(command, COMMANDS[command].summary, COMMANDS[command].usage));
@@ -66,6 +69,7 @@ async function main(argv: string[]): Promise<number> {
     case "serve": {
       if (positionals.length > 0) throw new UsageError(`serve takes no arguments (got ${positionals.join(" ")})`);
       const options = resolveServeOptions(parsed, process.env, goManager);
+      await checkStartPaths(options);
       if (options.source.type === "kube") {
         const { runKubeServe } = await import("./cli/serve-kube.ts");
         await runKubeServe(options);
@@ -76,10 +80,8 @@ async function main(argv: string[]): Promise<number> {
       return -1; // keep running; shutdown exits the process
     }
     case "validate": {
-      const directory = positionals[0];
-      if (!directory || positionals.length > 1) throw new UsageError("validate takes exactly one directory");
-      const { validateDirectory } = await import("./cli/validate.ts");
-      const report = await validateDirectory(directory, flags["ipxe-template"]);
+      const { validateInputs } = await import("./cli/validate.ts");
+      const report = await validateInputs(positionals, () => Bun.stdin.text(), flags["ipxe-template"]);
       for (const line of report.errors) process.stdout.write(`error: ${line}\n`);
       for (const line of report.warnings) process.stdout.write(`warning: ${line}\n`);
       process.stdout.write(`${report.summary}\n`);
@@ -87,16 +89,17 @@ async function main(argv: string[]): Promise<number> {
     }
     case "explain": {
       const options = validateFlags(explainOptionsSchema, flags);
-      if (options.source.type === "kube") throw new UsageError("explain reads dir:PATH or embedded:samples; for kube, use kubectl get and the config's status");
       const { loadDirectoryOnce } = await import("./sources/files/directory-source.ts");
       const { EmbeddedSource } = await import("./sources/files/embedded-source.ts");
       const { BootStore } = await import("./boot/store.ts");
-      const { explainMachine } = await import("./cli/explain.ts");
+      const { explainReport } = await import("./cli/explain.ts");
       const store = new BootStore();
       if (options.source.type === "dir") store.apply(await loadDirectoryOnce(options.source.directory));
+      else if (options.source.type === "kube") await (await import("./cli/explain-kube.ts")).loadKubeOnce(store, options);
       else await new EmbeddedSource().start((update) => store.apply(update));
-      for (const line of explainMachine(store, options)) process.stdout.write(`${line}\n`);
-      return 0;
+      const report = explainReport(store, options);
+      for (const line of report.lines) process.stdout.write(`${line}\n`);
+      return report.known ? 0 : 1;
     }
   }
 }
@@ -110,7 +113,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`boot-operator: ${error.message}\n`);
       process.exit(2);
     }
-    process.stderr.write(`boot-operator: ${(error as Error).message ?? String(error)}\n`);
+    process.stderr.write(`boot-operator: ${plainErrorMessage(error)}\n`);
     process.exit(1);
   },
 );

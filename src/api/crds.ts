@@ -11,6 +11,8 @@ interface CrdDefinition {
   shortNames: string[];
   description: string;
   spec: unknown;
+  /** Shown by `kubectl get -o wide` only (priority 1): how the machine is recognised and what it boots. */
+  wideColumns: { name: string; jsonPath: string; description: string }[];
 }
 
 export const BOOT_CRDS: readonly CrdDefinition[] = [
@@ -20,6 +22,11 @@ export const BOOT_CRDS: readonly CrdDefinition[] = [
     shortNames: ["ipxebc"],
     description: "What a machine booting with iPXE gets: kernel, initrd, optional squashfs, Ignition and an optional custom iPXE script.",
     spec: ipxeBootConfigSpec,
+    wideColumns: [
+      { name: "IPs", jsonPath: ".spec.systemIPs", description: "Addresses that recognise the machine on /ipxe" },
+      { name: "Kernel", jsonPath: ".spec.kernelURL", description: "Kernel the default iPXE script boots" },
+      { name: "Script", jsonPath: ".spec.ipxeScriptSecretRef.name", description: "Secret with a custom iPXE script" },
+    ],
   },
   {
     kind: HTTP_BOOT_CONFIG_KIND,
@@ -27,6 +34,10 @@ export const BOOT_CRDS: readonly CrdDefinition[] = [
     shortNames: ["httpbc"],
     description: "What a machine booting with UEFI HTTP Boot gets: a Unified Kernel Image URL and Ignition.",
     spec: httpBootConfigSpec,
+    wideColumns: [
+      { name: "Identifiers", jsonPath: ".spec.networkIdentifiers", description: "IP and MAC addresses that recognise the machine on /httpboot" },
+      { name: "UKI", jsonPath: ".spec.ukiURL", description: "Unified Kernel Image the /httpboot answer names" },
+    ],
   },
 ];
 
@@ -35,8 +46,9 @@ export function crdFor(definition: CrdDefinition): Record<string, unknown> {
     type: "object",
     description: definition.description,
     properties: {
-      apiVersion: { type: "string" },
-      kind: { type: "string" },
+      apiVersion: { type: "string", description: `The versioned schema of this object: ${API_GROUP}/${API_VERSION}.` },
+      kind: { type: "string", description: `The object's kind: ${definition.kind}.` },
+      // The API server forbids anything but the type here; its published OpenAPI describes metadata as ObjectMeta.
       metadata: { type: "object" },
       spec: toOpenApi(definition.spec),
       status: toOpenApi(bootConfigStatus),
@@ -69,6 +81,7 @@ export function crdFor(definition: CrdDefinition): Record<string, unknown> {
             // The boot timeline's last milestone (status.lastBoot, issue #15 §3): `kubectl get -o wide`.
             { name: "Last Milestone", type: "string", jsonPath: ".status.lastBoot.lastMilestone", priority: 1 },
             { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+            ...definition.wideColumns.map((column) => ({ ...column, type: "string", priority: 1 })),
           ],
           schema: { openAPIV3Schema },
         },

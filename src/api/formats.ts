@@ -61,21 +61,30 @@ export const systemUuid = v.pipe(
   emptyIsAbsent,
 );
 
-function urlField(pattern: RegExp, message: string) {
+/** A URL field as given: "" stays "" (see bootFileUrlAsGiven); the fields built from it read "" as absent. */
+function urlFieldAsGiven(pattern: RegExp, message: string) {
   return v.pipe(
     v.string(),
     v.maxLength(2048, "must be at most 2048 characters"),
     v.check((value) => value === "" || (pattern.test(value) && (value.startsWith("/") || URL.canParse(value))), message),
     openapi<string>({ celRules: [{ rule: `self == '' || self.matches(r'${pattern.source}')`, message }] }),
-    emptyIsAbsent,
   );
 }
 
+function urlField(pattern: RegExp, message: string) {
+  return v.pipe(urlFieldAsGiven(pattern, message), emptyIsAbsent);
+}
+
+const BOOT_FILE_URL_MESSAGE = `must be a URL iPXE can fetch (${IPXE_NETWORK_SCHEMES.join(", ")}, file:), or a path starting with / served by this appliance`;
+
 /** Kernel, initrd, squashfs: what iPXE can download, or a path on this appliance; "" is absent. */
-export const bootFileUrl = urlField(
-  IPXE_URL_PATTERN,
-  `must be a URL iPXE can fetch (${IPXE_NETWORK_SCHEMES.join(", ")}, file:), or a path starting with / served by this appliance`,
-);
+export const bootFileUrl = urlField(IPXE_URL_PATTERN, BOOT_FILE_URL_MESSAGE);
+
+/**
+ * kernelURL/initrdURL before "" becomes absent: the Go CRD requires both keys but accepts "", so whether the key is
+ * there at all is checked on this, and the config's schema reads "" as absent afterwards.
+ */
+export const bootFileUrlAsGiven = urlFieldAsGiven(IPXE_URL_PATTERN, BOOT_FILE_URL_MESSAGE);
 
 /** A Unified Kernel Image for UEFI HTTP Boot: http(s), or a path on this appliance; "" is absent. */
 export const ukiUrl = urlField(UKI_URL_PATTERN, "must be an http:// or https:// URL (UEFI HTTP Boot), or a path starting with / served by this appliance");
@@ -88,8 +97,27 @@ export const ukiUrl = urlField(UKI_URL_PATTERN, "must be an http:// or https:// 
 export const identifierEntry = v.string();
 
 export const localObjectReference = v.strictObject({
-  name: resourceName,
+  name: v.pipe(resourceName, v.description("Name of the Secret, in the config's namespace.")),
 });
+
+/**
+ * iPXE splits its command line at whitespace and treats `||` and `&&` as operators, so an argument with either would
+ * end the kernel line early or inject a command; one argument per entry keeps the rendered line what was written.
+ */
+const KERNEL_ARGUMENT_PATTERN = /^[^\s|&]+$/;
+
+/** spec.kernelArgs: extra kernel arguments, one per entry. */
+export const kernelArguments = v.pipe(
+  v.array(
+    v.pipe(
+      v.string(),
+      v.maxLength(1024, "must be at most 1024 characters"),
+      v.regex(KERNEL_ARGUMENT_PATTERN, "must be one kernel argument: not empty, no spaces, no | or & (iPXE would split the line there)"),
+      v.description("One kernel argument, such as console=ttyS1,115200 or rd.debug."),
+    ),
+  ),
+  v.maxLength(64, "must have at most 64 entries"),
+);
 
 const NAME_MESSAGE = "must be empty or a lower-case RFC 1123 DNS subdomain (a-z, 0-9, '-', '.')";
 
@@ -100,6 +128,7 @@ const NAME_MESSAGE = "must be empty or a lower-case RFC 1123 DNS subdomain (a-z,
 export const ignitionSecretReference = v.strictObject({
   name: v.pipe(
     v.string(),
+    v.description("Name of the Secret, in the config's namespace; empty: no Ignition."),
     v.maxLength(253, "must be at most 253 characters"),
     v.check((value) => value === "" || DNS_SUBDOMAIN_PATTERN.test(value), NAME_MESSAGE),
     openapi<string>({ celRules: [{ rule: `self == '' || self.matches(r'${DNS_SUBDOMAIN_PATTERN.source}')`, message: NAME_MESSAGE }] }),

@@ -48,7 +48,10 @@ function validations(props: JsonSchemaProps): { rule: string; message: string }[
 }
 
 function applyPipe(node: SchemaNode, props: JsonSchemaProps): void {
-  for (const action of node.pipe?.slice(1) ?? []) {
+  const [root, ...actions] = node.pipe ?? [];
+  // A pipe over a piped schema (a shared format given a field's description) keeps the inner checks in its root.
+  if (root && root !== node && root.pipe) applyPipe(root, props);
+  for (const action of actions) {
     switch (action.type) {
       case "regex": {
         // A CEL rule rather than `pattern`: the API server then rejects with our message, not the raw regex.
@@ -147,5 +150,7 @@ export function toOpenApi(schemaLike: unknown): JsonSchemaProps {
       throw new Error(`no OpenAPI mapping for valibot schema type "${node.type}"`);
   }
   applyPipe(node, props);
-  return props;
+  // Description first, as kubectl explain and controller-gen order it: the YAML reads like documentation.
+  const { description, ...rest } = props;
+  return description === undefined ? rest : { description, ...rest };
 }

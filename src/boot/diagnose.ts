@@ -68,6 +68,15 @@ function diagnose(index: BootIndex, caches: SecretCaches, config: IPXEBootConfig
   }
   // Identifiers are accepted as loosely as the Go CRD does, but an entry that is no address can never match.
   if (config.kind === "IPXEBootConfig") {
+    // Valid, as in the Go CRD, but the default template then renders a kernel line without a kernel.
+    if (!config.spec.ipxeScriptSecretRef) {
+      const empty = (["kernelURL", "initrdURL"] as const).filter((field) => !config.spec[field]);
+      if (empty.length > 0) {
+        warnings.push(
+          `${empty.join(" and ")} empty and no ipxeScriptSecretRef: the default iPXE script has nothing to boot (unless an --ipxe-template does without)`,
+        );
+      }
+    }
     for (const entry of config.spec.systemIPs ?? []) {
       if (canonicalIp(entry) === null) warnings.push(`systemIPs entry ${JSON.stringify(entry)} is not an IP address; it never matches and is ignored`);
     }

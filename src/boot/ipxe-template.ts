@@ -6,6 +6,8 @@ const IPXE_TEMPLATE_FIELDS = [
   "KernelURL",
   "InitrdURL",
   "SquashfsURL",
+  /** spec.kernelArgs joined with spaces (our addition; the Go operator has no such field). */
+  "KernelArgs",
   "IgnitionURL",
   "PublicURL",
   /** The Go operator's name for the public URL, accepted in migrated templates. */
@@ -136,11 +138,12 @@ export function renderIpxeTemplate(template: IpxeTemplate, data: IpxeTemplateDat
  * (same consoles: serial on x86 and arm64, tty, early printk, no console blanking; SYSTEMD_SULOGIN_FORCE=1 so an
  * emergency shell opens even with a locked root account), so a fleet moved over boots exactly as before. Ours on
  * top: `initrd=initrd` names the initrd for EFI kernels (iPXE registers it under that name), the GardenLinux
- * live-boot arguments appear only when there is a squashfs, and a failed download says so instead of hanging.
+ * live-boot arguments appear only when there is a squashfs, spec.kernelArgs come last (so they override ours), and
+ * a failed download says so instead of hanging.
  */
 export const DEFAULT_IPXE_TEMPLATE = `#!ipxe
 # boot-operator: {{.ConfigNamespace}}/{{.ConfigName}}
-kernel {{.KernelURL}} initrd=initrd{{if .SquashfsURL}} gl.ovl=/:tmpfs gl.url={{.SquashfsURL}} gl.live=1{{end}} ip=any ignition.firstboot=1 ignition.config.url={{.IgnitionURL}} ignition.platform.id=metal console=ttyS0,115200 console=tty0 console=ttyAMA0 earlyprintk=ttyS0,115200 SYSTEMD_SULOGIN_FORCE=1 consoleblank=0 || goto failed
+kernel {{.KernelURL}} initrd=initrd{{if .SquashfsURL}} gl.ovl=/:tmpfs gl.url={{.SquashfsURL}} gl.live=1{{end}} ip=any ignition.firstboot=1 ignition.config.url={{.IgnitionURL}} ignition.platform.id=metal console=ttyS0,115200 console=tty0 console=ttyAMA0 earlyprintk=ttyS0,115200 SYSTEMD_SULOGIN_FORCE=1 consoleblank=0{{if .KernelArgs}} {{.KernelArgs}}{{end}} || goto failed
 initrd --name initrd {{.InitrdURL}} || goto failed
 boot || goto failed
 :failed

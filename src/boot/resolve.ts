@@ -34,6 +34,15 @@ export function resolveIpxeConfig(index: BootIndex, identity: MachineIdentity): 
   return null;
 }
 
+/**
+ * What /ipxe/{uuid} serves a machine no IPXEBootConfig names: the config --default-ipxe-config names
+ * ("namespace/name"), as /httpboot answers --default-uki-url. Null when none is set or it does not exist.
+ */
+export function defaultIpxeConfig(index: BootIndex, key: string | undefined): Match<IPXEBootConfig> | null {
+  const config = key === undefined ? undefined : index.ipxeByKey.get(key);
+  return config && key !== undefined ? { config, key, reason: "default", identifier: key } : null;
+}
+
 type IgnitionConfigMatch = { kind: "IPXEBootConfig"; match: Match<IPXEBootConfig> } | { kind: "HTTPBootConfig"; match: Match<HTTPBootConfig> };
 
 /** /ignition/{uuid}: an IPXEBootConfig wins over an HTTPBootConfig for the same machine. */

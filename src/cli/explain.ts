@@ -7,7 +7,7 @@ import { type ConfigAccessIdentity, configAccessIdentity, decideIgnitionAccess }
 import { peekTokenClaims, type TokenKeys } from "../boot/access/token.ts";
 import { bootFromStatus } from "../boot/boot-timeline.ts";
 import { diagnoseHttpBootConfig, diagnoseIpxeBootConfig } from "../boot/diagnose.ts";
-import { resolveHttpBootConfig, resolveIgnitionConfig, resolveIpxeConfig } from "../boot/resolve.ts";
+import { defaultIpxeConfig, resolveHttpBootConfig, resolveIgnitionConfig, resolveIpxeConfig } from "../boot/resolve.ts";
 import { httpBootServability } from "../boot/servability.ts";
 import type { BootStore } from "../boot/store.ts";
 import { describeConflict } from "../index/boot-index.ts";
@@ -70,11 +70,14 @@ function explainAccess(identity: ConfigAccessIdentity | null, ip: string | undef
   return [...lines, `    ${who}: ${verdict}`];
 }
 
-export function explainMachine(
-  store: BootStore,
-  options: Pick<ExplainOptions, "uuid" | "mac" | "ip" | "default-uki-url"> & AccessOptions,
-  nowMs = Date.now(),
-): string[] {
+type ExplainQuery = Pick<ExplainOptions, "uuid" | "mac" | "ip" | "default-uki-url"> & Partial<Pick<ExplainOptions, "default-ipxe-config">> & AccessOptions;
+
+export function explainMachine(store: BootStore, options: ExplainQuery, nowMs = Date.now()): string[] {
+  return explainReport(store, options, nowMs).lines;
+}
+
+/** The lines, and whether any config names the machine (the command exits 1 when none does, like a failed lookup). */
+export function explainReport(store: BootStore, options: ExplainQuery, nowMs = Date.now()): { lines: string[]; known: boolean } {
   const uuid = options.uuid === undefined ? undefined : canonicalUuid(options.uuid);
   const mac = options.mac === undefined ? undefined : canonicalMac(options.mac);
   const ip = options.ip === undefined ? undefined : canonicalIp(options.ip);
@@ -94,7 +97,13 @@ export function explainMachine(
     lines.push(`/ipxe/{uuid}: IPXEBootConfig ${ipxe.key} (matched by ${ipxe.reason} ${ipxe.identifier}; ${script}; state ${diagnosis.state})`);
     for (const problem of diagnosis.problems) lines.push(`  ! ${problem.reason}: ${problem.message}`);
     lines.push(...lastBootLines(ipxe.config.status));
-  } else lines.push("/ipxe/{uuid}: 404, no IPXEBootConfig matches");
+  } else {
+    const fallback = defaultIpxeConfig(index, options["default-ipxe-config"]);
+    if (fallback) lines.push(`/ipxe/{uuid}: no IPXEBootConfig matches → the --default-ipxe-config IPXEBootConfig ${fallback.key}`);
+    else if (options["default-ipxe-config"])
+      lines.push(`/ipxe/{uuid}: 404, no IPXEBootConfig matches and --default-ipxe-config ${options["default-ipxe-config"]} does not exist`);
+    else lines.push("/ipxe/{uuid}: 404, no IPXEBootConfig matches");
+  }
 
   if (uuid) {
     const ignition = resolveIgnitionConfig(index, uuid);
@@ -142,5 +151,7 @@ export function explainMachine(
       [uuid, mac, ip].includes(conflict.identifier) || [conflict.winner, ...conflict.losers].some((key) => matchedKeys.has(`${conflict.kind}|${key}`)),
   );
   for (const conflict of related) lines.push(`conflict: ${describeConflict(conflict)}`);
-  return lines;
+  const known = matchedKeys.size > 0;
+  if (!known) lines.push("no config names this machine");
+  return { lines, known };
 }

@@ -104,6 +104,13 @@ export const FLAGS: readonly FlagSpec[] = [
     commands: ["serve", "explain"],
   },
   {
+    name: "default-ipxe-config",
+    valueName: "NS/NAME",
+    description:
+      "IPXEBootConfig whose script /ipxe/{uuid} serves machines no config names (a discovery or rescue image), as --default-uki-url does for /httpboot",
+    commands: ["serve", "explain"],
+  },
+  {
     name: "ipxe-template",
     valueName: "FILE",
     description: "replacement for the default iPXE script template (reloaded on change)",
@@ -259,21 +266,21 @@ export const FLAGS: readonly FlagSpec[] = [
     valueName: "FILE",
     description:
       "kubeconfig for --source kube (default: $KUBECONFIG, then ~/.kube/config, then the in-cluster service account; none of them: exit 2 naming where it looked)",
-    commands: ["serve"],
+    commands: ["serve", "explain"],
   },
   {
     name: "namespace",
     valueName: "NS",
     defaultValue: "",
     description: "watch only this namespace (--source kube); empty: all namespaces",
-    commands: ["serve"],
+    commands: ["serve", "explain"],
   },
   {
     name: "secret-label-selector",
     valueName: "SELECTOR",
     defaultValue: "",
     description: "watch only Secrets matching this label selector (--source kube); empty: all Secrets in scope",
-    commands: ["serve"],
+    commands: ["serve", "explain"],
   },
   {
     name: "watch-stall-timeout",
@@ -455,6 +462,58 @@ export const FLAGS: readonly FlagSpec[] = [
 
 export function envName(flag: string): string {
   return `BOOT_OPERATOR_${flag.toUpperCase().replace(/-/g, "_")}`;
+}
+
+/** BOOT_OPERATOR_* variables that configure the test tooling (scripts/, test/harness), not the binary. */
+const TOOLING_VARIABLES = new Set(["BOOT_OPERATOR_CACHE", "BOOT_OPERATOR_BINARY", "BOOT_OPERATOR_CONTROLPLANE_BIN_DIR", "BOOT_OPERATOR_DOCKER_REGISTRY"]);
+
+/** Levenshtein distance: how many one-character edits turn `a` into `b`. */
+export function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/**
+ * One warning per BOOT_OPERATOR_* variable that sets no flag (a typo silently changes nothing otherwise), naming
+ * the closest flag when one is close enough to be the likely meaning. Variables of other commands' flags are fine:
+ * one environment file often serves several commands.
+ */
+export function unknownEnvironmentWarnings(env: Record<string, string | undefined>): string[] {
+  const known = new Set(FLAGS.map((spec) => envName(spec.name)));
+  // Go aliases are command-line names only: their variables are never read, which would go unnoticed.
+  const aliases = new Map<string, string>();
+  for (const spec of FLAGS) for (const alias of spec.aliases ?? []) aliases.set(envName(alias), spec.name);
+  const warnings: string[] = [];
+  for (const variable of Object.keys(env).sort()) {
+    if (!variable.startsWith("BOOT_OPERATOR_") || known.has(variable) || TOOLING_VARIABLES.has(variable)) continue;
+    const aliasOf = aliases.get(variable);
+    if (aliasOf) {
+      warnings.push(
+        `${variable} is ignored: --${variable.slice("BOOT_OPERATOR_".length).toLowerCase().replace(/_/g, "-")} is accepted on the command line only; set ${envName(aliasOf)} (--${aliasOf})`,
+      );
+      continue;
+    }
+    const typed = variable.slice("BOOT_OPERATOR_".length).toLowerCase().replace(/_/g, "-");
+    let closest: { name: string; distance: number } | undefined;
+    for (const spec of FLAGS) {
+      const distance = editDistance(typed, spec.name);
+      if (!closest || distance < closest.distance) closest = { name: spec.name, distance };
+    }
+    // Close enough to be a typo: a few edits, and fewer than a third of the name.
+    const likely = closest && closest.distance <= Math.max(2, Math.floor(closest.name.length / 3)) ? closest.name : undefined;
+    warnings.push(
+      `${variable} is not a boot-operator setting and is ignored${likely ? `; did you mean ${envName(likely)} (--${likely})?` : " (see --help for the flags and their variables)"}`,
+    );
+  }
+  return warnings;
 }
 
 export type RawFlags = Record<string, string>;

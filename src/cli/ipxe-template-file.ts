@@ -4,6 +4,7 @@ import { type FSWatcher, watch } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { DEFAULT_IPXE_TEMPLATE, type IpxeTemplate, parseIpxeTemplate } from "../boot/ipxe-template.ts";
 import type { Logger } from "../observability/log.ts";
+import { plainErrorMessage } from "./plain-errors.ts";
 
 interface TemplateHolder {
   current(): IpxeTemplate;
@@ -16,7 +17,7 @@ export async function loadIpxeTemplate(path: string | undefined, log: Logger): P
   // A broken template at start is fatal: better to refuse to start than to boot machines with the wrong script.
   template = parseIpxeTemplate(
     await readFile(path, "utf8").catch((error: Error) => {
-      throw new Error(`--ipxe-template ${path}: ${error.message}`);
+      throw new Error(`--ipxe-template: ${plainErrorMessage(error)}`);
     }),
   );
   let timer: ReturnType<typeof setTimeout> | undefined;

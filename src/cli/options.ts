@@ -74,8 +74,18 @@ const cidrListSchema = v.pipe(
   v.transform((cidrs): Cidr[] => cidrs),
 );
 
-const secondsSchema = (min: number, max: number) =>
-  v.pipe(v.string(), v.transform(Number), v.number("must be a number"), v.integer("must be whole seconds"), v.minValue(min), v.maxValue(max));
+/** A number of `unit` between `min` and `max`, each bound said in words (valibot's own: "Expected >=0 but received -1"). */
+const boundedNumber = (min: number, max: number, unit: string, whole: boolean) =>
+  v.pipe(
+    v.string(),
+    v.transform(Number),
+    v.number(`must be a number of ${unit}`),
+    v.check((value) => !whole || Number.isInteger(value), `must be whole ${unit}`),
+    v.minValue(min, `must be at least ${min} ${unit}`),
+    v.maxValue(max, `must be at most ${max} ${unit}`),
+  );
+
+const secondsSchema = (min: number, max: number) => boundedNumber(min, max, "seconds", true);
 
 const BYTE_UNITS: Readonly<Record<string, number>> = { "": 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
 
@@ -113,6 +123,16 @@ const durationSchema = (minMs: number, maxMs: number) =>
     v.maxValue(maxMs, `must be at most ${maxMs / 3_600_000} hours`),
   );
 
+/** namespace/name of an IPXEBootConfig: the namespace a DNS label, the name a DNS subdomain. */
+const defaultIpxeConfigSchema = v.optional(
+  v.pipe(
+    v.string(),
+    v.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be namespace/name of an IPXEBootConfig, e.g. default/discovery"),
+  ),
+);
+
+const namespaceSchema = v.pipe(v.string(), v.regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$/, "must be a namespace name (or empty for all)"));
+
 const optionalText = v.optional(v.pipe(v.string(), v.minLength(1, "must not be empty")));
 
 const fileListSchema = v.pipe(
@@ -149,16 +169,17 @@ export const serveOptionsSchema = v.object({
   "trusted-proxies": cidrListSchema,
   "forwarded-for": v.picklist(FORWARDED_FOR_MODES, `must be one of ${FORWARDED_FOR_MODES.join(", ")}`),
   "default-uki-url": v.optional(v.pipe(v.string(), v.regex(UKI_URL_PATTERN, "must be an http(s) URL or a path starting with /"))),
+  "default-ipxe-config": defaultIpxeConfigSchema,
   "ipxe-template": optionalText,
   architecture: v.picklist(["amd64", "arm64"], "must be amd64 or arm64"),
   "log-level": v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(", ")}`),
   "max-resource-bytes": bytesSchema(1024, 1024 ** 3),
-  "parse-timeout": v.pipe(v.string(), v.transform(Number), v.number("must be a number of seconds"), v.minValue(0.1), v.maxValue(3600)),
-  "translate-timeout": v.pipe(v.string(), v.transform(Number), v.number("must be a number of seconds"), v.minValue(0.01), v.maxValue(3600)),
+  "parse-timeout": boundedNumber(0.1, 3600, "seconds", false),
+  "translate-timeout": boundedNumber(0.01, 3600, "seconds", false),
   "shutdown-timeout": secondsSchema(0, 3600),
   "idle-timeout": secondsSchema(1, 255),
   kubeconfig: optionalText,
-  namespace: v.pipe(v.string(), v.regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$/, "must be a namespace name (or empty for all)")),
+  namespace: namespaceSchema,
   "secret-label-selector": v.string(),
   "watch-stall-timeout": secondsSchema(1, 3600),
   "boot-stall-timeout": durationSchema(100, 7 * 24 * 3_600_000),
@@ -192,9 +213,9 @@ export const serveOptionsSchema = v.object({
     }, "must be host, host:port or .domain-suffix entries, comma-separated"),
   ),
   "max-blob-bytes": bytesSchema(1, 2 ** 50),
-  "upstream-stall-timeout": v.pipe(v.string(), v.transform(Number), v.number("must be a number of seconds"), v.minValue(0.05), v.maxValue(3600)),
+  "upstream-stall-timeout": boundedNumber(0.05, 3600, "seconds", false),
   "blob-cache-dir": optionalText,
-  "blob-cache-size": v.pipe(v.string(), v.transform(Number), v.number("must be a number"), v.integer("must be whole MiB"), v.minValue(1)),
+  "blob-cache-size": boundedNumber(1, Number.MAX_SAFE_INTEGER, "MiB", true),
   "default-httpboot-oci-image": optionalText,
   "registry-credentials-secret": v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, "must be namespace/name"))),
   "registry-credentials-refresh": secondsSchema(1, 3600),
@@ -310,9 +331,27 @@ export function validateFlags<TSchema extends v.GenericSchema>(schema: TSchema, 
   const messages = result.issues.map((issue) => {
     const flag = v.getDotPath(issue) ?? "?";
     const received = flags[flag];
-    return `--${flag}${received === undefined ? "" : ` ${JSON.stringify(received)}`}: ${issue.message}`;
+    return `--${flag}${received === undefined ? "" : ` ${JSON.stringify(received)}`}: ${plainIssue(issue)}`;
   });
   throw new UsageError(messages.join("\n"));
+}
+
+/**
+ * Every check above has its own message; this is the net for one that does not, so valibot's defaults ("Invalid
+ * value: Expected >=0 but received -1") never reach an operator.
+ */
+function plainIssue(issue: v.BaseIssue<unknown>): string {
+  if (!issue.message.startsWith("Invalid ")) return issue.message;
+  switch (issue.type) {
+    case "min_value":
+      return `must be at least ${String(issue.requirement)}`;
+    case "max_value":
+      return `must be at most ${String(issue.requirement)}`;
+    case "picklist":
+      return `must be one of ${(issue.expected ?? "").replace(/[()"]/g, "").replaceAll(" | ", ", ")}`;
+    default:
+      return "is not a valid value for this flag (see --help)";
+  }
 }
 
 export const explainOptionsSchema = v.object({
@@ -320,7 +359,11 @@ export const explainOptionsSchema = v.object({
   "public-url": publicUrlSchema,
   "trusted-proxies": cidrListSchema,
   "default-uki-url": v.optional(v.string()),
-  "log-level": v.picklist(LOG_LEVELS),
+  "default-ipxe-config": defaultIpxeConfigSchema,
+  "log-level": v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(", ")}`),
+  kubeconfig: optionalText,
+  namespace: namespaceSchema,
+  "secret-label-selector": v.string(),
   uuid: v.optional(v.string()),
   mac: v.optional(v.string()),
   ip: v.optional(v.string()),

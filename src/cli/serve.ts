@@ -27,7 +27,7 @@ import { formatProblem } from "../index/snapshot.ts";
 import { createLogger, type Logger } from "../observability/log.ts";
 import { type BootMetrics, createBootMetrics } from "../observability/metrics.ts";
 import { DirectorySource } from "../sources/files/directory-source.ts";
-import { EmbeddedSource } from "../sources/files/embedded-source.ts";
+import { EMBEDDED_BOOT_FILES, EmbeddedSource } from "../sources/files/embedded-source.ts";
 import { DEFAULT_PARSE_LIMITS } from "../sources/files/file-parser.ts";
 import type { ResourceSource } from "../sources/types.ts";
 import { COMMIT, VERSION } from "../version.ts";
@@ -264,7 +264,10 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
       trustedProxies: options["trusted-proxies"],
       forwardedFor: options["forwarded-for"],
       defaultUkiUrl: () => staticDefaultUki ?? oci.defaultUkiFromImage(),
+      defaultIpxeConfig: options["default-ipxe-config"],
       ukiDir: options["uki-dir"],
+      // The samples' answers name /uki/ files; without a --uki-dir they come from the binary (placeholders).
+      ...(options.source.type === "embedded" && options["uki-dir"] === undefined ? { builtInBootFiles: EMBEDDED_BOOT_FILES } : {}),
     },
     ipxeTemplate: template.current,
     metrics,

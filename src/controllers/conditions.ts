@@ -71,7 +71,8 @@ function identifiersUnique(diagnosis: Diagnosis, conflicts: readonly { message: 
   if (standby.length > 0) return { status: "False", reason: "Standby", message: standby.join("; ") };
   const contested = remarks(diagnosis, CONTESTED_REMARK);
   if (contested.length > 0) return { status: "True", reason: "IdentifierContested", message: contested.join("; ") };
-  return { status: "True", reason: "NoConflict", message: "no other config claims this config's identifiers" };
+  // Of its own kind: an HTTPBootConfig may name the same UUID as an IPXEBootConfig without any conflict.
+  return { status: "True", reason: "NoConflict", message: `no other ${diagnosis.kind} claims this config's identifiers` };
 }
 
 export function desiredStatus(diagnosis: Diagnosis, generation: number | undefined, existing: readonly Condition[], now: Date): ReconcilerStatus {

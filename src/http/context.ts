@@ -19,7 +19,11 @@ export interface HttpSettings {
   forwardedFor?: ForwardedForMode;
   /** What /httpboot answers for unknown machines: --default-uki-url, else the UKI of --default-httpboot-oci-image. */
   defaultUkiUrl: () => string | undefined;
+  /** "namespace/name" of the IPXEBootConfig /ipxe/{uuid} serves machines no config names (--default-ipxe-config). */
+  defaultIpxeConfig?: string | undefined;
   ukiDir: string | undefined;
+  /** Files /uki/ serves when there is no ukiDir (the embedded samples' placeholders), by path below /uki/. */
+  builtInBootFiles?: ReadonlyMap<string, string>;
 }
 
 /** What /debug/machines shows: the boot timelines and the stall threshold (--boot-stall-timeout, in ms). */

@@ -7,7 +7,7 @@ import type { IPXEBootConfig } from "../api/index.ts";
 import { configAccessIdentity } from "../boot/access/decision.ts";
 import { httpBootIdentity } from "../boot/httpboot.ts";
 import { renderChainloadScript, renderIpxeTemplate } from "../boot/ipxe-template.ts";
-import { namespaceOf, resolveIpxeConfig } from "../boot/resolve.ts";
+import { defaultIpxeConfig, namespaceOf, resolveIpxeConfig } from "../boot/resolve.ts";
 import { settledIpxeScriptServability } from "../boot/servability.ts";
 import { absoluteBootUrl, type HttpDeps, publicUrlFor } from "./context.ts";
 import { noteIgnoredForwardedFor, withNotice } from "./forwarded-for.ts";
@@ -60,8 +60,14 @@ export function ipxeFamily(deps: HttpDeps): EndpointFamily {
         ips: networkIds.filter((id) => canonicalMac(id) === null),
       });
     }
+    if (!match) match = defaultIpxeConfig(index, deps.settings.defaultIpxeConfig);
     if (!match) {
-      return textError(404, `no IPXEBootConfig matches uuid ${uuid ?? "(none)"}, mac ${mac ?? "(none)"}, address ${networkIds.join(",") || "(unknown)"}`);
+      const configured = deps.settings.defaultIpxeConfig;
+      const fallback = configured ? `; the --default-ipxe-config IPXEBootConfig ${configured} does not exist` : "";
+      return textError(
+        404,
+        `no IPXEBootConfig matches uuid ${uuid ?? "(none)"}, mac ${mac ?? "(none)"}, address ${networkIds.join(",") || "(unknown)"}${fallback}`,
+      );
     }
     const { config } = match;
     const script = await settledIpxeScriptServability(index, deps.store, config);
@@ -74,10 +80,11 @@ export function ipxeFamily(deps: HttpDeps): EndpointFamily {
     const publicUrl = base.url;
     const token = request.method === "GET" ? bootToken(request, context, match.key, config) : null;
     const body = renderIpxeTemplate(script.template ?? deps.ipxeTemplate(), {
-      // Absent only with a custom script (the schema requires both otherwise), which may not use them.
+      // Absent with a custom script (which may not use them), or given as "" as the Go CRD allows (validate warns).
       KernelURL: config.spec.kernelURL ? absoluteBootUrl(config.spec.kernelURL, publicUrl) : "",
       InitrdURL: config.spec.initrdURL ? absoluteBootUrl(config.spec.initrdURL, publicUrl) : "",
       SquashfsURL: config.spec.squashfsURL ? absoluteBootUrl(config.spec.squashfsURL, publicUrl) : "",
+      KernelArgs: config.spec.kernelArgs?.join(" ") ?? "",
       IgnitionURL: `${publicUrl}/ignition/\${uuid}${token ? `?token=${token}` : ""}`,
       PublicURL: publicUrl,
       IPXEServerURL: publicUrl,

@@ -2,7 +2,7 @@
 import type { HttpDeps } from "./context.ts";
 import { type EndpointFamily, textError } from "./routes.ts";
 import { servedLogFor } from "./served-log.ts";
-import { resolveInside, serveFile } from "./static-files.ts";
+import { contentTypeFor, resolveInside, serveFile } from "./static-files.ts";
 
 const MOUNT = "/uki/";
 
@@ -16,9 +16,15 @@ export function ukiFamily(deps: Pick<HttpDeps, "settings" | "onServed" | "log">)
         methods: ["GET", "HEAD"],
         handler: async (request, { clientAddress }) => {
           const root = deps.settings.ukiDir;
-          if (!root) return textError(404, "no --uki-dir is configured on this appliance");
           // The raw (still percent-encoded) path: decoding happens once, per segment, in resolveInside.
           const rawPath = new URL(request.url).pathname;
+          if (!root) {
+            const builtIn = deps.settings.builtInBootFiles?.get(rawPath.slice(MOUNT.length));
+            if (builtIn === undefined) return textError(404, "no --uki-dir is configured on this appliance");
+            if (request.method === "GET") deps.onServed({ milestone: "boot-file", client: clientAddress, path: rawPath, at: new Date() });
+            const headers = { "Content-Type": contentTypeFor(rawPath), "Content-Length": String(Buffer.byteLength(builtIn)), "Cache-Control": "no-store" };
+            return new Response(request.method === "HEAD" ? null : builtIn, { headers });
+          }
           if (!rawPath.startsWith(MOUNT)) return textError(404, "not under /uki/");
           const resolved = await resolveInside(root, rawPath.slice(MOUNT.length));
           if (!resolved.ok) return textError(resolved.status, resolved.reason);

@@ -67,7 +67,8 @@ interface IdentifierConflict {
   reasons: LossReason[];
 }
 
-type MatchReason = "uuid" | "uuid-byte-swapped" | "ip" | "mac" | "mac-via-httpbootconfig";
+/** "default": no config names the machine, and --default-ipxe-config names the one it gets. */
+type MatchReason = "uuid" | "uuid-byte-swapped" | "ip" | "mac" | "mac-via-httpbootconfig" | "default";
 
 export interface Match<T> {
   config: T;

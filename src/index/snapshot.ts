@@ -9,6 +9,8 @@ export interface SourceProblem {
   origin: string;
   /** 0-based document index within a multi-document file. */
   document?: number;
+  /** 1-based line in the file of the field (or document) the problem is about, when the source is text. */
+  line?: number;
   kind?: string;
   name?: string;
   /** Dotted field path, e.g. spec.kernelURL; empty for whole-document problems. */
@@ -17,7 +19,13 @@ export interface SourceProblem {
 }
 
 export function formatProblem(problem: SourceProblem): string {
-  const where = problem.document === undefined ? problem.origin : `${problem.origin}#${problem.document}`;
+  // file:line is what editors and terminals jump to; the line says which document it is, too.
+  const where =
+    problem.line !== undefined
+      ? `${problem.origin}:${problem.line}`
+      : problem.document === undefined
+        ? problem.origin
+        : `${problem.origin}#${problem.document}`;
   const what = problem.kind && problem.name ? ` ${problem.kind} ${problem.name}` : "";
   const field = problem.path ? ` ${problem.path}:` : "";
   return `${where}${what}:${field} ${problem.message}`;

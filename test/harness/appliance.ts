@@ -146,8 +146,14 @@ export async function startAppliance(args: string[], options: StartOptions = {})
 }
 
 /** Runs a one-shot command of the binary (validate, explain, version) and captures its output. */
-export async function runCommand(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = Bun.spawn([requireBinary(), ...args], { stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH ?? "", ...env } });
+/** `stdin`: text the command reads on its standard input (none given: no input). */
+export async function runCommand(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = Bun.spawn([requireBinary(), ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: stdin === undefined ? "ignore" : new Blob([stdin]),
+    env: { PATH: process.env.PATH ?? "", ...env },
+  });
   const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   return { code, stdout, stderr };
 }

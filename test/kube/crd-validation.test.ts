@@ -45,17 +45,20 @@ const CASES: Case[] = [
     rejects: "spec.initrdURL",
     message: "is required unless ipxeScriptSecretRef names a custom iPXE script",
   },
-  {
-    name: 'kernelURL "" and default script',
-    kind: "IPXEBootConfig",
-    spec: { kernelURL: "", initrdURL: "http://f/i" },
-    rejects: "spec.kernelURL",
-    message: "is required unless ipxeScriptSecretRef",
-  },
+  // Valid for the Go operator's CRD (required, "" allowed), so valid here too; diagnose warns it cannot boot.
+  { name: 'kernelURL "" and default script', kind: "IPXEBootConfig", spec: { kernelURL: "", initrdURL: "http://f/i" } },
   {
     name: 'ignitionSecretRef {name: ""}',
     kind: "IPXEBootConfig",
     spec: { systemUUID: UUID, ipxeScriptSecretRef: { name: "s" }, ignitionSecretRef: { name: "" } },
+  },
+  { name: "kernelArgs", kind: "IPXEBootConfig", spec: { ...FILES, kernelArgs: ["console=ttyS1,115200", "rd.debug"] } },
+  {
+    name: "a kernel argument with a space",
+    kind: "IPXEBootConfig",
+    spec: { ...FILES, kernelArgs: ["ok", "a || shell"] },
+    rejects: "spec.kernelArgs.1",
+    message: "must be one kernel argument",
   },
   { name: 'ukiURL ""', kind: "HTTPBootConfig", spec: { systemUUID: UUID, ukiURL: "" } },
   {

@@ -69,14 +69,18 @@ describe('"" is the field left out (Go omitempty), not a validation error', () =
 });
 
 describe("kernelURL and initrdURL", () => {
-  test("required for the default script (without them it cannot boot)", () => {
+  test("required for the default script, as the Go CRD requires them", () => {
     expect(problems(ipxe({ systemUUID: UUID }))).toEqual([
       "spec.kernelURL: is required unless ipxeScriptSecretRef names a custom iPXE script (the default script boots it)",
       "spec.initrdURL: is required unless ipxeScriptSecretRef names a custom iPXE script (the default script boots it)",
     ]);
-    expect(problems(ipxe({ systemUUID: UUID, kernelURL: "", initrdURL: "http://f/i" }))).toEqual([
-      "spec.kernelURL: is required unless ipxeScriptSecretRef names a custom iPXE script (the default script boots it)",
-    ]);
+  });
+  test('"" is accepted as the Go CRD accepts it (a config valid there stays valid), and reads as absent', () => {
+    const result = ipxe({ systemUUID: UUID, kernelURL: "", initrdURL: "http://f/i" });
+    expect(problems(result)).toEqual([]);
+    const spec = result.ok && result.resource.kind === "IPXEBootConfig" ? result.resource.object.spec : undefined;
+    expect(spec?.initrdURL).toBe("http://f/i");
+    expect(spec && "kernelURL" in spec).toBe(false);
   });
   test("optional with a custom script, which the Go operator serves as it is", () => {
     expect(problems(ipxe({ systemUUID: UUID, ipxeScriptSecretRef: { name: "script" } }))).toEqual([]);
@@ -127,5 +131,18 @@ describe("still rejected: mistakes with which no operator could boot the machine
   test('ipxeScriptSecretRef {name: ""} (the Go operator answers 500), unknown fields', () => {
     expect(problems(ipxe({ ...files, ipxeScriptSecretRef: { name: "" } }))).toContain("spec.ipxeScriptSecretRef.name: must not be empty");
     expect(problems(ipxe({ ...files, kernelUrl: "http://f/k" }))).toEqual(["spec.kernelUrl: unknown field"]);
+  });
+});
+
+describe("kernelArgs (ours; the Go operator has none)", () => {
+  test("one argument per entry, anything the kernel reads", () => {
+    expect(problems(ipxe({ ...files, kernelArgs: ["console=ttyS1,115200", "rd.debug", "hostname=${hostname}", 'x="y"'] }))).toEqual([]);
+  });
+  test("an entry iPXE would split (space, newline, ||, &&) or an empty one is rejected", () => {
+    const message = "must be one kernel argument: not empty, no spaces, no | or & (iPXE would split the line there)";
+    expect(problems(ipxe({ ...files, kernelArgs: ["a b", "ok", "x\nshell", "||", "", "a&&b"] }))).toEqual(
+      [0, 2, 3, 4, 5].map((index) => `spec.kernelArgs.${index}: ${message}`),
+    );
+    expect(problems(ipxe({ ...files, kernelArgs: Array.from({ length: 65 }, (_, i) => `a${i}`) }))).toEqual(["spec.kernelArgs: must have at most 64 entries"]);
   });
 });

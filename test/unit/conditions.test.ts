@@ -30,6 +30,12 @@ describe("desiredStatus", () => {
     });
     expect(status.conditions[1]).toMatchObject({ type: "IdentifiersUnique", status: "True" });
   });
+  test("NoConflict speaks for the config's own kind only (an HTTPBootConfig may share the UUID without conflict)", () => {
+    expect(desiredStatus(ready, 1, [], t0).conditions[1]).toMatchObject({
+      reason: "NoConflict",
+      message: "no other IPXEBootConfig claims this config's identifiers",
+    });
+  });
   test("Error carries the first problem's reason and every message", () => {
     const status = desiredStatus({ ...missing, problems: [...missing.problems, ...conflicted.problems] }, 1, [], t0);
     expect(status.conditions[0]).toMatchObject({ status: "False", reason: "SecretNotFound" });

@@ -7,6 +7,7 @@ const DATA = {
   KernelURL: "K",
   InitrdURL: "I",
   SquashfsURL: "",
+  KernelArgs: "",
   IgnitionURL: "G",
   PublicURL: "P",
   IPXEServerURL: "P",

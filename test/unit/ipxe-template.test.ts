@@ -5,6 +5,7 @@ const data: IpxeTemplateData = {
   KernelURL: "http://b/k",
   InitrdURL: "http://b/i",
   SquashfsURL: "",
+  KernelArgs: "",
   IgnitionURL: "http://b/ignition/${uuid}",
   PublicURL: "http://b",
   IPXEServerURL: "http://b",

@@ -37,10 +37,13 @@ describe("decodeResourceFile", () => {
     if (!decoded.ok) return;
     const lines = decoded.documents.flatMap((d) => (d.ok ? [] : d.problems.map(formatProblem)));
     expect(lines).toContain(
-      "a.yaml#0 IPXEBootConfig m1: spec.kernelURL: must be a URL iPXE can fetch (http, https, tftp, tftm, mtftp, ftp, slam, nfs, file:), or a path starting with / served by this appliance",
+      "a.yaml:6 IPXEBootConfig m1: spec.kernelURL: must be a URL iPXE can fetch (http, https, tftp, tftm, mtftp, ftp, slam, nfs, file:), or a path starting with / served by this appliance",
     );
-    expect(lines).toContain("a.yaml#0 IPXEBootConfig m1: spec.initrdUrl: unknown field");
-    expect(lines.some((line) => line.includes("spec.initrdURL"))).toBe(true);
+    expect(lines).toContain("a.yaml:7 IPXEBootConfig m1: spec.initrdUrl: unknown field");
+    // A missing field is located at the mapping that lacks it.
+    expect(lines).toContain(
+      "a.yaml:4 IPXEBootConfig m1: spec.initrdURL: is required unless ipxeScriptSecretRef names a custom iPXE script (the default script boots it)",
+    );
   });
   test("other kinds are ignored with a warning, not an error", () => {
     const decoded = decodeResourceFile("a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n");
@@ -55,7 +58,7 @@ describe("decodeResourceFile", () => {
     expect(decoded.documents.map((d) => (d.ok ? d.resource.kind : "invalid"))).toEqual(["IPXEBootConfig", "Secret", "invalid"]);
     const problems = decoded.documents.flatMap((d) => (d.ok ? [] : d.problems.map(formatProblem)));
     expect(problems).toContain(
-      "a.yaml#0 IPXEBootConfig m2: items.2.spec.kernelURL: must be a URL iPXE can fetch (http, https, tftp, tftm, mtftp, ftp, slam, nfs, file:), or a path starting with / served by this appliance",
+      "a.yaml:20 IPXEBootConfig m2: items.2.spec.kernelURL: must be a URL iPXE can fetch (http, https, tftp, tftm, mtftp, ftp, slam, nfs, file:), or a path starting with / served by this appliance",
     );
     expect(problems.every((line) => line.includes("items.2.spec.kernelURL"))).toBe(true);
   });

@@ -33,8 +33,9 @@ export function decodeResourceFile(origin: string, text: string, limits: YamlLim
   for (const [index, value] of stream.documents.entries()) {
     if (value === null || value === undefined) continue; // an empty document between `---` separators
     const items = listItems(value);
-    if (items) for (const [position, item] of items.entries()) decoded.push(decodeDocument(origin, index, item, `items.${position}`));
-    else decoded.push(decodeDocument(origin, index, value, ""));
+    const lineOf = (path: string): number | undefined => stream.lineOf(index, path === "" ? [] : path.split("."));
+    if (items) for (const [position, item] of items.entries()) decoded.push(decodeDocument(origin, index, item, `items.${position}`, lineOf));
+    else decoded.push(decodeDocument(origin, index, value, "", lineOf));
   }
   return { ok: true, documents: decoded };
 }
@@ -46,19 +47,25 @@ function listItems(value: unknown): unknown[] | undefined {
   return typeof kind === "string" && kind.endsWith("List") && Array.isArray(items) ? items : undefined;
 }
 
-function decodeDocument(origin: string, index: number, value: unknown, itemPath: string): DecodedDocument {
+/** `lineOf`: the line of a dotted path in this document (a key containing "." is located at its mapping). */
+function decodeDocument(origin: string, index: number, value: unknown, itemPath: string, lineOf: (path: string) => number | undefined): DecodedDocument {
   const result = parseBootResource(value);
   if (result.ok) return { ok: true, index, resource: result.resource };
   const identity = describeDocument(value);
-  const problems: SourceProblem[] = result.problems.slice(0, MAX_PROBLEMS_PER_DOCUMENT).map((problem) => ({
-    severity: result.ignored ? "warning" : "error",
-    origin,
-    document: index,
-    ...(identity.kind ? { kind: identity.kind } : {}),
-    ...(identity.name ? { name: identity.name } : {}),
-    path: [itemPath, problem.path].filter((part) => part !== "").join("."),
-    message: problem.message,
-  }));
+  const problems: SourceProblem[] = result.problems.slice(0, MAX_PROBLEMS_PER_DOCUMENT).map((problem) => {
+    const path = [itemPath, problem.path].filter((part) => part !== "").join(".");
+    const line = lineOf(path);
+    return {
+      severity: result.ignored ? "warning" : "error",
+      origin,
+      document: index,
+      ...(line === undefined ? {} : { line }),
+      ...(identity.kind ? { kind: identity.kind } : {}),
+      ...(identity.name ? { name: identity.name } : {}),
+      path,
+      message: problem.message,
+    };
+  });
   const hidden = result.problems.length - problems.length;
   if (hidden > 0) {
     problems.push({

@@ -13,6 +13,26 @@ const EMBEDDED_SAMPLES: Readonly<Record<string, string>> = {
   "samples/machine-3.yaml": machine3,
 };
 
+/**
+ * The files the samples' answers point at (/uki/vmlinuz, /uki/initrd.img, /uki/sample.efi), served from the binary
+ * when the samples are served without --uki-dir, so every URL in a sample answer resolves. They are placeholders
+ * and say so: the "kernel" and the "UKI" are iPXE scripts, which iPXE's `kernel`+`boot` and `chain` run, printing
+ * on the machine's console where real files go; firmware booting /uki/sample.efi directly rejects it (not an EFI
+ * image). Real boot files come from --uki-dir.
+ */
+const PLACEHOLDER_SCRIPT = (what: string): string => `#!ipxe
+echo boot-operator sample: /uki/${what} is a placeholder built into the binary, not a real boot file.
+echo Put kernels, initrds and UKIs in a directory and start boot-operator with --uki-dir DIR.
+sleep 10
+exit 1
+`;
+
+export const EMBEDDED_BOOT_FILES: ReadonlyMap<string, string> = new Map([
+  ["vmlinuz", PLACEHOLDER_SCRIPT("vmlinuz (kernel)")],
+  ["initrd.img", "boot-operator sample: a placeholder initrd built into the binary, not a real one; real files come from --uki-dir.\n"],
+  ["sample.efi", PLACEHOLDER_SCRIPT("sample.efi (Unified Kernel Image)")],
+]);
+
 export class EmbeddedSource implements ResourceSource {
   readonly description = "embedded:samples";
   async start(onUpdate: (update: SnapshotUpdate) => void): Promise<void> {

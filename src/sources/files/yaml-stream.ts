@@ -29,8 +29,14 @@ interface YamlFailure {
   limit: boolean;
 }
 
-/** One value per document, `null` for empty ones, so indexes match the `---` separated documents of the file. */
-export type YamlStream = { ok: true; documents: unknown[] } | { ok: false; failure: YamlFailure };
+/**
+ * One value per document, `null` for empty ones, so indexes match the `---` separated documents of the file.
+ * `lineOf` finds where a value came from, for error messages: the 1-based line of the node at `path` (keys and
+ * sequence indexes) in that document, or of the deepest part of the path that exists.
+ */
+export type YamlStream =
+  | { ok: true; documents: unknown[]; lineOf: (document: number, path: readonly string[]) => number | undefined }
+  | { ok: false; failure: YamlFailure };
 
 class DecodeError extends Error {
   constructor(
@@ -52,6 +58,7 @@ export function decodeYamlStream(text: string, limits: YamlLimits = DEFAULT_YAML
   const composer = new Composer({ uniqueKeys: false, prettyErrors: false });
   const budget = { aliasNodes: limits.maxAliasNodes };
   const documents: unknown[] = [];
+  const trees: Document.Parsed[] = [];
   const fail = (offset: number, message: string, limit = false): YamlStream => {
     const position = lineCounter.linePos(offset);
     return { ok: false, failure: { document: documents.length, line: position.line, column: position.col, message, limit } };
@@ -70,12 +77,45 @@ export function decodeYamlStream(text: string, limits: YamlLimits = DEFAULT_YAML
       const error = document.errors[0];
       if (error) return fail(error.pos[0], error.message.split("\n")[0] ?? error.message);
       documents.push(new Converter(document, limits, budget).run());
+      trees.push(document);
     }
   } catch (error) {
     if (error instanceof DecodeError) return fail(error.offset, error.message, error.limit);
     throw error;
   }
-  return { ok: true, documents };
+  const lineOf = (document: number, path: readonly string[]): number | undefined => {
+    const tree = trees[document];
+    const node = tree?.contents ? nodeAt(tree, tree.contents as YamlNode, path) : undefined;
+    return node ? lineCounter.linePos(offsetOf(node)).line : undefined;
+  };
+  return { ok: true, documents, lineOf };
+}
+
+/**
+ * The node at `path` below `node`, following aliases. Where the path leaves the tree (a required field that is
+ * missing), the key of the last mapping on it: `spec:` for a missing spec.kernelURL.
+ */
+function nodeAt(tree: Document.Parsed, node: YamlNode, path: readonly string[]): YamlNode {
+  let current = node;
+  let currentKey: YamlNode | undefined;
+  for (const segment of path) {
+    const resolved = isAlias(current) ? (current.resolve(tree) as YamlNode | undefined) : current;
+    if (!resolved) return current;
+    let next: YamlNode | undefined;
+    let nextKey: YamlNode | undefined;
+    if (isMap(resolved)) {
+      const pair = resolved.items.find((item) => isScalar(item.key) && mapKey(item.key.value) === segment);
+      nextKey = (pair?.key as YamlNode | undefined) ?? undefined;
+      // A key without a value (`kernelURL:`) is located at its key.
+      next = pair ? ((pair.value as YamlNode | null) ?? nextKey) : undefined;
+    } else if (isSeq(resolved) && /^\d+$/.test(segment)) {
+      next = (resolved.items[Number(segment)] as YamlNode | null) ?? undefined;
+    }
+    if (!next) return currentKey ?? resolved;
+    current = next;
+    currentKey = nextKey;
+  }
+  return current;
 }
 
 interface Converted {

@@ -268,6 +268,11 @@ export class Reflector {
     this.stats.watches++;
     // A refused or unreachable watch ends before its handle arrives: that is no answer from the server.
     if (stillOpen) this.lastContactAt = Date.now();
+    // stop() while the watch was still opening found no handle to abort: end it now, or it runs to its timeout.
+    if (!this.running) {
+      this.abortedDeliberately = true;
+      this.watchHandle.abort();
+    }
     try {
       await ended;
     } finally {

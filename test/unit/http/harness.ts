@@ -68,6 +68,7 @@ export function testApp(resources: Resources = {}, options: TestAppOptions = {})
       trustedProxies,
       defaultUkiUrl: options.settings?.defaultUkiUrl ?? (() => undefined),
       ukiDir: options.settings?.ukiDir,
+      defaultIpxeConfig: options.settings?.defaultIpxeConfig,
     },
     ipxeTemplate: () => template,
     metrics: createBootMetrics(),

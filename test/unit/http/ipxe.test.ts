@@ -8,6 +8,7 @@ const UUID = "4c4c4544-0042-3510-8052-b4c04f4a4e31";
 const UUID_SWAPPED = "44454c4c-4200-1035-8052-b4c04f4a4e31";
 const UUID_MAC_ONLY = "52a1f4c0-93b1-4d6e-a3b0-6f4e1c2d9b07";
 const UUID_CUSTOM = "9b8f2f7e-1f0a-4a57-9d55-0c1f6a3e2b11";
+const UUID_ARGS = "6d1e9c43-8f55-4c8e-9a7b-2f4d1a0b3c5e";
 const PUBLIC = "http://boot.test:8082";
 
 const resources = {
@@ -19,6 +20,8 @@ const resources = {
       squashfsURL: "http://mirror.example/root.squashfs",
     }),
     ipxeConfig("by-mac", { systemUUID: UUID_MAC_ONLY }),
+    ipxeConfig("discovery", { kernelURL: "http://files.example/discovery", kernelArgs: ["discovery=1"] }, { namespace: "rescue" }),
+    ipxeConfig("with-args", { systemUUID: UUID_ARGS, kernelArgs: ["console=ttyS1,115200", "rd.debug"] }),
     ipxeConfig("custom", { systemUUID: UUID_CUSTOM, ipxeScriptSecretRef: { name: "script" } }),
     ipxeConfig("no-script-secret", { systemUUID: "00000000-0000-4000-8000-000000000001", ipxeScriptSecretRef: { name: "missing" } }),
     ipxeConfig("script-without-key", { systemUUID: "00000000-0000-4000-8000-000000000002", ipxeScriptSecretRef: { name: "keyless" } }),
@@ -87,6 +90,31 @@ describe("/ipxe/{uuid}: second stage", () => {
     expect(script).toContain("initrd --name initrd http://files.example/initrd");
     expect(subject.served).toMatchObject([{ milestone: "ipxe-script", kind: "IPXEBootConfig", configKey: "default/machine-1", client: "10.1.1.1" }]);
     expect(subject.logs.find((line) => line.msg === "served iPXE script")).toMatchObject({ matchedBy: "uuid", custom: false });
+  });
+
+  test("spec.kernelArgs come after the default arguments (so they override them), before the failure branch", async () => {
+    const script = await (await testApp(resources).request(`/ipxe/${UUID_ARGS}`)).text();
+    expect(script).toContain("SYSTEMD_SULOGIN_FORCE=1 consoleblank=0 console=ttyS1,115200 rd.debug || goto failed\n");
+    const without = await (await testApp(resources).request(`/ipxe/${UUID}`)).text();
+    expect(without).toContain("consoleblank=0 || goto failed\n");
+  });
+
+  test("--default-ipxe-config: an unknown machine gets that config's script, with its own UUID", async () => {
+    const unknown = "11111111-2222-4333-8444-555555555555";
+    const subject = testApp(resources, { settings: { defaultIpxeConfig: "rescue/discovery" } });
+    const response = await subject.request(`/ipxe/${unknown}`, { from: "10.7.7.7" });
+    expect(response.status).toBe(200);
+    const script = await response.text();
+    expect(script).toContain("# boot-operator: rescue/discovery\nkernel http://files.example/discovery initrd=initrd");
+    expect(script).toContain("consoleblank=0 discovery=1 || goto failed");
+    expect(subject.logs.find((line) => line.msg === "served iPXE script")).toMatchObject({ config: "rescue/discovery", matchedBy: "default" });
+    // A machine a config names still gets its own.
+    expect(await (await subject.request(`/ipxe/${UUID}`)).text()).toContain("# boot-operator: default/machine-1");
+    // Without the flag, or naming a config that does not exist: 404, saying which.
+    expect((await testApp(resources).request(`/ipxe/${unknown}`)).status).toBe(404);
+    const missing = await testApp(resources, { settings: { defaultIpxeConfig: "rescue/gone" } }).request(`/ipxe/${unknown}`);
+    expect(missing.status).toBe(404);
+    expect(await missing.text()).toContain("; the --default-ipxe-config IPXEBootConfig rescue/gone does not exist");
   });
 
   test("UUIDs match case-insensitively and byte-swapped (SMBIOS order)", async () => {
