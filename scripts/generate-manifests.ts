@@ -262,7 +262,8 @@ function manifestsToYaml(manifests: readonly KubeManifest[]): string {
  * writable, through these roles.
  */
 function aggregatedClusterRoles(): KubeManifest[] {
-  const resources = BOOT_CRDS.map((definition) => definition.plural);
+  // Sorted, as the chart lists them (from its crds/ files, in file-name order).
+  const resources = BOOT_CRDS.map((definition) => definition.plural).sort();
   const statuses = resources.map((resource) => `${resource}/status`);
   const clusterRole = (name: string, aggregateTo: readonly string[], rules: PolicyRule[]): KubeManifest => ({
     apiVersion: "rbac.authorization.k8s.io/v1",

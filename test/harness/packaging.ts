@@ -76,9 +76,10 @@ export function objectKey(manifest: KubeManifest): string {
   return `${manifest.kind} ${manifest.metadata.namespace ?? ""}/${manifest.metadata.name}`;
 }
 
+/** Objects by objectKey(), in key order (so two maps with the same objects compare, and diff, alike). */
 export function byKey(manifests: readonly KubeManifest[]): Map<string, KubeManifest> {
   const map = new Map<string, KubeManifest>();
-  for (const manifest of manifests) {
+  for (const manifest of [...manifests].sort((a, b) => objectKey(a).localeCompare(objectKey(b)))) {
     if (map.has(objectKey(manifest))) throw new Error(`${objectKey(manifest)} rendered twice`);
     map.set(objectKey(manifest), manifest);
   }
