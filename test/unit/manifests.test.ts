@@ -252,6 +252,7 @@ describe("samples and image", () => {
   });
 
   test("Dockerfile: the binary as entrypoint running serve, the container port, the pod's numeric non-root user", async () => {
+    // test/oci/image.test.ts builds and runs it.
     const dockerfile = await Bun.file(join(REPO_ROOT, "Dockerfile")).text();
     const manifests = await installObjects();
     const instruction = (name: string): string[] =>
@@ -260,12 +261,23 @@ describe("samples and image", () => {
         .filter((line) => line.startsWith(`${name} `))
         .map((line) => line.slice(name.length + 1).trim());
     expect(instruction("ENTRYPOINT")).toEqual(['["/boot-operator", "serve"]']);
-    expect(instruction("COPY")).toEqual(["dist/boot-operator /boot-operator", "--from=links /out/ /"]);
+    // The final stage: the binary (built in the image, or dist/boot-operator with BINARY_STAGE=context) and the link.
+    const finalStage = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
+    expect(finalStage.split("\n").filter((line) => line.startsWith("COPY "))).toEqual([
+      "COPY --from=binary /out/boot-operator /boot-operator",
+      "COPY --from=links /out/ /",
+    ]);
+    expect(instruction("FROM")).toContain(`${"$"}{BINARY_STAGE} AS binary`);
+    expect(instruction("COPY")).toContain("dist/boot-operator /out/boot-operator");
+    // The build stage cross-compiles for both platforms the image is published for.
+    expect(dockerfile).toContain("amd64) target=bun-linux-x64");
+    expect(dockerfile).toContain("arm64) target=bun-linux-arm64");
     // The Go operator's Deployments run /manager; the binary started under that name behaves as the Go manager.
-    expect(instruction("RUN")).toEqual(["mkdir /out && ln -s /boot-operator /out/manager"]);
+    expect(instruction("RUN")).toContain("mkdir /out && ln -s /boot-operator /out/manager");
     expect(instruction("EXPOSE")).toEqual([String(defined(container(manifests).ports[0], "a container port").containerPort)]);
     const runAsUser = podSpec(manifests).securityContext.runAsUser;
     expect(instruction("USER")).toEqual([`${runAsUser}:${podSpec(manifests).securityContext.runAsGroup}`]);
-    expect((await Bun.file(join(REPO_ROOT, ".dockerignore")).text()).split("\n")).toContain("!dist/boot-operator");
+    const dockerignore = (await Bun.file(join(REPO_ROOT, ".dockerignore")).text()).split("\n");
+    for (const included of ["!dist/boot-operator", "!src/", "!package-lock.json", "!scripts/build.ts"]) expect(dockerignore).toContain(included);
   });
 });
