@@ -443,7 +443,7 @@ describe("cluster-wide RBAC (ClusterRole): one token watches every namespace", (
   let app: Appliance;
 
   beforeAll(async () => {
-    // What manifests/default/cluster-wide installs, RBAC part: the shared ServiceAccount + Lease Role, and the
+    // What manifests/cluster-wide installs, RBAC part: the shared ServiceAccount + Lease Role, and the
     // ClusterRole instead of the Role; its Deployment patch empties BOOT_OPERATOR_NAMESPACE (checked in the unit test).
     const rbac = await renderKustomization(join(REPO_ROOT, "manifests/default"), {
       kustomization: { namespace: CLUSTER_NS, resources: ["../rbac", "../rbac/cluster-wide"] },

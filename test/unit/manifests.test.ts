@@ -4,8 +4,8 @@ import { describe, expect, test } from "bun:test";
 import { cp, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parse, parseAllDocuments } from "yaml";
-import { type KubeManifest, REPO_ROOT, readKustomization, renderKustomization, staleManifests } from "../../scripts/generate-manifests.ts";
+import { parseAllDocuments } from "yaml";
+import { CHART_CRD_DIR, type KubeManifest, REPO_ROOT, readKustomization, renderKustomization, staleManifests } from "../../scripts/generate-manifests.ts";
 import { envName, FLAGS } from "../../src/cli/flags.ts";
 import { defined } from "../harness/defined.ts";
 
@@ -106,6 +106,7 @@ describe("generated files", () => {
     const copy = await mkdtemp(join(tmpdir(), "boot-operator-manifests-"));
     try {
       await cp(join(REPO_ROOT, "manifests"), join(copy, "manifests"), { recursive: true });
+      await cp(join(REPO_ROOT, CHART_CRD_DIR), join(copy, CHART_CRD_DIR), { recursive: true });
       await cp(join(REPO_ROOT, "dist/install.yaml"), join(copy, "dist/install.yaml"));
       expect(await staleManifests(copy)).toEqual([]);
       await writeFile(join(copy, "dist/install.yaml"), (await Bun.file(join(copy, "dist/install.yaml")).text()).replace("replicas: 2", "replicas: 3"));
@@ -117,6 +118,9 @@ describe("generated files", () => {
       );
       await writeFile(join(copy, "manifests/crds/oldkinds.yaml"), "{}\n");
       expect(await staleManifests(copy)).toEqual(["dist/install.yaml", "manifests/crds/oldkinds.yaml"]);
+      // The chart's crds/ are the same generated files: an edited copy there is stale too.
+      await writeFile(join(copy, CHART_CRD_DIR, "ipxebootconfigs.yaml"), "# edited\n");
+      expect(await staleManifests(copy)).toContain(`${CHART_CRD_DIR}/ipxebootconfigs.yaml`);
     } finally {
       await rm(copy, { recursive: true, force: true });
     }
@@ -136,7 +140,7 @@ describe("generated files", () => {
     expect(kinds.lastIndexOf("RoleBinding")).toBeLessThan(kinds.indexOf("Deployment"));
     const namespace = defined(manifests[0], "the Namespace manifest").metadata.name;
     for (const manifest of manifests) {
-      if (["Namespace", "CustomResourceDefinition"].includes(manifest.kind)) expect(manifest.metadata.namespace).toBeUndefined();
+      if (["Namespace", "CustomResourceDefinition", "ClusterRole"].includes(manifest.kind)) expect(manifest.metadata.namespace).toBeUndefined();
       else expect(manifest.metadata.namespace, `${manifest.kind} ${manifest.metadata.name}`).toBe(namespace);
     }
     for (const binding of manifests.filter((manifest) => manifest.kind === "RoleBinding")) {
@@ -235,30 +239,7 @@ describe("Deployment", () => {
     const shutdownTimeout = Number(flagNamed("shutdown-timeout").defaultValue);
     expect(podSpec(manifests).terminationGracePeriodSeconds).toBeGreaterThan(shutdownTimeout);
   });
-
-  test("cluster-wide overlay = the default install with the ClusterRole and an empty BOOT_OPERATOR_NAMESPACE", async () => {
-    const read = async (path: string): Promise<string> => Bun.file(path).text();
-    const namespaced = await readKustomization(join(REPO_ROOT, "manifests/default"), read);
-    const overlayText = await Bun.file(join(REPO_ROOT, "manifests/default/cluster-wide/kustomization.yaml")).text();
-    const overlay = parse(overlayText) as { namespace: string; resources: string[]; patches: { target: { kind: string; name: string }; patch: string }[] };
-    expect(overlay.namespace).toBe(defined(namespaced.namespace, "the default install's namespace"));
-    const expectedResources = defined(namespaced.resources, "the default install's resources")
-      .map((resource) => (resource === "../rbac/namespaced" ? "../rbac/cluster-wide" : resource))
-      .map((resource) => (resource.startsWith("../") ? `../${resource}` : resource));
-    expect(overlay.resources).toEqual(expectedResources);
-    expect(overlay.patches).toHaveLength(1);
-    const overlayPatch = defined(overlay.patches[0], "the overlay's patch");
-    const patch = parse(overlayPatch.patch) as {
-      kind: string;
-      metadata: { name: string };
-      spec: { template: { spec: { containers: { name: string; env: EnvVar[] }[] } } };
-    };
-    expect(overlayPatch.target).toEqual({ kind: "Deployment", name: "boot-operator" });
-    expect(patch.spec.template.spec.containers).toEqual([{ name: "boot-operator", env: [{ name: "BOOT_OPERATOR_NAMESPACE", value: "", valueFrom: null }] }]);
-    expect(await Bun.file(join(REPO_ROOT, "manifests/default/cluster-wide/namespace.yaml")).text()).toBe(
-      await Bun.file(join(REPO_ROOT, "manifests/default/namespace.yaml")).text(),
-    );
-  });
+  // The cluster-wide overlay and the components need kustomize itself: test/packaging/kustomize.test.ts.
 });
 
 describe("samples and image", () => {
@@ -274,6 +255,7 @@ describe("samples and image", () => {
   });
 
   test("Dockerfile: the binary as entrypoint running serve, the container port, the pod's numeric non-root user", async () => {
+    // test/oci/image.test.ts builds and runs it.
     const dockerfile = await Bun.file(join(REPO_ROOT, "Dockerfile")).text();
     const manifests = await installObjects();
     const instruction = (name: string): string[] =>
@@ -282,12 +264,23 @@ describe("samples and image", () => {
         .filter((line) => line.startsWith(`${name} `))
         .map((line) => line.slice(name.length + 1).trim());
     expect(instruction("ENTRYPOINT")).toEqual(['["/boot-operator", "serve"]']);
-    expect(instruction("COPY")).toEqual(["dist/boot-operator /boot-operator", "--from=links /out/ /"]);
+    // The final stage: the binary (built in the image, or dist/boot-operator with BINARY_STAGE=context) and the link.
+    const finalStage = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
+    expect(finalStage.split("\n").filter((line) => line.startsWith("COPY "))).toEqual([
+      "COPY --from=binary /out/boot-operator /boot-operator",
+      "COPY --from=links /out/ /",
+    ]);
+    expect(instruction("FROM")).toContain(`${"$"}{BINARY_STAGE} AS binary`);
+    expect(instruction("COPY")).toContain("dist/boot-operator /out/boot-operator");
+    // The build stage cross-compiles for both platforms the image is published for.
+    expect(dockerfile).toContain("amd64) target=bun-linux-x64");
+    expect(dockerfile).toContain("arm64) target=bun-linux-arm64");
     // The Go operator's Deployments run /manager; the binary started under that name behaves as the Go manager.
-    expect(instruction("RUN")).toEqual(["mkdir /out && ln -s /boot-operator /out/manager"]);
+    expect(instruction("RUN")).toContain("mkdir /out && ln -s /boot-operator /out/manager");
     expect(instruction("EXPOSE")).toEqual([String(defined(container(manifests).ports[0], "a container port").containerPort)]);
     const runAsUser = podSpec(manifests).securityContext.runAsUser;
     expect(instruction("USER")).toEqual([`${runAsUser}:${podSpec(manifests).securityContext.runAsGroup}`]);
-    expect((await Bun.file(join(REPO_ROOT, ".dockerignore")).text()).split("\n")).toContain("!dist/boot-operator");
+    const dockerignore = (await Bun.file(join(REPO_ROOT, ".dockerignore")).text()).split("\n");
+    for (const included of ["!dist/boot-operator", "!src/", "!package-lock.json", "!scripts/build.ts"]) expect(dockerignore).toContain(included);
   });
 });
