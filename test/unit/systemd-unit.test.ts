@@ -64,7 +64,7 @@ describe("systemd unit", () => {
     expect(readOnly).toContain("-/srv/uki");
     // The env file's --uki-dir is the directory the unit protects (systemd's "-" prefix = ignore if missing).
     const env = await Bun.file(ENV_PATH).text();
-    expect(env).toMatch(/^BOOT_OPERATOR_UKI_DIR=\/srv\/uki$/m);
+    expect(env).toMatch(/^#BOOT_OPERATOR_UKI_DIR=\/srv\/uki$/m); // opt-in: a missing --uki-dir is a start-up error
   });
 
   test("--blob-cache-dir is the CacheDirectory, the one writable place under ProtectSystem=strict", async () => {
