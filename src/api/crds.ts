@@ -4,6 +4,7 @@ import { HTTP_BOOT_CONFIG_KIND, httpBootConfigSpec } from "./httpbootconfig.ts";
 import { IPXE_BOOT_CONFIG_KIND, ipxeBootConfigSpec } from "./ipxebootconfig.ts";
 import { API_GROUP, API_VERSION, bootConfigStatus } from "./meta.ts";
 import { type JsonSchemaProps, toOpenApi } from "./openapi.ts";
+import { SWITCH_BOOT_CONFIG_KIND, switchBootConfigSpec } from "./switchbootconfig.ts";
 
 interface CrdDefinition {
   kind: string;
@@ -11,7 +12,11 @@ interface CrdDefinition {
   shortNames: string[];
   description: string;
   spec: unknown;
+  /** What `kubectl get` shows between State and Age; the server kinds show their UUID. */
+  identityColumns?: { name: string; jsonPath: string }[];
 }
+
+const UUID_COLUMNS = [{ name: "UUID", jsonPath: ".spec.systemUUID" }];
 
 export const BOOT_CRDS: readonly CrdDefinition[] = [
   {
@@ -27,6 +32,18 @@ export const BOOT_CRDS: readonly CrdDefinition[] = [
     shortNames: ["httpbc"],
     description: "What a machine booting with UEFI HTTP Boot gets: a Unified Kernel Image URL and Ignition.",
     spec: httpBootConfigSpec,
+  },
+  {
+    kind: SWITCH_BOOT_CONFIG_KIND,
+    plural: "switchbootconfigs",
+    shortNames: ["switchbc"],
+    description:
+      "What a network switch gets when it provisions itself (ONIE installer/updater, SONiC ZTP JSON, Arista EOS and Cumulus scripts), matched by serial number, MAC or IP.",
+    spec: switchBootConfigSpec,
+    identityColumns: [
+      { name: "Serial", jsonPath: ".spec.serialNumber" },
+      { name: "MACs", jsonPath: ".spec.macAddresses" },
+    ],
   },
 ];
 
@@ -65,7 +82,7 @@ export function crdFor(definition: CrdDefinition): Record<string, unknown> {
           subresources: { status: {} },
           additionalPrinterColumns: [
             { name: "State", type: "string", jsonPath: ".status.state" },
-            { name: "UUID", type: "string", jsonPath: ".spec.systemUUID" },
+            ...(definition.identityColumns ?? UUID_COLUMNS).map((column) => ({ name: column.name, type: "string", jsonPath: column.jsonPath })),
             { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
           ],
           schema: { openAPIV3Schema },

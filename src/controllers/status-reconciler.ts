@@ -53,6 +53,8 @@ function refId(ref: ConfigRef): string {
 function conflictParticipants(index: BootIndex): Map<string, ConfigRef> {
   const refs = new Map<string, ConfigRef>();
   for (const conflict of index.conflicts) {
+    // Switch statuses are not reconciled here (yet): SwitchBootConfig is served in directory mode only.
+    if (conflict.kind === "SwitchBootConfig") continue;
     const outcome = describeConflict(conflict);
     for (const key of [conflict.winner, ...conflict.losers]) {
       const ref = configRef(conflict.kind, key);
@@ -116,7 +118,9 @@ export class StatusReconciler {
     if (kind !== "Secret" && statusOwners.length > 0) this.observeStatusWriters(configRef(kind, key), statusOwners);
     if (kind === "Secret") {
       // Dependents as of the current index; a config that starts referencing the secret arrives as its own change.
-      for (const dependent of this.deps.store.index.configsBySecret.get(key) ?? []) this.queue.add(configRef(dependent.kind, dependent.key));
+      for (const dependent of this.deps.store.index.configsBySecret.get(key) ?? []) {
+        if (dependent.kind !== "SwitchBootConfig") this.queue.add(configRef(dependent.kind, dependent.key));
+      }
     } else this.queue.add(configRef(kind, key));
     // Processing waits for the store to apply the snapshot carrying this change (store.onChange → kick); a
     // status-only change brings no snapshot, and the index already matches, so it is processed now.
