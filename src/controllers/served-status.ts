@@ -116,7 +116,8 @@ export class ServedStatusWriter {
   /** Hot path: a Map update and, for the first fetch of a window, one timer. */
   record(event: ServedEvent): void {
     const type = event.milestone === "ipxe-script" ? CONDITION_IPXE_SCRIPT_FETCHED : event.milestone === "ignition" ? CONDITION_IGNITION_FETCHED : undefined;
-    if (!type || !event.kind || !event.configKey) return;
+    // Switch statuses are not written by this writer (yet): SwitchBootConfig is served in directory mode only.
+    if (!type || !event.kind || event.kind === "SwitchBootConfig" || !event.configKey) return;
     this.stats.recorded++;
     const ref = configRef(event.kind, event.configKey);
     const id = refId(ref);

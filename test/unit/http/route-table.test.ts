@@ -11,9 +11,10 @@ const subject = testApp();
 const families = endpointFamilies(subject.deps);
 const routes = compileFamilies(families);
 
-/** A concrete path a pattern matches: each `:param` and the final `*` replaced by sample segments. */
+/** A concrete path a route matches: its own sample, else each `:param` and the final `*` replaced by sample segments. */
 function samplePath(pattern: string): string {
-  return pattern.replace(/:[A-Za-z_][A-Za-z0-9_]*/g, "sample").replace(/\*$/, "a/b.efi");
+  const declared = routes.find((route) => route.path === pattern)?.samplePath;
+  return declared ?? pattern.replace(/:[A-Za-z_][A-Za-z0-9_]*/g, "sample").replace(/\*$/, "a/b.efi");
 }
 
 const NOT_THE_TABLE = /^no such endpoint: /;
@@ -105,6 +106,9 @@ describe("route patterns", () => {
     ["/uki/*", "/uki/", false],
     ["/uki/*", "/uki", false],
     ["/a.b", "/aXb", false],
+    ["/:name{onie-[a-z]+}", "/onie-installer", true],
+    ["/:name{onie-[a-z]+}", "/onie-", false],
+    ["/:name{onie-[a-z]+}", "/metrics", false],
   ])("%p matches %p: %p", (pattern, path, expected) => expect(compilePattern(pattern).test(path)).toBe(expected));
 
   test.each(["ipxe", "/ipxe/:uuid?", "/uki/*/x", "/x/{id}", "/a/:"])("%p is refused", (pattern) => expect(() => compilePattern(pattern)).toThrow());
