@@ -53,6 +53,13 @@ export const FLAGS: readonly FlagSpec[] = [
   },
   { name: "uki-dir", valueName: "DIR", description: "directory served under /uki/ (UKIs, kernels, initrds)", commands: ["serve"] },
   {
+    name: "ztp-onie-at-root",
+    boolean: true,
+    defaultValue: "false",
+    description: "also answer ONIE's installer and updater names (onie-installer*, onie-updater*) at / — ONIE's HTTP discovery asks http://<server>/<name>",
+    commands: ["serve"],
+  },
+  {
     name: "trusted-proxies",
     valueName: "CIDRS",
     defaultValue: "",

@@ -110,6 +110,7 @@ export const serveOptionsSchema = v.object({
   listen: listenSchema,
   "public-url": publicUrlSchema,
   "uki-dir": optionalText,
+  "ztp-onie-at-root": booleanSchema,
   "trusted-proxies": cidrListSchema,
   "forwarded-for": v.picklist(FORWARDED_FOR_MODES, `must be one of ${FORWARDED_FOR_MODES.join(", ")}`),
   "default-uki-url": v.optional(v.pipe(v.string(), v.regex(UKI_URL_PATTERN, "must be an http(s) URL or a path starting with /"))),

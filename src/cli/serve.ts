@@ -170,6 +170,7 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
       forwardedFor: options["forwarded-for"],
       defaultUkiUrl: () => staticDefaultUki ?? oci.defaultUkiFromImage(),
       ukiDir: options["uki-dir"],
+      ztpOnieAtRoot: options["ztp-onie-at-root"],
     },
     ipxeTemplate: template.current,
     metrics,

@@ -17,6 +17,8 @@ export interface HttpSettings {
   /** What /httpboot answers for unknown machines: --default-uki-url, else the UKI of --default-httpboot-oci-image. */
   defaultUkiUrl: () => string | undefined;
   ukiDir: string | undefined;
+  /** --ztp-onie-at-root: ONIE's installer/updater names are answered at / as well as under /ztp/onie/. */
+  ztpOnieAtRoot?: boolean;
 }
 
 /** Everything the families need; a family that needs something new gets a field here, filled in by cli/serve.ts. */

@@ -8,7 +8,16 @@ import { imageProxyFamily } from "./image-proxy.ts";
 import { ipxeFamily } from "./ipxe.ts";
 import type { EndpointFamily } from "./routes.ts";
 import { ukiFamily } from "./uki.ts";
+import { ztpFamily } from "./ztp.ts";
 
 export function endpointFamilies(deps: HttpDeps): EndpointFamily[] {
-  return [ipxeFamily(deps), ignitionFamily(deps), httpBootFamily(deps), ukiFamily(deps), healthFamily(deps), imageProxyFamily(deps.imageProxy)];
+  return [
+    ipxeFamily(deps),
+    ignitionFamily(deps),
+    httpBootFamily(deps),
+    ukiFamily(deps),
+    healthFamily(deps),
+    imageProxyFamily(deps.imageProxy),
+    ztpFamily(deps),
+  ];
 }

@@ -7,7 +7,8 @@ import { endpointFamilies } from "../../../src/http/families.ts";
 import { allowedMethods, compileFamilies, compilePattern, METHODS, queryOf, rawPathOf } from "../../../src/http/routes.ts";
 import { testApp } from "./harness.ts";
 
-const subject = testApp();
+// ONIE's names at / are on, so the table walked includes every route the appliance can mount.
+const subject = testApp({}, { settings: { ztpOnieAtRoot: true } });
 const families = endpointFamilies(subject.deps);
 const routes = compileFamilies(families);
 
