@@ -381,6 +381,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "uuid", valueName: "UUID", description: "machine UUID to explain", commands: ["explain"] },
   { name: "mac", valueName: "MAC", description: "machine MAC address to explain", commands: ["explain"] },
   { name: "ip", valueName: "IP", description: "machine IP address to explain", commands: ["explain"] },
+  { name: "serial", valueName: "SERIAL", description: "switch serial number to explain (SwitchBootConfig, /ztp)", commands: ["explain"] },
   { name: "help", boolean: true, defaultValue: "false", description: "show help for the command", commands: ["serve", "validate", "explain", "version"] },
 ];
 

@@ -269,5 +269,6 @@ export const explainOptionsSchema = v.object({
   uuid: v.optional(v.string()),
   mac: v.optional(v.string()),
   ip: v.optional(v.string()),
+  serial: v.optional(v.string()),
 });
 export type ExplainOptions = v.InferOutput<typeof explainOptionsSchema>;

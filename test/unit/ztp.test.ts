@@ -217,9 +217,7 @@ describe("payload verdicts per endpoint", () => {
       status: 500,
       message: "script in secret default/leaf-1-ztp has no CUMULUS-AUTOPROVISIONING line: Cumulus Linux refuses to run it",
     });
-    expect(switchDiagnosisParts(index, cache, config).warnings).toEqual([
-      "/ztp/cumulus refuses it: script in secret default/leaf-1-ztp has no CUMULUS-AUTOPROVISIONING line: Cumulus Linux refuses to run it",
-    ]);
+    expect(switchDiagnosisParts(index, cache, config)).toEqual({ problems: [], warnings: [] });
   });
 
   test("a broken new version of a Secret keeps the last good answer, and the diagnosis says so", () => {

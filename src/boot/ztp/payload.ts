@@ -74,8 +74,12 @@ export function renderPayload(template: ZtpTemplate, kind: PayloadKind, data: Zt
   return renderTemplate(template, kind === "ztp-json" ? forJson(data) : data);
 }
 
-/** Placeholder facts for checking a template's output before any switch asks. */
-const SAMPLE_DATA: ZtpTemplateData = Object.fromEntries(ZTP_TEMPLATE_FIELDS.map((field) => [field, "sample"])) as ZtpTemplateData;
+/** Placeholder facts for checking a template's output before any switch asks (URLs stay URLs). */
+const SAMPLE_DATA: ZtpTemplateData = {
+  ...(Object.fromEntries(ZTP_TEMPLATE_FIELDS.map((field) => [field, "sample"])) as ZtpTemplateData),
+  PublicURL: "http://appliance.invalid",
+  FilesURL: "http://appliance.invalid/ztp/files/namespace/secret",
+};
 
 type PayloadOutcome = Servable<{ template: ZtpTemplate }>;
 
