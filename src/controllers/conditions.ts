@@ -14,7 +14,17 @@ export const CONDITION_IGNITION_WARNINGS = "IgnitionWarnings";
 export const RECONCILER_CONDITIONS = [CONDITION_READY, CONDITION_IDENTIFIERS_UNIQUE, CONDITION_IGNITION_WARNINGS] as const;
 /** Kubernetes caps a condition message at 32768 bytes; keep well below it. */
 const MAX_WARNINGS_MESSAGE = 8192;
-export const SERVED_CONDITIONS = [CONDITION_IPXE_SCRIPT_FETCHED, CONDITION_IGNITION_FETCHED] as const;
+/** Switches (SwitchBootConfig): what each ZTP client fetched, by whom, with the versions it reported. */
+export const CONDITION_ONIE_INSTALLER_FETCHED = "ONIEInstallerFetched";
+export const CONDITION_ZTP_CONFIG_FETCHED = "ZTPConfigFetched";
+export const CONDITION_PROVISIONING_SCRIPT_FETCHED = "ProvisioningScriptFetched";
+export const SERVED_CONDITIONS = [
+  CONDITION_IPXE_SCRIPT_FETCHED,
+  CONDITION_IGNITION_FETCHED,
+  CONDITION_ONIE_INSTALLER_FETCHED,
+  CONDITION_ZTP_CONFIG_FETCHED,
+  CONDITION_PROVISIONING_SCRIPT_FETCHED,
+] as const;
 /** The Go operator's reasons for the *Fetched conditions (status True, written when a machine fetched). */
 export const REASON_IPXE_SCRIPT_DELIVERED = "IPXEScriptDelivered";
 export const REASON_IGNITION_DELIVERED = "IgnitionDataDelivered";

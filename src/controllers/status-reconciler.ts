@@ -5,7 +5,7 @@
 // and periodically as a safety net. Failed writes are retried by the work queue with backoff. Another writer
 // rewriting our status fields (status-fight.ts) is reported, and our writes to that object back off instead of
 // answering each rewrite at once, so two controllers never turn one object into a write storm.
-import { diagnoseHttpBootConfig, diagnoseIpxeBootConfig } from "../boot/diagnose.ts";
+import { diagnoseHttpBootConfig, diagnoseIpxeBootConfig, diagnoseSwitchBootConfig } from "../boot/diagnose.ts";
 import type { BootStore } from "../boot/store.ts";
 import { type BootIndex, describeConflict } from "../index/boot-index.ts";
 import { isNotFound, type KubeClient } from "../kube/client.ts";
@@ -53,8 +53,6 @@ function refId(ref: ConfigRef): string {
 function conflictParticipants(index: BootIndex): Map<string, ConfigRef> {
   const refs = new Map<string, ConfigRef>();
   for (const conflict of index.conflicts) {
-    // Switch statuses are not reconciled here (yet): SwitchBootConfig is served in directory mode only.
-    if (conflict.kind === "SwitchBootConfig") continue;
     const outcome = describeConflict(conflict);
     for (const key of [conflict.winner, ...conflict.losers]) {
       const ref = configRef(conflict.kind, key);
@@ -118,9 +116,7 @@ export class StatusReconciler {
     if (kind !== "Secret" && statusOwners.length > 0) this.observeStatusWriters(configRef(kind, key), statusOwners);
     if (kind === "Secret") {
       // Dependents as of the current index; a config that starts referencing the secret arrives as its own change.
-      for (const dependent of this.deps.store.index.configsBySecret.get(key) ?? []) {
-        if (dependent.kind !== "SwitchBootConfig") this.queue.add(configRef(dependent.kind, dependent.key));
-      }
+      for (const dependent of this.deps.store.index.configsBySecret.get(key) ?? []) this.queue.add(configRef(dependent.kind, dependent.key));
     } else this.queue.add(configRef(kind, key));
     // Processing waits for the store to apply the snapshot carrying this change (store.onChange → kick); a
     // status-only change brings no snapshot, and the index already matches, so it is processed now.
@@ -154,8 +150,10 @@ export class StatusReconciler {
     const index = store.index;
     for (const key of index.ipxeByKey.keys()) this.queue.add(configRef("IPXEBootConfig", key));
     for (const key of index.httpByKey.keys()) this.queue.add(configRef("HTTPBootConfig", key));
+    for (const key of index.switchByKey.keys()) this.queue.add(configRef("SwitchBootConfig", key));
     // Invalid versions are not in the index, but their status must still say so.
-    for (const kind of ["IPXEBootConfig", "HTTPBootConfig"] as const) for (const key of source.invalidKeys(kind)) this.queue.add(configRef(kind, key));
+    for (const kind of ["IPXEBootConfig", "HTTPBootConfig", "SwitchBootConfig"] as const)
+      for (const key of source.invalidKeys(kind)) this.queue.add(configRef(kind, key));
     this.queue.kick();
   }
 
@@ -192,7 +190,7 @@ export class StatusReconciler {
     const { store, source, client, log, events } = this.deps;
     const key = cacheKeyOf(ref);
     // A Butane secret still translating on a worker: write its verdict, not "still being translated".
-    await store.settle(ref.kind, key);
+    if (ref.kind !== "SwitchBootConfig") await store.settle(ref.kind, key);
     const index = store.index;
     const id = refId(ref);
     const raw = source.rawObject(ref.kind, key) as RawConfig | undefined;
@@ -203,7 +201,14 @@ export class StatusReconciler {
     }
     const ipxe = ref.kind === "IPXEBootConfig" ? index.ipxeByKey.get(key) : undefined;
     const http = ref.kind === "HTTPBootConfig" ? index.httpByKey.get(key) : undefined;
-    const diagnosis = ipxe ? diagnoseIpxeBootConfig(index, store, ipxe) : http ? diagnoseHttpBootConfig(index, store, http) : undefined;
+    const switchConfig = ref.kind === "SwitchBootConfig" ? index.switchByKey.get(key) : undefined;
+    const diagnosis = ipxe
+      ? diagnoseIpxeBootConfig(index, store, ipxe)
+      : http
+        ? diagnoseHttpBootConfig(index, store, http)
+        : switchConfig
+          ? diagnoseSwitchBootConfig(index, store.ztp, switchConfig)
+          : undefined;
     const plan = planConfigStatus(raw, diagnosis, new Date(), source.invalidSpec(ref.kind, key));
     if (plan.action === "await-snapshot") {
       // Not in the index yet: its snapshot is still being coalesced. Again after the next snapshot, never dropped.
