@@ -33,8 +33,8 @@ const REASON_INVALID_SPEC = "InvalidSpec";
 
 export interface ReconcilerStatus {
   state: BootConfigState;
-  /** Always both reconciler conditions, Ready first. */
-  conditions: [ready: Condition, identifiersUnique: Condition, ignitionWarnings: Condition];
+  /** Ready first, then IdentifiersUnique; the server kinds also get IgnitionWarnings (switches have no Ignition). */
+  conditions: [ready: Condition, identifiersUnique: Condition, ...ignitionWarnings: Condition[]];
 }
 
 /** metav1.Time: RFC 3339 with second precision. */
@@ -115,6 +115,7 @@ export function desiredStatus(diagnosis: Diagnosis, generation: number | undefin
     existing,
     now,
   );
+  if (diagnosis.kind === "SwitchBootConfig") return { state: diagnosis.state, conditions: [ready, unique] };
   return { state: diagnosis.state, conditions: [ready, unique, ignitionWarnings] };
 }
 

@@ -137,6 +137,13 @@ spec:
 ---
 apiVersion: boot.ironcore.dev/v1alpha1
 kind: SwitchBootConfig
+metadata: {name: bad-updater, namespace: default}
+spec:
+  serialNumber: SN-BAD-UPDATER
+  onie: {updaterURL: /uki/bad-updater.bin}
+---
+apiVersion: boot.ironcore.dev/v1alpha1
+kind: SwitchBootConfig
 metadata: {name: contested-a, namespace: default}
 spec:
   serialNumber: SN-SHARED
@@ -213,6 +220,8 @@ beforeAll(async () => {
   await mkdir(configDir);
   await writeFile(join(ukiDir, "onie-installer.bin"), INSTALLER);
   await writeFile(join(ukiDir, "onie-updater.bin"), UPDATER);
+  // The cookie on line 101: ONIE reads only the first 100.
+  await writeFile(join(ukiDir, "bad-updater.bin"), `#!/bin/sh\n${"# filler\n".repeat(99)}# ONIE-UPDATER-COOKIE\n`);
   upstream = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response(REMOTE_INSTALLER) });
   await writeFile(join(configDir, "switches.yaml"), switchesYaml(`http://127.0.0.1:${upstream.port}/images/nos.bin`, CUMULUS_SCRIPT("1"), "1"));
   app = await startAppliance(["--source", `dir:${configDir}`, "--uki-dir", ukiDir, "--ztp-onie-at-root"]);
@@ -295,6 +304,16 @@ describe("ONIE", () => {
     expect({ status: wrongMode.status, body: await wrongMode.text() }).toEqual({
       status: 404,
       body: "onie-updater is an onie-updater name but ONIE-OPERATION is os-install\n",
+    });
+  });
+
+  test("an updater without the cookie in its first 100 lines is refused, naming why, and no switch gets it", async () => {
+    const result = await onieWaterfall(`${app.url}/ztp/onie`, { serial: "SN-BAD-UPDATER", mac: "02:00:00:00:00:43" }, "onie-update");
+    expect(result.code).toBe(1);
+    const refused = await fetch(`${app.url}/ztp/onie/onie-updater`, { headers: { "ONIE-SERIAL-NUMBER": "SN-BAD-UPDATER", "ONIE-OPERATION": "onie-update" } });
+    expect({ status: refused.status, body: await refused.text() }).toEqual({
+      status: 500,
+      body: "updater /uki/bad-updater.bin of SwitchBootConfig default/bad-updater has no ONIE-UPDATER-COOKIE in its first 100 lines: ONIE refuses it\n",
     });
   });
 });

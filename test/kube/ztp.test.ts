@@ -80,6 +80,7 @@ test("the API server refuses a switch with nothing to serve, with the schema's m
 test("Ready and IdentifiersUnique appear; the twin that lost the serial is Error with the conflict", async () => {
   await eventually(async () => (await state("leaf-1")) === "Ready", "leaf-1 Ready");
   expect(await condition("leaf-1", "IdentifiersUnique")).toMatchObject({ status: "True", reason: "NoConflict" });
+  expect(await condition("leaf-1", "IgnitionWarnings")).toBeUndefined();
   await eventually(async () => (await state("twin-b")) === "Error", "twin-b Error");
   expect(await condition("twin-b", "IdentifiersUnique")).toMatchObject({
     status: "False",
