@@ -2,7 +2,8 @@
 // rules reject a switch with nothing to serve; the status reconciler writes Ready and IdentifiersUnique (a serial
 // claimed twice is a conflict on the loser); each ZTP fetch records its *Fetched condition with the requester and
 // the versions the switch reported.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { parseBootResource } from "../../src/api/index.ts";
 import { type Appliance, startAppliance } from "../harness/appliance.ts";
 import { type ControlPlane, startControlPlane } from "../harness/controlplane.ts";
 import { BOOT_CRD_PATHS, SWITCH_CRD_PATH } from "../harness/crds.ts";
@@ -115,4 +116,53 @@ test("each ZTP fetch records its condition with the requester and the versions t
   expect(fetched.installer).toMatchObject({ reason: "ONIEInstallerDelivered", message: expect.stringContaining("ONIE-VERSION 2019.11") });
   // The reconciler's own conditions stay as they were.
   expect(await state("leaf-1")).toBe("Ready");
+});
+
+/** Specs both sides must judge alike: the CRD's CEL rules and the valibot schema come from one definition. */
+const PARITY: { name: string; spec: Record<string, unknown>; rejects?: string; message?: string }[] = [
+  { name: "serial + installer", spec: { serialNumber: "SN1", onie: { installerURL: "https://files.example/nos.bin" } } },
+  { name: "MAC + script", spec: { macAddresses: ["aa:bb:cc:dd:ee:ff"], provisioningScriptSecretRef: { name: "s" } } },
+  { name: "IP + startup-config", spec: { systemIPs: ["10.0.0.1"], startupConfigSecretRef: { name: "c" } } },
+  { name: "an appliance path", spec: { serialNumber: "SN1", onie: { updaterURL: "/image?imageName=x&version=1&layerDigest=sha256:ab" } } },
+  { name: "no identity", spec: { sonic: { ztpJSONSecretRef: { name: "z" } } }, rejects: "spec", message: "must name the switch" },
+  { name: "a blank serial only", spec: { serialNumber: "  ", provisioningScriptSecretRef: { name: "s" } }, rejects: "spec", message: "must name the switch" },
+  {
+    name: "an empty installer only",
+    spec: { serialNumber: "SN1", onie: { installerURL: "" } },
+    rejects: "spec",
+    message: "must name at least one thing to serve",
+  },
+  {
+    name: "a tftp installer",
+    spec: { serialNumber: "SN1", onie: { installerURL: "tftp://x/nos.bin" } },
+    rejects: "spec.onie.installerURL",
+    message: "must be an http:// or https:// URL",
+  },
+  {
+    name: "a bad hostname",
+    spec: { serialNumber: "SN1", hostname: "bad name", provisioningScriptSecretRef: { name: "s" } },
+    rejects: "spec.hostname",
+    message: "must be a host name",
+  },
+];
+
+describe("API server and valibot agree on SwitchBootConfig", () => {
+  PARITY.forEach((c, index) => {
+    test(`${c.rejects ? "rejects" : "accepts"} ${c.name}`, async () => {
+      const object = switchConfig(`parity-${index}`, c.spec);
+      const response = await cp.request("POST", `${GROUP_PATH}?dryRun=All`, object);
+      const parsed = parseBootResource(object);
+      if (!c.rejects) {
+        expect(response.status, response.text).toBe(201);
+        expect(parsed.ok ? [] : parsed.problems).toEqual([]);
+        return;
+      }
+      expect(response.status, response.text).toBe(422);
+      expect(response.text).toContain(c.rejects);
+      expect(response.text).toContain(c.message ?? "");
+      expect(parsed.ok ? [] : parsed.problems.filter((problem) => problem.path === c.rejects).map((problem) => problem.message)).toEqual([
+        expect.stringContaining(c.message ?? ""),
+      ]);
+    });
+  });
 });

@@ -7,6 +7,8 @@ import { checkOnieName, hasUpdaterCookie, onieFacts, onieWaterfall } from "../..
 import { parsePayload, renderPayload, switchTemplateData, ZtpPayloadCache } from "../../src/boot/ztp/payload.ts";
 import { switchDiagnosisParts, switchPayloadServability } from "../../src/boot/ztp/serve.ts";
 import { validateSonicZtpJson } from "../../src/boot/ztp/sonic-json.ts";
+import { failureReason, isBootRoute } from "../../src/http/failures.ts";
+import { ONIE_ROOT_ROUTE } from "../../src/http/ztp.ts";
 import { BootIndex } from "../../src/index/boot-index.ts";
 import { secret, switchConfig } from "./fixtures.ts";
 
@@ -240,5 +242,18 @@ describe("payload verdicts per endpoint", () => {
     // Without a good version seen before, the broken one is an error and nothing is served.
     const fresh = new ZtpPayloadCache();
     expect(switchPayloadServability(broken, fresh, config, "sonic-script")).toMatchObject({ ok: false, reason: "ZTPTemplateInvalid" });
+  });
+});
+
+describe("ZTP failures are boot failures", () => {
+  test("the /ztp routes and ONIE's names at / count; other root paths do not", () => {
+    for (const route of ["/ztp/onie/:name", "/ztp/cumulus", ONIE_ROOT_ROUTE, "/onie-installer-x86_64"])
+      expect({ route, boot: isBootRoute(route) }).toEqual({ route, boot: true });
+    for (const route of ["/metrics", "/onie", "/ztpx"]) expect({ route, boot: isBootRoute(route) }).toEqual({ route, boot: false });
+  });
+
+  test("an unknown switch is an unknown machine", () => {
+    expect(failureReason(404, "no SwitchBootConfig matches serial SN-1, source 10.0.0.1\n")).toBe("unknown-machine");
+    expect(failureReason(404, "onie-installer-arm64 is not in this switch's ONIE waterfall\n")).toBe("not-found");
   });
 });
