@@ -19,7 +19,7 @@ interface ConfigObjects {
   HTTPBootConfig: HTTPBootConfig;
   SwitchBootConfig: SwitchBootConfig;
 }
-export type ConfigKindName = keyof ConfigObjects;
+type ConfigKindName = keyof ConfigObjects;
 const CONFIG_SCHEMAS: { [K in ConfigKindName]: v.GenericSchema<unknown, ConfigObjects[K]> } = {
   [IPXE_BOOT_CONFIG_KIND]: ipxeBootConfig,
   [HTTP_BOOT_CONFIG_KIND]: httpBootConfig,

@@ -106,4 +106,3 @@ export const switchBootConfig = v.looseObject({
   status: v.fallback(v.optional(bootConfigStatus), undefined),
 });
 export type SwitchBootConfig = v.InferOutput<typeof switchBootConfig>;
-export type SwitchBootConfigSpec = v.InferOutput<typeof switchBootConfigSpec>;

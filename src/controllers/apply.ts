@@ -12,7 +12,7 @@ export const SERVED_FIELD_MANAGER = "boot-operator-served";
 /** The server kinds (what the translator writes). */
 export type ConfigKind = "IPXEBootConfig" | "HTTPBootConfig";
 /** Every kind whose status the writers keep: the server kinds and switches. */
-export type StatusKind = ConfigKind | "SwitchBootConfig";
+type StatusKind = ConfigKind | "SwitchBootConfig";
 
 /** One boot config, as the status writers queue it. */
 export interface ConfigRef extends ObjectKey {

@@ -55,7 +55,7 @@ export const SERVER_BOOT_CONFIGURATIONS: ResourceDescriptor = {
   namespaced: true,
 };
 
-export const SWITCH_BOOT_CONFIGS: ResourceDescriptor = {
+const SWITCH_BOOT_CONFIGS: ResourceDescriptor = {
   group: API_GROUP,
   version: API_VERSION,
   resource: "switchbootconfigs",

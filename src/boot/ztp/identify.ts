@@ -6,7 +6,7 @@ import { canonicalIp, canonicalMac, canonicalSerial } from "../../api/canonical.
 import type { SwitchBootConfig } from "../../api/index.ts";
 import type { BootIndex, Match } from "../../index/boot-index.ts";
 
-export const ZTP_PROTOCOLS = ["onie", "sonic", "arista", "cumulus"] as const;
+const ZTP_PROTOCOLS = ["onie", "sonic", "arista", "cumulus"] as const;
 export type ZtpProtocol = (typeof ZTP_PROTOCOLS)[number];
 
 interface ProtocolHeaders {
@@ -107,7 +107,7 @@ export function protocolOfHeaders(headers: Headers): ZtpProtocol | null {
   return null;
 }
 
-export type SwitchResolution = { ok: true; match: Match<SwitchBootConfig> } | { ok: false; status: 400 | 403 | 404; reason: string };
+type SwitchResolution = { ok: true; match: Match<SwitchBootConfig> } | { ok: false; status: 400 | 403 | 404; reason: string };
 
 function describeClaim(claim: SwitchClaim, sourceIps: readonly string[]): string {
   const parts = [...(claim.serial ? [`serial ${claim.serial}`] : []), ...claim.macs.map((mac) => `MAC ${mac}`), ...sourceIps.map((ip) => `source ${ip}`)];
@@ -115,7 +115,7 @@ function describeClaim(claim: SwitchClaim, sourceIps: readonly string[]): string
 }
 
 /** The canonical systemIPs of a config; entries that are no address never match (validate warns about them). */
-export function switchSystemIps(config: SwitchBootConfig): string[] {
+function switchSystemIps(config: SwitchBootConfig): string[] {
   return (config.spec.systemIPs ?? []).map((entry) => canonicalIp(entry)).filter((ip): ip is string => ip !== null);
 }
 

@@ -3,11 +3,11 @@
 // switch's own waterfall, as its headers describe it, so a switch never gets an image named for another platform.
 // Pure.
 
-export type OnieOperation = "os-install" | "onie-update";
+type OnieOperation = "os-install" | "onie-update";
 type OniePrefix = "onie-installer" | "onie-updater";
 
 /** What ONIE tells about the platform in its headers (ONIE-ARCH, ONIE-MACHINE, ONIE-MACHINE-REV, ONIE-OPERATION). */
-export interface OnieFacts {
+interface OnieFacts {
   arch?: string;
   /** onie_machine: "<vendor>_<machine>", e.g. accton_as7712_32x. */
   machine?: string;
@@ -55,7 +55,7 @@ export function onieWaterfall(operation: OnieOperation, facts: OnieFacts): strin
   return stems.flatMap((stem) => [stem, `${stem}.bin`]);
 }
 
-export type OnieNameCheck = { ok: true; operation: OnieOperation } | { ok: false; reason: string };
+type OnieNameCheck = { ok: true; operation: OnieOperation } | { ok: false; reason: string };
 
 /** Whether `name` is one ONIE would ask for on this switch, and for which operation. */
 export function checkOnieName(name: string, facts: OnieFacts): OnieNameCheck {

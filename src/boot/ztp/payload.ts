@@ -10,7 +10,7 @@ import { type Servable, unservable } from "../verdict.ts";
 import type { SwitchClaim } from "./identify.ts";
 import { validateSonicZtpJson } from "./sonic-json.ts";
 
-export const ZTP_TEMPLATE_FIELDS = [
+const ZTP_TEMPLATE_FIELDS = [
   "SerialNumber",
   "MAC",
   "Hostname",
@@ -27,7 +27,7 @@ export const ZTP_TEMPLATE_FIELDS = [
   "IP",
 ] as const;
 type ZtpTemplateField = (typeof ZTP_TEMPLATE_FIELDS)[number];
-export type ZtpTemplateData = Record<ZtpTemplateField, string>;
+type ZtpTemplateData = Record<ZtpTemplateField, string>;
 export type ZtpTemplate = Template<ZtpTemplateField>;
 
 /** How a Secret value is checked and rendered. */

@@ -3,7 +3,7 @@
 // appears it must be one sonic-ztp can download. Every problem names its JSON path, so `validate` and the status
 // point at the line to fix. Pure.
 
-export interface JsonProblem {
+interface JsonProblem {
   /** JSONPath of the offending value, e.g. $.ztp["01-configdb-json"].url.source */
   path: string;
   message: string;
