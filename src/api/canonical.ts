@@ -40,6 +40,15 @@ export function canonicalMac(input: string): string | null {
   return hex.replace(/..(?!$)/g, "$&:"); // 12 hex digits: a colon after every pair but the last
 }
 
+/**
+ * A switch serial number as matched: trimmed and upper-cased (vendors print serials in upper case, some ZTP clients
+ * read them from EEPROM in lower case), or null when empty or not printable ASCII.
+ */
+export function canonicalSerial(input: string): string | null {
+  const text = input.trim().toUpperCase();
+  return text !== "" && /^[\x21-\x7e]+$/.test(text) ? text : null;
+}
+
 type Ipv4Octets = [number, number, number, number];
 /** The eight 16-bit words of an IPv6 address. */
 type Ipv6Words = [number, number, number, number, number, number, number, number];

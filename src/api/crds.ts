@@ -4,6 +4,7 @@ import { HTTP_BOOT_CONFIG_KIND, httpBootConfigSpec } from "./httpbootconfig.ts";
 import { IPXE_BOOT_CONFIG_KIND, ipxeBootConfigSpec } from "./ipxebootconfig.ts";
 import { API_GROUP, API_VERSION, bootConfigStatus } from "./meta.ts";
 import { type JsonSchemaProps, toOpenApi } from "./openapi.ts";
+import { SWITCH_BOOT_CONFIG_KIND, switchBootConfigSpec } from "./switchbootconfig.ts";
 
 interface CrdDefinition {
   kind: string;
@@ -13,7 +14,11 @@ interface CrdDefinition {
   spec: unknown;
   /** Shown by `kubectl get -o wide` only (priority 1): how the machine is recognised and what it boots. */
   wideColumns: { name: string; jsonPath: string; description: string }[];
+  /** What `kubectl get` shows between State and Age; the server kinds show their UUID. */
+  identityColumns?: { name: string; jsonPath: string }[];
 }
+
+const UUID_COLUMNS = [{ name: "UUID", jsonPath: ".spec.systemUUID" }];
 
 export const BOOT_CRDS: readonly CrdDefinition[] = [
   {
@@ -37,6 +42,22 @@ export const BOOT_CRDS: readonly CrdDefinition[] = [
     wideColumns: [
       { name: "Identifiers", jsonPath: ".spec.networkIdentifiers", description: "IP and MAC addresses that recognise the machine on /httpboot" },
       { name: "UKI", jsonPath: ".spec.ukiURL", description: "Unified Kernel Image the /httpboot answer names" },
+    ],
+  },
+  {
+    kind: SWITCH_BOOT_CONFIG_KIND,
+    plural: "switchbootconfigs",
+    shortNames: ["switchbc"],
+    description:
+      "What a network switch gets when it provisions itself (ONIE installer/updater, SONiC ZTP JSON, Arista EOS and Cumulus scripts), matched by serial number, MAC or IP.",
+    spec: switchBootConfigSpec,
+    identityColumns: [
+      { name: "Serial", jsonPath: ".spec.serialNumber" },
+      { name: "MACs", jsonPath: ".spec.macAddresses" },
+    ],
+    wideColumns: [
+      { name: "IPs", jsonPath: ".spec.systemIPs", description: "Addresses the switch must ask from, when set" },
+      { name: "Installer", jsonPath: ".spec.onie.installerURL", description: "ONIE installer the switch gets" },
     ],
   },
 ];
@@ -77,9 +98,11 @@ export function crdFor(definition: CrdDefinition): Record<string, unknown> {
           subresources: { status: {} },
           additionalPrinterColumns: [
             { name: "State", type: "string", jsonPath: ".status.state" },
-            { name: "UUID", type: "string", jsonPath: ".spec.systemUUID" },
-            // The boot timeline's last milestone (status.lastBoot, issue #15 §3): `kubectl get -o wide`.
-            { name: "Last Milestone", type: "string", jsonPath: ".status.lastBoot.lastMilestone", priority: 1 },
+            ...(definition.identityColumns ?? UUID_COLUMNS).map((column) => ({ name: column.name, type: "string", jsonPath: column.jsonPath })),
+            // The boot timeline's last milestone (status.lastBoot, issue #15 §3): `kubectl get -o wide`; servers only.
+            ...(definition.kind === SWITCH_BOOT_CONFIG_KIND
+              ? []
+              : [{ name: "Last Milestone", type: "string", jsonPath: ".status.lastBoot.lastMilestone", priority: 1 }]),
             { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
             ...definition.wideColumns.map((column) => ({ ...column, type: "string", priority: 1 })),
           ],

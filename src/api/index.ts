@@ -4,17 +4,34 @@ import { HTTP_BOOT_CONFIG_KIND, type HTTPBootConfig, httpBootConfig } from "./ht
 import { IPXE_BOOT_CONFIG_KIND, type IPXEBootConfig, ipxeBootConfig } from "./ipxebootconfig.ts";
 import { GROUP_VERSION } from "./meta.ts";
 import { SECRET_KIND, type Secret, secret } from "./secret.ts";
+import { SWITCH_BOOT_CONFIG_KIND, type SwitchBootConfig, switchBootConfig } from "./switchbootconfig.ts";
 
 export * from "./formats.ts";
 export * from "./httpbootconfig.ts";
 export * from "./ipxebootconfig.ts";
 export * from "./meta.ts";
 export * from "./secret.ts";
+export * from "./switchbootconfig.ts";
 
-export type BootResource =
-  | { kind: "IPXEBootConfig"; object: IPXEBootConfig }
-  | { kind: "HTTPBootConfig"; object: HTTPBootConfig }
-  | { kind: "Secret"; object: Secret };
+/** The boot.ironcore.dev kinds and their schemas: the one list parseBootResource (and so every source) reads. */
+interface ConfigObjects {
+  IPXEBootConfig: IPXEBootConfig;
+  HTTPBootConfig: HTTPBootConfig;
+  SwitchBootConfig: SwitchBootConfig;
+}
+type ConfigKindName = keyof ConfigObjects;
+const CONFIG_SCHEMAS: { [K in ConfigKindName]: v.GenericSchema<unknown, ConfigObjects[K]> } = {
+  [IPXE_BOOT_CONFIG_KIND]: ipxeBootConfig,
+  [HTTP_BOOT_CONFIG_KIND]: httpBootConfig,
+  [SWITCH_BOOT_CONFIG_KIND]: switchBootConfig,
+};
+
+function isConfigKind(kind: string): kind is ConfigKindName {
+  return Object.hasOwn(CONFIG_SCHEMAS, kind);
+}
+
+type ConfigResource = { [K in ConfigKindName]: { kind: K; object: ConfigObjects[K] } }[ConfigKindName];
+export type BootResource = ConfigResource | { kind: "Secret"; object: Secret };
 
 export interface SchemaProblem {
   /** Dotted path inside the object, e.g. "spec.networkIdentifiers.2". */
@@ -55,18 +72,16 @@ export function parseBootResource(document: unknown): ParseResult {
   }
   const { kind } = describeDocument(document);
   const apiVersion = (document as Record<string, unknown>).apiVersion;
-  switch (kind) {
-    case IPXE_BOOT_CONFIG_KIND:
-    case HTTP_BOOT_CONFIG_KIND: {
-      if (apiVersion !== GROUP_VERSION) {
-        return { ok: false, problems: [{ path: "apiVersion", message: `must be ${GROUP_VERSION} for kind ${kind}` }] };
-      }
-      const parsed = kind === IPXE_BOOT_CONFIG_KIND ? v.safeParse(ipxeBootConfig, document) : v.safeParse(httpBootConfig, document);
-      if (!parsed.success) return { ok: false, problems: problemsFrom(parsed.issues) };
-      return kind === IPXE_BOOT_CONFIG_KIND
-        ? { ok: true, resource: { kind, object: parsed.output as IPXEBootConfig } }
-        : { ok: true, resource: { kind, object: parsed.output as HTTPBootConfig } };
+  if (kind !== undefined && isConfigKind(kind)) {
+    if (apiVersion !== GROUP_VERSION) {
+      return { ok: false, problems: [{ path: "apiVersion", message: `must be ${GROUP_VERSION} for kind ${kind}` }] };
     }
+    const parsed = v.safeParse(CONFIG_SCHEMAS[kind], document);
+    if (!parsed.success) return { ok: false, problems: problemsFrom(parsed.issues) };
+    // The schema of `kind` produced this object, so the pair is one member of ConfigResource.
+    return { ok: true, resource: { kind, object: parsed.output } as ConfigResource };
+  }
+  switch (kind) {
     case SECRET_KIND: {
       const parsed = v.safeParse(secret, document);
       if (!parsed.success) return { ok: false, problems: problemsFrom(parsed.issues) };

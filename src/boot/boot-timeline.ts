@@ -192,6 +192,8 @@ export class BootTimelines {
 
   /** Hot path. Returns the timeline the event changed, or undefined when it belongs to no config (yet). */
   record(event: ServedEvent): ConfigTimeline | undefined {
+    // Switches have their own *Fetched conditions; the boot timeline follows servers.
+    if (event.kind === "SwitchBootConfig") return undefined;
     this.stats.recorded++;
     const requester = canonicalIp(event.client) ?? event.client;
     const name = milestoneOf(event);

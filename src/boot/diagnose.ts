@@ -2,11 +2,13 @@
 // (Kubernetes mode) report it. Built on the same verdicts the boot endpoints answer with (servability.ts), so what
 // an operator reads is, word for word, what the machine gets; identifier conflicts are added here.
 import { canonicalIp, canonicalNetworkIdentifier } from "../api/canonical.ts";
-import { type HTTPBootConfig, type IPXEBootConfig, objectKey } from "../api/index.ts";
+import { type HTTPBootConfig, type IPXEBootConfig, objectKey, type SwitchBootConfig } from "../api/index.ts";
 import { type BootIndex, type ConfigKind, describeConflict, describeContest } from "../index/boot-index.ts";
 import { namespaceOf } from "./resolve.ts";
 import { type SecretCaches, servability } from "./servability.ts";
 import type { Servable, UnservableReason } from "./verdict.ts";
+import { ZtpPayloadCache } from "./ztp/payload.ts";
+import { switchDiagnosisParts } from "./ztp/serve.ts";
 
 export type DiagnosisReason = Exclude<UnservableReason, "NotConfigured"> | "IdentifierConflict";
 
@@ -101,6 +103,20 @@ export function diagnoseHttpBootConfig(index: BootIndex, caches: SecretCaches, c
   return diagnose(index, caches, config);
 }
 
-export function diagnoseAll(index: BootIndex, caches: SecretCaches): Diagnosis[] {
-  return [...index.ipxeBootConfigs.map((config) => diagnose(index, caches, config)), ...index.httpBootConfigs.map((config) => diagnose(index, caches, config))];
+/** A switch: its payloads' verdicts (the ones /ztp answers with) and its identifier conflicts. */
+export function diagnoseSwitchBootConfig(index: BootIndex, cache: ZtpPayloadCache, config: SwitchBootConfig): Diagnosis {
+  const key = objectKey(config.metadata);
+  const { problems, warnings } = switchDiagnosisParts(index, cache, config);
+  reportConflicts(index, "SwitchBootConfig", key, problems, warnings);
+  return { kind: "SwitchBootConfig", key, state: problems.length ? "Error" : "Ready", problems, warnings };
+}
+
+/** `caches.ztp`: the store's switch payload cache (so a last good version counts); a fresh one otherwise. */
+export function diagnoseAll(index: BootIndex, caches: SecretCaches & { ztp?: ZtpPayloadCache }): Diagnosis[] {
+  const ztp = caches.ztp ?? new ZtpPayloadCache();
+  return [
+    ...index.ipxeBootConfigs.map((config) => diagnose(index, caches, config)),
+    ...index.httpBootConfigs.map((config) => diagnose(index, caches, config)),
+    ...index.switchBootConfigs.map((config) => diagnoseSwitchBootConfig(index, ztp, config)),
+  ];
 }

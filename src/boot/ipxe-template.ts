@@ -1,6 +1,8 @@
 // iPXE script templates. The syntax is the subset of Go's text/template the Go boot-operator's templates use
 // ({{.Field}}, {{if .Field}}…{{else}}…{{end}}), so operators can bring their existing templates along.
 // A template is parsed once (at start and when its file changes); rendering is a walk over the parsed nodes.
+// The engine (parseTemplate/renderTemplate) takes its field list as a parameter: the switch ZTP payloads
+// (boot/ztp/) use the same language with their own fields.
 
 const IPXE_TEMPLATE_FIELDS = [
   "KernelURL",
@@ -19,15 +21,18 @@ const IPXE_TEMPLATE_FIELDS = [
 type IpxeTemplateField = (typeof IPXE_TEMPLATE_FIELDS)[number];
 export type IpxeTemplateData = Record<IpxeTemplateField, string>;
 
-type TemplateNode =
+type TemplateNode<F extends string = IpxeTemplateField> =
   | { type: "text"; text: string }
-  | { type: "field"; field: IpxeTemplateField }
-  | { type: "if"; field: IpxeTemplateField; body: TemplateNode[]; otherwise: TemplateNode[] };
+  | { type: "field"; field: F }
+  | { type: "if"; field: F; body: TemplateNode<F>[]; otherwise: TemplateNode<F>[] };
 
-export interface IpxeTemplate {
+/** A parsed template over the fields F. */
+export interface Template<F extends string> {
   readonly source: string;
-  readonly nodes: readonly TemplateNode[];
+  readonly nodes: readonly TemplateNode<F>[];
 }
+
+export type IpxeTemplate = Template<IpxeTemplateField>;
 
 export class TemplateError extends Error {
   constructor(
@@ -68,20 +73,28 @@ function lineAt(source: string, offset: number): number {
   return line;
 }
 
-function fieldName(expression: string, source: string, offset: number): IpxeTemplateField {
+function fieldName<F extends string>(fields: readonly F[], expression: string, source: string, offset: number): F {
   const match = /^\.([A-Za-z][A-Za-z0-9]*)$/.exec(expression);
   const name = match?.[1];
-  if (!name || !(IPXE_TEMPLATE_FIELDS as readonly string[]).includes(name)) {
-    throw new TemplateError(`unknown template field "${expression}" (known: ${IPXE_TEMPLATE_FIELDS.map((f) => `.${f}`).join(", ")})`, lineAt(source, offset));
+  const field = fields.find((known) => known === name);
+  if (field === undefined) {
+    throw new TemplateError(`unknown template field "${expression}" (known: ${fields.map((f) => `.${f}`).join(", ")})`, lineAt(source, offset));
   }
-  return name as IpxeTemplateField;
+  return field;
 }
 
 export function parseIpxeTemplate(source: string): IpxeTemplate {
-  const root: TemplateNode[] = [];
+  const template = parseTemplate(source, IPXE_TEMPLATE_FIELDS);
+  if (!source.trimStart().startsWith("#!ipxe")) throw new TemplateError("an iPXE script must start with #!ipxe", 1);
+  return template;
+}
+
+/** Parses `source` in the template language above, accepting exactly the fields in `fields`; throws TemplateError. */
+export function parseTemplate<F extends string>(source: string, fields: readonly F[]): Template<F> {
+  const root: TemplateNode<F>[] = [];
   // Stack of open {{if}} blocks: where new nodes go, and whether we are past {{else}}.
-  const stack: { node: Extract<TemplateNode, { type: "if" }>; inElse: boolean; offset: number }[] = [];
-  const target = (): TemplateNode[] => {
+  const stack: { node: Extract<TemplateNode<F>, { type: "if" }>; inElse: boolean; offset: number }[] = [];
+  const target = (): TemplateNode<F>[] => {
     const top = stack.at(-1);
     return top ? (top.inElse ? top.node.otherwise : top.node.body) : root;
   };
@@ -93,9 +106,9 @@ export function parseIpxeTemplate(source: string): IpxeTemplate {
     const expression = action.expression;
     if (expression.startsWith("/*")) continue;
     if (expression.startsWith("if ")) {
-      const node: Extract<TemplateNode, { type: "if" }> = {
+      const node: Extract<TemplateNode<F>, { type: "if" }> = {
         type: "if",
-        field: fieldName(expression.slice(3).trim(), source, offset),
+        field: fieldName(fields, expression.slice(3).trim(), source, offset),
         body: [],
         otherwise: [],
       };
@@ -109,17 +122,16 @@ export function parseIpxeTemplate(source: string): IpxeTemplate {
     } else if (expression === "end") {
       if (!stack.pop()) throw new TemplateError("{{end}} without {{if}}", lineAt(source, offset));
     } else {
-      target().push({ type: "field", field: fieldName(expression, source, offset) });
+      target().push({ type: "field", field: fieldName(fields, expression, source, offset) });
     }
   }
   const unclosed = stack.at(-1);
   if (unclosed) throw new TemplateError("{{if}} is never closed with {{end}}", lineAt(source, unclosed.offset));
   if (position < source.length) target().push({ type: "text", text: source.slice(position) });
-  if (!source.trimStart().startsWith("#!ipxe")) throw new TemplateError("an iPXE script must start with #!ipxe", 1);
   return { source, nodes: root };
 }
 
-function renderNodes(nodes: readonly TemplateNode[], data: IpxeTemplateData, out: string[]): void {
+function renderNodes<F extends string>(nodes: readonly TemplateNode<F>[], data: Readonly<Record<F, string>>, out: string[]): void {
   for (const node of nodes) {
     if (node.type === "text") out.push(node.text);
     else if (node.type === "field") out.push(data[node.field]);
@@ -127,10 +139,14 @@ function renderNodes(nodes: readonly TemplateNode[], data: IpxeTemplateData, out
   }
 }
 
-export function renderIpxeTemplate(template: IpxeTemplate, data: IpxeTemplateData): string {
+export function renderTemplate<F extends string>(template: Template<F>, data: Readonly<Record<F, string>>): string {
   const out: string[] = [];
   renderNodes(template.nodes, data, out);
   return out.join("");
+}
+
+export function renderIpxeTemplate(template: IpxeTemplate, data: IpxeTemplateData): string {
+  return renderTemplate(template, data);
 }
 
 /**

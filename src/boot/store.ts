@@ -10,6 +10,7 @@ import type { SnapshotUpdate, SourceProblem } from "../index/snapshot.ts";
 import { IgnitionCache } from "./ignition.ts";
 import { IpxeScriptCache } from "./ipxe-scripts.ts";
 import { settleConfig } from "./servability.ts";
+import { ZtpPayloadCache } from "./ztp/payload.ts";
 
 export class BootStore {
   index: BootIndex;
@@ -19,6 +20,8 @@ export class BootStore {
   generation = 0;
   readonly ignition = new IgnitionCache();
   readonly ipxeScripts = new IpxeScriptCache();
+  /** Switch ZTP payloads, parsed once per Secret version; keeps the last good version of each. */
+  readonly ztp = new ZtpPayloadCache();
   private readonly listeners: ((store: BootStore) => void)[] = [];
 
   constructor(private readonly indexOptions: BootIndexOptions = {}) {
@@ -30,6 +33,7 @@ export class BootStore {
     this.problems = update.problems;
     this.ignition.refresh(this.index);
     this.ipxeScripts.refresh(this.index);
+    this.ztp.refresh(this.index);
     this.generation++;
     this.ready = true;
     for (const listener of this.listeners) listener(this);

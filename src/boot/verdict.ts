@@ -13,7 +13,15 @@ export type UnservableReason =
   /** Butane still being translated on a worker: requests wait for it; a diagnosis made meanwhile says so. */
   | "IgnitionPending"
   /** A custom iPXE script still being parsed on a worker: likewise. */
-  | "IPXEScriptPending";
+  | "IPXEScriptPending"
+  /** Switch ZTP payloads (boot/ztp/payload.ts): a template that does not parse, a JSON sonic-ztp cannot run, … */
+  | "ZTPTemplateInvalid"
+  | "ZTPJSONInvalid"
+  | "ProvisioningScriptInvalid"
+  | "StartupConfigInvalid"
+  | "ONIEUpdaterInvalid"
+  /** A newer version of a switch payload is broken; the last valid one is still served. */
+  | "ZTPPayloadInvalid";
 
 interface Unservable {
   ok: false;

@@ -2,14 +2,16 @@
 // running appliance's memory: a config's last boot is shown when its status carries one (status.lastBoot, written in
 // Kubernetes mode); a directory-mode appliance shows its timelines at /debug/machines on its metrics listener.
 
-import { canonicalIp, canonicalMac, canonicalUuid } from "../api/canonical.ts";
+import { canonicalIp, canonicalMac, canonicalSerial, canonicalUuid } from "../api/canonical.ts";
 import { type ConfigAccessIdentity, configAccessIdentity, decideIgnitionAccess } from "../boot/access/decision.ts";
 import { peekTokenClaims, type TokenKeys } from "../boot/access/token.ts";
 import { bootFromStatus } from "../boot/boot-timeline.ts";
-import { diagnoseHttpBootConfig, diagnoseIpxeBootConfig } from "../boot/diagnose.ts";
+import { diagnoseHttpBootConfig, diagnoseIpxeBootConfig, diagnoseSwitchBootConfig } from "../boot/diagnose.ts";
 import { defaultIpxeConfig, resolveHttpBootConfig, resolveIgnitionConfig, resolveIpxeConfig } from "../boot/resolve.ts";
 import { httpBootServability } from "../boot/servability.ts";
 import type { BootStore } from "../boot/store.ts";
+import { resolveSwitch } from "../boot/ztp/identify.ts";
+import { onieImageServability, switchPayloadServability } from "../boot/ztp/serve.ts";
 import { describeConflict } from "../index/boot-index.ts";
 import { UsageError } from "./flags.ts";
 import type { ExplainOptions } from "./options.ts";
@@ -70,7 +72,9 @@ function explainAccess(identity: ConfigAccessIdentity | null, ip: string | undef
   return [...lines, `    ${who}: ${verdict}`];
 }
 
-type ExplainQuery = Pick<ExplainOptions, "uuid" | "mac" | "ip" | "default-uki-url"> & Partial<Pick<ExplainOptions, "default-ipxe-config">> & AccessOptions;
+type ExplainQuery = Pick<ExplainOptions, "uuid" | "mac" | "ip" | "default-uki-url"> &
+  Partial<Pick<ExplainOptions, "default-ipxe-config">> &
+  AccessOptions & { serial?: string | undefined };
 
 export function explainMachine(store: BootStore, options: ExplainQuery, nowMs = Date.now()): string[] {
   return explainReport(store, options, nowMs).lines;
@@ -84,9 +88,11 @@ export function explainReport(store: BootStore, options: ExplainQuery, nowMs = D
   if (uuid === null) throw new UsageError(`--uuid ${JSON.stringify(options.uuid)}: not a UUID`);
   if (mac === null) throw new UsageError(`--mac ${JSON.stringify(options.mac)}: not a MAC address`);
   if (ip === null) throw new UsageError(`--ip ${JSON.stringify(options.ip)}: not an IP address`);
-  if (!uuid && !mac && !ip) throw new UsageError("give at least one of --uuid, --mac, --ip");
+  const serial = options.serial === undefined ? undefined : canonicalSerial(options.serial);
+  if (serial === null) throw new UsageError(`--serial ${JSON.stringify(options.serial)}: not a serial number`);
+  if (!uuid && !mac && !ip && !serial) throw new UsageError("give at least one of --uuid, --mac, --ip, --serial");
   const index = store.index;
-  const lines: string[] = [`machine: uuid=${uuid ?? "-"} mac=${mac ?? "-"} ip=${ip ?? "-"}`];
+  const lines: string[] = [`machine: uuid=${uuid ?? "-"} mac=${mac ?? "-"} ip=${ip ?? "-"}${serial ? ` serial=${serial}` : ""}`];
 
   const matchedKeys = new Set<string>();
   const ipxe = resolveIpxeConfig(index, { uuid, macs: mac ? [mac] : [], ips: ip ? [ip] : [] });
@@ -146,12 +152,48 @@ export function explainReport(store: BootStore, options: ExplainQuery, nowMs = D
       );
   } else lines.push("/httpboot: (no --ip or --mac given)");
 
+  lines.push(...explainSwitch(store, { serial, mac, ip }, matchedKeys));
+
   const related = index.conflicts.filter(
     (conflict) =>
-      [uuid, mac, ip].includes(conflict.identifier) || [conflict.winner, ...conflict.losers].some((key) => matchedKeys.has(`${conflict.kind}|${key}`)),
+      [uuid, mac, ip, serial].includes(conflict.identifier) || [conflict.winner, ...conflict.losers].some((key) => matchedKeys.has(`${conflict.kind}|${key}`)),
   );
   for (const conflict of related) lines.push(`conflict: ${describeConflict(conflict)}`);
   const known = matchedKeys.size > 0;
   if (!known) lines.push("no config names this machine");
   return { lines, known };
+}
+
+/** /ztp for a switch named by serial, MAC or IP: which SwitchBootConfig answers and what each endpoint serves. */
+function explainSwitch(
+  store: BootStore,
+  identity: { serial: string | undefined; mac: string | undefined; ip: string | undefined },
+  matchedKeys: Set<string>,
+): string[] {
+  const index = store.index;
+  const claim = { protocol: "onie" as const, serial: identity.serial, macs: identity.mac ? [identity.mac] : [], model: "", version: "", reported: {} };
+  const resolved = resolveSwitch(index, claim, identity.ip ? [identity.ip] : []);
+  if (!resolved.ok) return identity.serial ? [`/ztp: ${resolved.status}, ${resolved.reason}`] : [];
+  const { config, key, reason, identifier } = resolved.match;
+  matchedKeys.add(`SwitchBootConfig|${key}`);
+  const diagnosis = diagnoseSwitchBootConfig(index, store.ztp, config);
+  const lines = [`/ztp: SwitchBootConfig ${key} (matched by ${reason} ${identifier}; state ${diagnosis.state})`];
+  for (const endpoint of ["onie-installer", "onie-updater"] as const) {
+    const image = onieImageServability(config, endpoint);
+    if (image.ok) lines.push(`  /ztp/onie/${endpoint}… → ${image.url}`);
+  }
+  const payloads = [
+    ["/ztp/sonic/ztp.json", "sonic-json"],
+    ["/ztp/sonic/script", "sonic-script"],
+    ["/ztp/arista/bootstrap", "arista"],
+    ["/ztp/cumulus", "cumulus"],
+  ] as const;
+  for (const [path, endpoint] of payloads) {
+    const verdict = switchPayloadServability(index, store.ztp, config, endpoint);
+    if (verdict.ok) lines.push(`  ${path} → ${verdict.dataKey} of secret ${verdict.secretKey}`);
+    else if (verdict.reason !== "NotConfigured") lines.push(`  ${path} → ${verdict.status}: ${verdict.message}`);
+  }
+  for (const problem of diagnosis.problems) lines.push(`  ! ${problem.reason}: ${problem.message}`);
+  for (const warning of diagnosis.warnings) lines.push(`  ~ ${warning}`);
+  return lines;
 }

@@ -82,6 +82,13 @@ export const FLAGS: readonly FlagSpec[] = [
   },
   { name: "uki-dir", valueName: "DIR", description: "directory served under /uki/ (UKIs, kernels, initrds)", commands: ["serve"] },
   {
+    name: "ztp-onie-at-root",
+    boolean: true,
+    defaultValue: "false",
+    description: "also answer ONIE's installer and updater names (onie-installer*, onie-updater*) at / — ONIE's HTTP discovery asks http://<server>/<name>",
+    commands: ["serve"],
+  },
+  {
     name: "trusted-proxies",
     valueName: "CIDRS",
     defaultValue: "",
@@ -457,6 +464,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "mac", valueName: "MAC", description: "machine MAC address to explain", commands: ["explain"] },
   { name: "ip", valueName: "IP", description: "machine IP address to explain (also: the requester of /ignition)", commands: ["explain"] },
   { name: "token", valueName: "TOKEN", description: "boot token the requester presents on /ignition/{uuid}", commands: ["explain"] },
+  { name: "serial", valueName: "SERIAL", description: "switch serial number to explain (SwitchBootConfig, /ztp)", commands: ["explain"] },
   { name: "help", boolean: true, defaultValue: "false", description: "show help for the command", commands: ["serve", "validate", "explain", "version"] },
 ];
 

@@ -53,6 +53,10 @@ export function bootConfigUrls(index: BootIndex): string[] {
     for (const text of entry?.values.values() ?? []) urls.push(...(text.match(PROXY_URL_IN_TEXT) ?? []));
   }
   for (const config of index.httpBootConfigs) if (config.spec.ukiURL) urls.push(config.spec.ukiURL);
+  // Switch images named as /image?… are redirected to the proxy, which serves only referenced blobs.
+  for (const config of index.switchBootConfigs) {
+    for (const url of [config.spec.onie?.installerURL, config.spec.onie?.updaterURL]) if (url) urls.push(url);
+  }
   return urls;
 }
 

@@ -166,6 +166,7 @@ export const serveOptionsSchema = v.object({
   "ca-file": v.optional(fileListSchema, ""),
   "public-url": publicUrlSchema,
   "uki-dir": optionalText,
+  "ztp-onie-at-root": booleanSchema,
   "trusted-proxies": cidrListSchema,
   "forwarded-for": v.picklist(FORWARDED_FOR_MODES, `must be one of ${FORWARDED_FOR_MODES.join(", ")}`),
   "default-uki-url": v.optional(v.pipe(v.string(), v.regex(UKI_URL_PATTERN, "must be an http(s) URL or a path starting with /"))),
@@ -369,5 +370,6 @@ export const explainOptionsSchema = v.object({
   ip: v.optional(v.string()),
   token: v.optional(v.string()),
   ...ignitionAccessFields,
+  serial: v.optional(v.string()),
 });
 export type ExplainOptions = v.InferOutput<typeof explainOptionsSchema>;

@@ -139,7 +139,13 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
   // A missing CRD at start is an install mistake, not an outage to ride out: say which and how to install it (exit 2).
   const missingCrds = await missingBootCrds(client);
   if (missingCrds === undefined) log.warn("could not ask the API server which CRDs it serves; starting anyway, the watches retry", { server: client.server });
-  else if (missingCrds.length > 0) throw new UsageError(describeMissingCrds(missingCrds, client.server));
+  else {
+    // SwitchBootConfig is ours alone: a cluster set up for the Go operator lacks it and must still boot its servers.
+    const optional = missingCrds.filter((descriptor) => descriptor.kind === "SwitchBootConfig");
+    const required = missingCrds.filter((descriptor) => descriptor.kind !== "SwitchBootConfig");
+    if (required.length > 0) throw new UsageError(describeMissingCrds(required, client.server));
+    if (optional.length > 0) log.warn(`${describeMissingCrds(optional, client.server)}; serving servers, switches appear once it is applied`);
+  }
   let reconciler: StatusReconciler | undefined;
   let translator: Translator | undefined;
   const modes = options["translator-modes"];

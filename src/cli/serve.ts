@@ -142,7 +142,7 @@ function reportUpdates(store: BootStore, log: Logger, metrics: BootMetrics): voi
     const current = new Set<string>();
     const diagnoses = diagnoseAll(index, store);
     const configsInError = diagnoses.filter((diagnosis) => diagnosis.state === "Error").length;
-    for (const kind of ["IPXEBootConfig", "HTTPBootConfig"] as const) {
+    for (const kind of ["IPXEBootConfig", "HTTPBootConfig", "SwitchBootConfig"] as const) {
       for (const state of ["Ready", "Error"] as const) {
         metrics.configs.set({ kind, state }, diagnoses.filter((diagnosis) => diagnosis.kind === kind && diagnosis.state === state).length);
       }
@@ -189,6 +189,7 @@ function reportUpdates(store: BootStore, log: Logger, metrics: BootMetrics): voi
       generation: store.generation,
       ipxeBootConfigs: index.ipxeBootConfigs.length,
       httpBootConfigs: index.httpBootConfigs.length,
+      switchBootConfigs: index.switchBootConfigs.length,
       secrets: index.secrets.size,
       problems: store.problems.length,
       conflicts: index.conflicts.length,
@@ -268,6 +269,7 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
       ukiDir: options["uki-dir"],
       // The samples' answers name /uki/ files; without a --uki-dir they come from the binary (placeholders).
       ...(options.source.type === "embedded" && options["uki-dir"] === undefined ? { builtInBootFiles: EMBEDDED_BOOT_FILES } : {}),
+      ztpOnieAtRoot: options["ztp-onie-at-root"],
     },
     ipxeTemplate: template.current,
     metrics,

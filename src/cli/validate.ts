@@ -154,6 +154,7 @@ async function reportOn(update: SnapshotUpdate, ipxeTemplatePath: string | undef
     for (const warning of diagnosis.warnings) warnings.push(`${diagnosis.kind} ${diagnosis.key}: ${warning}`);
   }
   const index = store.index;
-  const summary = `${index.ipxeBootConfigs.length} IPXEBootConfig, ${index.httpBootConfigs.length} HTTPBootConfig, ${index.secrets.size} Secret; ${errors.length} error(s), ${warnings.length} warning(s)`;
+  const switches = index.switchBootConfigs.length > 0 ? `${index.switchBootConfigs.length} SwitchBootConfig, ` : "";
+  const summary = `${index.ipxeBootConfigs.length} IPXEBootConfig, ${index.httpBootConfigs.length} HTTPBootConfig, ${switches}${index.secrets.size} Secret; ${errors.length} error(s), ${warnings.length} warning(s)`;
   return { errors, warnings, summary };
 }

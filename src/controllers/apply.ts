@@ -10,15 +10,18 @@ import type { ObjectKey } from "./work-queue.ts";
 export const RECONCILER_FIELD_MANAGER = "boot-operator";
 export const SERVED_FIELD_MANAGER = "boot-operator-served";
 
+/** The server kinds (what the translator writes). */
 export type ConfigKind = "IPXEBootConfig" | "HTTPBootConfig";
+/** Every kind whose status the writers keep: the server kinds and switches. */
+type StatusKind = ConfigKind | "SwitchBootConfig";
 
 /** One boot config, as the status writers queue it. */
 export interface ConfigRef extends ObjectKey {
-  kind: ConfigKind;
+  kind: StatusKind;
 }
 
 /** From the index's and the cache's "namespace/name" keys. */
-export function configRef(kind: ConfigKind, key: string): ConfigRef {
+export function configRef(kind: StatusKind, key: string): ConfigRef {
   return { kind, ...parseCacheKey(key) };
 }
 

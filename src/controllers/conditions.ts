@@ -16,7 +16,18 @@ export const RECONCILER_CONDITIONS = [CONDITION_READY, CONDITION_IDENTIFIERS_UNI
 const MAX_WARNINGS_MESSAGE = 8192;
 /** How far the last boot got (status.lastBoot): True while booting, False when completed or stalled (issue #15 §3). */
 export const CONDITION_BOOT_PROGRESSING = "BootProgressing";
-export const SERVED_CONDITIONS = [CONDITION_IPXE_SCRIPT_FETCHED, CONDITION_IGNITION_FETCHED, CONDITION_BOOT_PROGRESSING] as const;
+/** Switches (SwitchBootConfig): what each ZTP client fetched, by whom, with the versions it reported. */
+export const CONDITION_ONIE_INSTALLER_FETCHED = "ONIEInstallerFetched";
+export const CONDITION_ZTP_CONFIG_FETCHED = "ZTPConfigFetched";
+export const CONDITION_PROVISIONING_SCRIPT_FETCHED = "ProvisioningScriptFetched";
+export const SERVED_CONDITIONS = [
+  CONDITION_IPXE_SCRIPT_FETCHED,
+  CONDITION_IGNITION_FETCHED,
+  CONDITION_ONIE_INSTALLER_FETCHED,
+  CONDITION_ZTP_CONFIG_FETCHED,
+  CONDITION_PROVISIONING_SCRIPT_FETCHED,
+  CONDITION_BOOT_PROGRESSING,
+] as const;
 /** The Go operator's reasons for the *Fetched conditions (status True, written when a machine fetched). */
 export const REASON_IPXE_SCRIPT_DELIVERED = "IPXEScriptDelivered";
 export const REASON_IGNITION_DELIVERED = "IgnitionDataDelivered";
@@ -25,8 +36,8 @@ const REASON_INVALID_SPEC = "InvalidSpec";
 
 export interface ReconcilerStatus {
   state: BootConfigState;
-  /** Always both reconciler conditions, Ready first. */
-  conditions: [ready: Condition, identifiersUnique: Condition, ignitionWarnings: Condition];
+  /** Ready first, then IdentifiersUnique; the server kinds also get IgnitionWarnings (switches have no Ignition). */
+  conditions: [ready: Condition, identifiersUnique: Condition, ...ignitionWarnings: Condition[]];
 }
 
 /** metav1.Time: RFC 3339 with second precision. */
@@ -108,6 +119,7 @@ export function desiredStatus(diagnosis: Diagnosis, generation: number | undefin
     existing,
     now,
   );
+  if (diagnosis.kind === "SwitchBootConfig") return { state: diagnosis.state, conditions: [ready, unique] };
   return { state: diagnosis.state, conditions: [ready, unique, ignitionWarnings] };
 }
 

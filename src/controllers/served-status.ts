@@ -32,6 +32,9 @@ import {
   CONDITION_BOOT_PROGRESSING,
   CONDITION_IGNITION_FETCHED,
   CONDITION_IPXE_SCRIPT_FETCHED,
+  CONDITION_ONIE_INSTALLER_FETCHED,
+  CONDITION_PROVISIONING_SCRIPT_FETCHED,
+  CONDITION_ZTP_CONFIG_FETCHED,
   conditionMatches,
   REASON_IGNITION_DELIVERED,
   REASON_IPXE_SCRIPT_DELIVERED,
@@ -45,9 +48,36 @@ import { done, failed, KeyedWorkQueue, type ReconcileResult, requeueAfter } from
 interface PendingFetch {
   client: string;
   at: Date;
+  /** Switches: the ZTP protocol and what the client reported ("ONIE-VERSION 2019.11, …"). */
+  reported?: string;
 }
 
-type FetchedType = typeof CONDITION_IPXE_SCRIPT_FETCHED | typeof CONDITION_IGNITION_FETCHED;
+/** The conditions a fetch sets; BootProgressing is derived from the timeline instead. */
+type FetchedType = Exclude<(typeof SERVED_CONDITIONS)[number], typeof CONDITION_BOOT_PROGRESSING>;
+
+/** What each *Fetched condition says was delivered, and its reason (the server kinds' are the Go operator's). */
+const FETCHED: Record<FetchedType, { what: string; reason: string }> = {
+  [CONDITION_IPXE_SCRIPT_FETCHED]: { what: "IPXE script", reason: REASON_IPXE_SCRIPT_DELIVERED },
+  [CONDITION_IGNITION_FETCHED]: { what: "Ignition data", reason: REASON_IGNITION_DELIVERED },
+  [CONDITION_ONIE_INSTALLER_FETCHED]: { what: "ONIE installer", reason: "ONIEInstallerDelivered" },
+  [CONDITION_ZTP_CONFIG_FETCHED]: { what: "ZTP config", reason: "ZTPConfigDelivered" },
+  [CONDITION_PROVISIONING_SCRIPT_FETCHED]: { what: "Provisioning script", reason: "ProvisioningScriptDelivered" },
+};
+
+const MILESTONE_CONDITIONS: Partial<Record<ServedEvent["milestone"], FetchedType>> = {
+  "ipxe-script": CONDITION_IPXE_SCRIPT_FETCHED,
+  ignition: CONDITION_IGNITION_FETCHED,
+  "ztp-onie-installer": CONDITION_ONIE_INSTALLER_FETCHED,
+  "ztp-onie-updater": CONDITION_ONIE_INSTALLER_FETCHED,
+  "ztp-config": CONDITION_ZTP_CONFIG_FETCHED,
+  "ztp-script": CONDITION_PROVISIONING_SCRIPT_FETCHED,
+};
+
+/** "protocol sonic, SONiC-VERSION SONiC.202311.1, …": bounded, the values already made safe by the ZTP family. */
+function describeReported(ztp: NonNullable<ServedEvent["ztp"]>): string {
+  const text = [`protocol ${ztp.protocol}`, ...Object.entries(ztp.reported).map(([name, value]) => `${name} ${value}`)].join(", ");
+  return text.length > 1024 ? `${text.slice(0, 1023)}…` : text;
+}
 
 /** A write that failed: retried after 1 s, then less often, at most every 30 s; new fetches ride along. */
 const SERVED_WRITE_BACKOFF = { base: 1_000, cap: 30_000, jitter: 0.25 };
@@ -103,13 +133,13 @@ export function fetchedConditions(
     if ((SERVED_CONDITIONS as readonly string[]).includes(condition.type)) conditions.set(condition.type, condition);
   }
   for (const [type, fetch] of fetches) {
-    const ipxe = type === CONDITION_IPXE_SCRIPT_FETCHED;
-    const what = ipxe ? "IPXE script" : "Ignition data";
+    const { what, reason } = FETCHED[type];
+    const reported = fetch.reported ? ` It reported ${fetch.reported}.` : "";
     conditions.set(type, {
       type,
       status: "True",
-      reason: ipxe ? REASON_IPXE_SCRIPT_DELIVERED : REASON_IGNITION_DELIVERED,
-      message: `${what} has been successfully delivered to the client ${fetch.client || "(address unknown)"} at ${fetch.at.toISOString()}.`,
+      reason,
+      message: `${what} has been successfully delivered to the client ${fetch.client || "(address unknown)"} at ${fetch.at.toISOString()}.${reported}`,
       lastTransitionTime: rfc3339Seconds(fetch.at),
       ...(generation === undefined ? {} : { observedGeneration: generation }),
     });
@@ -185,7 +215,7 @@ export class ServedStatusWriter {
 
   /** Hot path: a Map update and, for the first fetch of a window, one timer. `timeline`: the one the event changed. */
   record(event: ServedEvent, timeline?: ConfigTimeline): void {
-    const type = event.milestone === "ipxe-script" ? CONDITION_IPXE_SCRIPT_FETCHED : event.milestone === "ignition" ? CONDITION_IGNITION_FETCHED : undefined;
+    const type = MILESTONE_CONDITIONS[event.milestone];
     const target = event.kind && event.configKey ? { kind: event.kind, key: event.configKey } : timeline;
     if ((!type && !timeline) || !target) return;
     this.stats.recorded++;
@@ -195,7 +225,7 @@ export class ServedStatusWriter {
     const forObject = this.pending.get(id) ?? { ref, fetches: new Map<FetchedType, PendingFetch>(), firstAt: now, lastAt: now };
     forObject.lastAt = now;
     this.pending.set(id, forObject);
-    if (type) forObject.fetches.set(type, { client: event.client, at: event.at });
+    if (type) forObject.fetches.set(type, { client: event.client, at: event.at, ...(event.ztp ? { reported: describeReported(event.ztp) } : {}) });
     // A failing object is already waiting for its backoff; that retry carries this fetch too.
     if (this.queue.retries(ref) === 0) this.queue.addAfter(ref, this.deps.flushIntervalMs ?? 1_000);
   }
@@ -226,7 +256,9 @@ export class ServedStatusWriter {
     const conditions = fetchedConditions(existing, generation, fetches);
     // The timeline: this replica's view merged with what status holds (another replica may have served part of it).
     const stored = bootFromStatus(raw.status?.lastBoot);
-    const boot = this.deps.timelines ? mergeBoots(stored, this.deps.timelines.get(ref.kind, `${ref.namespace}/${ref.name}`)?.boot) : undefined;
+    const timelineKind = ref.kind === "SwitchBootConfig" ? undefined : ref.kind;
+    const boot =
+      this.deps.timelines && timelineKind ? mergeBoots(stored, this.deps.timelines.get(timelineKind, `${ref.namespace}/${ref.name}`)?.boot) : undefined;
     const lastBoot = boot ? lastBootStatus(boot) : undefined;
     const storedShape = stored ? lastBootStatus(stored) : undefined;
     const lastBootChanged = lastBoot !== undefined && JSON.stringify(lastBoot) !== JSON.stringify(storedShape);

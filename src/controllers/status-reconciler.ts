@@ -5,7 +5,7 @@
 // and periodically as a safety net. Failed writes are retried by the work queue with backoff. Another writer
 // rewriting our status fields (status-fight.ts) is reported, and our writes to that object back off instead of
 // answering each rewrite at once, so two controllers never turn one object into a write storm.
-import { diagnoseHttpBootConfig, diagnoseIpxeBootConfig } from "../boot/diagnose.ts";
+import { diagnoseHttpBootConfig, diagnoseIpxeBootConfig, diagnoseSwitchBootConfig } from "../boot/diagnose.ts";
 import type { BootStore } from "../boot/store.ts";
 import { type BootIndex, describeConflict } from "../index/boot-index.ts";
 import { isNotFound, type KubeClient } from "../kube/client.ts";
@@ -150,8 +150,10 @@ export class StatusReconciler {
     const index = store.index;
     for (const key of index.ipxeByKey.keys()) this.queue.add(configRef("IPXEBootConfig", key));
     for (const key of index.httpByKey.keys()) this.queue.add(configRef("HTTPBootConfig", key));
+    for (const key of index.switchByKey.keys()) this.queue.add(configRef("SwitchBootConfig", key));
     // Invalid versions are not in the index, but their status must still say so.
-    for (const kind of ["IPXEBootConfig", "HTTPBootConfig"] as const) for (const key of source.invalidKeys(kind)) this.queue.add(configRef(kind, key));
+    for (const kind of ["IPXEBootConfig", "HTTPBootConfig", "SwitchBootConfig"] as const)
+      for (const key of source.invalidKeys(kind)) this.queue.add(configRef(kind, key));
     this.queue.kick();
   }
 
@@ -188,7 +190,7 @@ export class StatusReconciler {
     const { store, source, client, log, events } = this.deps;
     const key = cacheKeyOf(ref);
     // A Butane secret still translating on a worker: write its verdict, not "still being translated".
-    await store.settle(ref.kind, key);
+    if (ref.kind !== "SwitchBootConfig") await store.settle(ref.kind, key);
     const index = store.index;
     const id = refId(ref);
     const raw = source.rawObject(ref.kind, key) as RawConfig | undefined;
@@ -199,7 +201,14 @@ export class StatusReconciler {
     }
     const ipxe = ref.kind === "IPXEBootConfig" ? index.ipxeByKey.get(key) : undefined;
     const http = ref.kind === "HTTPBootConfig" ? index.httpByKey.get(key) : undefined;
-    const diagnosis = ipxe ? diagnoseIpxeBootConfig(index, store, ipxe) : http ? diagnoseHttpBootConfig(index, store, http) : undefined;
+    const switchConfig = ref.kind === "SwitchBootConfig" ? index.switchByKey.get(key) : undefined;
+    const diagnosis = ipxe
+      ? diagnoseIpxeBootConfig(index, store, ipxe)
+      : http
+        ? diagnoseHttpBootConfig(index, store, http)
+        : switchConfig
+          ? diagnoseSwitchBootConfig(index, store.ztp, switchConfig)
+          : undefined;
     const plan = planConfigStatus(raw, diagnosis, new Date(), source.invalidSpec(ref.kind, key));
     if (plan.action === "await-snapshot") {
       // Not in the index yet: its snapshot is still being coalesced. Again after the next snapshot, never dropped.

@@ -27,7 +27,8 @@ export function createApp(deps: HttpDeps): Hono<AppEnv> {
 function mountRoute(app: Hono<AppEnv>, route: CompiledRoute): void {
   const honoMethods = route.methods.includes("HEAD") && !route.methods.includes("GET") ? [...route.methods, "GET"] : [...route.methods];
   const methods: readonly string[] = route.methods;
-  const wildcard = route.path.endsWith("*");
+  // Wildcards and `:name{regex}` segments are checked against our own matcher too, whatever Hono's reading of them.
+  const wildcard = route.path.endsWith("*") || route.path.includes("{");
   const hasParams = route.path.includes(":");
   app.on(honoMethods, route.path, (c, next) => {
     if (!methods.includes(c.req.raw.method) || (wildcard && !route.matcher.test(c.req.path))) return next();

@@ -24,6 +24,8 @@ export interface HttpSettings {
   ukiDir: string | undefined;
   /** Files /uki/ serves when there is no ukiDir (the embedded samples' placeholders), by path below /uki/. */
   builtInBootFiles?: ReadonlyMap<string, string>;
+  /** --ztp-onie-at-root: ONIE's installer/updater names are answered at / as well as under /ztp/onie/. */
+  ztpOnieAtRoot?: boolean;
 }
 
 /** What /debug/machines shows: the boot timelines and the stall threshold (--boot-stall-timeout, in ms). */

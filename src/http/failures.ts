@@ -3,11 +3,12 @@
 
 /** Routes a booting machine (or its DHCP server) asks; failures elsewhere (/metrics, /readyz) are not boot failures. */
 export function isBootRoute(route: string): boolean {
-  return /^\/(ipxe|ignition|httpboot|uki|image)(\/|$)/.test(route);
+  // Switches (/ztp/…, and ONIE's names at / whose route is a :onie{…} pattern, or the path itself when unmatched).
+  return /^\/(ipxe|ignition|httpboot|uki|image|ztp)(\/|$)/.test(route) || /^\/(:onie\{|onie-(installer|updater))/.test(route);
 }
 
-/** Unknown-machine answers of the routes (ipxe, ignition, httpboot): "no IPXEBootConfig matches …" and the like. */
-const UNKNOWN_MACHINE = /^no (IPXEBootConfig|HTTPBootConfig)s? (matches|claims|or HTTPBootConfig has)\b/;
+/** Unknown-machine answers of the routes (ipxe, ignition, httpboot, ztp): "no IPXEBootConfig matches …" and the like. */
+const UNKNOWN_MACHINE = /^no (IPXEBootConfig|HTTPBootConfig|SwitchBootConfig)s? (matches|claims|or HTTPBootConfig has)\b/;
 
 export type FailureReason =
   | "unknown-machine"

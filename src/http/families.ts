@@ -10,6 +10,7 @@ import { imageProxyFamily } from "./image-proxy.ts";
 import { ipxeFamily } from "./ipxe.ts";
 import type { EndpointFamily } from "./routes.ts";
 import { ukiFamily } from "./uki.ts";
+import { ztpFamily } from "./ztp.ts";
 
 export function endpointFamilies(deps: HttpDeps): EndpointFamily[] {
   return [
@@ -21,5 +22,6 @@ export function endpointFamilies(deps: HttpDeps): EndpointFamily[] {
     imageProxyFamily(deps.imageProxy),
     certsFamily(deps),
     debugFamily(deps),
+    ztpFamily(deps),
   ];
 }

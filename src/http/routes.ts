@@ -19,9 +19,13 @@ type RouteHandler = (request: Request, context: RouteContext) => Response | Prom
 interface Route {
   /**
    * Literal segments, `:name` for one non-empty segment, and a final `*` for one or more characters below the
-   * prefix (`/uki/*` matches `/uki/a/b`, not `/uki` or `/uki/`). The subset Hono and Bun.serve both understand.
+   * prefix (`/uki/*` matches `/uki/a/b`, not `/uki` or `/uki/`). The subset Hono and Bun.serve both understand,
+   * plus `:name{regex}` (one segment matching the regex, no `/` in it; Hono's syntax) for names only known by their
+   * shape, such as ONIE's installer names at the root.
    */
   path: string;
+  /** A path the route answers, for the route-table test; needed only when `path` has a `:name{regex}` segment. */
+  samplePath?: string;
   methods: readonly Method[];
   handler: RouteHandler;
 }
@@ -38,6 +42,8 @@ export function compilePattern(pattern: string): RegExp {
   const parts = segments.map((segment, position) => {
     if (segment === "*" && position === segments.length - 1) return ".+";
     if (/^:[A-Za-z_][A-Za-z0-9_]*$/.test(segment)) return "[^/]+";
+    const constrained = /^:[A-Za-z_][A-Za-z0-9_]*\{([^{}/]+)\}$/.exec(segment)?.[1];
+    if (constrained !== undefined) return `(?:${constrained})`;
     if (/^[A-Za-z0-9._~-]*$/.test(segment)) return segment.replace(/\./g, "\\.");
     throw new Error(`route pattern ${JSON.stringify(pattern)}: unsupported segment ${JSON.stringify(segment)}`);
   });

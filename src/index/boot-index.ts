@@ -3,11 +3,21 @@
 // Who gets a machine when several configs claim one identifier is a security decision (the winner's script and
 // Ignition, SSH keys included, are what the machine boots): see rankClaimants for the rules and why each holds.
 
-import { canonicalIp, canonicalNetworkIdentifier, canonicalUuid, swapUuidByteOrder } from "../api/canonical.ts";
-import { DEFAULT_NAMESPACE, type HTTPBootConfig, type IPXEBootConfig, type ObjectMeta, objectKey, type Secret, secretValues } from "../api/index.ts";
+import { canonicalIp, canonicalMac, canonicalNetworkIdentifier, canonicalSerial, canonicalUuid, swapUuidByteOrder } from "../api/canonical.ts";
+import {
+  DEFAULT_NAMESPACE,
+  type HTTPBootConfig,
+  type IPXEBootConfig,
+  type ObjectMeta,
+  objectKey,
+  type Secret,
+  type SwitchBootConfig,
+  secretValues,
+} from "../api/index.ts";
 
-export type ConfigKind = "IPXEBootConfig" | "HTTPBootConfig";
-type IdentifierKind = "uuid" | "ip" | "mac";
+export type ConfigKind = "IPXEBootConfig" | "HTTPBootConfig" | "SwitchBootConfig";
+type IdentifierKind = "uuid" | "ip" | "mac" | "serial";
+type AnyConfig = IPXEBootConfig | HTTPBootConfig | SwitchBootConfig;
 
 /**
  * What a config is to the metal-operator translator, as verified by the Kubernetes source (never read from the
@@ -18,6 +28,8 @@ export type TranslatorRole = "active" | "standby";
 export interface ResourceSnapshot {
   ipxeBootConfigs: readonly IPXEBootConfig[];
   httpBootConfigs: readonly HTTPBootConfig[];
+  /** Optional so that snapshots built before switches existed (tests, tools) still read as "none". */
+  switchBootConfigs?: readonly SwitchBootConfig[];
   secrets: readonly Secret[];
   /**
    * Directory mode: in which order this process first saw each config (configId → rank, lower = earlier; one load
@@ -68,7 +80,7 @@ interface IdentifierConflict {
 }
 
 /** "default": no config names the machine, and --default-ipxe-config names the one it gets. */
-type MatchReason = "uuid" | "uuid-byte-swapped" | "ip" | "mac" | "mac-via-httpbootconfig" | "default";
+type MatchReason = "uuid" | "uuid-byte-swapped" | "ip" | "mac" | "mac-via-httpbootconfig" | "default" | "serial";
 
 export interface Match<T> {
   config: T;
@@ -224,7 +236,18 @@ export interface SecretEntry {
   values: Map<string, string>;
 }
 
-type TableName = "ipxeByUuid" | "ipxeByIp" | "httpByUuid" | "httpByIp" | "httpByMac";
+type TableName = "ipxeByUuid" | "ipxeByIp" | "httpByUuid" | "httpByIp" | "httpByMac" | "switchBySerial" | "switchByMac" | "switchByIp";
+
+const TABLE_KINDS: Record<TableName, [ConfigKind, IdentifierKind]> = {
+  ipxeByUuid: ["IPXEBootConfig", "uuid"],
+  ipxeByIp: ["IPXEBootConfig", "ip"],
+  httpByUuid: ["HTTPBootConfig", "uuid"],
+  httpByIp: ["HTTPBootConfig", "ip"],
+  httpByMac: ["HTTPBootConfig", "mac"],
+  switchBySerial: ["SwitchBootConfig", "serial"],
+  switchByMac: ["SwitchBootConfig", "mac"],
+  switchByIp: ["SwitchBootConfig", "ip"],
+};
 
 export class BootIndex {
   readonly ipxeByUuid = newClaims<IPXEBootConfig>();
@@ -232,6 +255,10 @@ export class BootIndex {
   readonly httpByUuid = newClaims<HTTPBootConfig>();
   readonly httpByIp = newClaims<HTTPBootConfig>();
   readonly httpByMac = newClaims<HTTPBootConfig>();
+  /** Switches, by the serial number, MACs and IPs their ZTP clients present (same claim rules as the servers). */
+  readonly switchBySerial = newClaims<SwitchBootConfig>();
+  readonly switchByMac = newClaims<SwitchBootConfig>();
+  readonly switchByIp = newClaims<SwitchBootConfig>();
   readonly secrets = new Map<string, SecretEntry>();
   /** secret namespace/name → configs referencing it, so a Secret change re-reconciles exactly those. */
   readonly configsBySecret = new Map<string, { kind: ConfigKind; key: string }[]>();
@@ -240,6 +267,8 @@ export class BootIndex {
   readonly httpBootConfigs: readonly HTTPBootConfig[];
   readonly ipxeByKey = new Map<string, IPXEBootConfig>();
   readonly httpByKey = new Map<string, HTTPBootConfig>();
+  readonly switchBootConfigs: readonly SwitchBootConfig[];
+  readonly switchByKey = new Map<string, SwitchBootConfig>();
   readonly claimScope: ClaimScope;
   private readonly translatorRoles: ReadonlyMap<string, TranslatorRole>;
 
@@ -249,12 +278,16 @@ export class BootIndex {
     this.translatorRoles = snapshot.translatorRoles ?? new Map();
     this.ipxeBootConfigs = byKey(snapshot.ipxeBootConfigs);
     this.httpBootConfigs = byKey(snapshot.httpBootConfigs);
+    this.switchBootConfigs = byKey(snapshot.switchBootConfigs ?? []);
     const contested: Record<TableName, Set<string>> = {
       ipxeByUuid: new Set(),
       ipxeByIp: new Set(),
       httpByUuid: new Set(),
       httpByIp: new Set(),
       httpByMac: new Set(),
+      switchBySerial: new Set(),
+      switchByMac: new Set(),
+      switchByIp: new Set(),
     };
     for (const config of this.ipxeBootConfigs) {
       const key = objectKey(config.metadata);
@@ -277,9 +310,22 @@ export class BootIndex {
         if (identifier?.kind === "mac") claim(this.httpByMac, contested.httpByMac, identifier.value, key, config);
       }
     }
-    const settle = <T extends IPXEBootConfig | HTTPBootConfig>(table: TableName, claims: Claims<T>, byKeyMap: Map<string, T>) => {
-      const kind: ConfigKind = table.startsWith("ipxe") ? "IPXEBootConfig" : "HTTPBootConfig";
-      const identifierKind: IdentifierKind = table.endsWith("Uuid") ? "uuid" : table.endsWith("Ip") ? "ip" : "mac";
+    for (const config of this.switchBootConfigs) {
+      const key = objectKey(config.metadata);
+      this.switchByKey.set(key, config);
+      const serial = config.spec.serialNumber === undefined ? null : canonicalSerial(config.spec.serialNumber);
+      if (serial) claim(this.switchBySerial, contested.switchBySerial, serial, key, config);
+      for (const raw of config.spec.macAddresses ?? []) {
+        const mac = canonicalMac(raw);
+        if (mac) claim(this.switchByMac, contested.switchByMac, mac, key, config);
+      }
+      for (const raw of config.spec.systemIPs ?? []) {
+        const ip = canonicalIp(raw);
+        if (ip) claim(this.switchByIp, contested.switchByIp, ip, key, config);
+      }
+    }
+    const settle = <T extends AnyConfig>(table: TableName, claims: Claims<T>, byKeyMap: Map<string, T>) => {
+      const [kind, identifierKind] = TABLE_KINDS[table];
       for (const identifier of contested[table]) {
         const keys = claims.claimants.get(identifier) ?? [];
         this.resolveConflict(snapshot, previous?.[table].claimants.get(identifier)?.[0], kind, identifierKind, identifier, keys, claims, byKeyMap);
@@ -290,7 +336,10 @@ export class BootIndex {
     settle("httpByUuid", this.httpByUuid, this.httpByKey);
     settle("httpByIp", this.httpByIp, this.httpByKey);
     settle("httpByMac", this.httpByMac, this.httpByKey);
-    const reference = (kind: ConfigKind, config: IPXEBootConfig | HTTPBootConfig, secretName: string | undefined): void => {
+    settle("switchBySerial", this.switchBySerial, this.switchByKey);
+    settle("switchByMac", this.switchByMac, this.switchByKey);
+    settle("switchByIp", this.switchByIp, this.switchByKey);
+    const reference = (kind: ConfigKind, config: AnyConfig, secretName: string | undefined): void => {
       if (!secretName) return;
       const secretKey = objectKey({ name: secretName, namespace: config.metadata.namespace });
       const list = this.configsBySecret.get(secretKey) ?? [];
@@ -303,6 +352,11 @@ export class BootIndex {
       reference("IPXEBootConfig", config, config.spec.ipxeScriptSecretRef?.name);
     }
     for (const config of this.httpBootConfigs) reference("HTTPBootConfig", config, config.spec.ignitionSecretRef?.name);
+    for (const config of this.switchBootConfigs) {
+      reference("SwitchBootConfig", config, config.spec.sonic?.ztpJSONSecretRef?.name);
+      reference("SwitchBootConfig", config, config.spec.provisioningScriptSecretRef?.name);
+      reference("SwitchBootConfig", config, config.spec.startupConfigSecretRef?.name);
+    }
     for (const object of snapshot.secrets) {
       const key = objectKey(object.metadata);
       this.secrets.set(key, { key, object, values: secretValues(object) });
@@ -310,7 +364,7 @@ export class BootIndex {
   }
 
   /** Orders the claimants of one contested identifier (rankClaimants) and records the conflict. */
-  private resolveConflict<T extends IPXEBootConfig | HTTPBootConfig>(
+  private resolveConflict<T extends AnyConfig>(
     snapshot: ResourceSnapshot,
     previousHolder: string | undefined,
     kind: ConfigKind,
@@ -340,7 +394,8 @@ export class BootIndex {
     if (!winnerConfig) return;
     claims.byIdentifier.set(identifier, winnerConfig);
     claims.claimants.set(identifier, [winner, ...ranking.losers.map((loser) => loser.claimant.key)]);
-    const winnerUuid = identifierKind === "uuid" && winnerConfig.spec.systemUUID ? canonicalUuid(winnerConfig.spec.systemUUID) : null;
+    const winnerUuid =
+      identifierKind === "uuid" && "systemUUID" in winnerConfig.spec && winnerConfig.spec.systemUUID ? canonicalUuid(winnerConfig.spec.systemUUID) : null;
     this.conflicts.push({
       kind,
       identifierKind,
@@ -352,7 +407,7 @@ export class BootIndex {
   }
 
   get configCount(): number {
-    return this.ipxeBootConfigs.length + this.httpBootConfigs.length;
+    return this.ipxeBootConfigs.length + this.httpBootConfigs.length + this.switchBootConfigs.length;
   }
 
   /** Conflicts in which the given config lost, for its status / for `validate`. */
@@ -391,6 +446,26 @@ export class BootIndex {
     const table = identifier.kind === "ip" ? this.httpByIp : this.httpByMac;
     const config = table.byIdentifier.get(identifier.value);
     return config ? { config, key: objectKey(config.metadata), reason: identifier.kind, identifier: identifier.value } : null;
+  }
+
+  /** A switch by the serial number its ZTP client reports (trimmed, case-insensitive). */
+  switchBySerialLookup(rawSerial: string): Match<SwitchBootConfig> | null {
+    const serial = canonicalSerial(rawSerial);
+    const config = serial ? this.switchBySerial.byIdentifier.get(serial) : undefined;
+    return config && serial ? { config, key: objectKey(config.metadata), reason: "serial", identifier: serial } : null;
+  }
+
+  /** A switch by a MAC in any notation canonicalMac accepts. */
+  switchByMacLookup(rawMac: string): Match<SwitchBootConfig> | null {
+    const mac = canonicalMac(rawMac);
+    const config = mac ? this.switchByMac.byIdentifier.get(mac) : undefined;
+    return config && mac ? { config, key: objectKey(config.metadata), reason: "mac", identifier: mac } : null;
+  }
+
+  switchByIpLookup(rawIp: string): Match<SwitchBootConfig> | null {
+    const ip = canonicalIp(rawIp);
+    const config = ip ? this.switchByIp.byIdentifier.get(ip) : undefined;
+    return config && ip ? { config, key: objectKey(config.metadata), reason: "ip", identifier: ip } : null;
   }
 
   secret(namespace: string, name: string): SecretEntry | undefined {

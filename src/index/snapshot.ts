@@ -38,14 +38,16 @@ export interface SnapshotUpdate {
 }
 
 export function snapshotOf(resources: readonly BootResource[]): ResourceSnapshot {
-  const snapshot = { ipxeBootConfigs: [], httpBootConfigs: [], secrets: [] } as {
+  const snapshot = { ipxeBootConfigs: [], httpBootConfigs: [], switchBootConfigs: [], secrets: [] } as {
     ipxeBootConfigs: ResourceSnapshot["ipxeBootConfigs"][number][];
     httpBootConfigs: ResourceSnapshot["httpBootConfigs"][number][];
+    switchBootConfigs: NonNullable<ResourceSnapshot["switchBootConfigs"]>[number][];
     secrets: ResourceSnapshot["secrets"][number][];
   };
   for (const resource of resources) {
     if (resource.kind === "IPXEBootConfig") snapshot.ipxeBootConfigs.push(resource.object);
     else if (resource.kind === "HTTPBootConfig") snapshot.httpBootConfigs.push(resource.object);
+    else if (resource.kind === "SwitchBootConfig") snapshot.switchBootConfigs.push(resource.object);
     else snapshot.secrets.push(resource.object);
   }
   return snapshot;

@@ -55,8 +55,16 @@ export const SERVER_BOOT_CONFIGURATIONS: ResourceDescriptor = {
   namespaced: true,
 };
 
-/** The two boot-config kinds by kind, for code that holds a kind name. */
-export const BOOT_CONFIG_RESOURCES = { IPXEBootConfig: IPXE_BOOT_CONFIGS, HTTPBootConfig: HTTP_BOOT_CONFIGS } as const;
+const SWITCH_BOOT_CONFIGS: ResourceDescriptor = {
+  group: API_GROUP,
+  version: API_VERSION,
+  resource: "switchbootconfigs",
+  kind: "SwitchBootConfig",
+  namespaced: true,
+};
+
+/** The boot-config kinds by kind, for code that holds a kind name. */
+export const BOOT_CONFIG_RESOURCES = { IPXEBootConfig: IPXE_BOOT_CONFIGS, HTTPBootConfig: HTTP_BOOT_CONFIGS, SwitchBootConfig: SWITCH_BOOT_CONFIGS } as const;
 
 /** "v1" for the core group, "group/version" otherwise: the apiVersion field of an object of this type. */
 export function apiVersionOf(type: ResourceType): string {

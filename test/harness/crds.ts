@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { REPO_ROOT } from "./appliance.ts";
 
 export const BOOT_CRD_PATHS = [join(REPO_ROOT, "manifests/crds/ipxebootconfigs.yaml"), join(REPO_ROOT, "manifests/crds/httpbootconfigs.yaml")];
+/** SwitchBootConfig's CRD, kept apart: the server tests run without it, as a cluster installed before switches does. */
+export const SWITCH_CRD_PATH = join(REPO_ROOT, "manifests/crds/switchbootconfigs.yaml");
 export const METAL_CRD_PATHS = [
   join(REPO_ROOT, "test/crds/metal.ironcore.dev_servers.yaml"),
   join(REPO_ROOT, "test/crds/metal.ironcore.dev_serverbootconfigurations.yaml"),

@@ -15,7 +15,7 @@ import { type KubeObjectLike, Reflector, type ReflectorChange } from "./reflecto
 import { type StatusFieldOwner, statusFieldOwners } from "./status-owners.ts";
 import { statusSaysHeld, type TranslatedConfig, type TranslatorEvidence, translatorRoles } from "./translator-trust.ts";
 
-export type WatchedKind = "IPXEBootConfig" | "HTTPBootConfig" | "Secret";
+export type WatchedKind = "IPXEBootConfig" | "HTTPBootConfig" | "SwitchBootConfig" | "Secret";
 /** Watched only to verify the translator's configs; their changes reach no reconciler. */
 type OwnerKind = "ServerBootConfiguration" | "Server";
 
@@ -95,7 +95,12 @@ export class KubeSource implements ResourceSource {
   readonly description: string;
   readonly reflectors = new Map<WatchedKind, Reflector>();
   // A record, not a Map: every kind has its entries from the start. Emit order is this key order.
-  private readonly entries: Record<WatchedKind, Map<string, Entry>> = { IPXEBootConfig: new Map(), HTTPBootConfig: new Map(), Secret: new Map() };
+  private readonly entries: Record<WatchedKind, Map<string, Entry>> = {
+    IPXEBootConfig: new Map(),
+    HTTPBootConfig: new Map(),
+    SwitchBootConfig: new Map(),
+    Secret: new Map(),
+  };
   private onUpdate: ((update: SnapshotUpdate) => void) | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private synced = new Set<WatchedKind>();
@@ -110,7 +115,7 @@ export class KubeSource implements ResourceSource {
     private readonly options: KubeSourceOptions,
   ) {
     this.description = `kube:${client.server}${options.namespace ? ` namespace ${options.namespace}` : " (all namespaces)"}`;
-    for (const kind of ["IPXEBootConfig", "HTTPBootConfig", "Secret"] as const) {
+    for (const kind of ["IPXEBootConfig", "HTTPBootConfig", "SwitchBootConfig", "Secret"] as const) {
       this.reflectors.set(
         kind,
         new Reflector(client, {
@@ -125,7 +130,16 @@ export class KubeSource implements ResourceSource {
             this.synced.add(kind);
             if (this.allSynced) this.firstSync?.();
           },
-          onError: (error, _phase, retryInMs) => options.onWatchError?.(kind, error, retryInMs),
+          onError: (error, phase, retryInMs) => {
+            options.onWatchError?.(kind, error, retryInMs);
+            // A cluster without the SwitchBootConfig CRD (or RBAC from before it) serves its servers anyway: the
+            // kind settles empty and the reflector keeps retrying, picking switches up once the CRD is installed.
+            const absent = isNotFound(error) || (error instanceof KubeApiError && error.status === 403);
+            if (kind === "SwitchBootConfig" && phase === "list" && absent && !this.synced.has(kind)) {
+              this.synced.add(kind);
+              if (this.allSynced) this.firstSync?.();
+            }
+          },
         }),
       );
     }
@@ -158,7 +172,7 @@ export class KubeSource implements ResourceSource {
   }
 
   get allSynced(): boolean {
-    return this.synced.size === 3 && (this.owners?.settled ?? true);
+    return this.synced.size === 4 && (this.owners?.settled ?? true);
   }
 
   /** The raw object as last seen on the API server (with status), for reconcilers comparing status. */
@@ -239,7 +253,7 @@ export class KubeSource implements ResourceSource {
   /** What the index needs beyond the resources to decide conflicts: verified translator roles, holders by status. */
   private claimEvidence(): Pick<ResourceSnapshot, "translatorRoles" | "heldBefore"> {
     const heldBefore = new Set<string>();
-    for (const kind of ["IPXEBootConfig", "HTTPBootConfig"] as const) {
+    for (const kind of ["IPXEBootConfig", "HTTPBootConfig", "SwitchBootConfig"] as const) {
       for (const [key, entry] of this.entries[kind]) {
         // Only a config served exactly as the API server has it: its status speaks for this version.
         if (!entry.resource || entry.invalid) continue;

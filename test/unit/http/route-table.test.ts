@@ -7,13 +7,15 @@ import { endpointFamilies } from "../../../src/http/families.ts";
 import { allowedMethods, compileFamilies, compilePattern, METHODS, queryOf, rawPathOf } from "../../../src/http/routes.ts";
 import { testApp } from "./harness.ts";
 
-const subject = testApp();
+// ONIE's names at / are on, so the table walked includes every route the appliance can mount.
+const subject = testApp({}, { settings: { ztpOnieAtRoot: true } });
 const families = endpointFamilies(subject.deps);
 const routes = compileFamilies(families);
 
-/** A concrete path a pattern matches: each `:param` and the final `*` replaced by sample segments. */
+/** A concrete path a route matches: its own sample, else each `:param` and the final `*` replaced by sample segments. */
 function samplePath(pattern: string): string {
-  return pattern.replace(/:[A-Za-z_][A-Za-z0-9_]*/g, "sample").replace(/\*$/, "a/b.efi");
+  const declared = routes.find((route) => route.path === pattern)?.samplePath;
+  return declared ?? pattern.replace(/:[A-Za-z_][A-Za-z0-9_]*/g, "sample").replace(/\*$/, "a/b.efi");
 }
 
 const NOT_THE_TABLE = /^no such endpoint: /;
@@ -105,6 +107,9 @@ describe("route patterns", () => {
     ["/uki/*", "/uki/", false],
     ["/uki/*", "/uki", false],
     ["/a.b", "/aXb", false],
+    ["/:name{onie-[a-z]+}", "/onie-installer", true],
+    ["/:name{onie-[a-z]+}", "/onie-", false],
+    ["/:name{onie-[a-z]+}", "/metrics", false],
   ])("%p matches %p: %p", (pattern, path, expected) => expect(compilePattern(pattern).test(path)).toBe(expected));
 
   test.each(["ipxe", "/ipxe/:uuid?", "/uki/*/x", "/x/{id}", "/a/:"])("%p is refused", (pattern) => expect(() => compilePattern(pattern)).toThrow());
