@@ -1,10 +1,10 @@
-// Bun.serve around the Hono app, with the limits a boot server on an untrusted segment needs. Besides the boot
+// Bun.serve around the app, with the limits a boot server on an untrusted segment needs. The boot listener mounts
+// the route table on Bun's native router (`routes`), everything else goes through the app's fetch. Besides the boot
 // listener there may be side listeners (health probes, metrics, image proxy: the Go operator's separate ports); they
 // serve the same app, limited to their paths, so every endpoint behaves the same on every port.
 import type { Server } from "bun";
-import type { Hono } from "hono";
 import type { Logger } from "../observability/log.ts";
-import type { AppEnv } from "./context.ts";
+import type { BootApp, NativeRoutes } from "./app.ts";
 
 export interface ListenAddress {
   hostname: string;
@@ -125,7 +125,7 @@ const PLACEHOLDER_ORIGIN = "http://no-usable-host.invalid";
 
 type BunServer = Server<undefined>;
 
-function routable(request: Request, bunServer: BunServer): { request: Request; env: Pick<BunServer, "requestIP"> } {
+function routable(request: Request, bunServer: BunServer): { request: Request; env: { requestIP(request: Request): { address: string } | null } } {
   if (!request.url.startsWith("/")) return { request, env: bunServer };
   // The rebuilt request is not the one Bun knows, so the peer address is looked up on the original.
   return { request: new Request(`${PLACEHOLDER_ORIGIN}${request.url}`, request), env: { requestIP: () => bunServer.requestIP(request) } };
@@ -134,8 +134,33 @@ function routable(request: Request, bunServer: BunServer): { request: Request; e
 const NOT_ON_THIS_PORT = (path: string): Response =>
   new Response(`no such endpoint on this port: ${path.replace(/[\r\n]+/g, " ")}\n`, { status: 404, headers: { "Content-Type": "text/plain; charset=utf-8" } });
 
-export function startHttpServer(app: Hono<AppEnv>, listen: ListenAddress, log: Logger, options: HttpServerOptions): RunningServer {
+/** Every native route refuses an oversized body first, as the fetch path does. */
+function guarded(routes: NativeRoutes): NativeRoutes {
+  const out: NativeRoutes = {};
+  for (const [path, methods] of Object.entries(routes)) {
+    const forPath: NativeRoutes[string] = {};
+    for (const [method, handler] of Object.entries(methods)) {
+      forPath[method as keyof typeof forPath] = (request, server) => oversizedBody(request.headers) ?? handler(request, server);
+    }
+    out[path] = forPath;
+  }
+  return out;
+}
+
+export function startHttpServer(app: BootApp, listen: ListenAddress, log: Logger, options: HttpServerOptions): RunningServer {
   const allow = options.allow;
+  const fetch = (received: Request, bunServer: BunServer): Response | Promise<Response> => {
+    const refused = oversizedBody(received.headers);
+    if (refused) return refused;
+    const { request, env } = routable(received, bunServer);
+    if (allow) {
+      const path = new URL(request.url).pathname;
+      if (!allow(path)) return NOT_ON_THIS_PORT(path);
+    }
+    return app.fetch(request, env);
+  };
+  // Side listeners answer only some paths: they keep the one fetch path, where that filter sits.
+  const routes = allow ? undefined : guarded(app.nativeRoutes(fetch));
   const server = Bun.serve({
     hostname: listen.hostname,
     port: listen.port,
@@ -143,16 +168,8 @@ export function startHttpServer(app: Hono<AppEnv>, listen: ListenAddress, log: L
     // Closes connections idle for this long (slowloris, abandoned downloads); active transfers are not idle.
     idleTimeout: options.idleTimeoutSeconds,
     ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),
-    fetch: (received, bunServer) => {
-      const refused = oversizedBody(received.headers);
-      if (refused) return refused;
-      const { request, env } = routable(received, bunServer);
-      if (allow) {
-        const path = new URL(request.url).pathname;
-        if (!allow(path)) return NOT_ON_THIS_PORT(path);
-      }
-      return app.fetch(request, env);
-    },
+    ...(routes ? { routes } : {}),
+    fetch,
     error: (error) => {
       log.error("unhandled server error", { error: error.message });
       return new Response("internal error\n", { status: 500, headers: { "Content-Type": "text/plain; charset=utf-8" } });
