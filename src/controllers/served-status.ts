@@ -65,16 +65,22 @@ export function fetchedConditions(
   return [...conditions.values()];
 }
 
-function refId(ref: ConfigRef): string {
-  return `${ref.kind}|${ref.namespace}/${ref.name}`;
+/** Everything known about one object: what waits to be written and what was written last, per condition type. */
+interface Slot {
+  ref: ConfigRef;
+  pending: Map<FetchedType, PendingFetch>;
+  written: Map<FetchedType, PendingFetch>;
+  /** Waiting for the next flush, or owned by the work queue (a write in flight or backing off). */
+  queued: boolean;
 }
 
 export class ServedStatusWriter {
   readonly stats = { recorded: 0, writes: 0, errors: 0 };
-  /** Fetches not written yet, per object. */
-  private readonly pending = new Map<string, { ref: ConfigRef; fetches: Map<FetchedType, PendingFetch> }>();
-  /** What was last written per object and condition type, to skip re-writing the same client's fetch too often. */
-  private readonly written = new Map<string, PendingFetch>();
+  /** kind → namespace/name → slot. The index hands out the same key string per config, so lookups hash nothing new. */
+  private readonly slots = new Map<string, Map<string, Slot>>();
+  /** Slots with fetches that wait for the next flush. */
+  private dirty: Slot[] = [];
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly queue: KeyedWorkQueue<ConfigRef>;
 
   constructor(
@@ -103,46 +109,88 @@ export class ServedStatusWriter {
 
   /** Writes what is still pending once, then stops. */
   async stop(): Promise<void> {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.dirty = [];
     await this.queue.stop();
-    for (const { ref } of [...this.pending.values()]) {
-      const result = await this.write(ref);
-      if (result.type === "error") {
-        this.stats.errors++;
-        this.deps.log.warn("could not record fetch in status", { config: describeConfig(ref), error: result.error.message });
+    for (const forKind of this.slots.values()) {
+      for (const slot of forKind.values()) {
+        if (slot.pending.size === 0) continue;
+        const result = await this.write(slot.ref);
+        if (result.type === "error") {
+          this.stats.errors++;
+          this.deps.log.warn("could not record fetch in status", { config: describeConfig(slot.ref), error: result.error.message });
+        }
       }
     }
   }
 
-  /** Hot path: a Map update and, for the first fetch of a window, one timer. */
+  /**
+   * Hot path, O(1) and allocation-free for a repeat: two Map gets, and a fetch already written for the same client
+   * within the rewrite interval is dropped here. New information marks the object for the next flush; one timer
+   * per flush interval serves every object.
+   */
   record(event: ServedEvent): void {
     const type = event.milestone === "ipxe-script" ? CONDITION_IPXE_SCRIPT_FETCHED : event.milestone === "ignition" ? CONDITION_IGNITION_FETCHED : undefined;
     if (!type || !event.kind || !event.configKey) return;
     this.stats.recorded++;
-    const ref = configRef(event.kind, event.configKey);
-    const id = refId(ref);
-    const forObject = this.pending.get(id) ?? { ref, fetches: new Map<FetchedType, PendingFetch>() };
-    this.pending.set(id, forObject);
-    forObject.fetches.set(type, { client: event.client, at: event.at });
-    // A failing object is already waiting for its backoff; that retry carries this fetch too.
-    if (this.queue.retries(ref) === 0) this.queue.addAfter(ref, this.deps.flushIntervalMs ?? 1_000);
+    let forKind = this.slots.get(event.kind);
+    if (!forKind) {
+      forKind = new Map();
+      this.slots.set(event.kind, forKind);
+    }
+    let slot = forKind.get(event.configKey);
+    if (!slot) {
+      slot = { ref: configRef(event.kind, event.configKey), pending: new Map(), written: new Map(), queued: false };
+      forKind.set(event.configKey, slot);
+    }
+    const last = slot.written.get(type);
+    if (last && last.client === event.client && event.at.getTime() - last.at.getTime() < this.minRewriteIntervalMs()) return;
+    slot.pending.set(type, { client: event.client, at: event.at });
+    if (slot.queued) return;
+    slot.queued = true;
+    this.dirty.push(slot);
+    if (!this.flushTimer) {
+      this.flushTimer = setTimeout(() => this.flush(), this.deps.flushIntervalMs ?? 1_000);
+      // Pending fetches must not keep a stopping process alive; stop() writes them.
+      this.flushTimer.unref?.();
+    }
+  }
+
+  private minRewriteIntervalMs(): number {
+    return this.deps.minRewriteIntervalMs ?? 10_000;
+  }
+
+  /** Hands every marked object to the work queue (bounded concurrency, backoff on failure). */
+  private flush(): void {
+    this.flushTimer = undefined;
+    const ready = this.dirty;
+    this.dirty = [];
+    for (const slot of ready) this.queue.add(slot.ref);
+    this.queue.kick();
+  }
+
+  private slotOf(ref: ConfigRef): Slot | undefined {
+    return this.slots.get(ref.kind)?.get(cacheKeyOf(ref));
   }
 
   private async write(ref: ConfigRef): Promise<ReconcileResult> {
-    const id = refId(ref);
-    const allFetches = this.pending.get(id)?.fetches;
-    if (!allFetches) return done;
-    this.pending.delete(id);
-    const minInterval = this.deps.minRewriteIntervalMs ?? 10_000;
+    const slot = this.slotOf(ref);
+    if (!slot) return done;
+    const allFetches = slot.pending;
+    slot.pending = new Map();
+    slot.queued = false;
+    const minInterval = this.minRewriteIntervalMs();
     const fetches = new Map(
       [...allFetches].filter(([type, fetch]) => {
-        const last = this.written.get(`${id}|${type}`);
+        const last = slot.written.get(type);
         return !last || last.client !== fetch.client || fetch.at.getTime() - last.at.getTime() >= minInterval;
       }),
     );
     if (fetches.size === 0) return done;
     const raw = this.deps.source.rawObject(ref.kind, cacheKeyOf(ref)) as RawConfig | undefined;
     if (!raw) {
-      for (const type of SERVED_CONDITIONS) this.written.delete(`${id}|${type}`); // deleted: forget it
+      this.slots.get(ref.kind)?.delete(cacheKeyOf(ref)); // deleted: forget it
       return done;
     }
     const conditions = fetchedConditions(raw.status?.conditions ?? [], raw.metadata?.generation, fetches);
@@ -150,14 +198,14 @@ export class ServedStatusWriter {
       await applyStatus(this.deps.client, ref, { conditions }, SERVED_FIELD_MANAGER);
     } catch (error) {
       if (isNotFound(error)) return done; // deleted meanwhile
-      // Keep the newest information for the retry unless newer fetches replaced it meanwhile.
-      const again = this.pending.get(id) ?? { ref, fetches: new Map<FetchedType, PendingFetch>() };
-      for (const [type, fetch] of fetches) if (!again.fetches.has(type)) again.fetches.set(type, fetch);
-      this.pending.set(id, again);
+      // Keep the newest information for the retry unless newer fetches replaced it meanwhile; the queue's backoff
+      // retry carries it (and whatever arrives until then), so the slot stays owned by the queue.
+      for (const [type, fetch] of fetches) if (!slot.pending.has(type)) slot.pending.set(type, fetch);
+      slot.queued = true;
       return failed(error);
     }
     this.stats.writes++;
-    for (const [type, fetch] of fetches) this.written.set(`${id}|${type}`, fetch);
+    for (const [type, fetch] of fetches) slot.written.set(type, fetch);
     return done;
   }
 }
