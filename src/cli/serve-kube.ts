@@ -27,7 +27,9 @@ function podNamespace(): string | undefined {
 
 export async function runKubeServe(options: ServeOptions): Promise<void> {
   const log = createLogger(options["log-level"]);
-  const client = new KubeClient(loadKubeConfig(options.kubeconfig));
+  const client = new KubeClient(loadKubeConfig(options.kubeconfig), {
+    rateLimit: { qps: options["kube-api-qps"], burst: options["kube-api-burst"] },
+  });
   let reconciler: StatusReconciler | undefined;
   let translator: Translator | undefined;
   const modes = options["translator-modes"];

@@ -3,6 +3,7 @@
 // requests that never answer, paginated LIST, and typed errors carrying the HTTP status and Status reason.
 import { KubeConfig, Watch } from "@kubernetes/client-node";
 import fetch from "node-fetch";
+import { TokenBucket, type TokenBucketOptions } from "./rate-limit.ts";
 
 /** metav1.StatusReason values: a reason outside this set came from something else (a proxy's status text). */
 const STATUS_REASONS: ReadonlySet<string> = new Set([
@@ -98,6 +99,8 @@ export interface WatchHandle {
 interface KubeClientOptions {
   /** Per-request timeout for non-watch calls. */
   requestTimeoutMs?: number;
+  /** Token bucket for non-watch requests (--kube-api-qps / --kube-api-burst); unlimited when unset. */
+  rateLimit?: TokenBucketOptions;
 }
 
 export function loadKubeConfig(kubeconfigPath: string | undefined): KubeConfig {
@@ -111,6 +114,7 @@ export function loadKubeConfig(kubeconfigPath: string | undefined): KubeConfig {
 export class KubeClient {
   private readonly watcher: Watch;
   private readonly requestTimeoutMs: number;
+  private readonly limiter: TokenBucket | undefined;
 
   constructor(
     readonly config: KubeConfig,
@@ -118,6 +122,7 @@ export class KubeClient {
   ) {
     this.watcher = new Watch(config);
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.limiter = options.rateLimit ? new TokenBucket(options.rateLimit) : undefined;
   }
 
   get server(): string {
@@ -131,6 +136,8 @@ export class KubeClient {
     path: string,
     options: { query?: Record<string, string | number | boolean | undefined>; body?: unknown; contentType?: string; timeoutMs?: number } = {},
   ): Promise<T> {
+    // Watches are long-lived and not counted (as in client-go); every other request waits for its token.
+    if (this.limiter) await this.limiter.take();
     const url = new URL(this.server.replace(/\/+$/, "") + path);
     for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
     const init = await this.config.applyToFetchOptions({});
