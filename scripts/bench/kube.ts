@@ -72,7 +72,7 @@ export async function countStatusWrites(controlPlane: ControlPlane): Promise<num
 export async function waitForStatusWritesToSettle(
   controlPlane: ControlPlane,
   options: { quietMs: number; timeoutMs: number },
-): Promise<{ writes: number; settled: boolean; elapsedMs: number }> {
+): Promise<{ writes: number; settled: boolean; elapsedMs: number; lastWriteMs: number }> {
   const started = performance.now();
   let last = await countStatusWrites(controlPlane);
   let lastChange = performance.now();
@@ -88,7 +88,8 @@ export async function waitForStatusWritesToSettle(
     "status writes to stop",
     { timeoutMs: options.timeoutMs, intervalMs: 500 },
   ).catch(() => false);
-  return { writes: last, settled, elapsedMs: performance.now() - started };
+  // lastWriteMs: when the counter last moved, from the start of waiting (the quiet period not included).
+  return { writes: last, settled, elapsedMs: performance.now() - started, lastWriteMs: lastChange - started };
 }
 
 export async function patchKernelUrl(controlPlane: ControlPlane, machine: Machine, revision: number): Promise<void> {

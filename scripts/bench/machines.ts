@@ -210,7 +210,8 @@ export function requestLines(machines: readonly Machine[], route: "ipxe" | "igni
     if (route === "ipxe") lines.push(`/ipxe/${machine.uuid}\t`);
     else if (route === "ignition-raw" && machine.ignitionFormat === "ignition") lines.push(`/ignition/${machine.uuid}\t`);
     else if (route === "ignition-fcos" && machine.ignitionFormat === "fcos") lines.push(`/ignition/${machine.uuid}\t`);
-    else if (route === "httpboot") lines.push(`/httpboot\t${machine.ip}`);
+    // The DHCP pattern: FeDHCP names the machine by its own "IP, MAC" pair on every DHCP message.
+    else if (route === "httpboot") lines.push(`/httpboot\t${machine.ip}, ${machine.mac}`);
   }
   return `${lines.join("\n")}\n`;
 }

@@ -5,6 +5,8 @@ const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 
 /** Lower-case 8-4-4-4-12 form, or null. Accepts braces and a missing-dash 32-hex form (some BMCs print that). */
 export function canonicalUuid(input: string): string | null {
+  // Already canonical (every request for a UUID the machine's own firmware printed): one test, no copies.
+  if (UUID_PATTERN.test(input)) return input;
   let text = input.trim().toLowerCase();
   if (text.startsWith("{") && text.endsWith("}")) text = text.slice(1, -1);
   if (/^[0-9a-f]{32}$/.test(text)) {
@@ -13,24 +15,20 @@ export function canonicalUuid(input: string): string | null {
   return UUID_PATTERN.test(text) ? text : null;
 }
 
-function reverseHexBytes(group: string): string {
-  let out = "";
-  for (let i = group.length - 2; i >= 0; i -= 2) out += group.slice(i, i + 2);
-  return out;
-}
-
 /**
  * The same UUID with its first three groups byte-swapped. SMBIOS stores them little-endian; firmware (and iPXE's
  * ${uuid}) and Redfish/dmidecode disagree about whether to swap, so a config written from one source must match a
- * machine reporting the other. Input must already be canonical.
+ * machine reporting the other. Input must already be canonical (fixed positions: 8-4-4-4-12).
  */
-export function swapUuidByteOrder(canonical: string): string {
-  const [a = "", b = "", c = "", d = "", e = ""] = canonical.split("-");
-  return `${reverseHexBytes(a)}-${reverseHexBytes(b)}-${reverseHexBytes(c)}-${d}-${e}`;
+export function swapUuidByteOrder(c: string): string {
+  return `${c.slice(6, 8)}${c.slice(4, 6)}${c.slice(2, 4)}${c.slice(0, 2)}-${c.slice(11, 13)}${c.slice(9, 11)}-${c.slice(16, 18)}${c.slice(14, 16)}${c.slice(18)}`;
 }
 
 /** Lower-case colon form "aa:bb:cc:dd:ee:ff", or null. Accepts ":", "-", Cisco "aabb.ccdd.eeff" and bare hex. */
+const CANONICAL_MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/;
+
 export function canonicalMac(input: string): string | null {
+  if (CANONICAL_MAC.test(input)) return input;
   const text = input.trim().toLowerCase();
   let hex: string;
   if (/^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$/.test(text)) hex = text.replace(/[:-]/g, "");
@@ -130,7 +128,11 @@ function formatIpv6(words: Ipv6Words): string {
 type IpFamily = 4 | 6;
 
 /** Canonical IP text or null: IPv4 dotted quad; IPv6 per RFC 5952; IPv4-mapped IPv6 becomes IPv4; zone ids dropped. */
+/** A dotted quad without leading zeros: already the canonical form. */
+const CANONICAL_IPV4 = /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$/;
+
 export function canonicalIp(input: string): string | null {
+  if (CANONICAL_IPV4.test(input)) return input;
   let text = input.trim().toLowerCase();
   if (text.startsWith("[") && text.endsWith("]")) text = text.slice(1, -1);
   if (!text.includes(":")) {

@@ -18,9 +18,26 @@ export type ForwardedForMode = (typeof FORWARDED_FOR_MODES)[number];
 /** `identifiers` is never empty; the first one names the booting machine. */
 type HttpBootIdentity = { ok: true; identifiers: [string, ...string[]]; via: "peer" | "forwarded"; peer: string } | { ok: false; reason: string };
 
+/**
+ * Verdicts per --trusted-proxies list and peer: a DHCP server asks on every DHCP message from the same few
+ * addresses, so the CIDR walk is done once per address. Bounded: cleared when it holds too many peers.
+ */
+const trustVerdicts = new WeakMap<readonly Cidr[], Map<string, boolean>>();
+const MAX_REMEMBERED_PEERS = 4096;
+
 function isTrustedPeer(peer: string, trustedProxies: readonly Cidr[]): boolean {
+  let verdicts = trustVerdicts.get(trustedProxies);
+  if (!verdicts) {
+    verdicts = new Map();
+    trustVerdicts.set(trustedProxies, verdicts);
+  }
+  const known = verdicts.get(peer);
+  if (known !== undefined) return known;
   const canonical = canonicalIp(peer);
-  return canonical !== null && trustedProxies.some((cidr) => cidrContains(cidr, canonical));
+  const trusted = canonical !== null && trustedProxies.some((cidr) => cidrContains(cidr, canonical));
+  if (verdicts.size >= MAX_REMEMBERED_PEERS) verdicts.clear();
+  verdicts.set(peer, trusted);
+  return trusted;
 }
 
 export function httpBootIdentity(
@@ -32,10 +49,13 @@ export function httpBootIdentity(
   const peer = canonicalIp(peerAddress);
   if (!peer) return { ok: false, reason: `cannot parse the peer address ${JSON.stringify(peerAddress)}` };
   if (!isTrustedPeer(peer, trustedProxies)) return { ok: true, identifiers: [peer], via: "peer", peer };
-  const entries = (forwardedFor ?? "")
-    .split(",")
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== "");
+  const entries: string[] = [];
+  if (forwardedFor) {
+    for (const part of forwardedFor.split(",")) {
+      const entry = part.trim();
+      if (entry !== "") entries.push(entry);
+    }
+  }
   if (mode === "rightmost") return rightmostIdentity(entries, trustedProxies, peer);
   const identifiers: string[] = [];
   for (const entry of entries) {

@@ -276,6 +276,21 @@ export const FLAGS: readonly FlagSpec[] = [
     commands: ["serve", "explain"],
   },
   {
+    name: "kube-api-qps",
+    valueName: "QPS",
+    defaultValue: "1000",
+    description:
+      "requests per second to the API server (--source kube; token bucket as client-go's, watches not counted); 20 000 status writes at start-up take about 20 s at the defaults",
+    commands: ["serve"],
+  },
+  {
+    name: "kube-api-burst",
+    valueName: "N",
+    defaultValue: "2000",
+    description: "requests to the API server allowed at once above --kube-api-qps (the token bucket's size)",
+    commands: ["serve"],
+  },
+  {
     name: "namespace",
     valueName: "NS",
     defaultValue: "",

@@ -135,6 +135,7 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
   const kubeMetrics = createKubeMetrics(metrics.registry);
   const client = new KubeClient(kubeConfigOrExit(options.kubeconfig), {
     onRequestDone: (verb, code) => kubeMetrics.kubeApiRequests.inc({ verb, code }),
+    rateLimit: { qps: options["kube-api-qps"], burst: options["kube-api-burst"] },
   });
   // A missing CRD at start is an install mistake, not an outage to ride out: say which and how to install it (exit 2).
   const missingCrds = await missingBootCrds(client);

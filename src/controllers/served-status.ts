@@ -111,14 +111,6 @@ export function bootProgressingCondition(progress: BootProgress, generation: num
   };
 }
 
-interface PendingWrite {
-  ref: ConfigRef;
-  fetches: Map<FetchedType, PendingFetch>;
-  /** When the first and the latest milestone of this burst were recorded (ms). */
-  firstAt: number;
-  lastAt: number;
-}
-
 /**
  * The *Fetched conditions to apply, pure: the ones already on the object (applying never drops one another replica
  * wrote) with the new fetches laid over them.
@@ -147,16 +139,25 @@ export function fetchedConditions(
   return [...conditions.values()];
 }
 
-function refId(ref: ConfigRef): string {
-  return `${ref.kind}|${ref.namespace}/${ref.name}`;
+/** Everything known about one object: what waits to be written and what was written last, per condition type. */
+interface Slot {
+  ref: ConfigRef;
+  pending: Map<FetchedType, PendingFetch>;
+  written: Map<FetchedType, PendingFetch>;
+  /** Waiting for the next flush, or owned by the work queue (a write in flight or backing off). */
+  queued: boolean;
+  /** When the first and the latest news of the current burst were recorded (ms). */
+  firstAt: number;
+  lastAt: number;
 }
 
 export class ServedStatusWriter {
   readonly stats = { recorded: 0, writes: 0, errors: 0 };
-  /** Fetches and milestones not written yet, per object. */
-  private readonly pending = new Map<string, PendingWrite>();
-  /** What was last written per object and condition type, to skip re-writing the same client's fetch too often. */
-  private readonly written = new Map<string, PendingFetch>();
+  /** kind → namespace/name → slot. The index hands out the same key string per config, so lookups hash nothing new. */
+  private readonly slots = new Map<string, Map<string, Slot>>();
+  /** Slots with news that wait for the next flush. */
+  private dirty: Slot[] = [];
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly queue: KeyedWorkQueue<ConfigRef>;
 
   constructor(
@@ -192,19 +193,27 @@ export class ServedStatusWriter {
     this.queue.start();
   }
 
-  /** Configs whose fetches are not written yet: the status write backlog. */
+  /** Configs with news not written yet: the status write backlog (counted when scraped, not per request). */
   get backlog(): number {
-    return this.pending.size;
+    let count = 0;
+    for (const forKind of this.slots.values()) for (const slot of forKind.values()) if (slot.queued) count++;
+    return count;
   }
 
   /** Writes what is still pending once, then stops. */
   async stop(): Promise<void> {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.dirty = [];
     await this.queue.stop();
-    for (const { ref } of [...this.pending.values()]) {
-      const result = await this.write(ref, true);
-      if (result.type === "error") {
-        this.stats.errors++;
-        this.deps.log.warn("could not record fetch in status", { config: describeConfig(ref), error: result.error.message });
+    for (const forKind of this.slots.values()) {
+      for (const slot of forKind.values()) {
+        if (slot.pending.size === 0 && !slot.queued) continue;
+        const result = await this.write(slot.ref, true);
+        if (result.type === "error") {
+          this.stats.errors++;
+          this.deps.log.warn("could not record fetch in status", { config: describeConfig(slot.ref), error: result.error.message });
+        }
       }
     }
   }
@@ -213,42 +222,90 @@ export class ServedStatusWriter {
     return this.deps.now?.() ?? Date.now();
   }
 
-  /** Hot path: a Map update and, for the first fetch of a window, one timer. `timeline`: the one the event changed. */
+  /**
+   * Hot path, O(1) and allocation-free for a repeat: two Map gets, and a fetch already written for the same client
+   * within the rewrite interval is dropped here. New information (a fetch, or a milestone that changed `timeline`)
+   * marks the object for the next flush; one timer per flush interval serves every object.
+   */
   record(event: ServedEvent, timeline?: ConfigTimeline): void {
     const type = MILESTONE_CONDITIONS[event.milestone];
-    const target = event.kind && event.configKey ? { kind: event.kind, key: event.configKey } : timeline;
-    if ((!type && !timeline) || !target) return;
+    const kind = event.kind && event.configKey ? event.kind : timeline?.kind;
+    const key = event.kind && event.configKey ? event.configKey : timeline?.key;
+    if ((!type && !timeline) || !kind || !key) return;
     this.stats.recorded++;
-    const ref = configRef(target.kind, target.key);
-    const id = refId(ref);
+    let forKind = this.slots.get(kind);
+    if (!forKind) {
+      forKind = new Map();
+      this.slots.set(kind, forKind);
+    }
+    let slot = forKind.get(key);
+    if (!slot) {
+      slot = { ref: configRef(kind, key), pending: new Map(), written: new Map(), queued: false, firstAt: 0, lastAt: 0 };
+      forKind.set(key, slot);
+    }
+    let news = timeline !== undefined;
+    if (type) {
+      const last = slot.written.get(type);
+      const repeat = last !== undefined && last.client === event.client && event.at.getTime() - last.at.getTime() < this.minRewriteIntervalMs();
+      if (!repeat) {
+        slot.pending.set(type, { client: event.client, at: event.at, ...(event.ztp ? { reported: describeReported(event.ztp) } : {}) });
+        news = true;
+      }
+    }
+    if (!news) return;
     const now = this.now();
-    const forObject = this.pending.get(id) ?? { ref, fetches: new Map<FetchedType, PendingFetch>(), firstAt: now, lastAt: now };
-    forObject.lastAt = now;
-    this.pending.set(id, forObject);
-    if (type) forObject.fetches.set(type, { client: event.client, at: event.at, ...(event.ztp ? { reported: describeReported(event.ztp) } : {}) });
-    // A failing object is already waiting for its backoff; that retry carries this fetch too.
-    if (this.queue.retries(ref) === 0) this.queue.addAfter(ref, this.deps.flushIntervalMs ?? 1_000);
+    slot.lastAt = now;
+    if (slot.queued) return;
+    slot.firstAt = now;
+    slot.queued = true;
+    this.dirty.push(slot);
+    if (!this.flushTimer) {
+      this.flushTimer = setTimeout(() => this.flush(), this.deps.flushIntervalMs ?? 1_000);
+      // Pending fetches must not keep a stopping process alive; stop() writes them.
+      this.flushTimer.unref?.();
+    }
+  }
+
+  private minRewriteIntervalMs(): number {
+    return this.deps.minRewriteIntervalMs ?? 10_000;
+  }
+
+  /** Hands every marked object to the work queue (bounded concurrency, backoff on failure). */
+  private flush(): void {
+    this.flushTimer = undefined;
+    const ready = this.dirty;
+    this.dirty = [];
+    for (const slot of ready) this.queue.add(slot.ref);
+    this.queue.kick();
+  }
+
+  private slotOf(ref: ConfigRef): Slot | undefined {
+    return this.slots.get(ref.kind)?.get(cacheKeyOf(ref));
   }
 
   /** `flushNow`: on stop, write what is pending even in the middle of a burst. */
   private async write(ref: ConfigRef, flushNow = false): Promise<ReconcileResult> {
-    const id = refId(ref);
+    const slot = this.slotOf(ref);
+    if (!slot) return done;
     const now = this.now();
     const flushMs = this.deps.flushIntervalMs ?? 1_000;
-    const entry = this.pending.get(id);
-    // Still in a burst: wait until it is quiet (bounded), so the burst is one write.
-    if (!flushNow && entry && now - entry.lastAt < flushMs && now - entry.firstAt < MAX_COALESCE_MS) return requeueAfter(flushMs - (now - entry.lastAt));
-    this.pending.delete(id);
-    const minInterval = this.deps.minRewriteIntervalMs ?? 10_000;
+    // Still in a burst (a boot makes ~5 milestones within seconds): wait until it is quiet, bounded, so it is one write.
+    if (!flushNow && slot.queued && now - slot.lastAt < flushMs && now - slot.firstAt < MAX_COALESCE_MS) {
+      return requeueAfter(flushMs - (now - slot.lastAt));
+    }
+    const allFetches = slot.pending;
+    slot.pending = new Map();
+    slot.queued = false;
+    const minInterval = this.minRewriteIntervalMs();
     const fetches = new Map(
-      [...(entry?.fetches ?? [])].filter(([type, fetch]) => {
-        const last = this.written.get(`${id}|${type}`);
+      [...allFetches].filter(([type, fetch]) => {
+        const last = slot.written.get(type);
         return !last || last.client !== fetch.client || fetch.at.getTime() - last.at.getTime() >= minInterval;
       }),
     );
     const raw = this.deps.source.rawObject(ref.kind, cacheKeyOf(ref)) as RawConfig | undefined;
     if (!raw) {
-      for (const type of SERVED_CONDITIONS) this.written.delete(`${id}|${type}`); // deleted: forget it
+      this.slots.get(ref.kind)?.delete(cacheKeyOf(ref)); // deleted: forget it
       return done;
     }
     const existing = raw.status?.conditions ?? [];
@@ -257,8 +314,7 @@ export class ServedStatusWriter {
     // The timeline: this replica's view merged with what status holds (another replica may have served part of it).
     const stored = bootFromStatus(raw.status?.lastBoot);
     const timelineKind = ref.kind === "SwitchBootConfig" ? undefined : ref.kind;
-    const boot =
-      this.deps.timelines && timelineKind ? mergeBoots(stored, this.deps.timelines.get(timelineKind, `${ref.namespace}/${ref.name}`)?.boot) : undefined;
+    const boot = this.deps.timelines && timelineKind ? mergeBoots(stored, this.deps.timelines.get(timelineKind, cacheKeyOf(ref))?.boot) : undefined;
     const lastBoot = boot ? lastBootStatus(boot) : undefined;
     const storedShape = stored ? lastBootStatus(stored) : undefined;
     const lastBootChanged = lastBoot !== undefined && JSON.stringify(lastBoot) !== JSON.stringify(storedShape);
@@ -275,27 +331,24 @@ export class ServedStatusWriter {
       else conditions.push(wanted);
     }
     if (fetches.size > 0 || lastBootChanged || progressChanged) {
+      // lastBoot is always applied once known: leaving it out would make server-side apply remove it.
+      const shownBoot = lastBoot ?? storedShape;
+      const started = performance.now();
       try {
-        // lastBoot is always applied once known: leaving it out would make server-side apply remove it.
-        const shownBoot = lastBoot ?? storedShape;
-        const started = performance.now();
-        try {
-          await applyStatus(this.deps.client, ref, { conditions, ...(shownBoot ? { lastBoot: shownBoot } : {}) }, SERVED_FIELD_MANAGER);
-          this.deps.onWrite?.((performance.now() - started) / 1000, "success");
-        } catch (error) {
-          this.deps.onWrite?.((performance.now() - started) / 1000, "error");
-          throw error;
-        }
+        await applyStatus(this.deps.client, ref, { conditions, ...(shownBoot ? { lastBoot: shownBoot } : {}) }, SERVED_FIELD_MANAGER);
+        this.deps.onWrite?.((performance.now() - started) / 1000, "success");
       } catch (error) {
+        this.deps.onWrite?.((performance.now() - started) / 1000, "error");
         if (isNotFound(error)) return done; // deleted meanwhile
-        // Keep the newest information for the retry unless newer fetches replaced it meanwhile.
-        const again = this.pending.get(id) ?? { ref, fetches: new Map<FetchedType, PendingFetch>(), firstAt: 0, lastAt: 0 };
-        for (const [type, fetch] of fetches) if (!again.fetches.has(type)) again.fetches.set(type, fetch);
-        this.pending.set(id, again);
+        // Keep the newest information for the retry unless newer fetches replaced it meanwhile; the queue's backoff
+        // retry carries it (and whatever arrives until then), so the slot stays owned by the queue.
+        for (const [type, fetch] of fetches) if (!slot.pending.has(type)) slot.pending.set(type, fetch);
+        slot.queued = true;
+        slot.firstAt = 0; // a retry writes at once, it does not wait for a new quiet second
         return failed(error);
       }
       this.stats.writes++;
-      for (const [type, fetch] of fetches) this.written.set(`${id}|${type}`, fetch);
+      for (const [type, fetch] of fetches) slot.written.set(type, fetch);
       if (progress?.state === "Stalled" && progressChanged && this.deps.events) {
         const condition = bootProgressingCondition(progress, generation);
         void this.deps.events.record(ref, raw.metadata?.uid, "Warning", condition.reason, condition.message);

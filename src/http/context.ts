@@ -56,9 +56,6 @@ export interface HttpDeps {
   debug?: DebugDeps;
 }
 
-/** Hono's per-request variables, set by the middleware; the families never see them, they get a RouteContext. */
-export type AppEnv = { Variables: { clientAddress: string } };
-
 type PublicUrl = { ok: true; url: string } | { ok: false; reason: string };
 
 /**

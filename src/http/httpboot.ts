@@ -36,7 +36,7 @@ export function httpBootFamily(deps: HttpDeps): EndpointFamily {
         return textError(404, `no HTTPBootConfig claims ${identity.identifiers.join(", ")} and no default UKI is configured`);
       }
       const machine = identity.identifiers[0];
-      served.success("served default UKI", "/httpboot", "(default UKI)", machine, { identifiers: identity.identifiers, via: identity.via });
+      served.success("served default UKI", "/httpboot", "(default UKI)", machine, () => ({ identifiers: identity.identifiers, via: identity.via }));
       return new Response(JSON.stringify(httpBootAnswer(identity.identifiers, absoluteBootUrl(defaultUki, publicUrl), "")), { headers: JSON_HEADERS });
     }
     // A config without a UKI (absent or "", as the Go operator writes it) names the machine but not what it
@@ -45,14 +45,14 @@ export function httpBootFamily(deps: HttpDeps): EndpointFamily {
     if (!uki.ok) return textError(uki.status, uki.message);
     const client = identity.identifiers[0] ?? identity.peer;
     deps.onServed({ milestone: "httpboot", kind: "HTTPBootConfig", configKey: match.key, client, path: rawPathOf(request.url), at: new Date() });
-    served.success("served httpboot answer", "/httpboot", match.key, client, {
+    served.success("served httpboot answer", "/httpboot", match.key, client, () => ({
       config: match.key,
       client,
       matchedBy: match.reason,
       identifier: match.identifier,
       via: identity.via,
       ...(uki.isDefault ? { defaultUki: true } : {}),
-    });
+    }));
     const answer = httpBootAnswer(identity.identifiers, absoluteBootUrl(uki.ukiUrl, publicUrl), match.config.spec.systemUUID ?? "");
     return new Response(JSON.stringify(answer), { headers: JSON_HEADERS });
   }

@@ -59,12 +59,12 @@ export function ignitionFamily(deps: HttpDeps): EndpointFamily {
             path: rawPathOf(request.url),
             at: new Date(),
           });
-          served.success("served ignition", "/ignition/:uuid", key, clientAddress, {
+          served.success("served ignition", "/ignition/:uuid", key, clientAddress, () => ({
             config: key,
             kind: resolved.kind,
             format: ignition.format,
             client: clientAddress,
-          });
+          }));
           return new Response(ignition.json, { headers: IGNITION_HEADERS });
         },
       },

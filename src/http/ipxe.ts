@@ -94,13 +94,13 @@ export function ipxeFamily(deps: HttpDeps): EndpointFamily {
     });
     const client = context.clientAddress;
     deps.onServed({ milestone: "ipxe-script", kind: "IPXEBootConfig", configKey: match.key, client, path: rawPathOf(request.url), at: new Date() });
-    served.success("served iPXE script", "/ipxe/:uuid", match.key, client, {
+    served.success("served iPXE script", "/ipxe/:uuid", match.key, client, () => ({
       config: match.key,
       matchedBy: match.reason,
       identifier: match.identifier,
       client,
       custom: script.template !== null,
-    });
+    }));
     return new Response(body, { headers: IPXE_HEADERS });
   };
 

@@ -5,7 +5,7 @@
 
 /** Methods a route may list. GET routes list HEAD too (HTTP requires it; the route-table test checks it). */
 export const METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"] as const;
-type Method = (typeof METHODS)[number];
+export type Method = (typeof METHODS)[number];
 
 export interface RouteContext {
   /** Path parameters (`:name` segments), percent-decoded. */

@@ -10,7 +10,8 @@ const SUMMARY_INTERVAL_MS = 10_000;
 const FAILURE_INTERVAL_MS = 10_000;
 
 interface ServedLog {
-  success(msg: string, route: string, config: string, client: string, fields: LogFields): void;
+  /** `fields` is called only when the line is written (first for a client, or at debug): most requests write none. */
+  success(msg: string, route: string, config: string, client: string, fields: () => LogFields): void;
   failure(msg: string, client: string, fields: LogFields): void;
 }
 
@@ -34,8 +35,8 @@ export function servedLogFor(log: Logger): ServedLog {
         timer.unref();
       }
       const first = successes.record(route, config, client);
-      if (first) log.info(msg, { ...fields, firstForClient: true });
-      else if (log.enabled("debug")) log.debug(msg, fields);
+      if (first) log.info(msg, { ...fields(), firstForClient: true });
+      else if (log.enabled("debug")) log.debug(msg, fields());
     },
     failure(msg, client, fields) {
       const decision = failures.allow(`${client}\u0000${msg}`, Date.now());

@@ -1,10 +1,10 @@
-// Bun.serve around the Hono app, with the limits a boot server on an untrusted segment needs. Besides the boot
+// Bun.serve around the app, with the limits a boot server on an untrusted segment needs. The boot listener mounts
+// the route table on Bun's native router (`routes`), everything else goes through the app's fetch. Besides the boot
 // listener there may be side listeners (health probes, metrics, image proxy: the Go operator's separate ports); they
 // serve the same app, limited to their paths, so every endpoint behaves the same on every port.
 import type { Server } from "bun";
-import type { Hono } from "hono";
 import type { Logger } from "../observability/log.ts";
-import type { AppEnv } from "./context.ts";
+import type { BootApp, NativeRoutes } from "./app.ts";
 
 export interface ListenAddress {
   hostname: string;
@@ -141,7 +141,7 @@ const PLACEHOLDER_ORIGIN = "http://no-usable-host.invalid";
 
 type BunServer = Server<undefined>;
 
-function routable(request: Request, bunServer: BunServer): { request: Request; env: Pick<BunServer, "requestIP"> } {
+function routable(request: Request, bunServer: BunServer): { request: Request; env: { requestIP(request: Request): { address: string } | null } } {
   if (!request.url.startsWith("/")) return { request, env: bunServer };
   // The rebuilt request is not the one Bun knows, so the peer address is looked up on the original.
   return { request: new Request(`${PLACEHOLDER_ORIGIN}${request.url}`, request), env: { requestIP: () => bunServer.requestIP(request) } };
@@ -150,8 +150,42 @@ function routable(request: Request, bunServer: BunServer): { request: Request; e
 const NOT_ON_THIS_PORT = (path: string): Response =>
   new Response(`no such endpoint on this port: ${path.replace(/[\r\n]+/g, " ")}\n`, { status: 404, headers: { "Content-Type": "text/plain; charset=utf-8" } });
 
-export function startHttpServer(app: Hono<AppEnv>, listen: ListenAddress, log: Logger, options: HttpServerOptions): RunningServer {
+/** Every native route refuses an oversized body first, as the fetch path does. */
+function guarded(routes: NativeRoutes): NativeRoutes {
+  const out: NativeRoutes = {};
+  for (const [path, methods] of Object.entries(routes)) {
+    const forPath: NativeRoutes[string] = {};
+    for (const [method, handler] of Object.entries(methods)) {
+      forPath[method as keyof typeof forPath] = (request, server) => oversizedBody(request.headers) ?? handler(request, server);
+    }
+    out[path] = forPath;
+  }
+  return out;
+}
+
+/**
+ * The native routes whose pattern the listener allows. The allow predicates (exact paths, "/debug/…" prefixes,
+ * ":name" segments) judge a pattern as they judge any path it matches.
+ */
+function allowedRoutes(routes: NativeRoutes, allow: ((path: string) => boolean) | undefined): NativeRoutes {
+  if (!allow) return routes;
+  return Object.fromEntries(Object.entries(routes).filter(([path]) => allow(path)));
+}
+
+export function startHttpServer(app: BootApp, listen: ListenAddress, log: Logger, options: HttpServerOptions): RunningServer {
   const allow = options.allow;
+  const fetch = (received: Request, bunServer: BunServer): Response | Promise<Response> => {
+    const refused = oversizedBody(received.headers);
+    if (refused) return refused;
+    const { request, env } = routable(received, bunServer);
+    if (allow) {
+      const path = new URL(request.url).pathname;
+      if (!allow(path)) return NOT_ON_THIS_PORT(path);
+    }
+    return app.fetch(request, env);
+  };
+  // A listener limited to some paths mounts only those natively; every other path reaches fetch, which refuses it.
+  const routes = guarded(allowedRoutes(app.nativeRoutes(fetch), allow));
   const server = Bun.serve({
     hostname: listen.hostname,
     port: listen.port,
@@ -160,16 +194,8 @@ export function startHttpServer(app: Hono<AppEnv>, listen: ListenAddress, log: L
     idleTimeout: options.idleTimeoutSeconds,
     ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),
     ...(options.reusePort ? { reusePort: true } : {}),
-    fetch: (received, bunServer) => {
-      const refused = oversizedBody(received.headers);
-      if (refused) return refused;
-      const { request, env } = routable(received, bunServer);
-      if (allow) {
-        const path = new URL(request.url).pathname;
-        if (!allow(path)) return NOT_ON_THIS_PORT(path);
-      }
-      return app.fetch(request, env);
-    },
+    routes,
+    fetch,
     error: (error) => {
       log.error("unhandled server error", { error: error.message });
       return new Response("internal error\n", { status: 500, headers: { "Content-Type": "text/plain; charset=utf-8" } });
@@ -205,12 +231,7 @@ export interface RotatingTlsServer extends RunningServer {
  * end, new ones go to the new listener. Connections the kernel had queued on the old socket but Bun had not yet
  * accepted at the moment it closes are reset unless net.ipv4.tcp_migrate_req=1 hands them to the new one (README).
  */
-export function startRotatingTlsServer(
-  app: Hono<AppEnv>,
-  listen: ListenAddress,
-  log: Logger,
-  options: HttpServerOptions & { tls: TlsFiles },
-): RotatingTlsServer {
+export function startRotatingTlsServer(app: BootApp, listen: ListenAddress, log: Logger, options: HttpServerOptions & { tls: TlsFiles }): RotatingTlsServer {
   let current = startHttpServer(app, listen, log, { ...options, reusePort: true });
   // A port of 0 becomes a real one at the first bind; every later listener takes that one.
   const bound: ListenAddress = { hostname: listen.hostname, port: current.server.port ?? listen.port };

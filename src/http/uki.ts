@@ -31,12 +31,12 @@ export function ukiFamily(deps: Pick<HttpDeps, "settings" | "onServed" | "log">)
           const response = await serveFile(request, root, resolved.absolute);
           if (request.method === "GET" && (response.status === 200 || response.status === 206)) {
             deps.onServed({ milestone: "boot-file", client: clientAddress, path: rawPath, at: new Date() });
-            served.success("serving boot file", "/uki/*", rawPath, clientAddress, {
+            served.success("serving boot file", "/uki/*", rawPath, clientAddress, () => ({
               path: rawPath,
               status: response.status,
               bytes: Number(response.headers.get("content-length")),
               client: clientAddress,
-            });
+            }));
           }
           return response;
         },

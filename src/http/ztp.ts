@@ -71,14 +71,14 @@ export function ztpFamily(deps: HttpDeps): EndpointFamily {
       at: new Date(),
       ztp: { protocol: found.claim.protocol, reported: found.claim.reported },
     });
-    served.success(`served ${milestone}`, `/ztp/${found.claim.protocol}`, found.match.key, client, {
+    served.success(`served ${milestone}`, `/ztp/${found.claim.protocol}`, found.match.key, client, () => ({
       config: found.match.key,
       client,
       matchedBy: found.match.reason,
       identifier: found.match.identifier,
       ...found.claim.reported,
       ...fields,
-    });
+    }));
   };
 
   const onie = async (request: Request, clientAddress: string, name: string): Promise<Response> => {

@@ -3,6 +3,7 @@
 // requests that never answer, paginated LIST, and typed errors carrying the HTTP status and Status reason.
 import { type KubeConfig, Watch } from "@kubernetes/client-node";
 import fetch from "node-fetch";
+import { TokenBucket, type TokenBucketOptions } from "./rate-limit.ts";
 
 /** metav1.StatusReason values: a reason outside this set came from something else (a proxy's status text). */
 const STATUS_REASONS: ReadonlySet<string> = new Set([
@@ -106,6 +107,8 @@ interface KubeClientOptions {
    * watch counts when it ends. For the API request metric.
    */
   onRequestDone?: (verb: KubeVerb, code: string) => void;
+  /** Token bucket for non-watch requests (--kube-api-qps / --kube-api-burst); unlimited when unset. */
+  rateLimit?: TokenBucketOptions;
 }
 
 /** The HTTP status a failed request or watch carried, "<error>" when there was no answer. */
@@ -119,6 +122,7 @@ export class KubeClient {
   private readonly watcher: Watch;
   private readonly requestTimeoutMs: number;
   private readonly onRequestDone: (verb: KubeVerb, code: string) => void;
+  private readonly limiter: TokenBucket | undefined;
 
   constructor(
     readonly config: KubeConfig,
@@ -127,6 +131,7 @@ export class KubeClient {
     this.watcher = new Watch(config);
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.onRequestDone = options.onRequestDone ?? (() => {});
+    this.limiter = options.rateLimit ? new TokenBucket(options.rateLimit) : undefined;
   }
 
   get server(): string {
@@ -147,6 +152,8 @@ export class KubeClient {
       verb?: KubeVerb;
     } = {},
   ): Promise<T> {
+    // Watches are long-lived and not counted (as in client-go); every other request waits for its token.
+    if (this.limiter) await this.limiter.take();
     const url = new URL(this.server.replace(/\/+$/, "") + path);
     for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
     const init = await this.config.applyToFetchOptions({});

@@ -56,6 +56,15 @@ export class Counter extends LabelledMetric<number> {
   inc(labels: Labels = {}, by = 1): void {
     this.entry(labels, () => 0).value += by;
   }
+  /** One series as a handle, for hot paths: no label key is built per increment. */
+  bind(labels: Labels): { inc(by?: number): void } {
+    const found = this.entry(labels, () => 0);
+    return {
+      inc: (by = 1) => {
+        found.value += by;
+      },
+    };
+  }
   get(labels: Labels = {}): number {
     return this.series.get(seriesKey(labels))?.value ?? 0;
   }
@@ -83,7 +92,7 @@ interface HistogramState {
   count: number;
 }
 
-class Histogram extends LabelledMetric<HistogramState> {
+export class Histogram extends LabelledMetric<HistogramState> {
   constructor(
     name: string,
     help: string,
@@ -92,7 +101,17 @@ class Histogram extends LabelledMetric<HistogramState> {
     super(name, help, "histogram");
   }
   observe(labels: Labels, value: number): void {
-    const state = this.entry(labels, () => ({ buckets: this.buckets.map((bound) => ({ bound, count: 0 })), sum: 0, count: 0 })).value;
+    Histogram.record(this.state(labels), value);
+  }
+  /** One series as a handle, for hot paths: no label key is built per observation. */
+  bind(labels: Labels): { observe(value: number): void } {
+    const state = this.state(labels);
+    return { observe: (value) => Histogram.record(state, value) };
+  }
+  private state(labels: Labels): HistogramState {
+    return this.entry(labels, () => ({ buckets: this.buckets.map((bound) => ({ bound, count: 0 })), sum: 0, count: 0 })).value;
+  }
+  private static record(state: HistogramState, value: number): void {
     for (const bucket of state.buckets) if (value <= bucket.bound) bucket.count++;
     state.sum += value;
     state.count++;

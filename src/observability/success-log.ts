@@ -13,14 +13,23 @@ interface SuccessSummary {
   otherConfigs: number;
 }
 
+interface ConfigEntry {
+  /** Successes in the current interval. */
+  count: number;
+  /** Clients remembered for this config: a repeat is two lookups, no key string built per request. */
+  clients: Set<string>;
+}
+
 export class SuccessLog {
-  private readonly seenPairs = new Map<string, true>();
-  private counts = new Map<string, Map<string, number>>();
+  private readonly byRoute = new Map<string, Map<string, ConfigEntry>>();
+  /** Remembered pairs in the order they were first seen, for forgetting the oldest past maxPairs. */
+  private readonly order: { entry: ConfigEntry; byConfig: Map<string, ConfigEntry>; config: string; client: string }[] = [];
+  private orderHead = 0;
   private windowStartedAt: number;
 
   constructor(
     nowMs: number,
-    private readonly maxPairs = 10_000,
+    private readonly maxPairs = 50_000,
     private readonly maxConfigsPerSummary = 20,
   ) {
     this.windowStartedAt = nowMs;
@@ -28,21 +37,37 @@ export class SuccessLog {
 
   /** Counts one success; true when this config+client pair is new (log it at info), false for a repeat (debug). */
   record(route: string, config: string, client: string): boolean {
-    let byConfig = this.counts.get(route);
+    let byConfig = this.byRoute.get(route);
     if (!byConfig) {
       byConfig = new Map();
-      this.counts.set(route, byConfig);
+      this.byRoute.set(route, byConfig);
     }
-    byConfig.set(config, (byConfig.get(config) ?? 0) + 1);
-    const pair = `${route}\u0000${config}\u0000${client}`;
-    if (this.seenPairs.has(pair)) return false;
-    this.seenPairs.set(pair, true);
+    let entry = byConfig.get(config);
+    if (!entry) {
+      entry = { count: 0, clients: new Set() };
+      byConfig.set(config, entry);
+    }
+    entry.count++;
+    if (entry.clients.has(client)) return false;
+    entry.clients.add(client);
+    this.order.push({ entry, byConfig, config, client });
     // Bounded: past maxPairs the oldest pair is forgotten (and would be reported as new once more).
-    if (this.seenPairs.size > this.maxPairs) {
-      const oldest = this.seenPairs.keys().next();
-      if (!oldest.done) this.seenPairs.delete(oldest.value);
-    }
+    if (this.order.length - this.orderHead > this.maxPairs) this.forgetOldest();
     return true;
+  }
+
+  private forgetOldest(): void {
+    const oldest = this.order[this.orderHead];
+    this.orderHead++;
+    if (oldest) {
+      oldest.entry.clients.delete(oldest.client);
+      if (oldest.entry.clients.size === 0 && oldest.entry.count === 0) oldest.byConfig.delete(oldest.config);
+    }
+    // Compact once the forgotten head is as long as the live part.
+    if (this.orderHead > 1024 && this.orderHead * 2 > this.order.length) {
+      this.order.splice(0, this.orderHead);
+      this.orderHead = 0;
+    }
   }
 
   /** One summary per route with successes since the last drain; resets the counts. */
@@ -50,8 +75,15 @@ export class SuccessLog {
     const intervalSeconds = Math.round((nowMs - this.windowStartedAt) / 100) / 10;
     this.windowStartedAt = nowMs;
     const summaries: SuccessSummary[] = [];
-    for (const [route, byConfig] of this.counts) {
-      const sorted = [...byConfig].sort((a, b) => b[1] - a[1]);
+    for (const [route, byConfig] of this.byRoute) {
+      const counted: [string, number][] = [];
+      for (const [config, entry] of byConfig) {
+        if (entry.count > 0) counted.push([config, entry.count]);
+        entry.count = 0;
+        if (entry.clients.size === 0) byConfig.delete(config);
+      }
+      if (counted.length === 0) continue;
+      const sorted = counted.sort((a, b) => b[1] - a[1]);
       const kept = sorted.slice(0, this.maxConfigsPerSummary);
       summaries.push({
         route,
@@ -61,7 +93,6 @@ export class SuccessLog {
         otherConfigs: sorted.length - kept.length,
       });
     }
-    this.counts = new Map();
     return summaries;
   }
 }

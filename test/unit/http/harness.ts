@@ -2,14 +2,13 @@
 // app.request(). The client address comes the way Bun.serve provides it — a server object with requestIP() passed
 // as the env of fetch — so no test-only path exists in the production code.
 import type { SocketAddress } from "bun";
-import type { Hono } from "hono";
 import { type Cidr, parseCidr } from "../../../src/api/canonical.ts";
 import type { HTTPBootConfig, IPXEBootConfig, Secret } from "../../../src/api/index.ts";
 import { DEFAULT_IPXE_TEMPLATE, parseIpxeTemplate } from "../../../src/boot/ipxe-template.ts";
 import type { ServedEvent } from "../../../src/boot/served.ts";
 import { BootStore } from "../../../src/boot/store.ts";
-import { createApp } from "../../../src/http/app.ts";
-import type { AppEnv, HttpDeps, HttpSettings } from "../../../src/http/context.ts";
+import { type BootApp, createApp } from "../../../src/http/app.ts";
+import type { HttpDeps, HttpSettings } from "../../../src/http/context.ts";
 import type { ImageProxyDeps } from "../../../src/http/image-proxy.ts";
 import { createLogger } from "../../../src/observability/log.ts";
 import { createBootMetrics } from "../../../src/observability/metrics.ts";
@@ -29,7 +28,7 @@ export function storeWith(resources: Resources): BootStore {
 }
 
 export interface TestApp {
-  app: Hono<AppEnv>;
+  app: BootApp;
   deps: HttpDeps;
   served: ServedEvent[];
   logs: { level: string; msg: string; [field: string]: unknown }[];
