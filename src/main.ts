@@ -16,7 +16,7 @@ const COMMANDS: Record<CommandName, { summary: string; usage: string }> = {
   },
   explain: {
     summary: "Show which config a machine would be served on each endpoint, and why.",
-    usage: "boot-operator explain [--source dir:PATH] [--uuid UUID] [--mac MAC] [--ip IP]",
+    usage: "boot-operator explain [--source dir:PATH] [--uuid UUID] [--mac MAC] [--ip IP] [--token TOKEN --ignition-access bound --token-key-file FILE]",
   },
   version: { summary: "Print the version.", usage: "boot-operator version" },
 };

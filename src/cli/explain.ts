@@ -1,6 +1,8 @@
 // `boot-operator explain`: which config a machine would get on each endpoint, and why.
 
 import { canonicalIp, canonicalMac, canonicalUuid } from "../api/canonical.ts";
+import { type ConfigAccessIdentity, configAccessIdentity, decideIgnitionAccess } from "../boot/access/decision.ts";
+import { peekTokenClaims, type TokenKeys } from "../boot/access/token.ts";
 import { diagnoseHttpBootConfig, diagnoseIpxeBootConfig } from "../boot/diagnose.ts";
 import { resolveHttpBootConfig, resolveIgnitionConfig, resolveIpxeConfig } from "../boot/resolve.ts";
 import { httpBootServability } from "../boot/servability.ts";
@@ -8,8 +10,60 @@ import type { BootStore } from "../boot/store.ts";
 import { describeConflict } from "../index/boot-index.ts";
 import { UsageError } from "./flags.ts";
 import type { ExplainOptions } from "./options.ts";
+import { readTokenKeyFile } from "./token-keys.ts";
 
-export function explainMachine(store: BootStore, options: Pick<ExplainOptions, "uuid" | "mac" | "ip" | "default-uki-url">): string[] {
+type AccessOptions = Partial<Pick<ExplainOptions, "token" | "ignition-access" | "token-key-file" | "token-uses">>;
+
+/**
+ * What /ignition/{uuid} answers requester `ip` with `token` under --ignition-access bound, and why. The use count
+ * lives in the running server, so it is not judged here; without --token-key-file the signature is not checked.
+ */
+function explainAccess(identity: ConfigAccessIdentity | null, ip: string | undefined, options: AccessOptions, nowMs: number): string[] {
+  const mode = options["ignition-access"] ?? "open";
+  const token = options.token ?? null;
+  const who = `requester ${ip ?? "(no --ip)"}${token ? " with a token" : " without a token"}`;
+  const lines = [mode === "open" ? "  access: --ignition-access open: anyone who knows the UUID gets it; under bound:" : "  access (--ignition-access bound):"];
+  const keyFile = options["token-key-file"];
+  const keys: TokenKeys | undefined = keyFile ? readTokenKeyFile(keyFile) : undefined;
+  if (identity && ip && identity.ownIps.has(ip)) return [...lines, `    ${who}: allowed, ${ip} is one of the config's own addresses`];
+  if (!token) {
+    const own = identity ? [...identity.ownIps].join(", ") || "(none)" : "(no config)";
+    return [
+      ...lines,
+      `    ${who}: 403 ${ip ? "no-token" : "address-unknown"} (own addresses: ${own}; fetch from one of them or with the token its iPXE script carries)`,
+    ];
+  }
+  const claims = peekTokenClaims(token);
+  if (claims) {
+    lines.push(
+      `    token: machine ${claims.uuid}, config uid ${claims.uid}, generation ${claims.generation}, expires ${new Date(claims.expiresAt * 1000).toISOString()}`,
+    );
+  }
+  if (!keys) {
+    if (!claims) return [...lines, `    ${who}: 403 token-invalid (not a boot token)`];
+    const stale = identity && (claims.uid !== identity.uid || claims.generation !== identity.generation || claims.rearm !== identity.rearm);
+    const verdict =
+      !identity || claims.uuid !== identity.uuid
+        ? "403 token-invalid (for another machine)"
+        : claims.expiresAt * 1000 <= nowMs
+          ? "403 token-expired"
+          : stale
+            ? `403 token-stale-generation (the config is now generation ${identity.generation}${claims.rearm !== identity.rearm ? ", re-armed since" : ""})`
+            : "allowed if the signature is good and it has uses left";
+    return [...lines, `    ${who}: ${verdict}; signature not checked (no --token-key-file)`];
+  }
+  const decision = decideIgnitionAccess({ config: identity, requester: ip ?? null, token, nowMs, keys, maxUses: Number.POSITIVE_INFINITY, usesOf: () => 0 });
+  const verdict = decision.allow
+    ? `allowed by the token, while it has uses left (${options["token-uses"] ?? 3} per token, counted by the running server)`
+    : `403 ${decision.reason}`;
+  return [...lines, `    ${who}: ${verdict}`];
+}
+
+export function explainMachine(
+  store: BootStore,
+  options: Pick<ExplainOptions, "uuid" | "mac" | "ip" | "default-uki-url"> & AccessOptions,
+  nowMs = Date.now(),
+): string[] {
   const uuid = options.uuid === undefined ? undefined : canonicalUuid(options.uuid);
   const mac = options.mac === undefined ? undefined : canonicalMac(options.mac);
   const ip = options.ip === undefined ? undefined : canonicalIp(options.ip);
@@ -44,7 +98,15 @@ export function explainMachine(store: BootStore, options: Pick<ExplainOptions, "
       );
       for (const problem of diagnosis.problems) lines.push(`  ! ${problem.reason}: ${problem.message}`);
       for (const warning of diagnosis.warnings) lines.push(`  ~ ${warning}`);
-    } else lines.push(`/ignition/${uuid}: 404, no config has this systemUUID`);
+      const identity =
+        ignition.kind === "IPXEBootConfig"
+          ? configAccessIdentity({ kind: ignition.kind, config: ignition.match.config })
+          : configAccessIdentity({ kind: ignition.kind, config: ignition.match.config });
+      lines.push(...explainAccess(identity, ip, options, nowMs));
+    } else {
+      lines.push(`/ignition/${uuid}: 404, no config has this systemUUID`);
+      if (options["ignition-access"] === "bound") lines.push(...explainAccess(null, ip, options, nowMs));
+    }
   } else lines.push("/ignition/{uuid}: (no --uuid given)");
 
   const identifiers = [ip, mac].filter((value): value is string => Boolean(value));

@@ -204,6 +204,41 @@ export const FLAGS: readonly FlagSpec[] = [
     commands: ["serve"],
   },
   {
+    name: "ignition-access",
+    valueName: "MODE",
+    defaultValue: "open",
+    description:
+      "who may fetch /ignition/{uuid}: open (anyone who knows the UUID; warned at start) or bound (only one of the config's own addresses, or whoever holds the boot token its iPXE script carried; others get 403)",
+    commands: ["serve", "explain"],
+  },
+  {
+    name: "token-key-file",
+    valueName: "FILE",
+    description:
+      "boot token HMAC keys for --ignition-access bound: one key per line (at least 32 bytes each, e.g. `openssl rand -base64 48`), the first signs, a second is still accepted (rotation); re-read when it changes; unset (and no --token-secret): a random key per process, so tokens die with it",
+    commands: ["serve", "explain"],
+  },
+  {
+    name: "token-secret",
+    valueName: "NS/NAME",
+    description: "Secret with the boot token keys in data keys `current` and `previous` (--source kube; re-read every 15 s); replaces --token-key-file",
+    commands: ["serve"],
+  },
+  {
+    name: "token-ttl",
+    valueName: "DURATION",
+    defaultValue: "1h",
+    description: "how long a boot token stays valid: seconds, or with s, m, h (e.g. 90m)",
+    commands: ["serve", "explain"],
+  },
+  {
+    name: "token-uses",
+    valueName: "N",
+    defaultValue: "3",
+    description: "Ignition fetches one boot token allows (Ignition retries), counted per replica",
+    commands: ["serve", "explain"],
+  },
+  {
     name: "log-level",
     valueName: "LEVEL",
     defaultValue: "info",
@@ -402,7 +437,8 @@ export const FLAGS: readonly FlagSpec[] = [
   ),
   { name: "uuid", valueName: "UUID", description: "machine UUID to explain", commands: ["explain"] },
   { name: "mac", valueName: "MAC", description: "machine MAC address to explain", commands: ["explain"] },
-  { name: "ip", valueName: "IP", description: "machine IP address to explain", commands: ["explain"] },
+  { name: "ip", valueName: "IP", description: "machine IP address to explain (also: the requester of /ignition)", commands: ["explain"] },
+  { name: "token", valueName: "TOKEN", description: "boot token the requester presents on /ignition/{uuid}", commands: ["explain"] },
   { name: "help", boolean: true, defaultValue: "false", description: "show help for the command", commands: ["serve", "validate", "explain", "version"] },
 ];
 

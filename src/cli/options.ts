@@ -3,6 +3,7 @@
 import * as v from "valibot";
 import { type Cidr, parseCidr } from "../api/canonical.ts";
 import { UKI_URL_PATTERN } from "../api/formats.ts";
+import { IGNITION_ACCESS_MODES } from "../boot/access/decision.ts";
 import { FORWARDED_FOR_MODES } from "../boot/httpboot.ts";
 import { type ListenAddress, parseListenAddress } from "../http/server.ts";
 import { CLAIM_SCOPES } from "../index/boot-index.ts";
@@ -108,6 +109,28 @@ const fileListSchema = v.pipe(
       .filter((part) => part !== ""),
   ),
 );
+const DURATION_UNITS: Readonly<Record<string, number>> = { "": 1, s: 1, m: 60, h: 3600 };
+
+/** Whole seconds, or with an s/m/h suffix ("1h", "90m"). */
+const durationSchema = (minSeconds: number, maxSeconds: number) =>
+  v.pipe(
+    v.string(),
+    v.regex(/^\d+[smh]?$/, "must be seconds or a duration such as 90m or 1h"),
+    v.transform((text) => {
+      const [, digits = "", unit = ""] = /^(\d+)([smh]?)$/.exec(text) ?? [];
+      return Number(digits) * (DURATION_UNITS[unit] ?? 1);
+    }),
+    v.minValue(minSeconds, `must be at least ${minSeconds} s`),
+    v.maxValue(maxSeconds, `must be at most ${maxSeconds} s`),
+  );
+
+/** The --ignition-access flags, shared by serve and explain. */
+const ignitionAccessFields = {
+  "ignition-access": v.picklist(IGNITION_ACCESS_MODES, `must be one of ${IGNITION_ACCESS_MODES.join(", ")}`),
+  "token-key-file": optionalText,
+  "token-ttl": durationSchema(60, 7 * 24 * 3600),
+  "token-uses": v.pipe(v.string(), v.transform(Number), v.number("must be a number"), v.integer("must be a whole number"), v.minValue(1), v.maxValue(1000)),
+};
 
 export const serveOptionsSchema = v.object({
   source: sourceSchema,
@@ -193,6 +216,8 @@ export const serveOptionsSchema = v.object({
   "metrics-cert-key": v.pipe(v.string(), v.minLength(1, "must not be empty")),
   controllers: controllersSchema,
   "claim-scope": v.picklist(CLAIM_SCOPES, `must be one of ${CLAIM_SCOPES.join(", ")}`),
+  ...ignitionAccessFields,
+  "token-secret": v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, "must be namespace/name"))),
 });
 
 /** Validated flags plus what the Go operator's flags mean here (see go-compat.ts). */
@@ -240,6 +265,8 @@ export function resolveServeOptions(parsed: Pick<ParsedArgs, "flags" | "explicit
       reason: "builds the public URL only with $IPXE_SERVER_ADDRESS set (the Go manager would not start without it); URLs come from each request's Host header",
     });
   }
+  if (options["token-secret"] && options.source.type !== "kube") throw new UsageError("--token-secret needs --source kube; use --token-key-file");
+  if (options["token-secret"] && options["token-key-file"]) throw new UsageError("--token-secret and --token-key-file both name the boot token keys: give one");
   const others = goFlagNotices(flags, { kube: options.source.type === "kube", metricsListener: options["metrics-bind-address"] !== undefined });
   if (!others.ok) throw new UsageError(others.reason);
   notices.push(...others.value);
@@ -293,5 +320,7 @@ export const explainOptionsSchema = v.object({
   uuid: v.optional(v.string()),
   mac: v.optional(v.string()),
   ip: v.optional(v.string()),
+  token: v.optional(v.string()),
+  ...ignitionAccessFields,
 });
 export type ExplainOptions = v.InferOutput<typeof explainOptionsSchema>;

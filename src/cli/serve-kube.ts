@@ -3,20 +3,26 @@
 
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import type { AccessEvent } from "../boot/access/policy.ts";
+import type { BootStore } from "../boot/store.ts";
 import { EventRecorder } from "../controllers/events.ts";
 import { LeaderElector } from "../controllers/leader-election.ts";
 import { RegistryCredentialsLoader } from "../controllers/registry-credentials.ts";
+import { SbcReadyWindows } from "../controllers/sbc-ready-windows.ts";
 import { ServedStatusWriter } from "../controllers/served-status.ts";
 import { StatusReconciler } from "../controllers/status-reconciler.ts";
+import { TokenSecretLoader } from "../controllers/token-secret.ts";
 import { Translator } from "../controllers/translator.ts";
 import { KubeClient, loadKubeConfig } from "../kube/client.ts";
 import { parseCacheKey } from "../kube/paths.ts";
-import { createLogger } from "../observability/log.ts";
+import { createLogger, type Logger } from "../observability/log.ts";
+import { PerKeyThrottle } from "../observability/log-throttle.ts";
 import { KubeSource } from "../sources/kube/kube-source.ts";
 import { TlsSecretFeed } from "../sources/kube/tls-secret.ts";
 import { UsageError } from "./flags.ts";
 import type { ServeOptions } from "./options.ts";
 import { runServe } from "./serve.ts";
+import { type TokenKeyHolder, tokenKeyHolder } from "./token-keys.ts";
 
 const SERVICE_ACCOUNT_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
@@ -26,6 +32,46 @@ function podNamespace(): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** One Warning Event per config and reason per this interval: a scanner or a looping machine must not flood etcd. */
+const ACCESS_EVENT_INTERVAL_MS = 5 * 60_000;
+
+/** IgnitionDenied / IgnitionTokenContested Warning Events on the config, rate-limited per config and reason. */
+function accessEventWriter(events: EventRecorder, store: () => BootStore | undefined): (event: AccessEvent) => void {
+  const throttle = new PerKeyThrottle(ACCESS_EVENT_INTERVAL_MS);
+  return (event) => {
+    const reason = event.type === "denied" ? "IgnitionDenied" : "IgnitionTokenContested";
+    const decision = throttle.allow(`${event.configKind}|${event.configKey}|${reason}|${event.type === "denied" ? event.reason : ""}`, Date.now());
+    if (!decision.allowed) return;
+    const index = store()?.index;
+    const config = event.configKind === "IPXEBootConfig" ? index?.ipxeByKey.get(event.configKey) : index?.httpByKey.get(event.configKey);
+    const more = decision.suppressed > 0 ? ` (${decision.suppressed} more since the last event)` : "";
+    const message =
+      event.type === "denied"
+        ? `Ignition fetch from ${event.requester} refused: ${event.reason}${more}`
+        : `iPXE script fetched from ${event.requester} while ${event.holder} holds this machine's boot token; answered without a token${more}. If the machine did not get it, set a new value in annotation boot.ironcore.dev/rearm-token`;
+    const { namespace, name } = parseCacheKey(event.configKey);
+    void events.record({ kind: event.configKind, namespace, name }, config?.metadata.uid, "Warning", reason, message);
+  };
+}
+
+/** Loads --token-secret before serving (a failure stops the start), then keeps it fresh. */
+async function tokenSecretKeys(
+  options: ServeOptions,
+  client: KubeClient,
+  log: Logger,
+): Promise<{ holder: TokenKeyHolder; loader: TokenSecretLoader } | undefined> {
+  const secret = options["token-secret"];
+  if (!secret || options["ignition-access"] !== "bound") return undefined;
+  const holder = tokenKeyHolder(undefined, log);
+  const loader = new TokenSecretLoader({ client, log, secret, onKeys: holder.set });
+  try {
+    await loader.start();
+  } catch (error) {
+    throw new Error(`--token-secret ${secret}: ${(error as Error).message}`);
+  }
+  return { holder, loader };
 }
 
 export async function runKubeServe(options: ServeOptions): Promise<void> {
@@ -65,9 +111,17 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
     throw new UsageError(`--tls-secret ${error.message}`);
   });
   const secretEvents = new EventRecorder(client, log);
+  const tokenKeys = await tokenSecretKeys(options, client, log);
+  let servingStore: BootStore | undefined;
+  // Every replica answers machines, so every replica reports refusals on the config.
+  const accessEvents = accessEventWriter(new EventRecorder(client, log), () => servingStore);
+  // The translator's SBC turning Ready means metal-operator powers the machine on next: a new boot window.
+  let unsubscribeSbcs: (() => void) | undefined;
 
   await runServe(options, {
     source,
+    onAccessEvent: accessEvents,
+    ...(tokenKeys ? { tokenKeys: tokenKeys.holder } : {}),
     ...(certificateFeed && tlsSecret
       ? {
           certificateFeed,
@@ -80,8 +134,21 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
       : {}),
     onServed: (event) => served.record(event),
     readiness: () => (source.allSynced ? null : "Kubernetes caches not synced yet"),
-    onStarted: async ({ store, oci }) => {
+    onStarted: async ({ store, oci, access }) => {
+      servingStore = store;
       served.start();
+      const caches = source.ownerCaches;
+      if (access && caches) {
+        const stateOf = (key: string): string | undefined => (caches.sbcs.get(key) as { status?: { state?: string } } | undefined)?.status?.state;
+        const windows = new SbcReadyWindows(stateOf, (configId, sbc) => {
+          access.policy.windows.open(configId);
+          log.info("boot window opened: ServerBootConfiguration is Ready", { sbc });
+        });
+        windows.seed(caches.sbcs.keys());
+        unsubscribeSbcs = source.onOwnerChange((kind, keys) => {
+          if (kind === "ServerBootConfiguration") windows.changed(keys);
+        });
+      }
       const credentialsSecret = options["registry-credentials-secret"];
       if (credentialsSecret) {
         // Every replica proxies blobs, so every replica needs the credentials (not only the leader).
@@ -133,6 +200,8 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
     onShutdown: async () => {
       await certificateFeed?.stop();
       credentials?.stop();
+      tokenKeys?.loader.stop();
+      unsubscribeSbcs?.();
       await served.stop();
       await elector?.stop();
       await reconciler?.stop();

@@ -1,6 +1,7 @@
 // `boot-operator serve`: load resources, serve machines, reload on change, shut down gracefully.
 
 import { join } from "node:path";
+import { type AccessEvent, IgnitionAccessPolicy } from "../boot/access/policy.ts";
 import { diagnoseAll } from "../boot/diagnose.ts";
 import { workerButaneTranslator } from "../boot/ignition.ts";
 import { workerIpxeTemplateParser } from "../boot/ipxe-scripts.ts";
@@ -32,18 +33,52 @@ import { loadIpxeTemplate } from "./ipxe-template-file.ts";
 import { bootConfigUrls, createOciRuntime, type OciRuntime } from "./oci-runtime.ts";
 import type { ServeOptions } from "./options.ts";
 import { fileCertificateFeed, loadCaFiles, ServingCertificate } from "./serving-certificate.ts";
+import { type TokenKeyHolder, tokenKeyHolder } from "./token-keys.ts";
 
 /** Extension points the Kubernetes mode plugs into without the HTTP layer knowing about it. */
 interface ServeHooks {
   source?: ResourceSource;
   onServed?: (event: ServedEvent) => void;
   readiness?: () => string | null;
-  onStarted?: (context: { store: BootStore; log: Logger; metrics: BootMetrics; oci: OciRuntime }) => Promise<void> | void;
+  onStarted?: (context: { store: BootStore; log: Logger; metrics: BootMetrics; oci: OciRuntime; access: IgnitionAccess | undefined }) => Promise<void> | void;
+  /** Refusals and contests under --ignition-access bound (Kubernetes: Warning Events). */
+  onAccessEvent?: (event: AccessEvent) => void;
+  /** Keys from somewhere else (Kubernetes: --token-secret), already loaded. */
+  tokenKeys?: TokenKeyHolder;
   onShutdown?: () => Promise<void>;
   /** Where the HTTPS certificate comes from when it is not files (--tls-secret). */
   certificateFeed?: CertificateFeed;
   /** A refused certificate change or one about to expire (Kubernetes: a Warning Event on the Secret). */
   onCertificateProblem?: (reason: "CertificateReloadFailed" | "CertificateExpiringSoon", message: string) => void;
+}
+
+/** --ignition-access bound at run time: the policy the routes ask and the keys it signs with. */
+interface IgnitionAccess {
+  policy: IgnitionAccessPolicy;
+  keys: TokenKeyHolder;
+}
+
+function createIgnitionAccess(options: ServeOptions, log: Logger, external: TokenKeyHolder | undefined): IgnitionAccess | undefined {
+  if (options["ignition-access"] === "open") {
+    log.warn("--ignition-access open: anyone who can reach this server and knows or guesses a machine's UUID can fetch its Ignition", {
+      hint: "Ignition often carries password hashes and SSH keys; --ignition-access bound serves it only to the machine (see README, Ignition access)",
+    });
+    return undefined;
+  }
+  const file = options["token-key-file"];
+  const keys = external ?? tokenKeyHolder(file, log);
+  if (!file && !external) {
+    log.warn("--ignition-access bound without --token-key-file: boot tokens are signed with a random key made at start", {
+      consequence: "tokens die with this process (a restart mid-boot needs a re-arm) and other replicas cannot verify them",
+    });
+  }
+  const policy = new IgnitionAccessPolicy({ ttlMs: options["token-ttl"] * 1000, maxUses: options["token-uses"], keys: keys.keys });
+  log.info("ignition access bound", {
+    keys: external ? `secret ${options["token-secret"]}` : (file ?? "(random, this process only)"),
+    tokenTtlSeconds: options["token-ttl"],
+    tokenUses: options["token-uses"],
+  });
+  return { policy, keys };
 }
 
 const HEALTH_PATHS = new Set(["/healthz", "/readyz"]);
@@ -195,6 +230,7 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
   const source = hooks.source ?? createFileSource(options, log);
   reportUpdates(store, log, metrics);
   const oci = await createOciRuntime(options, log, metrics, { generation: () => store.generation, urls: () => bootConfigUrls(store.index) });
+  const access = createIgnitionAccess(options, log, hooks.tokenKeys);
   const staticDefaultUki = options["default-uki-url"];
   const deps: HttpDeps = {
     store,
@@ -215,6 +251,8 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
     ...(hooks.readiness ? { readiness: hooks.readiness } : {}),
     imageProxy: oci.imageProxy,
     trust: () => certificate?.trust() ?? staticTrust,
+    ...(access ? { ignitionAccess: access.policy } : {}),
+    ...(hooks.onAccessEvent ? { onAccessEvent: hooks.onAccessEvent } : {}),
   };
   const app = createApp(deps);
   // Listen before loading so /healthz answers at once; /readyz stays 503 until the first snapshot is in.
@@ -254,6 +292,7 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
     template.close();
     butane.close();
     ipxeScripts.close();
+    access?.keys.close();
     await oci.close();
     const running = [server, tlsServer, ...sideServers].filter((listener): listener is RunningServer => listener !== undefined);
     await Promise.all(running.map((listener) => listener.shutdown(options["shutdown-timeout"] * 1000)));
@@ -269,6 +308,6 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
   });
 
   await source.start((update) => store.apply(update));
-  await hooks.onStarted?.({ store, log, metrics, oci });
+  await hooks.onStarted?.({ store, log, metrics, oci, access });
   log.info("ready", { configs: store.index.configCount });
 }

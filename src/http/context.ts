@@ -1,5 +1,6 @@
 // What the endpoint families receive, and the few helpers they share.
 import type { Cidr } from "../api/canonical.ts";
+import type { AccessEvent, IgnitionAccessPolicy } from "../boot/access/policy.ts";
 import type { ForwardedForMode } from "../boot/httpboot.ts";
 import type { IpxeTemplate } from "../boot/ipxe-template.ts";
 import type { ServedEvent } from "../boot/served.ts";
@@ -34,6 +35,10 @@ export interface HttpDeps {
   imageProxy: ImageProxyDeps;
   /** What /certs serves (--ca-file plus the serving chain's anchor); changes when the certificate is rotated. */
   trust?: () => TrustBundle;
+  /** --ignition-access bound: tokens in iPXE scripts, /ignition checked; unset: open (anyone may fetch). */
+  ignitionAccess?: IgnitionAccessPolicy;
+  /** A refusal or contest happened (Kubernetes mode turns these into rate-limited Warning Events). */
+  onAccessEvent?: (event: AccessEvent) => void;
 }
 
 /** Hono's per-request variables, set by the middleware; the families never see them, they get a RouteContext. */

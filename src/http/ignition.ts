@@ -1,10 +1,14 @@
 // /ignition/{uuid}: the machine's Ignition config, Butane translated once per secret version (on a worker, when the
 // index changes); a request for a version still being translated awaits that result, never translates itself.
+// Under --ignition-access bound the requester must be one of the machine's own addresses or carry its boot token;
+// a refusal is the same 403 for a known and an unknown UUID, so a stranger learns nothing about which exist.
 import { canonicalUuid } from "../api/canonical.ts";
+import { configAccessIdentity } from "../boot/access/decision.ts";
 import { resolveIgnitionConfig } from "../boot/resolve.ts";
 import { settledIgnitionServability } from "../boot/servability.ts";
 import type { HttpDeps } from "./context.ts";
-import { type EndpointFamily, rawPathOf, textError } from "./routes.ts";
+import { refuseIgnition, requesterAddress } from "./ignition-access.ts";
+import { type EndpointFamily, queryOf, rawPathOf, textError } from "./routes.ts";
 import { servedLogFor } from "./served-log.ts";
 
 const IGNITION_HEADERS = { "Content-Type": "application/json", "Cache-Control": "no-store" };
@@ -23,6 +27,21 @@ export function ignitionFamily(deps: HttpDeps): EndpointFamily {
           if (!uuid) return textError(400, `invalid machine UUID ${JSON.stringify(raw)}`);
           const index = deps.store.index;
           const resolved = resolveIgnitionConfig(index, uuid);
+          const access = deps.ignitionAccess;
+          if (access) {
+            // Checked before anything that tells a known UUID from an unknown one (404, a missing secret).
+            const requester = requesterAddress(request, clientAddress, deps);
+            const identity = !resolved
+              ? null
+              : resolved.kind === "IPXEBootConfig"
+                ? configAccessIdentity({ kind: resolved.kind, config: resolved.match.config })
+                : configAccessIdentity({ kind: resolved.kind, config: resolved.match.config });
+            const decision = access.admit(identity, requester, queryOf(request.url)?.get("token") ?? null);
+            if (!decision.allow) {
+              const config = resolved ? { kind: resolved.kind, key: resolved.match.key } : undefined;
+              return refuseIgnition(deps, { reason: decision.reason, requester, peer: clientAddress, uuid, config });
+            }
+          }
           if (!resolved) return textError(404, `no IPXEBootConfig or HTTPBootConfig has systemUUID ${uuid}`);
           const { key } = resolved.match;
           const ignition = await settledIgnitionServability(index, deps.store, resolved.match.config);

@@ -1,13 +1,17 @@
 // /ipxe (first stage: chainload with the machine's identity) and /ipxe/{uuid} (second stage: the boot script).
 // A custom script is parsed once per secret version on a worker; a request for one still being parsed awaits that
-// one result, never parses itself.
+// one result, never parses itself. Under --ignition-access bound the script's Ignition URL carries the machine's
+// boot token, issued once per boot window (boot/access/windows.ts).
 import { canonicalMac, canonicalUuid } from "../api/canonical.ts";
+import type { IPXEBootConfig } from "../api/index.ts";
+import { configAccessIdentity } from "../boot/access/decision.ts";
 import { httpBootIdentity } from "../boot/httpboot.ts";
 import { renderChainloadScript, renderIpxeTemplate } from "../boot/ipxe-template.ts";
 import { namespaceOf, resolveIpxeConfig } from "../boot/resolve.ts";
 import { settledIpxeScriptServability } from "../boot/servability.ts";
 import { absoluteBootUrl, type HttpDeps, publicUrlFor } from "./context.ts";
 import { noteIgnoredForwardedFor, withNotice } from "./forwarded-for.ts";
+import { reportContest, requesterAddress } from "./ignition-access.ts";
 import { type EndpointFamily, queryOf, type RouteContext, rawPathOf, textError } from "./routes.ts";
 import { servedLogFor } from "./served-log.ts";
 
@@ -68,12 +72,13 @@ export function ipxeFamily(deps: HttpDeps): EndpointFamily {
     const base = publicUrlFor(request, deps.settings);
     if (!base.ok) return textError(400, base.reason);
     const publicUrl = base.url;
+    const token = request.method === "GET" ? bootToken(request, context, match.key, config) : null;
     const body = renderIpxeTemplate(script.template ?? deps.ipxeTemplate(), {
       // Absent only with a custom script (the schema requires both otherwise), which may not use them.
       KernelURL: config.spec.kernelURL ? absoluteBootUrl(config.spec.kernelURL, publicUrl) : "",
       InitrdURL: config.spec.initrdURL ? absoluteBootUrl(config.spec.initrdURL, publicUrl) : "",
       SquashfsURL: config.spec.squashfsURL ? absoluteBootUrl(config.spec.squashfsURL, publicUrl) : "",
-      IgnitionURL: `${publicUrl}/ignition/\${uuid}`,
+      IgnitionURL: `${publicUrl}/ignition/\${uuid}${token ? `?token=${token}` : ""}`,
       PublicURL: publicUrl,
       IPXEServerURL: publicUrl,
       SystemUUID: config.spec.systemUUID ?? uuid ?? "",
@@ -90,6 +95,24 @@ export function ipxeFamily(deps: HttpDeps): EndpointFamily {
       custom: script.template !== null,
     });
     return new Response(body, { headers: IPXE_HEADERS });
+  };
+
+  /**
+   * The token for this script under --ignition-access bound, or null. A HEAD never takes the window (it would
+   * hold it without receiving the token); a fetch from another address than the holder's gets none, and is reported.
+   */
+  const bootToken = (request: Request, context: RouteContext, configKey: string, config: IPXEBootConfig): string | null => {
+    const access = deps.ignitionAccess;
+    if (!access || !config.spec.systemUUID) return null;
+    const requester = requesterAddress(request, context.clientAddress, deps);
+    const outcome = access.scriptToken(configAccessIdentity({ kind: "IPXEBootConfig", config }), requester);
+    if (outcome.kind === "contested") {
+      reportContest(deps, { configKey, holder: outcome.holder, requester: requester ?? context.clientAddress });
+      return null;
+    }
+    if (outcome.kind === "unknown-requester") return null;
+    deps.metrics.ignitionTokens.inc({ outcome: outcome.kind });
+    return outcome.token;
   };
 
   return {

@@ -183,6 +183,16 @@ export function createBootMetrics(registry = new MetricsRegistry()) {
         "Requests whose X-Forwarded-For was not believed because the peer is outside --trusted-proxies, by route.",
       ),
     ),
+    ignitionDenied: registry.register(new Counter("boot_operator_ignition_denied_total", "Ignition fetches refused under --ignition-access bound, by reason.")),
+    ignitionTokens: registry.register(
+      new Counter("boot_operator_ignition_tokens_total", "Boot tokens put into iPXE scripts under --ignition-access bound, by outcome (issued, repeated)."),
+    ),
+    ignitionTokenContested: registry.register(
+      new Counter(
+        "boot_operator_ignition_token_contested_total",
+        "iPXE script fetches answered without a token because another address holds the machine's boot window.",
+      ),
+    ),
     ignitionTranslations: registry.register(
       new Counter("boot_operator_ignition_renders_total", "Ignition answers computed (cache misses), by format and result."),
     ),
