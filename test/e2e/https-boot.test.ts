@@ -1,4 +1,8 @@
 // End-to-end over HTTPS (--tls-listen) with real clients in QEMU against the compiled appliance:
+//  - OVMF's own HTTPS Boot fetches the UKI from the TLS listener, trusting the CA list our /certs/edk2-cacerts hands
+//    it (fw_cfg etc/edk2/https/cacerts); with the edk2-cacerts of an unrelated CA the handshake fails and no request
+//    reaches the appliance. Debian's OVMF is built with TLS; QEMU's DHCP cannot hand out an https:// boot file
+//    (ovmf-vars.ts), so the URL goes in as a one-shot boot entry. (Debian's iPXE ROMs have no HTTPS at all.)
 //  - the guest fetches its Ignition over HTTPS with the boot token its iPXE script carried (--ignition-access
 //    bound); the same UUID asked from another loopback address without the token is a 403.
 //    What the guest verifies: nothing. busybox wget's built-in TLS prints "TLS certificate validation not
@@ -6,14 +10,16 @@
 //    listener's, which speaks nothing else), not that the guest checked the chain.
 // Each test runs its own appliance, so its logs and metrics belong to that one machine.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { edk2CaCerts } from "../../src/boot/trust-formats.ts";
 import { eventually } from "../harness/wait.ts";
 import { applianceBinary, type BootResource, freeLoopbackPort, metricSum, type RunningAppliance, startAppliance, writeResources } from "./appliance.ts";
 import {
   type BootResult,
   bootMachine,
+  buildUki,
   describeBoot,
   expectGuestFetchedIgnition,
   type GuestArtefacts,
@@ -225,6 +231,106 @@ describe("HTTPS boot in QEMU against the appliance's --tls-listen", () => {
       await eventually(async () => servedRequests(appliance).includes(refusal), `the appliance to log ${refusal}`, 5_000);
       const metrics = await appliance.metrics();
       expect(metricSum(metrics, "boot_operator_boot_milestones_total", { milestone: "ignition" })).toBe(1);
+    },
+    TEST_TIMEOUT_MS,
+  );
+  /** An HTTPBootConfig for a UKI on the TLS listener whose embedded command line fetches Ignition over HTTPS. */
+  async function startUkiOverTls(machine: Machine, ignition: string): Promise<TlsScenario & { ukiUrl: string; ukiSize: number }> {
+    let ukiUrl = "";
+    let ukiSize = 0;
+    const scenario = await startTlsScenario(machine, ({ tlsFromGuest, ukiDir }): BootResource[] => {
+      const ukiPath = join(ukiDir, "https/test.efi");
+      buildUki(artefacts, `console=ttyS0 panic=1 boot_e2e.cmdline=uki ignition.config.url=${tlsFromGuest}/ignition/\${uuid}`, ukiPath);
+      ukiSize = statSync(ukiPath).size;
+      ukiUrl = `${tlsFromGuest}/uki/https/test.efi`;
+      return [
+        { kind: "Secret", name: "uki-ignition", stringData: { ignition } },
+        {
+          kind: "HTTPBootConfig",
+          name: "uki-machine",
+          spec: { systemUUID: machine.uuid, networkIdentifiers: [machine.mac], ukiURL: ukiUrl, ignitionSecretRef: { name: "uki-ignition" } },
+        },
+      ];
+    });
+    return { ...scenario, ukiUrl, ukiSize };
+  }
+
+  function ovmfHttpsBoot(machine: Machine, ukiUrl: string, edk2CaCertsPath: string, stopWhen?: (serial: string) => boolean): Promise<BootResult> {
+    return recordBoot(
+      machine.name,
+      bootMachine({
+        firmware: "uefi-https",
+        uuid: machine.uuid,
+        mac: machine.mac,
+        bootFileUrl: ukiUrl,
+        edk2CaCertsPath,
+        serialLogPath: join(serialLogDir, `${machine.name}.log`),
+        timeoutMs: BOOT_TIMEOUT_MS,
+        ...(stopWhen ? { stopWhen } : {}),
+      }),
+    );
+  }
+
+  test(
+    "OVMF HTTPS Boot: the UKI over --tls-listen, verified against the CA list from our /certs/edk2-cacerts",
+    async () => {
+      const machine = newMachine("ovmf-https-boot");
+      const ignition = ignitionFor(machine);
+      const scenario = await startUkiOverTls(machine, ignition);
+      const { appliance } = scenario;
+      // What an operator would hand the firmware: our own answer, byte for byte.
+      const cacerts = await fetch(`${appliance.hostUrl}/certs/edk2-cacerts`);
+      expect(cacerts.status).toBe(200);
+      const cacertsPath = join(workRoot, machine.name, "edk2-cacerts");
+      writeFileSync(cacertsPath, new Uint8Array(await cacerts.arrayBuffer()));
+
+      const result = await ovmfHttpsBoot(machine, scenario.ukiUrl, cacertsPath);
+      const guest = expectGuestFetchedIgnition(result);
+
+      expect(guest.ignitionSha256, describeBoot(result)).toBe(sha256Hex(ignition));
+      expect(guest.cmdline).toContain("boot_e2e.cmdline=uki");
+      expect(guest.ignitionUrl).toBe(`${scenario.tlsFromGuest}/ignition/${machine.uuid}`);
+      expect(result.serialLog).toContain("Start HTTP Boot over IPv4");
+      expect(result.serialLog).toContain(`URI: ${scenario.ukiUrl}`);
+      expect(result.serialLog).toContain(`File Size: ${scenario.ukiSize} Bytes`);
+      expect(result.serialLog).toContain('BdsDxe: starting Boot0100 "boot-operator e2e HTTPS Boot"');
+      const requests = servedRequests(appliance);
+      expect(requests.filter((request) => request.startsWith("GET "))).toEqual(
+        ["GET /certs/edk2-cacerts 200 127.0.0.1", "GET /uki/https/test.efi 200 127.0.0.1", `GET /ignition/${machine.uuid} 200 127.0.0.1`].sort(),
+      );
+      expect(requests.filter((request) => !request.startsWith("GET ")).every((request) => request === "HEAD /uki/https/test.efi 200 127.0.0.1")).toBe(true);
+      const metrics = await appliance.metrics();
+      expect(metricSum(metrics, "boot_operator_boot_milestones_total", { milestone: "boot-file" })).toBe(1);
+      expect(metricSum(metrics, "boot_operator_boot_milestones_total", { milestone: "ignition" })).toBe(1);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "OVMF HTTPS Boot with the edk2-cacerts of another CA: the handshake fails, no request reaches the appliance",
+    async () => {
+      const machine = newMachine("ovmf-https-wrong-ca");
+      const scenario = await startUkiOverTls(machine, ignitionFor(machine));
+      const { appliance } = scenario;
+      const cacertsPath = join(workRoot, machine.name, "other-edk2-cacerts");
+      writeFileSync(cacertsPath, edk2CaCerts([pki.der(pki.otherRootCert)]));
+
+      // The boot entry fails and the firmware moves on (its report of the failure, or the next HTTP Boot attempt from
+      // its own boot order): no need to wait for the boot timeout.
+      const failed = 'BdsDxe: failed to load Boot0100 "boot-operator e2e HTTPS Boot"';
+      const attempts = (serial: string): number => serial.split("Start HTTP Boot over IPv4").length - 1;
+      const result = await ovmfHttpsBoot(machine, scenario.ukiUrl, cacertsPath, (serial) => serial.includes(failed) || attempts(serial) >= 2);
+
+      expect(result.outcome, describeBoot(result)).toBe("stopped");
+      expect(result.guest.initStarted).toBe(false);
+      expect(result.serialLog).toContain(`URI: ${scenario.ukiUrl}`);
+      // How EDK2 reports the refused handshake: its HEAD for the size never got an answer.
+      expect(result.serialLog).toContain("Error: Could not retrieve NBP file size from HTTP server.");
+      expect(result.serialLog).toContain(failed);
+      expect(result.serialLog).not.toContain("File Size:");
+      // Not even the HEAD: TLS ended before any HTTP.
+      expect(servedRequests(appliance).filter((request) => request.includes("/uki/") || request.includes("/ignition/"))).toEqual([]);
+      expect(metricSum(await appliance.metrics(), "boot_operator_boot_milestones_total", { milestone: "boot-file" })).toBe(0);
     },
     TEST_TIMEOUT_MS,
   );
