@@ -220,8 +220,9 @@ export const FLAGS: readonly FlagSpec[] = [
   },
   {
     name: "token-secret",
-    valueName: "NS/NAME",
-    description: "Secret with the boot token keys in data keys `current` and `previous` (--source kube; re-read every 15 s); replaces --token-key-file",
+    valueName: "[NS/]NAME",
+    description:
+      "Secret with the boot token keys in data keys `current` and `previous` (--source kube; read from the watched Secrets, so it must match --secret-label-selector; NAME alone: --namespace, else the pod's); replaces --token-key-file; must exist at start",
     commands: ["serve"],
   },
   {

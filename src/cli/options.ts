@@ -217,7 +217,7 @@ export const serveOptionsSchema = v.object({
   controllers: controllersSchema,
   "claim-scope": v.picklist(CLAIM_SCOPES, `must be one of ${CLAIM_SCOPES.join(", ")}`),
   ...ignitionAccessFields,
-  "token-secret": v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, "must be namespace/name"))),
+  "token-secret": v.optional(v.pipe(v.string(), v.regex(/^([a-z0-9-]+\/)?[a-z0-9.-]+$/, "must be name or namespace/name"))),
 });
 
 /** Validated flags plus what the Go operator's flags mean here (see go-compat.ts). */

@@ -11,7 +11,7 @@ import { RegistryCredentialsLoader } from "../controllers/registry-credentials.t
 import { SbcReadyWindows } from "../controllers/sbc-ready-windows.ts";
 import { ServedStatusWriter } from "../controllers/served-status.ts";
 import { StatusReconciler } from "../controllers/status-reconciler.ts";
-import { TokenSecretLoader } from "../controllers/token-secret.ts";
+import { TokenSecretKeys } from "../controllers/token-secret.ts";
 import { Translator } from "../controllers/translator.ts";
 import { KubeClient, loadKubeConfig } from "../kube/client.ts";
 import { parseCacheKey } from "../kube/paths.ts";
@@ -56,22 +56,39 @@ function accessEventWriter(events: EventRecorder, store: () => BootStore | undef
   };
 }
 
-/** Loads --token-secret before serving (a failure stops the start), then keeps it fresh. */
-async function tokenSecretKeys(
-  options: ServeOptions,
-  client: KubeClient,
-  log: Logger,
-): Promise<{ holder: TokenKeyHolder; loader: TokenSecretLoader } | undefined> {
-  const secret = options["token-secret"];
-  if (!secret || options["ignition-access"] !== "bound") return undefined;
+/**
+ * --token-secret from the watched Secrets: the keys are swapped in whenever the Secret changes; a Secret that breaks
+ * later keeps the previous keys (logged once per new problem). Without it at the first full sync the start fails,
+ * since a key only this replica knows would break every boot whose requests cross replicas.
+ */
+function tokenSecretKeys(secret: string, log: Logger): { holder: TokenKeyHolder; watch: (store: BootStore) => void; check: () => void } {
   const holder = tokenKeyHolder(undefined, log);
-  const loader = new TokenSecretLoader({ client, log, secret, onKeys: holder.set });
-  try {
-    await loader.start();
-  } catch (error) {
-    throw new Error(`--token-secret ${secret}: ${(error as Error).message}`);
-  }
-  return { holder, loader };
+  const keys = new TokenSecretKeys(secret);
+  let loaded = false;
+  let problem = "";
+  const watch = (store: BootStore): void => {
+    store.onChange(() => {
+      const read = keys.read(store.index);
+      if (read.state === "loaded") {
+        problem = "";
+        if (!read.changed) return;
+        holder.set(read.keys);
+        loaded = true;
+        log.info("boot token keys loaded", { secret, keys: read.keys.previous ? 2 : 1 });
+        return;
+      }
+      const reason = read.state === "missing" ? `secret ${secret} does not exist (or is outside --namespace / --secret-label-selector)` : read.reason;
+      if (reason !== problem && loaded) log.error("boot token keys unusable; keeping the previous ones", { secret, reason });
+      problem = reason;
+    });
+  };
+  const check = (): void => {
+    if (loaded) return;
+    throw new Error(
+      `--token-secret ${secret}: ${problem || "not loaded"}; create it, e.g. kubectl -n ${secret.split("/")[0]} create secret generic ${secret.split("/")[1]} --from-literal=current="$(openssl rand -base64 48)"`,
+    );
+  };
+  return { holder, watch, check };
 }
 
 export async function runKubeServe(options: ServeOptions): Promise<void> {
@@ -111,7 +128,11 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
     throw new UsageError(`--tls-secret ${error.message}`);
   });
   const secretEvents = new EventRecorder(client, log);
-  const tokenKeys = await tokenSecretKeys(options, client, log);
+  const tokenSecret = options["token-secret"];
+  const tokenKeys =
+    tokenSecret && options["ignition-access"] === "bound"
+      ? tokenSecretKeys(tokenSecret.includes("/") ? tokenSecret : `${options.namespace || podNamespace() || "default"}/${tokenSecret}`, log)
+      : undefined;
   let servingStore: BootStore | undefined;
   // Every replica answers machines, so every replica reports refusals on the config.
   const accessEvents = accessEventWriter(new EventRecorder(client, log), () => servingStore);
@@ -121,7 +142,7 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
   await runServe(options, {
     source,
     onAccessEvent: accessEvents,
-    ...(tokenKeys ? { tokenKeys: tokenKeys.holder } : {}),
+    ...(tokenKeys ? { tokenKeys: tokenKeys.holder, onStoreCreated: tokenKeys.watch } : {}),
     ...(certificateFeed && tlsSecret
       ? {
           certificateFeed,
@@ -135,6 +156,7 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
     onServed: (event) => served.record(event),
     readiness: () => (source.allSynced ? null : "Kubernetes caches not synced yet"),
     onStarted: async ({ store, oci, access }) => {
+      tokenKeys?.check();
       servingStore = store;
       served.start();
       const caches = source.ownerCaches;
@@ -200,7 +222,6 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
     onShutdown: async () => {
       await certificateFeed?.stop();
       credentials?.stop();
-      tokenKeys?.loader.stop();
       unsubscribeSbcs?.();
       await served.stop();
       await elector?.stop();

@@ -43,8 +43,10 @@ interface ServeHooks {
   onStarted?: (context: { store: BootStore; log: Logger; metrics: BootMetrics; oci: OciRuntime; access: IgnitionAccess | undefined }) => Promise<void> | void;
   /** Refusals and contests under --ignition-access bound (Kubernetes: Warning Events). */
   onAccessEvent?: (event: AccessEvent) => void;
-  /** Keys from somewhere else (Kubernetes: --token-secret), already loaded. */
+  /** Keys from somewhere else (Kubernetes: --token-secret), filled in by onStoreCreated's store listener. */
   tokenKeys?: TokenKeyHolder;
+  /** Runs before the source delivers its first snapshot, so a listener sees every one. */
+  onStoreCreated?: (store: BootStore) => void;
   onShutdown?: () => Promise<void>;
   /** Where the HTTPS certificate comes from when it is not files (--tls-secret). */
   certificateFeed?: CertificateFeed;
@@ -307,6 +309,7 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
     source.reload?.();
   });
 
+  hooks.onStoreCreated?.(store);
   await source.start((update) => store.apply(update));
   await hooks.onStarted?.({ store, log, metrics, oci, access });
   log.info("ready", { configs: store.index.configCount });

@@ -1,49 +1,30 @@
-// Boot token keys from a Secret (--token-secret NS/NAME, data keys `current` and optionally `previous`), re-read
-// periodically on every replica so all replicas sign and verify with the same keys and a rotation (move `current`
-// to `previous`, write a new `current`) takes effect within one refresh. At start the Secret must load: serving
-// bound tokens with a key no other replica knows would break every boot that crosses replicas. Later failures keep
-// the previous keys.
+// Boot token keys from a Secret (--token-secret [NS/]NAME, data keys `current` and optionally `previous`), read from
+// the Secrets the source already watches: no extra RBAC (the shipped Role grants list/watch, not get), and every
+// replica sees a rotation (move `current` to `previous`, write a new `current`) as soon as its watch delivers it, so
+// all replicas sign and verify with the same keys. A Secret that breaks or disappears later keeps the previous keys.
 import { parseTokenKeys, type TokenKeys } from "../boot/access/token.ts";
-import type { KubeClient } from "../kube/client.ts";
-import { parseCacheKey, resourcePath, SECRETS } from "../kube/paths.ts";
-import type { Logger } from "../observability/log.ts";
+import type { BootIndex } from "../index/boot-index.ts";
 
-interface SecretObject {
-  metadata?: { resourceVersion?: string };
-  data?: Record<string, string>;
-}
+export type TokenSecretState = { state: "loaded"; keys: TokenKeys; changed: boolean } | { state: "missing" } | { state: "invalid"; reason: string };
 
-export class TokenSecretLoader {
-  private timer: ReturnType<typeof setInterval> | undefined;
-  private lastVersion = "";
+export class TokenSecretKeys {
+  private lastValues = "";
 
-  constructor(private readonly deps: { client: KubeClient; log: Logger; secret: string; refreshMs?: number; onKeys: (keys: TokenKeys) => void }) {}
+  /** `secret` is "namespace/name". */
+  constructor(readonly secret: string) {}
 
-  /** Loads once (rejecting when that fails), then keeps refreshing. */
-  async start(): Promise<void> {
-    await this.load();
-    this.timer = setInterval(() => {
-      this.load().catch((error: Error) =>
-        this.deps.log.error("cannot reload the boot token keys; keeping the previous ones", { secret: this.deps.secret, error: error.message }),
-      );
-    }, this.deps.refreshMs ?? 15_000);
-    this.timer.unref?.();
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-  }
-
-  private async load(): Promise<void> {
-    const { namespace, name } = parseCacheKey(this.deps.secret);
-    const secret = await this.deps.client.request<SecretObject>("GET", resourcePath({ ...SECRETS, namespace, name }));
-    const version = secret.metadata?.resourceVersion ?? "";
-    if (version !== "" && version === this.lastVersion) return;
-    const decode = (key: string): string => (secret.data?.[key] ? Buffer.from(secret.data[key], "base64").toString("utf8") : "");
-    const parsed = parseTokenKeys([decode("current"), decode("previous")]);
-    if (!parsed.ok) throw new Error(`secret ${this.deps.secret}: ${parsed.reason} (data keys current, previous)`);
-    this.deps.onKeys(parsed.keys);
-    this.lastVersion = version;
-    this.deps.log.info("boot token keys loaded", { secret: this.deps.secret, keys: parsed.keys.previous ? 2 : 1 });
+  /** The keys as the index has them now; `changed` tells whether they differ from the last call's. */
+  read(index: BootIndex): TokenSecretState {
+    const entry = index.secrets.get(this.secret);
+    if (!entry) return { state: "missing" };
+    const current = entry.values.get("current") ?? "";
+    const previous = entry.values.get("previous") ?? "";
+    if (current.trim() === "") return { state: "invalid", reason: `secret ${this.secret} has no data key "current"` };
+    const parsed = parseTokenKeys([current, previous]);
+    if (!parsed.ok) return { state: "invalid", reason: `secret ${this.secret}: ${parsed.reason} (data keys current, previous)` };
+    const values = `${current}\u0000${previous}`;
+    const changed = values !== this.lastValues;
+    this.lastValues = values;
+    return { state: "loaded", keys: parsed.keys, changed };
   }
 }

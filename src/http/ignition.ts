@@ -36,7 +36,9 @@ export function ignitionFamily(deps: HttpDeps): EndpointFamily {
               : resolved.kind === "IPXEBootConfig"
                 ? configAccessIdentity({ kind: resolved.kind, config: resolved.match.config })
                 : configAccessIdentity({ kind: resolved.kind, config: resolved.match.config });
-            const decision = access.admit(identity, requester, queryOf(request.url)?.get("token") ?? null);
+            const token = queryOf(request.url)?.get("token") ?? null;
+            // A HEAD sends no Ignition, so it does not use up one of the token's fetches.
+            const decision = request.method === "HEAD" ? access.preview(identity, requester, token) : access.admit(identity, requester, token);
             if (!decision.allow) {
               const config = resolved ? { kind: resolved.kind, key: resolved.match.key } : undefined;
               return refuseIgnition(deps, { reason: decision.reason, requester, peer: clientAddress, uuid, config });

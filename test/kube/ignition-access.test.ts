@@ -98,6 +98,28 @@ describe("--ignition-access bound in Kubernetes mode", () => {
     expect(noToken[0]?.message).toBe("Ignition fetch from 127.0.0.7 refused: no-token");
   });
 
+  test("rotating the Secret (new current, old previous) keeps old tokens valid; dropping previous voids them", async () => {
+    // The window's holder (the first test) gets its token again.
+    const old = await scriptToken(first, "127.0.0.1");
+    expect(old).not.toBeNull();
+    const rotate = async (data: Record<string, string>, keys: number): Promise<void> => {
+      const loads = first.logs.filter((line) => line.msg === "boot token keys loaded").length;
+      await cp.requestOk("PUT", `/api/v1/namespaces/${NS}/secrets/token-keys`, {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "token-keys", namespace: NS },
+        stringData: data,
+      });
+      await first.waitForLog(
+        (line) => line.msg === "boot token keys loaded" && line.keys === keys && first.logs.filter((l) => l.msg === "boot token keys loaded").length > loads,
+      );
+    };
+    await rotate({ current: "n".repeat(48), previous: "k".repeat(48) }, 2);
+    expect((await requestFrom(first.url, `/ignition/${UUID}?token=${old}`, "127.0.0.7")).status).toBe(200);
+    await rotate({ current: "n".repeat(48) }, 1);
+    expect((await requestFrom(first.url, `/ignition/${UUID}?token=${old}`, "127.0.0.7")).body).toStartWith("ignition access denied: token-invalid");
+  });
+
   test("a new value in annotation boot.ironcore.dev/rearm-token opens a new window and voids the old token", async () => {
     const old = await scriptToken(first, "127.0.0.1");
     expect(old).not.toBeNull();

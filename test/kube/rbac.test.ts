@@ -12,6 +12,7 @@ import { parseAllDocuments } from "yaml";
 import { type KubeManifest, renderKustomization } from "../../scripts/generate-manifests.ts";
 import { type Appliance, BINARY, REPO_ROOT, startAppliance } from "../harness/appliance.ts";
 import { type ControlPlane, type HttpMethod, startControlPlane } from "../harness/controlplane.ts";
+import { tokenInScript } from "../harness/source-address.ts";
 import { eventually as eventuallyWithin, notYetUnless } from "../harness/wait.ts";
 import {
   apiCall,
@@ -167,6 +168,18 @@ function resolveEnv(container: Container, pod: { name: string; namespace: string
   return env;
 }
 
+/** The boot token keys the Deployment's --token-secret names (it ships --ignition-access bound). */
+function tokenKeysSecret(ns: string) {
+  return { apiVersion: "v1", kind: "Secret", metadata: { name: "boot-operator-token-keys", namespace: ns }, stringData: { current: "k".repeat(48) } };
+}
+
+/** Ignition the way a machine gets it under --ignition-access bound: the script first, then with its token. */
+async function bootIgnition(app: Appliance, uuid: string): Promise<Response> {
+  const script = await (await fetch(`${app.url}/ipxe/${uuid}`)).text();
+  const token = tokenInScript(script);
+  return fetch(`${app.url}/ignition/${uuid}${token ? `?token=${token}` : ""}`);
+}
+
 function ipxeConfig(ns: string, name: string, uuid: string, secretName: string) {
   return {
     apiVersion: "boot.ironcore.dev/v1alpha1",
@@ -262,6 +275,7 @@ describe("namespace-scoped install: the binary runs on the ServiceAccount's toke
     await callOk("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: OTHER_NS } });
     await cp.applyObjects([
       ignitionSecret(namespace, "ignition-a", "a"),
+      tokenKeysSecret(namespace),
       ipxeConfig(namespace, "machine-a", UUID_A, "ignition-a"),
       ignitionSecret(OTHER_NS, "ignition-other", "other"),
       ipxeConfig(OTHER_NS, "machine-other", UUID_OTHER, "ignition-other"),
@@ -293,11 +307,12 @@ describe("namespace-scoped install: the binary runs on the ServiceAccount's toke
 
   test("becomes ready and serves its namespace's configs, and only those", async () => {
     expect((await fetch(`${app.url}/readyz`)).status).toBe(200);
-    const ignition = await fetch(`${app.url}/ignition/${UUID_A}`);
+    const ignition = await bootIgnition(app, UUID_A);
     expect(ignition.status).toBe(200);
     expect(await ignition.text()).toContain('"marker":"a"');
     expect((await fetch(`${app.url}/ipxe/${UUID_A}`)).status).toBe(200);
-    expect((await fetch(`${app.url}/ignition/${UUID_OTHER}`)).status).toBe(404);
+    // (Not /ignition: under --ignition-access bound an unknown UUID gets the same 403 as a known one.)
+    expect((await fetch(`${app.url}/ipxe/${UUID_OTHER}`)).status).toBe(404);
   });
 
   test("holds the leader Lease it created, under the pod's name", async () => {
@@ -333,7 +348,7 @@ describe("namespace-scoped install: the binary runs on the ServiceAccount's toke
     expect(warning.reason).toBe("SecretNotFound");
     await cp.applyObjects([ignitionSecret(namespace, "ignition-b", "b")]);
     await eventually(async () => (await config(namespace, "machine-b")).status?.state === "Ready", "machine-b Ready after its secret appeared");
-    expect(await (await fetch(`${app.url}/ignition/${UUID_B}`)).text()).toContain('"marker":"b"');
+    expect(await (await bootIgnition(app, UUID_B)).text()).toContain('"marker":"b"');
   });
 
   test("was never refused anything: no 403 in its logs, none served by the API server", async () => {
@@ -436,6 +451,7 @@ describe("cluster-wide RBAC (ClusterRole): one token watches every namespace", (
     expect(rbac.map((manifest) => manifest.kind).sort()).toEqual(["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "ServiceAccount"]);
     await callOk("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: CLUSTER_NS } });
     await installManifests(rbac);
+    await cp.applyObjects([tokenKeysSecret(CLUSTER_NS)]);
     token = await requestToken(CLUSTER_NS, serviceAccount);
     const kubeconfig = await tokenKubeconfig(token, "cluster-wide.kubeconfig");
     const { container } = deploymentOf(installed);
@@ -445,7 +461,8 @@ describe("cluster-wide RBAC (ClusterRole): one token watches every namespace", (
       // In a pod the Lease namespace comes from the token mount's namespace file; here it must be said.
       BOOT_OPERATOR_LEADER_ELECTION_NAMESPACE: CLUSTER_NS,
     };
-    app = await startAppliance([...(container.args ?? []), "--kubeconfig", kubeconfig], { env });
+    // Likewise the token Secret's namespace (a later flag wins over the Deployment's).
+    app = await startAppliance([...(container.args ?? []), "--kubeconfig", kubeconfig, "--token-secret", `${CLUSTER_NS}/boot-operator-token-keys`], { env });
     await app.waitReady(30_000);
   }, 60_000);
 
@@ -454,7 +471,7 @@ describe("cluster-wide RBAC (ClusterRole): one token watches every namespace", (
   });
 
   test("serves, writes status and records events in any namespace, holds its Lease, never refused", async () => {
-    for (const uuid of [UUID_A, UUID_OTHER]) expect((await fetch(`${app.url}/ignition/${uuid}`)).status).toBe(200);
+    for (const uuid of [UUID_A, UUID_OTHER]) expect((await bootIgnition(app, uuid)).status).toBe(200);
     await eventually(
       async () => (await config(OTHER_NS, "machine-other")).status?.state === "Ready",
       "machine-other Ready (written by the cluster-wide token)",

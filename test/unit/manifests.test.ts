@@ -181,7 +181,7 @@ describe("Deployment", () => {
     const deployment = find(manifests, "Deployment", "boot-operator");
     expect((deployment.spec as { replicas: number }).replicas).toBe(2);
     const main = container(manifests);
-    expect(main.args).toEqual(["--source=kube", "--leader-elect"]);
+    expect(main.args).toEqual(["--source=kube", "--leader-elect", "--ignition-access=bound", "--token-secret=boot-operator-token-keys"]);
     expect(main.env).toEqual([
       { name: "BOOT_OPERATOR_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
       { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },

@@ -13,6 +13,8 @@ interface Window {
   epoch: number;
   holder: string | null;
   token: string | null;
+  /** The key that signed `token`: after a rotation the holder gets a token of the new key. */
+  signedWith: Uint8Array | null;
   expiresAtMs: number;
 }
 
@@ -55,7 +57,7 @@ export class TokenWindows {
     const epoch = this.epochs.get(identity.configId) ?? 0;
     let window = this.windows.get(identity.configId);
     if (!window || window.trigger !== trigger || window.epoch !== epoch) {
-      window = { trigger, epoch, holder: null, token: null, expiresAtMs: 0 };
+      window = { trigger, epoch, holder: null, token: null, signedWith: null, expiresAtMs: 0 };
       this.windows.delete(identity.configId);
       this.windows.set(identity.configId, window);
       this.bound(this.windows, this.options.maxConfigs ?? 10_000);
@@ -64,9 +66,12 @@ export class TokenWindows {
     if (window.holder !== null && window.holder !== requester) return { kind: "contested", holder: window.holder };
     const first = window.holder === null;
     // The holder asking after its token expired (a slow retry) gets a fresh one: the window is still its own.
-    if (window.token === null || window.expiresAtMs <= nowMs) {
+    // So does a holder whose token was signed with a key that has since been rotated out of signing.
+    const resign = window.signedWith === null || !Buffer.from(window.signedWith).equals(keys.current);
+    if (window.token === null || window.expiresAtMs <= nowMs || resign) {
       const expiresAt = Math.floor((nowMs + this.options.ttlMs) / 1000);
       window.token = encodeToken({ ...identity, expiresAt, nonce: this.options.nonce() }, keys.current);
+      window.signedWith = keys.current;
       window.expiresAtMs = expiresAt * 1000;
     }
     window.holder = requester;

@@ -75,6 +75,17 @@ describe("TokenWindows", () => {
     expect(state.scriptToken(identity(), "10.0.0.7", 5_000, KEYS).kind).toBe("contested");
   });
 
+  test("after a key rotation the holder gets a token signed with the new key", () => {
+    const state = windows();
+    const first = state.scriptToken(identity(), "10.0.0.5", 0, KEYS);
+    const rotated = { current: Buffer.from("r".repeat(32)), previous: KEYS.current };
+    const again = state.scriptToken(identity(), "10.0.0.5", 1_000, rotated);
+    if (first.kind !== "issued" || again.kind !== "repeated") throw new Error("unexpected");
+    expect(again.token).not.toBe(first.token);
+    expect(verifyToken(again.token, { current: rotated.current }).ok).toBe(true);
+    expect(state.scriptToken(identity(), "10.0.0.5", 2_000, rotated)).toEqual(again);
+  });
+
   test("state is bounded: beyond maxConfigs the oldest windows are forgotten, beyond maxTokens expired counters go", () => {
     const state = windows(60_000, { maxConfigs: 2, maxTokens: 2 });
     for (const name of ["a", "b", "c"]) state.scriptToken(identity({ configId: name }), "10.0.0.5", 0, KEYS);

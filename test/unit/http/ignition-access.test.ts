@@ -31,12 +31,13 @@ function boundApp(options: TestAppOptions = {}): TestApp & { events: AccessEvent
 const tokenIn = (script: string): string | null => /ignition\.config\.url=\S*\?token=([A-Za-z0-9_.-]+)/.exec(script)?.[1] ?? null;
 
 describe("--ignition-access bound", () => {
-  test("the script carries a token; it fetches Ignition --token-uses times, then 403 token-used-up", async () => {
+  test("the script carries a token; it fetches Ignition --token-uses times (a HEAD is free), then 403 token-used-up", async () => {
     const subject = boundApp();
     const script = await (await subject.request(`/ipxe/${UUID}`, { from: "10.0.0.5" })).text();
     const token = tokenIn(script);
     expect(token).not.toBeNull();
     expect(script).toContain(`ignition.config.url=http://boot.test:8082/ignition/\${uuid}?token=${token}`);
+    expect((await subject.request(`/ignition/${UUID}?token=${token}`, { method: "HEAD", from: "10.0.0.66" })).status).toBe(200);
     for (let i = 0; i < 3; i++) {
       const response = await subject.request(`/ignition/${UUID}?token=${token}`, { from: "10.0.0.66" });
       expect(response.status).toBe(200);
@@ -101,6 +102,18 @@ describe("--ignition-access bound", () => {
     const subject = boundApp();
     expect((await subject.request(`/ipxe/${UUID}`, { method: "HEAD", from: "10.0.0.7" })).status).toBe(200);
     expect(tokenIn(await (await subject.request(`/ipxe/${UUID}`, { from: "10.0.0.5" })).text())).not.toBeNull();
+  });
+
+  test("a custom ipxe-script Secret gets the token through {{.IgnitionURL}} (rendered on the serving thread)", async () => {
+    const subject = testApp({
+      ipxe: [ipxeConfig("custom", { systemUUID: UUID, ipxeScriptSecretRef: { name: "script" }, ignitionSecretRef: { name: "ign" } })],
+      secrets: [secret("ign", { ignition: RAW }), secret("script", { "ipxe-script": "#!ipxe\nchain /uki/x.efi ignition.config.url={{.IgnitionURL}}\n" })],
+    });
+    subject.deps.ignitionAccess = new IgnitionAccessPolicy({ ttlMs: 60_000, maxUses: 3, keys: () => ({ current: Buffer.from("k".repeat(32)) }) });
+    const script = await (await subject.request(`/ipxe/${UUID}`, { from: "10.0.0.5" })).text();
+    const token = tokenIn(script);
+    expect(token).not.toBeNull();
+    expect((await subject.request(`/ignition/${UUID}?token=${token}`, { from: "10.0.0.66" })).status).toBe(200);
   });
 
   test("open mode: no token in scripts, Ignition for anyone", async () => {
