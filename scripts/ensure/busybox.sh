@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Provides `busybox` (Debian package `busybox`) for the switch ZTP tests (test/integration/ztp*.test.ts: ONIE's busybox wget, SONiC's curl).
+# Provides `busybox` (Debian package `busybox-static`, the one the e2e initrd needs too: installing `busybox` here would swap them back and forth) for the switch ZTP tests (test/integration/ztp*.test.ts: ONIE's busybox wget, SONiC's curl).
 # Installed with apt-get; when it is already installed this only checks that it runs, so a second run is instant.
 # The package lists are refreshed only if the install fails (a fresh machine may have none or stale ones).
 set -euo pipefail
@@ -9,7 +9,7 @@ if command -v busybox >/dev/null 2>&1 && busybox wget --help >/dev/null 2>&1; th
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "ensure/busybox: apt-get is required to install the Debian package 'busybox'" >&2
+  echo "ensure/busybox: apt-get is required to install the Debian package 'busybox-static'" >&2
   exit 1
 fi
 
@@ -18,7 +18,7 @@ as_root() {
 }
 
 install_busybox() {
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox-static >/dev/null
 }
 
 if ! install_busybox; then

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Provides `curl` (Debian package `curl`) for the switch ZTP tests (test/integration/ztp*.test.ts: ONIE's busybox wget, SONiC's curl).
+# Provides `curl` (Debian package `curl`) for the switch ZTP tests (SONiC asks with curl) and the HTTPS e2e test
+# (test/e2e/https-boot.test.ts: Ignition asked from another loopback source address, `curl --interface 127.0.0.7`).
 # Installed with apt-get; when it is already installed this only checks that it runs, so a second run is instant.
 # The package lists are refreshed only if the install fails (a fresh machine may have none or stale ones).
 set -euo pipefail

@@ -5,7 +5,7 @@
 # The package lists are refreshed only if the install fails (a fresh machine may have none or stale ones).
 set -euo pipefail
 
-packages=(buildah skopeo busybox)
+packages=(buildah skopeo busybox-static)
 
 all_present() {
   buildah --version >/dev/null 2>&1 && skopeo --version >/dev/null 2>&1 && busybox true >/dev/null 2>&1

@@ -157,6 +157,8 @@ export interface ApplianceOptions {
   resourcesDir: string;
   ukiDir: string;
   port: number;
+  /** --public-url; default: the plain listener as the guest sees it (http://10.0.2.2:<port>). */
+  publicUrl?: string;
   extraArgs?: string[];
 }
 
@@ -180,7 +182,7 @@ registerExitCleanup(() => {
 export async function startAppliance(options: ApplianceOptions): Promise<RunningAppliance> {
   const binary = applianceBinary();
   const hostUrl = `http://127.0.0.1:${options.port}`;
-  const publicUrl = `http://${HOST_FROM_GUEST}:${options.port}`;
+  const publicUrl = options.publicUrl ?? `http://${HOST_FROM_GUEST}:${options.port}`;
   const argv = [
     binary,
     "serve",

@@ -4,11 +4,12 @@
 //
 // The guest is Debian's kernel with a busybox initrd (scripts/e2e/guest-init.sh) that fetches Ignition and
 // prints "BOOT-E2E: …" lines; scripts/ensure/e2e.sh builds it and describes it in <cache>/e2e/current.json.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import * as v from "valibot";
+import { httpBootDevicePath, withOneShotBoot } from "./ovmf-vars.ts";
 
 const REPO_ROOT = resolve(import.meta.dir, "../..");
 const ENSURE_SCRIPT = join(REPO_ROOT, "scripts/ensure/e2e.sh");
@@ -173,8 +174,13 @@ export function lastLines(text: string, count: number): string {
 /**
  * bios: SeaBIOS, which runs the iPXE ROM of the virtio NIC. uefi: OVMF, which runs the iPXE EFI driver of the
  * NIC's ROM. uefi-http: OVMF without any option ROM, booting through its own HTTP Boot (DHCP boot file = URL).
+ * uefi-https: the same with an https:// URL, handed over as a one-shot boot entry in OVMF's variables (QEMU's DHCP
+ * cannot: see ovmf-vars.ts), and the CA list OVMF trusts from `edk2CaCertsPath`.
  */
-export type Firmware = "bios" | "uefi" | "uefi-http";
+export type Firmware = "bios" | "uefi" | "uefi-http" | "uefi-https";
+
+/** With -nodefaults the NIC is the first device after the host bridge: PciRoot(0x0)/Pci(0x2,0x0). */
+const NIC_PCI_DEVICE = 2;
 
 export interface BootMachineOptions {
   firmware: Firmware;
@@ -188,6 +194,8 @@ export interface BootMachineOptions {
   /** Ends the boot once the serial log satisfies this; by default when the guest reports done or failed. */
   stopWhen?: (serialLog: string) => boolean;
   memoryMiB?: number;
+  /** uefi-https: EFI_SIGNATURE_LIST file (our /certs/edk2-cacerts) for fw_cfg etc/edk2/https/cacerts. */
+  edk2CaCertsPath?: string;
 }
 
 export type BootOutcome =
@@ -223,7 +231,8 @@ const DEFAULT_STOP = (serialLog: string): boolean => serialLog.includes(`${GUEST
 
 /** The QEMU command line for one boot (pure, so it can be unit tested). */
 export function qemuInvocation(options: BootMachineOptions, artefacts: GuestArtefacts, varsPath: string): QemuInvocation {
-  const netdev = ["user", "id=net0", `bootfile=${options.bootFileUrl}`].join(",");
+  // uefi-https takes its URL from the variable store; a boot file in the offer would only be a second, wrong one.
+  const netdev = ["user", "id=net0", ...(options.firmware === "uefi-https" ? [] : [`bootfile=${options.bootFileUrl}`])].join(",");
   const nic = ["virtio-net-pci", "netdev=net0", `mac=${options.mac}`];
   const argv = [
     artefacts.qemu,
@@ -253,11 +262,16 @@ export function qemuInvocation(options: BootMachineOptions, artefacts: GuestArte
     return { argv };
   }
   argv.push("-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${artefacts.ovmfCode}`, "-drive", `if=pflash,format=raw,unit=1,file=${varsPath}`);
-  if (options.firmware === "uefi-http") {
+  if (options.firmware === "uefi-http" || options.firmware === "uefi-https") {
     // No option ROM: OVMF's own virtio-net driver and network stack. Skipping its PXE entries (which time out
     // against QEMU's TFTP-less DHCP) takes HTTP Boot from ~80 s to ~13 s.
     nic.push("romfile=");
     argv.push("-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=n", "-fw_cfg", "name=opt/org.tianocore/IPv6PXESupport,string=n");
+  }
+  if (options.firmware === "uefi-https") {
+    if (!options.edk2CaCertsPath) throw new Error("uefi-https needs edk2CaCertsPath (the CA list OVMF verifies the server with)");
+    // OVMF's TLS setup reads this fw_cfg name (QEMU warns that it lacks the opt/ prefix; OVMF wants it so).
+    argv.push("-fw_cfg", `name=etc/edk2/https/cacerts,file=${options.edk2CaCertsPath}`);
   }
   argv.push("-device", nic.join(","));
   return { argv, varsTemplate: artefacts.ovmfVars };
@@ -342,6 +356,10 @@ export async function bootMachine(options: BootMachineOptions): Promise<BootResu
   const pidFile = join(scratch, "qemu.pid");
   const invocation = qemuInvocation(options, artefacts, varsPath);
   if (invocation.varsTemplate) copyFileSync(invocation.varsTemplate, varsPath);
+  if (options.firmware === "uefi-https") {
+    const bootPath = httpBootDevicePath({ pciDevice: NIC_PCI_DEVICE, mac: options.mac }, options.bootFileUrl);
+    writeFileSync(varsPath, withOneShotBoot(readFileSync(varsPath), bootPath));
+  }
   rmSync(options.serialLogPath, { force: true });
 
   const stopWhen = options.stopWhen ?? DEFAULT_STOP;
