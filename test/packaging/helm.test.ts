@@ -149,10 +149,28 @@ describe("options without a kustomize counterpart", () => {
   test("tls: --tls-listen and --tls-secret NAMESPACE/NAME, an https container and Service port", async () => {
     const rendered = await chartRender({ "tls.enabled": "true", "tls.secretName": "boot-tls" });
     const main = container(rendered);
-    expect(main.args).toEqual(["--source=kube", "--leader-elect", "--tls-listen=:8443", `--tls-secret=${NAMESPACE}/boot-tls`]);
+    expect(main.args).toEqual([
+      "--source=kube",
+      "--leader-elect",
+      "--ignition-access=bound",
+      "--token-secret=boot-operator-token-keys",
+      "--tls-listen=:8443",
+      `--tls-secret=${NAMESPACE}/boot-tls`,
+    ]);
     expect(main.ports).toContainEqual({ name: "https", containerPort: 8443, protocol: "TCP" });
     const service = find(rendered, "Service", "boot-operator").spec as { ports: { name: string; port: number; targetPort: string; protocol: string }[] };
     expect(service.ports).toContainEqual({ name: "https", port: 8443, targetPort: "https", protocol: "TCP" });
+  });
+
+  test("ignitionAccess=open drops --ignition-access and --token-secret; another value is an error", async () => {
+    expect(serveFlagNames).toContain("ignition-access");
+    expect(serveFlagNames).toContain("token-secret");
+    expect(container(await chartRender({ ignitionAccess: "open" })).args).toEqual(["--source=kube", "--leader-elect"]);
+    // Bound without a token Secret: a random key per pod.
+    expect(container(await chartRender({ "tokenSecret.name": "" })).args).toEqual(["--source=kube", "--leader-elect", "--ignition-access=bound"]);
+    const wrong = await runTool([await helmBinary(), "template", "boot-operator", CHART_DIR, "--set", "ignitionAccess=anyone"]);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toContain('ignitionAccess must be "open" or "bound"');
   });
 
   test("metrics.listen + serviceMonitor: the listener flag, a metrics port, and a ServiceMonitor scraping it", async () => {

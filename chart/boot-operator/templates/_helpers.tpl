@@ -22,10 +22,10 @@ app.kubernetes.io/name: boot-operator
 {{/* What `serve --source kube` does in the watched namespace(s): manifests/rbac/namespaced/role.yaml. */}}
 {{- define "boot-operator.watchRules" -}}
 - apiGroups: [boot.ironcore.dev]
-  resources: [ipxebootconfigs, httpbootconfigs]
+  resources: [ipxebootconfigs, httpbootconfigs, switchbootconfigs]
   verbs: [list, watch]
 - apiGroups: [boot.ironcore.dev]
-  resources: [ipxebootconfigs/status, httpbootconfigs/status]
+  resources: [ipxebootconfigs/status, httpbootconfigs/status, switchbootconfigs/status]
   verbs: [patch]
 - apiGroups: [""]
   resources: [secrets]
