@@ -82,6 +82,8 @@ describe("helm lint", () => {
       "tls.enabled=true",
       "metrics.listen=:8080",
       "metrics.serviceMonitor.enabled=true",
+      "metrics.prometheusRule.enabled=true",
+      "metrics.grafanaDashboard.enabled=true",
       "registryCredentials.secretName=creds",
       "namespace.create=true",
       "publicURL=http://10.0.0.5:8082",
@@ -117,6 +119,17 @@ describe("helm template = kustomize build", () => {
     expect(byKey(await chartRender({ "translator.enabled": "true", scope: "cluster" }))).toEqual(
       withoutNamespace(await kustomizeWith("cluster-wide", "translator-cluster-wide")),
     );
+  });
+
+  test("metrics.listen=:8080 + serviceMonitor, prometheusRule, grafanaDashboard: manifests/default + components/servicemonitor", async () => {
+    // The chart's files/ copies of the rules and the dashboard must stay those of the component.
+    const values = {
+      "metrics.listen": ":8080",
+      "metrics.serviceMonitor.enabled": "true",
+      "metrics.prometheusRule.enabled": "true",
+      "metrics.grafanaDashboard.enabled": "true",
+    };
+    expect(byKey(await chartRender(values))).toEqual(withoutNamespace(await kustomizeWith("default", "servicemonitor")));
   });
 
   test("the chart's appVersion is the package version, and the default image is the kustomize install's", async () => {
@@ -179,12 +192,16 @@ describe("options without a kustomize counterpart", () => {
       "metrics.serviceMonitor.enabled": "true",
       "metrics.serviceMonitor.labels.release": "prom",
     });
-    expect(container(rendered).args).toContain("--metrics-listen=:8080");
+    expect(serveFlagNames).toContain("metrics-listen");
+    expect(container(rendered).env).toContainEqual({ name: envName("metrics-listen"), value: ":8080" });
     expect(container(rendered).ports).toContainEqual({ name: "metrics", containerPort: 8080, protocol: "TCP" });
+    // On a Service of its own, not on the one machines reach.
+    const bootService = find(rendered, "Service", "boot-operator").spec as { ports: { name: string }[] };
+    expect(bootService.ports.map((port) => port.name)).toEqual(["http", "https"]);
     const monitor = find(rendered, "ServiceMonitor", "boot-operator");
     expect(monitor.metadata.labels).toEqual({ "app.kubernetes.io/name": "boot-operator", release: "prom" });
     expect(monitor.spec).toEqual({
-      selector: { matchLabels: { "app.kubernetes.io/name": "boot-operator" } },
+      selector: { matchLabels: { "app.kubernetes.io/name": "boot-operator", "app.kubernetes.io/component": "metrics" } },
       endpoints: [{ port: "metrics", path: "/metrics", interval: "30s" }],
     });
     // Without its own listener, metrics are on the boot port.

@@ -49,3 +49,8 @@ app.kubernetes.io/name: boot-operator
   name: boot-operator
   namespace: {{ .Release.Namespace }}
 {{- end }}
+
+{{/* The port of metrics.listen (":8080", "0.0.0.0:8080", "[::]:8080"). */}}
+{{- define "boot-operator.metricsPort" -}}
+{{- splitList ":" .Values.metrics.listen | last | int -}}
+{{- end }}
