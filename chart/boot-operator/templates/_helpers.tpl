@@ -54,3 +54,8 @@ app.kubernetes.io/name: boot-operator
 {{- define "boot-operator.metricsPort" -}}
 {{- splitList ":" .Values.metrics.listen | last | int -}}
 {{- end }}
+
+{{/* Non-empty when the HTTPS listener is on: tls.enabled, or a cert-manager Certificate to serve. */}}
+{{- define "boot-operator.tlsListen" -}}
+{{- if or .Values.tls.enabled .Values.tls.certManager.enabled -}}true{{- end -}}
+{{- end }}
