@@ -1,8 +1,8 @@
 // The Helm chart and the kustomize installs are accepted by a real API server: every rendered object is sent with
 // dryRun=All and fieldValidation=Strict (a misspelt field, a wrong apiVersion or an invalid CRD schema is an
 // error), and `helm install --dry-run=server` checks the chart against the server's version and capabilities.
-// The ServiceMonitor option is left out: its CRD belongs to the Prometheus Operator (test/packaging/helm.test.ts
-// checks what it renders).
+// The ServiceMonitor and PrometheusRule options are left out: their CRDs belong to the Prometheus Operator
+// (test/packaging/helm.test.ts checks what they render).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { type KubeManifest, REPO_ROOT } from "../../scripts/generate-manifests.ts";
@@ -56,12 +56,13 @@ async function dryRunRefusals(manifests: readonly KubeManifest[]): Promise<strin
 
 const CHART_RENDERS: Record<string, Record<string, string>> = {
   "default values": {},
-  "cluster scope, translator, registry credentials, TLS, metrics listener, namespace": {
+  "cluster scope, translator, registry credentials, TLS, metrics listener, dashboard, namespace": {
     scope: "cluster",
     "translator.enabled": "true",
     "registryCredentials.secretName": "pull-secret",
     "tls.enabled": "true",
     "metrics.listen": ":8080",
+    "metrics.grafanaDashboard.enabled": "true",
     "namespace.create": "true",
     publicURL: "http://10.0.0.5:8082",
   },

@@ -1,7 +1,7 @@
 // The Helm chart (chart/boot-operator) against the kustomize install it must agree with: `helm lint --strict`, and
 // `helm template` rendering exactly the objects kustomize renders for the same choices (default values =
-// manifests/default, scope=cluster = manifests/cluster-wide, translator = the translator components). Options the
-// kustomize install has no counterpart for (TLS, metrics listener, ServiceMonitor) are checked on their own.
+// manifests/default, scope=cluster = manifests/cluster-wide, translator, servicemonitor and tls-cert-manager = those
+// components). Options and variants the kustomize install has no counterpart for are checked on their own.
 // test/kube/helm-chart.test.ts sends the rendered objects to a real API server (dry run).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -18,7 +18,7 @@ interface Container {
   name: string;
   image: string;
   args: string[];
-  env: { name: string; value?: string }[];
+  env: { name: string; value?: string; valueFrom?: { fieldRef: { fieldPath: string } } }[];
   ports: { name: string; containerPort: number; protocol: string }[];
 }
 
@@ -81,7 +81,11 @@ describe("helm lint", () => {
       "translator.enabled=true",
       "tls.enabled=true",
       "metrics.listen=:8080",
+      "tls.certManager.enabled=true",
+      "tls.certManager.issuerRef.name=boot-ca",
       "metrics.serviceMonitor.enabled=true",
+      "metrics.prometheusRule.enabled=true",
+      "metrics.grafanaDashboard.enabled=true",
       "registryCredentials.secretName=creds",
       "namespace.create=true",
       "publicURL=http://10.0.0.5:8082",
@@ -119,6 +123,25 @@ describe("helm template = kustomize build", () => {
     );
   });
 
+  test("metrics.listen=:8080 + serviceMonitor, prometheusRule, grafanaDashboard: manifests/default + components/servicemonitor", async () => {
+    // The chart's files/ copies of the rules and the dashboard must stay those of the component.
+    const values = {
+      "metrics.listen": ":8080",
+      "metrics.serviceMonitor.enabled": "true",
+      "metrics.prometheusRule.enabled": "true",
+      "metrics.grafanaDashboard.enabled": "true",
+    };
+    expect(byKey(await chartRender(values))).toEqual(withoutNamespace(await kustomizeWith("default", "servicemonitor")));
+  });
+
+  test("tls.certManager (issuer, the component's address): manifests/default + components/tls-cert-manager", async () => {
+    const values = { "tls.certManager.enabled": "true", "tls.certManager.issuerRef.name": "boot-ca", "tls.certManager.ipAddresses[0]": "10.0.0.5" };
+    expect(byKey(await chartRender(values))).toEqual(withoutNamespace(await kustomizeWith("default", "tls-cert-manager")));
+    const noIssuer = await runTool([await helmBinary(), "template", "boot-operator", CHART_DIR, "--set", "tls.certManager.enabled=true"]);
+    expect(noIssuer.code).not.toBe(0);
+    expect(noIssuer.stderr).toContain("tls.certManager.issuerRef.name is required");
+  });
+
   test("the chart's appVersion is the package version, and the default image is the kustomize install's", async () => {
     const chart = parse(await Bun.file(join(CHART_DIR, "Chart.yaml")).text()) as { appVersion: string; version: string };
     const packageJson = (await Bun.file(join(REPO_ROOT, "package.json")).json()) as { version: string };
@@ -146,13 +169,32 @@ describe("options without a kustomize counterpart", () => {
     ]);
   });
 
-  test("tls: --tls-listen and --tls-secret NAMESPACE/NAME, an https container and Service port", async () => {
+  test("tls: --tls-listen and --tls-secret NAMESPACE/NAME (the pod's), an https container and Service port", async () => {
     const rendered = await chartRender({ "tls.enabled": "true", "tls.secretName": "boot-tls" });
     const main = container(rendered);
-    expect(main.args).toEqual(["--source=kube", "--leader-elect", "--tls-listen=:8443", `--tls-secret=${NAMESPACE}/boot-tls`]);
+    expect(main.args).toEqual([
+      "--source=kube",
+      "--leader-elect",
+      "--ignition-access=bound",
+      "--token-secret=boot-operator-token-keys",
+      "--tls-listen=:8443",
+      "--tls-secret=$(POD_NAMESPACE)/boot-tls",
+    ]);
+    expect(main.env).toContainEqual({ name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } });
     expect(main.ports).toContainEqual({ name: "https", containerPort: 8443, protocol: "TCP" });
     const service = find(rendered, "Service", "boot-operator").spec as { ports: { name: string; port: number; targetPort: string; protocol: string }[] };
     expect(service.ports).toContainEqual({ name: "https", port: 8443, targetPort: "https", protocol: "TCP" });
+  });
+
+  test("ignitionAccess=open drops --ignition-access and --token-secret; another value is an error", async () => {
+    expect(serveFlagNames).toContain("ignition-access");
+    expect(serveFlagNames).toContain("token-secret");
+    expect(container(await chartRender({ ignitionAccess: "open" })).args).toEqual(["--source=kube", "--leader-elect"]);
+    // Bound without a token Secret: a random key per pod.
+    expect(container(await chartRender({ "tokenSecret.name": "" })).args).toEqual(["--source=kube", "--leader-elect", "--ignition-access=bound"]);
+    const wrong = await runTool([await helmBinary(), "template", "boot-operator", CHART_DIR, "--set", "ignitionAccess=anyone"]);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toContain('ignitionAccess must be "open" or "bound"');
   });
 
   test("metrics.listen + serviceMonitor: the listener flag, a metrics port, and a ServiceMonitor scraping it", async () => {
@@ -161,12 +203,16 @@ describe("options without a kustomize counterpart", () => {
       "metrics.serviceMonitor.enabled": "true",
       "metrics.serviceMonitor.labels.release": "prom",
     });
-    expect(container(rendered).args).toContain("--metrics-listen=:8080");
+    expect(serveFlagNames).toContain("metrics-listen");
+    expect(container(rendered).env).toContainEqual({ name: envName("metrics-listen"), value: ":8080" });
     expect(container(rendered).ports).toContainEqual({ name: "metrics", containerPort: 8080, protocol: "TCP" });
+    // On a Service of its own, not on the one machines reach.
+    const bootService = find(rendered, "Service", "boot-operator").spec as { ports: { name: string }[] };
+    expect(bootService.ports.map((port) => port.name)).toEqual(["http", "https"]);
     const monitor = find(rendered, "ServiceMonitor", "boot-operator");
     expect(monitor.metadata.labels).toEqual({ "app.kubernetes.io/name": "boot-operator", release: "prom" });
     expect(monitor.spec).toEqual({
-      selector: { matchLabels: { "app.kubernetes.io/name": "boot-operator" } },
+      selector: { matchLabels: { "app.kubernetes.io/name": "boot-operator", "app.kubernetes.io/component": "metrics" } },
       endpoints: [{ port: "metrics", path: "/metrics", interval: "30s" }],
     });
     // Without its own listener, metrics are on the boot port.

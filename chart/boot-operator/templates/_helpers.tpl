@@ -22,10 +22,10 @@ app.kubernetes.io/name: boot-operator
 {{/* What `serve --source kube` does in the watched namespace(s): manifests/rbac/namespaced/role.yaml. */}}
 {{- define "boot-operator.watchRules" -}}
 - apiGroups: [boot.ironcore.dev]
-  resources: [ipxebootconfigs, httpbootconfigs]
+  resources: [ipxebootconfigs, httpbootconfigs, switchbootconfigs]
   verbs: [list, watch]
 - apiGroups: [boot.ironcore.dev]
-  resources: [ipxebootconfigs/status, httpbootconfigs/status]
+  resources: [ipxebootconfigs/status, httpbootconfigs/status, switchbootconfigs/status]
   verbs: [patch]
 - apiGroups: [""]
   resources: [secrets]
@@ -48,4 +48,14 @@ app.kubernetes.io/name: boot-operator
 - kind: ServiceAccount
   name: boot-operator
   namespace: {{ .Release.Namespace }}
+{{- end }}
+
+{{/* The port of metrics.listen (":8080", "0.0.0.0:8080", "[::]:8080"). */}}
+{{- define "boot-operator.metricsPort" -}}
+{{- splitList ":" .Values.metrics.listen | last | int -}}
+{{- end }}
+
+{{/* Non-empty when the HTTPS listener is on: tls.enabled, or a cert-manager Certificate to serve. */}}
+{{- define "boot-operator.tlsListen" -}}
+{{- if or .Values.tls.enabled .Values.tls.certManager.enabled -}}true{{- end -}}
 {{- end }}
