@@ -222,7 +222,7 @@ export const FLAGS: readonly FlagSpec[] = [
     valueName: "MODE",
     defaultValue: "open",
     description:
-      "who may fetch /ignition/{uuid}: open (anyone who knows the UUID; warned at start) or bound (only one of the config's own addresses, or whoever holds the boot token its iPXE script carried; others get 403)",
+      "who may fetch /ignition/{uuid}: open (anyone who knows the UUID; warned at start) or bound (only one of the config's own addresses, or whoever holds the boot token its iPXE script carried; others get 403; switch ZTP payloads only to their systemIPs)",
     commands: ["serve", "explain"],
   },
   {

@@ -2,7 +2,9 @@
 // installer names (/ztp/onie/<name>, and at / with --ztp-onie-at-root), SONiC for its ZTP JSON and script, EOS for
 // its bootstrap, Cumulus for its script; the files a ZTP JSON names come from /ztp/files/<ns>/<secret>/<key>. Every
 // request is matched by the identity headers its client sends, then by source address (trusted proxies as for
-// /httpboot); a miss is a fast 404 with one line saying why, so ONIE moves on to its next name at once.
+// /httpboot); a miss is a fast 404 with one line saying why, so ONIE moves on to its next name at once. Under
+// --ignition-access bound the Secret payloads go only to the config's systemIPs (boot/ztp/access.ts); ONIE images are
+// served as in open mode.
 //
 // Installer images: a file under /uki/ is streamed from --uki-dir (Range, HEAD, Content-Length; an updater's cookie is
 // checked first); any other URL — http(s), or a path here such as /image?… through the image proxy with its
@@ -13,6 +15,7 @@ import type { SwitchBootConfig } from "../api/index.ts";
 import { httpBootIdentity } from "../boot/httpboot.ts";
 import { namespaceOf } from "../boot/resolve.ts";
 import type { ServedEvent } from "../boot/served.ts";
+import { decideZtpAccess, ZTP_DENIAL_MESSAGE } from "../boot/ztp/access.ts";
 import { claimFromHeaders, protocolOfHeaders, resolveSwitch, type SwitchClaim, type ZtpProtocol } from "../boot/ztp/identify.ts";
 import { checkOnieName, hasUpdaterCookie, ONIE_UPDATER_COOKIE, onieFacts } from "../boot/ztp/onie.ts";
 import { renderPayload, switchTemplateData } from "../boot/ztp/payload.ts";
@@ -42,13 +45,25 @@ type Identified = { ok: true; claim: SwitchClaim; match: Match<SwitchBootConfig>
 export function ztpFamily(deps: HttpDeps): EndpointFamily {
   const served = servedLogFor(deps.log);
 
-  /** The switch a request names: its protocol's headers, then its source address (trusted proxies as for /httpboot). */
-  const identify = (request: Request, clientAddress: string, protocol: ZtpProtocol): Identified => {
+  /**
+   * The switch a request names: its protocol's headers, then its source address (trusted proxies as for /httpboot).
+   * `credentials`: the answer comes from a Secret, so under --ignition-access bound only the config's systemIPs get
+   * it, and every refusal (unknown switch included) is the same 403.
+   */
+  const identify = (request: Request, clientAddress: string, protocol: ZtpProtocol, credentials: boolean): Identified => {
     const identity = httpBootIdentity(clientAddress, request.headers.get("x-forwarded-for"), deps.settings.trustedProxies, deps.settings.forwardedFor);
     if (!identity.ok) return { ok: false, response: textError(400, identity.reason) };
     const sourceIps = identity.identifiers.filter((entry) => canonicalMac(entry) === null && canonicalIp(entry) !== null);
     const claim = claimFromHeaders(protocol, request.headers);
     const resolved = resolveSwitch(deps.store.index, claim, sourceIps);
+    if (credentials && deps.ignitionAccess) {
+      const access = decideZtpAccess(resolved, sourceIps);
+      if (!access.allow) {
+        // Logged by the failure log (middleware) with this line; the reason is for the counter only.
+        deps.metrics.ztpDenied.inc({ reason: access.reason });
+        return { ok: false, response: textError(403, ZTP_DENIAL_MESSAGE) };
+      }
+    }
     if (!resolved.ok) return { ok: false, response: textError(resolved.status, resolved.reason) };
     return { ok: true, claim, match: resolved.match, sourceIp: sourceIps[0] };
   };
@@ -84,7 +99,7 @@ export function ztpFamily(deps: HttpDeps): EndpointFamily {
   const onie = async (request: Request, clientAddress: string, name: string): Promise<Response> => {
     const check = checkOnieName(name, onieFacts(request.headers));
     if (!check.ok) return textError(404, check.reason);
-    const found = identify(request, clientAddress, "onie");
+    const found = identify(request, clientAddress, "onie", false);
     if (!found.ok) return found.response;
     const endpoint = check.operation === "onie-update" ? "onie-updater" : "onie-installer";
     const image = onieImageServability(found.match.config, endpoint);
@@ -122,7 +137,7 @@ export function ztpFamily(deps: HttpDeps): EndpointFamily {
     protocol: ZtpProtocol,
     endpoint: Exclude<ZtpEndpoint, "onie-installer" | "onie-updater">,
   ): Response => {
-    const found = identify(request, clientAddress, protocol);
+    const found = identify(request, clientAddress, protocol, true);
     if (!found.ok) return found.response;
     const verdict = switchPayloadServability(deps.store.index, deps.store.ztp, found.match.config, endpoint);
     if (!verdict.ok) return textError(verdict.status, verdict.message);
@@ -146,7 +161,7 @@ export function ztpFamily(deps: HttpDeps): EndpointFamily {
   /** Files of a Secret a switch's config references, rendered with that switch's facts; nobody else's. */
   const file = (request: Request, clientAddress: string, params: Readonly<Record<string, string>>): Response => {
     const { namespace = "", name = "", key = "" } = params;
-    const found = identify(request, clientAddress, protocolOfHeaders(request.headers) ?? "sonic");
+    const found = identify(request, clientAddress, protocolOfHeaders(request.headers) ?? "sonic", true);
     if (!found.ok) return found.response;
     const config = found.match.config;
     const references = [config.spec.sonic?.ztpJSONSecretRef?.name, config.spec.provisioningScriptSecretRef?.name, config.spec.startupConfigSecretRef?.name];

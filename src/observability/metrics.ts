@@ -244,6 +244,7 @@ export function createBootMetrics(registry = new MetricsRegistry()) {
       ),
     ),
     ignitionDenied: registry.register(new Counter("boot_operator_ignition_denied_total", "Ignition fetches refused under --ignition-access bound, by reason.")),
+    ztpDenied: registry.register(new Counter("boot_operator_ztp_denied_total", "Switch ZTP payload fetches refused under --ignition-access bound, by reason.")),
     ignitionTokens: registry.register(
       new Counter("boot_operator_ignition_tokens_total", "Boot tokens put into iPXE scripts under --ignition-access bound, by outcome (issued, repeated)."),
     ),

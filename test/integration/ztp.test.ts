@@ -384,3 +384,87 @@ describe("SONiC, EOS, Cumulus", () => {
     expect(await curl([...cumulus, `${app.url}/ztp/cumulus`])).toMatchObject({ status: 200, stdout: first.stdout });
   });
 });
+
+describe("under --ignition-access bound", () => {
+  /** ZTP_DENIAL_MESSAGE (src/boot/ztp/access.ts): one text for every refusal, known switch or not. */
+  const DENIED = "ztp access denied (--ignition-access bound: switch configs and scripts are served only to one of the SwitchBootConfig's systemIPs)\n";
+  let boundDir: string;
+  let bound: Appliance;
+
+  beforeAll(async () => {
+    boundDir = await mkdtemp(join(tmpdir(), "ztp-bound-"));
+    await writeFile(
+      join(boundDir, "switches.yaml"),
+      `apiVersion: boot.ironcore.dev/v1alpha1
+kind: SwitchBootConfig
+metadata: {name: eos-bound, namespace: default}
+spec:
+  serialNumber: JPE-BOUND
+  systemIPs: ["127.0.0.5"]
+  provisioningScriptSecretRef: {name: eos-bound-ztp}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: eos-bound-ztp, namespace: default}
+stringData:
+  script: |
+    #!/usr/bin/env python3
+    print("password for {{.SerialNumber}}")
+---
+apiVersion: boot.ironcore.dev/v1alpha1
+kind: SwitchBootConfig
+metadata: {name: sonic-unbound, namespace: default}
+spec:
+  serialNumber: SN-UNBOUND
+  onie: {installerURL: /uki/onie-installer.bin}
+  sonic: {ztpJSONSecretRef: {name: sonic-unbound-ztp}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: sonic-unbound-ztp, namespace: default}
+stringData:
+  ztp.json: |
+    {"ztp": {}}
+  config_db.json: |
+    {"DEVICE_METADATA": {}}
+`,
+    );
+    bound = await startAppliance(["--source", `dir:${boundDir}`, "--uki-dir", ukiDir, "--ignition-access", "bound"]);
+    await bound.waitReady();
+  });
+
+  afterAll(async () => {
+    await bound?.stop();
+    await rm(boundDir, { recursive: true, force: true });
+  });
+
+  test("payloads only to a config's systemIPs, one 403 for everyone else (unknown switch included); ONIE images as before", async () => {
+    const eos = ["-H", "X-Arista-Serial: JPE-BOUND"];
+    const bootstrap = `http://127.0.0.1:${bound.port}/ztp/arista/bootstrap`;
+    expect(await curl([...eos, "--interface", "127.0.0.5", bootstrap])).toMatchObject({
+      status: 200,
+      stdout: '#!/usr/bin/env python3\nprint("password for JPE-BOUND")\n',
+    });
+    expect(await curl([...eos, "--interface", "127.0.0.6", bootstrap])).toMatchObject({ status: 403, stdout: DENIED });
+    expect(await curl(["-H", "X-Arista-Serial: JPE-NOBODY", "--interface", "127.0.0.6", bootstrap])).toMatchObject({ status: 403, stdout: DENIED });
+    // No systemIPs: nothing can vouch for the switch (it has no token), so neither its JSON nor its files are served.
+    const sonic = SONIC_HEADERS("SN-UNBOUND", "02:00:00:00:00:77");
+    expect(await curl([...sonic, `${bound.url}/ztp/sonic/ztp.json`])).toMatchObject({ status: 403, stdout: DENIED });
+    expect(await curl([...sonic, `${bound.url}/ztp/files/default/sonic-unbound-ztp/config_db.json`])).toMatchObject({ status: 403, stdout: DENIED });
+    // The installer carries no credentials: identity headers suffice, as in open mode.
+    const installer = await fetch(`${bound.url}/ztp/onie/onie-installer`, { headers: { "ONIE-SERIAL-NUMBER": "SN-UNBOUND", "ONIE-OPERATION": "os-install" } });
+    expect(installer.status).toBe(200);
+    expect(Buffer.from(await installer.arrayBuffer()).equals(INSTALLER)).toBe(true);
+
+    const logged = await bound.waitForLog((line) => line.msg === "boot request failed" && line.route === "/ztp/arista/bootstrap");
+    expect(logged).toMatchObject({ status: 403, reason: "forbidden", message: DENIED.trim() });
+    const metrics = await (await fetch(`${bound.url}/metrics`)).text();
+    const denied = (reason: string): string | undefined =>
+      new RegExp(`^boot_operator_ztp_denied_total\\{reason="${reason}"\\} (\\d+)$`, "m").exec(metrics)?.[1];
+    expect({ notListed: denied("not-system-ip"), unknown: denied("unknown-switch"), noSystemIps: denied("no-system-ips") }).toEqual({
+      notListed: "1",
+      unknown: "1",
+      noSystemIps: "2",
+    });
+  });
+});

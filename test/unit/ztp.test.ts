@@ -2,6 +2,7 @@
 // templates over the switch's facts, SONiC ZTP JSON checks with JSON paths, the ONIE updater cookie, the script
 // checks (#! for SONiC/EOS, the Cumulus marker), and the last good version of a broken Secret.
 import { describe, expect, test } from "bun:test";
+import { decideZtpAccess, ZTP_DENIAL_MESSAGE } from "../../src/boot/ztp/access.ts";
 import { claimFromHeaders, resolveSwitch, safeReported } from "../../src/boot/ztp/identify.ts";
 import { checkOnieName, hasUpdaterCookie, onieFacts, onieWaterfall } from "../../src/boot/ztp/onie.ts";
 import { parsePayload, renderPayload, switchTemplateData, ZtpPayloadCache } from "../../src/boot/ztp/payload.ts";
@@ -117,6 +118,7 @@ describe("identifying the switch", () => {
     expect(resolveSwitch(index, spoofed, ["10.0.0.66"])).toEqual({
       ok: false,
       status: 403,
+      miss: "not-system-ip",
       reason: "SwitchBootConfig default/leaf-2 matches by serial SN-200 but lists systemIPs, and 10.0.0.66 is none of them",
     });
   });
@@ -126,10 +128,49 @@ describe("identifying the switch", () => {
     expect(resolveSwitch(index, unknown, ["10.9.9.9"])).toEqual({
       ok: false,
       status: 404,
+      miss: "unknown",
       reason: "no SwitchBootConfig matches serial SN-999, MAC 02:00:00:00:00:09, source 10.9.9.9",
     });
     const mixed = claimFromHeaders("sonic", new Headers({ "SERIAL-NUMBER": "SN-100", "BASE-MAC-ADDRESS": "0c:29:ef:00:00:03" }));
-    expect(resolveSwitch(index, mixed, [])).toMatchObject({ ok: false, status: 400 });
+    expect(resolveSwitch(index, mixed, [])).toMatchObject({ ok: false, status: 400, miss: "conflict" });
+  });
+});
+
+describe("ZTP access under --ignition-access bound", () => {
+  const index = new BootIndex({
+    ipxeBootConfigs: [],
+    httpBootConfigs: [],
+    switchBootConfigs: [
+      switchConfig("bound-1", { serialNumber: "SN-B1", systemIPs: ["10.0.0.11", "not-an-ip"] }),
+      switchConfig("unbound-1", { serialNumber: "SN-U1" }),
+    ],
+    secrets: [],
+  });
+  const decide = (serial: string, requester: string[]) =>
+    decideZtpAccess(resolveSwitch(index, claimFromHeaders("sonic", new Headers({ "SERIAL-NUMBER": serial })), requester), requester);
+
+  test("only a config's own systemIPs get its payloads", () => {
+    expect(decide("SN-B1", ["10.0.0.11"])).toEqual({ allow: true });
+    expect(decide("SN-B1", ["10.0.0.12"])).toEqual({ allow: false, reason: "not-system-ip" });
+  });
+
+  test("a config without systemIPs is refused: a switch has no token, so nothing else can vouch for it", () => {
+    expect(decide("SN-U1", ["10.0.0.11"])).toEqual({ allow: false, reason: "no-system-ips" });
+  });
+
+  test("an unknown switch, conflicting headers and an unknown requester are refused, each with its own reason", () => {
+    expect(decide("SN-NOBODY", ["10.9.9.9"])).toEqual({ allow: false, reason: "unknown-switch" });
+    // No serial match, but the source address is a config's own systemIP: that config, served by address.
+    expect(decide("SN-NOBODY", ["10.0.0.11"])).toEqual({ allow: true });
+    expect(decide("SN-B1", [])).toEqual({ allow: false, reason: "address-unknown" });
+    expect(decideZtpAccess({ ok: false, status: 400, miss: "conflict", reason: "headers name two switches" }, ["10.0.0.11"])).toEqual({
+      allow: false,
+      reason: "identity-conflict",
+    });
+  });
+
+  test("the answer does not say which reason, so a stranger cannot tell a known switch from an unknown one", () => {
+    expect(ZTP_DENIAL_MESSAGE).not.toMatch(/SN-|default\/|not-system-ip|unknown-switch/);
   });
 });
 

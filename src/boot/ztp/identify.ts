@@ -107,7 +107,10 @@ export function protocolOfHeaders(headers: Headers): ZtpProtocol | null {
   return null;
 }
 
-type SwitchResolution = { ok: true; match: Match<SwitchBootConfig> } | { ok: false; status: 400 | 403 | 404; reason: string };
+/** Why no config was resolved: identity headers naming two switches, no switch at all, or a source outside systemIPs. */
+export type SwitchMiss = "conflict" | "unknown" | "not-system-ip";
+
+export type SwitchResolution = { ok: true; match: Match<SwitchBootConfig> } | { ok: false; status: 400 | 403 | 404; miss: SwitchMiss; reason: string };
 
 function describeClaim(claim: SwitchClaim, sourceIps: readonly string[]): string {
   const parts = [...(claim.serial ? [`serial ${claim.serial}`] : []), ...claim.macs.map((mac) => `MAC ${mac}`), ...sourceIps.map((ip) => `source ${ip}`)];
@@ -115,7 +118,7 @@ function describeClaim(claim: SwitchClaim, sourceIps: readonly string[]): string
 }
 
 /** The canonical systemIPs of a config; entries that are no address never match (validate warns about them). */
-function switchSystemIps(config: SwitchBootConfig): string[] {
+export function switchSystemIps(config: SwitchBootConfig): string[] {
   return (config.spec.systemIPs ?? []).map((entry) => canonicalIp(entry)).filter((ip): ip is string => ip !== null);
 }
 
@@ -135,7 +138,7 @@ export function resolveSwitch(index: BootIndex, claim: SwitchClaim, sourceIps: r
   const keys = [...new Set(byHeader.map((match) => match.key))];
   if (keys.length > 1) {
     const named = byHeader.map((match) => `${match.reason} ${match.identifier} is SwitchBootConfig ${match.key}`).join(", ");
-    return { ok: false, status: 400, reason: `the ${claim.protocol} identity headers name different switches: ${named}` };
+    return { ok: false, status: 400, miss: "conflict", reason: `the ${claim.protocol} identity headers name different switches: ${named}` };
   }
   let match: Match<SwitchBootConfig> | null = byHeader[0] ?? null;
   if (!match) {
@@ -144,12 +147,13 @@ export function resolveSwitch(index: BootIndex, claim: SwitchClaim, sourceIps: r
       if (match) break;
     }
   }
-  if (!match) return { ok: false, status: 404, reason: `no SwitchBootConfig matches ${describeClaim(claim, sourceIps)}` };
+  if (!match) return { ok: false, status: 404, miss: "unknown", reason: `no SwitchBootConfig matches ${describeClaim(claim, sourceIps)}` };
   const allowed = switchSystemIps(match.config);
   if (allowed.length > 0 && !sourceIps.some((ip) => allowed.includes(ip))) {
     return {
       ok: false,
       status: 403,
+      miss: "not-system-ip",
       reason: `SwitchBootConfig ${match.key} matches by ${match.reason} ${match.identifier} but lists systemIPs, and ${sourceIps.join(", ") || "the request"} is none of them`,
     };
   }
