@@ -325,7 +325,7 @@ async function main(): Promise<void> {
   // HTTPS beside plain HTTP, with a throw-away PKI: the TLS rows measure the same routes through the TLS listener.
   const pkiDirectory = join(workDirectory, "pki");
   await mkdir(pkiDirectory);
-  const servingPair = makeTestPki(pkiDirectory).leaf("bench");
+  const servingPair = makeTestPki({ dir: pkiDirectory }).leaf("bench");
   await chmod(pkiDirectory, 0o755); // nginx workers read the same pair
   const tlsPort = await freeLoopbackPort();
   const tlsUrl = `https://127.0.0.1:${tlsPort}`;

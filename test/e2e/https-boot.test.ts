@@ -14,6 +14,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { edk2CaCerts } from "../../src/boot/trust-formats.ts";
+import { makeTestPki, type TestPki } from "../harness/pki.ts";
 import { eventually } from "../harness/wait.ts";
 import { applianceBinary, type BootResource, freeLoopbackPort, metricSum, type RunningAppliance, startAppliance, writeResources } from "./appliance.ts";
 import {
@@ -29,7 +30,6 @@ import {
   runningQemuCount,
   serialLogDir as runSerialLogDir,
 } from "./qemu.ts";
-import { type GuestPki, makeGuestPki } from "./tls-pki.ts";
 
 const BOOT_TIMEOUT_MS = Number(process.env.BOOT_E2E_TIMEOUT_MS ?? 150_000);
 const TEST_TIMEOUT_MS = BOOT_TIMEOUT_MS + 60_000;
@@ -37,7 +37,9 @@ const TEST_TIMEOUT_MS = BOOT_TIMEOUT_MS + 60_000;
 const OTHER_HOST = "127.0.0.7";
 
 let artefacts: GuestArtefacts;
-let pki: GuestPki;
+let pki: TestPki;
+/** The appliance's leaf: for the address the guest dials and for the test's own requests to 127.0.0.1. */
+let leaf: ReturnType<TestPki["leaf"]>;
 let workRoot = "";
 let serialLogDir = "";
 const appliances: RunningAppliance[] = [];
@@ -50,7 +52,10 @@ beforeAll(
     const root = mkdtempSync(join(tmpdir(), "boot-e2e-https-"));
     workRoot = root;
     registerExitCleanup(() => rmSync(root, { recursive: true, force: true }));
-    pki = makeGuestPki(join(root, "pki"));
+    // RSA: EDK2's TLS (OpenSSL built without EC) handles nothing else. IP SANs: the guest's URLs name the host by
+    // address (10.0.2.2, QEMU user-net's view of the host).
+    pki = makeTestPki({ dir: join(root, "pki"), keyAlgorithm: "rsa-2048", leafSubjectAltNames: [`IP:${HOST_FROM_GUEST}`, "IP:127.0.0.1"] });
+    leaf = pki.leaf("appliance");
     serialLogDir = runSerialLogDir();
   },
   { timeout: 900_000 },
@@ -127,7 +132,7 @@ async function startTlsScenario(
     ukiDir,
     port,
     publicUrl: tlsFromGuest,
-    extraArgs: ["--tls-listen", `127.0.0.1:${tlsPort}`, "--tls-cert-file", pki.chainCert, "--tls-key-file", pki.key, ...extraArgs],
+    extraArgs: ["--tls-listen", `127.0.0.1:${tlsPort}`, "--tls-cert-file", leaf.cert, "--tls-key-file", leaf.key, ...extraArgs],
   });
   appliances.push(appliance);
   return { appliance, plainFromGuest, tlsFromGuest, tlsFromHost: `https://127.0.0.1:${tlsPort}`, ukiDir };

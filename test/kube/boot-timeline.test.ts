@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Appliance, startAppliance } from "../harness/appliance.ts";
-import { type ControlPlane, startControlPlane, statusAppliesTo } from "../harness/controlplane.ts";
+import type { Appliance } from "../harness/appliance.ts";
+import type { ControlPlane } from "../harness/controlplane.ts";
 import { BOOT_CRD_PATHS } from "../harness/crds.ts";
+import { type Condition, conditionOf, type KubeMode, startKubeMode, statusWritesSettled } from "../harness/kube-mode.ts";
 import { eventually } from "../harness/wait.ts";
 
 const NS = "timeline";
@@ -16,12 +17,6 @@ const GROUP_PATH = `/apis/boot.ironcore.dev/v1alpha1/namespaces/${NS}`;
 const BOOTING = "55555555-0000-4000-8000-000000000001";
 const STALLING = "55555555-0000-4000-8000-000000000002";
 
-interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-}
 interface StatusObject {
   status?: {
     conditions?: Condition[];
@@ -29,6 +24,7 @@ interface StatusObject {
   };
 }
 
+let kube: KubeMode | undefined;
 let cp: ControlPlane;
 let app: Appliance;
 let dir: string;
@@ -46,23 +42,8 @@ async function getStatus(name: string): Promise<StatusObject> {
   return (await cp.requestOk("GET", `${GROUP_PATH}/ipxebootconfigs/${name}`)) as StatusObject;
 }
 
-const condition = (object: StatusObject, type: string): Condition | undefined => object.status?.conditions?.find((c) => c.type === type);
-
-/** The status-write count once it stopped moving (two reads half a second apart agree). */
-async function statusWritesSettled(): Promise<number> {
-  let previous = -1;
-  const settled = await eventually(
-    async () => {
-      const count = await statusAppliesTo(cp, "ipxebootconfigs");
-      const unchanged = count === previous;
-      previous = count;
-      return unchanged && { count };
-    },
-    "status writes to settle",
-    { timeoutMs: 20_000, intervalMs: 1_500 },
-  );
-  return settled.count;
-}
+/** The IPXEBootConfig status-write count once it stopped moving. */
+const ipxeStatusWritesSettled = (): Promise<number> => statusWritesSettled(cp, "ipxebootconfigs", { timeoutMs: 20_000, intervalMs: 1_500 });
 
 async function ok(path: string): Promise<void> {
   const response = await fetch(`${app.url}${path}`);
@@ -77,40 +58,29 @@ beforeAll(async () => {
     await writeFile(join(dir, name, "vmlinuz"), "kernel");
     await writeFile(join(dir, name, "initrd"), "initrd");
   }
-  cp = await startControlPlane({ crdPaths: BOOT_CRD_PATHS });
-  await cp.requestOk("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
-  await cp.applyObjects([
-    { apiVersion: "v1", kind: "Secret", metadata: { name: "ignition", namespace: NS }, stringData: { ignition: '{"ignition":{"version":"3.4.0"}}' } },
-    ipxeConfig("booting", BOOTING),
-    ipxeConfig("stalling", STALLING),
-  ]);
-  app = await startAppliance([
-    "--source",
-    "kube",
-    "--kubeconfig",
-    cp.kubeconfigPath,
-    "--namespace",
-    NS,
-    "--public-url",
-    "http://boot.test",
-    "--uki-dir",
-    dir,
-    "--boot-stall-timeout",
-    "4s",
-  ]);
-  await app.waitReady(30_000);
-  await eventually(async () => condition(await getStatus("stalling"), "Ready"), "the reconciler's first status");
+  kube = await startKubeMode({
+    crdPaths: BOOT_CRD_PATHS,
+    namespace: NS,
+    prepare: (controlPlane) =>
+      controlPlane.applyObjects([
+        { apiVersion: "v1", kind: "Secret", metadata: { name: "ignition", namespace: NS }, stringData: { ignition: '{"ignition":{"version":"3.4.0"}}' } },
+        ipxeConfig("booting", BOOTING),
+        ipxeConfig("stalling", STALLING),
+      ]),
+    applianceArgs: ["--public-url", "http://boot.test", "--uki-dir", dir, "--boot-stall-timeout", "4s"],
+  });
+  ({ cp, app } = kube);
+  await eventually(async () => conditionOf(await getStatus("stalling"), "Ready"), "the reconciler's first status");
 }, 120_000);
 
 afterAll(async () => {
-  await app?.stop();
-  await cp?.stop();
+  await kube?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
 describe("status.lastBoot", () => {
   test("a boot's milestones, in order with the requester, in two coalesced writes", async () => {
-    const before = await statusWritesSettled();
+    const before = await ipxeStatusWritesSettled();
     // A burst spread over about two seconds (longer than one flush interval): still one write.
     await ok("/ipxe");
     await ok(`/ipxe/${BOOTING}`);
@@ -128,8 +98,8 @@ describe("status.lastBoot", () => {
       ["kernel", "127.0.0.1", "/uki/booting/vmlinuz"],
       ["initrd", "127.0.0.1", "/uki/booting/initrd"],
     ]);
-    expect(condition(burst, "BootProgressing")).toMatchObject({ status: "True", reason: "Booting" });
-    expect(condition(burst, "IPXEScriptFetched")).toMatchObject({ status: "True", reason: "IPXEScriptDelivered" });
+    expect(conditionOf(burst, "BootProgressing")).toMatchObject({ status: "True", reason: "Booting" });
+    expect(conditionOf(burst, "IPXEScriptFetched")).toMatchObject({ status: "True", reason: "IPXEScriptDelivered" });
 
     await ok(`/ignition/${BOOTING}`);
     const completed = await eventually(async () => {
@@ -137,11 +107,11 @@ describe("status.lastBoot", () => {
       return object.status?.lastBoot?.lastMilestone === "ignition" && object;
     }, "Ignition in status.lastBoot");
     expect(completed.status?.lastBoot?.milestones.map((m) => m.name)).toEqual(["chainload", "script", "kernel", "initrd", "ignition"]);
-    expect(condition(completed, "BootProgressing")).toMatchObject({ status: "False", reason: "BootCompleted" });
-    expect(condition(completed, "IgnitionDataFetched")).toMatchObject({ status: "True" });
+    expect(conditionOf(completed, "BootProgressing")).toMatchObject({ status: "False", reason: "BootCompleted" });
+    expect(conditionOf(completed, "IgnitionDataFetched")).toMatchObject({ status: "True" });
     // Past the stall threshold: a completed boot is not written again.
     await Bun.sleep(4_500);
-    expect((await statusWritesSettled()) - before).toBe(2);
+    expect((await ipxeStatusWritesSettled()) - before).toBe(2);
   }, 60_000);
 
   test("the server-side table `kubectl get -o wide` prints has the last milestone (a priority-1, wide-only column)", async () => {
@@ -158,11 +128,11 @@ describe("status.lastBoot", () => {
 
   test("a boot that stops after its script: BootProgressing=False StalledAfterScript and a Warning Event", async () => {
     await ok(`/ipxe/${STALLING}`);
-    const booting = await eventually(async () => condition(await getStatus("stalling"), "BootProgressing"), "BootProgressing");
+    const booting = await eventually(async () => conditionOf(await getStatus("stalling"), "BootProgressing"), "BootProgressing");
     expect(booting).toMatchObject({ status: "True", reason: "Booting" });
     const stalled = await eventually(
       async () => {
-        const found = condition(await getStatus("stalling"), "BootProgressing");
+        const found = conditionOf(await getStatus("stalling"), "BootProgressing");
         return found?.reason === "StalledAfterScript" && found;
       },
       "the stall in status",

@@ -1,9 +1,10 @@
 // Kubernetes mode: a Butane secret that translates only with warnings leaves the config Ready and sets the
 // IgnitionWarnings condition (True with the warnings); fixing the secret turns it False. Real API server.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type Appliance, startAppliance } from "../harness/appliance.ts";
-import { type ControlPlane, startControlPlane } from "../harness/controlplane.ts";
+import type { Appliance } from "../harness/appliance.ts";
+import type { ControlPlane } from "../harness/controlplane.ts";
 import { BOOT_CRD_PATHS } from "../harness/crds.ts";
+import { type Condition, conditionOf, type KubeMode, startKubeMode } from "../harness/kube-mode.ts";
 import { eventually } from "../harness/wait.ts";
 
 const NS = "butane-warnings";
@@ -11,16 +12,11 @@ const UUID = "7b1f2e3d-4c5b-4a69-8877-665544332211";
 const TYPO = "variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n    - path: /etc/a\n      permissions: 0644\n";
 const FIXED = "variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n    - path: /etc/a\n      mode: 0644\n";
 
-interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-}
 interface StatusObject {
   status?: { state?: string; conditions?: Condition[] };
 }
 
+let kube: KubeMode | undefined;
 let cp: ControlPlane;
 let app: Appliance;
 
@@ -28,36 +24,38 @@ function butaneSecret(ignition: string) {
   return { apiVersion: "v1", kind: "Secret", metadata: { name: "typo", namespace: NS }, stringData: { format: "fcos", ignition } };
 }
 
-async function conditionOf(type: string): Promise<{ state?: string; condition?: Condition }> {
+async function machineCondition(type: string): Promise<{ state?: string; condition?: Condition }> {
   const object = (await cp.requestOk("GET", `/apis/boot.ironcore.dev/v1alpha1/namespaces/${NS}/ipxebootconfigs/machine`)) as StatusObject;
-  return { state: object.status?.state, condition: object.status?.conditions?.find((entry) => entry.type === type) };
+  return { state: object.status?.state, condition: conditionOf(object, type) };
 }
 
 beforeAll(async () => {
-  cp = await startControlPlane({ crdPaths: BOOT_CRD_PATHS });
-  await cp.requestOk("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
-  await cp.applyObjects([
-    butaneSecret(TYPO),
-    {
-      apiVersion: "boot.ironcore.dev/v1alpha1",
-      kind: "IPXEBootConfig",
-      metadata: { name: "machine", namespace: NS },
-      spec: { systemUUID: UUID, kernelURL: "http://files.example/vmlinuz", initrdURL: "http://files.example/initrd", ignitionSecretRef: { name: "typo" } },
-    },
-  ]);
-  app = await startAppliance(["--source", "kube", "--kubeconfig", cp.kubeconfigPath, "--namespace", NS, "--public-url", "http://boot.test"]);
-  await app.waitReady(30_000);
+  kube = await startKubeMode({
+    crdPaths: BOOT_CRD_PATHS,
+    namespace: NS,
+    prepare: (controlPlane) =>
+      controlPlane.applyObjects([
+        butaneSecret(TYPO),
+        {
+          apiVersion: "boot.ironcore.dev/v1alpha1",
+          kind: "IPXEBootConfig",
+          metadata: { name: "machine", namespace: NS },
+          spec: { systemUUID: UUID, kernelURL: "http://files.example/vmlinuz", initrdURL: "http://files.example/initrd", ignitionSecretRef: { name: "typo" } },
+        },
+      ]),
+    applianceArgs: ["--public-url", "http://boot.test"],
+  });
+  ({ cp, app } = kube);
 }, 120_000);
 
 afterAll(async () => {
-  await app?.stop();
-  await cp?.stop();
+  await kube?.stop();
 });
 
 describe("IgnitionWarnings", () => {
   test("True with the warning while the Butane has an unused key; the config stays Ready and is served", async () => {
     const { state, condition } = await eventually(async () => {
-      const current = await conditionOf("IgnitionWarnings");
+      const current = await machineCondition("IgnitionWarnings");
       return current.condition?.status === "True" ? current : undefined;
     }, "IgnitionWarnings True");
     expect(state).toBe("Ready");
@@ -73,7 +71,7 @@ describe("IgnitionWarnings", () => {
   test("False once the secret is fixed", async () => {
     await cp.applyObjects([butaneSecret(FIXED)]);
     const { condition } = await eventually(async () => {
-      const current = await conditionOf("IgnitionWarnings");
+      const current = await machineCondition("IgnitionWarnings");
       return current.condition?.status === "False" ? current : undefined;
     }, "IgnitionWarnings False");
     expect(condition?.reason).toBe("NoWarnings");

@@ -1,8 +1,9 @@
 // Kubernetes mode end to end: the compiled binary against a real etcd + kube-apiserver with our generated CRDs.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Appliance, startAppliance } from "../harness/appliance.ts";
-import { type ControlPlane, startControlPlane, statusAppliesTo } from "../harness/controlplane.ts";
+import type { ControlPlane } from "../harness/controlplane.ts";
 import { BOOT_CRD_PATHS } from "../harness/crds.ts";
+import { type Condition, conditionOf, type KubeMode, kubeSourceArgs, startKubeMode, statusWritesSettled } from "../harness/kube-mode.ts";
 import { eventually } from "../harness/wait.ts";
 import { nextLeaseRenewal } from "./service-account.ts";
 
@@ -11,18 +12,12 @@ const GROUP_PATH = `/apis/boot.ironcore.dev/v1alpha1/namespaces/${NS}`;
 const UUID_A = "11111111-2222-3333-4444-555555555555";
 const UUID_B = "66666666-7777-8888-9999-000000000000";
 
-interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-  observedGeneration?: number;
-}
 interface StatusObject {
   metadata: { generation: number; resourceVersion: string; managedFields?: { manager: string; operation: string; subresource?: string }[] };
   status?: { state?: string; conditions?: Condition[] };
 }
 
+let kube: KubeMode | undefined;
 let cp: ControlPlane;
 let app: Appliance;
 
@@ -49,37 +44,24 @@ async function getStatus(kind: "ipxebootconfigs" | "httpbootconfigs", name: stri
   return (await cp.requestOk("GET", `${GROUP_PATH}/${kind}/${name}`)) as StatusObject;
 }
 
-function condition(object: StatusObject, type: string): Condition | undefined {
-  return object.status?.conditions?.find((c) => c.type === type);
-}
-
-/** The status-write count once it stopped moving (two reads half a second apart agree). */
-async function statusWritesSettled(): Promise<number> {
-  let previous = -1;
-  const settled = await eventually(
-    async () => {
-      const count = await statusAppliesTo(cp, "ipxebootconfigs");
-      const unchanged = count === previous;
-      previous = count;
-      return unchanged && { count };
-    },
-    "status writes to settle",
-    { timeoutMs: 15_000, intervalMs: 500 },
-  );
-  return settled.count;
-}
+/** The IPXEBootConfig status-write count once it stopped moving. */
+const ipxeStatusWritesSettled = (): Promise<number> => statusWritesSettled(cp, "ipxebootconfigs", { timeoutMs: 15_000, intervalMs: 500 });
 
 beforeAll(async () => {
-  cp = await startControlPlane({ crdPaths: BOOT_CRD_PATHS });
-  await cp.requestOk("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
-  await cp.applyObjects([secret("sa", { ignition: '{"ignition":{"version":"3.4.0"}}' }), ipxeConfig("machine-a", UUID_A, "sa")]);
-  app = await startAppliance(["--source", "kube", "--kubeconfig", cp.kubeconfigPath, "--namespace", NS, "--public-url", "http://boot.test"]);
-  await app.waitReady(30_000);
+  kube = await startKubeMode({
+    crdPaths: BOOT_CRD_PATHS,
+    namespace: NS,
+    prepare: (controlPlane) =>
+      controlPlane.applyObjects([secret("sa", { ignition: '{"ignition":{"version":"3.4.0"}}' }), ipxeConfig("machine-a", UUID_A, "sa")]),
+    applianceArgs: ["--public-url", "http://boot.test"],
+  });
+  ({ cp, app } = kube);
 }, 120_000);
 
 afterAll(async () => {
+  // app may be a restarted one (the restart test replaces it): stop that one, then the control plane.
   await app?.stop();
-  await cp?.stop();
+  await kube?.cp.stop();
 });
 
 describe("API server validation (CRDs generated from the valibot schemas; every rule: crd-validation.test.ts)", () => {
@@ -121,16 +103,16 @@ describe("status", () => {
       const object = await getStatus("ipxebootconfigs", "machine-a");
       return object.status?.state === "Ready" ? object : undefined;
     }, "machine-a Ready");
-    expect(condition(ready, "Ready")).toMatchObject({ status: "True", observedGeneration: ready.metadata.generation });
-    expect(condition(ready, "IdentifiersUnique")?.status).toBe("True");
+    expect(conditionOf(ready, "Ready")).toMatchObject({ status: "True", observedGeneration: ready.metadata.generation });
+    expect(conditionOf(ready, "IdentifiersUnique")?.status).toBe("True");
 
     await cp.applyObjects([ipxeConfig("machine-c", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "sc-missing")]);
     const error = await eventually(async () => {
       const object = await getStatus("ipxebootconfigs", "machine-c");
       return object.status?.state === "Error" ? object : undefined;
     }, "machine-c Error");
-    expect(condition(error, "Ready")).toMatchObject({ status: "False", reason: "SecretNotFound" });
-    expect(condition(error, "Ready")?.message).toContain(`ignition secret ${NS}/sc-missing`);
+    expect(conditionOf(error, "Ready")).toMatchObject({ status: "False", reason: "SecretNotFound" });
+    expect(conditionOf(error, "Ready")?.message).toContain(`ignition secret ${NS}/sc-missing`);
 
     await cp.applyObjects([secret("sc-missing", { ignition: '{"ignition":{"version":"3.4.0"}}' })]);
     await eventually(async () => (await getStatus("ipxebootconfigs", "machine-c")).status?.state === "Ready", "machine-c Ready after secret created");
@@ -145,8 +127,8 @@ describe("status", () => {
       const object = await getStatus("ipxebootconfigs", "machine-d");
       return object.status?.state === "Error" ? object : undefined;
     }, "machine-d Error");
-    expect(condition(error, "Ready")?.reason).toBe("ButaneTranslationFailed");
-    expect(condition(error, "Ready")?.message).toContain("storage.files.0.path");
+    expect(conditionOf(error, "Ready")?.reason).toBe("ButaneTranslationFailed");
+    expect(conditionOf(error, "Ready")?.message).toContain("storage.files.0.path");
     const response = await fetch(`${app.url}/ignition/dddddddd-0000-0000-0000-000000000001`);
     expect(response.status).toBe(500);
     await cp.applyObjects([secret("sd", { format: "fcos", ignition: "variant: fcos\nversion: 1.5.0\nstorage:\n  files:\n    - path: /etc/motd\n" })]);
@@ -161,11 +143,11 @@ describe("status", () => {
     await cp.applyObjects([ipxeConfig("machine-e", UUID_A, "sa")]);
     const loser = await eventually(async () => {
       const object = await getStatus("ipxebootconfigs", "machine-e");
-      return condition(object, "IdentifiersUnique")?.status === "False" ? object : undefined;
+      return conditionOf(object, "IdentifiersUnique")?.status === "False" ? object : undefined;
     }, "conflict on machine-e");
-    expect(condition(loser, "IdentifiersUnique")?.message).toContain(`${NS}/machine-a is served`);
+    expect(conditionOf(loser, "IdentifiersUnique")?.message).toContain(`${NS}/machine-a is served`);
     expect(loser.status?.state).toBe("Error");
-    expect(condition(await getStatus("ipxebootconfigs", "machine-a"), "IdentifiersUnique")?.status).toBe("True");
+    expect(conditionOf(await getStatus("ipxebootconfigs", "machine-a"), "IdentifiersUnique")?.status).toBe("True");
     await cp.requestOk("DELETE", `${GROUP_PATH}/ipxebootconfigs/machine-e`);
   });
 
@@ -174,28 +156,28 @@ describe("status", () => {
     expect((await fetch(`${app.url}/ignition/${UUID_A}`)).status).toBe(200);
     const object = await eventually(async () => {
       const current = await getStatus("ipxebootconfigs", "machine-a");
-      return condition(current, "IPXEScriptFetched") && condition(current, "IgnitionDataFetched") ? current : undefined;
+      return conditionOf(current, "IPXEScriptFetched") && conditionOf(current, "IgnitionDataFetched") ? current : undefined;
     }, "fetched conditions");
-    expect(condition(object, "IPXEScriptFetched")).toMatchObject({ status: "True", reason: "IPXEScriptDelivered" });
-    expect(condition(object, "IgnitionDataFetched")?.message).toContain("delivered to the client 127.0.0.1");
+    expect(conditionOf(object, "IPXEScriptFetched")).toMatchObject({ status: "True", reason: "IPXEScriptDelivered" });
+    expect(conditionOf(object, "IgnitionDataFetched")?.message).toContain("delivered to the client 127.0.0.1");
     // The reconciler's conditions are still there: the two writers own different fields.
-    expect(condition(object, "Ready")?.status).toBe("True");
+    expect(conditionOf(object, "Ready")?.status).toBe("True");
   });
 
   test("a burst of 500 ignition requests becomes a handful of status writes", async () => {
-    const before = await statusWritesSettled();
+    const before = await ipxeStatusWritesSettled();
     const started = performance.now();
     const responses = await Promise.all(Array.from({ length: 500 }, () => fetch(`${app.url}/ignition/${UUID_A}`)));
     const elapsed = performance.now() - started;
     expect(responses.every((r) => r.status === 200)).toBe(true);
     // A fixed wait is the point: one flush interval (1 s) and a little, so the burst's writes (if any) have started.
     await Bun.sleep(1_200);
-    const writes = (await statusWritesSettled()) - before;
+    const writes = (await ipxeStatusWritesSettled()) - before;
     console.log(`500 requests in ${Math.round(elapsed)} ms → ${writes} status writes`);
     // Coalesced per flush, and the same client re-recorded at most every 10 s: the previous test's fetch is recent,
     // so the whole burst may write nothing at all; the condition it would write is already there.
     expect(writes).toBeLessThanOrEqual(2);
-    expect(condition(await getStatus("ipxebootconfigs", "machine-a"), "IgnitionDataFetched")?.message).toContain("delivered to the client 127.0.0.1");
+    expect(conditionOf(await getStatus("ipxebootconfigs", "machine-a"), "IgnitionDataFetched")?.message).toContain("delivered to the client 127.0.0.1");
   });
 });
 
@@ -210,17 +192,20 @@ describe("restart", () => {
   }
 
   test("a restart over objects whose status is already right writes nothing", async () => {
-    await statusWritesSettled();
+    await ipxeStatusWritesSettled();
     const before = await resourceVersions();
     expect(Object.keys(before).length).toBeGreaterThan(0);
     await app.stop();
-    app = await startAppliance(["--source", "kube", "--kubeconfig", cp.kubeconfigPath, "--namespace", NS, "--public-url", "http://boot.test"]);
+    app = await startAppliance(kubeSourceArgs(cp, NS, "--public-url", "http://boot.test"));
     await app.waitReady(30_000);
     // A config created after the restart is reconciled behind the start-up pass over the existing ones: once its
     // status is written, that pass is over.
     await cp.applyObjects([ipxeConfig("machine-restart-probe", "5d1f0a3e-0000-4000-8000-00000000e5a1", "sa")]);
-    await eventually(async () => condition(await getStatus("ipxebootconfigs", "machine-restart-probe"), "Ready")?.status === "True", "probe config reconciled");
-    await statusWritesSettled();
+    await eventually(
+      async () => conditionOf(await getStatus("ipxebootconfigs", "machine-restart-probe"), "Ready")?.status === "True",
+      "probe config reconciled",
+    );
+    await ipxeStatusWritesSettled();
     const after = await resourceVersions();
     delete after["ipxebootconfigs/machine-restart-probe"];
     expect(after).toEqual(before);
@@ -325,7 +310,7 @@ describe("stalled watch", () => {
   }
 
   test("a watch that goes silent (frozen API server) is detected and restarted; changes flow again", async () => {
-    const replica = await startAppliance(["--source", "kube", "--kubeconfig", cp.kubeconfigPath, "--namespace", NS, "--watch-stall-timeout", "2"]);
+    const replica = await startAppliance(kubeSourceArgs(cp, NS, "--watch-stall-timeout", "2"));
     try {
       await replica.waitReady(30_000);
       const pid = await apiServerPid();

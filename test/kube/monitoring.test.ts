@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { runCommand, startAppliance } from "../harness/appliance.ts";
 import { type ControlPlane, startControlPlane } from "../harness/controlplane.ts";
 import { BOOT_CRD_PATHS } from "../harness/crds.ts";
+import { kubeSourceArgs } from "../harness/kube-mode.ts";
 import { compareNames, declaredMetricNames, referencedMetricNames } from "../harness/metric-names.ts";
 import { eventually } from "../harness/wait.ts";
 
@@ -78,7 +79,7 @@ describe("with the CRDs installed", () => {
   }, 60_000);
 
   test("a namespace without configs at ready time: a warning naming it", async () => {
-    const app = await startAppliance(["--source", "kube", "--kubeconfig", cp.kubeconfigPath, "--namespace", "empty"]);
+    const app = await startAppliance(kubeSourceArgs(cp, "empty"));
     try {
       await app.waitReady(30_000);
       const warning = await app.waitForLog(
@@ -91,17 +92,7 @@ describe("with the CRDs installed", () => {
   }, 60_000);
 
   test("/metrics: leader, watch health, status writes and API requests, live; every name the rules and dashboard use", async () => {
-    const app = await startAppliance([
-      "--source",
-      "kube",
-      "--kubeconfig",
-      cp.kubeconfigPath,
-      "--namespace",
-      NS,
-      "--leader-elect",
-      "--metrics-listen",
-      "127.0.0.1:0",
-    ]);
+    const app = await startAppliance(kubeSourceArgs(cp, NS, "--leader-elect", "--metrics-listen", "127.0.0.1:0"));
     try {
       await app.waitReady(30_000);
       const metricsUrl = String((await app.waitForLog((line) => line.msg === "side listener")).url);
@@ -138,7 +129,7 @@ describe("with the CRDs installed", () => {
       expect(compareNames(await referencedMetricNames(), declaredMetricNames(text))).toEqual({ missing: [], landed: [] });
 
       // A second replica campaigning for the same Lease reports 0: the sum stays 1, as BootOperatorNoLeader expects.
-      const standby = await startAppliance(["--source", "kube", "--kubeconfig", cp.kubeconfigPath, "--namespace", NS, "--leader-elect"]);
+      const standby = await startAppliance(kubeSourceArgs(cp, NS, "--leader-elect"));
       try {
         await standby.waitReady(30_000);
         await standby.waitForLog((line) => line.msg === "ready");

@@ -4,14 +4,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect } from "node:tls";
 import { parsePemCertificates } from "../../src/boot/trust-formats.ts";
-import { type Appliance, startAppliance } from "../harness/appliance.ts";
-import { type ControlPlane, startControlPlane } from "../harness/controlplane.ts";
+import type { Appliance } from "../harness/appliance.ts";
+import type { ControlPlane } from "../harness/controlplane.ts";
 import { BOOT_CRD_PATHS } from "../harness/crds.ts";
+import { type KubeMode, startKubeMode } from "../harness/kube-mode.ts";
 import { makeTestPki, type TestPki } from "../harness/pki.ts";
 import { eventually } from "../harness/wait.ts";
 
 const NS = "tls-secret";
 
+let kube: KubeMode | undefined;
 let cp: ControlPlane;
 let app: Appliance;
 let pki: TestPki;
@@ -51,28 +53,18 @@ beforeAll(async () => {
   pki = makeTestPki();
   ca = pki.pem("root.crt");
   first = pki.leaf("first");
-  cp = await startControlPlane({ crdPaths: BOOT_CRD_PATHS });
-  await cp.requestOk("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
-  await cp.applyObjects([tlsSecret(first.chainPem, first.keyPem)]);
-  app = await startAppliance([
-    "--source",
-    "kube",
-    "--kubeconfig",
-    cp.kubeconfigPath,
-    "--namespace",
-    NS,
-    "--tls-listen",
-    "127.0.0.1:0",
-    "--tls-secret",
-    `${NS}/serving`,
-  ]);
-  await app.waitReady(30_000);
+  kube = await startKubeMode({
+    crdPaths: BOOT_CRD_PATHS,
+    namespace: NS,
+    prepare: (controlPlane) => controlPlane.applyObjects([tlsSecret(first.chainPem, first.keyPem)]),
+    applianceArgs: ["--tls-listen", "127.0.0.1:0", "--tls-secret", `${NS}/serving`],
+  });
+  ({ cp, app } = kube);
   port = Number(new URL(String(app.logs.find((line) => line.msg === "boot server listening")?.tlsUrl)).port);
 }, 120_000);
 
 afterAll(async () => {
-  await app?.stop();
-  await cp?.stop();
+  await kube?.stop();
 });
 
 describe("--tls-secret", () => {

@@ -4,24 +4,20 @@
 // the versions the switch reported.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { parseBootResource } from "../../src/api/index.ts";
-import { type Appliance, startAppliance } from "../harness/appliance.ts";
-import { type ControlPlane, startControlPlane } from "../harness/controlplane.ts";
+import type { Appliance } from "../harness/appliance.ts";
+import type { ControlPlane } from "../harness/controlplane.ts";
 import { BOOT_CRD_PATHS, SWITCH_CRD_PATH } from "../harness/crds.ts";
+import { type Condition, conditionOf, type KubeMode, startKubeMode } from "../harness/kube-mode.ts";
 import { eventually } from "../harness/wait.ts";
 
 const NS = "switches";
 const GROUP_PATH = `/apis/boot.ironcore.dev/v1alpha1/namespaces/${NS}/switchbootconfigs`;
 
-interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-}
 interface StatusObject {
   status?: { state?: string; conditions?: Condition[] };
 }
 
+let kube: KubeMode | undefined;
 let cp: ControlPlane;
 let app: Appliance;
 
@@ -30,8 +26,7 @@ function switchConfig(name: string, spec: Record<string, unknown>) {
 }
 
 async function condition(name: string, type: string): Promise<Condition | undefined> {
-  const object = (await cp.requestOk("GET", `${GROUP_PATH}/${name}`)) as StatusObject;
-  return object.status?.conditions?.find((c) => c.type === type);
+  return conditionOf((await cp.requestOk("GET", `${GROUP_PATH}/${name}`)) as StatusObject, type);
 }
 
 async function state(name: string): Promise<string | undefined> {
@@ -39,37 +34,40 @@ async function state(name: string): Promise<string | undefined> {
 }
 
 beforeAll(async () => {
-  cp = await startControlPlane({ crdPaths: [...BOOT_CRD_PATHS, SWITCH_CRD_PATH] });
-  await cp.requestOk("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
-  await cp.applyObjects([
-    {
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: { name: "leaf-ztp", namespace: NS },
-      stringData: {
-        script: "#!/bin/bash\n# CUMULUS-AUTOPROVISIONING\nhostnamectl set-hostname {{.Hostname}}\n",
-        "ztp.json": '{"ztp": {"01-configdb-json": {"url": {"source": "{{.FilesURL}}/config_db.json"}}}}',
-        "config_db.json": "{}",
-      },
+  kube = await startKubeMode({
+    crdPaths: [...BOOT_CRD_PATHS, SWITCH_CRD_PATH],
+    namespace: NS,
+    prepare: async (controlPlane) => {
+      await controlPlane.applyObjects([
+        {
+          apiVersion: "v1",
+          kind: "Secret",
+          metadata: { name: "leaf-ztp", namespace: NS },
+          stringData: {
+            script: "#!/bin/bash\n# CUMULUS-AUTOPROVISIONING\nhostnamectl set-hostname {{.Hostname}}\n",
+            "ztp.json": '{"ztp": {"01-configdb-json": {"url": {"source": "{{.FilesURL}}/config_db.json"}}}}',
+            "config_db.json": "{}",
+          },
+        },
+        switchConfig("leaf-1", {
+          serialNumber: "SN-LEAF-1",
+          macAddresses: ["44:38:39:00:00:04"],
+          onie: { installerURL: "http://files.example/nos-installer.bin" },
+          sonic: { ztpJSONSecretRef: { name: "leaf-ztp" } },
+          provisioningScriptSecretRef: { name: "leaf-ztp" },
+        }),
+        switchConfig("twin-a", { serialNumber: "SN-TWIN", provisioningScriptSecretRef: { name: "leaf-ztp" } }),
+      ]);
+      // Created later, so twin-a is older and holds the serial.
+      await controlPlane.applyObjects([switchConfig("twin-b", { serialNumber: "sn-twin", provisioningScriptSecretRef: { name: "leaf-ztp" } })]);
     },
-    switchConfig("leaf-1", {
-      serialNumber: "SN-LEAF-1",
-      macAddresses: ["44:38:39:00:00:04"],
-      onie: { installerURL: "http://files.example/nos-installer.bin" },
-      sonic: { ztpJSONSecretRef: { name: "leaf-ztp" } },
-      provisioningScriptSecretRef: { name: "leaf-ztp" },
-    }),
-    switchConfig("twin-a", { serialNumber: "SN-TWIN", provisioningScriptSecretRef: { name: "leaf-ztp" } }),
-  ]);
-  // Created later, so twin-a is older and holds the serial.
-  await cp.applyObjects([switchConfig("twin-b", { serialNumber: "sn-twin", provisioningScriptSecretRef: { name: "leaf-ztp" } })]);
-  app = await startAppliance(["--source", "kube", "--kubeconfig", cp.kubeconfigPath, "--namespace", NS, "--public-url", "http://boot.test"]);
-  await app.waitReady(30_000);
+    applianceArgs: ["--public-url", "http://boot.test"],
+  });
+  ({ cp, app } = kube);
 }, 120_000);
 
 afterAll(async () => {
-  await app?.stop();
-  await cp?.stop();
+  await kube?.stop();
 });
 
 test("the API server refuses a switch with nothing to serve, with the schema's message", async () => {
