@@ -66,10 +66,15 @@ interface NamedUrl {
 
 /** What the timeline needs from the configs: which config names which boot-file URL. Rebuilt when the index changes. */
 interface BootUrlIndex {
-  byUrl: ReadonlyMap<string, readonly NamedUrl[]>;
+  /** URL key → "kind|key" → what that config names it. A Map, not a list: a fleet often shares one kernel URL. */
+  byUrl: ReadonlyMap<string, ReadonlyMap<string, NamedUrl>>;
   /** Configs that name at least one boot-file URL ("kind|key"). */
   namingConfigs: ReadonlySet<string>;
 }
+
+const NO_NAMED_URLS: ReadonlyMap<string, NamedUrl> = new Map();
+/** Configs naming one URL beyond which a fetch of it is not attributed by the URL alone. */
+const MAX_URL_ATTRIBUTION_CANDIDATES = 64;
 
 const EMPTY_URL_INDEX: BootUrlIndex = { byUrl: new Map(), namingConfigs: new Set() };
 
@@ -90,16 +95,20 @@ export function bootUrlKey(url: string): string | null {
 }
 
 export function bootUrlIndex(index: Pick<BootIndex, "ipxeBootConfigs" | "httpBootConfigs">): BootUrlIndex {
-  const byUrl = new Map<string, NamedUrl[]>();
+  const byUrl = new Map<string, Map<string, NamedUrl>>();
   const namingConfigs = new Set<string>();
   const add = (kind: ConfigKind, key: string, name: MilestoneName, url: string | undefined): void => {
     if (!url) return;
     const urlKey = bootUrlKey(url);
     if (!urlKey) return;
-    const list = byUrl.get(urlKey) ?? [];
-    if (!list.some((entry) => entry.kind === kind && entry.key === key)) list.push({ kind, key, name });
-    byUrl.set(urlKey, list);
-    namingConfigs.add(`${kind}|${key}`);
+    let named = byUrl.get(urlKey);
+    if (!named) {
+      named = new Map();
+      byUrl.set(urlKey, named);
+    }
+    const id = timelineId(kind, key);
+    if (!named.has(id)) named.set(id, { kind, key, name });
+    namingConfigs.add(id);
   };
   for (const config of index.ipxeBootConfigs) {
     const key = objectKey(config.metadata);
@@ -250,21 +259,29 @@ export class BootTimelines {
 
   private attribute(requester: string, path: string, at: number): NamedUrl | undefined {
     const urlKey = path.startsWith("/image") ? bootUrlKey(path) : path;
-    const named = urlKey ? (this.urls.byUrl.get(urlKey) ?? []) : [];
+    const named = (urlKey ? this.urls.byUrl.get(urlKey) : undefined) ?? NO_NAMED_URLS;
     const open = (kind: ConfigKind, key: string): boolean => {
       const started = this.timelines.get(timelineId(kind, key))?.boot.startedAt.getTime();
       return started !== undefined && at - started <= ATTRIBUTION_WINDOW_MS && at >= started;
     };
     const active = this.bootByRequester.get(requester);
     if (active && at - active.at <= ATTRIBUTION_WINDOW_MS) {
-      const byUrl = named.find((entry) => entry.kind === active.kind && entry.key === active.key);
+      const byUrl = named.get(timelineId(active.kind, active.key));
       if (byUrl) return byUrl;
-      if (!this.urls.namingConfigs.has(timelineId(active.kind, active.key)) || named.length === 0) {
+      if (!this.urls.namingConfigs.has(timelineId(active.kind, active.key)) || named.size === 0) {
         return { kind: active.kind, key: active.key, name: guessBootFileName(path) };
       }
     }
-    const candidates = named.filter((entry) => open(entry.kind, entry.key));
-    return candidates.length === 1 ? candidates[0] : undefined;
+    // By URL alone only when few configs name it: a URL the whole fleet shares says nothing about who asked, and
+    // scanning it per kernel fetch would cost O(fleet) on the request path.
+    if (named.size > MAX_URL_ATTRIBUTION_CANDIDATES) return undefined;
+    let found: NamedUrl | undefined;
+    for (const entry of named.values()) {
+      if (!open(entry.kind, entry.key)) continue;
+      if (found) return undefined; // two open boots name it: ambiguous
+      found = entry;
+    }
+    return found;
   }
 }
 
