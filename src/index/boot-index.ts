@@ -121,9 +121,19 @@ function compareBy(ordered: readonly Rule[], a: Claimant, b: Claimant): number {
   return 0;
 }
 
-/** The first rule on which the winner beats the loser. */
+/**
+ * The first rule on which the winner beats the loser. Holding is named only when it decided: a winner that would
+ * win without it keeps the reason it won by in the first place, so the reason (and the status message carrying it)
+ * stays the same from the first generation on and across restarts, instead of turning into "holder" once the
+ * winner has held the identifier for one generation (a needless status write on every loser).
+ */
 function lossReason(ordered: readonly Rule[], winner: Claimant, loser: Claimant): LossReason {
-  return ordered.find((rule) => rule.compare(winner, loser) !== 0)?.reason ?? "name";
+  const decisive = ordered.find((rule) => rule.compare(winner, loser) !== 0);
+  if (decisive === HOLDER_RULE) {
+    const withoutHolding = ordered.filter((rule) => rule !== HOLDER_RULE);
+    if (compareBy(withoutHolding, winner, loser) < 0) return lossReason(withoutHolding, winner, loser);
+  }
+  return decisive?.reason ?? "name";
 }
 
 /**
