@@ -32,6 +32,25 @@ export interface ResourceSnapshot {
    * (after a restart), so a restart cannot hand a machine to a config that was edited to claim it.
    */
   heldBefore?: ReadonlySet<string>;
+  /** Names this snapshot for a later one's `delta` (unique per process: nextSnapshotSerial). */
+  serial?: number;
+  /** What differs from the snapshot numbered `delta.since`, so the index need not compare every config. */
+  delta?: SnapshotDelta;
+}
+
+/** Per kind, key → the object now, or undefined when it was removed; keys not listed are the same objects as before. */
+export interface SnapshotDelta {
+  since: number;
+  ipxeBootConfigs: ReadonlyMap<string, IPXEBootConfig | undefined>;
+  httpBootConfigs: ReadonlyMap<string, HTTPBootConfig | undefined>;
+  secrets: ReadonlyMap<string, Secret | undefined>;
+}
+
+let lastSnapshotSerial = 0;
+
+/** A fresh serial for a snapshot a source emits. */
+export function nextSnapshotSerial(): number {
+  return ++lastSnapshotSerial;
 }
 
 /** "Kind/namespace/name": how snapshots name one config in firstSeen, translatorRoles and heldBefore. */
@@ -45,6 +64,8 @@ export const CLAIM_SCOPES: readonly ClaimScope[] = ["cluster", "namespace"];
 
 export interface BootIndexOptions {
   claimScope?: ClaimScope;
+  /** Always build from scratch, never patch the previous index (tests compare both ways). */
+  fullBuild?: boolean;
 }
 
 /**
@@ -182,17 +203,8 @@ function newClaims<T>(): Claims<T> {
   return { byIdentifier: new Map(), claimants: new Map() };
 }
 
-function claim<T>(claims: Claims<T>, contested: Set<string>, identifier: string, key: string, config: T): void {
-  const existing = claims.claimants.get(identifier);
-  if (existing) {
-    if (!existing.includes(key)) {
-      existing.push(key);
-      contested.add(identifier);
-    }
-    return;
-  }
-  claims.claimants.set(identifier, [key]);
-  claims.byIdentifier.set(identifier, config);
+function copyClaims<T>(claims: Claims<T>): Claims<T> {
+  return { byIdentifier: new Map(claims.byIdentifier), claimants: new Map(claims.claimants) };
 }
 
 /**
@@ -235,87 +247,276 @@ export interface SecretEntry {
 
 type TableName = "ipxeByUuid" | "ipxeByIp" | "httpByUuid" | "httpByIp" | "httpByMac";
 
+type AnyConfig = IPXEBootConfig | HTTPBootConfig;
+const TABLES: readonly TableName[] = ["ipxeByUuid", "ipxeByIp", "httpByUuid", "httpByIp", "httpByMac"];
+
+/** The identifiers one config claims, per table (canonical; UUIDs by byte-order family). */
+function claimedIdentifiers(kind: ConfigKind, config: AnyConfig): [TableName, string][] {
+  const claimed: [TableName, string][] = [];
+  const uuid = config.spec.systemUUID === undefined ? null : canonicalUuid(config.spec.systemUUID);
+  if (kind === "IPXEBootConfig") {
+    if (uuid) claimed.push(["ipxeByUuid", uuidFamily(uuid)]);
+    for (const ip of (config as IPXEBootConfig).spec.systemIPs ?? []) {
+      const canonical = canonicalIp(ip);
+      if (canonical) claimed.push(["ipxeByIp", canonical]);
+    }
+    return claimed;
+  }
+  if (uuid) claimed.push(["httpByUuid", uuidFamily(uuid)]);
+  for (const raw of (config as HTTPBootConfig).spec.networkIdentifiers ?? []) {
+    const identifier = canonicalNetworkIdentifier(raw);
+    if (identifier?.kind === "ip") claimed.push(["httpByIp", identifier.value]);
+    if (identifier?.kind === "mac") claimed.push(["httpByMac", identifier.value]);
+  }
+  return claimed;
+}
+
+/** The secrets a config references (ignition, custom iPXE script), as namespace/name. */
+function referencedSecrets(kind: ConfigKind, config: AnyConfig): string[] {
+  const names =
+    kind === "IPXEBootConfig"
+      ? [(config as IPXEBootConfig).spec.ignitionSecretRef?.name, (config as IPXEBootConfig).spec.ipxeScriptSecretRef?.name]
+      : [config.spec.ignitionSecretRef?.name];
+  const keys: string[] = [];
+  for (const name of names) if (name) keys.push(objectKey({ name, namespace: config.metadata.namespace }));
+  return keys;
+}
+
+/** Configs of one kind whose object differs between two generations (added, replaced or removed), by key. */
+function changedKeys<T>(previous: ReadonlyMap<string, T>, next: ReadonlyMap<string, T>): string[] {
+  const changed: string[] = [];
+  for (const [key, config] of next) if (previous.get(key) !== config) changed.push(key);
+  if (previous.size > next.size - changed.length) for (const key of previous.keys()) if (!next.has(key)) changed.push(key);
+  return changed;
+}
+
+/** A copy of `base` with the delta's entries set (or deleted where undefined). */
+function patchMap<T>(base: ReadonlyMap<string, T>, changes: ReadonlyMap<string, T | undefined>): Map<string, T> {
+  const result = new Map(base);
+  for (const [key, value] of changes) {
+    if (value === undefined) result.delete(key);
+    else result.set(key, value);
+  }
+  return result;
+}
+
+/** Above this many changed configs a full build is as cheap as patching the previous index. */
+function incrementalLimit(total: number): number {
+  return Math.max(64, total >> 3);
+}
+
+/** `sorted` (by key) with the configs at `changed` replaced, added or removed as `byKeyMap` has them now. */
+function patchSorted<T extends AnyConfig>(sorted: readonly T[], changed: readonly string[], byKeyMap: ReadonlyMap<string, T>): T[] {
+  const result = [...sorted];
+  for (const key of changed) {
+    let low = 0;
+    let high = result.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      const probe = result[middle];
+      if (probe && objectKey(probe.metadata) < key) low = middle + 1;
+      else high = middle;
+    }
+    const at = result[low];
+    const present = at !== undefined && objectKey(at.metadata) === key;
+    const config = byKeyMap.get(key);
+    if (config && present) result[low] = config;
+    else if (config) result.splice(low, 0, config);
+    else if (present) result.splice(low, 1);
+  }
+  return result;
+}
+
 export class BootIndex {
-  readonly ipxeByUuid = newClaims<IPXEBootConfig>();
-  readonly ipxeByIp = newClaims<IPXEBootConfig>();
-  readonly httpByUuid = newClaims<HTTPBootConfig>();
-  readonly httpByIp = newClaims<HTTPBootConfig>();
-  readonly httpByMac = newClaims<HTTPBootConfig>();
-  readonly secrets = new Map<string, SecretEntry>();
+  readonly ipxeByUuid: Claims<IPXEBootConfig>;
+  readonly ipxeByIp: Claims<IPXEBootConfig>;
+  readonly httpByUuid: Claims<HTTPBootConfig>;
+  readonly httpByIp: Claims<HTTPBootConfig>;
+  readonly httpByMac: Claims<HTTPBootConfig>;
+  readonly secrets: Map<string, SecretEntry>;
   /** secret namespace/name → configs referencing it, so a Secret change re-reconciles exactly those. */
-  readonly configsBySecret = new Map<string, { kind: ConfigKind; key: string }[]>();
+  readonly configsBySecret: Map<string, { kind: ConfigKind; key: string }[]>;
+  /** In table order (ipxeByUuid … httpByMac), then by identifier: the same for the same resources, however built. */
   readonly conflicts: IdentifierConflict[] = [];
   readonly ipxeBootConfigs: readonly IPXEBootConfig[];
   readonly httpBootConfigs: readonly HTTPBootConfig[];
-  readonly ipxeByKey = new Map<string, IPXEBootConfig>();
-  readonly httpByKey = new Map<string, HTTPBootConfig>();
+  readonly ipxeByKey: Map<string, IPXEBootConfig>;
+  readonly httpByKey: Map<string, HTTPBootConfig>;
+  /** The serial of the snapshot this index was built from. */
+  readonly serial: number | undefined;
   readonly claimScope: ClaimScope;
+  /** True when this index was patched from the one it replaces rather than built from scratch (tests, metrics). */
+  readonly builtIncrementally: boolean;
   private readonly translatorRoles: ReadonlyMap<string, TranslatorRole>;
+  /** Identifiers with two or more claimants, per table. */
+  private readonly contested: Record<TableName, Set<string>>;
 
-  /** `previous`: the index this one replaces; its holders keep their identifiers (rankClaimants rule 2). */
+  /**
+   * `previous`: the index this one replaces; its holders keep their identifiers (rankClaimants rule 2). When only
+   * a few configs differ from `previous` (by object identity: sources hand over unchanged objects as they were),
+   * the lookup tables are copied from it and patched for those configs alone; every contested identifier is
+   * ranked again either way, since roles, holders and ages can change without a config changing.
+   */
   constructor(snapshot: ResourceSnapshot, previous?: BootIndex, options: BootIndexOptions = {}) {
     this.claimScope = options.claimScope ?? "cluster";
     this.translatorRoles = snapshot.translatorRoles ?? new Map();
-    this.ipxeBootConfigs = byKey(snapshot.ipxeBootConfigs);
-    this.httpBootConfigs = byKey(snapshot.httpBootConfigs);
-    const contested: Record<TableName, Set<string>> = {
-      ipxeByUuid: new Set(),
-      ipxeByIp: new Set(),
-      httpByUuid: new Set(),
-      httpByIp: new Set(),
-      httpByMac: new Set(),
-    };
-    for (const config of this.ipxeBootConfigs) {
-      const key = objectKey(config.metadata);
-      this.ipxeByKey.set(key, config);
-      const uuid = config.spec.systemUUID === undefined ? null : canonicalUuid(config.spec.systemUUID);
-      if (uuid) claim(this.ipxeByUuid, contested.ipxeByUuid, uuidFamily(uuid), key, config);
-      for (const ip of config.spec.systemIPs ?? []) {
-        const canonical = canonicalIp(ip);
-        if (canonical) claim(this.ipxeByIp, contested.ipxeByIp, canonical, key, config);
+    this.serial = snapshot.serial;
+    // With a delta from the snapshot `previous` was built from, only the listed keys are looked at.
+    const delta = previous && snapshot.delta && previous.serial !== undefined && snapshot.delta.since === previous.serial ? snapshot.delta : undefined;
+    let changedIpxe: string[];
+    let changedHttp: string[];
+    if (previous && delta) {
+      this.ipxeByKey = patchMap(previous.ipxeByKey, delta.ipxeBootConfigs);
+      this.httpByKey = patchMap(previous.httpByKey, delta.httpBootConfigs);
+      changedIpxe = [...delta.ipxeBootConfigs.keys()];
+      changedHttp = [...delta.httpBootConfigs.keys()];
+    } else {
+      this.ipxeByKey = new Map();
+      this.httpByKey = new Map();
+      for (const config of snapshot.ipxeBootConfigs) this.ipxeByKey.set(objectKey(config.metadata), config);
+      for (const config of snapshot.httpBootConfigs) this.httpByKey.set(objectKey(config.metadata), config);
+      changedIpxe = previous ? changedKeys(previous.ipxeByKey, this.ipxeByKey) : [];
+      changedHttp = previous ? changedKeys(previous.httpByKey, this.httpByKey) : [];
+    }
+    const base =
+      previous &&
+      !options.fullBuild &&
+      previous.claimScope === this.claimScope &&
+      changedIpxe.length + changedHttp.length <= incrementalLimit(this.ipxeByKey.size + this.httpByKey.size)
+        ? previous
+        : undefined;
+    this.builtIncrementally = base !== undefined;
+    this.contested = { ipxeByUuid: new Set(), ipxeByIp: new Set(), httpByUuid: new Set(), httpByIp: new Set(), httpByMac: new Set() };
+    if (base) {
+      this.ipxeByUuid = copyClaims(base.ipxeByUuid);
+      this.ipxeByIp = copyClaims(base.ipxeByIp);
+      this.httpByUuid = copyClaims(base.httpByUuid);
+      this.httpByIp = copyClaims(base.httpByIp);
+      this.httpByMac = copyClaims(base.httpByMac);
+      this.configsBySecret = new Map(base.configsBySecret);
+      this.ipxeBootConfigs = patchSorted(base.ipxeBootConfigs, changedIpxe, this.ipxeByKey);
+      this.httpBootConfigs = patchSorted(base.httpBootConfigs, changedHttp, this.httpByKey);
+      const touched: Record<TableName, Set<string>> = {
+        ipxeByUuid: new Set(),
+        ipxeByIp: new Set(),
+        httpByUuid: new Set(),
+        httpByIp: new Set(),
+        httpByMac: new Set(),
+      };
+      const patch = (kind: ConfigKind, key: string, before: AnyConfig | undefined, after: AnyConfig | undefined): void => {
+        if (before) {
+          for (const [table, identifier] of claimedIdentifiers(kind, before)) {
+            this.release(table, identifier, key);
+            touched[table].add(identifier);
+          }
+          for (const secretKey of referencedSecrets(kind, before)) this.unreference(secretKey, kind, key);
+        }
+        if (after) {
+          for (const [table, identifier] of claimedIdentifiers(kind, after)) {
+            this.claimFor(table, identifier, key, after);
+            touched[table].add(identifier);
+          }
+          for (const secretKey of referencedSecrets(kind, after)) this.reference(secretKey, kind, key);
+        }
+      };
+      for (const key of changedIpxe) patch("IPXEBootConfig", key, base.ipxeByKey.get(key), this.ipxeByKey.get(key));
+      for (const key of changedHttp) patch("HTTPBootConfig", key, base.httpByKey.get(key), this.httpByKey.get(key));
+      for (const table of TABLES) {
+        const claims = this.tableClaims(table);
+        for (const identifier of [...base.contested[table], ...touched[table]]) {
+          const keys = claims.claimants.get(identifier);
+          if (!keys) continue;
+          if (keys.length > 1) this.contested[table].add(identifier);
+          else this.tableClaims(table).byIdentifier.set(identifier, this.configByKey(table, keys[0]));
+        }
+      }
+    } else {
+      this.ipxeByUuid = newClaims();
+      this.ipxeByIp = newClaims();
+      this.httpByUuid = newClaims();
+      this.httpByIp = newClaims();
+      this.httpByMac = newClaims();
+      this.configsBySecret = new Map();
+      this.ipxeBootConfigs = byKey(snapshot.ipxeBootConfigs);
+      this.httpBootConfigs = byKey(snapshot.httpBootConfigs);
+      const add = (kind: ConfigKind, config: AnyConfig): void => {
+        const key = objectKey(config.metadata);
+        for (const [table, identifier] of claimedIdentifiers(kind, config)) this.claimFor(table, identifier, key, config);
+        for (const secretKey of referencedSecrets(kind, config)) this.reference(secretKey, kind, key);
+      };
+      for (const config of this.ipxeBootConfigs) add("IPXEBootConfig", config);
+      for (const config of this.httpBootConfigs) add("HTTPBootConfig", config);
+      for (const table of TABLES) {
+        for (const [identifier, keys] of this.tableClaims(table).claimants) if (keys.length > 1) this.contested[table].add(identifier);
       }
     }
-    for (const config of this.httpBootConfigs) {
-      const key = objectKey(config.metadata);
-      this.httpByKey.set(key, config);
-      const uuid = config.spec.systemUUID === undefined ? null : canonicalUuid(config.spec.systemUUID);
-      if (uuid) claim(this.httpByUuid, contested.httpByUuid, uuidFamily(uuid), key, config);
-      for (const raw of config.spec.networkIdentifiers ?? []) {
-        const identifier = canonicalNetworkIdentifier(raw);
-        if (identifier?.kind === "ip") claim(this.httpByIp, contested.httpByIp, identifier.value, key, config);
-        if (identifier?.kind === "mac") claim(this.httpByMac, contested.httpByMac, identifier.value, key, config);
-      }
-    }
-    const settle = <T extends IPXEBootConfig | HTTPBootConfig>(table: TableName, claims: Claims<T>, byKeyMap: Map<string, T>) => {
+    for (const table of TABLES) {
       const kind: ConfigKind = table.startsWith("ipxe") ? "IPXEBootConfig" : "HTTPBootConfig";
       const identifierKind: IdentifierKind = table.endsWith("Uuid") ? "uuid" : table.endsWith("Ip") ? "ip" : "mac";
-      for (const identifier of contested[table]) {
+      const claims = this.tableClaims(table);
+      for (const identifier of [...this.contested[table]].sort()) {
         const keys = claims.claimants.get(identifier) ?? [];
+        const byKeyMap: Map<string, AnyConfig> = kind === "IPXEBootConfig" ? this.ipxeByKey : this.httpByKey;
         this.resolveConflict(snapshot, previous?.[table].claimants.get(identifier)?.[0], kind, identifierKind, identifier, keys, claims, byKeyMap);
       }
-    };
-    settle("ipxeByUuid", this.ipxeByUuid, this.ipxeByKey);
-    settle("ipxeByIp", this.ipxeByIp, this.ipxeByKey);
-    settle("httpByUuid", this.httpByUuid, this.httpByKey);
-    settle("httpByIp", this.httpByIp, this.httpByKey);
-    settle("httpByMac", this.httpByMac, this.httpByKey);
-    const reference = (kind: ConfigKind, config: IPXEBootConfig | HTTPBootConfig, secretName: string | undefined): void => {
-      if (!secretName) return;
-      const secretKey = objectKey({ name: secretName, namespace: config.metadata.namespace });
-      const list = this.configsBySecret.get(secretKey) ?? [];
-      const key = objectKey(config.metadata);
-      if (!list.some((entry) => entry.kind === kind && entry.key === key)) list.push({ kind, key });
-      this.configsBySecret.set(secretKey, list);
-    };
-    for (const config of this.ipxeBootConfigs) {
-      reference("IPXEBootConfig", config, config.spec.ignitionSecretRef?.name);
-      reference("IPXEBootConfig", config, config.spec.ipxeScriptSecretRef?.name);
     }
-    for (const config of this.httpBootConfigs) reference("HTTPBootConfig", config, config.spec.ignitionSecretRef?.name);
-    for (const object of snapshot.secrets) {
-      const key = objectKey(object.metadata);
-      this.secrets.set(key, { key, object, values: secretValues(object) });
+    if (previous && delta) {
+      this.secrets = new Map(previous.secrets);
+      for (const [key, object] of delta.secrets) {
+        if (object) this.secrets.set(key, { key, object, values: secretValues(object) });
+        else this.secrets.delete(key);
+      }
+    } else {
+      this.secrets = new Map();
+      for (const object of snapshot.secrets) {
+        const key = objectKey(object.metadata);
+        // The same object as before: the same entry, so caches keyed by entry see no change.
+        const known = previous?.secrets.get(key);
+        this.secrets.set(key, known?.object === object ? known : { key, object, values: secretValues(object) });
+      }
     }
+  }
+
+  private tableClaims(table: TableName): Claims<AnyConfig> {
+    return this[table] as Claims<AnyConfig>;
+  }
+
+  private configByKey(table: TableName, key: string | undefined): AnyConfig {
+    const config = key === undefined ? undefined : table.startsWith("ipxe") ? this.ipxeByKey.get(key) : this.httpByKey.get(key);
+    if (!config) throw new Error(`BootIndex: claimant ${key} of ${table} has no config`);
+    return config;
+  }
+
+  /** Adds `key` to the claimants of `identifier` (a new array: the previous index may share the old one). */
+  private claimFor(table: TableName, identifier: string, key: string, config: AnyConfig): void {
+    const claims = this.tableClaims(table);
+    const existing = claims.claimants.get(identifier);
+    if (!existing) {
+      claims.claimants.set(identifier, [key]);
+      claims.byIdentifier.set(identifier, config);
+    } else if (!existing.includes(key)) claims.claimants.set(identifier, [...existing, key]);
+  }
+
+  private release(table: TableName, identifier: string, key: string): void {
+    const claims = this.tableClaims(table);
+    const existing = claims.claimants.get(identifier);
+    if (!existing) return;
+    const [first, ...others] = existing.filter((claimant) => claimant !== key);
+    if (first === undefined) {
+      claims.claimants.delete(identifier);
+      claims.byIdentifier.delete(identifier);
+    } else claims.claimants.set(identifier, [first, ...others]);
+  }
+
+  private reference(secretKey: string, kind: ConfigKind, key: string): void {
+    const list = this.configsBySecret.get(secretKey) ?? [];
+    if (!list.some((entry) => entry.kind === kind && entry.key === key)) this.configsBySecret.set(secretKey, [...list, { kind, key }]);
+  }
+
+  private unreference(secretKey: string, kind: ConfigKind, key: string): void {
+    const list = (this.configsBySecret.get(secretKey) ?? []).filter((entry) => entry.kind !== kind || entry.key !== key);
+    if (list.length === 0) this.configsBySecret.delete(secretKey);
+    else this.configsBySecret.set(secretKey, list);
   }
 
   /** Orders the claimants of one contested identifier (rankClaimants) and records the conflict. */
