@@ -203,8 +203,15 @@ function newClaims<T>(): Claims<T> {
   return { byIdentifier: new Map(), claimants: new Map() };
 }
 
-function copyClaims<T>(claims: Claims<T>): Claims<T> {
-  return { byIdentifier: new Map(claims.byIdentifier), claimants: new Map(claims.claimants) };
+/** The previous index's maps, shared until this index first writes one (BootIndex.writable). */
+function shareClaims<T>(claims: Claims<T>): Claims<T> {
+  return { byIdentifier: claims.byIdentifier, claimants: claims.claimants };
+}
+
+/** Inverse of the "table identifier" strings BootIndex's patch compares claims by. */
+function splitClaim(entry: string): [TableName, string] {
+  const space = entry.indexOf(" ");
+  return [entry.slice(0, space) as TableName, entry.slice(space + 1)];
 }
 
 /**
@@ -334,8 +341,7 @@ export class BootIndex {
   readonly httpByIp: Claims<HTTPBootConfig>;
   readonly httpByMac: Claims<HTTPBootConfig>;
   readonly secrets: Map<string, SecretEntry>;
-  /** secret namespace/name → configs referencing it, so a Secret change re-reconciles exactly those. */
-  readonly configsBySecret: Map<string, { kind: ConfigKind; key: string }[]>;
+  private secretReferences: Map<string, { kind: ConfigKind; key: string }[]>;
   /** In table order (ipxeByUuid … httpByMac), then by identifier: the same for the same resources, however built. */
   readonly conflicts: IdentifierConflict[] = [];
   readonly ipxeBootConfigs: readonly IPXEBootConfig[];
@@ -350,6 +356,11 @@ export class BootIndex {
   private readonly translatorRoles: ReadonlyMap<string, TranslatorRole>;
   /** Identifiers with two or more claimants, per table. */
   private readonly contested: Record<TableName, Set<string>>;
+  /**
+   * While patching: the maps this index owns. The others are still the previous index's, shared until the first
+   * write (copy on write), so a change to one IPXEBootConfig copies the two IPXE tables it touches, not all ten.
+   */
+  private owned: Set<Map<string, unknown>> | undefined;
 
   /**
    * `previous`: the index this one replaces; its holders keep their identifiers (rankClaimants rule 2). When only
@@ -388,12 +399,13 @@ export class BootIndex {
     this.builtIncrementally = base !== undefined;
     this.contested = { ipxeByUuid: new Set(), ipxeByIp: new Set(), httpByUuid: new Set(), httpByIp: new Set(), httpByMac: new Set() };
     if (base) {
-      this.ipxeByUuid = copyClaims(base.ipxeByUuid);
-      this.ipxeByIp = copyClaims(base.ipxeByIp);
-      this.httpByUuid = copyClaims(base.httpByUuid);
-      this.httpByIp = copyClaims(base.httpByIp);
-      this.httpByMac = copyClaims(base.httpByMac);
-      this.configsBySecret = new Map(base.configsBySecret);
+      this.owned = new Set();
+      this.ipxeByUuid = shareClaims(base.ipxeByUuid);
+      this.ipxeByIp = shareClaims(base.ipxeByIp);
+      this.httpByUuid = shareClaims(base.httpByUuid);
+      this.httpByIp = shareClaims(base.httpByIp);
+      this.httpByMac = shareClaims(base.httpByMac);
+      this.secretReferences = base.secretReferences;
       this.ipxeBootConfigs = patchSorted(base.ipxeBootConfigs, changedIpxe, this.ipxeByKey);
       this.httpBootConfigs = patchSorted(base.httpBootConfigs, changedHttp, this.httpByKey);
       const touched: Record<TableName, Set<string>> = {
@@ -403,21 +415,24 @@ export class BootIndex {
         httpByIp: new Set(),
         httpByMac: new Set(),
       };
+      // Only what differs is written: a kernel URL change keeps every claim and reference as it was.
       const patch = (kind: ConfigKind, key: string, before: AnyConfig | undefined, after: AnyConfig | undefined): void => {
-        if (before) {
-          for (const [table, identifier] of claimedIdentifiers(kind, before)) {
-            this.release(table, identifier, key);
-            touched[table].add(identifier);
-          }
-          for (const secretKey of referencedSecrets(kind, before)) this.unreference(secretKey, kind, key);
+        const claimedBefore = new Set((before ? claimedIdentifiers(kind, before) : []).map(([table, identifier]) => `${table} ${identifier}`));
+        const claimedAfter = new Set((after ? claimedIdentifiers(kind, after) : []).map(([table, identifier]) => `${table} ${identifier}`));
+        for (const entry of claimedBefore) {
+          const [table, identifier] = splitClaim(entry);
+          if (!claimedAfter.has(entry)) this.release(table, identifier, key);
+          touched[table].add(identifier);
         }
-        if (after) {
-          for (const [table, identifier] of claimedIdentifiers(kind, after)) {
-            this.claimFor(table, identifier, key, after);
-            touched[table].add(identifier);
-          }
-          for (const secretKey of referencedSecrets(kind, after)) this.reference(secretKey, kind, key);
+        for (const entry of claimedAfter) {
+          const [table, identifier] = splitClaim(entry);
+          if (after && !claimedBefore.has(entry)) this.claimFor(table, identifier, key, after);
+          touched[table].add(identifier);
         }
+        const referencedBefore = new Set(before ? referencedSecrets(kind, before) : []);
+        const referencedAfter = new Set(after ? referencedSecrets(kind, after) : []);
+        for (const secretKey of referencedBefore) if (!referencedAfter.has(secretKey)) this.unreference(secretKey, kind, key);
+        for (const secretKey of referencedAfter) if (!referencedBefore.has(secretKey)) this.reference(secretKey, kind, key);
       };
       for (const key of changedIpxe) patch("IPXEBootConfig", key, base.ipxeByKey.get(key), this.ipxeByKey.get(key));
       for (const key of changedHttp) patch("HTTPBootConfig", key, base.httpByKey.get(key), this.httpByKey.get(key));
@@ -427,7 +442,7 @@ export class BootIndex {
           const keys = claims.claimants.get(identifier);
           if (!keys) continue;
           if (keys.length > 1) this.contested[table].add(identifier);
-          else this.tableClaims(table).byIdentifier.set(identifier, this.configByKey(table, keys[0]));
+          else this.setWinner(table, identifier, this.configByKey(table, keys[0]));
         }
       }
     } else {
@@ -436,7 +451,7 @@ export class BootIndex {
       this.httpByUuid = newClaims();
       this.httpByIp = newClaims();
       this.httpByMac = newClaims();
-      this.configsBySecret = new Map();
+      this.secretReferences = new Map();
       this.ipxeBootConfigs = byKey(snapshot.ipxeBootConfigs);
       this.httpBootConfigs = byKey(snapshot.httpBootConfigs);
       const add = (kind: ConfigKind, config: AnyConfig): void => {
@@ -457,9 +472,10 @@ export class BootIndex {
       for (const identifier of [...this.contested[table]].sort()) {
         const keys = claims.claimants.get(identifier) ?? [];
         const byKeyMap: Map<string, AnyConfig> = kind === "IPXEBootConfig" ? this.ipxeByKey : this.httpByKey;
-        this.resolveConflict(snapshot, previous?.[table].claimants.get(identifier)?.[0], kind, identifierKind, identifier, keys, claims, byKeyMap);
+        this.resolveConflict(snapshot, previous?.[table].claimants.get(identifier)?.[0], table, kind, identifierKind, identifier, keys, byKeyMap);
       }
     }
+    this.owned = undefined;
     if (previous && delta) {
       this.secrets = new Map(previous.secrets);
       for (const [key, object] of delta.secrets) {
@@ -477,6 +493,11 @@ export class BootIndex {
     }
   }
 
+  /** secret namespace/name → configs referencing it, so a Secret change re-reconciles exactly those. */
+  get configsBySecret(): ReadonlyMap<string, readonly { kind: ConfigKind; key: string }[]> {
+    return this.secretReferences;
+  }
+
   private tableClaims(table: TableName): Claims<AnyConfig> {
     return this[table] as Claims<AnyConfig>;
   }
@@ -487,47 +508,81 @@ export class BootIndex {
     return config;
   }
 
+  /** `map` itself when this index owns it (a full build, or copied already), else a copy this index then owns. */
+  private writable<V>(map: Map<string, V>): Map<string, V> {
+    if (!this.owned || this.owned.has(map)) return map;
+    const copy = new Map(map);
+    this.owned.add(copy);
+    return copy;
+  }
+
+  private claimantsFor(table: TableName): Map<string, [string, ...string[]]> {
+    const claims = this.tableClaims(table);
+    claims.claimants = this.writable(claims.claimants);
+    return claims.claimants;
+  }
+
+  private winnersFor(table: TableName): Map<string, AnyConfig> {
+    const claims = this.tableClaims(table);
+    claims.byIdentifier = this.writable(claims.byIdentifier);
+    return claims.byIdentifier;
+  }
+
+  private setWinner(table: TableName, identifier: string, config: AnyConfig): void {
+    if (this.tableClaims(table).byIdentifier.get(identifier) !== config) this.winnersFor(table).set(identifier, config);
+  }
+
+  private setClaimants(table: TableName, identifier: string, keys: [string, ...string[]]): void {
+    const current = this.tableClaims(table).claimants.get(identifier);
+    const same = current !== undefined && current.length === keys.length && current.every((key, i) => key === keys[i]);
+    if (!same) this.claimantsFor(table).set(identifier, keys);
+  }
+
   /** Adds `key` to the claimants of `identifier` (a new array: the previous index may share the old one). */
   private claimFor(table: TableName, identifier: string, key: string, config: AnyConfig): void {
-    const claims = this.tableClaims(table);
-    const existing = claims.claimants.get(identifier);
+    const existing = this.tableClaims(table).claimants.get(identifier);
     if (!existing) {
-      claims.claimants.set(identifier, [key]);
-      claims.byIdentifier.set(identifier, config);
-    } else if (!existing.includes(key)) claims.claimants.set(identifier, [...existing, key]);
+      this.claimantsFor(table).set(identifier, [key]);
+      this.winnersFor(table).set(identifier, config);
+    } else if (!existing.includes(key)) this.claimantsFor(table).set(identifier, [...existing, key]);
   }
 
   private release(table: TableName, identifier: string, key: string): void {
-    const claims = this.tableClaims(table);
-    const existing = claims.claimants.get(identifier);
+    const existing = this.tableClaims(table).claimants.get(identifier);
     if (!existing) return;
     const [first, ...others] = existing.filter((claimant) => claimant !== key);
     if (first === undefined) {
-      claims.claimants.delete(identifier);
-      claims.byIdentifier.delete(identifier);
-    } else claims.claimants.set(identifier, [first, ...others]);
+      this.claimantsFor(table).delete(identifier);
+      this.winnersFor(table).delete(identifier);
+    } else this.claimantsFor(table).set(identifier, [first, ...others]);
   }
 
   private reference(secretKey: string, kind: ConfigKind, key: string): void {
-    const list = this.configsBySecret.get(secretKey) ?? [];
-    if (!list.some((entry) => entry.kind === kind && entry.key === key)) this.configsBySecret.set(secretKey, [...list, { kind, key }]);
+    const list = this.secretReferences.get(secretKey) ?? [];
+    if (list.some((entry) => entry.kind === kind && entry.key === key)) return;
+    this.bySecret().set(secretKey, [...list, { kind, key }]);
   }
 
   private unreference(secretKey: string, kind: ConfigKind, key: string): void {
-    const list = (this.configsBySecret.get(secretKey) ?? []).filter((entry) => entry.kind !== kind || entry.key !== key);
-    if (list.length === 0) this.configsBySecret.delete(secretKey);
-    else this.configsBySecret.set(secretKey, list);
+    const list = (this.secretReferences.get(secretKey) ?? []).filter((entry) => entry.kind !== kind || entry.key !== key);
+    if (list.length === 0) this.bySecret().delete(secretKey);
+    else this.bySecret().set(secretKey, list);
+  }
+
+  private bySecret(): Map<string, { kind: ConfigKind; key: string }[]> {
+    this.secretReferences = this.writable(this.secretReferences);
+    return this.secretReferences;
   }
 
   /** Orders the claimants of one contested identifier (rankClaimants) and records the conflict. */
   private resolveConflict<T extends IPXEBootConfig | HTTPBootConfig>(
     snapshot: ResourceSnapshot,
     previousHolder: string | undefined,
+    table: TableName,
     kind: ConfigKind,
     identifierKind: IdentifierKind,
     identifier: string,
     keys: readonly string[],
-    claims: Claims<T>,
     byKeyMap: Map<string, T>,
   ): void {
     // The in-memory holder if it still claims the identifier; otherwise what the statuses remember (a restart).
@@ -548,8 +603,8 @@ export class BootIndex {
     const winner = ranking.winner.key;
     const winnerConfig = byKeyMap.get(winner);
     if (!winnerConfig) return;
-    claims.byIdentifier.set(identifier, winnerConfig);
-    claims.claimants.set(identifier, [winner, ...ranking.losers.map((loser) => loser.claimant.key)]);
+    this.setWinner(table, identifier, winnerConfig);
+    this.setClaimants(table, identifier, [winner, ...ranking.losers.map((loser) => loser.claimant.key)]);
     const winnerUuid = identifierKind === "uuid" && winnerConfig.spec.systemUUID ? canonicalUuid(winnerConfig.spec.systemUUID) : null;
     this.conflicts.push({
       kind,
