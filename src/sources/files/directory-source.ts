@@ -1,5 +1,7 @@
-// Directory of Kubernetes-shaped YAML/JSON files, reloaded live. Only changed files are re-read; a change is
-// debounced so an editor's write-rename-chmod burst becomes one reload. Files are decoded on worker threads
+// Directory of Kubernetes-shaped YAML/JSON files, reloaded live. The files the watcher names are re-read on their
+// own (2 ms debounce, so an editor's write-rename-chmod burst is one change); anything else (a nameless event, a
+// directory, a symlink, a ConfigMap `..data` swap, the periodic rescan) walks the whole tree, re-reading only files
+// whose mtime/size/inode moved. Files are decoded on worker threads
 // (file-parser.ts) within size and time limits, and every failure (unreadable entry, oversized, unparsable,
 // too slow) is a problem on that one file: the rest of the directory always loads, and serving continues from the
 // last good state meanwhile. A file caught mid-write keeps its last complete version (completeness.ts).

@@ -1,7 +1,10 @@
 // Turns decoded files into one resource snapshot while never losing the last good state: a file that stops
 // parsing keeps serving what it served before, an invalid document keeps its previous valid version, and a file
 // whose new version is held back as incomplete (completeness.ts) keeps serving its last complete version.
-// It also remembers in which order configs first appeared: a config's age in directory mode (see firstSeenRanks).
+// It also remembers in which order configs first appeared: a config's age in directory mode (ResourceSnapshot.firstSeen:
+// earlier loads first, within one load path order, then document order; not metadata.creationTimestamp, which a
+// file can claim freely; nothing is persisted, so after a restart file order decides). A change to a few files is
+// patched in (update) rather than rebuilt, and the snapshot carries a delta so the index need not compare either.
 import { type BootResource, type HTTPBootConfig, type IPXEBootConfig, objectKey, type Secret } from "../../api/index.ts";
 import { nextSnapshotSerial, type SnapshotDelta } from "../../index/boot-index.ts";
 import { type SnapshotUpdate, type SourceProblem, snapshotOf } from "../../index/snapshot.ts";
