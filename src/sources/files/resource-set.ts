@@ -7,7 +7,7 @@
 // patched in (update) rather than rebuilt, and the snapshot carries a delta so the index need not compare either.
 import { type BootResource, type HTTPBootConfig, type IPXEBootConfig, objectKey, type Secret } from "../../api/index.ts";
 import { nextSnapshotSerial, type SnapshotDelta } from "../../index/boot-index.ts";
-import { type SnapshotUpdate, type SourceProblem, snapshotOf } from "../../index/snapshot.ts";
+import type { SnapshotUpdate, SourceProblem } from "../../index/snapshot.ts";
 import type { DecodedFile } from "./documents.ts";
 
 function resourceId(kind: string, namespace: string | undefined, name: string): string {
@@ -40,6 +40,8 @@ export class ResourceSet {
   private readonly firstSeen = new Map<string, number>();
   private nextRank = 0;
   private lastSerial: number | undefined;
+  /** The served objects per kind in no particular order, with each id's position: the snapshot's arrays. */
+  private lists: Record<BootResource["kind"], ListedObjects> = { IPXEBootConfig: emptyList(), HTTPBootConfig: emptyList(), Secret: emptyList() };
 
   /** Ids of the resources served from `path` right now. */
   servedIds(path: string): Set<string> {
@@ -71,7 +73,9 @@ export class ResourceSet {
       if (!this.firstSeen.has(id)) this.firstSeen.set(id, this.nextRank++);
     }
     for (const id of this.firstSeen.keys()) if (!live.has(id)) this.firstSeen.delete(id);
-    return this.result(resources, undefined);
+    this.lists = { IPXEBootConfig: emptyList(), HTTPBootConfig: emptyList(), Secret: emptyList() };
+    for (const resource of resources) this.setListed(idOf(resource), resource);
+    return this.result(undefined);
   }
 
   /**
@@ -120,16 +124,62 @@ export class ResourceSet {
       if (!now) this.firstSeen.delete(id);
       else if (!this.firstSeen.has(id)) this.firstSeen.set(id, this.nextRank++);
     }
-    const resources = [...this.lastGoodById.values()].map((entry) => entry.resource);
-    return this.result(resources, this.lastSerial === undefined ? undefined : { since: this.lastSerial, ...delta });
+    // Copies of the lists (cheap: no hashing), patched for the touched ids; earlier snapshots keep theirs.
+    this.lists = {
+      IPXEBootConfig: copyList(this.lists.IPXEBootConfig),
+      HTTPBootConfig: copyList(this.lists.HTTPBootConfig),
+      Secret: copyList(this.lists.Secret),
+    };
+    for (const id of touched) {
+      const now = this.lastGoodById.get(id)?.resource;
+      if (now) this.setListed(id, now);
+      else this.unlist(id);
+    }
+    return this.result(this.lastSerial === undefined ? undefined : { since: this.lastSerial, ...delta });
   }
 
-  private result(resources: readonly BootResource[], delta: SnapshotDelta | undefined): SnapshotUpdate {
+  /** Puts the resource in its kind's list, replacing the id's previous entry in place. */
+  private setListed(id: string, resource: BootResource): void {
+    const list = this.lists[resource.kind];
+    const at = list.positions.get(id);
+    if (at !== undefined && list.ids[at] === id) {
+      list.objects[at] = resource.object;
+      return;
+    }
+    list.positions.set(id, list.objects.length);
+    list.ids.push(id);
+    list.objects.push(resource.object);
+  }
+
+  /** Removes the id's entry: the last entry moves into its place (list order carries no meaning). */
+  private unlist(id: string): void {
+    const kind = id.slice(0, id.indexOf("/"));
+    const list = kind === "IPXEBootConfig" || kind === "HTTPBootConfig" || kind === "Secret" ? this.lists[kind] : undefined;
+    const at = list?.positions.get(id);
+    if (!list || at === undefined) return;
+    list.positions.delete(id);
+    const lastId = list.ids.pop();
+    const lastObject = list.objects.pop();
+    if (at === list.objects.length || lastId === undefined || lastObject === undefined) return;
+    list.ids[at] = lastId;
+    list.objects[at] = lastObject;
+    list.positions.set(lastId, at);
+  }
+
+  private result(delta: SnapshotDelta | undefined): SnapshotUpdate {
     const problems: SourceProblem[] = [];
     for (const path of [...this.problemsByFile.keys()].sort(comparePaths)) problems.push(...(this.problemsByFile.get(path) ?? []));
     const serial = nextSnapshotSerial();
     this.lastSerial = serial;
-    return { snapshot: { ...snapshotOf(resources), firstSeen: new Map(this.firstSeen), serial, ...(delta ? { delta } : {}) }, problems };
+    const snapshot = {
+      ipxeBootConfigs: this.lists.IPXEBootConfig.objects as IPXEBootConfig[],
+      httpBootConfigs: this.lists.HTTPBootConfig.objects as HTTPBootConfig[],
+      secrets: this.lists.Secret.objects as Secret[],
+      firstSeen: new Map(this.firstSeen),
+      serial,
+      ...(delta ? { delta } : {}),
+    };
+    return { snapshot, problems };
   }
 
   /** Adds one file's resources (in document order) and problems; `previousById` answers for its invalid documents. */
@@ -217,6 +267,21 @@ interface MutableDelta {
   ipxeBootConfigs: Map<string, IPXEBootConfig | undefined>;
   httpBootConfigs: Map<string, HTTPBootConfig | undefined>;
   secrets: Map<string, Secret | undefined>;
+}
+
+interface ListedObjects {
+  objects: BootResource["object"][];
+  ids: string[];
+  /** id → index in objects/ids; shared by the copies (positions only move within the newest copy). */
+  positions: Map<string, number>;
+}
+
+function emptyList(): ListedObjects {
+  return { objects: [], ids: [], positions: new Map() };
+}
+
+function copyList(list: ListedObjects): ListedObjects {
+  return { objects: list.objects.slice(), ids: list.ids.slice(), positions: list.positions };
 }
 
 function comparePaths(a: string, b: string): number {
