@@ -1,6 +1,8 @@
 // Change → served latency on its own, without the whole benchmark: N machines (the bench fleet), K changes, the
 // clock from before the write+rename (directory) or PATCH (API server) to the first /ipxe answer carrying the new
 // kernel URL. Usage: bun scripts/measure-propagation.ts [dir|kube] [--machines N] [--changes K]
+// Uses dist/boot-operator (or $BOOT_OPERATOR_BINARY). On 2 shared cores the figures move with the other load:
+// compare builds back to back, as in the commit that added the incremental index (#14).
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
