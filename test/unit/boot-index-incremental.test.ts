@@ -2,9 +2,9 @@
 // servable in well under 100 ms at 10 000 machines, and a full build takes far longer). Patched or built from
 // scratch, the result must be the same: every step below is checked against a full build from the same history.
 import { describe, expect, test } from "bun:test";
-import type { HTTPBootConfig, IPXEBootConfig, Secret } from "../../src/api/index.ts";
+import type { HTTPBootConfig, IPXEBootConfig, Secret, SwitchBootConfig } from "../../src/api/index.ts";
 import { BootIndex, type BootIndexOptions, type ResourceSnapshot } from "../../src/index/boot-index.ts";
-import { httpConfig, ipxeConfig, secret } from "./fixtures.ts";
+import { httpConfig, ipxeConfig, secret, switchConfig } from "./fixtures.ts";
 
 const UUID_A = "4c4c4544-0042-3510-8052-b4c04f4a4e31";
 const UUID_B = "11111111-2222-4333-8444-555555555555";
@@ -13,7 +13,7 @@ const UUID_A_SWAPPED = "44454c4c-4200-1035-8052-b4c04f4a4e31";
 
 /** Everything a request, a status or a diagnosis can read from an index, in a comparable form. */
 function observable(index: BootIndex) {
-  const table = (claims: BootIndex["ipxeByUuid"] | BootIndex["httpByUuid"]) =>
+  const table = (claims: BootIndex["ipxeByUuid"] | BootIndex["httpByUuid"] | BootIndex["switchBySerial"]) =>
     [...claims.claimants]
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([identifier, keys]) => {
@@ -26,6 +26,10 @@ function observable(index: BootIndex) {
     httpByUuid: table(index.httpByUuid),
     httpByIp: table(index.httpByIp),
     httpByMac: table(index.httpByMac),
+    switchBySerial: table(index.switchBySerial),
+    switchByMac: table(index.switchByMac),
+    switchByIp: table(index.switchByIp),
+    switchBootConfigs: index.switchBootConfigs,
     conflicts: index.conflicts,
     ipxeBootConfigs: index.ipxeBootConfigs,
     httpBootConfigs: index.httpBootConfigs,
@@ -192,5 +196,50 @@ describe("incremental index updates equal a full build", () => {
     const everyKernelChanged = { ...fleet, ipxe: fleet.ipxe.map((config) => ipxeConfig(config.metadata.name, { ...config.spec, kernelURL: "http://x/v2" })) };
     const { patched } = bothWays([snapshotOf(fleet), snapshotOf(everyKernelChanged)], { claimScope: "namespace" });
     expect(patched).toEqual([false, false]);
+  });
+
+  test("switches beside a patched fleet: their tables, conflicts and secret references follow every build", () => {
+    const fleet = baseFleet();
+    const leaf = switchConfig("leaf-1", { serialNumber: "SN-1", macAddresses: ["0c:29:ef:00:00:01"] });
+    // Sorts first by name, yet the holder keeps the serial.
+    const rival = switchConfig("aaa", { serialNumber: "sn-1", startupConfigSecretRef: { name: "rival-config" } });
+    const moved = switchConfig("leaf-1", { serialNumber: "SN-1", systemIPs: ["10.50.0.1"], provisioningScriptSecretRef: { name: "other-ztp" } });
+    const steps = (switches: SwitchBootConfig[], extra: Partial<ResourceSnapshot> = {}) => snapshotOf(fleet, { switchBootConfigs: switches, ...extra });
+    const history = [steps([leaf]), steps([leaf, rival]), steps([moved, rival]), steps([rival])];
+    const { index, patched } = bothWays(history);
+    expect(patched).toEqual([false, true, true, true]);
+    expect(index.switchBySerialLookup("SN-1")?.key).toBe("default/aaa");
+    expect(index.configsBySecret.has("default/leaf-1-ztp")).toBe(false);
+    expect(index.configsBySecret.has("default/other-ztp")).toBe(false);
+
+    let step = new BootIndex(history[0] as ResourceSnapshot);
+    step = new BootIndex(history[1] as ResourceSnapshot, step);
+    expect(step.switchBySerialLookup("SN-1")?.key).toBe("default/leaf-1");
+    expect(step.conflicts).toEqual([
+      { kind: "SwitchBootConfig", identifierKind: "serial", identifier: "SN-1", winner: "default/leaf-1", losers: ["default/aaa"], reasons: ["holder"] },
+    ]);
+    step = new BootIndex(history[2] as ResourceSnapshot, step);
+    expect(step.switchByIpLookup("10.50.0.1")?.key).toBe("default/leaf-1");
+    expect(step.switchByMacLookup("0c:29:ef:00:00:01")).toBeNull();
+    expect(step.configsBySecret.get("default/other-ztp")).toEqual([{ kind: "SwitchBootConfig", key: "default/leaf-1" }]);
+    expect(step.configsBySecret.has("default/leaf-1-ztp")).toBe(false);
+  });
+
+  test("with a source's delta (which never lists switches) a switch change still reaches the index", () => {
+    const fleet = baseFleet();
+    const leaf = switchConfig("leaf-1", { serialNumber: "SN-1" });
+    const first = new BootIndex(snapshotOf(fleet, { switchBootConfigs: [leaf], serial: 1 }));
+    const [machine] = fleet.ipxe;
+    if (!machine) throw new Error("empty fleet");
+    const edited = ipxeConfig(machine.metadata.name, { ...machine.spec, systemUUID: UUID_A });
+    const renamed = switchConfig("leaf-1", { serialNumber: "SN-2" });
+    const delta = { since: 1, ipxeBootConfigs: new Map([["default/m-0", edited]]), httpBootConfigs: new Map(), secrets: new Map() };
+    const next = { ...fleet, ipxe: replaced(fleet.ipxe, machine.metadata.name, edited) };
+    const second = new BootIndex(snapshotOf(next, { switchBootConfigs: [renamed], serial: 2, delta }), first);
+    expect(second.builtIncrementally).toBe(true);
+    expect(second.ipxeByUuidLookup(UUID_A)?.config).toBe(edited);
+    expect(second.switchBySerialLookup("SN-2")?.config).toBe(renamed);
+    expect(second.switchBySerialLookup("SN-1")).toBeNull();
+    expect(observable(second)).toEqual(observable(new BootIndex(snapshotOf(next, { switchBootConfigs: [renamed] }))));
   });
 });

@@ -24,6 +24,18 @@ stringData:
 `;
 }
 
+function switchFile(name: string, serial: string): string {
+  return `apiVersion: boot.ironcore.dev/v1alpha1
+kind: SwitchBootConfig
+metadata:
+  name: ${name}
+spec:
+  serialNumber: ${serial}
+  provisioningScriptSecretRef:
+    name: ${name}-ztp
+`;
+}
+
 function uuid(index: number): string {
   return `${String(index).padStart(8, "0")}-aaaa-4bbb-8ccc-dddddddddddd`;
 }
@@ -33,6 +45,7 @@ function comparable(update: SnapshotUpdate) {
   return {
     ipxe: names(update.snapshot.ipxeBootConfigs),
     ipxeObjects: [...update.snapshot.ipxeBootConfigs].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1)),
+    switches: [...(update.snapshot.switchBootConfigs ?? [])].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1)),
     secrets: names(update.snapshot.secrets),
     firstSeen: [...(update.snapshot.firstSeen ?? new Map())].sort(([a], [b]) => (a < b ? -1 : 1)),
     problems: update.problems,
@@ -98,5 +111,18 @@ describe("ResourceSet.update equals a rebuild", () => {
       new Map([["a-first.yaml", undefined]]),
       new Map([["m-07.yaml", machineFile("m-7", uuid(7), "http://files.example/v4")]]),
     ]);
+  });
+
+  test("switch files: listed in the snapshot like a rebuild, never filed as Secrets in the delta", () => {
+    const [, added, changed, deleted] = bothWays([
+      initial,
+      new Map([["leaf-1.yaml", switchFile("leaf-1", "SN-1")]]),
+      new Map([["leaf-1.yaml", switchFile("leaf-1", "SN-2")]]),
+      new Map([["leaf-1.yaml", undefined]]),
+    ]);
+    expect(added?.snapshot.switchBootConfigs?.map((config) => config.spec.serialNumber)).toEqual(["SN-1"]);
+    expect(changed?.snapshot.switchBootConfigs?.map((config) => config.spec.serialNumber)).toEqual(["SN-2"]);
+    expect(deleted?.snapshot.switchBootConfigs).toEqual([]);
+    for (const update of [added, changed, deleted]) expect([...(update?.snapshot.delta?.secrets.keys() ?? [])]).toEqual([]);
   });
 });
