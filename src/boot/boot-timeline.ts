@@ -198,9 +198,24 @@ export class BootTimelines {
   private readonly bootByRequester = new Map<string, { kind: ConfigKind; key: string; at: number }>();
   private readonly chainloadByRequester = new Map<string, Milestone>();
   private urls: BootUrlIndex = EMPTY_URL_INDEX;
+  /** The next index's URLs, built on first use (bootUrlIndex is O(configs): not on the change's serving path). */
+  private pendingUrls: (() => BootUrlIndex) | undefined;
 
-  useUrls(urls: BootUrlIndex): void {
-    this.urls = urls;
+  useUrls(urls: BootUrlIndex | (() => BootUrlIndex)): void {
+    if (typeof urls === "function") this.pendingUrls = urls;
+    else {
+      this.urls = urls;
+      this.pendingUrls = undefined;
+    }
+  }
+
+  /** The URL index in use, building a pending one now (serve warms it shortly after a change). */
+  urlIndex(): BootUrlIndex {
+    if (this.pendingUrls) {
+      this.urls = this.pendingUrls();
+      this.pendingUrls = undefined;
+    }
+    return this.urls;
   }
 
   /** Hot path. Returns the timeline the event changed, or undefined when it belongs to no config (yet). */
@@ -263,7 +278,8 @@ export class BootTimelines {
 
   private attribute(requester: string, path: string, at: number): NamedUrl | undefined {
     const urlKey = path.startsWith("/image") ? bootUrlKey(path) : path;
-    const named = urlKey ? (this.urls.byUrl.get(urlKey) ?? []) : [];
+    const urls = this.urlIndex();
+    const named = urlKey ? (urls.byUrl.get(urlKey) ?? []) : [];
     const open = (kind: ConfigKind, key: string): boolean => {
       const started = this.timelines.get(timelineId(kind, key))?.boot.startedAt.getTime();
       return started !== undefined && at - started <= ATTRIBUTION_WINDOW_MS && at >= started;
@@ -272,7 +288,7 @@ export class BootTimelines {
     if (active && at - active.at <= ATTRIBUTION_WINDOW_MS) {
       const byUrl = named.find((entry) => entry.kind === active.kind && entry.key === active.key);
       if (byUrl) return byUrl;
-      if (!this.urls.namingConfigs.has(timelineId(active.kind, active.key)) || named.length === 0) {
+      if (!urls.namingConfigs.has(timelineId(active.kind, active.key)) || named.length === 0) {
         return { kind: active.kind, key: active.key, name: guessBootFileName(path) };
       }
     }

@@ -272,7 +272,13 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
   const source = hooks.source ?? createFileSource(options, log);
   reportUpdates(store, log, metrics);
   const timelines = hooks.timelines ?? new BootTimelines();
-  store.onChange(() => timelines.useUrls(bootUrlIndex(store.index)));
+  store.onChange(() => {
+    // Built lazily and warmed a little later, like the diagnoses: the changed config's first answer must not
+    // wait for a pass over every config.
+    const index = store.index;
+    timelines.useUrls(() => bootUrlIndex(index));
+    setTimeout(() => timelines.urlIndex(), DIAGNOSE_DELAY_MS);
+  });
   const oci = await createOciRuntime(options, log, metrics, { generation: () => store.generation, urls: () => bootConfigUrls(store.index) });
   const access = createIgnitionAccess(options, log, hooks.tokenKeys);
   const staticDefaultUki = options["default-uki-url"];
