@@ -44,6 +44,25 @@ export interface ResourceSnapshot {
    * (after a restart), so a restart cannot hand a machine to a config that was edited to claim it.
    */
   heldBefore?: ReadonlySet<string>;
+  /** Names this snapshot for a later one's `delta` (unique per process: nextSnapshotSerial). */
+  serial?: number;
+  /** What differs from the snapshot numbered `delta.since`, so the index need not compare every config. */
+  delta?: SnapshotDelta;
+}
+
+/** Per kind, key → the object now, or undefined when it was removed; keys not listed are the same objects as before. */
+export interface SnapshotDelta {
+  since: number;
+  ipxeBootConfigs: ReadonlyMap<string, IPXEBootConfig | undefined>;
+  httpBootConfigs: ReadonlyMap<string, HTTPBootConfig | undefined>;
+  secrets: ReadonlyMap<string, Secret | undefined>;
+}
+
+let lastSnapshotSerial = 0;
+
+/** A fresh serial for a snapshot a source emits. */
+export function nextSnapshotSerial(): number {
+  return ++lastSnapshotSerial;
 }
 
 /** "Kind/namespace/name": how snapshots name one config in firstSeen, translatorRoles and heldBefore. */
@@ -57,6 +76,8 @@ export const CLAIM_SCOPES: readonly ClaimScope[] = ["cluster", "namespace"];
 
 export interface BootIndexOptions {
   claimScope?: ClaimScope;
+  /** Always build from scratch, never patch the previous index (tests compare both ways). */
+  fullBuild?: boolean;
 }
 
 /**
@@ -134,9 +155,19 @@ function compareBy(ordered: readonly Rule[], a: Claimant, b: Claimant): number {
   return 0;
 }
 
-/** The first rule on which the winner beats the loser. */
+/**
+ * The first rule on which the winner beats the loser. Holding is named only when it decided: a winner that would
+ * win without it keeps the reason it won by in the first place, so the reason (and the status message carrying it)
+ * stays the same from the first generation on and across restarts, instead of turning into "holder" once the
+ * winner has held the identifier for one generation (a needless status write on every loser).
+ */
 function lossReason(ordered: readonly Rule[], winner: Claimant, loser: Claimant): LossReason {
-  return ordered.find((rule) => rule.compare(winner, loser) !== 0)?.reason ?? "name";
+  const decisive = ordered.find((rule) => rule.compare(winner, loser) !== 0);
+  if (decisive === HOLDER_RULE) {
+    const withoutHolding = ordered.filter((rule) => rule !== HOLDER_RULE);
+    if (compareBy(withoutHolding, winner, loser) < 0) return lossReason(withoutHolding, winner, loser);
+  }
+  return decisive?.reason ?? "name";
 }
 
 /**
@@ -185,17 +216,15 @@ function newClaims<T>(): Claims<T> {
   return { byIdentifier: new Map(), claimants: new Map() };
 }
 
-function claim<T>(claims: Claims<T>, contested: Set<string>, identifier: string, key: string, config: T): void {
-  const existing = claims.claimants.get(identifier);
-  if (existing) {
-    if (!existing.includes(key)) {
-      existing.push(key);
-      contested.add(identifier);
-    }
-    return;
-  }
-  claims.claimants.set(identifier, [key]);
-  claims.byIdentifier.set(identifier, config);
+/** The previous index's maps, shared until this index first writes one (BootIndex.writable). */
+function shareClaims<T>(claims: Claims<T>): Claims<T> {
+  return { byIdentifier: claims.byIdentifier, claimants: claims.claimants };
+}
+
+/** Inverse of the "table identifier" strings BootIndex's patch compares claims by. */
+function splitClaim(entry: string): [TableName, string] {
+  const space = entry.indexOf(" ");
+  return [entry.slice(0, space) as TableName, entry.slice(space + 1)];
 }
 
 /**
@@ -236,7 +265,9 @@ export interface SecretEntry {
   values: Map<string, string>;
 }
 
-type TableName = "ipxeByUuid" | "ipxeByIp" | "httpByUuid" | "httpByIp" | "httpByMac" | "switchBySerial" | "switchByMac" | "switchByIp";
+type ServerTable = "ipxeByUuid" | "ipxeByIp" | "httpByUuid" | "httpByIp" | "httpByMac";
+type SwitchTable = "switchBySerial" | "switchByMac" | "switchByIp";
+type TableName = ServerTable | SwitchTable;
 
 const TABLE_KINDS: Record<TableName, [ConfigKind, IdentifierKind]> = {
   ipxeByUuid: ["IPXEBootConfig", "uuid"],
@@ -249,46 +280,201 @@ const TABLE_KINDS: Record<TableName, [ConfigKind, IdentifierKind]> = {
   switchByIp: ["SwitchBootConfig", "ip"],
 };
 
+type ServerConfig = IPXEBootConfig | HTTPBootConfig;
+/** Patched incrementally from the previous index. */
+const SERVER_TABLES: readonly ServerTable[] = ["ipxeByUuid", "ipxeByIp", "httpByUuid", "httpByIp", "httpByMac"];
+/** Rebuilt in full on every build: switches are few, and their snapshot deltas are not tracked. */
+const SWITCH_TABLES: readonly SwitchTable[] = ["switchBySerial", "switchByMac", "switchByIp"];
+const TABLES: readonly TableName[] = [...SERVER_TABLES, ...SWITCH_TABLES];
+
+/** The identifiers one config claims, per table (canonical; UUIDs by byte-order family). */
+function claimedIdentifiers(kind: ConfigKind, config: AnyConfig): [TableName, string][] {
+  const claimed: [TableName, string][] = [];
+  if (kind === "SwitchBootConfig") {
+    const spec = (config as SwitchBootConfig).spec;
+    const serial = spec.serialNumber === undefined ? null : canonicalSerial(spec.serialNumber);
+    if (serial) claimed.push(["switchBySerial", serial]);
+    for (const raw of spec.macAddresses ?? []) {
+      const mac = canonicalMac(raw);
+      if (mac) claimed.push(["switchByMac", mac]);
+    }
+    for (const raw of spec.systemIPs ?? []) {
+      const ip = canonicalIp(raw);
+      if (ip) claimed.push(["switchByIp", ip]);
+    }
+    return claimed;
+  }
+  const server = config as ServerConfig;
+  const uuid = server.spec.systemUUID === undefined ? null : canonicalUuid(server.spec.systemUUID);
+  if (kind === "IPXEBootConfig") {
+    if (uuid) claimed.push(["ipxeByUuid", uuidFamily(uuid)]);
+    for (const ip of (config as IPXEBootConfig).spec.systemIPs ?? []) {
+      const canonical = canonicalIp(ip);
+      if (canonical) claimed.push(["ipxeByIp", canonical]);
+    }
+    return claimed;
+  }
+  if (uuid) claimed.push(["httpByUuid", uuidFamily(uuid)]);
+  for (const raw of (config as HTTPBootConfig).spec.networkIdentifiers ?? []) {
+    const identifier = canonicalNetworkIdentifier(raw);
+    if (identifier?.kind === "ip") claimed.push(["httpByIp", identifier.value]);
+    if (identifier?.kind === "mac") claimed.push(["httpByMac", identifier.value]);
+  }
+  return claimed;
+}
+
+/** The secrets a config references (ignition, custom iPXE script, switch ZTP payloads), as namespace/name. */
+function referencedSecrets(kind: ConfigKind, config: AnyConfig): string[] {
+  let names: (string | undefined)[];
+  if (kind === "IPXEBootConfig") {
+    const spec = (config as IPXEBootConfig).spec;
+    names = [spec.ignitionSecretRef?.name, spec.ipxeScriptSecretRef?.name];
+  } else if (kind === "HTTPBootConfig") names = [(config as HTTPBootConfig).spec.ignitionSecretRef?.name];
+  else {
+    const spec = (config as SwitchBootConfig).spec;
+    names = [spec.sonic?.ztpJSONSecretRef?.name, spec.provisioningScriptSecretRef?.name, spec.startupConfigSecretRef?.name];
+  }
+  const keys: string[] = [];
+  for (const name of names) if (name) keys.push(objectKey({ name, namespace: config.metadata.namespace }));
+  return keys;
+}
+
+/** Configs of one kind whose object differs between two generations (added, replaced or removed), by key. */
+function changedKeys<T>(previous: ReadonlyMap<string, T>, next: ReadonlyMap<string, T>): string[] {
+  const changed: string[] = [];
+  for (const [key, config] of next) if (previous.get(key) !== config) changed.push(key);
+  if (previous.size > next.size - changed.length) for (const key of previous.keys()) if (!next.has(key)) changed.push(key);
+  return changed;
+}
+
+/** A copy of `base` with the delta's entries set (or deleted where undefined). */
+function patchMap<T>(base: ReadonlyMap<string, T>, changes: ReadonlyMap<string, T | undefined>): Map<string, T> {
+  const result = new Map(base);
+  for (const [key, value] of changes) {
+    if (value === undefined) result.delete(key);
+    else result.set(key, value);
+  }
+  return result;
+}
+
+/** Above this many changed configs a full build is as cheap as patching the previous index. */
+function incrementalLimit(total: number): number {
+  return Math.max(64, total >> 3);
+}
+
+/** `sorted` (by key) with the configs at `changed` replaced, added or removed as `byKeyMap` has them now. */
+function patchSorted<T extends ServerConfig>(sorted: readonly T[], changed: readonly string[], byKeyMap: ReadonlyMap<string, T>): T[] {
+  const result = [...sorted];
+  for (const key of changed) {
+    let low = 0;
+    let high = result.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      const probe = result[middle];
+      if (probe && objectKey(probe.metadata) < key) low = middle + 1;
+      else high = middle;
+    }
+    const at = result[low];
+    const present = at !== undefined && objectKey(at.metadata) === key;
+    const config = byKeyMap.get(key);
+    if (config && present) result[low] = config;
+    else if (config) result.splice(low, 0, config);
+    else if (present) result.splice(low, 1);
+  }
+  return result;
+}
+
+/**
+ * namespace/name of every server config, computed once per object and shared by every index that holds it (a
+ * per-index map would cost a full pass per patched build); weak, so removed configs are not kept alive.
+ */
+const keyOfConfig = new WeakMap<ServerConfig, string>();
+
+function rememberKey(config: ServerConfig, key: string): void {
+  keyOfConfig.set(config, key);
+}
+
 export class BootIndex {
-  readonly ipxeByUuid = newClaims<IPXEBootConfig>();
-  readonly ipxeByIp = newClaims<IPXEBootConfig>();
-  readonly httpByUuid = newClaims<HTTPBootConfig>();
-  readonly httpByIp = newClaims<HTTPBootConfig>();
-  readonly httpByMac = newClaims<HTTPBootConfig>();
+  readonly ipxeByUuid: Claims<IPXEBootConfig>;
+  readonly ipxeByIp: Claims<IPXEBootConfig>;
+  readonly httpByUuid: Claims<HTTPBootConfig>;
+  readonly httpByIp: Claims<HTTPBootConfig>;
+  readonly httpByMac: Claims<HTTPBootConfig>;
   /** Switches, by the serial number, MACs and IPs their ZTP clients present (same claim rules as the servers). */
-  readonly switchBySerial = newClaims<SwitchBootConfig>();
-  readonly switchByMac = newClaims<SwitchBootConfig>();
-  readonly switchByIp = newClaims<SwitchBootConfig>();
-  readonly secrets = new Map<string, SecretEntry>();
-  /** secret namespace/name → configs referencing it, so a Secret change re-reconciles exactly those. */
-  readonly configsBySecret = new Map<string, { kind: ConfigKind; key: string }[]>();
+  readonly switchBySerial: Claims<SwitchBootConfig> = newClaims();
+  readonly switchByMac: Claims<SwitchBootConfig> = newClaims();
+  readonly switchByIp: Claims<SwitchBootConfig> = newClaims();
+  readonly secrets: Map<string, SecretEntry>;
+  private secretReferences: Map<string, { kind: ConfigKind; key: string }[]>;
+  /** In table order (ipxeByUuid … httpByMac, switchBySerial … switchByIp), then by identifier: the same for the same resources, however built. */
   readonly conflicts: IdentifierConflict[] = [];
   readonly ipxeBootConfigs: readonly IPXEBootConfig[];
   readonly httpBootConfigs: readonly HTTPBootConfig[];
-  readonly ipxeByKey = new Map<string, IPXEBootConfig>();
-  readonly httpByKey = new Map<string, HTTPBootConfig>();
+  readonly ipxeByKey: Map<string, IPXEBootConfig>;
+  readonly httpByKey: Map<string, HTTPBootConfig>;
   readonly switchBootConfigs: readonly SwitchBootConfig[];
   readonly switchByKey = new Map<string, SwitchBootConfig>();
+  /** The serial of the snapshot this index was built from. */
+  readonly serial: number | undefined;
   readonly claimScope: ClaimScope;
+  /** True when this index was patched from the one it replaces rather than built from scratch (tests, metrics). */
+  readonly builtIncrementally: boolean;
   private readonly translatorRoles: ReadonlyMap<string, TranslatorRole>;
   /**
    * The served config per UUID exactly as it declares it (canonical): the request path's common case, one Map get.
    * Keys built once here, not per request: a key made by concatenation per request had to be flattened and hashed
-   * again (the byte-swap family key alone cost ~1 µs per /ipxe and /ignition request).
+   * again (the byte-swap family key alone cost ~1 µs per /ipxe and /ignition request). Rebuilt on every build
+   * (one pass over the UUID winners).
    */
   private readonly ipxeByDeclaredUuid = new Map<string, IPXEBootConfig>();
   private readonly httpByDeclaredUuid = new Map<string, HTTPBootConfig>();
-  /** namespace/name of every config, computed once per index. */
-  private readonly keyOfConfig = new Map<IPXEBootConfig | HTTPBootConfig, string>();
+  /** Identifiers with two or more claimants, per table. */
+  private readonly contested: Record<TableName, Set<string>>;
+  /**
+   * While patching: the maps this index owns. The others are still the previous index's, shared until the first
+   * write (copy on write), so a change to one IPXEBootConfig copies the two IPXE tables it touches, not all ten.
+   */
+  private owned: Set<Map<string, unknown>> | undefined;
 
-  /** `previous`: the index this one replaces; its holders keep their identifiers (rankClaimants rule 2). */
+  /**
+   * `previous`: the index this one replaces; its holders keep their identifiers (rankClaimants rule 2). When only
+   * a few configs differ from `previous` (by object identity: sources hand over unchanged objects as they were),
+   * the server lookup tables are copied from it and patched for those configs alone; the switch tables are built
+   * from scratch every time; every contested identifier is ranked again either way, since roles, holders and ages
+   * can change without a config changing.
+   */
   constructor(snapshot: ResourceSnapshot, previous?: BootIndex, options: BootIndexOptions = {}) {
     this.claimScope = options.claimScope ?? "cluster";
     this.translatorRoles = snapshot.translatorRoles ?? new Map();
-    this.ipxeBootConfigs = byKey(snapshot.ipxeBootConfigs);
-    this.httpBootConfigs = byKey(snapshot.httpBootConfigs);
+    this.serial = snapshot.serial;
+    // With a delta from the snapshot `previous` was built from, only the listed keys are looked at.
+    const delta = previous && snapshot.delta && previous.serial !== undefined && snapshot.delta.since === previous.serial ? snapshot.delta : undefined;
+    let changedIpxe: string[];
+    let changedHttp: string[];
+    if (previous && delta) {
+      this.ipxeByKey = patchMap(previous.ipxeByKey, delta.ipxeBootConfigs);
+      this.httpByKey = patchMap(previous.httpByKey, delta.httpBootConfigs);
+      changedIpxe = [...delta.ipxeBootConfigs.keys()];
+      changedHttp = [...delta.httpBootConfigs.keys()];
+    } else {
+      this.ipxeByKey = new Map();
+      this.httpByKey = new Map();
+      for (const config of snapshot.ipxeBootConfigs) this.ipxeByKey.set(objectKey(config.metadata), config);
+      for (const config of snapshot.httpBootConfigs) this.httpByKey.set(objectKey(config.metadata), config);
+      changedIpxe = previous ? changedKeys(previous.ipxeByKey, this.ipxeByKey) : [];
+      changedHttp = previous ? changedKeys(previous.httpByKey, this.httpByKey) : [];
+    }
     this.switchBootConfigs = byKey(snapshot.switchBootConfigs ?? []);
-    const contested: Record<TableName, Set<string>> = {
+    for (const config of this.switchBootConfigs) this.switchByKey.set(objectKey(config.metadata), config);
+    const base =
+      previous &&
+      !options.fullBuild &&
+      previous.claimScope === this.claimScope &&
+      changedIpxe.length + changedHttp.length <= incrementalLimit(this.ipxeByKey.size + this.httpByKey.size)
+        ? previous
+        : undefined;
+    this.builtIncrementally = base !== undefined;
+    this.contested = {
       ipxeByUuid: new Set(),
       ipxeByIp: new Set(),
       httpByUuid: new Set(),
@@ -298,94 +484,224 @@ export class BootIndex {
       switchByMac: new Set(),
       switchByIp: new Set(),
     };
-    for (const config of this.ipxeBootConfigs) {
-      const key = objectKey(config.metadata);
-      this.ipxeByKey.set(key, config);
-      this.keyOfConfig.set(config, key);
-      const uuid = config.spec.systemUUID === undefined ? null : canonicalUuid(config.spec.systemUUID);
-      if (uuid) claim(this.ipxeByUuid, contested.ipxeByUuid, uuidFamily(uuid), key, config);
-      for (const ip of config.spec.systemIPs ?? []) {
-        const canonical = canonicalIp(ip);
-        if (canonical) claim(this.ipxeByIp, contested.ipxeByIp, canonical, key, config);
+    if (base) {
+      this.owned = new Set();
+      this.ipxeByUuid = shareClaims(base.ipxeByUuid);
+      this.ipxeByIp = shareClaims(base.ipxeByIp);
+      this.httpByUuid = shareClaims(base.httpByUuid);
+      this.httpByIp = shareClaims(base.httpByIp);
+      this.httpByMac = shareClaims(base.httpByMac);
+      // The switch tables are this index's own from the start.
+      for (const table of SWITCH_TABLES) {
+        this.owned.add(this[table].byIdentifier);
+        this.owned.add(this[table].claimants);
       }
-    }
-    for (const config of this.httpBootConfigs) {
-      const key = objectKey(config.metadata);
-      this.httpByKey.set(key, config);
-      this.keyOfConfig.set(config, key);
-      const uuid = config.spec.systemUUID === undefined ? null : canonicalUuid(config.spec.systemUUID);
-      if (uuid) claim(this.httpByUuid, contested.httpByUuid, uuidFamily(uuid), key, config);
-      for (const raw of config.spec.networkIdentifiers ?? []) {
-        const identifier = canonicalNetworkIdentifier(raw);
-        if (identifier?.kind === "ip") claim(this.httpByIp, contested.httpByIp, identifier.value, key, config);
-        if (identifier?.kind === "mac") claim(this.httpByMac, contested.httpByMac, identifier.value, key, config);
+      this.secretReferences = base.secretReferences;
+      this.ipxeBootConfigs = patchSorted(base.ipxeBootConfigs, changedIpxe, this.ipxeByKey);
+      this.httpBootConfigs = patchSorted(base.httpBootConfigs, changedHttp, this.httpByKey);
+      const touched: Record<ServerTable, Set<string>> = {
+        ipxeByUuid: new Set(),
+        ipxeByIp: new Set(),
+        httpByUuid: new Set(),
+        httpByIp: new Set(),
+        httpByMac: new Set(),
+      };
+      const patchReferences = (kind: ConfigKind, key: string, before: AnyConfig | undefined, after: AnyConfig | undefined): void => {
+        const referencedBefore = new Set(before ? referencedSecrets(kind, before) : []);
+        const referencedAfter = new Set(after ? referencedSecrets(kind, after) : []);
+        for (const secretKey of referencedBefore) if (!referencedAfter.has(secretKey)) this.unreference(secretKey, kind, key);
+        for (const secretKey of referencedAfter) if (!referencedBefore.has(secretKey)) this.reference(secretKey, kind, key);
+      };
+      // Only what differs is written: a kernel URL change keeps every claim and reference as it was.
+      const patch = (kind: ConfigKind, key: string, before: ServerConfig | undefined, after: ServerConfig | undefined): void => {
+        const claimedBefore = new Set((before ? claimedIdentifiers(kind, before) : []).map(([table, identifier]) => `${table} ${identifier}`));
+        const claimedAfter = new Set((after ? claimedIdentifiers(kind, after) : []).map(([table, identifier]) => `${table} ${identifier}`));
+        for (const entry of claimedBefore) {
+          const [table, identifier] = splitClaim(entry);
+          if (!claimedAfter.has(entry)) this.release(table, identifier, key);
+          touched[table as ServerTable].add(identifier);
+        }
+        for (const entry of claimedAfter) {
+          const [table, identifier] = splitClaim(entry);
+          if (after && !claimedBefore.has(entry)) this.claimFor(table, identifier, key, after);
+          touched[table as ServerTable].add(identifier);
+        }
+        patchReferences(kind, key, before, after);
+        if (after) rememberKey(after, key);
+      };
+      for (const key of changedIpxe) patch("IPXEBootConfig", key, base.ipxeByKey.get(key), this.ipxeByKey.get(key));
+      for (const key of changedHttp) patch("HTTPBootConfig", key, base.httpByKey.get(key), this.httpByKey.get(key));
+      for (const key of changedKeys(base.switchByKey, this.switchByKey)) {
+        patchReferences("SwitchBootConfig", key, base.switchByKey.get(key), this.switchByKey.get(key));
+      }
+      for (const table of SERVER_TABLES) {
+        const claims = this.tableClaims(table);
+        for (const identifier of [...base.contested[table], ...touched[table]]) {
+          const keys = claims.claimants.get(identifier);
+          if (!keys) continue;
+          if (keys.length > 1) this.contested[table].add(identifier);
+          else this.setWinner(table, identifier, this.configByKey(table, keys[0]));
+        }
+      }
+    } else {
+      this.ipxeByUuid = newClaims();
+      this.ipxeByIp = newClaims();
+      this.httpByUuid = newClaims();
+      this.httpByIp = newClaims();
+      this.httpByMac = newClaims();
+      this.secretReferences = new Map();
+      this.ipxeBootConfigs = byKey(snapshot.ipxeBootConfigs);
+      this.httpBootConfigs = byKey(snapshot.httpBootConfigs);
+      const add = (kind: ConfigKind, config: AnyConfig): void => {
+        const key = objectKey(config.metadata);
+        for (const [table, identifier] of claimedIdentifiers(kind, config)) this.claimFor(table, identifier, key, config);
+        for (const secretKey of referencedSecrets(kind, config)) this.reference(secretKey, kind, key);
+      };
+      for (const config of this.ipxeBootConfigs) {
+        add("IPXEBootConfig", config);
+        rememberKey(config, objectKey(config.metadata));
+      }
+      for (const config of this.httpBootConfigs) {
+        add("HTTPBootConfig", config);
+        rememberKey(config, objectKey(config.metadata));
+      }
+      for (const config of this.switchBootConfigs) {
+        for (const secretKey of referencedSecrets("SwitchBootConfig", config)) this.reference(secretKey, "SwitchBootConfig", objectKey(config.metadata));
+      }
+      for (const table of SERVER_TABLES) {
+        for (const [identifier, keys] of this.tableClaims(table).claimants) if (keys.length > 1) this.contested[table].add(identifier);
       }
     }
     for (const config of this.switchBootConfigs) {
       const key = objectKey(config.metadata);
-      this.switchByKey.set(key, config);
-      const serial = config.spec.serialNumber === undefined ? null : canonicalSerial(config.spec.serialNumber);
-      if (serial) claim(this.switchBySerial, contested.switchBySerial, serial, key, config);
-      for (const raw of config.spec.macAddresses ?? []) {
-        const mac = canonicalMac(raw);
-        if (mac) claim(this.switchByMac, contested.switchByMac, mac, key, config);
-      }
-      for (const raw of config.spec.systemIPs ?? []) {
-        const ip = canonicalIp(raw);
-        if (ip) claim(this.switchByIp, contested.switchByIp, ip, key, config);
+      for (const [table, identifier] of claimedIdentifiers("SwitchBootConfig", config)) this.claimFor(table, identifier, key, config);
+    }
+    for (const table of SWITCH_TABLES) {
+      for (const [identifier, keys] of this[table].claimants) if (keys.length > 1) this.contested[table].add(identifier);
+    }
+    for (const table of TABLES) {
+      const [kind, identifierKind] = TABLE_KINDS[table];
+      const claims = this.tableClaims(table);
+      const byKeyMap: ReadonlyMap<string, AnyConfig> =
+        kind === "IPXEBootConfig" ? this.ipxeByKey : kind === "HTTPBootConfig" ? this.httpByKey : this.switchByKey;
+      for (const identifier of [...this.contested[table]].sort()) {
+        const keys = claims.claimants.get(identifier) ?? [];
+        this.resolveConflict(snapshot, previous?.[table].claimants.get(identifier)?.[0], table, kind, identifierKind, identifier, keys, byKeyMap);
       }
     }
-    const settle = <T extends AnyConfig>(table: TableName, claims: Claims<T>, byKeyMap: Map<string, T>) => {
-      const [kind, identifierKind] = TABLE_KINDS[table];
-      for (const identifier of contested[table]) {
-        const keys = claims.claimants.get(identifier) ?? [];
-        this.resolveConflict(snapshot, previous?.[table].claimants.get(identifier)?.[0], kind, identifierKind, identifier, keys, claims, byKeyMap);
-      }
-    };
-    settle("ipxeByUuid", this.ipxeByUuid, this.ipxeByKey);
-    settle("ipxeByIp", this.ipxeByIp, this.ipxeByKey);
-    settle("httpByUuid", this.httpByUuid, this.httpByKey);
-    settle("httpByIp", this.httpByIp, this.httpByKey);
-    settle("httpByMac", this.httpByMac, this.httpByKey);
-    settle("switchBySerial", this.switchBySerial, this.switchByKey);
-    settle("switchByMac", this.switchByMac, this.switchByKey);
-    settle("switchByIp", this.switchByIp, this.switchByKey);
+    this.owned = undefined;
     declaredUuids(this.ipxeByUuid.byIdentifier, this.ipxeByDeclaredUuid);
     declaredUuids(this.httpByUuid.byIdentifier, this.httpByDeclaredUuid);
-    const reference = (kind: ConfigKind, config: AnyConfig, secretName: string | undefined): void => {
-      if (!secretName) return;
-      const secretKey = objectKey({ name: secretName, namespace: config.metadata.namespace });
-      const list = this.configsBySecret.get(secretKey) ?? [];
-      const key = objectKey(config.metadata);
-      if (!list.some((entry) => entry.kind === kind && entry.key === key)) list.push({ kind, key });
-      this.configsBySecret.set(secretKey, list);
-    };
-    for (const config of this.ipxeBootConfigs) {
-      reference("IPXEBootConfig", config, config.spec.ignitionSecretRef?.name);
-      reference("IPXEBootConfig", config, config.spec.ipxeScriptSecretRef?.name);
-    }
-    for (const config of this.httpBootConfigs) reference("HTTPBootConfig", config, config.spec.ignitionSecretRef?.name);
-    for (const config of this.switchBootConfigs) {
-      reference("SwitchBootConfig", config, config.spec.sonic?.ztpJSONSecretRef?.name);
-      reference("SwitchBootConfig", config, config.spec.provisioningScriptSecretRef?.name);
-      reference("SwitchBootConfig", config, config.spec.startupConfigSecretRef?.name);
-    }
-    for (const object of snapshot.secrets) {
-      const key = objectKey(object.metadata);
-      this.secrets.set(key, { key, object, values: secretValues(object) });
+    if (previous && delta) {
+      this.secrets = new Map(previous.secrets);
+      for (const [key, object] of delta.secrets) {
+        if (object) this.secrets.set(key, { key, object, values: secretValues(object) });
+        else this.secrets.delete(key);
+      }
+    } else {
+      this.secrets = new Map();
+      for (const object of snapshot.secrets) {
+        const key = objectKey(object.metadata);
+        // The same object as before: the same entry, so caches keyed by entry see no change.
+        const known = previous?.secrets.get(key);
+        this.secrets.set(key, known?.object === object ? known : { key, object, values: secretValues(object) });
+      }
     }
   }
 
+  /** secret namespace/name → configs referencing it, so a Secret change re-reconciles exactly those. */
+  get configsBySecret(): ReadonlyMap<string, readonly { kind: ConfigKind; key: string }[]> {
+    return this.secretReferences;
+  }
+
+  private tableClaims(table: TableName): Claims<AnyConfig> {
+    return this[table] as Claims<AnyConfig>;
+  }
+
+  private configByKey(table: TableName, key: string | undefined): AnyConfig {
+    const [kind] = TABLE_KINDS[table];
+    const byKeyMap: ReadonlyMap<string, AnyConfig> = kind === "IPXEBootConfig" ? this.ipxeByKey : kind === "HTTPBootConfig" ? this.httpByKey : this.switchByKey;
+    const config = key === undefined ? undefined : byKeyMap.get(key);
+    if (!config) throw new Error(`BootIndex: claimant ${key} of ${table} has no config`);
+    return config;
+  }
+
+  /** `map` itself when this index owns it (a full build, or copied already), else a copy this index then owns. */
+  private writable<V>(map: Map<string, V>): Map<string, V> {
+    if (!this.owned || this.owned.has(map)) return map;
+    const copy = new Map(map);
+    this.owned.add(copy);
+    return copy;
+  }
+
+  private claimantsFor(table: TableName): Map<string, [string, ...string[]]> {
+    const claims = this.tableClaims(table);
+    claims.claimants = this.writable(claims.claimants);
+    return claims.claimants;
+  }
+
+  private winnersFor(table: TableName): Map<string, AnyConfig> {
+    const claims = this.tableClaims(table);
+    claims.byIdentifier = this.writable(claims.byIdentifier);
+    return claims.byIdentifier;
+  }
+
+  private setWinner(table: TableName, identifier: string, config: AnyConfig): void {
+    if (this.tableClaims(table).byIdentifier.get(identifier) !== config) this.winnersFor(table).set(identifier, config);
+  }
+
+  private setClaimants(table: TableName, identifier: string, keys: [string, ...string[]]): void {
+    const current = this.tableClaims(table).claimants.get(identifier);
+    const same = current !== undefined && current.length === keys.length && current.every((key, i) => key === keys[i]);
+    if (!same) this.claimantsFor(table).set(identifier, keys);
+  }
+
+  /** Adds `key` to the claimants of `identifier` (a new array: the previous index may share the old one). */
+  private claimFor(table: TableName, identifier: string, key: string, config: AnyConfig): void {
+    const existing = this.tableClaims(table).claimants.get(identifier);
+    if (!existing) {
+      this.claimantsFor(table).set(identifier, [key]);
+      this.winnersFor(table).set(identifier, config);
+    } else if (!existing.includes(key)) this.claimantsFor(table).set(identifier, [...existing, key]);
+  }
+
+  private release(table: TableName, identifier: string, key: string): void {
+    const existing = this.tableClaims(table).claimants.get(identifier);
+    if (!existing) return;
+    const [first, ...others] = existing.filter((claimant) => claimant !== key);
+    if (first === undefined) {
+      this.claimantsFor(table).delete(identifier);
+      this.winnersFor(table).delete(identifier);
+    } else this.claimantsFor(table).set(identifier, [first, ...others]);
+  }
+
+  private reference(secretKey: string, kind: ConfigKind, key: string): void {
+    const list = this.secretReferences.get(secretKey) ?? [];
+    if (list.some((entry) => entry.kind === kind && entry.key === key)) return;
+    this.bySecret().set(secretKey, [...list, { kind, key }]);
+  }
+
+  private unreference(secretKey: string, kind: ConfigKind, key: string): void {
+    const list = (this.secretReferences.get(secretKey) ?? []).filter((entry) => entry.kind !== kind || entry.key !== key);
+    if (list.length === 0) this.bySecret().delete(secretKey);
+    else this.bySecret().set(secretKey, list);
+  }
+
+  private bySecret(): Map<string, { kind: ConfigKind; key: string }[]> {
+    this.secretReferences = this.writable(this.secretReferences);
+    return this.secretReferences;
+  }
+
   /** Orders the claimants of one contested identifier (rankClaimants) and records the conflict. */
-  private resolveConflict<T extends AnyConfig>(
+  private resolveConflict(
     snapshot: ResourceSnapshot,
     previousHolder: string | undefined,
+    table: TableName,
     kind: ConfigKind,
     identifierKind: IdentifierKind,
     identifier: string,
     keys: readonly string[],
-    claims: Claims<T>,
-    byKeyMap: Map<string, T>,
+    byKeyMap: ReadonlyMap<string, AnyConfig>,
   ): void {
     // The in-memory holder if it still claims the identifier; otherwise what the statuses remember (a restart).
     const holderStillClaims = previousHolder !== undefined && keys.includes(previousHolder);
@@ -405,8 +721,8 @@ export class BootIndex {
     const winner = ranking.winner.key;
     const winnerConfig = byKeyMap.get(winner);
     if (!winnerConfig) return;
-    claims.byIdentifier.set(identifier, winnerConfig);
-    claims.claimants.set(identifier, [winner, ...ranking.losers.map((loser) => loser.claimant.key)]);
+    this.setWinner(table, identifier, winnerConfig);
+    this.setClaimants(table, identifier, [winner, ...ranking.losers.map((loser) => loser.claimant.key)]);
     const winnerUuid =
       identifierKind === "uuid" && "systemUUID" in winnerConfig.spec && winnerConfig.spec.systemUUID ? canonicalUuid(winnerConfig.spec.systemUUID) : null;
     this.conflicts.push({
@@ -448,7 +764,7 @@ export class BootIndex {
 
   /** The config's namespace/name (the same string every time, so maps keyed by it hash it once). */
   keyOf(config: IPXEBootConfig | HTTPBootConfig): string {
-    return this.keyOfConfig.get(config) ?? objectKey(config.metadata);
+    return keyOfConfig.get(config) ?? objectKey(config.metadata);
   }
 
   /** The config holding the UUID's byte-order family; "uuid-byte-swapped" when it names the other byte order. */

@@ -166,6 +166,17 @@ describe("the hijack, in the index", () => {
     expect(index.httpByNetworkIdentifier("52:54:00:00:00:05")?.key).toBe("default/own");
   });
 
+  test("the loser's reason stays what decided it: same in the first generation, the next ones and after a restart", () => {
+    const younger = ipxeConfig("younger", { systemUUID: UUID }, { namespace: "prod", creationTimestamp: "2025-07-01T00:00:00Z" });
+    const first = new BootIndex(snapshot([victim, younger]));
+    const later = generations([snapshot([victim, younger]), snapshot([victim, younger]), snapshot([victim, younger])]);
+    const restarted = new BootIndex(snapshot([victim, younger], { heldBefore: new Set(["IPXEBootConfig/prod/victim"]) }));
+    for (const index of [first, later, restarted]) {
+      expect(index.ipxeByUuidLookup(UUID)?.key).toBe("prod/victim");
+      expect(index.conflicts.map((conflict) => conflict.reasons)).toEqual([["created"]]);
+    }
+  });
+
   test("after a restart (no history), the status-recorded holder keeps the machine against an older config edited to claim it", () => {
     const edited = ipxeConfig("old", { systemUUID: UUID }, { namespace: "tenant", creationTimestamp: "2020-01-01T00:00:00Z" });
     const restarted = new BootIndex(snapshot([edited, victim], { heldBefore: new Set(["IPXEBootConfig/prod/victim"]) }));

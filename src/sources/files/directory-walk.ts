@@ -10,7 +10,7 @@ const RESOURCE_FILE = /\.(ya?ml|json)$/i;
 /** kustomize's own files live beside the resources they list (manifests/samples does this); they are not resources. */
 const KUSTOMIZE_FILE = /(^|\/)(kustomization|Kustomization)\.ya?ml$/;
 
-function isResourceFileName(relativePath: string): boolean {
+export function isResourceFileName(relativePath: string): boolean {
   return RESOURCE_FILE.test(relativePath) && !KUSTOMIZE_FILE.test(relativePath);
 }
 

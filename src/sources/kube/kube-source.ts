@@ -5,8 +5,8 @@
 // reflector drops them), so the reconciler notices another writer rewriting its status. With the translator
 // configured it also watches ServerBootConfigurations and Servers, on every replica (each serves, so each index
 // must know which configs are the translator's: see translator-trust.ts).
-import { type BootResource, objectKey, parseBootResource, type SchemaProblem } from "../../api/index.ts";
-import { configId, type ResourceSnapshot, type TranslatorRole } from "../../index/boot-index.ts";
+import { type BootResource, parseBootResource, type SchemaProblem } from "../../api/index.ts";
+import { configId, nextSnapshotSerial, type ResourceSnapshot, type SnapshotDelta, type TranslatorRole } from "../../index/boot-index.ts";
 import { type SnapshotUpdate, type SourceProblem, snapshotOf } from "../../index/snapshot.ts";
 import { isNotFound, KubeApiError, type KubeClient } from "../../kube/client.ts";
 import { apiVersionOf, BOOT_CONFIG_RESOURCES, type ResourceDescriptor, resourcePath, SECRETS, SERVER_BOOT_CONFIGURATIONS, SERVERS } from "../../kube/paths.ts";
@@ -109,6 +109,16 @@ export class KubeSource implements ResourceSource {
   private readonly ownerListeners = new Set<OwnerListener>();
   /** The roles the last snapshot carried, to skip snapshots for SBC/Server changes that change no role. */
   private lastRoles: ReadonlyMap<string, TranslatorRole> = new Map();
+  /** Keys whose served resource may differ from the last snapshot's, per kind: the next snapshot's delta. */
+  private readonly dirty: Record<WatchedKind, Set<string>> = {
+    IPXEBootConfig: new Set(),
+    HTTPBootConfig: new Set(),
+    SwitchBootConfig: new Set(),
+    Secret: new Set(),
+  };
+  private lastSerial: number | undefined;
+  /** configIds whose status says they held every identifier (claimEvidence), kept up to date per change. */
+  private readonly heldByStatus = new Set<string>();
 
   constructor(
     client: KubeClient,
@@ -203,6 +213,7 @@ export class KubeSource implements ResourceSource {
         // Our own status writes come back as watch events; they cannot change what is served, so the index is not
         // rebuilt for them (a status pass over N configs would otherwise rebuild it N times).
         this.options.onObjectChange?.(kind, change.key, change.type, change.object, true, owners);
+        this.noteHeld(kind, change.key, change.object);
         continue;
       } else {
         indexChanged = true;
@@ -216,6 +227,8 @@ export class KubeSource implements ResourceSource {
           entries.set(change.key, { resource: entries.get(change.key)?.resource, invalid: { problems: parsed.problems, meta: held } });
         }
       }
+      this.dirty[kind].add(change.key);
+      if (kind !== "Secret") this.noteHeld(kind, change.key, change.type === "delete" ? undefined : change.object);
       this.options.onObjectChange?.(kind, change.key, change.type, change.object, false, owners);
     }
     if (indexChanged && this.allSynced) this.schedule();
@@ -247,19 +260,46 @@ export class KubeSource implements ResourceSource {
         }
       }
     }
-    this.onUpdate?.({ snapshot: { ...snapshotOf(resources), ...this.claimEvidence() }, problems });
+    const serial = nextSnapshotSerial();
+    const delta = this.takeDelta();
+    this.lastSerial = serial;
+    this.onUpdate?.({ snapshot: { ...snapshotOf(resources), ...this.claimEvidence(), serial, ...(delta ? { delta } : {}) }, problems });
+  }
+
+  /** What changed since the last snapshot, by key (undefined: removed); none for the first snapshot. */
+  private takeDelta(): SnapshotDelta | undefined {
+    const since = this.lastSerial;
+    const changed = <T>(kind: WatchedKind, pick: (resource: BootResource) => T | undefined): Map<string, T | undefined> => {
+      const result = new Map<string, T | undefined>();
+      for (const key of this.dirty[kind]) {
+        const resource = this.entries[kind].get(key)?.resource;
+        result.set(key, resource ? pick(resource) : undefined);
+      }
+      this.dirty[kind].clear();
+      return result;
+    };
+    const delta = {
+      ipxeBootConfigs: changed("IPXEBootConfig", (resource) => (resource.kind === "IPXEBootConfig" ? resource.object : undefined)),
+      httpBootConfigs: changed("HTTPBootConfig", (resource) => (resource.kind === "HTTPBootConfig" ? resource.object : undefined)),
+      secrets: changed("Secret", (resource) => (resource.kind === "Secret" ? resource.object : undefined)),
+    };
+    // Switches are few: the index rebuilds their tables from the snapshot every time, so the delta leaves them out.
+    this.dirty.SwitchBootConfig.clear();
+    return since === undefined ? undefined : { since, ...delta };
+  }
+
+  /** Keeps heldByStatus current: only a config served exactly as the API server has it speaks for this version. */
+  private noteHeld(kind: Exclude<WatchedKind, "Secret">, key: string, object: KubeObjectLike | undefined): void {
+    const entry = this.entries[kind].get(key);
+    const id = configId(kind, key);
+    if (object && entry?.resource && !entry.invalid && statusSaysHeld(object)) this.heldByStatus.add(id);
+    else this.heldByStatus.delete(id);
   }
 
   /** What the index needs beyond the resources to decide conflicts: verified translator roles, holders by status. */
   private claimEvidence(): Pick<ResourceSnapshot, "translatorRoles" | "heldBefore"> {
-    const heldBefore = new Set<string>();
-    for (const kind of ["IPXEBootConfig", "HTTPBootConfig", "SwitchBootConfig"] as const) {
-      for (const [key, entry] of this.entries[kind]) {
-        // Only a config served exactly as the API server has it: its status speaks for this version.
-        if (!entry.resource || entry.invalid) continue;
-        if (statusSaysHeld(this.rawObject(kind, key))) heldBefore.add(configId(kind, objectKey(entry.resource.object.metadata)));
-      }
-    }
+    // A copy: the set goes on changing with later events, the snapshot must not.
+    const heldBefore = new Set(this.heldByStatus);
     this.lastRoles = this.currentRoles();
     return { translatorRoles: this.lastRoles, heldBefore };
   }
