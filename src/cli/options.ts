@@ -60,7 +60,8 @@ const publicUrlSchema = v.optional(
   ),
 );
 
-const cidrListSchema = v.pipe(
+/** "a, b,,c" → ["a", "b", "c"]: the comma-separated list flags (--trusted-proxies, --ca-file). */
+const commaListSchema = v.pipe(
   v.string(),
   v.transform((text) =>
     text
@@ -68,6 +69,10 @@ const cidrListSchema = v.pipe(
       .map((part) => part.trim())
       .filter((part) => part !== ""),
   ),
+);
+
+const cidrListSchema = v.pipe(
+  commaListSchema,
   v.transform((parts) => parts.map((part) => parseCidr(part))),
   v.guard((cidrs): cidrs is Cidr[] => cidrs.every((cidr) => cidr !== null), "must be comma-separated CIDRs or addresses, e.g. 10.0.0.0/8,fd00::/8"),
   // guard's output is (Cidr | null)[] & Cidr[]; expose the plain array type.
@@ -135,15 +140,6 @@ const namespaceSchema = v.pipe(v.string(), v.regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9
 
 const optionalText = v.optional(v.pipe(v.string(), v.minLength(1, "must not be empty")));
 
-const fileListSchema = v.pipe(
-  v.string(),
-  v.transform((text) =>
-    text
-      .split(",")
-      .map((part) => part.trim())
-      .filter((part) => part !== ""),
-  ),
-);
 /** The --ignition-access flags, shared by serve and explain. */
 const ignitionAccessFields = {
   "ignition-access": v.picklist(IGNITION_ACCESS_MODES, `must be one of ${IGNITION_ACCESS_MODES.join(", ")}`),
@@ -152,7 +148,7 @@ const ignitionAccessFields = {
     durationSchema(60_000, 7 * 24 * 3_600_000),
     v.transform((ms) => Math.round(ms / 1000)),
   ),
-  "token-uses": v.pipe(v.string(), v.transform(Number), v.number("must be a number"), v.integer("must be a whole number"), v.minValue(1), v.maxValue(1000)),
+  "token-uses": boundedNumber(1, 1000, "fetches", true),
 };
 
 export const serveOptionsSchema = v.object({
@@ -163,7 +159,7 @@ export const serveOptionsSchema = v.object({
   "tls-cert-file": optionalText,
   "tls-key-file": optionalText,
   "tls-secret": v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, "must be namespace/name"))),
-  "ca-file": v.optional(fileListSchema, ""),
+  "ca-file": v.optional(commaListSchema, ""),
   "public-url": publicUrlSchema,
   "uki-dir": optionalText,
   "ztp-onie-at-root": booleanSchema,
@@ -180,15 +176,8 @@ export const serveOptionsSchema = v.object({
   "shutdown-timeout": secondsSchema(0, 3600),
   "idle-timeout": secondsSchema(1, 255),
   kubeconfig: optionalText,
-  "kube-api-qps": v.pipe(v.string(), v.transform(Number), v.number("must be a number"), v.minValue(1), v.maxValue(100_000)),
-  "kube-api-burst": v.pipe(
-    v.string(),
-    v.transform(Number),
-    v.number("must be a number"),
-    v.integer("must be a whole number"),
-    v.minValue(1),
-    v.maxValue(100_000),
-  ),
+  "kube-api-qps": boundedNumber(1, 100_000, "requests per second", false),
+  "kube-api-burst": boundedNumber(1, 100_000, "requests", true),
   namespace: namespaceSchema,
   "secret-label-selector": v.string(),
   "watch-stall-timeout": secondsSchema(1, 3600),
