@@ -1,25 +1,37 @@
-// `bun scripts/bench/handler-path.ts [--machines N] [--requests N]`: the in-process cost of the hot boot routes,
+// `bun scripts/bench/handler-path.ts [--machines N] [--requests N] [--only NAME] [--record kube|dir|none]`: the in-process cost of the hot boot routes,
 // without sockets or wrk: the real app (every family, the middleware) on a directory-loaded fleet, driven with
 // web-standard Requests. A quick, low-noise view of what the server's CPU per request is made of; the boot-storm
 // bench (scripts/bench.ts) stays the judge.
+
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import type { BunRequest, Server } from "bun";
 import { parseCidr } from "../../src/api/canonical.ts";
+import { BootTimelines } from "../../src/boot/boot-timeline.ts";
 import { DEFAULT_IPXE_TEMPLATE, parseIpxeTemplate } from "../../src/boot/ipxe-template.ts";
 import { BootStore } from "../../src/boot/store.ts";
+import { servedRecorder } from "../../src/cli/serve.ts";
+import { ServedStatusWriter } from "../../src/controllers/served-status.ts";
 import { createApp } from "../../src/http/app.ts";
 import type { HttpDeps } from "../../src/http/context.ts";
+import type { KubeClient } from "../../src/kube/client.ts";
 import { createLogger } from "../../src/observability/log.ts";
 import { createBootMetrics } from "../../src/observability/metrics.ts";
 import { parseRegistryAllowList } from "../../src/oci/allowlist.ts";
 import { OciClient } from "../../src/oci/client.ts";
 import { loadDirectoryOnce } from "../../src/sources/files/directory-source.ts";
+import type { KubeSource } from "../../src/sources/kube/kube-source.ts";
 import { fleet, writeFleetDirectory } from "./machines.ts";
 
 const { values } = parseArgs({
-  options: { machines: { type: "string", default: "10000" }, requests: { type: "string", default: "200000" }, only: { type: "string" } },
+  options: {
+    record: { type: "string" },
+    machines: { type: "string", default: "10000" },
+    requests: { type: "string", default: "200000" },
+    only: { type: "string" },
+  },
 });
 const machines = fleet(Number(values.machines));
 const requests = Number(values.requests);
@@ -33,15 +45,26 @@ const trusted = parseCidr("127.0.0.1/32");
 if (!trusted) throw new Error("bad CIDR");
 let logBytes = 0;
 const template = parseIpxeTemplate(DEFAULT_IPXE_TEMPLATE);
+const metrics = createBootMetrics();
+const log = createLogger("info", (line) => {
+  logBytes += line.length;
+  if (process.env.SHOW_LOG) console.error(line.slice(0, 200));
+});
+// What serve wires behind onServed: the milestone counter, the boot timeline and, in Kubernetes mode, the served
+// status recorder (its writes never start here: only the hot-path record is measured).
+const timelines = new BootTimelines();
+const writer = new ServedStatusWriter({ client: {} as unknown as KubeClient, source: {} as unknown as KubeSource, log, timelines, flushIntervalMs: 3_600_000 });
+const recording = values.record ?? "kube"; // kube: timeline + status recorder; dir: timeline only; none: nothing recorded
 const deps: HttpDeps = {
   store,
   settings: { publicUrl: "http://127.0.0.1:8082", trustedProxies: [trusted], defaultUkiUrl: () => undefined, ukiDir: undefined },
   ipxeTemplate: () => template,
-  metrics: createBootMetrics(),
-  log: createLogger("info", (line) => {
-    logBytes += line.length;
-  }),
-  onServed: () => {},
+  metrics,
+  log,
+  onServed:
+    recording === "none"
+      ? () => {}
+      : servedRecorder(metrics, timelines, recording === "kube" ? (event, timeline) => writer.record(event, timeline) : undefined),
   imageProxy: {
     client: new OciClient({ requestTimeoutMs: 2_000 }),
     allowList: parseRegistryAllowList("registry.test"),
@@ -50,8 +73,17 @@ const deps: HttpDeps = {
   },
 };
 const app = createApp(deps);
-const handler = (request: Request, env: typeof server): Response | Promise<Response> => app.fetch(request, env);
-const server = { requestIP: () => ({ address: "127.0.0.1", family: "IPv4" as const, port: 40_000 }) };
+const server = { requestIP: () => ({ address: "127.0.0.1", family: "IPv4" as const, port: 40_000 }) } as unknown as Server<undefined>;
+// The production dispatch: the table on Bun's native router (the request carries the route's params, as Bun's does).
+const native = app.nativeRoutes((request, env) => app.fetch(request, env));
+const handler = (request: Request, env: Server<undefined>): Response | Promise<Response> => {
+  const path = request.url.slice(request.url.indexOf("/", 8)).split("?")[0] ?? "/";
+  const pattern = path.startsWith("/ipxe/") ? "/ipxe/:uuid" : path.startsWith("/ignition/") ? "/ignition/:uuid" : path;
+  const route = native[pattern]?.GET;
+  if (!route) return app.fetch(request, env);
+  const params = pattern.endsWith(":uuid") ? { uuid: path.slice(path.lastIndexOf("/") + 1) } : {};
+  return route(Object.assign(request, { params }) as unknown as BunRequest, env);
+};
 
 type Case = { name: string; request: (index: number) => Request };
 const raw = machines.filter((machine) => machine.ignitionFormat === "ignition");

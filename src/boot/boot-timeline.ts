@@ -43,10 +43,13 @@ export interface ConfigTimeline {
 }
 
 export const MAX_MILESTONES = MAX_BOOT_MILESTONES;
-/** Configs with a timeline; the one booted longest ago is forgotten first. */
-const MAX_CONFIGS = 10_000;
+/**
+ * Configs of one kind with a timeline; the one booted longest ago is forgotten first. Twice a large fleet, so a
+ * storm over every machine keeps every timeline (RecencyMap holds between half and all of its cap).
+ */
+const MAX_CONFIGS_PER_KIND = 50_000;
 /** Requesters remembered for attribution and pending chainloads. */
-const MAX_REQUESTERS = 10_000;
+const MAX_REQUESTERS = 50_000;
 /** A boot file fetched this long after the boot started is no longer taken to belong to it. */
 const ATTRIBUTION_WINDOW_MS = 30 * 60_000;
 /** A chainload is taken as the start of the requester's next boot when its script follows within this time. */
@@ -153,13 +156,44 @@ function milestoneOf(event: ServedEvent): MilestoneName | null {
   }
 }
 
-/** Map insertion order as recency: a touched key moves to the end, the oldest is dropped over the cap. */
-function touch<K, V>(map: Map<K, V>, key: K, value: V, cap: number): void {
-  map.delete(key);
-  map.set(key, value);
-  if (map.size > cap) {
-    const oldest = map.keys().next();
-    if (!oldest.done) map.delete(oldest.value);
+/**
+ * A map bounded to `cap` entries that forgets the least recently touched first, approximately: two generations,
+ * and a touch of a key in the young one is a single set. Insertion-order LRU (a delete and a set per touch) was a
+ * tenth of a boot request's CPU in a 10 000-machine storm. Once full it holds between cap/2 and cap entries.
+ */
+class RecencyMap<V> {
+  private young = new Map<string, V>();
+  private old = new Map<string, V>();
+
+  constructor(private readonly cap: number) {}
+
+  get(key: string): V | undefined {
+    return this.young.get(key) ?? this.old.get(key);
+  }
+
+  /** Sets `key` and counts it as just used. */
+  touch(key: string, value: V): void {
+    const before = this.young.size;
+    this.young.set(key, value);
+    if (this.young.size === before) return; // already young: updated in place
+    this.old.delete(key);
+    if (this.young.size >= this.cap / 2) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+  }
+
+  delete(key: string): void {
+    this.young.delete(key);
+    this.old.delete(key);
+  }
+
+  get size(): number {
+    return this.young.size + this.old.size;
+  }
+
+  values(): V[] {
+    return [...this.old.values(), ...this.young.values()];
   }
 }
 
@@ -197,10 +231,14 @@ function foldMilestone(boot: BootRecord | undefined, milestone: Milestone, chain
 
 export class BootTimelines {
   readonly stats = { recorded: 0, unattributed: 0 };
-  private readonly timelines = new Map<string, ConfigTimeline>();
+  /** Per kind, by namespace/name: the index hands out one key string per config, so lookups hash nothing new. */
+  private readonly timelines: Record<ConfigKind, RecencyMap<ConfigTimeline>> = {
+    IPXEBootConfig: new RecencyMap(MAX_CONFIGS_PER_KIND),
+    HTTPBootConfig: new RecencyMap(MAX_CONFIGS_PER_KIND),
+  };
   /** The boot each requester started last. */
-  private readonly bootByRequester = new Map<string, { kind: ConfigKind; key: string; at: number }>();
-  private readonly chainloadByRequester = new Map<string, Milestone>();
+  private readonly bootByRequester = new RecencyMap<{ kind: ConfigKind; key: string; at: number }>(MAX_REQUESTERS);
+  private readonly chainloadByRequester = new RecencyMap<Milestone>(MAX_REQUESTERS);
   private urls: BootUrlIndex = EMPTY_URL_INDEX;
   /** The next index's URLs, built on first use (bootUrlIndex is O(configs): not on the change's serving path). */
   private pendingUrls: (() => BootUrlIndex) | undefined;
@@ -230,7 +268,7 @@ export class BootTimelines {
     const requester = canonicalIp(event.client) ?? event.client;
     const name = milestoneOf(event);
     if (name === "chainload") {
-      touch(this.chainloadByRequester, requester, { name, at: event.at, requester }, MAX_REQUESTERS);
+      this.chainloadByRequester.touch(requester, { name, at: event.at, requester });
       return undefined;
     }
     if (name) {
@@ -242,8 +280,16 @@ export class BootTimelines {
         if (held && event.at.getTime() - held.at.getTime() <= CHAINLOAD_WINDOW_MS && held.at <= event.at) chainload = held;
         this.chainloadByRequester.delete(requester);
       }
-      if (START_MILESTONES.has(name))
-        touch(this.bootByRequester, requester, { kind: event.kind, key: event.configKey, at: event.at.getTime() }, MAX_REQUESTERS);
+      if (START_MILESTONES.has(name)) {
+        const started = this.bootByRequester.get(requester);
+        if (started) {
+          // Reused: a machine booting again (or a storm) allocates nothing here.
+          started.kind = event.kind;
+          started.key = event.configKey;
+          started.at = event.at.getTime();
+          this.bootByRequester.touch(requester, started);
+        } else this.bootByRequester.touch(requester, { kind: event.kind, key: event.configKey, at: event.at.getTime() });
+      }
       return this.add(event.kind, event.configKey, milestone, chainload);
     }
     const path = event.path.length > MAX_PATH_CHARS ? event.path.slice(0, MAX_PATH_CHARS) : event.path;
@@ -256,27 +302,27 @@ export class BootTimelines {
   }
 
   get(kind: ConfigKind, key: string): ConfigTimeline | undefined {
-    return this.timelines.get(timelineId(kind, key));
+    return this.timelines[kind].get(key);
   }
 
   /** Every timeline, the most recently booted first; bounded by `limit`. */
   list(limit: number): ConfigTimeline[] {
-    const all = [...this.timelines.values()];
+    const all = [...this.timelines.IPXEBootConfig.values(), ...this.timelines.HTTPBootConfig.values()];
     all.sort((a, b) => (b.boot.milestones.at(-1)?.at.getTime() ?? 0) - (a.boot.milestones.at(-1)?.at.getTime() ?? 0));
     return all.slice(0, limit);
   }
 
   get size(): number {
-    return this.timelines.size;
+    return this.timelines.IPXEBootConfig.size + this.timelines.HTTPBootConfig.size;
   }
 
   private add(kind: ConfigKind, key: string, milestone: Milestone, chainload: Milestone | undefined): ConfigTimeline {
-    const id = timelineId(kind, key);
-    const existing = this.timelines.get(id);
+    const timelines = this.timelines[kind];
+    const existing = timelines.get(key);
     const boot = foldMilestone(existing?.boot, milestone, chainload);
     const timeline = existing ?? { kind, key, boot };
     timeline.boot = boot;
-    touch(this.timelines, id, timeline, MAX_CONFIGS);
+    timelines.touch(key, timeline);
     return timeline;
   }
 
@@ -285,7 +331,7 @@ export class BootTimelines {
     const urls = this.urlIndex();
     const named = (urlKey ? urls.byUrl.get(urlKey) : undefined) ?? NO_NAMED_URLS;
     const open = (kind: ConfigKind, key: string): boolean => {
-      const started = this.timelines.get(timelineId(kind, key))?.boot.startedAt.getTime();
+      const started = this.timelines[kind].get(key)?.boot.startedAt.getTime();
       return started !== undefined && at - started <= ATTRIBUTION_WINDOW_MS && at >= started;
     };
     const active = this.bootByRequester.get(requester);

@@ -283,11 +283,7 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
   const access = createIgnitionAccess(options, log, hooks.tokenKeys);
   const staticDefaultUki = options["default-uki-url"];
   // Hot path: a counter and the timeline's bounded append; the Kubernetes hook only queues a status write.
-  const onServed = (event: ServedEvent): void => {
-    metrics.bootMilestones.inc({ milestone: event.milestone });
-    const timeline = timelines.record(event);
-    hooks.onServed?.(event, timeline);
-  };
+  const onServed = servedRecorder(metrics, timelines, hooks.onServed);
   const deps: HttpDeps = {
     store,
     settings: {
@@ -376,4 +372,26 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
   await source.start((update) => store.apply(update));
   await hooks.onStarted?.({ store, log, metrics, oci, access });
   log.info("ready", { configs: store.index.configCount });
+}
+
+/**
+ * What every served event goes through, on the request path: the milestone counter (a series bound per
+ * milestone), the timeline's bounded append, and the Kubernetes hook, which only marks the status for a write.
+ */
+export function servedRecorder(
+  metrics: Pick<BootMetrics, "bootMilestones">,
+  timelines: BootTimelines,
+  hook: ((event: ServedEvent, timeline: ConfigTimeline | undefined) => void) | undefined,
+): (event: ServedEvent) => void {
+  const milestoneSeries = new Map<ServedEvent["milestone"], { inc(): void }>();
+  return (event) => {
+    let series = milestoneSeries.get(event.milestone);
+    if (!series) {
+      series = metrics.bootMilestones.bind({ milestone: event.milestone });
+      milestoneSeries.set(event.milestone, series);
+    }
+    series.inc();
+    const timeline = timelines.record(event);
+    hook?.(event, timeline);
+  };
 }

@@ -2,6 +2,8 @@
 import { httpBootAnswer, httpBootIdentity } from "../boot/httpboot.ts";
 import { resolveHttpBootConfig } from "../boot/resolve.ts";
 import { httpBootServability } from "../boot/servability.ts";
+import type { LogFields } from "../observability/log.ts";
+import { AnswerMemo } from "./answer-memo.ts";
 import { absoluteBootUrl, type HttpDeps, publicUrlFor } from "./context.ts";
 import { noteIgnoredForwardedFor, withNotice } from "./forwarded-for.ts";
 import { type EndpointFamily, rawPathOf, textError } from "./routes.ts";
@@ -10,8 +12,26 @@ import { servedLogFor } from "./served-log.ts";
 /** Hono's c.json() header, kept so the answer is byte-for-byte what the DHCP integration has always seen. */
 const JSON_HEADERS = { "Content-Type": "application/json" };
 
+/** A config's /httpboot answer for one (peer, X-Forwarded-For) pair, and what the served log says about it. */
+interface HttpBootAnswer {
+  body: string;
+  publicUrl: string;
+  configKey: string;
+  client: string;
+  fields: () => LogFields;
+}
+
 export function httpBootFamily(deps: HttpDeps): EndpointFamily {
   const served = servedLogFor(deps.log);
+  // By peer and X-Forwarded-For as sent, per index (answer-memo.ts): FeDHCP asks on every DHCP message. Answers
+  // with the default UKI are not remembered, since that URL can change without the index (an OCI image's UKI).
+  const answers = new AnswerMemo<HttpBootAnswer>(() => 2 * deps.store.index.httpBootConfigs.length + 1024);
+  const deliver = (request: Request, answer: HttpBootAnswer): Response => {
+    const { configKey, client } = answer;
+    deps.onServed({ milestone: "httpboot", kind: "HTTPBootConfig", configKey, client, path: rawPathOf(request.url), at: new Date() });
+    served.success("served httpboot answer", "/httpboot", configKey, client, answer.fields);
+    return new Response(answer.body, { headers: JSON_HEADERS });
+  };
   return {
     name: "httpboot",
     routes: [
@@ -24,9 +44,17 @@ export function httpBootFamily(deps: HttpDeps): EndpointFamily {
   };
 
   function answer(request: Request, clientAddress: string): Response {
-    const identity = httpBootIdentity(clientAddress, request.headers.get("x-forwarded-for"), deps.settings.trustedProxies, deps.settings.forwardedFor);
+    const forwardedFor = request.headers.get("x-forwarded-for");
+    const memoKey = forwardedFor === null ? clientAddress : `${clientAddress}\u0000${forwardedFor}`;
+    const index = deps.store.index;
+    const remembered = answers.get(index, memoKey);
+    if (remembered) {
+      const base = publicUrlFor(request, deps.settings);
+      if (base.ok && base.url === remembered.publicUrl) return deliver(request, remembered);
+    }
+    const identity = httpBootIdentity(clientAddress, forwardedFor, deps.settings.trustedProxies, deps.settings.forwardedFor);
     if (!identity.ok) return textError(400, identity.reason);
-    const match = resolveHttpBootConfig(deps.store.index, identity.identifiers);
+    const match = resolveHttpBootConfig(index, identity.identifiers);
     const base = publicUrlFor(request, deps.settings);
     if (!base.ok) return textError(400, base.reason);
     const publicUrl = base.url;
@@ -44,16 +72,17 @@ export function httpBootFamily(deps: HttpDeps): EndpointFamily {
     const uki = httpBootServability(match.config, deps.settings.defaultUkiUrl());
     if (!uki.ok) return textError(uki.status, uki.message);
     const client = identity.identifiers[0] ?? identity.peer;
-    deps.onServed({ milestone: "httpboot", kind: "HTTPBootConfig", configKey: match.key, client, path: rawPathOf(request.url), at: new Date() });
-    served.success("served httpboot answer", "/httpboot", match.key, client, () => ({
+    const fields = (): LogFields => ({
       config: match.key,
       client,
       matchedBy: match.reason,
       identifier: match.identifier,
       via: identity.via,
       ...(uki.isDefault ? { defaultUki: true } : {}),
-    }));
-    const answer = httpBootAnswer(identity.identifiers, absoluteBootUrl(uki.ukiUrl, publicUrl), match.config.spec.systemUUID ?? "");
-    return new Response(JSON.stringify(answer), { headers: JSON_HEADERS });
+    });
+    const body = JSON.stringify(httpBootAnswer(identity.identifiers, absoluteBootUrl(uki.ukiUrl, publicUrl), match.config.spec.systemUUID ?? ""));
+    const answer: HttpBootAnswer = { body, publicUrl, configKey: match.key, client, fields };
+    if (!uki.isDefault) answers.set(index, deps.store.index, memoKey, answer);
+    return deliver(request, answer);
   }
 }

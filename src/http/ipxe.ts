@@ -6,14 +6,27 @@ import { canonicalMac, canonicalUuid } from "../api/canonical.ts";
 import type { IPXEBootConfig } from "../api/index.ts";
 import { configAccessIdentity } from "../boot/access/decision.ts";
 import { httpBootIdentity } from "../boot/httpboot.ts";
-import { renderChainloadScript, renderIpxeTemplate } from "../boot/ipxe-template.ts";
+import { type IpxeTemplate, renderChainloadScript, renderIpxeTemplate } from "../boot/ipxe-template.ts";
 import { defaultIpxeConfig, namespaceOf, resolveIpxeConfig } from "../boot/resolve.ts";
 import { settledIpxeScriptServability } from "../boot/servability.ts";
+import { AnswerMemo } from "./answer-memo.ts";
 import { absoluteBootUrl, type HttpDeps, publicUrlFor } from "./context.ts";
 import { noteIgnoredForwardedFor, withNotice } from "./forwarded-for.ts";
 import { reportContest, requesterAddress } from "./ignition-access.ts";
 import { type EndpointFamily, queryOf, type RouteContext, rawPathOf, textError } from "./routes.ts";
 import { servedLogFor } from "./served-log.ts";
+
+/** A rendered second-stage script and what the served log says about it. */
+interface RenderedScript {
+  body: string;
+  publicUrl: string;
+  /** The default template in use when rendered: a reloaded template file makes the memo's entry stale. */
+  defaultTemplate: IpxeTemplate;
+  configKey: string;
+  matchedBy: string;
+  identifier: string;
+  custom: boolean;
+}
 
 const IPXE_HEADERS = { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" };
 const GET_HEAD = ["GET", "HEAD"] as const;
@@ -31,12 +44,29 @@ export function ipxeFamily(deps: HttpDeps): EndpointFamily {
     return new Response(renderChainloadScript(publicUrl.url), { headers: IPXE_HEADERS });
   };
 
-  const secondStage = async (request: Request, query: URLSearchParams | null, context: RouteContext, rawUuid: string): Promise<Response> => {
+  // Default answers by the UUID segment as sent, per index generation (answer-memo.ts): a repeat is one lookup.
+  const scripts = new AnswerMemo<RenderedScript>(() => 2 * deps.store.index.ipxeBootConfigs.length + 1024);
+
+  const secondStage = (request: Request, query: URLSearchParams | null, context: RouteContext, rawUuid: string): Response | Promise<Response> => {
     const notice = noteIgnoredForwardedFor(request, context.clientAddress, rawUuid === "" ? "/ipxe" : "/ipxe/:uuid", deps);
-    return withNotice(await answerSecondStage(request, query, context, rawUuid), notice);
+    // Remembered only without a query (the identity query changes the match) and without boot tokens (per boot).
+    const remembered = query === null && !deps.ignitionAccess ? scripts.get(deps.store.index, rawUuid) : undefined;
+    if (remembered && remembered.defaultTemplate === deps.ipxeTemplate()) {
+      const base = publicUrlFor(request, deps.settings);
+      if (base.ok && base.url === remembered.publicUrl) return withNotice(deliver(request, context, remembered), notice);
+    }
+    return renderSecondStage(request, query, context, rawUuid).then((answer) =>
+      withNotice(answer instanceof Response ? answer : deliver(request, context, answer), notice),
+    );
   };
 
-  const answerSecondStage = async (request: Request, query: URLSearchParams | null, context: RouteContext, rawUuid: string): Promise<Response> => {
+  /** The script, or the error answer; a default answer is remembered for the next request with the same UUID. */
+  const renderSecondStage = async (
+    request: Request,
+    query: URLSearchParams | null,
+    context: RouteContext,
+    rawUuid: string,
+  ): Promise<RenderedScript | Response> => {
     const uuid = rawUuid === "" ? undefined : canonicalUuid(rawUuid);
     if (uuid === null) return textError(400, `invalid machine UUID ${JSON.stringify(rawUuid)}`);
     const rawMac = query?.get("mac");
@@ -46,6 +76,7 @@ export function ipxeFamily(deps: HttpDeps): EndpointFamily {
     // The common case is decided by the UUID alone; the client's addresses are worked out only on a miss.
     let networkIds: string[] = [];
     let match = uuid ? index.ipxeByUuidLookup(uuid) : null;
+    const byUuid = match !== null;
     if (!match) {
       const identity = httpBootIdentity(
         context.clientAddress,
@@ -79,7 +110,8 @@ export function ipxeFamily(deps: HttpDeps): EndpointFamily {
     if (!base.ok) return textError(400, base.reason);
     const publicUrl = base.url;
     const token = request.method === "GET" ? bootToken(request, context, match.key, config) : null;
-    const body = renderIpxeTemplate(script.template ?? deps.ipxeTemplate(), {
+    const defaultTemplate = deps.ipxeTemplate();
+    const body = renderIpxeTemplate(script.template ?? defaultTemplate, {
       // Absent with a custom script (which may not use them), or given as "" as the Go CRD allows (validate warns).
       KernelURL: config.spec.kernelURL ? absoluteBootUrl(config.spec.kernelURL, publicUrl) : "",
       InitrdURL: config.spec.initrdURL ? absoluteBootUrl(config.spec.initrdURL, publicUrl) : "",
@@ -92,16 +124,31 @@ export function ipxeFamily(deps: HttpDeps): EndpointFamily {
       ConfigName: config.metadata.name,
       ConfigNamespace: namespaceOf(config.metadata),
     });
-    const client = context.clientAddress;
-    deps.onServed({ milestone: "ipxe-script", kind: "IPXEBootConfig", configKey: match.key, client, path: rawPathOf(request.url), at: new Date() });
-    served.success("served iPXE script", "/ipxe/:uuid", match.key, client, () => ({
-      config: match.key,
+    const rendered: RenderedScript = {
+      body,
+      publicUrl,
+      defaultTemplate,
+      configKey: match.key,
       matchedBy: match.reason,
       identifier: match.identifier,
-      client,
       custom: script.template !== null,
+    };
+    if (byUuid && query === null && !deps.ignitionAccess) scripts.set(index, deps.store.index, rawUuid, rendered);
+    return rendered;
+  };
+
+  const deliver = (request: Request, context: RouteContext, rendered: RenderedScript): Response => {
+    const client = context.clientAddress;
+    const configKey = rendered.configKey;
+    deps.onServed({ milestone: "ipxe-script", kind: "IPXEBootConfig", configKey, client, path: rawPathOf(request.url), at: new Date() });
+    served.success("served iPXE script", "/ipxe/:uuid", configKey, client, () => ({
+      config: configKey,
+      matchedBy: rendered.matchedBy,
+      identifier: rendered.identifier,
+      client,
+      custom: rendered.custom,
     }));
-    return new Response(body, { headers: IPXE_HEADERS });
+    return new Response(rendered.body, { headers: IPXE_HEADERS });
   };
 
   /**

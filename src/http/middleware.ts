@@ -33,16 +33,19 @@ function memo<T>(make: (key: string) => T): (key: string) => T {
 export function observe(deps: Pick<HttpDeps, "metrics" | "log">): RequestObserver {
   const { metrics, log } = deps;
   const failureThrottle = new PerKeyThrottle(FAILURE_LOG_INTERVAL_MS);
-  const requests = memo((key) => {
-    const [route = "", method = "", status = ""] = key.split(" ");
-    return metrics.httpRequests.bind({ route, method, status });
-  });
+  // route → "METHOD status" → series: the route strings come from the table, so only the short key is hashed anew.
+  const requestsByRoute = memo((route) =>
+    memo((key) => {
+      const [method = "", status = ""] = key.split(" ");
+      return metrics.httpRequests.bind({ route, method, status });
+    }),
+  );
   const durations = memo((route) => metrics.httpDuration.bind({ route }));
   const bytes = memo((route) => metrics.httpResponseBytes.bind({ route }));
   return (request, path, route, client, response, seconds) => {
     const status = response.status;
     const method = request.method;
-    requests(`${route} ${method} ${status}`).inc();
+    requestsByRoute(route)(status === 200 ? (method === "GET" ? "GET 200" : `${method} 200`) : `${method} ${status}`).inc();
     durations(route).observe(seconds);
     const length = Number(response.headers.get("content-length") ?? 0);
     if (length > 0 && method !== "HEAD") bytes(route).inc(length);

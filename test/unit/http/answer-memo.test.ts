@@ -1,0 +1,80 @@
+// The per-index answer memo of the hot boot routes: an answer holds only for the index it came from, the memo
+// starts over past its limit, and a repeat through the routes answers exactly what the first request did, with the
+// served event, until the index changes.
+import { describe, expect, test } from "bun:test";
+import { AnswerMemo } from "../../../src/http/answer-memo.ts";
+import { httpConfig, ipxeConfig, secret } from "../fixtures.ts";
+import { testApp } from "./harness.ts";
+
+const UUID = "4c4c4544-0042-3510-8052-b4c04f4a4e31";
+
+describe("AnswerMemo", () => {
+  test("an entry holds for its own index only; a raced set is dropped; past the limit it starts over", () => {
+    const first = {};
+    const second = {};
+    const memo = new AnswerMemo<string>(() => 2);
+    memo.set(first, first, "a", "A");
+    expect(memo.get(first, "a")).toBe("A");
+    expect(memo.get(second, "a")).toBeUndefined();
+    memo.set(first, second, "b", "stale");
+    expect(memo.get(first, "b")).toBeUndefined();
+    memo.set(first, first, "b", "B");
+    expect(memo.size).toBe(2);
+    memo.set(first, first, "c", "C");
+    expect(memo.size).toBe(1);
+    expect(memo.get(first, "c")).toBe("C");
+    memo.set(second, second, "a", "A2");
+    expect(memo.get(first, "c")).toBeUndefined();
+    expect(memo.get(second, "a")).toBe("A2");
+  });
+});
+
+describe("remembered boot answers", () => {
+  const resources = (kernel: string) => ({
+    ipxe: [ipxeConfig("m1", { systemUUID: UUID, kernelURL: kernel, ignitionSecretRef: { name: "ign" } })],
+    http: [httpConfig("h1", { systemUUID: UUID, networkIdentifiers: ["10.0.0.9"], ukiURL: kernel })],
+    secrets: [secret("ign", { ignition: `{"ignition":{"version":"3.4.0"},"storage":{"files":[{"path":"${kernel}"}]}}` })],
+  });
+
+  test("a repeat answers the same and is recorded again; a new index answers anew at once", async () => {
+    const subject = testApp(resources("http://files/v1"), { settings: { trustedProxies: ["127.0.0.1/32"] } });
+    const xff = { headers: { "X-Forwarded-For": "10.0.0.9, 52:54:00:00:00:09" } };
+    const first = [
+      await (await subject.request(`/ipxe/${UUID}`)).text(),
+      await (await subject.request(`/ignition/${UUID}`)).text(),
+      await (await subject.request("/httpboot", xff)).text(),
+    ];
+    const again = [
+      await (await subject.request(`/ipxe/${UUID}`)).text(),
+      await (await subject.request(`/ignition/${UUID}`)).text(),
+      await (await subject.request("/httpboot", xff)).text(),
+    ];
+    expect(again).toEqual(first);
+    expect(first.every((body) => body.includes("http://files/v1"))).toBe(true);
+    expect(subject.served.map((event) => event.milestone)).toEqual(["ipxe-script", "ignition", "httpboot", "ipxe-script", "ignition", "httpboot"]);
+
+    const next = resources("http://files/v2");
+    subject.deps.store.apply({ snapshot: { ipxeBootConfigs: next.ipxe, httpBootConfigs: next.http, secrets: next.secrets }, problems: [] });
+    const changed = [
+      await (await subject.request(`/ipxe/${UUID}`)).text(),
+      await (await subject.request(`/ignition/${UUID}`)).text(),
+      await (await subject.request("/httpboot", xff)).text(),
+    ];
+    expect(changed.every((body) => body.includes("http://files/v2") && !body.includes("http://files/v1"))).toBe(true);
+  });
+
+  test("the Host a script was rendered for, the identity query and another peer are never served from memory", async () => {
+    const subject = testApp(resources("/uki/vmlinuz"), { settings: { publicUrl: undefined } });
+    const a = await (await subject.request(`/ipxe/${UUID}`, { headers: { Host: "10.0.0.1:8082" } })).text();
+    const b = await (await subject.request(`/ipxe/${UUID}`, { headers: { Host: "10.0.0.2:8082" } })).text();
+    expect(a).toContain("http://10.0.0.1:8082/uki/vmlinuz");
+    expect(b).toContain("http://10.0.0.2:8082/uki/vmlinuz");
+    const unknownMac = await subject.request(`/ipxe/${UUID}?mac=zz`, { headers: { Host: "10.0.0.1:8082" } });
+    expect(unknownMac.status).toBe(400);
+    // /httpboot from another peer without a proxy is that peer's own answer (here: nobody's).
+    const mine = await subject.request("/httpboot", { from: "10.0.0.9", headers: { Host: "10.0.0.1:8082" } });
+    const stranger = await subject.request("/httpboot", { from: "10.0.0.8", headers: { Host: "10.0.0.1:8082" } });
+    expect(mine.status).toBe(200);
+    expect(stranger.status).toBe(404);
+  });
+});
