@@ -423,11 +423,19 @@ export class BootIndex {
   /**
    * The served config per UUID exactly as it declares it (canonical): the request path's common case, one Map get.
    * Keys built once here, not per request: a key made by concatenation per request had to be flattened and hashed
-   * again (the byte-swap family key alone cost ~1 µs per /ipxe and /ignition request). Rebuilt on every build
-   * (one pass over the UUID winners).
+   * again (the byte-swap family key alone cost ~1 µs per /ipxe and /ignition request). A full build makes one
+   * pass over the UUID winners; a patched one changes the entries of the families whose winner changed (the
+   * full pass was ~25 ms of every change at 10 000 machines).
    */
-  private readonly ipxeByDeclaredUuid = new Map<string, IPXEBootConfig>();
-  private readonly httpByDeclaredUuid = new Map<string, HTTPBootConfig>();
+  private readonly ipxeByDeclaredUuid: Map<string, IPXEBootConfig>;
+  private readonly httpByDeclaredUuid: Map<string, HTTPBootConfig>;
+  /** While patching: the UUID families whose winner was set or removed. */
+  private changedUuidFamilies: Record<"ipxeByUuid" | "httpByUuid", Set<string>> | undefined;
+  /**
+   * The IPXEBootConfig and HTTPBootConfig keys that differ from `previous` (added, changed or removed), so what is
+   * derived from the configs can be patched too; undefined when built without a previous index.
+   */
+  readonly changedConfigs: { ipxe: readonly string[]; http: readonly string[] } | undefined;
   /** Identifiers with two or more claimants, per table. */
   private readonly contested: Record<TableName, Set<string>>;
   /**
@@ -474,6 +482,7 @@ export class BootIndex {
         ? previous
         : undefined;
     this.builtIncrementally = base !== undefined;
+    this.changedConfigs = previous ? { ipxe: changedIpxe, http: changedHttp } : undefined;
     this.contested = {
       ipxeByUuid: new Set(),
       ipxeByIp: new Set(),
@@ -486,6 +495,7 @@ export class BootIndex {
     };
     if (base) {
       this.owned = new Set();
+      this.changedUuidFamilies = { ipxeByUuid: new Set(), httpByUuid: new Set() };
       this.ipxeByUuid = shareClaims(base.ipxeByUuid);
       this.ipxeByIp = shareClaims(base.ipxeByIp);
       this.httpByUuid = shareClaims(base.httpByUuid);
@@ -590,8 +600,25 @@ export class BootIndex {
       }
     }
     this.owned = undefined;
-    declaredUuids(this.ipxeByUuid.byIdentifier, this.ipxeByDeclaredUuid);
-    declaredUuids(this.httpByUuid.byIdentifier, this.httpByDeclaredUuid);
+    const changedFamilies = this.changedUuidFamilies;
+    this.changedUuidFamilies = undefined;
+    if (base && changedFamilies) {
+      this.ipxeByDeclaredUuid = patchDeclaredUuids(
+        base.ipxeByDeclaredUuid,
+        base.ipxeByUuid.byIdentifier,
+        this.ipxeByUuid.byIdentifier,
+        changedFamilies.ipxeByUuid,
+      );
+      this.httpByDeclaredUuid = patchDeclaredUuids(
+        base.httpByDeclaredUuid,
+        base.httpByUuid.byIdentifier,
+        this.httpByUuid.byIdentifier,
+        changedFamilies.httpByUuid,
+      );
+    } else {
+      this.ipxeByDeclaredUuid = declaredUuids(this.ipxeByUuid.byIdentifier);
+      this.httpByDeclaredUuid = declaredUuids(this.httpByUuid.byIdentifier);
+    }
     if (previous && delta) {
       this.secrets = new Map(previous.secrets);
       for (const [key, object] of delta.secrets) {
@@ -640,14 +667,16 @@ export class BootIndex {
     return claims.claimants;
   }
 
-  private winnersFor(table: TableName): Map<string, AnyConfig> {
+  /** The winners of `table`, writable, for a write to `identifier`. */
+  private winnersFor(table: TableName, identifier: string): Map<string, AnyConfig> {
+    if (table === "ipxeByUuid" || table === "httpByUuid") this.changedUuidFamilies?.[table].add(identifier);
     const claims = this.tableClaims(table);
     claims.byIdentifier = this.writable(claims.byIdentifier);
     return claims.byIdentifier;
   }
 
   private setWinner(table: TableName, identifier: string, config: AnyConfig): void {
-    if (this.tableClaims(table).byIdentifier.get(identifier) !== config) this.winnersFor(table).set(identifier, config);
+    if (this.tableClaims(table).byIdentifier.get(identifier) !== config) this.winnersFor(table, identifier).set(identifier, config);
   }
 
   private setClaimants(table: TableName, identifier: string, keys: [string, ...string[]]): void {
@@ -661,7 +690,7 @@ export class BootIndex {
     const existing = this.tableClaims(table).claimants.get(identifier);
     if (!existing) {
       this.claimantsFor(table).set(identifier, [key]);
-      this.winnersFor(table).set(identifier, config);
+      this.winnersFor(table, identifier).set(identifier, config);
     } else if (!existing.includes(key)) this.claimantsFor(table).set(identifier, [...existing, key]);
   }
 
@@ -671,7 +700,7 @@ export class BootIndex {
     const [first, ...others] = existing.filter((claimant) => claimant !== key);
     if (first === undefined) {
       this.claimantsFor(table).delete(identifier);
-      this.winnersFor(table).delete(identifier);
+      this.winnersFor(table, identifier).delete(identifier);
     } else this.claimantsFor(table).set(identifier, [first, ...others]);
   }
 
@@ -818,11 +847,42 @@ export class BootIndex {
 }
 
 /** Each family's served config under the UUID it declares (either byte order of the family key). */
-function declaredUuids<T extends IPXEBootConfig | HTTPBootConfig>(families: ReadonlyMap<string, T>, out: Map<string, T>): void {
+function declaredUuids<T extends IPXEBootConfig | HTTPBootConfig>(families: ReadonlyMap<string, T>): Map<string, T> {
+  const out = new Map<string, T>();
   for (const config of families.values()) {
-    const uuid = config.spec.systemUUID === undefined ? null : canonicalUuid(config.spec.systemUUID);
+    const uuid = declaredUuid(config);
     if (uuid) out.set(uuid, config);
   }
+  return out;
+}
+
+/**
+ * declaredUuids(after) from declaredUuids(before) when only the winners of `changed` families differ. Shared
+ * when none do: no one writes a declared map after its index is built.
+ */
+function patchDeclaredUuids<T extends IPXEBootConfig | HTTPBootConfig>(
+  base: Map<string, T>,
+  before: ReadonlyMap<string, T>,
+  after: ReadonlyMap<string, T>,
+  changed: ReadonlySet<string>,
+): Map<string, T> {
+  if (changed.size === 0) return base;
+  const out = new Map(base);
+  for (const family of changed) {
+    const previous = before.get(family);
+    const previousUuid = previous ? declaredUuid(previous) : null;
+    if (previousUuid && out.get(previousUuid) === previous) out.delete(previousUuid);
+  }
+  for (const family of changed) {
+    const config = after.get(family);
+    const uuid = config ? declaredUuid(config) : null;
+    if (config && uuid) out.set(uuid, config);
+  }
+  return out;
+}
+
+function declaredUuid(config: IPXEBootConfig | HTTPBootConfig): string | null {
+  return config.spec.systemUUID === undefined ? null : canonicalUuid(config.spec.systemUUID);
 }
 
 function describeLoss(conflict: IdentifierConflict, loser: string, reason: LossReason): string {
