@@ -429,6 +429,11 @@ export class BootIndex {
    */
   private readonly ipxeByDeclaredUuid: Map<string, IPXEBootConfig>;
   private readonly httpByDeclaredUuid: Map<string, HTTPBootConfig>;
+  /** Stands for this index in a later one's `builtFrom`, without keeping the index itself alive. */
+  private readonly identity = {};
+  private readonly builtFrom: object | undefined;
+  /** The Secret keys the snapshot's delta changed, when built from the previous index by one. */
+  private readonly changedSecretKeys: readonly string[] | undefined;
   /** While patching: the UUID families whose winner was set or removed. */
   private changedUuidFamilies: Record<"ipxeByUuid" | "httpByUuid", Set<string>> | undefined;
   /**
@@ -619,12 +624,15 @@ export class BootIndex {
       this.ipxeByDeclaredUuid = declaredUuids(this.ipxeByUuid.byIdentifier);
       this.httpByDeclaredUuid = declaredUuids(this.httpByUuid.byIdentifier);
     }
+    this.builtFrom = previous?.identity;
     if (previous && delta) {
       this.secrets = new Map(previous.secrets);
       for (const [key, object] of delta.secrets) {
         if (object) this.secrets.set(key, { key, object, values: secretValues(object) });
         else this.secrets.delete(key);
       }
+      // Switch configs reference secrets too, and are not in the delta: any change there and nothing is known.
+      if (changedKeys(previous.switchByKey, this.switchByKey).length === 0) this.changedSecretKeys = [...delta.secrets.keys()];
     } else {
       this.secrets = new Map();
       for (const object of snapshot.secrets) {
@@ -634,6 +642,25 @@ export class BootIndex {
         this.secrets.set(key, known?.object === object ? known : { key, object, values: secretValues(object) });
       }
     }
+  }
+
+  /**
+   * The Secret keys whose entry or referencing changed from `previous` to this index: those the snapshot's delta
+   * changed and those a changed config references. Undefined when this index was not patched from `previous` by a
+   * delta (then every secret is to be looked at).
+   */
+  secretsChangedSince(previous: BootIndex): string[] | undefined {
+    if (this.builtFrom !== previous.identity || !this.changedSecretKeys || !this.changedConfigs) return undefined;
+    const keys = new Set(this.changedSecretKeys);
+    for (const key of this.changedConfigs.ipxe) {
+      const config = this.ipxeByKey.get(key);
+      if (config) for (const secretKey of referencedSecrets("IPXEBootConfig", config)) keys.add(secretKey);
+    }
+    for (const key of this.changedConfigs.http) {
+      const config = this.httpByKey.get(key);
+      if (config) for (const secretKey of referencedSecrets("HTTPBootConfig", config)) keys.add(secretKey);
+    }
+    return [...keys];
   }
 
   /** secret namespace/name → configs referencing it, so a Secret change re-reconciles exactly those. */
