@@ -256,3 +256,19 @@ describe("incremental index updates equal a full build", () => {
     expect(observable(second)).toEqual(observable(new BootIndex(snapshotOf(next, { switchBootConfigs: [renamed] }))));
   });
 });
+
+describe("declared UUIDs over many patched builds", () => {
+  test("past the point where the patches are folded into a new base, lookups read as a full build's", () => {
+    const fleet = baseFleet();
+    let index = new BootIndex(snapshotOf(fleet));
+    // 1 200 edits, most moving a machine to a new UUID: more changed UUIDs than are carried before folding.
+    for (let step = 0; step < 1200; step++) {
+      const i = (step * 37) % 200;
+      const uuid = step % 4 !== 0 ? `${String(i).padStart(8, "0")}-eeee-4bbb-8ccc-${String(step).padStart(12, "0")}` : fleet.ipxe[i]?.spec.systemUUID;
+      fleet.ipxe[i] = ipxeConfig(`m-${i}`, { systemUUID: uuid, kernelURL: `/k-${step}`, ignitionSecretRef: { name: `s-${i}` } });
+      index = new BootIndex(snapshotOf(fleet), index);
+      expect(index.builtIncrementally).toBe(true);
+    }
+    expect(observable(index)).toEqual(observable(new BootIndex(snapshotOf(fleet), undefined, { fullBuild: true })));
+  });
+});
