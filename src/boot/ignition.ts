@@ -104,6 +104,8 @@ export class IgnitionCache {
   private readonly superseded = new WeakMap<SecretEntry, CachedTranslation>();
   private translator: ButaneTranslator | undefined;
   private current: BootIndex | undefined;
+  /** The last refresh had a translator: its lookups covered every referenced secret. */
+  private refreshedWithTranslator = false;
   /** Told once per secret version whose Butane translated with warnings (the server logs them). */
   onWarnings: ((secretKey: string, warnings: readonly string[]) => void) | undefined;
 
@@ -120,13 +122,26 @@ export class IgnitionCache {
    * Secrets that no longer exist are forgotten, so the cache is bounded by the live resource set.
    */
   refresh(index: BootIndex): void {
+    const previous = this.current;
     this.current = index;
-    this.prune(index);
+    // Patched from the index refreshed last: only the secrets that changed or became referenced are looked at
+    // (a pass over all of them was ~25% of the serving thread per change at 10 000 machines).
+    const changed = previous && this.refreshedWithTranslator ? index.secretsChangedSince(previous) : undefined;
+    if (changed) {
+      for (const key of changed) if (!index.secrets.has(key)) this.entries.delete(key);
+    } else this.prune(index);
+    this.refreshedWithTranslator = this.translator !== undefined;
     if (!this.translator) return;
-    // Only secrets some config references: an unrelated secret that happens to have the key costs nothing.
-    for (const entry of index.secrets.values()) {
-      if (entry.values.has(SECRET_KEY_IGNITION) && index.configsBySecret.has(entry.key)) this.lookup(entry);
+    const wanted = (entry: SecretEntry): boolean => entry.values.has(SECRET_KEY_IGNITION) && index.configsBySecret.has(entry.key);
+    if (changed) {
+      for (const key of changed) {
+        const entry = index.secrets.get(key);
+        if (entry && wanted(entry)) this.lookup(entry);
+      }
+      return;
     }
+    // Only secrets some config references: an unrelated secret that happens to have the key costs nothing.
+    for (const entry of index.secrets.values()) if (wanted(entry)) this.lookup(entry);
   }
 
   /** Outcome for one secret as it is now: `IgnitionPending` while a worker is still translating it. */
@@ -143,7 +158,10 @@ export class IgnitionCache {
 
   /** Every translation under way for the current entries has finished. */
   async allSettled(): Promise<void> {
-    await Promise.all([...this.entries.values()].map((cached) => cached.settled));
+    // Only those still under way: waiting on every entry's settled promise was ~9% of each change at 10 000 secrets.
+    const pending: Promise<unknown>[] = [];
+    for (const cached of this.entries.values()) if (cached.outcome === undefined) pending.push(cached.settled);
+    await Promise.all(pending);
   }
 
   private lookup(entry: SecretEntry): CachedTranslation | undefined {

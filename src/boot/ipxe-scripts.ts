@@ -64,6 +64,8 @@ export class IpxeScriptCache {
   private readonly superseded = new WeakMap<SecretEntry, CachedScript>();
   private parser: TemplateParser | undefined;
   private current: BootIndex | undefined;
+  /** The last refresh had a parser: its lookups covered every referenced secret. */
+  private refreshedWithParser = false;
 
   /**
    * Parse templates with `parser` from now on, never on the calling thread. Without one (the one-shot
@@ -75,12 +77,24 @@ export class IpxeScriptCache {
 
   /** The index changed: start parsing every referenced secret version not seen before, so requests find them done. */
   refresh(index: BootIndex): void {
+    const previous = this.current;
     this.current = index;
-    this.prune(index);
+    // Patched from the index refreshed last: only the secrets that changed or became referenced (as IgnitionCache).
+    const changed = previous && this.refreshedWithParser ? index.secretsChangedSince(previous) : undefined;
+    if (changed) {
+      for (const key of changed) if (!index.secrets.has(key)) this.entries.delete(key);
+    } else this.prune(index);
+    this.refreshedWithParser = this.parser !== undefined;
     if (!this.parser) return;
-    for (const entry of index.secrets.values()) {
-      if (entry.values.has(SECRET_KEY_IPXE_SCRIPT) && index.configsBySecret.has(entry.key)) this.lookup(entry);
+    const wanted = (entry: SecretEntry): boolean => entry.values.has(SECRET_KEY_IPXE_SCRIPT) && index.configsBySecret.has(entry.key);
+    if (changed) {
+      for (const key of changed) {
+        const entry = index.secrets.get(key);
+        if (entry && wanted(entry)) this.lookup(entry);
+      }
+      return;
     }
+    for (const entry of index.secrets.values()) if (wanted(entry)) this.lookup(entry);
   }
 
   /** Outcome for one secret as it is now: `IPXEScriptPending` while a worker is still parsing it. */
@@ -97,7 +111,10 @@ export class IpxeScriptCache {
 
   /** Every parse under way for the current entries has finished. */
   async allSettled(): Promise<void> {
-    await Promise.all([...this.entries.values()].map((cached) => cached.settled));
+    // Only those still under way: waiting on every entry's settled promise was ~9% of each change at 10 000 secrets.
+    const pending: Promise<unknown>[] = [];
+    for (const cached of this.entries.values()) if (cached.outcome === undefined) pending.push(cached.settled);
+    await Promise.all(pending);
   }
 
   private lookup(entry: SecretEntry): CachedScript | undefined {
@@ -131,5 +148,10 @@ export class IpxeScriptCache {
   /** Forget secrets that no longer exist, so the cache is bounded by the live resource set. */
   prune(index: BootIndex): void {
     for (const key of this.entries.keys()) if (!index.secrets.has(key)) this.entries.delete(key);
+  }
+
+  /** Cached secret versions (tests). */
+  get size(): number {
+    return this.entries.size;
   }
 }

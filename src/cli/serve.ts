@@ -2,7 +2,7 @@
 
 import { join } from "node:path";
 import { type AccessEvent, IgnitionAccessPolicy } from "../boot/access/policy.ts";
-import { BootTimelines, bootUrlIndex, type ConfigTimeline } from "../boot/boot-timeline.ts";
+import { BootTimelines, type ConfigTimeline } from "../boot/boot-timeline.ts";
 import { type Diagnosis, diagnoseHttpBootConfig, diagnoseIpxeBootConfig, diagnoseSwitchBootConfig } from "../boot/diagnose.ts";
 import { workerButaneTranslator } from "../boot/ignition.ts";
 import { workerIpxeTemplateParser } from "../boot/ipxe-scripts.ts";
@@ -275,8 +275,7 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
   store.onChange(() => {
     // Built lazily and warmed a little later, like the diagnoses: the changed config's first answer must not
     // wait for a pass over every config.
-    const index = store.index;
-    timelines.useUrls(() => bootUrlIndex(index));
+    timelines.useIndex(store.index);
     setTimeout(() => timelines.urlIndex(), DIAGNOSE_DELAY_MS);
   });
   const oci = await createOciRuntime(options, log, metrics, { generation: () => store.generation, urls: () => bootConfigUrls(store.index) });

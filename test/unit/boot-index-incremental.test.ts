@@ -2,6 +2,7 @@
 // servable in well under 100 ms at 10 000 machines, and a full build takes far longer). Patched or built from
 // scratch, the result must be the same: every step below is checked against a full build from the same history.
 import { describe, expect, test } from "bun:test";
+import { canonicalUuid, swapUuidByteOrder } from "../../src/api/canonical.ts";
 import type { HTTPBootConfig, IPXEBootConfig, Secret, SwitchBootConfig } from "../../src/api/index.ts";
 import { BootIndex, type BootIndexOptions, type ResourceSnapshot } from "../../src/index/boot-index.ts";
 import { httpConfig, ipxeConfig, secret, switchConfig } from "./fixtures.ts";
@@ -39,6 +40,18 @@ function observable(index: BootIndex) {
       .map(([key, list]) => [key, list.map((entry) => `${entry.kind}/${entry.key}`).sort()] as const)
       .sort(([a], [b]) => (a < b ? -1 : 1)),
     secrets: [...index.secrets.keys()].sort(),
+    // Every declared UUID in both byte orders, as a request finds it (the declared-UUID maps are patched too).
+    uuidLookups: [...index.ipxeBootConfigs, ...index.httpBootConfigs]
+      .flatMap((config) => {
+        const uuid = canonicalUuid(config.spec.systemUUID ?? "");
+        return uuid ? [uuid, swapUuidByteOrder(uuid)] : [];
+      })
+      .sort()
+      .map((uuid) => {
+        const ipxe = index.ipxeByUuidLookup(uuid);
+        const http = index.httpByUuidLookup(uuid);
+        return [uuid, ipxe && `${ipxe.key} ${ipxe.reason}`, http && `${http.key} ${http.reason}`];
+      }),
   };
 }
 
@@ -241,5 +254,21 @@ describe("incremental index updates equal a full build", () => {
     expect(second.switchBySerialLookup("SN-2")?.config).toBe(renamed);
     expect(second.switchBySerialLookup("SN-1")).toBeNull();
     expect(observable(second)).toEqual(observable(new BootIndex(snapshotOf(next, { switchBootConfigs: [renamed] }))));
+  });
+});
+
+describe("declared UUIDs over many patched builds", () => {
+  test("past the point where the patches are folded into a new base, lookups read as a full build's", () => {
+    const fleet = baseFleet();
+    let index = new BootIndex(snapshotOf(fleet));
+    // 1 200 edits, most moving a machine to a new UUID: more changed UUIDs than are carried before folding.
+    for (let step = 0; step < 1200; step++) {
+      const i = (step * 37) % 200;
+      const uuid = step % 4 !== 0 ? `${String(i).padStart(8, "0")}-eeee-4bbb-8ccc-${String(step).padStart(12, "0")}` : fleet.ipxe[i]?.spec.systemUUID;
+      fleet.ipxe[i] = ipxeConfig(`m-${i}`, { systemUUID: uuid, kernelURL: `/k-${step}`, ignitionSecretRef: { name: `s-${i}` } });
+      index = new BootIndex(snapshotOf(fleet), index);
+      expect(index.builtIncrementally).toBe(true);
+    }
+    expect(observable(index)).toEqual(observable(new BootIndex(snapshotOf(fleet), undefined, { fullBuild: true })));
   });
 });

@@ -12,6 +12,7 @@ import {
   lastBootStatus,
   MAX_MILESTONES,
   mergeBoots,
+  patchBootUrlIndex,
   stalledReason,
 } from "../../src/boot/boot-timeline.ts";
 import type { ServedEvent } from "../../src/boot/served.ts";
@@ -302,5 +303,59 @@ describe("where the timeline shows", () => {
       reason: "StalledAfterKernel",
       message: "stalled after kernel: kernel served to 10.0.0.5 at 2026-12-01T10:00:01.000Z, nothing since",
     });
+  });
+});
+
+describe("URL index patched per change", () => {
+  const indexOf = (ipxe: ReturnType<typeof ipxeConfig>[], http: ReturnType<typeof httpConfig>[]) => ({
+    ipxeBootConfigs: ipxe,
+    httpBootConfigs: http,
+    ipxeByKey: new Map(ipxe.map((config) => [`default/${config.metadata.name}`, config])),
+    httpByKey: new Map(http.map((config) => [`default/${config.metadata.name}`, config])),
+  });
+  const comparable = (urls: ReturnType<typeof bootUrlIndex>) => ({
+    byUrl: [...urls.byUrl].map(([key, named]) => [key, [...named].sort()]).sort(),
+    namingConfigs: [...urls.namingConfigs].sort(),
+  });
+
+  test("edits, additions and removals give what a full build gives", () => {
+    const shared = { kernelURL: "/uki/vmlinuz", initrdURL: "/uki/initrd" };
+    const before = indexOf(
+      [ipxeConfig("a", shared), ipxeConfig("b", shared), ipxeConfig("c", { ...shared, squashfsURL: "/uki/root.squashfs" })],
+      [httpConfig("h", { ukiURL: "/uki/fleet.efi" }), httpConfig("gone", { ukiURL: "/uki/only-gone.efi" })],
+    );
+    const after = indexOf(
+      [
+        ipxeConfig("a", { ...shared, kernelURL: "/uki/vmlinuz-rev-1" }),
+        ipxeConfig("c", shared),
+        ipxeConfig("new", { kernelURL: "/uki/new", initrdURL: "/uki/new" }),
+      ],
+      [httpConfig("h", { ukiURL: "/uki/fleet.efi" })],
+    );
+    const changed = new Set([
+      "IPXEBootConfig|default/a",
+      "IPXEBootConfig|default/b",
+      "IPXEBootConfig|default/c",
+      "IPXEBootConfig|default/new",
+      "HTTPBootConfig|default/gone",
+    ]);
+    const patched = patchBootUrlIndex(bootUrlIndex(before), after, changed);
+    expect(comparable(patched)).toEqual(comparable(bootUrlIndex(after)));
+    expect(patched.byUrl.has("/uki/only-gone.efi")).toBe(false);
+    expect(patched.byUrl.get("/uki/new")?.get("IPXEBootConfig|default/new")?.name).toBe("kernel");
+  });
+
+  test("the timelines patch from the URLs in use, over several index changes before the next use", () => {
+    const timelines = new BootTimelines();
+    const first = indexOf([ipxeConfig("a"), ipxeConfig("b")], []);
+    timelines.useIndex({ ...first, changedConfigs: undefined });
+    const built = timelines.urlIndex();
+    const second = indexOf([ipxeConfig("a", { kernelURL: "/k2" }), ipxeConfig("b")], []);
+    timelines.useIndex({ ...second, changedConfigs: { ipxe: ["default/a"], http: [] } });
+    const third = indexOf([ipxeConfig("a", { kernelURL: "/k2" })], []);
+    timelines.useIndex({ ...third, changedConfigs: { ipxe: ["default/b"], http: [] } });
+    const patched = timelines.urlIndex();
+    expect(patched).toBe(built); // patched in place, not built anew
+    expect(comparable(patched)).toEqual(comparable(bootUrlIndex(third)));
   });
 });

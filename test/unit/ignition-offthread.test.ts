@@ -63,3 +63,53 @@ describe("Butane translated on a worker", () => {
     expect(ignitionServability(store.index, store, config).ok).toBe(true);
   });
 });
+
+describe("refresh after a change looks only at what changed", () => {
+  test("with a delta, a changed secret and one a changed config now references are translated; the rest is kept", async () => {
+    const calls: string[] = [];
+    const store = new BootStore();
+    store.ignition.useTranslator(async (source, _format, secretKey) => {
+      calls.push(secretKey);
+      return { ok: true, json: source, warnings: [] } as never;
+    });
+    const other = ipxeConfig("other", { systemUUID: "00000000-0000-4000-8000-000000000002" });
+    const secrets = [secret("ign", { format: "fcos", ignition: BUTANE }), secret("later", { format: "fcos", ignition: BUTANE })];
+    store.apply({ snapshot: { ipxeBootConfigs: [config, other], httpBootConfigs: [], secrets, serial: 1 }, problems: [] });
+    expect(calls).toEqual(["default/ign"]); // "later" is referenced by nothing yet
+    const edited = secret("ign", { format: "fcos", ignition: `${BUTANE}# edited\n` });
+    const referencing = ipxeConfig("other", { systemUUID: "00000000-0000-4000-8000-000000000002", ignitionSecretRef: { name: "later" } });
+    store.apply({
+      snapshot: {
+        ipxeBootConfigs: [config, referencing],
+        httpBootConfigs: [],
+        secrets: [edited, secrets[1] as (typeof secrets)[number]],
+        serial: 2,
+        delta: {
+          since: 1,
+          ipxeBootConfigs: new Map([["default/other", referencing]]),
+          httpBootConfigs: new Map(),
+          secrets: new Map([["default/ign", edited]]),
+        },
+      },
+      problems: [],
+    });
+    expect(calls.sort()).toEqual(["default/ign", "default/ign", "default/later"]);
+    // Removed by a delta: forgotten.
+    store.apply({
+      snapshot: {
+        ipxeBootConfigs: [config],
+        httpBootConfigs: [],
+        secrets: [edited],
+        serial: 3,
+        delta: {
+          since: 2,
+          ipxeBootConfigs: new Map([["default/other", undefined]]),
+          httpBootConfigs: new Map(),
+          secrets: new Map([["default/later", undefined]]),
+        },
+      },
+      problems: [],
+    });
+    expect(store.ignition.size).toBe(1);
+  });
+});

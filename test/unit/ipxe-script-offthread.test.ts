@@ -63,3 +63,53 @@ describe("custom iPXE script parsed on a worker", () => {
     expect(ipxeScriptServability(store.index, store, config).ok).toBe(true);
   });
 });
+
+describe("refresh after a change looks only at what changed", () => {
+  test("with a delta, a changed script and one a changed config now references are parsed; a removed one is forgotten", () => {
+    const calls: string[] = [];
+    const store = new BootStore();
+    store.ipxeScripts.useParser(async (source, secretKey) => {
+      calls.push(secretKey);
+      return { ok: true, template: source } as never;
+    });
+    const other = ipxeConfig("other", { systemUUID: "00000000-0000-4000-8000-000000000002" });
+    const secrets = [secret("script", { "ipxe-script": "#!ipxe\nboot\n" }), secret("later", { "ipxe-script": "#!ipxe\nexit\n" })];
+    store.apply({ snapshot: { ipxeBootConfigs: [config, other], httpBootConfigs: [], secrets, serial: 11 }, problems: [] });
+    expect(calls).toEqual(["default/script"]);
+    const edited = secret("script", { "ipxe-script": "#!ipxe\nreboot\n" });
+    const referencing = ipxeConfig("other", { systemUUID: "00000000-0000-4000-8000-000000000002", ipxeScriptSecretRef: { name: "later" } });
+    const later = secrets[1] as (typeof secrets)[number];
+    store.apply({
+      snapshot: {
+        ipxeBootConfigs: [config, referencing],
+        httpBootConfigs: [],
+        secrets: [edited, later],
+        serial: 12,
+        delta: {
+          since: 11,
+          ipxeBootConfigs: new Map([["default/other", referencing]]),
+          httpBootConfigs: new Map(),
+          secrets: new Map([["default/script", edited]]),
+        },
+      },
+      problems: [],
+    });
+    expect(calls.sort()).toEqual(["default/later", "default/script", "default/script"]);
+    store.apply({
+      snapshot: {
+        ipxeBootConfigs: [config],
+        httpBootConfigs: [],
+        secrets: [edited],
+        serial: 13,
+        delta: {
+          since: 12,
+          ipxeBootConfigs: new Map([["default/other", undefined]]),
+          httpBootConfigs: new Map(),
+          secrets: new Map([["default/later", undefined]]),
+        },
+      },
+      problems: [],
+    });
+    expect(store.ipxeScripts.size).toBe(1);
+  });
+});

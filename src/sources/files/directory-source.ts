@@ -1,8 +1,9 @@
 // Directory of Kubernetes-shaped YAML/JSON files, reloaded live. The files the watcher names are re-read on their
 // own (2 ms debounce, so an editor's write-rename-chmod burst is one change); anything else (a nameless event, a
-// directory, a symlink, a ConfigMap `..data` swap, the periodic rescan) walks the whole tree, re-reading only files
-// whose mtime/size/inode moved. Files are decoded on worker threads
-// (file-parser.ts) within size and time limits, and every failure (unreadable entry, oversized, unparsable,
+// directory, a symlink, a ConfigMap `..data` swap, the periodic rescan: every 5 min while notifications work, every
+// 10 s where they are unavailable or missed a change) walks the whole tree, re-reading only files whose
+// mtime/size/inode moved. Files are decoded on worker threads (file-parser.ts; small plain ones inline) within
+// size and time limits, and every failure (unreadable entry, oversized, unparsable,
 // too slow) is a problem on that one file: the rest of the directory always loads, and serving continues from the
 // last good state meanwhile. A file caught mid-write keeps its last complete version (completeness.ts).
 import { type FSWatcher, watch } from "node:fs";
@@ -25,8 +26,13 @@ interface DirectorySourceOptions {
    * editor's write, chmod, rename) as one change. A version caught half-written is held back by completeness.ts.
    */
   namedDebounceMs?: number;
-  /** Full rescan interval, for file systems where change notification is unreliable (NFS, some mounts). */
+  /**
+   * Full rescan interval while change notification is unavailable or has missed a change (NFS, some mounts); also
+   * how often the rescan timer looks whether one is due.
+   */
   rescanIntervalMs?: number;
+  /** Full rescan interval while the watcher is in place and has missed nothing: a safety net only. */
+  watchedRescanIntervalMs?: number;
   /** How long a version that looks cut off must stay unchanged before it is taken as it is; 0: at once. */
   settleMs?: number;
   limits?: ParseLimits;
@@ -47,6 +53,22 @@ interface FileEntry {
 }
 
 const DEFAULT_SETTLE_MS = 2_000;
+const DEFAULT_RESCAN_INTERVAL_MS = 10_000;
+/** Walking and stat-ing 10 000 files every 10 s was ~6% of the serving thread during a boot storm. */
+const DEFAULT_WATCHED_RESCAN_INTERVAL_MS = 5 * 60_000;
+
+/** Whether the periodic full rescan is due at a tick of the rescan timer (every `rescanIntervalMs`). */
+export function periodicRescanDue(state: {
+  watching: boolean;
+  missedChange: boolean;
+  sinceLastRescanMs: number;
+  rescanIntervalMs: number;
+  watchedRescanIntervalMs: number;
+}): boolean {
+  if (!state.watching || state.missedChange) return true;
+  // Half a tick of slack: a rescan starts a debounce after the tick that asked for it.
+  return state.sinceLastRescanMs + state.rescanIntervalMs / 2 >= state.watchedRescanIntervalMs;
+}
 
 export class DirectorySource implements ResourceSource {
   readonly description: string;
@@ -71,6 +93,15 @@ export class DirectorySource implements ResourceSource {
   private readonly namedPaths = new Set<string>();
   private fullRescanDue = false;
   private stopped = false;
+  /** When the last full rescan started, and whether it was the periodic one (not asked for by a notification). */
+  private lastRescanAt = 0;
+  private periodicRescanPending = false;
+  /** A notification arrived since the last full rescan started. */
+  private notifiedSinceRescan = false;
+  /** A periodic rescan found a change no notification announced: rescan often from now on. */
+  private missedChange = false;
+  /** Full rescans done (the first load included); for tests. */
+  fullRescans = 0;
 
   constructor(private readonly options: DirectorySourceOptions) {
     this.description = `dir:${options.directory}`;
@@ -85,7 +116,19 @@ export class DirectorySource implements ResourceSource {
     if (!info?.isDirectory()) throw new Error(`resource directory ${this.directory} does not exist or is not a directory`);
     await this.rescan(true);
     this.watchParent();
-    this.rescanTimer = setInterval(() => this.scheduleReload(), this.options.rescanIntervalMs ?? 10_000);
+    const rescanIntervalMs = this.options.rescanIntervalMs ?? DEFAULT_RESCAN_INTERVAL_MS;
+    this.rescanTimer = setInterval(() => {
+      const due = periodicRescanDue({
+        watching: this.rootWatcher !== undefined,
+        missedChange: this.missedChange,
+        sinceLastRescanMs: Date.now() - this.lastRescanAt,
+        rescanIntervalMs,
+        watchedRescanIntervalMs: this.options.watchedRescanIntervalMs ?? DEFAULT_WATCHED_RESCAN_INTERVAL_MS,
+      });
+      if (!due || this.fullRescanDue) return;
+      this.periodicRescanPending = true;
+      this.scheduleReload();
+    }, rescanIntervalMs);
     this.rescanTimer.unref?.();
   }
 
@@ -116,6 +159,7 @@ export class DirectorySource implements ResourceSource {
    * temporaries, swap files) are never resources, and their rename onto the real name is reported under that name.
    */
   private noteChange(filename: string | Buffer | null | undefined): void {
+    this.notifiedSinceRescan = true;
     const path = filename === null || filename === undefined ? undefined : String(filename);
     const segments = path?.split("/") ?? [];
     if (path === undefined || segments.some((segment) => segment.startsWith(".."))) {
@@ -235,6 +279,11 @@ export class DirectorySource implements ResourceSource {
 
   /** Re-reads changed files; emits an update only when something changed (or on the first load). */
   private async rescan(initial: boolean): Promise<void> {
+    const periodic = this.periodicRescanPending && !this.notifiedSinceRescan;
+    this.periodicRescanPending = false;
+    this.notifiedSinceRescan = false;
+    this.lastRescanAt = Date.now();
+    this.fullRescans++;
     const walk = await walkResourceFiles(this.directory);
     const watchedAnew = this.watchRoot(walk.rootInode);
     const next = new Map<string, DecodedFile>();
@@ -262,6 +311,8 @@ export class DirectorySource implements ResourceSource {
     for (const [path, decoded] of next) this.decodedFiles.set(path, decoded);
     // A directory watched anew (re-created, replaced) may have gained files before its watcher was in place.
     if (watchedAnew && !initial) this.scheduleReload();
+    // Only a timer found this change: notifications are not to be relied on here (NFS and the like).
+    else if (periodic && changed.size > 0 && !this.notifiedSinceRescan) this.missedChange = true;
     this.publish(changed, initial);
   }
 

@@ -3,6 +3,7 @@
 // the directory source runs it on a worker (parse-worker.ts) with a time budget, the embedded samples inline.
 import { type BootResource, describeDocument, parseBootResource } from "../../api/index.ts";
 import type { SourceProblem } from "../../index/snapshot.ts";
+import { decodePlainYaml } from "./plain-yaml.ts";
 import { DEFAULT_YAML_LIMITS, decodeYamlStream, type YamlLimits } from "./yaml-stream.ts";
 
 type DecodedDocument =
@@ -29,15 +30,35 @@ export function decodeResourceFile(origin: string, text: string, limits: YamlLim
       },
     };
   }
+  return { ok: true, documents: decodeDocuments(origin, stream.documents, (index, path) => stream.lineOf(index, path)) };
+}
+
+/**
+ * The cheap path for small files in the plain YAML subset (plain-yaml.ts) that decode without a problem: the same
+ * result as decodeResourceFile. Undefined for anything else, which then takes decodeResourceFile on a worker (so
+ * problems also get their line numbers there).
+ */
+export function decodePlainResourceFile(origin: string, text: string, limits: YamlLimits = DEFAULT_YAML_LIMITS): DecodedFile | undefined {
+  const values = decodePlainYaml(text, limits.maxDepth);
+  if (!values) return undefined;
+  const documents = decodeDocuments(origin, values, () => undefined);
+  return documents.every((document) => document.ok) ? { ok: true, documents } : undefined;
+}
+
+function decodeDocuments(
+  origin: string,
+  values: readonly unknown[],
+  lineOf: (document: number, path: readonly string[]) => number | undefined,
+): DecodedDocument[] {
   const decoded: DecodedDocument[] = [];
-  for (const [index, value] of stream.documents.entries()) {
+  for (const [index, value] of values.entries()) {
     if (value === null || value === undefined) continue; // an empty document between `---` separators
     const items = listItems(value);
-    const lineOf = (path: string): number | undefined => stream.lineOf(index, path === "" ? [] : path.split("."));
-    if (items) for (const [position, item] of items.entries()) decoded.push(decodeDocument(origin, index, item, `items.${position}`, lineOf));
-    else decoded.push(decodeDocument(origin, index, value, "", lineOf));
+    const lineIn = (path: string): number | undefined => lineOf(index, path === "" ? [] : path.split("."));
+    if (items) for (const [position, item] of items.entries()) decoded.push(decodeDocument(origin, index, item, `items.${position}`, lineIn));
+    else decoded.push(decodeDocument(origin, index, value, "", lineIn));
   }
-  return { ok: true, documents: decoded };
+  return decoded;
 }
 
 /** Items of a `kind: List` / `kind: IPXEBootConfigList` … document; undefined for any other document. */

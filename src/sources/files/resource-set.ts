@@ -38,6 +38,8 @@ export class ResourceSet {
   /** Duplicate definitions and held-back files in the last result: while there are any, every update is a rebuild. */
   private irregular = true;
   private readonly firstSeen = new Map<string, number>();
+  /** The copy of firstSeen the last snapshot carries, shared by the next ones until firstSeen changes. */
+  private firstSeenCopy: ReadonlyMap<string, number> | undefined;
   private nextRank = 0;
   private lastSerial: number | undefined;
   /** The served objects per kind in no particular order, with each id's position: the snapshot's arrays. */
@@ -75,9 +77,12 @@ export class ResourceSet {
       if (resource.kind === "Secret") continue;
       const id = idOf(resource);
       live.add(id);
-      if (!this.firstSeen.has(id)) this.firstSeen.set(id, this.nextRank++);
+      if (!this.firstSeen.has(id)) {
+        this.firstSeen.set(id, this.nextRank++);
+        this.firstSeenCopy = undefined;
+      }
     }
-    for (const id of this.firstSeen.keys()) if (!live.has(id)) this.firstSeen.delete(id);
+    for (const id of this.firstSeen.keys()) if (!live.has(id) && this.firstSeen.delete(id)) this.firstSeenCopy = undefined;
     this.lists = {
       IPXEBootConfig: emptyList(),
       HTTPBootConfig: emptyList(),
@@ -132,8 +137,12 @@ export class ResourceSet {
       else if (kind === "Secret") delta.secrets.set(key, now?.kind === "Secret" ? now.object : undefined);
       // SwitchBootConfigs are not in the delta: the index rebuilds the switch tables from the snapshot every time.
       if (kind === "Secret") continue;
-      if (!now) this.firstSeen.delete(id);
-      else if (!this.firstSeen.has(id)) this.firstSeen.set(id, this.nextRank++);
+      if (!now) {
+        if (this.firstSeen.delete(id)) this.firstSeenCopy = undefined;
+      } else if (!this.firstSeen.has(id)) {
+        this.firstSeen.set(id, this.nextRank++);
+        this.firstSeenCopy = undefined;
+      }
     }
     // Copies of the lists (cheap: no hashing), patched for the touched ids; earlier snapshots keep theirs.
     this.lists = {
@@ -178,6 +187,11 @@ export class ResourceSet {
     list.positions.set(lastId, at);
   }
 
+  private copyFirstSeen(): ReadonlyMap<string, number> {
+    this.firstSeenCopy = new Map(this.firstSeen);
+    return this.firstSeenCopy;
+  }
+
   private result(delta: SnapshotDelta | undefined): SnapshotUpdate {
     const problems: SourceProblem[] = [];
     for (const path of [...this.problemsByFile.keys()].sort(comparePaths)) problems.push(...(this.problemsByFile.get(path) ?? []));
@@ -188,7 +202,8 @@ export class ResourceSet {
       httpBootConfigs: this.lists.HTTPBootConfig.objects as HTTPBootConfig[],
       switchBootConfigs: this.lists.SwitchBootConfig.objects as SwitchBootConfig[],
       secrets: this.lists.Secret.objects as Secret[],
-      firstSeen: new Map(this.firstSeen),
+      // An edit leaves it as it was: no copy of 20 000 entries per change then.
+      firstSeen: this.firstSeenCopy ?? this.copyFirstSeen(),
       serial,
       ...(delta ? { delta } : {}),
     };
