@@ -2,12 +2,14 @@
 import type { HttpDeps } from "./context.ts";
 import { type EndpointFamily, textError } from "./routes.ts";
 import { servedLogFor } from "./served-log.ts";
-import { contentTypeFor, resolveInside, serveFile } from "./static-files.ts";
+import { contentTypeFor, OpenFileCache, parseSubPath, realPathInside, serveFile } from "./static-files.ts";
 
 const MOUNT = "/uki/";
 
 export function ukiFamily(deps: Pick<HttpDeps, "settings" | "onServed" | "log">): EndpointFamily {
   const served = servedLogFor(deps.log);
+  // Per app: the descriptors of files already opened and checked, so repeat downloads skip the open and checks.
+  const opened = new OpenFileCache();
   return {
     name: "uki",
     routes: [
@@ -16,7 +18,7 @@ export function ukiFamily(deps: Pick<HttpDeps, "settings" | "onServed" | "log">)
         methods: ["GET", "HEAD"],
         handler: async (request, { clientAddress }) => {
           const root = deps.settings.ukiDir;
-          // The raw (still percent-encoded) path: decoding happens once, per segment, in resolveInside.
+          // The raw (still percent-encoded) path: decoding happens once, per segment, in parseSubPath.
           const rawPath = new URL(request.url).pathname;
           if (!root) {
             const builtIn = deps.settings.builtInBootFiles?.get(rawPath.slice(MOUNT.length));
@@ -26,9 +28,14 @@ export function ukiFamily(deps: Pick<HttpDeps, "settings" | "onServed" | "log">)
             return new Response(request.method === "HEAD" ? null : builtIn, { headers });
           }
           if (!rawPath.startsWith(MOUNT)) return textError(404, "not under /uki/");
-          const resolved = await resolveInside(root, rawPath.slice(MOUNT.length));
-          if (!resolved.ok) return textError(resolved.status, resolved.reason);
-          const response = await serveFile(request, root, resolved.absolute);
+          const parsed = parseSubPath(rawPath.slice(MOUNT.length));
+          if (!parsed.ok) return textError(parsed.status, parsed.reason);
+          let response = opened.answer(request, root, parsed.segments);
+          if (response === null) {
+            const resolved = await realPathInside(root, parsed.segments);
+            if (!resolved.ok) return textError(resolved.status, resolved.reason);
+            response = await serveFile(request, root, resolved.absolute, { cache: opened, segments: parsed.segments });
+          }
           if (request.method === "GET" && (response.status === 200 || response.status === 206)) {
             deps.onServed({ milestone: "boot-file", client: clientAddress, path: rawPath, at: new Date() });
             served.success("serving boot file", "/uki/*", rawPath, clientAddress, () => ({

@@ -1,0 +1,172 @@
+// UKI downloads, ours against nginx, without the rest of the benchmark: the same file, full and ranged, in
+// alternating rounds (so drift from other work on the machine hits both alike), with each server's CPU time.
+//   bun scripts/bench/uki-compare.ts [--rounds 3] [--duration 5] [--mib 200] [--only full|ranged]
+//     [--binary dist/boot-operator | --tree name=DIR ...]   (default: src/main.ts of this checkout; several --tree
+//     options compare source trees, e.g. a baseline from `git archive`, against each other and nginx)
+import { chmod, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { UKI_FILE_NAME } from "./machines.ts";
+import { startNginx } from "./nginx.ts";
+import { cleanupAll, cpuMicros, freeLoopbackPort, installSignalHandlers, onCleanup, spawnTracked, stopProcess, waitFor200 } from "./processes.ts";
+import { runWrk, type WrkResult } from "./wrk.ts";
+
+const REPO_ROOT = join(import.meta.dir, "..", "..");
+const TOOLS_DIR = join(process.env.BOOT_OPERATOR_CACHE ?? join(process.env.HOME ?? "/root", ".cache", "boot-operator"), "bench", "current");
+const RANGE_BYTES = 4 * 1024 * 1024;
+
+const { values: flags } = parseArgs({
+  options: {
+    rounds: { type: "string", default: "3" },
+    duration: { type: "string", default: "5" },
+    mib: { type: "string", default: "200" },
+    binary: { type: "string" },
+    tree: { type: "string", multiple: true },
+    only: { type: "string" },
+    threads: { type: "string", default: "2" },
+    connections: { type: "string", default: "8" },
+  },
+});
+const rounds = Number(flags.rounds);
+const durationSeconds = Number(flags.duration);
+const mebibytes = Number(flags.mib);
+const CONNECTIONS = Number(flags.connections);
+const kinds = (flags.only ? [flags.only] : ["full", "ranged"]) as ("full" | "ranged")[];
+
+async function writeUkiFile(path: string): Promise<void> {
+  // Incompressible, like bench.ts's: one random 64 KiB block repeated, a counter per MiB.
+  const block = new Uint8Array(1024 * 1024);
+  crypto.getRandomValues(block.subarray(0, 65536));
+  for (let offset = 65536; offset < block.length; offset += 65536) block.copyWithin(offset, 0, 65536);
+  const writer = Bun.file(path).writer();
+  for (let i = 0; i < mebibytes; i++) {
+    block[0] = i & 0xff;
+    writer.write(block);
+    await writer.flush();
+  }
+  await writer.end();
+}
+
+/** CPU of a process and its children (nginx: master + workers). */
+async function treeCpuMicros(pid: number): Promise<number> {
+  const children = (
+    await Bun.file(`/proc/${pid}/task/${pid}/children`)
+      .text()
+      .catch(() => "")
+  )
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number);
+  const all = await Promise.all([pid, ...children].map((one) => cpuMicros(one).catch(() => 0)));
+  return all.reduce((sum, value) => sum + value, 0);
+}
+
+interface Sample {
+  mibPerSecond: number;
+  cpuMsPerGiB: number;
+  cpuShare: number;
+  requests: number;
+  p50Ms: number;
+}
+
+async function main(): Promise<void> {
+  installSignalHandlers();
+  const work = await mkdtemp(join(tmpdir(), "uki-compare-"));
+  onCleanup(() => rm(work, { recursive: true, force: true }));
+  await chmod(work, 0o755);
+  const ukiDirectory = join(work, "uki");
+  await mkdir(ukiDirectory);
+  const ukiPath = join(ukiDirectory, UKI_FILE_NAME);
+  await writeUkiFile(ukiPath);
+  const nginx = await startNginx(join(TOOLS_DIR, "nginx"), { workDirectory: work, ukiDirectory, port: await freeLoopbackPort() });
+  onCleanup(() => nginx.stop());
+  const nginxPid = Number((await Bun.file(join(work, "nginx", "nginx.pid")).text()).trim());
+
+  const candidates: { name: string; command: string[] }[] = flags.binary
+    ? [{ name: "ours", command: [flags.binary] }]
+    : (flags.tree ?? [`ours=${REPO_ROOT}`]).map((spec) => {
+        const [name = "", dir = ""] = spec.split("=");
+        return { name, command: [process.execPath, join(dir, "src", "main.ts")] };
+      });
+  const servers = [{ name: "nginx", url: nginx.url, cpu: () => treeCpuMicros(nginxPid) }];
+  for (const candidate of candidates) {
+    const port = await freeLoopbackPort();
+    const url = `http://127.0.0.1:${port}`;
+    const child = spawnTracked(
+      [...candidate.command, "serve", "--source", "embedded:samples", "--uki-dir", ukiDirectory, "--listen", `127.0.0.1:${port}`, "--log-level", "warn"],
+      { logFile: join(work, `${candidate.name}.log`) },
+    );
+    await waitFor200(`${url}/readyz`, child, 30_000);
+    onCleanup(() => stopProcess(child));
+    servers.push({ name: candidate.name, url, cpu: () => cpuMicros(child.pid) });
+  }
+  // Page cache warm for all.
+  for (const server of servers) await fetch(`${server.url}/uki/${UKI_FILE_NAME}`).then((response) => response.arrayBuffer());
+
+  const requestFile = join(work, "requests-uki.txt");
+  await Bun.write(requestFile, `/uki/${UKI_FILE_NAME}\t\n`);
+  const samples = new Map<string, Sample[]>();
+  const measure = async (server: (typeof servers)[number], kind: "full" | "ranged"): Promise<Sample> => {
+    const before = await server.cpu();
+    const result: WrkResult = await runWrk({
+      wrk: join(TOOLS_DIR, "wrk"),
+      url: server.url,
+      script: kind === "ranged" ? "ranged.lua" : "boot-routes.lua",
+      scriptArgs: kind === "ranged" ? [`/uki/${UKI_FILE_NAME}`, String(mebibytes * 1024 * 1024), String(RANGE_BYTES)] : [requestFile],
+      connections: CONNECTIONS,
+      threads: Math.min(Number(flags.threads), CONNECTIONS),
+      durationSeconds,
+      timeoutSeconds: 60,
+    });
+    const cpu = (await server.cpu()) - before;
+    if (result.failures > 0) throw new Error(`${server.name} ${kind}: ${result.failures} failures`);
+    const seconds = result.durationUs / 1e6;
+    return {
+      mibPerSecond: result.bytesPerSecond / 1024 / 1024,
+      cpuMsPerGiB: cpu / 1000 / (result.bytes / 1024 ** 3),
+      cpuShare: cpu / 1e6 / seconds,
+      requests: result.requests,
+      p50Ms: result.p50Us / 1000,
+    };
+  };
+  for (let round = 0; round < rounds; round++) {
+    for (const kind of kinds) {
+      // Rotate who goes first.
+      const order = servers.map((_, index) => servers[(index + round) % servers.length]).filter((server) => server !== undefined);
+      for (const server of order) {
+        const sample = await measure(server, kind);
+        const key = `${kind} ${server.name}`;
+        samples.set(key, [...(samples.get(key) ?? []), sample]);
+        console.log(
+          `round ${round + 1} ${key.padEnd(13)} ${sample.mibPerSecond.toFixed(0).padStart(5)} MiB/s  server CPU ${sample.cpuMsPerGiB.toFixed(0).padStart(4)} ms/GiB (${(sample.cpuShare * 100).toFixed(0)}% of a core)  ${sample.requests} requests, p50 ${sample.p50Ms.toFixed(1)} ms`,
+        );
+      }
+    }
+  }
+  const median = (values: number[]): number => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+  };
+  console.log(`\nmedians over ${rounds} rounds of ${durationSeconds} s, ${CONNECTIONS} connections, ${mebibytes} MiB file:`);
+  for (const kind of kinds) {
+    const ngRate = median((samples.get(`${kind} nginx`) ?? []).map((s) => s.mibPerSecond));
+    for (const server of servers) {
+      const own = samples.get(`${kind} ${server.name}`) ?? [];
+      const rate = median(own.map((s) => s.mibPerSecond));
+      // Per-round ratio to the nginx run of the same round: steadier than a ratio of medians when load drifts.
+      const ratios = own.map((s, index) => s.mibPerSecond / ((samples.get(`${kind} nginx`) ?? [])[index]?.mibPerSecond ?? NaN));
+      console.log(
+        `${kind.padEnd(7)} ${server.name.padEnd(8)} ${rate.toFixed(0).padStart(5)} MiB/s  ${median(own.map((s) => s.cpuMsPerGiB))
+          .toFixed(0)
+          .padStart(4)} ms CPU/GiB  ${(rate / ngRate).toFixed(2)}× nginx (per-round median ${median(ratios).toFixed(2)}×)`,
+      );
+    }
+  }
+}
+
+try {
+  await main();
+} finally {
+  await cleanupAll();
+}
