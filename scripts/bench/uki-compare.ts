@@ -68,6 +68,15 @@ interface Sample {
   cpuShare: number;
   requests: number;
   p50Ms: number;
+  /** Our servers only: mean time from the handler's start to the response handed to Bun (the /metrics histogram). */
+  handlerUs?: number;
+}
+
+/** The /uki/* duration histogram's sum and count, from /metrics. */
+async function handlerTotals(url: string): Promise<{ seconds: number; count: number }> {
+  const text = await fetch(`${url}/metrics`).then((response) => response.text());
+  const value = (name: string): number => Number(new RegExp(`^${name}\\{route="/uki/\\*"\\} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
+  return { seconds: value("boot_operator_http_request_duration_seconds_sum"), count: value("boot_operator_http_request_duration_seconds_count") };
 }
 
 async function main(): Promise<void> {
@@ -89,7 +98,7 @@ async function main(): Promise<void> {
         const [name = "", dir = ""] = spec.split("=");
         return { name, command: [process.execPath, join(dir, "src", "main.ts")] };
       });
-  const servers = [{ name: "nginx", url: nginx.url, cpu: () => treeCpuMicros(nginxPid) }];
+  const servers = [{ name: "nginx", url: nginx.url, cpu: () => treeCpuMicros(nginxPid), ours: false }];
   for (const candidate of candidates) {
     const port = await freeLoopbackPort();
     const url = `http://127.0.0.1:${port}`;
@@ -99,7 +108,7 @@ async function main(): Promise<void> {
     );
     await waitFor200(`${url}/readyz`, child, 30_000);
     onCleanup(() => stopProcess(child));
-    servers.push({ name: candidate.name, url, cpu: () => cpuMicros(child.pid) });
+    servers.push({ name: candidate.name, url, cpu: () => cpuMicros(child.pid), ours: true });
   }
   // Page cache warm for all.
   for (const server of servers) await fetch(`${server.url}/uki/${UKI_FILE_NAME}`).then((response) => response.arrayBuffer());
@@ -108,6 +117,7 @@ async function main(): Promise<void> {
   await Bun.write(requestFile, `/uki/${UKI_FILE_NAME}\t\n`);
   const samples = new Map<string, Sample[]>();
   const measure = async (server: (typeof servers)[number], kind: "full" | "ranged"): Promise<Sample> => {
+    const handlerBefore = server.ours ? await handlerTotals(server.url) : undefined;
     const before = await server.cpu();
     const result: WrkResult = await runWrk({
       wrk: join(TOOLS_DIR, "wrk"),
@@ -120,6 +130,7 @@ async function main(): Promise<void> {
       timeoutSeconds: 60,
     });
     const cpu = (await server.cpu()) - before;
+    const handlerAfter = server.ours ? await handlerTotals(server.url) : undefined;
     if (result.failures > 0) throw new Error(`${server.name} ${kind}: ${result.failures} failures`);
     const seconds = result.durationUs / 1e6;
     return {
@@ -128,6 +139,9 @@ async function main(): Promise<void> {
       cpuShare: cpu / 1e6 / seconds,
       requests: result.requests,
       p50Ms: result.p50Us / 1000,
+      ...(handlerBefore && handlerAfter
+        ? { handlerUs: ((handlerAfter.seconds - handlerBefore.seconds) / (handlerAfter.count - handlerBefore.count)) * 1e6 }
+        : {}),
     };
   };
   for (let round = 0; round < rounds; round++) {
@@ -139,7 +153,7 @@ async function main(): Promise<void> {
         const key = `${kind} ${server.name}`;
         samples.set(key, [...(samples.get(key) ?? []), sample]);
         console.log(
-          `round ${round + 1} ${key.padEnd(13)} ${sample.mibPerSecond.toFixed(0).padStart(5)} MiB/s  server CPU ${sample.cpuMsPerGiB.toFixed(0).padStart(4)} ms/GiB (${(sample.cpuShare * 100).toFixed(0)}% of a core)  ${sample.requests} requests, p50 ${sample.p50Ms.toFixed(1)} ms`,
+          `round ${round + 1} ${key.padEnd(13)} ${sample.mibPerSecond.toFixed(0).padStart(5)} MiB/s  server CPU ${sample.cpuMsPerGiB.toFixed(0).padStart(4)} ms/GiB (${(sample.cpuShare * 100).toFixed(0)}% of a core)  ${sample.requests} requests, p50 ${sample.p50Ms.toFixed(1)} ms${sample.handlerUs === undefined ? "" : `, handler ${sample.handlerUs.toFixed(0)} µs`}`,
         );
       }
     }
@@ -155,11 +169,14 @@ async function main(): Promise<void> {
       const own = samples.get(`${kind} ${server.name}`) ?? [];
       const rate = median(own.map((s) => s.mibPerSecond));
       // Per-round ratio to the nginx run of the same round: steadier than a ratio of medians when load drifts.
+      const handler = own.flatMap((s) => (s.handlerUs === undefined ? [] : [s.handlerUs]));
       const ratios = own.map((s, index) => s.mibPerSecond / ((samples.get(`${kind} nginx`) ?? [])[index]?.mibPerSecond ?? NaN));
       console.log(
         `${kind.padEnd(7)} ${server.name.padEnd(8)} ${rate.toFixed(0).padStart(5)} MiB/s  ${median(own.map((s) => s.cpuMsPerGiB))
           .toFixed(0)
-          .padStart(4)} ms CPU/GiB  ${(rate / ngRate).toFixed(2)}× nginx (per-round median ${median(ratios).toFixed(2)}×)`,
+          .padStart(
+            4,
+          )} ms CPU/GiB  ${(rate / ngRate).toFixed(2)}× nginx (per-round median ${median(ratios).toFixed(2)}×)${handler.length > 0 ? `  handler ${median(handler).toFixed(0)} µs` : ""}`,
       );
     }
   }
