@@ -2,7 +2,8 @@
 // alternating rounds (so drift from other work on the machine hits both alike), with each server's CPU time.
 //   bun scripts/bench/uki-compare.ts [--rounds 3] [--duration 5] [--mib 200] [--only full|ranged]
 //     [--binary dist/boot-operator | --tree name=DIR ...]   (default: src/main.ts of this checkout; several --tree
-//     options compare source trees, e.g. a baseline from `git archive`, against each other and nginx)
+//     options compare source trees, e.g. a baseline from `git archive`, against each other and nginx;
+//     --tree bare=scripts/bench/bare-uki.ts adds the Bun.serve + Bun.file floor)
 import { chmod, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -74,7 +75,7 @@ interface Sample {
 
 /** The /uki/* duration histogram's sum and count, from /metrics. */
 async function handlerTotals(url: string): Promise<{ seconds: number; count: number }> {
-  const text = await fetch(`${url}/metrics`).then((response) => response.text());
+  const text = await fetch(`${url}/metrics`).then((response) => (response.ok ? response.text() : ""));
   const value = (name: string): number => Number(new RegExp(`^${name}\\{route="/uki/\\*"\\} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
   return { seconds: value("boot_operator_http_request_duration_seconds_sum"), count: value("boot_operator_http_request_duration_seconds_count") };
 }
@@ -96,7 +97,8 @@ async function main(): Promise<void> {
     ? [{ name: "ours", command: [flags.binary] }]
     : (flags.tree ?? [`ours=${REPO_ROOT}`]).map((spec) => {
         const [name = "", dir = ""] = spec.split("=");
-        return { name, command: [process.execPath, join(dir, "src", "main.ts")] };
+        // A .ts file instead of a tree: a stand-in server (bare-uki.ts, the Bun.serve floor).
+        return { name, command: [process.execPath, dir.endsWith(".ts") ? dir : join(dir, "src", "main.ts")] };
       });
   const servers = [{ name: "nginx", url: nginx.url, cpu: () => treeCpuMicros(nginxPid), ours: false }];
   for (const candidate of candidates) {

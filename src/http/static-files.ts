@@ -218,8 +218,16 @@ export async function serveFile(request: Request, root: string, absolute: string
     if (!linuxProc) return answerFor(request, Bun.file(absolute), file);
     handedToBody = true;
     if (keep) {
-      keep.cache.keep(root, keep.segments, { ...file, fd, dev: info.dev, ino: info.ino, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs, lastUsedMs: Date.now() });
-      return answerFor(request, blobOfFd(fd), file);
+      const kept = keep.cache.keep(root, keep.segments, {
+        ...file,
+        fd,
+        dev: info.dev,
+        ino: info.ino,
+        mtimeMs: info.mtimeMs,
+        ctimeMs: info.ctimeMs,
+        lastUsedMs: Date.now(),
+      });
+      return answerFor(request, blobOfFd(kept), file);
     }
     const opened = blobOfOpenFile(fd);
     opened.release();
@@ -280,9 +288,19 @@ export class OpenFileCache {
     return answerFor(request, blobOfFd(file.fd), file);
   }
 
-  keep(root: string, segments: readonly string[], file: KeptFile): void {
+  /**
+   * Keeps `file`'s descriptor for `segments`, and returns the descriptor to answer from: the one already kept when it
+   * is the same unchanged file (a cold boot storm opens it many times at once; the extra descriptors are closed
+   * at once, no response refers to them), else `file`'s.
+   */
+  keep(root: string, segments: readonly string[], file: KeptFile): number {
     const key = keyOf(root, segments);
     const previous = this.#files.get(key);
+    if (previous && sameVersion(previous, file)) {
+      closeQuietly(file.fd);
+      previous.lastUsedMs = file.lastUsedMs;
+      return previous.fd;
+    }
     if (previous) this.#drop(key, previous);
     this.#files.set(key, file);
     while (this.#files.size > this.#maxFiles) {
@@ -295,6 +313,7 @@ export class OpenFileCache {
       this.#sweeper = setInterval(() => this.#sweep(), Math.max(1_000, this.#idleMs / 2));
       this.#sweeper.unref?.();
     }
+    return file.fd;
   }
 
   #sweep(): void {
@@ -315,11 +334,15 @@ export class OpenFileCache {
 
 const keyOf = (root: string, segments: readonly string[]): string => `${root}\0${segments.join("/")}`;
 
+type FileVersion = Pick<KeptFile, "dev" | "ino" | "size" | "mtimeMs" | "ctimeMs">;
+
+const sameVersion = (a: FileVersion, b: FileVersion): boolean =>
+  a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
+
 function stillTheCheckedFile(file: KeptFile, root: string, path: string): boolean {
   try {
     const now = statSync(path, { throwIfNoEntry: false });
-    if (now === undefined) return false;
-    if (now.ino !== file.ino || now.dev !== file.dev || now.size !== file.size || now.mtimeMs !== file.mtimeMs || now.ctimeMs !== file.ctimeMs) return false;
+    if (now === undefined || !sameVersion(now, file)) return false;
     return readlinkSync(`/proc/self/fd/${file.fd}`).startsWith(realpathSync(root) + sep);
   } catch {
     return false;

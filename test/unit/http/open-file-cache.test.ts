@@ -2,7 +2,7 @@
 // make serveFile answer differently (file replaced, changed, deleted, a link or a parent directory pointed outside)
 // sends the request back to serveFile instead.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { appendFile, link, mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile } from "node:fs/promises";
+import { appendFile, link, mkdir, mkdtemp, readdir, readlink, rename, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OpenFileCache, serveFile } from "../../../src/http/static-files.ts";
@@ -30,6 +30,13 @@ async function prime(...segments: string[]): Promise<Response> {
   return serveFile(get(), root, join(root, ...segments), { cache, segments });
 }
 
+/** How many of this process's descriptors are open on `path`. */
+async function descriptorsOf(path: string): Promise<number> {
+  const fds = await readdir("/proc/self/fd");
+  const targets = await Promise.all(fds.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => "")));
+  return targets.filter((target) => target === path).length;
+}
+
 describe("OpenFileCache", () => {
   test("a repeat request is answered from the kept descriptor, with the same headers, ranges and 304", async () => {
     const first = await prime("boot.efi");
@@ -47,6 +54,14 @@ describe("OpenFileCache", () => {
     expect(await ranged?.text()).toBe("irs");
     expect(cache.answer(get({ "If-None-Match": first.headers.get("etag") ?? "" }), root, ["boot.efi"])?.status).toBe(304);
     expect(cache.answer(get({ Range: "bytes=9-" }), root, ["boot.efi"])?.status).toBe(416);
+  });
+
+  test("opened again while kept and unchanged (a cold storm): one descriptor stays, the extra ones are closed", async () => {
+    const answers = await Promise.all(Array.from({ length: 5 }, () => prime("boot.efi")));
+    expect(await Promise.all(answers.map((answer) => answer.text()))).toEqual(Array(5).fill("first"));
+    expect(cache.size).toBe(1);
+    await Bun.sleep(50); // closes are asynchronous
+    expect(await descriptorsOf(join(root, "boot.efi"))).toBe(1);
   });
 
   test("nothing kept for a name: null", async () => {
