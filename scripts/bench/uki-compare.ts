@@ -1,6 +1,7 @@
 // UKI downloads, ours against nginx, without the rest of the benchmark: the same file, full and ranged, in
 // alternating rounds (so drift from other work on the machine hits both alike), with each server's CPU time.
-//   bun scripts/bench/uki-compare.ts [--rounds 3] [--duration 5] [--mib 200] [--only full|ranged]
+//   bun scripts/bench/uki-compare.ts [--rounds 3] [--duration 5] [--mib 200] [--only full|ranged] [--connections 8]
+//     [--source embedded:samples | dir:/path/to/fleet]
 //     [--binary dist/boot-operator | --tree name=DIR ...]   (default: src/main.ts of this checkout; several --tree
 //     options compare source trees, e.g. a baseline from `git archive`, against each other and nginx;
 //     --tree bare=scripts/bench/bare-uki.ts adds the Bun.serve + Bun.file floor)
@@ -27,6 +28,8 @@ const { values: flags } = parseArgs({
     only: { type: "string" },
     threads: { type: "string", default: "2" },
     connections: { type: "string", default: "8" },
+    // The lead's bench serves /uki from the 10 000-machine directory appliance: a big heap, so GC shows.
+    source: { type: "string", default: "embedded:samples" },
   },
 });
 const rounds = Number(flags.rounds);
@@ -63,10 +66,19 @@ async function treeCpuMicros(pid: number): Promise<number> {
   return all.reduce((sum, value) => sum + value, 0);
 }
 
+/** CPU of this process's waited-for children (cutime + cstime): wrk's, once runWrk has reaped it. */
+async function reapedChildrenCpuMicros(): Promise<number> {
+  const stat = await Bun.file("/proc/self/stat").text();
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[13]) + Number(fields[14])) * 1e6) / 100;
+}
+
 interface Sample {
   mibPerSecond: number;
   cpuMsPerGiB: number;
   cpuShare: number;
+  /** wrk's CPU per GiB: the client's share of the work on the same cores. */
+  clientMsPerGiB: number;
   requests: number;
   p50Ms: number;
   /** Our servers only: mean time from the handler's start to the response handed to Bun (the /metrics histogram). */
@@ -105,10 +117,10 @@ async function main(): Promise<void> {
     const port = await freeLoopbackPort();
     const url = `http://127.0.0.1:${port}`;
     const child = spawnTracked(
-      [...candidate.command, "serve", "--source", "embedded:samples", "--uki-dir", ukiDirectory, "--listen", `127.0.0.1:${port}`, "--log-level", "warn"],
+      [...candidate.command, "serve", "--source", String(flags.source), "--uki-dir", ukiDirectory, "--listen", `127.0.0.1:${port}`, "--log-level", "warn"],
       { logFile: join(work, `${candidate.name}.log`) },
     );
-    await waitFor200(`${url}/readyz`, child, 30_000);
+    await waitFor200(`${url}/readyz`, child, 120_000);
     onCleanup(() => stopProcess(child));
     servers.push({ name: candidate.name, url, cpu: () => cpuMicros(child.pid), ours: true });
   }
@@ -121,6 +133,7 @@ async function main(): Promise<void> {
   const measure = async (server: (typeof servers)[number], kind: "full" | "ranged"): Promise<Sample> => {
     const handlerBefore = server.ours ? await handlerTotals(server.url) : undefined;
     const before = await server.cpu();
+    const clientBefore = await reapedChildrenCpuMicros();
     const result: WrkResult = await runWrk({
       wrk: join(TOOLS_DIR, "wrk"),
       url: server.url,
@@ -132,6 +145,7 @@ async function main(): Promise<void> {
       timeoutSeconds: 60,
     });
     const cpu = (await server.cpu()) - before;
+    const clientCpu = (await reapedChildrenCpuMicros()) - clientBefore;
     const handlerAfter = server.ours ? await handlerTotals(server.url) : undefined;
     if (result.failures > 0) throw new Error(`${server.name} ${kind}: ${result.failures} failures`);
     const seconds = result.durationUs / 1e6;
@@ -139,6 +153,7 @@ async function main(): Promise<void> {
       mibPerSecond: result.bytesPerSecond / 1024 / 1024,
       cpuMsPerGiB: cpu / 1000 / (result.bytes / 1024 ** 3),
       cpuShare: cpu / 1e6 / seconds,
+      clientMsPerGiB: clientCpu / 1000 / (result.bytes / 1024 ** 3),
       requests: result.requests,
       p50Ms: result.p50Us / 1000,
       ...(handlerBefore && handlerAfter
@@ -155,7 +170,7 @@ async function main(): Promise<void> {
         const key = `${kind} ${server.name}`;
         samples.set(key, [...(samples.get(key) ?? []), sample]);
         console.log(
-          `round ${round + 1} ${key.padEnd(13)} ${sample.mibPerSecond.toFixed(0).padStart(5)} MiB/s  server CPU ${sample.cpuMsPerGiB.toFixed(0).padStart(4)} ms/GiB (${(sample.cpuShare * 100).toFixed(0)}% of a core)  ${sample.requests} requests, p50 ${sample.p50Ms.toFixed(1)} ms${sample.handlerUs === undefined ? "" : `, handler ${sample.handlerUs.toFixed(0)} µs`}`,
+          `round ${round + 1} ${key.padEnd(13)} ${sample.mibPerSecond.toFixed(0).padStart(5)} MiB/s  server CPU ${sample.cpuMsPerGiB.toFixed(0).padStart(4)} ms/GiB (${(sample.cpuShare * 100).toFixed(0)}% of a core), wrk ${sample.clientMsPerGiB.toFixed(0)} ms/GiB  ${sample.requests} requests, p50 ${sample.p50Ms.toFixed(1)} ms${sample.handlerUs === undefined ? "" : `, handler ${sample.handlerUs.toFixed(0)} µs`}`,
         );
       }
     }
@@ -170,15 +185,15 @@ async function main(): Promise<void> {
     for (const server of servers) {
       const own = samples.get(`${kind} ${server.name}`) ?? [];
       const rate = median(own.map((s) => s.mibPerSecond));
+      const serverCpu = median(own.map((s) => s.cpuMsPerGiB)).toFixed(0);
+      const clientCpu = median(own.map((s) => s.clientMsPerGiB)).toFixed(0);
       // Per-round ratio to the nginx run of the same round: steadier than a ratio of medians when load drifts.
-      const handler = own.flatMap((s) => (s.handlerUs === undefined ? [] : [s.handlerUs]));
       const ratios = own.map((s, index) => s.mibPerSecond / ((samples.get(`${kind} nginx`) ?? [])[index]?.mibPerSecond ?? NaN));
+      const handler = own.flatMap((s) => (s.handlerUs === undefined || Number.isNaN(s.handlerUs) ? [] : [s.handlerUs]));
+      const handlerText = handler.length > 0 ? `  handler ${median(handler).toFixed(0)} µs` : "";
       console.log(
-        `${kind.padEnd(7)} ${server.name.padEnd(8)} ${rate.toFixed(0).padStart(5)} MiB/s  ${median(own.map((s) => s.cpuMsPerGiB))
-          .toFixed(0)
-          .padStart(
-            4,
-          )} ms CPU/GiB  ${(rate / ngRate).toFixed(2)}× nginx (per-round median ${median(ratios).toFixed(2)}×)${handler.length > 0 ? `  handler ${median(handler).toFixed(0)} µs` : ""}`,
+        `${kind.padEnd(7)} ${server.name.padEnd(8)} ${rate.toFixed(0).padStart(5)} MiB/s  server ${serverCpu} + wrk ${clientCpu} ms CPU/GiB  ` +
+          `${(rate / ngRate).toFixed(2)}× nginx (per-round median ${median(ratios).toFixed(2)}×)${handlerText}`,
       );
     }
   }
