@@ -2,20 +2,20 @@
 // ranges and HEAD done by hand because Bun only does ranges. The file is opened once and everything (checks,
 // validators, body) comes from that descriptor: checking a path and then opening it again let a symlink swapped in
 // between serve a file from outside the directory.
-import { close, constants, fstat, open, type Stats } from "node:fs";
+import { close, constants, fstat, open, readlinkSync, realpathSync, type Stats, statSync } from "node:fs";
 import { readlink, realpath, stat } from "node:fs/promises";
 import { extname, join, sep } from "node:path";
 import { promisify } from "node:util";
 import { rangedResponse } from "./ranges.ts";
 
 type ResolvedPath = { ok: true; absolute: string } | { ok: false; status: 400 | 404; reason: string };
+type ParsedSubPath = { ok: true; segments: string[] } | { ok: false; status: 400 | 404; reason: string };
 
 /**
- * Maps the URL path below the mount point to a file inside `root`. Decodes each segment once; rejects NUL bytes
- * and encoded separators (400), dot segments, dot-files and anything whose real path (after symlinks) leaves the
- * root (404). Only a first check with a clear reason: serveFile checks again on the opened file, which is what counts.
+ * The URL path below the mount point as path segments, each decoded once. Rejects NUL bytes and encoded separators
+ * (400), dot segments and dot-files (404). Pure: where the segments lead is resolveInside's (and serveFile's) part.
  */
-export async function resolveInside(root: string, rawSubPath: string): Promise<ResolvedPath> {
+export function parseSubPath(rawSubPath: string): ParsedSubPath {
   const segments: string[] = [];
   for (const raw of rawSubPath.split("/")) {
     if (raw === "") continue;
@@ -32,6 +32,20 @@ export async function resolveInside(root: string, rawSubPath: string): Promise<R
     segments.push(segment);
   }
   if (segments.length === 0) return { ok: false, status: 404, reason: "no file named" };
+  return { ok: true, segments };
+}
+
+/**
+ * Maps the URL path below the mount point to a file inside `root`: parseSubPath, then 404 for anything whose real
+ * path (after symlinks) leaves the root. Only a first check with a clear reason: serveFile checks again on the
+ * opened file, which is what counts.
+ */
+export async function resolveInside(root: string, rawSubPath: string): Promise<ResolvedPath> {
+  const parsed = parseSubPath(rawSubPath);
+  return parsed.ok ? realPathInside(root, parsed.segments) : parsed;
+}
+
+export async function realPathInside(root: string, segments: readonly string[]): Promise<ResolvedPath> {
   let realRoot: string;
   let realFile: string;
   try {
@@ -159,8 +173,37 @@ function blobOfOpenFile(fd: number): { blob: Blob; release: () => void } {
   return { blob: Bun.file(`/proc/self/fd/${fd}`), release: () => holdThenClose(fd) };
 }
 
-/** Serves `absolute` (from resolveInside) only if the file actually opened is a regular file inside `root`. */
-export async function serveFile(request: Request, root: string, absolute: string): Promise<Response> {
+/** What an answer needs of a checked file: its size, validators and type. */
+interface FileFacts {
+  size: number;
+  validators: FileValidators;
+  contentType: string;
+}
+
+/** 304, or the whole file / one range / 416 (rangedResponse), with the file's validators. */
+function answerFor(request: Request, body: Blob, file: FileFacts): Response {
+  const headers = new Headers({
+    "Content-Type": file.contentType,
+    "Accept-Ranges": "bytes",
+    ETag: file.validators.etag,
+    "Last-Modified": file.validators.lastModified,
+    "Cache-Control": "no-cache",
+  });
+  if (notModified(request.headers, file.validators)) return new Response(null, { status: 304, headers });
+  return rangedResponse(request, { blob: body, size: file.size, validators: file.validators, noun: "file" }, headers);
+}
+
+/** Where serveFile may keep the descriptor it opened and checked, for OpenFileCache.answer to reuse. */
+interface KeepOpened {
+  cache: OpenFileCache;
+  segments: readonly string[];
+}
+
+/**
+ * Serves `absolute` (from resolveInside) only if the file actually opened is a regular file inside `root`. With
+ * `keep`, the checked descriptor goes to the cache instead of being closed (Linux only: it needs /proc/self/fd).
+ */
+export async function serveFile(request: Request, root: string, absolute: string, keep?: KeepOpened): Promise<Response> {
   // O_NONBLOCK: a FIFO planted in the directory must not hang the request in open(); it is then refused as not a file.
   const fd = await openFile(absolute, constants.O_RDONLY | constants.O_NOCTTY | constants.O_NONBLOCK).catch(() => null);
   if (fd === null) return NOT_SERVED("no such file");
@@ -170,22 +213,138 @@ export async function serveFile(request: Request, root: string, absolute: string
     const info = await statOpen(fd);
     if (!info.isFile()) return NOT_SERVED("not a regular file");
     if (!(await openedInside(fd, info, root, absolute).catch(() => false))) return NOT_SERVED("no such file");
-    const validators = validatorsFor(info);
-    const headers = new Headers({
-      "Content-Type": contentTypeFor(absolute),
-      "Accept-Ranges": "bytes",
-      ETag: validators.etag,
-      "Last-Modified": validators.lastModified,
-      "Cache-Control": "no-cache",
-    });
-    if (notModified(request.headers, validators)) return new Response(null, { status: 304, headers });
+    const file: FileFacts = { size: info.size, validators: validatorsFor(info), contentType: contentTypeFor(absolute) };
     // Off Linux (no /proc) the name is opened again: checked above, but not free of the race. The appliance is Linux.
-    if (!linuxProc) return rangedResponse(request, { blob: Bun.file(absolute), size: info.size, validators, noun: "file" }, headers);
-    const opened = blobOfOpenFile(fd);
+    if (!linuxProc) return answerFor(request, Bun.file(absolute), file);
     handedToBody = true;
+    if (keep) {
+      const kept = keep.cache.keep(root, keep.segments, {
+        ...file,
+        fd,
+        dev: info.dev,
+        ino: info.ino,
+        mtimeMs: info.mtimeMs,
+        ctimeMs: info.ctimeMs,
+        lastUsedMs: Date.now(),
+      });
+      return answerFor(request, blobOfFd(kept), file);
+    }
+    const opened = blobOfOpenFile(fd);
     opened.release();
-    return rangedResponse(request, { blob: opened.blob, size: info.size, validators, noun: "file" }, headers);
+    return answerFor(request, opened.blob, file);
   } finally {
     if (!handedToBody) closeQuietly(fd);
+  }
+}
+
+/** A checked file whose descriptor stays open, with what identified it when it was checked. */
+interface KeptFile extends FileFacts {
+  fd: number;
+  dev: number;
+  ino: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  lastUsedMs: number;
+}
+
+const blobOfFd = (fd: number): Blob => Bun.file(`/proc/self/fd/${fd}`);
+
+/**
+ * Descriptors of files serveFile opened and checked, kept so that a repeat request (a boot storm asks for the same
+ * few UKIs, a ranged client asks hundreds of times per file) is answered without opening, realpath-ing and checking
+ * again on the thread pool — each of those a round trip that delayed every 4 MiB range. Before reuse, a few
+ * synchronous syscalls (no thread pool; Bun opens the body synchronously anyway) re-establish what serveFile
+ * established: the name still leads to the very inode kept open (stat: device and inode), that inode is unchanged
+ * (size, mtime, and ctime, which link, unlink and rename move), and the kernel's path for the descriptor is still
+ * inside the root as it resolves now (a renamed parent directory shows there). Anything else drops the entry and
+ * the caller takes serveFile's full path, whose answer (404 or the new file) is then what counts.
+ */
+export class OpenFileCache {
+  readonly #files = new Map<string, KeptFile>();
+  readonly #maxFiles: number;
+  readonly #idleMs: number;
+  #sweeper: ReturnType<typeof setInterval> | undefined;
+
+  constructor(limits: { maxFiles?: number; idleMs?: number } = {}) {
+    this.#maxFiles = limits.maxFiles ?? 64;
+    this.#idleMs = limits.idleMs ?? 60_000;
+  }
+
+  /** How many descriptors are kept (for tests). */
+  get size(): number {
+    return this.#files.size;
+  }
+
+  /** The answer from a kept descriptor while `segments` below `root` still name that file unchanged; else null. */
+  answer(request: Request, root: string, segments: readonly string[]): Response | null {
+    const key = keyOf(root, segments);
+    const file = this.#files.get(key);
+    if (file === undefined) return null;
+    if (!stillTheCheckedFile(file, root, join(root, ...segments))) {
+      this.#drop(key, file);
+      return null;
+    }
+    file.lastUsedMs = Date.now();
+    return answerFor(request, blobOfFd(file.fd), file);
+  }
+
+  /**
+   * Keeps `file`'s descriptor for `segments`, and returns the descriptor to answer from: the one already kept when it
+   * is the same unchanged file (a cold boot storm opens it many times at once; the extra descriptors are closed
+   * at once, no response refers to them), else `file`'s.
+   */
+  keep(root: string, segments: readonly string[], file: KeptFile): number {
+    const key = keyOf(root, segments);
+    const previous = this.#files.get(key);
+    if (previous && sameVersion(previous, file)) {
+      closeQuietly(file.fd);
+      previous.lastUsedMs = file.lastUsedMs;
+      return previous.fd;
+    }
+    if (previous) this.#drop(key, previous);
+    this.#files.set(key, file);
+    while (this.#files.size > this.#maxFiles) {
+      const [oldestKey, oldest] = this.#files.entries().next().value ?? [];
+      if (oldestKey === undefined || oldest === undefined) break;
+      this.#drop(oldestKey, oldest);
+    }
+    if (this.#sweeper === undefined) {
+      // Closes descriptors nobody asked for in a while: a deleted UKI's blocks are freed, a quiet appliance holds none.
+      this.#sweeper = setInterval(() => this.#sweep(), Math.max(1_000, this.#idleMs / 2));
+      this.#sweeper.unref?.();
+    }
+    return file.fd;
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const [key, file] of this.#files) if (now - file.lastUsedMs >= this.#idleMs) this.#drop(key, file);
+    if (this.#files.size === 0 && this.#sweeper !== undefined) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+    }
+  }
+
+  #drop(key: string, file: KeptFile): void {
+    if (this.#files.get(key) === file) this.#files.delete(key);
+    // Responses already handed over may not have opened /proc/self/fd/N yet.
+    holdThenClose(file.fd);
+  }
+}
+
+const keyOf = (root: string, segments: readonly string[]): string => `${root}\0${segments.join("/")}`;
+
+type FileVersion = Pick<KeptFile, "dev" | "ino" | "size" | "mtimeMs" | "ctimeMs">;
+
+const sameVersion = (a: FileVersion, b: FileVersion): boolean =>
+  a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
+
+function stillTheCheckedFile(file: KeptFile, root: string, path: string): boolean {
+  try {
+    const now = statSync(path, { throwIfNoEntry: false });
+    if (now === undefined || !sameVersion(now, file)) return false;
+    return readlinkSync(`/proc/self/fd/${file.fd}`).startsWith(realpathSync(root) + sep);
+  } catch {
+    return false;
   }
 }
