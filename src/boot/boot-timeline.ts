@@ -14,6 +14,8 @@
 // under names the config does not know. A chainload (/ipxe) names no config either: it is held per requester and
 // opens the boot that requester's next script starts.
 import { canonicalIp } from "../api/canonical.ts";
+import type { HTTPBootConfig } from "../api/httpbootconfig.ts";
+import type { IPXEBootConfig } from "../api/ipxebootconfig.ts";
 import { type BOOT_MILESTONES, MAX_BOOT_MILESTONES, objectKey } from "../api/meta.ts";
 import type { BootIndex } from "../index/boot-index.ts";
 import type { ServedEvent } from "./served.ts";
@@ -94,7 +96,50 @@ export function bootUrlKey(url: string): string | null {
   return `/image?imageName=${query.get("imageName") ?? ""}&version=${query.get("version") ?? ""}&layerDigest=${query.get("layerDigest") ?? ""}`;
 }
 
-export function bootUrlIndex(index: Pick<BootIndex, "ipxeBootConfigs" | "httpBootConfigs">): BootUrlIndex {
+/** An index's configs; with the by-key maps a later build can patch this one's URLs (see bootUrlIndex). */
+type UrlConfigs = Pick<BootIndex, "ipxeBootConfigs" | "httpBootConfigs"> & Partial<Pick<BootIndex, "ipxeByKey" | "httpByKey">>;
+type KeyedConfigs = Pick<BootIndex, "ipxeByKey" | "httpByKey">;
+
+/** The boot-file URLs one config names, in the order a full build visits them (the first name of a URL wins). */
+function namedUrls(kind: ConfigKind, config: IPXEBootConfig | HTTPBootConfig): [MilestoneName, string | undefined][] {
+  if (kind === "HTTPBootConfig") return [["uki", (config as HTTPBootConfig).spec.ukiURL]];
+  const spec = (config as IPXEBootConfig).spec;
+  return [
+    ["kernel", spec.kernelURL],
+    ["initrd", spec.initrdURL],
+    ["squashfs", spec.squashfsURL],
+  ];
+}
+
+/** Keys whose config is not the same object in `next` as in `previous` (changed, added or removed). */
+function changedConfigKeys<T>(previous: ReadonlyMap<string, T>, next: ReadonlyMap<string, T>, limit: number): string[] | undefined {
+  const changed: string[] = [];
+  for (const [key, config] of next) {
+    if (previous.get(key) === config) continue;
+    changed.push(key);
+    if (changed.length > limit) return undefined;
+  }
+  if (previous.size > next.size - changed.length) for (const key of previous.keys()) if (!next.has(key)) changed.push(key);
+  return changed.length > limit ? undefined : changed;
+}
+
+/**
+ * Which config names which boot-file URL. With `previous` (the URLs of an earlier index), only the configs that
+ * are not the same objects as there are looked at, and only the URL maps they touch are copied: at 10 000 machines a
+ * full build took tens of milliseconds on the serving thread after every change, in the middle of the next
+ * change's window. Many changed configs (a first load, a resync) build from scratch.
+ */
+export function bootUrlIndex(index: UrlConfigs, previous?: { index: UrlConfigs; urls: BootUrlIndex }): BootUrlIndex {
+  const before = previous?.index;
+  if (previous && before?.ipxeByKey && before.httpByKey && index.ipxeByKey && index.httpByKey) {
+    const keyed = { ipxeByKey: index.ipxeByKey, httpByKey: index.httpByKey };
+    const limit = Math.max(64, (keyed.ipxeByKey.size + keyed.httpByKey.size) >> 3);
+    const changedIpxe = changedConfigKeys(before.ipxeByKey, keyed.ipxeByKey, limit);
+    const changedHttp = changedIpxe ? changedConfigKeys(before.httpByKey, keyed.httpByKey, limit) : undefined;
+    if (changedIpxe && changedHttp) {
+      return patchedUrlIndex(keyed, { index: { ipxeByKey: before.ipxeByKey, httpByKey: before.httpByKey }, urls: previous.urls }, changedIpxe, changedHttp);
+    }
+  }
   const byUrl = new Map<string, Map<string, NamedUrl>>();
   const namingConfigs = new Set<string>();
   // Rebuilt on every index change: a fleet shares a few URLs, so each is parsed once per build, and a config is
@@ -120,12 +165,63 @@ export function bootUrlIndex(index: Pick<BootIndex, "ipxeBootConfigs" | "httpBoo
   };
   for (const config of index.ipxeBootConfigs) {
     const key = objectKey(config.metadata);
-    add("IPXEBootConfig", key, "kernel", config.spec.kernelURL);
-    add("IPXEBootConfig", key, "initrd", config.spec.initrdURL);
-    add("IPXEBootConfig", key, "squashfs", config.spec.squashfsURL);
+    for (const [name, url] of namedUrls("IPXEBootConfig", config)) add("IPXEBootConfig", key, name, url);
   }
   for (const config of index.httpBootConfigs) add("HTTPBootConfig", objectKey(config.metadata), "uki", config.spec.ukiURL);
   return { byUrl, namingConfigs };
+}
+
+/** `previous.urls` with the changed configs' entries replaced; maps and the set are copied only where they change. */
+function patchedUrlIndex(
+  index: KeyedConfigs,
+  previous: { index: KeyedConfigs; urls: BootUrlIndex },
+  changedIpxe: readonly string[],
+  changedHttp: readonly string[],
+): BootUrlIndex {
+  const byUrl = new Map(previous.urls.byUrl);
+  const copied = new Set<string>();
+  const writable = (urlKey: string): Map<string, NamedUrl> => {
+    const current = byUrl.get(urlKey);
+    if (current && copied.has(urlKey)) return current as Map<string, NamedUrl>;
+    const copy = new Map(current ?? []);
+    byUrl.set(urlKey, copy);
+    copied.add(urlKey);
+    return copy;
+  };
+  let namingConfigs: Set<string> | undefined;
+  const naming = (): Set<string> => {
+    namingConfigs ??= new Set(previous.urls.namingConfigs);
+    return namingConfigs;
+  };
+  const replace = (
+    kind: ConfigKind,
+    key: string,
+    before: IPXEBootConfig | HTTPBootConfig | undefined,
+    after: IPXEBootConfig | HTTPBootConfig | undefined,
+  ): void => {
+    const id = timelineId(kind, key);
+    for (const [, url] of before ? namedUrls(kind, before) : []) {
+      const urlKey = url ? bootUrlKey(url) : null;
+      if (!urlKey || !byUrl.get(urlKey)?.has(id)) continue;
+      const named = writable(urlKey);
+      named.delete(id);
+      if (named.size === 0) byUrl.delete(urlKey);
+    }
+    let names = false;
+    for (const [name, url] of after ? namedUrls(kind, after) : []) {
+      const urlKey = url ? bootUrlKey(url) : null;
+      if (!urlKey) continue;
+      names = true;
+      if (!byUrl.get(urlKey)?.has(id)) writable(urlKey).set(id, { kind, key, name });
+    }
+    if (names !== (namingConfigs ?? previous.urls.namingConfigs).has(id)) {
+      if (names) naming().add(id);
+      else naming().delete(id);
+    }
+  };
+  for (const key of changedIpxe) replace("IPXEBootConfig", key, previous.index.ipxeByKey.get(key), index.ipxeByKey.get(key));
+  for (const key of changedHttp) replace("HTTPBootConfig", key, previous.index.httpByKey.get(key), index.httpByKey.get(key));
+  return { byUrl, namingConfigs: namingConfigs ?? previous.urls.namingConfigs };
 }
 
 /** A file no config names, by its name: what a custom script's fetch most likely is. */

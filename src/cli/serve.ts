@@ -272,11 +272,17 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
   const source = hooks.source ?? createFileSource(options, log);
   reportUpdates(store, log, metrics);
   const timelines = hooks.timelines ?? new BootTimelines();
+  // The URLs last built and the index they were built from: the next build patches them for what changed.
+  let builtUrls: Parameters<typeof bootUrlIndex>[1];
   store.onChange(() => {
     // Built lazily and warmed a little later, like the diagnoses: the changed config's first answer must not
-    // wait for a pass over every config.
+    // wait for it.
     const index = store.index;
-    timelines.useUrls(() => bootUrlIndex(index));
+    timelines.useUrls(() => {
+      const urls = bootUrlIndex(index, builtUrls);
+      builtUrls = { index, urls };
+      return urls;
+    });
     setTimeout(() => timelines.urlIndex(), DIAGNOSE_DELAY_MS);
   });
   const oci = await createOciRuntime(options, log, metrics, { generation: () => store.generation, urls: () => bootConfigUrls(store.index) });

@@ -304,3 +304,49 @@ describe("where the timeline shows", () => {
     });
   });
 });
+
+describe("boot URL index patched for a change", () => {
+  type Configs = { ipxe: ReturnType<typeof ipxeConfig>[]; http: ReturnType<typeof httpConfig>[] };
+  const keyed = ({ ipxe, http }: Configs) => ({
+    ipxeBootConfigs: ipxe,
+    httpBootConfigs: http,
+    ipxeByKey: new Map(ipxe.map((config) => [`default/${config.metadata.name}`, config])),
+    httpByKey: new Map(http.map((config) => [`default/${config.metadata.name}`, config])),
+  });
+  const flat = (urls: ReturnType<typeof bootUrlIndex>) => ({
+    byUrl: [...urls.byUrl].map(([url, named]) => [url, [...named].sort(([a], [b]) => (a < b ? -1 : 1))] as const).sort(([a], [b]) => (a < b ? -1 : 1)),
+    naming: [...urls.namingConfigs].sort(),
+  });
+  // Many configs, so a handful of changes stays under the patch limit (more builds from scratch).
+  const fleetOf = (count: number): Configs => ({
+    ipxe: Array.from({ length: count }, (_, i) => ipxeConfig(`m${i}`, { kernelURL: "/uki/vmlinuz", initrdURL: `/uki/initrd-${i % 3}` })),
+    http: Array.from({ length: count }, (_, i) => httpConfig(`m${i}`, { ukiURL: "/uki/fleet.efi" })),
+  });
+
+  test("kernel URL moved, initrd dropped, configs added and removed: the same as a full build, the previous one untouched", () => {
+    const before = keyed(fleetOf(200));
+    const beforeUrls = bootUrlIndex(before);
+    const snapshotBefore = flat(beforeUrls);
+    const next = fleetOf(200);
+    next.ipxe[5] = ipxeConfig("m5", { kernelURL: "/uki/vmlinuz-rev-2", initrdURL: "/uki/initrd-2" });
+    next.ipxe[6] = ipxeConfig("m6", { kernelURL: "/uki/initrd-0", initrdURL: "/uki/vmlinuz" }); // names swapped
+    next.ipxe[7] = ipxeConfig("m7", { kernelURL: "", initrdURL: "" }); // names no URL any more
+    next.ipxe.splice(8, 1); // m8 deleted
+    next.ipxe.push(ipxeConfig("new", { kernelURL: "/uki/vmlinuz-new" }));
+    next.http[3] = httpConfig("m3", { ukiURL: "/uki/other.efi" });
+    // Unchanged configs stay the same objects, as the index hands them over.
+    for (const list of [next.ipxe, next.http] as const) {
+      for (const [i, config] of list.entries()) {
+        const same = (list === next.ipxe ? before.ipxeByKey : before.httpByKey).get(`default/${config.metadata.name}`);
+        if (same && JSON.stringify(same) === JSON.stringify(config)) list[i] = same as never;
+      }
+    }
+    const after = keyed(next);
+    const patched = bootUrlIndex(after, { index: before, urls: beforeUrls });
+    expect(flat(patched)).toEqual(flat(bootUrlIndex(after)));
+    expect(patched.namingConfigs.has("IPXEBootConfig|default/m7")).toBe(false);
+    expect(patched.byUrl.get("/uki/vmlinuz")?.has("IPXEBootConfig|default/m8")).toBe(false);
+    expect(patched.byUrl.get("/uki/initrd-0")?.get("IPXEBootConfig|default/m6")?.name).toBe("kernel");
+    expect(flat(beforeUrls)).toEqual(snapshotBefore);
+  });
+});
