@@ -243,7 +243,8 @@ export class StatusReconciler {
     if (transition && !contested) {
       const { from, to, reason, message } = transition;
       log.info("config status changed", { config: describeConfig(ref), from, to, reason, message });
-      await events.record(ref, raw.metadata?.uid, transition.eventType, transition.eventReason, message);
+      // Not awaited: the recorder writes a few at a time, and this config's status must not wait for its Event.
+      void events.record(ref, raw.metadata?.uid, transition.eventType, transition.eventReason, message);
     }
     // Contested: look again after the key's backoff (growing while the fight lasts, reset once it is over).
     return contested ? backOff(CONTESTED_WRITE_BACKOFF) : done;

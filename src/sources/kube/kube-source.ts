@@ -7,7 +7,7 @@
 // must know which configs are the translator's: see translator-trust.ts).
 import { type BootResource, parseBootResource, type SchemaProblem } from "../../api/index.ts";
 import { configId, nextSnapshotSerial, type ResourceSnapshot, type SnapshotDelta, type TranslatorRole } from "../../index/boot-index.ts";
-import { type SnapshotUpdate, type SourceProblem, snapshotOf } from "../../index/snapshot.ts";
+import type { SnapshotUpdate, SourceProblem } from "../../index/snapshot.ts";
 import { isNotFound, KubeApiError, type KubeClient } from "../../kube/client.ts";
 import { apiVersionOf, BOOT_CONFIG_RESOURCES, type ResourceDescriptor, resourcePath, SECRETS, SERVER_BOOT_CONFIGURATIONS, SERVERS } from "../../kube/paths.ts";
 import type { ResourceSource } from "../types.ts";
@@ -87,6 +87,8 @@ function isStatusOnlyChange(previous: Entry | undefined, object: KubeObjectLike)
   );
 }
 
+const WATCHED_KINDS: readonly WatchedKind[] = ["IPXEBootConfig", "HTTPBootConfig", "SwitchBootConfig", "Secret"];
+
 function resourceOf(kind: WatchedKind): ResourceDescriptor {
   return kind === "Secret" ? SECRETS : BOOT_CONFIG_RESOURCES[kind];
 }
@@ -119,6 +121,15 @@ export class KubeSource implements ResourceSource {
   private lastSerial: number | undefined;
   /** configIds whose status says they held every identifier (claimEvidence), kept up to date per change. */
   private readonly heldByStatus = new Set<string>();
+  /** The copy of heldByStatus the last snapshot carried, reused while the set has not changed since. */
+  private heldSnapshot: ReadonlySet<string> | undefined;
+  /** Keys whose current version fails validation, per kind: emit reports their problems without visiting every entry. */
+  private readonly invalid: Record<WatchedKind, Set<string>> = {
+    IPXEBootConfig: new Set(),
+    HTTPBootConfig: new Set(),
+    SwitchBootConfig: new Set(),
+    Secret: new Set(),
+  };
 
   constructor(
     client: KubeClient,
@@ -198,7 +209,7 @@ export class KubeSource implements ResourceSource {
 
   /** Keys of the objects of a kind whose current version is invalid (for periodic status passes). */
   invalidKeys(kind: WatchedKind): string[] {
-    return [...this.entries[kind]].filter(([, entry]) => entry.invalid).map(([key]) => key);
+    return [...this.invalid[kind]];
   }
 
   private applyChanges(kind: WatchedKind, changes: ReflectorChange[]): void {
@@ -208,6 +219,7 @@ export class KubeSource implements ResourceSource {
       const owners = change.type === "upsert" && kind !== "Secret" ? statusFieldOwners(change.managedFields) : [];
       if (change.type === "delete") {
         entries.delete(change.key);
+        this.invalid[kind].delete(change.key);
         indexChanged = true;
       } else if (kind !== "Secret" && isStatusOnlyChange(entries.get(change.key), change.object)) {
         // Our own status writes come back as watch events; they cannot change what is served, so the index is not
@@ -220,11 +232,14 @@ export class KubeSource implements ResourceSource {
         // The API server omits apiVersion/kind on list items in some versions; fill them in before validating.
         const document = { apiVersion: apiVersionOf(resourceOf(kind)), kind, ...change.object };
         const parsed = parseBootResource(document);
-        if (parsed.ok) entries.set(change.key, { resource: parsed.resource });
-        else {
+        if (parsed.ok) {
+          entries.set(change.key, { resource: parsed.resource });
+          this.invalid[kind].delete(change.key);
+        } else {
           const meta = (change.object.metadata ?? {}) as HeldMeta;
           const held: HeldMeta = { generation: meta.generation, labels: meta.labels, annotations: meta.annotations };
           entries.set(change.key, { resource: entries.get(change.key)?.resource, invalid: { problems: parsed.problems, meta: held } });
+          this.invalid[kind].add(change.key);
         }
       }
       this.dirty[kind].add(change.key);
@@ -243,19 +258,20 @@ export class KubeSource implements ResourceSource {
   }
 
   private emit(): void {
-    const resources: BootResource[] = [];
     const problems: SourceProblem[] = [];
-    for (const [kind, entries] of Object.entries(this.entries)) {
-      for (const [key, entry] of entries) {
-        if (entry.resource) resources.push(entry.resource);
-        for (const problem of entry.invalid?.problems ?? []) {
+    // Only the invalid entries carry problems: at 10 000 machines visiting every entry for them cost more per change
+    // than patching the index.
+    for (const kind of WATCHED_KINDS) {
+      for (const key of this.invalid[kind]) {
+        const entry = this.entries[kind].get(key);
+        for (const problem of entry?.invalid?.problems ?? []) {
           problems.push({
             severity: "error",
             origin: key,
             kind,
             name: key,
             path: problem.path,
-            message: entry.resource ? `${problem.message} ${STILL_SERVING_PREVIOUS}` : problem.message,
+            message: entry?.resource ? `${problem.message} ${STILL_SERVING_PREVIOUS}` : problem.message,
           });
         }
       }
@@ -263,7 +279,26 @@ export class KubeSource implements ResourceSource {
     const serial = nextSnapshotSerial();
     const delta = this.takeDelta();
     this.lastSerial = serial;
-    this.onUpdate?.({ snapshot: { ...snapshotOf(resources), ...this.claimEvidence(), serial, ...(delta ? { delta } : {}) }, problems });
+    const snapshot: ResourceSnapshot = {
+      ipxeBootConfigs: this.served("IPXEBootConfig", (resource) => (resource.kind === "IPXEBootConfig" ? resource.object : undefined)),
+      httpBootConfigs: this.served("HTTPBootConfig", (resource) => (resource.kind === "HTTPBootConfig" ? resource.object : undefined)),
+      switchBootConfigs: this.served("SwitchBootConfig", (resource) => (resource.kind === "SwitchBootConfig" ? resource.object : undefined)),
+      secrets: this.served("Secret", (resource) => (resource.kind === "Secret" ? resource.object : undefined)),
+      ...this.claimEvidence(),
+      serial,
+      ...(delta ? { delta } : {}),
+    };
+    this.onUpdate?.({ snapshot, problems });
+  }
+
+  /** The served objects of one kind (the last valid version of each), in one tight pass. */
+  private served<T>(kind: WatchedKind, pick: (resource: BootResource) => T | undefined): T[] {
+    const objects: T[] = [];
+    for (const entry of this.entries[kind].values()) {
+      const object = entry.resource ? pick(entry.resource) : undefined;
+      if (object !== undefined) objects.push(object);
+    }
+    return objects;
   }
 
   /** What changed since the last snapshot, by key (undefined: removed); none for the first snapshot. */
@@ -292,14 +327,19 @@ export class KubeSource implements ResourceSource {
   private noteHeld(kind: Exclude<WatchedKind, "Secret">, key: string, object: KubeObjectLike | undefined): void {
     const entry = this.entries[kind].get(key);
     const id = configId(kind, key);
-    if (object && entry?.resource && !entry.invalid && statusSaysHeld(object)) this.heldByStatus.add(id);
+    const held = object !== undefined && entry?.resource !== undefined && !entry.invalid && statusSaysHeld(object);
+    if (held === this.heldByStatus.has(id)) return;
+    if (held) this.heldByStatus.add(id);
     else this.heldByStatus.delete(id);
+    this.heldSnapshot = undefined;
   }
 
   /** What the index needs beyond the resources to decide conflicts: verified translator roles, holders by status. */
   private claimEvidence(): Pick<ResourceSnapshot, "translatorRoles" | "heldBefore"> {
-    // A copy: the set goes on changing with later events, the snapshot must not.
-    const heldBefore = new Set(this.heldByStatus);
+    // A copy: the set goes on changing with later events, the snapshot must not. Shared until the set changes, so
+    // a change that moves no holder does not copy 20 000 ids.
+    this.heldSnapshot ??= new Set(this.heldByStatus);
+    const heldBefore = this.heldSnapshot;
     this.lastRoles = this.currentRoles();
     return { translatorRoles: this.lastRoles, heldBefore };
   }
