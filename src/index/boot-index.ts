@@ -11,6 +11,7 @@ import {
   type ObjectMeta,
   objectKey,
   type Secret,
+  type SecretValues,
   type SwitchBootConfig,
   secretValues,
 } from "../api/index.ts";
@@ -262,7 +263,7 @@ function byKey<T extends { metadata: ObjectMeta }>(configs: readonly T[]): T[] {
 export interface SecretEntry {
   key: string;
   object: Secret;
-  values: Map<string, string>;
+  values: SecretValues;
 }
 
 type ServerTable = "ipxeByUuid" | "ipxeByIp" | "httpByUuid" | "httpByIp" | "httpByMac";
