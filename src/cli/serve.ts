@@ -33,6 +33,7 @@ import type { ResourceSource } from "../sources/types.ts";
 import { COMMIT, VERSION } from "../version.ts";
 import { UsageError } from "./flags.ts";
 import { loadIpxeTemplate } from "./ipxe-template-file.ts";
+import { IdleCollector } from "./memory.ts";
 import { bootConfigUrls, createOciRuntime, type OciRuntime } from "./oci-runtime.ts";
 import type { ServeOptions } from "./options.ts";
 import { fileCertificateFeed, loadCaFiles, ServingCertificate } from "./serving-certificate.ts";
@@ -271,6 +272,8 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
   const template = await loadIpxeTemplate(options["ipxe-template"], log);
   const source = hooks.source ?? createFileSource(options, log);
   reportUpdates(store, log, metrics);
+  const collector = new IdleCollector();
+  store.onChange(() => collector.changed());
   const timelines = hooks.timelines ?? new BootTimelines();
   store.onChange(() => {
     // Built lazily and warmed a little later, like the diagnoses: the changed config's first answer must not
@@ -348,6 +351,7 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
     log.info("shutting down", { signal, graceSeconds: options["shutdown-timeout"] });
     await hooks.onShutdown?.().catch((error: Error) => log.error("shutdown hook failed", { error: error.message }));
     certificate?.stop();
+    collector.stop();
     await source.stop().catch(() => {});
     template.close();
     butane.close();

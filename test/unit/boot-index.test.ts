@@ -58,6 +58,27 @@ describe("BootIndex lookups", () => {
     expect(decoded.secret("default", "x")?.values.get("a")).toBe("from-data");
     expect(decoded.secret("default", "x")?.values.get("b")).toBe("string");
   });
+
+  test("a secret's values are its own keys only, with or without data to decode", () => {
+    const decoded = new BootIndex({
+      ipxeBootConfigs: [],
+      httpBootConfigs: [],
+      secrets: [
+        { apiVersion: "v1", kind: "Secret", metadata: { name: "plain" }, stringData: { ignition: "{}" } },
+        { apiVersion: "v1", kind: "Secret", metadata: { name: "mixed" }, data: { ["__proto__"]: btoa("odd") }, stringData: { format: "fcos" } },
+      ],
+    });
+    const plain = decoded.secret("default", "plain")?.values;
+    expect(plain?.get("ignition")).toBe("{}");
+    expect(plain?.has("toString")).toBe(false);
+    expect(plain?.get("toString")).toBeUndefined();
+    const mixed = decoded.secret("default", "mixed")?.values;
+    expect(mixed?.get("format")).toBe("fcos");
+    expect(mixed?.get("__proto__")).toBe("odd");
+    expect(mixed?.has("constructor")).toBe(false);
+    expect(mixed?.has("ignition")).toBe(false);
+    expect([...(mixed?.values() ?? [])].sort()).toEqual(["fcos", "odd"]);
+  });
 });
 
 describe("conflicts", () => {

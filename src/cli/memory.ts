@@ -1,0 +1,64 @@
+// When the process gives memory back. JSC collects by allocation volume, and with a 70-80 MiB live heap it lets the
+// heap double before a full collection; what start-up (30 000 parsed objects, worker replies, diagnoses) and a
+// request storm leave behind then sits in the allocator until the next one, which at idle never comes. Measured at
+// 10 000 machines (dir source, compiled binary): RSS 196 MiB 20 s after ready, 175 MiB after one Bun.gc(true)
+// (live heap 79 MiB); with this collector idle RSS 30 s after ready was 189/174 MiB against 202/197 without.
+// A full collection costs ~60 ms of one core, so it runs only when the process is quiet or has grown, never on a
+// per-request schedule (a forced one every second under a storm halved the request rate).
+import { heapSize } from "bun:jsc";
+
+export interface CollectorOptions {
+  /** Quiet time after the last change of the resource set (the parse/translate workers retire after 10 s). */
+  settleMs: number;
+  /** How often the heap is looked at for growth since the last collection. */
+  checkMs: number;
+  /** A collection when the heap is this many times its size after the last collection. */
+  growthFactor: number;
+  /** Injected in tests: a full, synchronous collection. */
+  collect?: () => void;
+  heapBytes?: () => number;
+}
+
+export const DEFAULT_COLLECTOR: CollectorOptions = { settleMs: 12_000, checkMs: 30_000, growthFactor: 1.5 };
+
+export class IdleCollector {
+  private settleTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly checkTimer: ReturnType<typeof setInterval>;
+  private sizeAfterCollection: number;
+  private readonly collect: () => void;
+  private readonly heapBytes: () => number;
+  collections = 0;
+
+  constructor(private readonly options: CollectorOptions = DEFAULT_COLLECTOR) {
+    this.collect = options.collect ?? (() => Bun.gc(true));
+    this.heapBytes = options.heapBytes ?? heapSize;
+    this.sizeAfterCollection = this.heapBytes();
+    this.checkTimer = setInterval(() => this.checkGrowth(), options.checkMs);
+    this.checkTimer.unref?.();
+  }
+
+  /** The resource set changed: collect once it has been quiet for settleMs. */
+  changed(): void {
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer = setTimeout(() => {
+      this.settleTimer = undefined;
+      this.run();
+    }, this.options.settleMs);
+    this.settleTimer.unref?.();
+  }
+
+  stop(): void {
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    clearInterval(this.checkTimer);
+  }
+
+  private checkGrowth(): void {
+    if (this.heapBytes() > this.sizeAfterCollection * this.options.growthFactor) this.run();
+  }
+
+  private run(): void {
+    this.collect();
+    this.collections++;
+    this.sizeAfterCollection = this.heapBytes();
+  }
+}
