@@ -249,20 +249,21 @@ class RecencyMap<V> {
 
 const timelineId = (kind: ConfigKind, key: string): string => `${kind}|${key}`;
 
+/** The same start again from the same requester, soon, with only starts before it: a retry, not a new boot. */
+function isRetry(milestones: readonly Milestone[], milestone: Milestone): boolean {
+  const last = milestones[milestones.length - 1];
+  if (!last || last.name !== milestone.name || last.requester !== milestone.requester) return false;
+  if (milestone.at.getTime() - last.at.getTime() >= RETRY_WINDOW_MS) return false;
+  for (const entry of milestones) if (entry.name !== "chainload" && !START_MILESTONES.has(entry.name)) return false;
+  return true;
+}
+
 /** Folds one milestone into a boot (mutating it); returns the boot it now belongs to (a new one on a new start). */
 function foldMilestone(boot: BootRecord | undefined, milestone: Milestone, chainload?: Milestone): BootRecord {
   if (START_MILESTONES.has(milestone.name)) {
-    const last = boot?.milestones.at(-1);
-    const nothingSince = boot?.milestones.every((entry) => entry.name === "chainload" || START_MILESTONES.has(entry.name)) ?? false;
-    if (
-      boot &&
-      last &&
-      nothingSince &&
-      last.name === milestone.name &&
-      last.requester === milestone.requester &&
-      milestone.at.getTime() - last.at.getTime() < RETRY_WINDOW_MS
-    ) {
-      last.at = milestone.at;
+    if (boot && isRetry(boot.milestones, milestone)) {
+      const last = boot.milestones[boot.milestones.length - 1];
+      if (last) last.at = milestone.at;
       return boot;
     }
     const milestones = chainload ? [chainload, milestone] : [milestone];

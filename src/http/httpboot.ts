@@ -10,7 +10,7 @@ import { type EndpointFamily, rawPathOf, textError } from "./routes.ts";
 import { servedLogFor } from "./served-log.ts";
 
 /** Hono's c.json() header, kept so the answer is byte-for-byte what the DHCP integration has always seen. */
-const JSON_HEADERS = { "Content-Type": "application/json" };
+const JSON_HEADERS = new Headers({ "Content-Type": "application/json" }); // a Headers object: the Response copies it, cheaper than from a record
 
 /** A config's /httpboot answer for one (peer, X-Forwarded-For) pair, and what the served log says about it. */
 interface HttpBootAnswer {

@@ -28,7 +28,7 @@ interface RenderedScript {
   custom: boolean;
 }
 
-const IPXE_HEADERS = { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" };
+const IPXE_HEADERS = new Headers({ "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" }); // a Headers object: the Response copies it, cheaper than from a record
 const GET_HEAD = ["GET", "HEAD"] as const;
 
 export function ipxeFamily(deps: HttpDeps): EndpointFamily {
