@@ -145,6 +145,23 @@ export async function cpuMicros(pid: number): Promise<number> {
   const ticks = Number(fields[11]) + Number(fields[12]);
   return (ticks * 1e6) / CLOCK_TICKS_PER_SECOND;
 }
+/**
+ * Waits until the process uses less than `busyFraction` of a core over one second (start-up work on its worker
+ * threads, such as translating every Butane config, is not what a boot request costs); at most `timeoutMs`.
+ * Returns how long it waited.
+ */
+export async function waitForQuiet(pid: number, timeoutMs: number, busyFraction = 0.03): Promise<number> {
+  const started = performance.now();
+  let before = await cpuMicros(pid);
+  while (performance.now() - started < timeoutMs) {
+    await Bun.sleep(1_000);
+    const now = await cpuMicros(pid);
+    if (now - before < busyFraction * 1e6) break;
+    before = now;
+  }
+  return performance.now() - started;
+}
+
 /** USER_HZ: 100 on every Linux architecture Bun runs on. */
 const CLOCK_TICKS_PER_SECOND = 100;
 
