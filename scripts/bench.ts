@@ -12,7 +12,17 @@ import type { ControlPlane } from "../test/harness/controlplane.ts";
 import { makeTestPki } from "../test/harness/pki.ts";
 import { eventually } from "../test/harness/wait.ts";
 import { controlPlaneMissing, countStatusWrites, loadFleet, patchKernelUrl, startBenchControlPlane, waitForStatusWritesToSettle } from "./bench/kube.ts";
-import { BENCH_NAMESPACE, fleet, kernelUrl, type Machine, requestLines, rewriteMachineFile, UKI_FILE_NAME, writeFleetDirectory } from "./bench/machines.ts";
+import {
+  BENCH_NAMESPACE,
+  fleet,
+  kernelUrl,
+  type Machine,
+  requestLines,
+  rewriteMachineFile,
+  UKI_FILE_NAME,
+  writeFleetDirectory,
+  writeUkiFile,
+} from "./bench/machines.ts";
 import { startNginx } from "./bench/nginx.ts";
 import {
   cleanupAll,
@@ -169,20 +179,6 @@ async function checkAnswers(baseUrl: string, machines: readonly Machine[]): Prom
     });
   }
   return ipxeBody;
-}
-
-async function writeUkiFile(path: string, mebibytes: number): Promise<void> {
-  // Random content (incompressible, no zero pages); one random MiB repeated keeps generation fast.
-  const block = new Uint8Array(1024 * 1024);
-  crypto.getRandomValues(block.subarray(0, 65536));
-  for (let offset = 65536; offset < block.length; offset += 65536) block.copyWithin(offset, 0, 65536);
-  const writer = Bun.file(path).writer();
-  for (let i = 0; i < mebibytes; i++) {
-    block[0] = i & 0xff;
-    writer.write(block);
-    await writer.flush();
-  }
-  await writer.end();
 }
 
 async function fileSize(path: string): Promise<number> {

@@ -215,3 +215,18 @@ export function requestLines(machines: readonly Machine[], route: "ipxe" | "igni
   }
   return `${lines.join("\n")}\n`;
 }
+
+/** A UKI-sized test file of `mebibytes` MiB. */
+export async function writeUkiFile(path: string, mebibytes: number): Promise<void> {
+  // Random content (incompressible, no zero pages); one random MiB repeated keeps generation fast.
+  const block = new Uint8Array(1024 * 1024);
+  crypto.getRandomValues(block.subarray(0, 65536));
+  for (let offset = 65536; offset < block.length; offset += 65536) block.copyWithin(offset, 0, 65536);
+  const writer = Bun.file(path).writer();
+  for (let i = 0; i < mebibytes; i++) {
+    block[0] = i & 0xff;
+    writer.write(block);
+    await writer.flush();
+  }
+  await writer.end();
+}

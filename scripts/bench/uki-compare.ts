@@ -9,7 +9,7 @@ import { chmod, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { UKI_FILE_NAME } from "./machines.ts";
+import { UKI_FILE_NAME, writeUkiFile } from "./machines.ts";
 import { startNginx } from "./nginx.ts";
 import { cleanupAll, cpuMicros, freeLoopbackPort, installSignalHandlers, onCleanup, spawnTracked, stopProcess, waitFor200 } from "./processes.ts";
 import { runWrk, type WrkResult } from "./wrk.ts";
@@ -37,20 +37,6 @@ const durationSeconds = Number(flags.duration);
 const mebibytes = Number(flags.mib);
 const CONNECTIONS = Number(flags.connections);
 const kinds = (flags.only ? [flags.only] : ["full", "ranged"]) as ("full" | "ranged")[];
-
-async function writeUkiFile(path: string): Promise<void> {
-  // Incompressible, like bench.ts's: one random 64 KiB block repeated, a counter per MiB.
-  const block = new Uint8Array(1024 * 1024);
-  crypto.getRandomValues(block.subarray(0, 65536));
-  for (let offset = 65536; offset < block.length; offset += 65536) block.copyWithin(offset, 0, 65536);
-  const writer = Bun.file(path).writer();
-  for (let i = 0; i < mebibytes; i++) {
-    block[0] = i & 0xff;
-    writer.write(block);
-    await writer.flush();
-  }
-  await writer.end();
-}
 
 /** CPU of a process and its children (nginx: master + workers). */
 async function treeCpuMicros(pid: number): Promise<number> {
@@ -100,7 +86,7 @@ async function main(): Promise<void> {
   const ukiDirectory = join(work, "uki");
   await mkdir(ukiDirectory);
   const ukiPath = join(ukiDirectory, UKI_FILE_NAME);
-  await writeUkiFile(ukiPath);
+  await writeUkiFile(ukiPath, mebibytes);
   const nginx = await startNginx(join(TOOLS_DIR, "nginx"), { workDirectory: work, ukiDirectory, port: await freeLoopbackPort() });
   onCleanup(() => nginx.stop());
   const nginxPid = Number((await Bun.file(join(work, "nginx", "nginx.pid")).text()).trim());

@@ -8,6 +8,7 @@ import type { BootIndex, SecretEntry } from "../index/boot-index.ts";
 import { WorkerPool, workerEntry } from "../worker/pool.ts";
 import { translateButane } from "./butane/index.ts";
 import { type TranslatedButane, type TranslateRequest, translatedButane } from "./butane/translate-task.ts";
+import { refreshSecrets } from "./secret-refresh.ts";
 import { type Servable, unservable } from "./verdict.ts";
 
 /** A secret's format: Ignition JSON as-is, or Butane (`fcos`, as in the Go operator; `flatcar` is accepted too). */
@@ -124,24 +125,19 @@ export class IgnitionCache {
   refresh(index: BootIndex): void {
     const previous = this.current;
     this.current = index;
-    // Patched from the index refreshed last: only the secrets that changed or became referenced are looked at
-    // (a pass over all of them was ~25% of the serving thread per change at 10 000 machines).
-    const changed = previous && this.refreshedWithTranslator ? index.secretsChangedSince(previous) : undefined;
-    if (changed) {
-      for (const key of changed) if (!index.secrets.has(key)) this.entries.delete(key);
-    } else this.prune(index);
+    refreshSecrets({
+      previous,
+      index,
+      patchable: this.refreshedWithTranslator,
+      entries: this.entries,
+      prune: () => this.prune(index),
+      active: this.translator !== undefined,
+      wanted: (entry) => entry.values.has(SECRET_KEY_IGNITION) && index.configsBySecret.has(entry.key),
+      lookup: (entry) => {
+        this.lookup(entry);
+      },
+    });
     this.refreshedWithTranslator = this.translator !== undefined;
-    if (!this.translator) return;
-    const wanted = (entry: SecretEntry): boolean => entry.values.has(SECRET_KEY_IGNITION) && index.configsBySecret.has(entry.key);
-    if (changed) {
-      for (const key of changed) {
-        const entry = index.secrets.get(key);
-        if (entry && wanted(entry)) this.lookup(entry);
-      }
-      return;
-    }
-    // Only secrets some config references: an unrelated secret that happens to have the key costs nothing.
-    for (const entry of index.secrets.values()) if (wanted(entry)) this.lookup(entry);
   }
 
   /** Outcome for one secret as it is now: `IgnitionPending` while a worker is still translating it. */

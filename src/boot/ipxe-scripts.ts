@@ -9,6 +9,7 @@ import { WorkerPool, workerEntry } from "../worker/pool.ts";
 import type { IpxeTemplate } from "./ipxe-template.ts";
 import type { ParsedTemplate, ParseTemplateRequest } from "./ipxe-template-task.ts";
 import { runParseTemplateTask } from "./ipxe-template-task.ts";
+import { refreshSecrets } from "./secret-refresh.ts";
 import { type Servable, unservable } from "./verdict.ts";
 
 type IpxeScriptOutcome = Servable<{ template: IpxeTemplate }>;
@@ -79,22 +80,19 @@ export class IpxeScriptCache {
   refresh(index: BootIndex): void {
     const previous = this.current;
     this.current = index;
-    // Patched from the index refreshed last: only the secrets that changed or became referenced (as IgnitionCache).
-    const changed = previous && this.refreshedWithParser ? index.secretsChangedSince(previous) : undefined;
-    if (changed) {
-      for (const key of changed) if (!index.secrets.has(key)) this.entries.delete(key);
-    } else this.prune(index);
+    refreshSecrets({
+      previous,
+      index,
+      patchable: this.refreshedWithParser,
+      entries: this.entries,
+      prune: () => this.prune(index),
+      active: this.parser !== undefined,
+      wanted: (entry) => entry.values.has(SECRET_KEY_IPXE_SCRIPT) && index.configsBySecret.has(entry.key),
+      lookup: (entry) => {
+        this.lookup(entry);
+      },
+    });
     this.refreshedWithParser = this.parser !== undefined;
-    if (!this.parser) return;
-    const wanted = (entry: SecretEntry): boolean => entry.values.has(SECRET_KEY_IPXE_SCRIPT) && index.configsBySecret.has(entry.key);
-    if (changed) {
-      for (const key of changed) {
-        const entry = index.secrets.get(key);
-        if (entry && wanted(entry)) this.lookup(entry);
-      }
-      return;
-    }
-    for (const entry of index.secrets.values()) if (wanted(entry)) this.lookup(entry);
   }
 
   /** Outcome for one secret as it is now: `IPXEScriptPending` while a worker is still parsing it. */
