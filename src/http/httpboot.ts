@@ -14,7 +14,8 @@ const JSON_HEADERS = new Headers({ "Content-Type": "application/json" }); // a H
 
 /** A config's /httpboot answer for one (peer, X-Forwarded-For) pair, and what the served log says about it. */
 interface HttpBootAnswer {
-  body: string;
+  /** A Blob: each Response shares its bytes instead of encoding the string again (see answer-memo.ts). */
+  body: Blob;
   publicUrl: string;
   configKey: string;
   client: string;
@@ -81,7 +82,7 @@ export function httpBootFamily(deps: HttpDeps): EndpointFamily {
       ...(uki.isDefault ? { defaultUki: true } : {}),
     });
     const body = JSON.stringify(httpBootAnswer(identity.identifiers, absoluteBootUrl(uki.ukiUrl, publicUrl), match.config.spec.systemUUID ?? ""));
-    const answer: HttpBootAnswer = { body, publicUrl, configKey: match.key, client, fields };
+    const answer: HttpBootAnswer = { body: new Blob([body]), publicUrl, configKey: match.key, client, fields };
     if (!uki.isDefault) answers.set(index, deps.store.index, memoKey, answer);
     return deliver(request, answer);
   }
