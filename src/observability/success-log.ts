@@ -18,6 +18,8 @@ interface ConfigEntry {
   count: number;
   /** Clients remembered for this config: a repeat is two lookups, no key string built per request. */
   clients: Set<string>;
+  /** The client seen last, compared before the set is hashed into: a machine repeating itself costs one compare. */
+  lastClient: string | undefined;
 }
 
 export class SuccessLog {
@@ -44,10 +46,12 @@ export class SuccessLog {
     }
     let entry = byConfig.get(config);
     if (!entry) {
-      entry = { count: 0, clients: new Set() };
+      entry = { count: 0, clients: new Set(), lastClient: undefined };
       byConfig.set(config, entry);
     }
     entry.count++;
+    if (entry.lastClient === client) return false;
+    entry.lastClient = client;
     if (entry.clients.has(client)) return false;
     entry.clients.add(client);
     this.order.push({ entry, byConfig, config, client });
@@ -61,6 +65,7 @@ export class SuccessLog {
     this.orderHead++;
     if (oldest) {
       oldest.entry.clients.delete(oldest.client);
+      if (oldest.entry.lastClient === oldest.client) oldest.entry.lastClient = undefined;
       if (oldest.entry.clients.size === 0 && oldest.entry.count === 0) oldest.byConfig.delete(oldest.config);
     }
     // Compact once the forgotten head is as long as the live part.

@@ -26,4 +26,12 @@ describe("SuccessLog", () => {
     expect(log.record("r", "a", "1")).toBe(true);
     expect(log.record("r", "a", "3")).toBe(false);
   });
+
+  test("a forgotten pair is new again even when it was the config's last client", () => {
+    const log = new SuccessLog(0, 1);
+    expect(log.record("r", "a", "1")).toBe(true);
+    expect(log.record("r", "a", "1")).toBe(false);
+    expect(log.record("r", "b", "2")).toBe(true); // forgets a+1
+    expect(log.record("r", "a", "1")).toBe(true);
+  });
 });
