@@ -348,7 +348,8 @@ export class BootTimelines {
       if (!event.kind || !event.configKey) return undefined;
       const milestone: Milestone = { name, at: event.at, requester };
       let chainload: Milestone | undefined;
-      if (name === "script") {
+      // A storm of script re-fetches has no chainload pending: skip the lookup then.
+      if (name === "script" && this.chainloadByRequester.size > 0) {
         const held = this.chainloadByRequester.get(requester);
         if (held && event.at.getTime() - held.at.getTime() <= CHAINLOAD_WINDOW_MS && held.at <= event.at) chainload = held;
         this.chainloadByRequester.delete(requester);
