@@ -11,6 +11,8 @@
 # compile); afterwards ~0.03 s.
 # Needs: Go >= 1.25 (PATH or /usr/local/go/bin).
 set -euo pipefail
+# shellcheck source=scripts/ensure/lib/go.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/go.sh"
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 pins_dir="$repo_root/scripts/butane-oracle"
@@ -39,17 +41,6 @@ print_locations() {
   echo "ensure/butane: Butane $butane_version in $target_dir (butane, butane-oracle)"
 }
 
-find_go() {
-  if command -v go >/dev/null 2>&1; then
-    command -v go
-  elif [[ -x /usr/local/go/bin/go ]]; then
-    echo /usr/local/go/bin/go
-  else
-    echo "ensure/butane: Go >= 1.25 is required to build Butane, but no 'go' was found (PATH, /usr/local/go/bin)" >&2
-    return 1
-  fi
-}
-
 main() {
   if is_up_to_date; then
     print_locations
@@ -65,7 +56,7 @@ main() {
     exit 0
   fi
 
-  go_bin="$(find_go)"
+  go_bin="$(find_go "ensure/butane: Go >= 1.25 is required to build Butane, but no 'go' was found (PATH, /usr/local/go/bin)")"
   # Works as root on a fresh machine too: module and build caches under $HOME unless already set, module
   # downloads verified against go.sum only (-mod=readonly: a missing sum fails instead of editing go.mod).
   export GOPATH="${GOPATH:-$HOME/go}"

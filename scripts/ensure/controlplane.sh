@@ -20,6 +20,8 @@
 # Needs: Go >= 1.26 (PATH or /usr/local/go/bin) and openssl (installed via apt if missing,
 # the harness uses it to generate per-run certificates).
 set -euo pipefail
+# shellcheck source=scripts/ensure/lib/go.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/go.sh"
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 pins_dir="$repo_root/scripts/controlplane"
@@ -71,18 +73,6 @@ ensure_openssl() {
   fi
 }
 
-find_go() {
-  if command -v go >/dev/null 2>&1; then
-    command -v go
-  elif [[ -x /usr/local/go/bin/go ]]; then
-    echo /usr/local/go/bin/go
-  else
-    echo "controlplane: Go >= 1.26 is required to build kube-apiserver/etcd, but no 'go' was found" >&2
-    echo "  (looked in PATH and /usr/local/go/bin; Debian's golang-go is too old)" >&2
-    return 1
-  fi
-}
-
 main() {
   ensure_openssl
 
@@ -100,7 +90,7 @@ main() {
     exit 0
   fi
 
-  go_bin="$(find_go)"
+  go_bin="$(find_go "controlplane: Go >= 1.26 is required to build kube-apiserver/etcd, but no 'go' was found" "  (looked in PATH and /usr/local/go/bin; Debian's golang-go is too old)")"
   export CGO_ENABLED=0         # static binaries, no C compiler needed
   export GOFLAGS="-trimpath -buildvcs=false"
 

@@ -8,6 +8,8 @@
 # Measured on 2 cores with Go 1.26.8, shared with other builds: 442 s from an empty module cache (mostly downloads;
 # 3 CPU-minutes), a few seconds to relink from a warm GOCACHE. The binary is ~60 MB.
 set -euo pipefail
+# shellcheck source=scripts/ensure/lib/go.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/go.sh"
 
 helm_version="v3.22.0"
 # The Kubernetes version helm assumes without a cluster (helm template, helm lint): its release build stamps the
@@ -25,17 +27,6 @@ is_up_to_date() {
     "$helm_bin" version --template '{{.Version}}' 2>/dev/null | grep -qx "$helm_version"
 }
 
-find_go() {
-  if command -v go >/dev/null 2>&1; then
-    command -v go
-  elif [[ -x /usr/local/go/bin/go ]]; then
-    echo /usr/local/go/bin/go
-  else
-    echo "ensure/helm: Go is required to build helm $helm_version, but no 'go' was found (PATH, /usr/local/go/bin)" >&2
-    return 1
-  fi
-}
-
 main() {
   if is_up_to_date; then
     echo "ensure/helm: helm $helm_version at $helm_bin"
@@ -50,7 +41,7 @@ main() {
     exit 0
   fi
 
-  go_bin="$(find_go)"
+  go_bin="$(find_go "ensure/helm: Go is required to build helm $helm_version, but no 'go' was found (PATH, /usr/local/go/bin)")"
   started_at=$SECONDS
   staging_dir="$(mktemp -d "$cache_root/.helm-build-XXXXXX")"
   trap 'rm -rf "$staging_dir"' EXIT
