@@ -5,7 +5,15 @@ import { IdleCollector } from "../../src/cli/memory.ts";
 describe("IdleCollector", () => {
   test("a burst of changes is collected once, after the quiet time", async () => {
     let collections = 0;
-    const collector = new IdleCollector({ settleMs: 30, checkMs: 60_000, growthFactor: 1.5, collect: () => collections++, heapBytes: () => 100 });
+    const collector = new IdleCollector({
+      settleMs: 30,
+      checkMs: 60_000,
+      growthFactor: 1.5,
+      youngCheckMs: 60_000,
+      youngGrowthBytes: 1e9,
+      collect: () => collections++,
+      heapBytes: () => 100,
+    });
     collector.changed();
     await Bun.sleep(10);
     collector.changed();
@@ -22,6 +30,8 @@ describe("IdleCollector", () => {
       settleMs: 60_000,
       checkMs: 10,
       growthFactor: 1.5,
+      youngCheckMs: 60_000,
+      youngGrowthBytes: 1e9,
       collect: () => {
         collections++;
         heap = 110;
@@ -35,5 +45,40 @@ describe("IdleCollector", () => {
     await Bun.sleep(40);
     expect(collections).toBe(1);
     collector.stop();
+  });
+});
+
+describe("IdleCollector young collections", () => {
+  test("a heap growing faster than the threshold between looks gets a young collection; a still heap none", async () => {
+    let heap = 100;
+    let young = 0;
+    let full = 0;
+    const collector = new IdleCollector({
+      settleMs: 60_000,
+      checkMs: 60_000,
+      growthFactor: 100,
+      youngCheckMs: 10,
+      youngGrowthBytes: 50,
+      collect: () => full++,
+      collectYoung: () => {
+        young++;
+        heap -= 40; // the young garbage goes
+      },
+      heapBytes: () => heap,
+    });
+    await Bun.sleep(50);
+    expect(young).toBe(0); // idle: nothing runs
+    heap += 30; // slow growth, below the threshold per look
+    await Bun.sleep(30);
+    expect(young).toBe(0);
+    heap += 60;
+    await Bun.sleep(30);
+    expect(young).toBe(1);
+    expect(collector.youngCollections).toBe(1);
+    expect(full).toBe(0);
+    collector.stop();
+    heap += 100;
+    await Bun.sleep(30);
+    expect(young).toBe(1); // stopped
   });
 });
