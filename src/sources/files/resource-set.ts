@@ -37,9 +37,12 @@ export class ResourceSet {
   private problemsByFile = new Map<string, SourceProblem[]>();
   /** Duplicate definitions and held-back files in the last result: while there are any, every update is a rebuild. */
   private irregular = true;
-  private readonly firstSeen = new Map<string, number>();
-  /** The copy of firstSeen the last snapshot carries, shared by the next ones until firstSeen changes. */
-  private firstSeenCopy: ReadonlyMap<string, number> | undefined;
+  /**
+   * Copied on write: the last snapshot carries this very map (and the next ones, until it changes), so a change
+   * first copies it and earlier snapshots keep theirs. At idle there is one map of 20 000 entries, not two.
+   */
+  private firstSeen = new Map<string, number>();
+  private firstSeenShared = false;
   private nextRank = 0;
   private lastSerial: number | undefined;
   /** The served objects per kind in no particular order, with each id's position: the snapshot's arrays. */
@@ -71,25 +74,18 @@ export class ResourceSet {
       const decoded = files.get(path);
       if (decoded) this.takeFile(path, decoded, held.get(path), previousById, previousByFile.get(path) ?? []);
     }
-    const resources = [...this.lastGoodById.values()].map((entry) => entry.resource);
-    const live = new Set<string>();
-    for (const resource of resources) {
-      if (resource.kind === "Secret") continue;
-      const id = idOf(resource);
-      live.add(id);
-      if (!this.firstSeen.has(id)) {
-        this.firstSeen.set(id, this.nextRank++);
-        this.firstSeenCopy = undefined;
-      }
+    // The ids are lastGoodById's keys: one string per resource, shared by the lists and firstSeen.
+    for (const [id, { resource }] of this.lastGoodById) {
+      if (resource.kind !== "Secret" && !this.firstSeen.has(id)) this.writableFirstSeen().set(id, this.nextRank++);
     }
-    for (const id of this.firstSeen.keys()) if (!live.has(id) && this.firstSeen.delete(id)) this.firstSeenCopy = undefined;
+    for (const id of this.firstSeen.keys()) if (!this.lastGoodById.has(id)) this.writableFirstSeen().delete(id);
     this.lists = {
       IPXEBootConfig: emptyList(),
       HTTPBootConfig: emptyList(),
       SwitchBootConfig: emptyList(),
       Secret: emptyList(),
     };
-    for (const resource of resources) this.setListed(idOf(resource), resource);
+    for (const [id, { resource }] of this.lastGoodById) this.setListed(id, resource);
     return this.result(undefined);
   }
 
@@ -138,11 +134,8 @@ export class ResourceSet {
       // SwitchBootConfigs are not in the delta: the index rebuilds the switch tables from the snapshot every time.
       if (kind === "Secret") continue;
       if (!now) {
-        if (this.firstSeen.delete(id)) this.firstSeenCopy = undefined;
-      } else if (!this.firstSeen.has(id)) {
-        this.firstSeen.set(id, this.nextRank++);
-        this.firstSeenCopy = undefined;
-      }
+        if (this.firstSeen.has(id)) this.writableFirstSeen().delete(id);
+      } else if (!this.firstSeen.has(id)) this.writableFirstSeen().set(id, this.nextRank++);
     }
     // Copies of the lists (cheap: no hashing), patched for the touched ids; earlier snapshots keep theirs.
     this.lists = {
@@ -187,9 +180,18 @@ export class ResourceSet {
     list.positions.set(lastId, at);
   }
 
-  private copyFirstSeen(): ReadonlyMap<string, number> {
-    this.firstSeenCopy = new Map(this.firstSeen);
-    return this.firstSeenCopy;
+  private shareFirstSeen(): ReadonlyMap<string, number> {
+    this.firstSeenShared = true;
+    return this.firstSeen;
+  }
+
+  /** firstSeen to change: a copy first when the last snapshot holds it. */
+  private writableFirstSeen(): Map<string, number> {
+    if (this.firstSeenShared) {
+      this.firstSeen = new Map(this.firstSeen);
+      this.firstSeenShared = false;
+    }
+    return this.firstSeen;
   }
 
   private result(delta: SnapshotDelta | undefined): SnapshotUpdate {
@@ -203,7 +205,7 @@ export class ResourceSet {
       switchBootConfigs: this.lists.SwitchBootConfig.objects as SwitchBootConfig[],
       secrets: this.lists.Secret.objects as Secret[],
       // An edit leaves it as it was: no copy of 20 000 entries per change then.
-      firstSeen: this.firstSeenCopy ?? this.copyFirstSeen(),
+      firstSeen: this.shareFirstSeen(),
       serial,
       ...(delta ? { delta } : {}),
     };
