@@ -39,12 +39,15 @@ export function decodePlainYaml(text: string, maxDepth: number): unknown[] | und
   if (UNUSUAL.test(text) || !text.endsWith("\n")) return undefined;
   try {
     const documents: unknown[] = [];
+    // One string per distinct value in the file: a machine file names its UUID, its name and its Secret's name
+    // in each document, and every copy would be kept for as long as the configs are served.
+    const values = new Map<string, string>();
     for (const lines of splitDocuments(text)) {
       if (lines.every((line) => line.skip)) {
         documents.push(null);
         continue;
       }
-      const parser = new PlainParser(lines, maxDepth);
+      const parser = new PlainParser(lines, maxDepth, values);
       documents.push(parser.document());
     }
     return documents;
@@ -86,7 +89,17 @@ class PlainParser {
   constructor(
     private readonly lines: readonly Line[],
     private readonly maxDepth: number,
+    private readonly values: Map<string, string>,
   ) {}
+
+  private scalar(content: string): unknown {
+    const value = scalar(content);
+    if (typeof value !== "string") return value;
+    const known = this.values.get(value);
+    if (known !== undefined) return known;
+    this.values.set(value, value);
+    return value;
+  }
 
   document(): unknown {
     const value = this.block(1);
@@ -119,7 +132,7 @@ class PlainParser {
         items.push(this.mapping(indent + 1 + (rest.length - content.length), depth + 1, pair));
         continue;
       }
-      items.push(scalar(content));
+      items.push(this.scalar(content));
       this.nothingDeeper(indent);
     }
     return items;
@@ -138,7 +151,7 @@ class PlainParser {
         object[pair.key] = this.valueBelow(indent, depth, true);
         return;
       }
-      object[pair.key] = scalar(pair.value);
+      object[pair.key] = this.scalar(pair.value);
       this.nothingDeeper(indent);
     };
     if (first) take(first);
