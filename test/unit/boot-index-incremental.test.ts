@@ -15,12 +15,11 @@ const UUID_A_SWAPPED = "44454c4c-4200-1035-8052-b4c04f4a4e31";
 /** Everything a request, a status or a diagnosis can read from an index, in a comparable form. */
 function observable(index: BootIndex) {
   const table = (claims: BootIndex["ipxeByUuid"] | BootIndex["httpByUuid"] | BootIndex["switchBySerial"]) =>
-    [...claims.claimants]
-      .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([identifier, keys]) => {
-        const winner = claims.byIdentifier.get(identifier);
-        return [identifier, keys, winner ? `${winner.metadata.namespace}/${winner.metadata.name}` : null];
-      });
+    // Every identifier with a winner or claimants (only contested ones have a claimant list).
+    [...new Set([...claims.byIdentifier.keys(), ...claims.claimants.keys()])].sort().map((identifier) => {
+      const winner = claims.byIdentifier.get(identifier);
+      return [identifier, claims.claimants.get(identifier) ?? null, winner ? `${winner.metadata.namespace}/${winner.metadata.name}` : null];
+    });
   return {
     ipxeByUuid: table(index.ipxeByUuid),
     ipxeByIp: table(index.ipxeByIp),
@@ -254,6 +253,34 @@ describe("incremental index updates equal a full build", () => {
     expect(second.switchBySerialLookup("SN-2")?.config).toBe(renamed);
     expect(second.switchBySerialLookup("SN-1")).toBeNull();
     expect(observable(second)).toEqual(observable(new BootIndex(snapshotOf(next, { switchBootConfigs: [renamed] }))));
+  });
+});
+
+describe("random churn", () => {
+  test("300 steps of changed, added and removed configs over a small pool of identifiers read as full builds", () => {
+    // A seeded generator: the same steps every run, and contested identifiers come and go all the time.
+    let seed = 14;
+    const random = (n: number): number => {
+      seed = (seed * 48271) % 2147483647; // MINSTD: exact in doubles
+      return Math.floor((seed / 2147483647) * n);
+    };
+    const uuid = (i: number) => `${String(i).padStart(8, "0")}-aaaa-4bbb-8ccc-dddddddddddd`;
+    let fleet = baseFleet();
+    const snapshots: ResourceSnapshot[] = [snapshotOf(fleet)];
+    for (let step = 0; step < 300; step++) {
+      const name = `m-${random(210)}`; // some names are new: an add
+      const action = random(4);
+      const ip = `10.1.0.${random(12)}`; // a pool of 12 addresses: claims collide
+      const mac = `52:54:00:00:00:${random(8).toString(16).padStart(2, "0")}`;
+      const id = random(6) === 0 ? uuid(random(8)) : uuid(random(250));
+      if (action === 0) fleet = { ...fleet, ipxe: replaced(fleet.ipxe, name, undefined), http: replaced(fleet.http, name, undefined) };
+      else if (action === 1) fleet = { ...fleet, ipxe: replaced(fleet.ipxe, name, ipxeConfig(name, { systemUUID: id, systemIPs: [ip] })) };
+      else fleet = { ...fleet, http: replaced(fleet.http, name, httpConfig(name, { systemUUID: id, networkIdentifiers: action === 2 ? [ip, mac] : [mac] })) };
+      snapshots.push(snapshotOf(fleet));
+    }
+    const { patched, index } = bothWays(snapshots);
+    expect(patched.filter(Boolean).length).toBeGreaterThan(250);
+    expect(index.conflicts.length).toBeGreaterThan(0);
   });
 });
 
