@@ -315,7 +315,7 @@ describe("URL index patched per change", () => {
   });
   const comparable = (urls: ReturnType<typeof bootUrlIndex>) => ({
     byUrl: [...urls.byUrl].map(([key, named]) => [key, [...named].sort()]).sort(),
-    namingConfigs: [...urls.namingConfigs].sort(),
+    urlKeysOf: [...urls.urlKeysOf].map(([id, keys]) => [id, [...keys].sort()]).sort(),
   });
 
   test("edits, additions and removals give what a full build gives", () => {
@@ -342,7 +342,7 @@ describe("URL index patched per change", () => {
     const patched = patchBootUrlIndex(bootUrlIndex(before), after, changed);
     expect(comparable(patched)).toEqual(comparable(bootUrlIndex(after)));
     expect(patched.byUrl.has("/uki/only-gone.efi")).toBe(false);
-    expect(patched.byUrl.get("/uki/new")?.get("IPXEBootConfig|default/new")?.name).toBe("kernel");
+    expect(patched.byUrl.get("/uki/new")?.get("IPXEBootConfig|default/new")).toBe("kernel");
   });
 
   test("the timelines patch from the URLs in use, over several index changes before the next use", () => {
