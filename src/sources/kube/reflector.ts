@@ -3,6 +3,8 @@
 // re-WATCH (or re-LIST) after jittered exponential backoff; a watch silent for too long is restarted (a dead TCP
 // connection is otherwise never noticed); and a periodic re-LIST repairs anything missed. While the API server is
 // away the last copy stays in place, so the appliance keeps serving.
+
+import { sharedValue } from "../../api/shared-values.ts";
 import { backoffDelay } from "../../kube/backoff.ts";
 import { isGone, KubeApiError, type KubeClient, type WatchEvent, type WatchHandle } from "../../kube/client.ts";
 import { cacheKeyOf } from "../../kube/paths.ts";
@@ -38,11 +40,19 @@ interface ReflectorOptions {
 
 /**
  * Drops what no consumer reads before an object is cached: managedFields were half of each config's JSON in the
- * benchmark (client-go's informers strip them the same way).
+ * benchmark (client-go's informers strip them the same way). The status conditions' messages, which JSON.parse
+ * gives a fresh string per object (it shares only short ones), point at one shared string each: a fleet's
+ * configs mostly say the same ("all referenced secrets exist and render": 20 000 copies, 1 MiB, at 10 000 machines).
  */
 function trimForCache(object: KubeObjectLike): KubeObjectLike {
   const metadata = object.metadata as (KubeObjectLike["metadata"] & { managedFields?: unknown }) | undefined;
   if (metadata && "managedFields" in metadata) delete metadata.managedFields;
+  const conditions = (object as { status?: { conditions?: unknown } }).status?.conditions;
+  if (Array.isArray(conditions)) {
+    for (const condition of conditions) {
+      if (typeof condition === "object" && condition !== null && typeof condition.message === "string") condition.message = sharedValue(condition.message);
+    }
+  }
   return object;
 }
 
