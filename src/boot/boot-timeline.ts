@@ -76,15 +76,15 @@ interface NamedUrl {
 interface BootUrlIndex {
   /** URL key → "kind|key" → what that config names it. A Map, not a list: a fleet often shares one kernel URL. */
   byUrl: ReadonlyMap<string, ReadonlyMap<string, MilestoneName>>;
-  /** "kind|key" → the URL keys it names; only configs that name at least one. */
-  urlKeysOf: ReadonlyMap<string, readonly string[]>;
+  /** Whether the config names at least one boot-file URL (as of the configs this was built from). */
+  namesAnyUrl(kind: ConfigKind, key: string): boolean;
 }
 
 const NO_NAMED_URLS: ReadonlyMap<string, MilestoneName> = new Map();
 /** Configs naming one URL beyond which a fetch of it is not attributed by the URL alone. */
 const MAX_URL_ATTRIBUTION_CANDIDATES = 64;
 
-const EMPTY_URL_INDEX: BootUrlIndex = { byUrl: new Map(), urlKeysOf: new Map() };
+const EMPTY_URL_INDEX: BootUrlIndex = { byUrl: new Map(), namesAnyUrl: () => false };
 
 /**
  * The comparable part of a boot-file URL: path, and for /image the query's three parameters in a fixed order.
@@ -104,21 +104,58 @@ export function bootUrlKey(url: string): string | null {
 
 type UrlIndexSource = Pick<BootIndex, "ipxeBootConfigs" | "httpBootConfigs" | "ipxeByKey" | "httpByKey">;
 
-/** A built index with what patching it needs: the URL keys each config names, and each URL's key once parsed. */
-interface PatchableUrlIndex extends BootUrlIndex {
-  byUrl: Map<string, Map<string, MilestoneName>>;
-  urlKeysOf: Map<string, string[]>;
-  keyOfUrl: Map<string, string | null>;
+/**
+ * A built index with what patching it needs: the configs it was built from (a changed config's old URLs are read
+ * from its old version there, rather than kept per config: 20 000 lists at 10 000 machines), and each URL's key
+ * once parsed.
+ */
+class PatchableUrlIndex implements BootUrlIndex {
+  readonly byUrl = new Map<string, Map<string, MilestoneName>>();
+  readonly keyOfUrl = new Map<string, string | null>();
+  constructor(public builtFrom: UrlIndexSource) {}
+
+  namesAnyUrl(kind: ConfigKind, key: string): boolean {
+    const config = configIn(this.builtFrom, kind, key);
+    return config !== undefined && configUrls(kind, config).some(([, url]) => this.urlKey(url) !== null);
+  }
+
+  urlKey(url: string): string | null {
+    let urlKey = this.keyOfUrl.get(url);
+    if (urlKey === undefined) {
+      urlKey = bootUrlKey(url);
+      this.keyOfUrl.set(url, urlKey);
+    }
+    return urlKey;
+  }
+}
+
+function configIn(index: UrlIndexSource, kind: ConfigKind, key: string): IPXEBootConfig | HTTPBootConfig | undefined {
+  return kind === "IPXEBootConfig" ? index.ipxeByKey.get(key) : kind === "HTTPBootConfig" ? index.httpByKey.get(key) : undefined;
+}
+
+/** The boot-file URLs a config names, with the milestone each is. */
+function configUrls(kind: ConfigKind, config: IPXEBootConfig | HTTPBootConfig): [MilestoneName, string][] {
+  const named: [MilestoneName, string][] = [];
+  if (kind === "HTTPBootConfig") {
+    const uki = (config as HTTPBootConfig).spec.ukiURL;
+    if (uki) named.push(["uki", uki]);
+    return named;
+  }
+  const spec = (config as IPXEBootConfig).spec;
+  if (spec.kernelURL) named.push(["kernel", spec.kernelURL]);
+  if (spec.initrdURL) named.push(["initrd", spec.initrdURL]);
+  if (spec.squashfsURL) named.push(["squashfs", spec.squashfsURL]);
+  return named;
 }
 
 /** Patching more configs than this builds anew: the patch is per config, the build a pass over all of them. */
 const MAX_PATCHED_CONFIGS = 512;
 
-export function bootUrlIndex(index: Pick<BootIndex, "ipxeBootConfigs" | "httpBootConfigs">): BootUrlIndex {
+export function bootUrlIndex(index: UrlIndexSource): BootUrlIndex {
   // A fleet shares a few URLs, so each is parsed once per build, and a config is looked up in the URL's map
   // rather than searched for in a list (that search made one build O(configs²): seconds at 10 000 machines
   // naming one kernel, with requests waiting behind it).
-  const urls: PatchableUrlIndex = { byUrl: new Map(), urlKeysOf: new Map(), keyOfUrl: new Map() };
+  const urls = new PatchableUrlIndex(index);
   for (const config of index.ipxeBootConfigs) addConfigUrls(urls, "IPXEBootConfig", objectKey(config.metadata), config);
   for (const config of index.httpBootConfigs) addConfigUrls(urls, "HTTPBootConfig", objectKey(config.metadata), config);
   return urls;
@@ -130,56 +167,37 @@ export function bootUrlIndex(index: Pick<BootIndex, "ipxeBootConfigs" | "httpBoo
  * rebuilt it whole before: ~40% of the serving thread during a run of changes at 10 000 machines.
  */
 export function patchBootUrlIndex(urls: BootUrlIndex, index: UrlIndexSource, changed: ReadonlySet<string>): BootUrlIndex {
-  if (!isPatchable(urls) || changed.size > MAX_PATCHED_CONFIGS) return bootUrlIndex(index);
+  if (!(urls instanceof PatchableUrlIndex) || changed.size > MAX_PATCHED_CONFIGS) return bootUrlIndex(index);
   for (const id of changed) {
-    for (const urlKey of urls.urlKeysOf.get(id) ?? []) {
-      const named = urls.byUrl.get(urlKey);
-      named?.delete(id);
-      if (named?.size === 0) urls.byUrl.delete(urlKey);
-    }
-    urls.urlKeysOf.delete(id);
     const separator = id.indexOf("|");
     const kind = id.slice(0, separator) as ConfigKind;
     const key = id.slice(separator + 1);
-    const config = kind === "IPXEBootConfig" ? index.ipxeByKey.get(key) : kind === "HTTPBootConfig" ? index.httpByKey.get(key) : undefined;
+    const before = configIn(urls.builtFrom, kind, key);
+    for (const [, url] of before ? configUrls(kind, before) : []) {
+      const urlKey = urls.urlKey(url);
+      const named = urlKey === null ? undefined : urls.byUrl.get(urlKey);
+      named?.delete(id);
+      if (urlKey !== null && named?.size === 0) urls.byUrl.delete(urlKey);
+    }
+    const config = configIn(index, kind, key);
     if (config) addConfigUrls(urls, kind, key, config);
   }
+  urls.builtFrom = index;
   return urls;
-}
-
-function isPatchable(urls: BootUrlIndex): urls is PatchableUrlIndex {
-  return "keyOfUrl" in urls;
 }
 
 function addConfigUrls(urls: PatchableUrlIndex, kind: ConfigKind, key: string, config: IPXEBootConfig | HTTPBootConfig): void {
   const id = timelineId(kind, key);
-  const add = (name: MilestoneName, url: string | undefined): void => {
-    if (!url) return;
-    let urlKey = urls.keyOfUrl.get(url);
-    if (urlKey === undefined) {
-      urlKey = bootUrlKey(url);
-      urls.keyOfUrl.set(url, urlKey);
-    }
-    if (!urlKey) return;
+  for (const [name, url] of configUrls(kind, config)) {
+    const urlKey = urls.urlKey(url);
+    if (!urlKey) continue;
     let named = urls.byUrl.get(urlKey);
     if (!named) {
       named = new Map();
       urls.byUrl.set(urlKey, named);
     }
-    if (named.has(id)) return;
-    named.set(id, name);
-    const keys = urls.urlKeysOf.get(id);
-    if (keys) keys.push(urlKey);
-    else urls.urlKeysOf.set(id, [urlKey]);
-  };
-  if (kind === "HTTPBootConfig") {
-    add("uki", (config as HTTPBootConfig).spec.ukiURL);
-    return;
+    if (!named.has(id)) named.set(id, name);
   }
-  const spec = (config as IPXEBootConfig).spec;
-  add("kernel", spec.kernelURL);
-  add("initrd", spec.initrdURL);
-  add("squashfs", spec.squashfsURL);
 }
 
 /** A file no config names, by its name: what a custom script's fetch most likely is. */
@@ -418,7 +436,7 @@ export class BootTimelines {
       const activeId = timelineId(active.kind, active.key);
       const byUrl = named.get(activeId);
       if (byUrl) return { kind: active.kind, key: active.key, name: byUrl };
-      if (!urls.urlKeysOf.has(activeId) || named.size === 0) {
+      if (named.size === 0 || !urls.namesAnyUrl(active.kind, active.key)) {
         return { kind: active.kind, key: active.key, name: guessBootFileName(path) };
       }
     }

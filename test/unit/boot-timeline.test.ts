@@ -1,7 +1,7 @@
 // The boot timeline fold: milestones in order with requester, attribution of boot files, bounds, stall detection
 // with an injected clock, and the merge of two replicas' partial views.
 import { describe, expect, test } from "bun:test";
-import { parseBootResource } from "../../src/api/index.ts";
+import { type HTTPBootConfig, type IPXEBootConfig, objectKey, parseBootResource } from "../../src/api/index.ts";
 import {
   BootTimelines,
   bootFromStatus,
@@ -42,9 +42,10 @@ const ignition = (client: string, seconds: number, configKey = "default/a"): Ser
   at: at(seconds),
 });
 
-function timelinesFor(configs: Parameters<typeof bootUrlIndex>[0]): BootTimelines {
+function timelinesFor(configs: { ipxeBootConfigs: IPXEBootConfig[]; httpBootConfigs: HTTPBootConfig[] }): BootTimelines {
   const timelines = new BootTimelines();
-  timelines.useUrls(bootUrlIndex(configs));
+  const byKey = <T extends IPXEBootConfig | HTTPBootConfig>(list: T[]) => new Map(list.map((config) => [objectKey(config.metadata), config]));
+  timelines.useUrls(bootUrlIndex({ ...configs, ipxeByKey: byKey(configs.ipxeBootConfigs), httpByKey: byKey(configs.httpBootConfigs) }));
   return timelines;
 }
 
@@ -315,7 +316,6 @@ describe("URL index patched per change", () => {
   });
   const comparable = (urls: ReturnType<typeof bootUrlIndex>) => ({
     byUrl: [...urls.byUrl].map(([key, named]) => [key, [...named].sort()]).sort(),
-    urlKeysOf: [...urls.urlKeysOf].map(([id, keys]) => [id, [...keys].sort()]).sort(),
   });
 
   test("edits, additions and removals give what a full build gives", () => {
