@@ -10,7 +10,10 @@
 // 339-363 MiB. A young-only collection whenever the heap has grown by 1 MiB since the last look (every 100 ms; a
 // storm grows it ~1.5 MiB per 100 ms) kept the peak at 270-281 MiB, at the same CPU per request (16.0-17.0 vs
 // 16.6-17.4 µs). A 4 MiB threshold never fired; 512 KiB gave the same peak as 1 MiB.
-// At idle the heap does not grow, so nothing runs.
+// At idle the heap does not grow, so nothing runs. When a storm is over (no young growth for a few seconds) one
+// full collection gives its garbage back, as after a change of the resource set.
+// Every full collection is followed by Bun.shrink(), which has JSC decommit its free blocks once it is idle:
+// idle RSS 25 s after ready went from 160.8-163.1 to 152.9-154.5 MiB.
 import { heapSize } from "bun:jsc";
 
 export interface CollectorOptions {
@@ -24,6 +27,8 @@ export interface CollectorOptions {
   youngCheckMs: number;
   /** A young-only collection when the heap has grown this much since the last look. */
   youngGrowthBytes: number;
+  /** A full collection once young collections have stopped for this long (a storm is over). */
+  quietAfterBusyMs: number;
   /** Injected in tests: a full, synchronous collection. */
   collect?: () => void;
   /** Injected in tests: a young-only (eden) collection. */
@@ -31,7 +36,14 @@ export interface CollectorOptions {
   heapBytes?: () => number;
 }
 
-export const DEFAULT_COLLECTOR: CollectorOptions = { settleMs: 12_000, checkMs: 30_000, growthFactor: 1.5, youngCheckMs: 100, youngGrowthBytes: 1024 * 1024 };
+export const DEFAULT_COLLECTOR: CollectorOptions = {
+  settleMs: 12_000,
+  checkMs: 30_000,
+  growthFactor: 1.5,
+  youngCheckMs: 100,
+  youngGrowthBytes: 1024 * 1024,
+  quietAfterBusyMs: 3_000,
+};
 
 export class IdleCollector {
   private settleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -39,6 +51,8 @@ export class IdleCollector {
   private readonly youngTimer: ReturnType<typeof setInterval>;
   private sizeAfterCollection: number;
   private sizeAtLastLook: number;
+  /** When the last young collection ran, until the full one after it. */
+  private lastYoungAt: number | undefined;
   private readonly collect: () => void;
   private readonly collectYoung: () => void;
   private readonly heapBytes: () => number;
@@ -46,7 +60,12 @@ export class IdleCollector {
   youngCollections = 0;
 
   constructor(private readonly options: CollectorOptions = DEFAULT_COLLECTOR) {
-    this.collect = options.collect ?? (() => Bun.gc(true));
+    this.collect =
+      options.collect ??
+      (() => {
+        Bun.gc(true);
+        Bun.shrink();
+      });
     this.heapBytes = options.heapBytes ?? heapSize;
     this.collectYoung = options.collectYoung ?? (() => Bun.gc(false));
     this.sizeAfterCollection = this.heapBytes();
@@ -74,9 +93,14 @@ export class IdleCollector {
   }
 
   private checkYoung(): void {
+    const now = Date.now();
     if (this.heapBytes() - this.sizeAtLastLook >= this.options.youngGrowthBytes) {
       this.collectYoung();
       this.youngCollections++;
+      this.lastYoungAt = now;
+    } else if (this.lastYoungAt !== undefined && now - this.lastYoungAt >= this.options.quietAfterBusyMs) {
+      this.lastYoungAt = undefined;
+      this.run();
     }
     this.sizeAtLastLook = this.heapBytes();
   }

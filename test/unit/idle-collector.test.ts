@@ -10,6 +10,7 @@ describe("IdleCollector", () => {
       checkMs: 60_000,
       growthFactor: 1.5,
       youngCheckMs: 60_000,
+      quietAfterBusyMs: 60_000,
       youngGrowthBytes: 1e9,
       collect: () => collections++,
       heapBytes: () => 100,
@@ -31,6 +32,7 @@ describe("IdleCollector", () => {
       checkMs: 10,
       growthFactor: 1.5,
       youngCheckMs: 60_000,
+      quietAfterBusyMs: 60_000,
       youngGrowthBytes: 1e9,
       collect: () => {
         collections++;
@@ -58,6 +60,7 @@ describe("IdleCollector young collections", () => {
       checkMs: 60_000,
       growthFactor: 100,
       youngCheckMs: 10,
+      quietAfterBusyMs: 60_000,
       youngGrowthBytes: 50,
       collect: () => full++,
       collectYoung: () => {
@@ -81,4 +84,31 @@ describe("IdleCollector young collections", () => {
     await Bun.sleep(30);
     expect(young).toBe(1); // stopped
   });
+});
+
+test("once young collections stop for quietAfterBusyMs (a storm is over), one full collection runs", async () => {
+  let heap = 100;
+  let full = 0;
+  const collector = new IdleCollector({
+    settleMs: 60_000,
+    checkMs: 60_000,
+    growthFactor: 100,
+    youngCheckMs: 10,
+    youngGrowthBytes: 50,
+    quietAfterBusyMs: 60,
+    collect: () => full++,
+    collectYoung: () => {},
+    heapBytes: () => heap,
+  });
+  await Bun.sleep(100);
+  expect(full).toBe(0); // never busy: nothing
+  heap += 100;
+  await Bun.sleep(30);
+  expect(collector.youngCollections).toBe(1);
+  expect(full).toBe(0);
+  await Bun.sleep(120);
+  expect(full).toBe(1);
+  await Bun.sleep(120);
+  expect(full).toBe(1); // once per busy period
+  collector.stop();
 });
