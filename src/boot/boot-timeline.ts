@@ -15,7 +15,7 @@
 // opens the boot that requester's next script starts.
 import { canonicalIp } from "../api/canonical.ts";
 import type { HTTPBootConfig, IPXEBootConfig } from "../api/index.ts";
-import { type BOOT_MILESTONES, MAX_BOOT_MILESTONES, objectKey } from "../api/meta.ts";
+import { type BOOT_MILESTONES, MAX_BOOT_MILESTONES } from "../api/meta.ts";
 import type { BootIndex } from "../index/boot-index.ts";
 import type { ServedEvent } from "./served.ts";
 
@@ -156,8 +156,9 @@ export function bootUrlIndex(index: UrlIndexSource): BootUrlIndex {
   // rather than searched for in a list (that search made one build O(configs²): seconds at 10 000 machines
   // naming one kernel, with requests waiting behind it).
   const urls = new PatchableUrlIndex(index);
-  for (const config of index.ipxeBootConfigs) addConfigUrls(urls, "IPXEBootConfig", objectKey(config.metadata), config);
-  for (const config of index.httpBootConfigs) addConfigUrls(urls, "HTTPBootConfig", objectKey(config.metadata), config);
+  // The index's own key strings (objectKey would make a copy per config).
+  for (const [key, config] of index.ipxeByKey) addConfigUrls(urls, "IPXEBootConfig", key, config);
+  for (const [key, config] of index.httpByKey) addConfigUrls(urls, "HTTPBootConfig", key, config);
   return urls;
 }
 
