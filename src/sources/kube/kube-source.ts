@@ -12,6 +12,7 @@ import { isNotFound, KubeApiError, type KubeClient } from "../../kube/client.ts"
 import { apiVersionOf, BOOT_CONFIG_RESOURCES, type ResourceDescriptor, resourcePath, SECRETS, SERVER_BOOT_CONFIGURATIONS, SERVERS } from "../../kube/paths.ts";
 import type { ResourceSource } from "../types.ts";
 import { type KubeObjectLike, Reflector, type ReflectorChange } from "./reflector.ts";
+import { shareEqualParts } from "./shared-subtrees.ts";
 import { type StatusFieldOwner, statusFieldOwners } from "./status-owners.ts";
 import { statusSaysHeld, type TranslatedConfig, type TranslatorEvidence, translatorRoles } from "./translator-trust.ts";
 
@@ -233,6 +234,7 @@ export class KubeSource implements ResourceSource {
         const document = { apiVersion: apiVersionOf(resourceOf(kind)), kind, ...change.object };
         const parsed = parseBootResource(document);
         if (parsed.ok) {
+          shareEqualParts(parsed.resource.object, change.object);
           entries.set(change.key, { resource: parsed.resource });
           this.invalid[kind].delete(change.key);
         } else {
