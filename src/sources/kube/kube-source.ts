@@ -225,6 +225,9 @@ export class KubeSource implements ResourceSource {
       } else if (kind !== "Secret" && isStatusOnlyChange(entries.get(change.key), change.object)) {
         // Our own status writes come back as watch events; they cannot change what is served, so the index is not
         // rebuilt for them (a status pass over N configs would otherwise rebuild it N times).
+        // The served object moves onto the new raw version's equal parts: otherwise it keeps the old raw version's.
+        const served = entries.get(change.key)?.resource;
+        if (served) shareEqualParts(served.object, change.object);
         this.options.onObjectChange?.(kind, change.key, change.type, change.object, true, owners);
         this.noteHeld(kind, change.key, change.object);
         continue;

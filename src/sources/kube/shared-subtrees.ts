@@ -2,7 +2,8 @@
 // the translator compare against it) and the one the schema produced (what the index serves). The schema builds a
 // new object for every mapping and list, so without this each config's metadata, spec and status were held twice:
 // ~10 MiB of the heap at 10 000 machines. Where the parsed part equals the raw part (the schema transformed
-// nothing there) the parsed object takes the raw part itself. Nothing changes either version after it is cached.
+// nothing there) the parsed object takes the raw part itself, again when a status-only change brings a new raw
+// version (the spec then is the new version's). Nothing else changes either version after it is cached.
 
 const MAX_DEPTH = 8;
 
