@@ -1,17 +1,23 @@
 // The idle collector: one full collection once the resource set has been quiet, and one when the heap has grown.
 import { describe, expect, test } from "bun:test";
-import { IdleCollector } from "../../src/cli/memory.ts";
+import { type CollectorOptions, IdleCollector } from "../../src/cli/memory.ts";
+
+/** Every trigger far away; each test brings near the one it is about. */
+const FAR: CollectorOptions = {
+  settleMs: 60_000,
+  checkMs: 60_000,
+  growthFactor: 100,
+  youngCheckMs: 60_000,
+  youngGrowthBytes: 1e9,
+  quietAfterBusyMs: 60_000,
+};
 
 describe("IdleCollector", () => {
   test("a burst of changes is collected once, after the quiet time", async () => {
     let collections = 0;
     const collector = new IdleCollector({
+      ...FAR,
       settleMs: 30,
-      checkMs: 60_000,
-      growthFactor: 1.5,
-      youngCheckMs: 60_000,
-      quietAfterBusyMs: 60_000,
-      youngGrowthBytes: 1e9,
       collect: () => collections++,
       heapBytes: () => 100,
     });
@@ -28,12 +34,9 @@ describe("IdleCollector", () => {
     let heap = 100;
     let collections = 0;
     const collector = new IdleCollector({
-      settleMs: 60_000,
+      ...FAR,
       checkMs: 10,
       growthFactor: 1.5,
-      youngCheckMs: 60_000,
-      quietAfterBusyMs: 60_000,
-      youngGrowthBytes: 1e9,
       collect: () => {
         collections++;
         heap = 110;
@@ -56,11 +59,8 @@ describe("IdleCollector young collections", () => {
     let young = 0;
     let full = 0;
     const collector = new IdleCollector({
-      settleMs: 60_000,
-      checkMs: 60_000,
-      growthFactor: 100,
+      ...FAR,
       youngCheckMs: 10,
-      quietAfterBusyMs: 60_000,
       youngGrowthBytes: 50,
       collect: () => full++,
       collectYoung: () => {
@@ -90,9 +90,7 @@ test("once young collections stop for quietAfterBusyMs (a storm is over), one fu
   let heap = 100;
   let full = 0;
   const collector = new IdleCollector({
-    settleMs: 60_000,
-    checkMs: 60_000,
-    growthFactor: 100,
+    ...FAR,
     youngCheckMs: 10,
     youngGrowthBytes: 50,
     quietAfterBusyMs: 60,
