@@ -201,6 +201,12 @@ function addConfigUrls(urls: PatchableUrlIndex, kind: ConfigKind, key: string, c
   }
 }
 
+/** A URL index entry ("kind|key" → milestone) as the NamedUrl attribution returns. */
+function namedUrl(id: string, name: MilestoneName): NamedUrl {
+  const separator = id.indexOf("|");
+  return { kind: id.slice(0, separator) as ConfigKind, key: id.slice(separator + 1), name };
+}
+
 /** A file no config names, by its name: what a custom script's fetch most likely is. */
 function guessBootFileName(path: string): MilestoneName {
   const file = (path.split("?")[0] ?? "").split("/").pop()?.toLowerCase() ?? "";
@@ -424,10 +430,6 @@ export class BootTimelines {
     const urlKey = path.startsWith("/image") ? bootUrlKey(path) : path;
     const urls = this.urlIndex();
     const named = (urlKey ? urls.byUrl.get(urlKey) : undefined) ?? NO_NAMED_URLS;
-    const namedUrl = (id: string, name: MilestoneName): NamedUrl => {
-      const separator = id.indexOf("|");
-      return { kind: id.slice(0, separator) as ConfigKind, key: id.slice(separator + 1), name };
-    };
     const open = (kind: ConfigKind, key: string): boolean => {
       const started = this.timelines[kind].get(key)?.boot.startedAt.getTime();
       return started !== undefined && at - started <= ATTRIBUTION_WINDOW_MS && at >= started;

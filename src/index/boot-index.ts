@@ -734,9 +734,9 @@ export class BootIndex {
 
   /** Adds `key` to the claimants of `identifier` (a new array: the previous index may share the old one). */
   private claimFor(table: TableName, identifier: string, key: string, config: AnyConfig): void {
-    const existing = this.claimantKeys(table, identifier);
-    if (existing.length === 0) this.winnersFor(table, identifier).set(identifier, config);
-    else if (!existing.includes(key)) this.claimantsFor(table).set(identifier, [existing[0] as string, ...existing.slice(1), key]);
+    const [winner, ...others] = this.claimantKeys(table, identifier);
+    if (winner === undefined) this.winnersFor(table, identifier).set(identifier, config);
+    else if (winner !== key && !others.includes(key)) this.claimantsFor(table).set(identifier, [winner, ...others, key]);
   }
 
   private release(table: TableName, identifier: string, key: string): void {
