@@ -264,7 +264,7 @@ export const FLAGS: readonly FlagSpec[] = [
     name: "shutdown-timeout",
     valueName: "SECONDS",
     defaultValue: "30",
-    description: "on SIGTERM, how long in-flight downloads may take to finish",
+    description: "on SIGTERM, how long shutdown may take: in-flight downloads finish and the last status writes go out meanwhile",
     commands: ["serve"],
   },
   { name: "idle-timeout", valueName: "SECONDS", defaultValue: "30", description: "close connections idle this long (1-255)", commands: ["serve"] },

@@ -296,14 +296,15 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
       });
       elector.start();
     },
-    onShutdown: async () => {
+    onShutdown: async (deadlineMs) => {
       await certificateFeed?.stop();
       credentials?.stop();
       unsubscribeSbcs?.();
-      await served.stop();
+      // The leader's writers stop and the lease is given up first, so another replica takes over at once; the
+      // served-status writes, which every replica makes, then get what is left of the grace period.
+      await Promise.all([reconciler?.stop(), translator?.stop()]);
       await elector?.stop();
-      await reconciler?.stop();
-      await translator?.stop();
+      await served.stop(deadlineMs);
     },
   });
 }

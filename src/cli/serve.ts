@@ -56,7 +56,8 @@ interface ServeHooks {
   tokenKeys?: TokenKeyHolder;
   /** Runs before the source delivers its first snapshot, so a listener sees every one. */
   onStoreCreated?: (store: BootStore) => void;
-  onShutdown?: () => Promise<void>;
+  /** `deadlineMs`: epoch ms by which shutdown must be done (--shutdown-timeout); nothing is awaited past it. */
+  onShutdown?: (deadlineMs: number) => Promise<void>;
   /** Where the HTTPS certificate comes from when it is not files (--tls-secret). */
   certificateFeed?: CertificateFeed;
   /** A refused certificate change or one about to expire (Kubernetes: a Warning Event on the Secret). */
@@ -349,17 +350,24 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
     if (stopping) return;
     stopping = true;
     log.info("shutting down", { signal, graceSeconds: options["shutdown-timeout"] });
-    await hooks.onShutdown?.().catch((error: Error) => log.error("shutdown hook failed", { error: error.message }));
+    // One grace period for everything: in-flight downloads finish while the last status writes go out, and a hook
+    // that has not finished by the deadline (a hung API server) is not waited for.
+    const graceMs = options["shutdown-timeout"] * 1000;
+    const deadline = Date.now() + graceMs;
+    const running = [server, tlsServer, ...sideServers].filter((listener): listener is RunningServer => listener !== undefined);
+    const listenersStopped = Promise.all(running.map((listener) => listener.shutdown(graceMs)));
+    const hookDone = (hooks.onShutdown?.(deadline) ?? Promise.resolve()).catch((error: Error) => log.error("shutdown hook failed", { error: error.message }));
+    const hookInTime = await Promise.race([hookDone.then(() => true), Bun.sleep(graceMs).then(() => false)]);
+    if (!hookInTime) log.warn("shutdown grace period over before the controllers stopped; exiting anyway", { graceMs });
     certificate?.stop();
     collector.stop();
-    await source.stop().catch(() => {});
+    await Promise.race([source.stop().catch(() => {}), Bun.sleep(Math.max(0, deadline - Date.now()))]);
     template.close();
     butane.close();
     ipxeScripts.close();
     access?.keys.close();
-    await oci.close();
-    const running = [server, tlsServer, ...sideServers].filter((listener): listener is RunningServer => listener !== undefined);
-    await Promise.all(running.map((listener) => listener.shutdown(options["shutdown-timeout"] * 1000)));
+    await Promise.race([oci.close(), Bun.sleep(Math.max(0, deadline - Date.now()))]);
+    await listenersStopped;
     log.info("stopped");
     process.exit(0);
   };

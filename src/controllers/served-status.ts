@@ -91,6 +91,20 @@ interface RawConfig {
 /** A burst of milestones is written at the latest this long after its first one, however busy the machine. */
 const MAX_COALESCE_MS = 10_000;
 const DEFAULT_STALL_AFTER_MS = 10 * 60_000;
+/** Status writes in flight at once while stopping (the work queue's 2 would take minutes after a storm). */
+const FINAL_WRITES_AT_ONCE = 16;
+
+/** Resolves when `work` settles or `ms` have passed, whichever is first (a hung API server must not hold a stop). */
+async function untilDeadline(work: Promise<unknown>, ms: number): Promise<void> {
+  if (ms <= 0) return;
+  if (!Number.isFinite(ms)) {
+    await work;
+    return;
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([work.then(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
 
 /** BootProgressing for where the last boot stands, pure (lastTransitionTime is added by the caller). */
 export function bootProgressingCondition(progress: BootProgress, generation: number | undefined): Omit<Condition, "lastTransitionTime"> {
@@ -200,21 +214,37 @@ export class ServedStatusWriter {
     return count;
   }
 
-  /** Writes what is still pending once, then stops. */
-  async stop(): Promise<void> {
+  /**
+   * Writes what is still pending once, then stops; by `deadlineMs` (epoch ms) at the latest. After a storm every
+   * config can have news, and one write after another took 67 s at 10 000 machines, past any grace period (a
+   * Kubernetes pod is killed after 30 s, and the writes with it). So the last writes run FINAL_WRITES_AT_ONCE at a
+   * time, no new one starts past the deadline, and what is left is counted in one log line: a fetch not recorded
+   * costs a condition's timestamp, never a boot.
+   */
+  async stop(deadlineMs = Number.POSITIVE_INFINITY): Promise<void> {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     this.dirty = [];
-    await this.queue.stop();
-    for (const forKind of this.slots.values()) {
-      for (const slot of forKind.values()) {
-        if (slot.pending.size === 0 && !slot.queued) continue;
+    const timeLeft = (): number => deadlineMs - this.now();
+    await untilDeadline(this.queue.stop(), timeLeft());
+    const left: Slot[] = [];
+    for (const forKind of this.slots.values()) for (const slot of forKind.values()) if (slot.pending.size > 0 || slot.queued) left.push(slot);
+    let next = 0;
+    let written = 0;
+    const writeNext = async (): Promise<void> => {
+      while (next < left.length && timeLeft() > 0) {
+        const slot = left[next++];
+        if (!slot) return;
         const result = await this.write(slot.ref, true);
         if (result.type === "error") {
           this.stats.errors++;
           this.deps.log.warn("could not record fetch in status", { config: describeConfig(slot.ref), error: result.error.message });
-        }
+        } else written++;
       }
+    };
+    await untilDeadline(Promise.all(Array.from({ length: FINAL_WRITES_AT_ONCE }, writeNext)), timeLeft());
+    if (timeLeft() <= 0 && written < left.length) {
+      this.deps.log.warn("shutdown deadline reached: fetches left unrecorded in status", { configs: left.length - written, written });
     }
   }
 

@@ -3,13 +3,13 @@
 // second), the wide table column shows the last milestone, and a boot that stops after its script gets
 // BootProgressing=False StalledAfterScript and a Warning Event.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Appliance } from "../harness/appliance.ts";
+import { type Appliance, startAppliance } from "../harness/appliance.ts";
 import type { ControlPlane } from "../harness/controlplane.ts";
 import { BOOT_CRD_PATHS } from "../harness/crds.ts";
-import { type Condition, conditionOf, type KubeMode, startKubeMode, statusWritesSettled } from "../harness/kube-mode.ts";
+import { type Condition, conditionOf, type KubeMode, kubeSourceArgs, startKubeMode, statusWritesSettled } from "../harness/kube-mode.ts";
 import { eventually } from "../harness/wait.ts";
 
 const NS = "timeline";
@@ -149,3 +149,36 @@ describe("status.lastBoot", () => {
     expect(events).toMatchObject({ type: "Warning", message: expect.stringContaining("127.0.0.1") });
   }, 60_000);
 });
+
+describe("shutdown", () => {
+  // Last in the file: it freezes the API server. After a storm every config can have a fetch waiting to be written;
+  // one write after another once took 67 s at 10 000 machines, so the kubelet's SIGKILL came first.
+  test("SIGTERM with fetches waiting to be written and the API server hung: exits within --shutdown-timeout, saying what was left", async () => {
+    const second = await startAppliance(kubeSourceArgs(cp, NS, "--public-url", "http://boot.test", "--uki-dir", dir, "--shutdown-timeout", "3"));
+    const apiServerPid = await pidWithArgument(cp.runningPids(), "kube-apiserver");
+    try {
+      await second.waitReady(30_000);
+      const response = await fetch(`${second.url}/ipxe/${BOOTING}`);
+      expect(response.status).toBe(200);
+      await response.arrayBuffer();
+      // Frozen before the 1 s flush: the write is still pending when SIGTERM comes, and it cannot complete.
+      process.kill(apiServerPid, "SIGSTOP");
+      const signalled = Date.now();
+      const code = await second.stop(30_000);
+      const tookMs = Date.now() - signalled;
+      expect(code).toBe(0);
+      expect(tookMs).toBeLessThan(8_000);
+      expect(second.logs.find((line) => line.msg === "shutdown deadline reached: fetches left unrecorded in status")).toMatchObject({ configs: 1 });
+    } finally {
+      process.kill(apiServerPid, "SIGCONT");
+      await second.stop(1_000);
+    }
+  }, 60_000);
+});
+
+async function pidWithArgument(pids: number[], text: string): Promise<number> {
+  for (const pid of pids) {
+    if ((await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).includes(text)) return pid;
+  }
+  throw new Error(`no running process with ${text} in its command line`);
+}
