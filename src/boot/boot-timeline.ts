@@ -284,6 +284,11 @@ function isRetry(milestones: readonly Milestone[], milestone: Milestone): boolea
   return true;
 }
 
+/** The same step of a boot (its time aside). */
+function sameMilestone(a: Milestone | undefined, b: Milestone | undefined): boolean {
+  return a !== undefined && b !== undefined && a.name === b.name && a.path === b.path && a.requester === b.requester;
+}
+
 /** Folds one milestone into a boot (mutating it); returns the boot it now belongs to (a new one on a new start). */
 function foldMilestone(boot: BootRecord | undefined, milestone: Milestone, chainload?: Milestone): BootRecord {
   if (START_MILESTONES.has(milestone.name)) {
@@ -359,7 +364,13 @@ export class BootTimelines {
     return this.urls;
   }
 
-  /** Hot path. Returns the timeline the event changed, or undefined when it belongs to no config (yet). */
+  /**
+   * Hot path. Returns the timeline when the event changed its shape: a new boot, a milestone added or moved.
+   * Undefined when the event belongs to no config (yet), or only repeated the boot's last milestone (a retry, a
+   * range of the file fetched last): that moves the milestone's time here, and nothing a status should be
+   * rewritten for. A storm of repeats made every config's lastBoot news, so the status writer rewrote all of them
+   * as fast as it could for as long as the storm lasted.
+   */
   record(event: ServedEvent): ConfigTimeline | undefined {
     // Switches have their own *Fetched conditions; the boot timeline follows servers.
     if (event.kind === "SwitchBootConfig") return undefined;
@@ -416,14 +427,19 @@ export class BootTimelines {
     return this.timelines.IPXEBootConfig.size + this.timelines.HTTPBootConfig.size;
   }
 
-  private add(kind: ConfigKind, key: string, milestone: Milestone, chainload: Milestone | undefined): ConfigTimeline {
+  private add(kind: ConfigKind, key: string, milestone: Milestone, chainload: Milestone | undefined): ConfigTimeline | undefined {
     const timelines = this.timelines[kind];
     const existing = timelines.get(key);
-    const boot = foldMilestone(existing?.boot, milestone, chainload);
+    const before = existing?.boot;
+    const countBefore = before?.milestones.length;
+    const lastBefore = before?.milestones[before.milestones.length - 1];
+    const boot = foldMilestone(before, milestone, chainload);
     const timeline = existing ?? { kind, key, boot };
     timeline.boot = boot;
     timelines.touch(key, timeline);
-    return timeline;
+    const last = boot.milestones[boot.milestones.length - 1];
+    const repeat = boot === before && boot.milestones.length === countBefore && sameMilestone(last, lastBefore);
+    return repeat ? undefined : timeline;
   }
 
   private attribute(requester: string, path: string, at: number): NamedUrl | undefined {

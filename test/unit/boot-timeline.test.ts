@@ -181,6 +181,22 @@ describe("bounds", () => {
     expect(timelines.get("IPXEBootConfig", "default/a")?.boot.milestones.map((m) => m.name)).toEqual(["script", "initrd", "kernel"]);
   });
 
+  test("a repeat of the last milestone moves its time but is not news for status; a new step or boot is", () => {
+    const timelines = timelinesFor(twoConfigs);
+    expect(timelines.record(script("10.0.0.5", 0))?.key).toBe("default/a");
+    // A machine looping on its script (or a storm): the time moves, the shape does not.
+    expect(timelines.record(script("10.0.0.5", 1))).toBeUndefined();
+    expect(timelines.get("IPXEBootConfig", "default/a")?.boot.milestones.map((m) => m.at.getTime())).toEqual([at(1).getTime()]);
+    expect(timelines.record(file("10.0.0.5", "/uki/vmlinuz", 2))?.key).toBe("default/a");
+    // Ranges of the file fetched last.
+    expect(timelines.record(file("10.0.0.5", "/uki/vmlinuz", 3))).toBeUndefined();
+    expect(timelines.record(file("10.0.0.5", "/uki/initrd-a", 4))?.key).toBe("default/a");
+    // The kernel again after the initrd moves it to the end: a new shape.
+    expect(timelines.record(file("10.0.0.5", "/uki/vmlinuz", 5))?.key).toBe("default/a");
+    // The script again after files is a new boot.
+    expect(timelines.record(script("10.0.0.5", 6))?.boot.milestones.map((m) => m.name)).toEqual(["script"]);
+  });
+
   test("list is bounded and newest first", () => {
     const timelines = timelinesFor(twoConfigs);
     timelines.record(script("10.0.0.5", 0, "default/a"));
