@@ -109,15 +109,25 @@ export function mountFamilies(families: readonly EndpointFamily[], options: Moun
   };
 
   /** Sync for a sync handler and observers (the boot routes): no promise per request on the hot path. */
-  const complete = (request: Request, path: string, route: string, clientAddress: string, started: number, answer: Response): Response | Promise<Response> => {
+  /** `route`: the table's entry; undefined for a request no route matched (observed as "unmatched"). */
+  const complete = (
+    request: Request,
+    path: string,
+    route: CompiledRoute | undefined,
+    clientAddress: string,
+    started: number,
+    answer: Response,
+  ): Response | Promise<Response> => {
     // HEAD is GET without the body, with GET's headers (Bun.serve would drop the body too; tests see it here).
     const response = request.method === "HEAD" && answer.body !== null ? new Response(null, answer) : answer;
     const seconds = (performance.now() - started) / 1000;
+    const routeName = route?.path ?? "unmatched";
+    const download = route?.download === true;
     let pending: Promise<void> | undefined;
     for (const observer of observers) {
       const observed = pending
-        ? pending.then(() => observer(request, path, route, clientAddress, response, seconds))
-        : observer(request, path, route, clientAddress, response, seconds);
+        ? pending.then(() => observer(request, path, routeName, clientAddress, response, seconds, download))
+        : observer(request, path, routeName, clientAddress, response, seconds, download);
       if (observed) pending = observed;
     }
     return pending ? pending.then(() => response) : response;
@@ -126,7 +136,7 @@ export function mountFamilies(families: readonly EndpointFamily[], options: Moun
   const finish = (
     request: Request,
     path: string,
-    route: string,
+    route: CompiledRoute | undefined,
     clientAddress: string,
     started: number,
     answer: Response | Promise<Response>,
@@ -152,7 +162,7 @@ export function mountFamilies(families: readonly EndpointFamily[], options: Moun
     } catch (error) {
       answer = failed(error, path);
     }
-    return finish(request, path, route.path, clientAddress, started, answer);
+    return finish(request, path, route, clientAddress, started, answer);
   };
 
   const peerAddress = (request: Request, peer: PeerLookup | undefined): string => {
@@ -175,12 +185,12 @@ export function mountFamilies(families: readonly EndpointFamily[], options: Moun
       if (route.methods.includes(method as Method) && route.matcher.test(path)) return run(request, path, route, paramsOf(route.path, path), clientAddress);
     }
     const allowed = allowedMethods(routes, path);
-    if (allowed.length === 0) return finish(request, path, "unmatched", clientAddress, performance.now(), textError(404, `no such endpoint: ${path}`));
+    if (allowed.length === 0) return finish(request, path, undefined, clientAddress, performance.now(), textError(404, `no such endpoint: ${path}`));
     const allow = allowed.join(", ");
     return finish(
       request,
       path,
-      "unmatched",
+      undefined,
       clientAddress,
       performance.now(),
       textError(405, `method ${method} is not allowed on ${path} (allowed: ${allow})`, { Allow: allow }),

@@ -74,10 +74,10 @@ export function certsFamily(deps: Pick<HttpDeps, "trust">): EndpointFamily {
   return {
     name: "certs",
     routes: [
-      { path: "/certs/ca.pem", methods: ["GET", "HEAD"], handler: serve((answers) => answers.pem, none) },
-      { path: "/certs/ca.der", methods: ["GET", "HEAD"], handler: serve((answers) => answers.der, none) },
-      { path: "/certs/edk2-cacerts", methods: ["GET", "HEAD"], handler: serve((answers) => answers.edk2, none) },
-      { path: "/certs/fingerprints", methods: ["GET", "HEAD"], handler: serve((answers) => answers.fingerprints, none) },
+      { path: "/certs/ca.pem", methods: ["GET", "HEAD"], download: true, handler: serve((answers) => answers.pem, none) },
+      { path: "/certs/ca.der", methods: ["GET", "HEAD"], download: true, handler: serve((answers) => answers.der, none) },
+      { path: "/certs/edk2-cacerts", methods: ["GET", "HEAD"], download: true, handler: serve((answers) => answers.edk2, none) },
+      { path: "/certs/fingerprints", methods: ["GET", "HEAD"], download: true, handler: serve((answers) => answers.fingerprints, none) },
     ],
   };
 }

@@ -64,6 +64,7 @@ export function imageProxyFamily(deps: ImageProxyDeps): EndpointFamily {
       {
         path: "/image",
         methods: ["GET", "HEAD"],
+        download: true,
         handler: (request, { clientAddress }) => {
           const url = new URL(request.url);
           const query = (name: string): string | undefined => url.searchParams.get(name) ?? undefined;
@@ -76,6 +77,7 @@ export function imageProxyFamily(deps: ImageProxyDeps): EndpointFamily {
       {
         path: "/httpboot/*",
         methods: ["GET", "HEAD"],
+        download: true,
         handler: (request, { clientAddress }) => {
           // The raw path: segments are decoded once, in parseHttpBootPath.
           const rawPath = new URL(request.url).pathname;

@@ -15,6 +15,8 @@ export type RequestObserver = (
   clientAddress: string,
   response: Response,
   seconds: number,
+  /** The route is a download (its answers declare Content-Length; see Route.download). */
+  download: boolean,
 ) => void | Promise<void>;
 
 /** Memoised per key: series handles bound once per route, method and status (bounded by the table's routes). */
@@ -42,17 +44,18 @@ export function observe(deps: Pick<HttpDeps, "metrics" | "log">): RequestObserve
   );
   const durations = memo((route) => metrics.httpDuration.bind({ route }));
   const bytes = memo((route) => metrics.httpResponseBytes.bind({ route }));
-  return (request, path, route, client, response, seconds) => {
+  return (request, path, route, client, response, seconds, download) => {
     const status = response.status;
     const method = request.method;
     requestsByRoute(route)(status === 200 ? (method === "GET" ? "GET 200" : `${method} 200`) : `${method} ${status}`).inc();
     durations(route).observe(seconds);
-    const length = Number(response.headers.get("content-length") ?? 0);
-    if (length > 0 && method !== "HEAD") bytes(route).inc(length);
+    const debug = log.enabled("debug");
+    const length = download || debug ? Number(response.headers.get("content-length") ?? 0) : 0;
+    if (download && length > 0 && method !== "HEAD") bytes(route).inc(length);
     if ((status < 200 || status >= 300) && status !== 304 && isBootRoute(route === "unmatched" ? path : route)) {
       return failedBoot(request, path, route, client, response, seconds);
     }
-    if (log.enabled("debug")) log.debug("request", { method, path, route, status, client, durationMs: Math.round(seconds * 1e6) / 1000, bytes: length });
+    if (debug) log.debug("request", { method, path, route, status, client, durationMs: Math.round(seconds * 1e6) / 1000, bytes: length });
   };
 
   async function failedBoot(request: Request, path: string, route: string, client: string, response: Response, seconds: number): Promise<void> {

@@ -28,6 +28,12 @@ interface Route {
   samplePath?: string;
   methods: readonly Method[];
   handler: RouteHandler;
+  /**
+   * Files and blobs, whose answers declare Content-Length: the request observer counts their bytes
+   * (boot_operator_http_response_bytes_total). Generated answers (scripts, Ignition) declare none, and reading a
+   * Response's headers only to find that out cost ~1.3 µs per boot request.
+   */
+  download?: boolean;
 }
 
 export interface EndpointFamily {

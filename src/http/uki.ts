@@ -35,6 +35,7 @@ export function ukiFamily(deps: Pick<HttpDeps, "settings" | "onServed" | "log">)
       {
         path: "/uki/*",
         methods: ["GET", "HEAD"],
+        download: true,
         // Synchronous when the kept descriptor answers: no promise on the path of a repeat download.
         handler: (request, { clientAddress }) => {
           const root = deps.settings.ukiDir;

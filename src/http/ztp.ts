@@ -187,13 +187,19 @@ export function ztpFamily(deps: HttpDeps): EndpointFamily {
   return {
     name: "ztp",
     routes: [
-      { path: "/ztp/onie/:name", methods: GET_HEAD, handler: (request, { clientAddress, params }) => onie(request, clientAddress, params.name ?? "") },
+      {
+        path: "/ztp/onie/:name",
+        methods: GET_HEAD,
+        download: true,
+        handler: (request, { clientAddress, params }) => onie(request, clientAddress, params.name ?? ""),
+      },
       ...(deps.settings.ztpOnieAtRoot
         ? [
             {
               path: ONIE_ROOT_ROUTE,
               samplePath: "/onie-installer",
               methods: GET_HEAD,
+              download: true,
               handler: (request: Request, { clientAddress, params }: { clientAddress: string; params: Readonly<Record<string, string>> }) =>
                 onie(request, clientAddress, params.onie ?? ""),
             },

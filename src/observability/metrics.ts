@@ -220,7 +220,12 @@ export function createBootMetrics(registry = new MetricsRegistry()) {
         [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       ),
     ),
-    httpResponseBytes: registry.register(new Counter("boot_operator_http_response_bytes_total", "Response body bytes promised (Content-Length), by route.")),
+    httpResponseBytes: registry.register(
+      new Counter(
+        "boot_operator_http_response_bytes_total",
+        "Response body bytes promised (Content-Length) by the download routes (files, blobs, certificates), by route.",
+      ),
+    ),
     bootMilestones: registry.register(new Counter("boot_operator_boot_milestones_total", "Boot steps served to machines, by milestone.")),
     buildInfo: registry.register(new Gauge("boot_operator_build_info", "1, labelled with the running version and commit.")),
     process: registry.register(new ProcessMetrics()),

@@ -34,6 +34,28 @@ describe("/uki", () => {
     expect(subject.served).toMatchObject([{ milestone: "boot-file", client: "10.0.0.3", path: "/uki/boot.efi" }]);
   });
 
+  test("bytes sent are counted per download route; a HEAD's are not, nor a generated answer's", async () => {
+    const counted = async (): Promise<string> =>
+      (await (await subject.request("/metrics")).text())
+        .split("\n")
+        .filter((line) => line.startsWith("boot_operator_http_response_bytes_total"))
+        .join("\n");
+    const before = await counted();
+    await (await subject.request("/uki/boot.efi")).arrayBuffer();
+    await (await subject.request("/uki/sub/initrd.img", { headers: { Range: "bytes=2-5" } })).arrayBuffer();
+    await subject.request("/uki/boot.efi", { method: "HEAD" });
+    await (await subject.request("/ipxe")).arrayBuffer();
+    const line = (await counted()).split("\n").find((text) => text.includes('route="/uki/*"'));
+    const previous = Number(
+      before
+        .split("\n")
+        .find((text) => text.includes('route="/uki/*"'))
+        ?.split(" ")[1] ?? 0,
+    );
+    expect(Number(line?.split(" ")[1]) - previous).toBe(1004);
+    expect(await counted()).not.toContain('route="/ipxe"');
+  });
+
   test("HEAD: the real Content-Length, no body, no download reported", async () => {
     subject.served.length = 0;
     const response = await subject.request("/uki/boot.efi", { method: "HEAD" });
