@@ -1,4 +1,5 @@
 // The plain-subset fast path (plain-yaml.ts) must give exactly what the full decoder gives, or nothing.
+import { heapStats } from "bun:jsc";
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { decodePlainResourceFile, decodeResourceFile } from "../../src/sources/files/documents.ts";
@@ -143,5 +144,24 @@ stringData:
     const broken = machine.replace("  kernelURL: /uki/vmlinuz\n", "  kernelURL: 7\n");
     expect(decodePlainYaml(broken, DEFAULT_YAML_LIMITS.maxDepth)).toBeDefined();
     expect(decodePlainResourceFile("m.yaml", broken)).toBeUndefined();
+  });
+});
+
+describe("memory", () => {
+  test("kept values do not hold the file's text (a slice of a string keeps all of it alive)", () => {
+    const padding = `# ${"x".repeat(1024 * 1024)}\n`;
+    const kept: unknown[][] = [];
+    Bun.gc(true);
+    const before = heapStats().extraMemorySize;
+    for (let file = 0; file < 40; file++) {
+      const documents = decodePlainYaml(`${padding}name: machine-${file}\nscript: |\n  echo ${file}\n`, DEFAULT_YAML_LIMITS.maxDepth);
+      if (!documents) throw new Error("not plain");
+      kept.push(documents);
+    }
+    Bun.gc(true);
+    const grownMiB = (heapStats().extraMemorySize - before) / 2 ** 20;
+    expect(kept[39]).toEqual([{ name: "machine-39", script: "echo 39\n" }]);
+    // 40 files of 1 MiB each: ~40 MiB when the values are views into the texts, ~0 when they are copies.
+    expect(grownMiB).toBeLessThan(8);
   });
 });

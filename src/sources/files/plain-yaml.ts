@@ -94,11 +94,16 @@ class PlainParser {
 
   private scalar(content: string): unknown {
     const value = scalar(content);
-    if (typeof value !== "string") return value;
+    return typeof value === "string" ? this.kept(value) : value;
+  }
+
+  /** The file's one copy of a value, owned (see `ownedCopy`). */
+  private kept(value: string): string {
     const known = this.values.get(value);
     if (known !== undefined) return known;
-    this.values.set(value, value);
-    return value;
+    const owned = ownedCopy(value);
+    this.values.set(owned, owned);
+    return owned;
   }
 
   document(): unknown {
@@ -203,7 +208,7 @@ class PlainParser {
     }
     while (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
     if (lines.length === 0) return "";
-    return match[1] === "-" ? lines.join("\n") : `${lines.join("\n")}\n`;
+    return this.kept(match[1] === "-" ? lines.join("\n") : `${lines.join("\n")}\n`);
   }
 
   /** After a value, a line indented deeper would continue a multi-line scalar (or be an error). */
@@ -279,6 +284,16 @@ function scalar(content: string): unknown {
   if (DECIMAL.test(value)) return Number.parseInt(value, 10);
   if (OTHER_NUMBER.test(value)) throw new NotPlain();
   return value;
+}
+
+/**
+ * A copy of `value` that does not share the file's text. Every slice (and split) of a string is a view that keeps
+ * the whole text alive in JSC, so one kept name or UUID held a machine's whole file: at 10 000 machines 11 MiB of
+ * file texts stayed in the heap for as long as the configs were served. A JSON round trip is exact for every
+ * string (lone surrogates included) and copies it; ~0.2 µs per distinct value.
+ */
+function ownedCopy(value: string): string {
+  return JSON.parse(JSON.stringify(value)) as string;
 }
 
 /** What may follow a closing quote: nothing, or a comment. */
