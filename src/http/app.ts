@@ -108,8 +108,10 @@ export function mountFamilies(families: readonly EndpointFamily[], options: Moun
     return textError(500, `internal error: ${problem.message}`);
   };
 
-  /** Sync for a sync handler and observers (the boot routes): no promise per request on the hot path. */
-  /** `route`: the table's entry; undefined for a request no route matched (observed as "unmatched"). */
+  /**
+   * Sync for a sync handler and observers (the boot routes): no promise per request on the hot path. `route`: the
+   * table's entry; undefined for a request no route matched (observed as "unmatched").
+   */
   const complete = (
     request: Request,
     path: string,
