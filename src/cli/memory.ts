@@ -7,11 +7,12 @@
 // per-request schedule (a forced one every second under a storm halved the request rate).
 // Under a request storm the garbage is young (Request/Response wrappers and the native memory they hold), and JSC
 // lets eden grow with the heap before it collects: at 10 000 machines (/ipxe storm, wrk -c64) RSS peaked at
-// 339-363 MiB. A young-only collection whenever the heap has grown by 1 MiB since the last look (every 100 ms; a
-// storm grows it ~1.5 MiB per 100 ms) kept the peak at 270-281 MiB, at the same CPU per request (16.0-17.0 vs
-// 16.6-17.4 µs). A 4 MiB threshold never fired; 512 KiB gave the same peak as 1 MiB.
-// At idle the heap does not grow, so nothing runs. When a storm is over (no young growth for a few seconds) one
-// full collection gives its garbage back, as after a change of the resource set.
+// 339-363 MiB. A young-only collection every 100 ms while the storm lasts kept the peak at 270-281 MiB, at the same
+// CPU per request. "While the storm lasts" is read from the process's CPU time (a quarter of a core since the last
+// look), not from the heap: bun:jsc heapSize() walks every block of the heap, and under a storm it cost 2-3 ms a
+// call at 100-160 MiB (it was the top entry of the Kubernetes-mode profile, 18 % of the samples).
+// At idle the process is not busy, so nothing runs. When a storm is over (not busy for a few seconds) one full
+// collection gives its garbage back, as after a change of the resource set.
 // Every full collection is followed by Bun.shrink(), which has JSC decommit its free blocks once it is idle:
 // idle RSS 25 s after ready went from 160.8-163.1 to 152.9-154.5 MiB.
 import { heapSize } from "bun:jsc";
@@ -23,10 +24,10 @@ export interface CollectorOptions {
   checkMs: number;
   /** A collection when the heap is this many times its size after the last collection. */
   growthFactor: number;
-  /** How often the heap is looked at for young garbage. */
+  /** How often the process is looked at for a storm's young garbage. */
   youngCheckMs: number;
-  /** A young-only collection when the heap has grown this much since the last look. */
-  youngGrowthBytes: number;
+  /** A young-only collection when the process used this much CPU (µs) since the last look. */
+  youngBusyMicros: number;
   /** A full collection once young collections have stopped for this long (a storm is over). */
   quietAfterBusyMs: number;
   /** Injected in tests: a full, synchronous collection. */
@@ -34,6 +35,13 @@ export interface CollectorOptions {
   /** Injected in tests: a young-only (eden) collection. */
   collectYoung?: () => void;
   heapBytes?: () => number;
+  /** Injected in tests: the process's CPU time so far (µs). */
+  cpuMicros?: () => number;
+}
+
+function processCpuMicros(): number {
+  const { user, system } = process.cpuUsage();
+  return user + system;
 }
 
 export const DEFAULT_COLLECTOR: CollectorOptions = {
@@ -41,7 +49,7 @@ export const DEFAULT_COLLECTOR: CollectorOptions = {
   checkMs: 30_000,
   growthFactor: 1.5,
   youngCheckMs: 100,
-  youngGrowthBytes: 1024 * 1024,
+  youngBusyMicros: 25_000,
   quietAfterBusyMs: 3_000,
 };
 
@@ -50,12 +58,13 @@ export class IdleCollector {
   private readonly checkTimer: ReturnType<typeof setInterval>;
   private readonly youngTimer: ReturnType<typeof setInterval>;
   private sizeAfterCollection: number;
-  private sizeAtLastLook: number;
+  private cpuAtLastLook: number;
   /** When the last young collection ran, until the full one after it. */
   private lastYoungAt: number | undefined;
   private readonly collect: () => void;
   private readonly collectYoung: () => void;
   private readonly heapBytes: () => number;
+  private readonly cpuMicros: () => number;
   collections = 0;
   youngCollections = 0;
 
@@ -68,8 +77,9 @@ export class IdleCollector {
       });
     this.heapBytes = options.heapBytes ?? heapSize;
     this.collectYoung = options.collectYoung ?? (() => Bun.gc(false));
+    this.cpuMicros = options.cpuMicros ?? processCpuMicros;
     this.sizeAfterCollection = this.heapBytes();
-    this.sizeAtLastLook = this.sizeAfterCollection;
+    this.cpuAtLastLook = this.cpuMicros();
     this.checkTimer = setInterval(() => this.checkGrowth(), options.checkMs);
     this.checkTimer.unref?.();
     this.youngTimer = setInterval(() => this.checkYoung(), options.youngCheckMs);
@@ -94,7 +104,10 @@ export class IdleCollector {
 
   private checkYoung(): void {
     const now = Date.now();
-    if (this.heapBytes() - this.sizeAtLastLook >= this.options.youngGrowthBytes) {
+    const cpu = this.cpuMicros();
+    const busy = cpu - this.cpuAtLastLook >= this.options.youngBusyMicros;
+    this.cpuAtLastLook = cpu;
+    if (busy) {
       this.collectYoung();
       this.youngCollections++;
       this.lastYoungAt = now;
@@ -102,7 +115,6 @@ export class IdleCollector {
       this.lastYoungAt = undefined;
       this.run();
     }
-    this.sizeAtLastLook = this.heapBytes();
   }
 
   private checkGrowth(): void {
@@ -113,6 +125,5 @@ export class IdleCollector {
     this.collect();
     this.collections++;
     this.sizeAfterCollection = this.heapBytes();
-    this.sizeAtLastLook = this.sizeAfterCollection;
   }
 }

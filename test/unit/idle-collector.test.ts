@@ -8,7 +8,7 @@ const FAR: CollectorOptions = {
   checkMs: 60_000,
   growthFactor: 100,
   youngCheckMs: 60_000,
-  youngGrowthBytes: 1e9,
+  youngBusyMicros: 1e12,
   quietAfterBusyMs: 60_000,
 };
 
@@ -54,53 +54,59 @@ describe("IdleCollector", () => {
 });
 
 describe("IdleCollector young collections", () => {
-  test("a heap growing faster than the threshold between looks gets a young collection; a still heap none", async () => {
-    let heap = 100;
+  test("a process busier than the threshold between looks gets a young collection; an idle one none", async () => {
+    let cpu = 0;
     let young = 0;
     let full = 0;
+    let heapReads = 0;
     const collector = new IdleCollector({
       ...FAR,
       youngCheckMs: 10,
-      youngGrowthBytes: 50,
+      youngBusyMicros: 50,
       collect: () => full++,
-      collectYoung: () => {
-        young++;
-        heap -= 40; // the young garbage goes
+      collectYoung: () => young++,
+      heapBytes: () => {
+        heapReads++;
+        return 100;
       },
-      heapBytes: () => heap,
+      cpuMicros: () => cpu,
     });
+    const readsAtStart = heapReads;
     await Bun.sleep(50);
     expect(young).toBe(0); // idle: nothing runs
-    heap += 30; // slow growth, below the threshold per look
+    cpu += 30; // a little work, below the threshold per look
     await Bun.sleep(30);
     expect(young).toBe(0);
-    heap += 60;
+    cpu += 60;
     await Bun.sleep(30);
     expect(young).toBe(1);
     expect(collector.youngCollections).toBe(1);
     expect(full).toBe(0);
+    // The looks never size the heap: under a storm that walks every heap block (ms per call).
+    expect(heapReads).toBe(readsAtStart);
     collector.stop();
-    heap += 100;
+    cpu += 100;
     await Bun.sleep(30);
     expect(young).toBe(1); // stopped
   });
 });
 
 test("once young collections stop for quietAfterBusyMs (a storm is over), one full collection runs", async () => {
-  let heap = 100;
+  let cpu = 0;
   let full = 0;
   const collector = new IdleCollector({
     ...FAR,
     youngCheckMs: 10,
-    youngGrowthBytes: 50,
+    youngBusyMicros: 50,
     quietAfterBusyMs: 60,
     collect: () => full++,
     collectYoung: () => {},
-    heapBytes: () => heap,
+    heapBytes: () => 100,
+    cpuMicros: () => cpu,
   });
   await Bun.sleep(100);
   expect(full).toBe(0); // never busy: nothing
-  heap += 100;
+  cpu += 100;
   await Bun.sleep(30);
   expect(collector.youngCollections).toBe(1);
   expect(full).toBe(0);
