@@ -1,9 +1,9 @@
 // Thin API-server client on top of @kubernetes/client-node's KubeConfig (every auth method: in-cluster token
-// rotation, client certificates, exec plugins) and its Watch. We add what the watch path lacks: timeouts on
-// requests that never answer, paginated LIST, and typed errors carrying the HTTP status and Status reason.
-import { type KubeConfig, Watch } from "@kubernetes/client-node";
-import fetch from "node-fetch";
+// rotation, client certificates, exec plugins), on Bun's own fetch (transport.ts says why). We add timeouts on
+// requests that never answer, paginated LIST, watches, and typed errors carrying the HTTP status and Status reason.
+import type { KubeConfig } from "@kubernetes/client-node";
 import { TokenBucket, type TokenBucketOptions } from "./rate-limit.ts";
+import { KubeTransport, LineSplitter } from "./transport.ts";
 
 /** metav1.StatusReason values: a reason outside this set came from something else (a proxy's status text). */
 const STATUS_REASONS: ReadonlySet<string> = new Set([
@@ -122,7 +122,7 @@ function codeOf(error: unknown): string {
 }
 
 export class KubeClient {
-  private readonly watcher: Watch;
+  private readonly transport: KubeTransport;
   private readonly requestTimeoutMs: number;
   private readonly onRequestDone: (verb: KubeVerb, code: string) => void;
   private readonly limiter: TokenBucket | undefined;
@@ -131,7 +131,7 @@ export class KubeClient {
     readonly config: KubeConfig,
     options: KubeClientOptions = {},
   ) {
-    this.watcher = new Watch(config);
+    this.transport = new KubeTransport(config);
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.onRequestDone = options.onRequestDone ?? (() => {});
     this.limiter = options.rateLimit ? new TokenBucket(options.rateLimit) : undefined;
@@ -157,23 +157,19 @@ export class KubeClient {
   ): Promise<T> {
     // Watches are long-lived and not counted (as in client-go); every other request waits for its token.
     if (this.limiter) await this.limiter.take();
-    const url = new URL(this.server.replace(/\/+$/, "") + path);
-    for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
-    const init = await this.config.applyToFetchOptions({});
-    const headers = init.headers as unknown as { set(name: string, value: string): void };
-    headers.set("Accept", "application/json");
-    if (options.body !== undefined) headers.set("Content-Type", options.contentType ?? "application/json");
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), options.timeoutMs ?? this.requestTimeoutMs);
+    const url = this.urlFor(path, options.query);
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
     // Every request ends in the finally below, answered or not: the one place it is counted.
     let code = "<error>";
     try {
-      const response = await fetch(url.toString(), {
-        ...init,
-        method,
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        signal: controller.signal as never,
-      });
+      let response = await this.send(method, url, body, options.contentType, timeoutMs);
+      // A credential refused after it changed (rotated token, expired exec credential): look again, once.
+      if (response.status === 401) {
+        this.transport.invalidate();
+        await response.body?.cancel();
+        response = await this.send(method, url, body, options.contentType, timeoutMs);
+      }
       code = String(response.status);
       const text = await response.text();
       if (response.status >= 400) {
@@ -190,13 +186,30 @@ export class KubeClient {
       }
       return (text === "" ? {} : JSON.parse(text)) as T;
     } catch (error) {
-      if (controller.signal.aborted)
-        throw new KubeApiError(0, "Timeout", `${method} ${path}: no answer within ${options.timeoutMs ?? this.requestTimeoutMs} ms`);
+      if (error instanceof DOMException && (error.name === "TimeoutError" || error.name === "AbortError")) {
+        throw new KubeApiError(0, "Timeout", `${method} ${path}: no answer within ${timeoutMs} ms`);
+      }
       throw error;
     } finally {
-      clearTimeout(timer);
       this.onRequestDone(options.verb ?? method, code);
     }
+  }
+
+  private urlFor(path: string, query: Record<string, string | number | boolean | undefined> | undefined): string {
+    const url = new URL(this.server.replace(/\/+$/, "") + path);
+    for (const [key, value] of Object.entries(query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
+    return url.toString();
+  }
+
+  private async send(method: string, url: string, body: string | undefined, contentType: string | undefined, timeoutMs: number): Promise<Response> {
+    const { tls, headers } = await this.transport.settings();
+    return fetch(url, {
+      method,
+      headers: { ...headers, Accept: "application/json", ...(body === undefined ? {} : { "Content-Type": contentType ?? "application/json" }) },
+      ...(body === undefined ? {} : { body }),
+      signal: AbortSignal.timeout(timeoutMs),
+      tls,
+    });
   }
 
   /**
@@ -224,7 +237,9 @@ export class KubeClient {
 
   /**
    * Opens a watch. Resolves once the response headers arrived (or rejects after `connectTimeoutMs`: a server that
-   * never answers would otherwise hang the caller forever). `onDone` fires exactly once when the stream ends.
+   * never answers would otherwise hang the caller forever). `onDone` fires exactly once when the stream ends: with
+   * null when it ended cleanly or was aborted through the handle, else with the error (a non-200 answer is an
+   * error carrying `statusCode`).
    */
   async watch(
     path: string,
@@ -233,37 +248,70 @@ export class KubeClient {
     onDone: (error: unknown) => void,
     connectTimeoutMs = 30_000,
   ): Promise<WatchHandle> {
-    let settled = false;
-    let timedOut = false;
-    // A watch we end ourselves (restart, shutdown) was answered; its abort error is not the server's.
+    const controller = new AbortController();
     let abortedByUs = false;
-    const opening = this.watcher.watch(
-      path,
-      query,
-      (type, object) => onEvent({ type: type as WatchEvent["type"], object: object as Record<string, unknown> }),
-      (error: unknown) => {
-        if (timedOut) return;
-        this.onRequestDone("WATCH", error && !abortedByUs ? codeOf(error) : "200");
-        onDone(error);
-      },
+    let finished = false;
+    const finish = (error: unknown): void => {
+      if (finished) return;
+      finished = true;
+      controller.abort();
+      const failed = error !== null && !abortedByUs;
+      this.onRequestDone("WATCH", failed ? codeOf(error) : "200");
+      onDone(failed ? error : null);
+    };
+    const url = this.urlFor(path, { ...query, watch: true });
+    const { tls, headers } = await this.transport.settings();
+    const connectTimer = setTimeout(
+      () => controller.abort(new KubeApiError(0, "Timeout", `watch ${path}: no response headers within ${connectTimeoutMs} ms`)),
+      connectTimeoutMs,
     );
-    const timeout = new Promise<never>((_, reject) =>
-      setTimeout(() => {
-        if (settled) return;
-        timedOut = true;
-        this.onRequestDone("WATCH", "<error>");
-        // The request may still complete later: abort it then so it does not leak.
-        void opening.then((controller) => controller.abort()).catch(() => {});
-        reject(new KubeApiError(0, "Timeout", `watch ${path}: no response headers within ${connectTimeoutMs} ms`));
-      }, connectTimeoutMs),
-    );
-    const controller = await Promise.race([opening, timeout]);
-    settled = true;
-    return {
+    let response: Response;
+    try {
+      response = await fetch(url, { headers: { ...headers, Accept: "application/json" }, signal: controller.signal, tls });
+    } catch (error) {
+      const reason = controller.signal.reason instanceof KubeApiError ? controller.signal.reason : error;
+      finished = true;
+      this.onRequestDone("WATCH", codeOf(reason));
+      throw reason;
+    } finally {
+      clearTimeout(connectTimer);
+    }
+    const handle: WatchHandle = {
       abort: () => {
         abortedByUs = true;
         controller.abort();
       },
     };
+    if (response.status !== 200 || !response.body) {
+      if (response.status === 401) this.transport.invalidate();
+      const text = await response.text().catch(() => "");
+      const error = new KubeApiError(response.status, response.statusText, `watch ${path}: ${response.status} ${text.slice(0, 500)}`);
+      Object.assign(error, { statusCode: response.status });
+      finish(error);
+      return handle;
+    }
+    void this.readEvents(response.body, onEvent).then(
+      () => finish(null),
+      (error: unknown) => finish(abortedByUs ? null : error),
+    );
+    return handle;
+  }
+
+  /** One JSON event per line; a line that is not JSON is skipped (as client-node's Watch did). */
+  private async readEvents(body: ReadableStream<Uint8Array>, onEvent: (event: WatchEvent) => void): Promise<void> {
+    const decoder = new TextDecoder();
+    const lines = new LineSplitter();
+    const deliver = (line: string): void => {
+      let event: WatchEvent;
+      try {
+        event = JSON.parse(line) as WatchEvent;
+      } catch {
+        return;
+      }
+      onEvent({ type: event.type, object: event.object });
+    };
+    for await (const chunk of body) for (const line of lines.push(decoder.decode(chunk, { stream: true }))) deliver(line);
+    for (const line of lines.push(decoder.decode())) deliver(line);
+    for (const line of lines.end()) deliver(line);
   }
 }
