@@ -29,9 +29,13 @@ export function describeConfig(ref: ConfigRef): string {
   return `${ref.kind} ${ref.namespace}/${ref.name}`;
 }
 
-/** PATCH with application/apply-patch+yaml as `fieldManager`, taking ownership of conflicting fields (force). */
+/**
+ * PATCH with application/apply-patch+yaml as `fieldManager`, taking ownership of conflicting fields (force). The
+ * object the API server answers with is not parsed: the watch brings it anyway, and parsing it twice was ~5 % of
+ * the main thread's time in a start-up write-out of 20 000 statuses.
+ */
 export async function serverSideApply(client: KubeClient, path: string, body: unknown, fieldManager: string): Promise<void> {
-  await client.request("PATCH", path, { query: { fieldManager, force: true }, contentType: "application/apply-patch+yaml", body });
+  await client.request("PATCH", path, { query: { fieldManager, force: true }, contentType: "application/apply-patch+yaml", body, discardBody: true });
 }
 
 export async function applyStatus(

@@ -81,6 +81,7 @@ export class EventRecorder {
     const eventName = `${name}.${Date.now().toString(16)}${(this.sequence++ % 4096).toString(16)}`;
     try {
       await this.client.request("POST", resourcePath({ ...EVENTS, namespace }), {
+        discardBody: true,
         body: {
           apiVersion: "v1",
           kind: "Event",

@@ -153,6 +153,8 @@ export class KubeClient {
       timeoutMs?: number;
       /** How the request is counted when it is not its method (LIST). */
       verb?: KubeVerb;
+      /** The caller needs only success or failure: the answer (the whole object, for a write) is not parsed. */
+      discardBody?: boolean;
     } = {},
   ): Promise<T> {
     // Watches are long-lived and not counted (as in client-go); every other request waits for its token.
@@ -184,7 +186,7 @@ export class KubeClient {
         }
         throw new KubeApiError(response.status, reason, `${method} ${path}: ${response.status} ${message}`);
       }
-      return (text === "" ? {} : JSON.parse(text)) as T;
+      return (text === "" || options.discardBody ? {} : JSON.parse(text)) as T;
     } catch (error) {
       if (error instanceof DOMException && (error.name === "TimeoutError" || error.name === "AbortError")) {
         throw new KubeApiError(0, "Timeout", `${method} ${path}: no answer within ${timeoutMs} ms`);

@@ -114,6 +114,16 @@ describe("KubeClient requests", () => {
     expect((refused as KubeApiError).reason).toBe("Unauthorized");
   });
 
+  test("discardBody: the answer is read but not parsed (a write's whole object); failures still carry their Status", async () => {
+    handle = (request) =>
+      request.method === "PATCH" ? new Response("not json: never parsed") : Response.json({ kind: "Status", reason: "Conflict", message: "taken" }, { status: 409 });
+    const client = new KubeClient(kubeConfig({ token: "t" }));
+    expect(await client.request("PATCH", "/x", { body: {}, discardBody: true })).toEqual({});
+    await expect(client.request("PATCH", "/x", { body: {} })).rejects.toThrow(SyntaxError);
+    const error = await client.request("POST", "/x", { body: {}, discardBody: true }).catch((caught: unknown) => caught);
+    expect((error as KubeApiError).isConflict()).toBe(true);
+  });
+
   test("a request that gets no answer fails with a Timeout error after its timeout", async () => {
     handle = async () => {
       await Bun.sleep(2_000);
