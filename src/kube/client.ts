@@ -301,7 +301,6 @@ export class KubeClient {
 
   /** One JSON event per line; a line that is not JSON is skipped (as client-node's Watch did). */
   private async readEvents(body: ReadableStream<Uint8Array>, onEvent: (event: WatchEvent) => void): Promise<void> {
-    const decoder = new TextDecoder();
     const lines = new LineSplitter();
     const deliver = (line: string): void => {
       let event: WatchEvent;
@@ -312,8 +311,7 @@ export class KubeClient {
       }
       onEvent({ type: event.type, object: event.object });
     };
-    for await (const chunk of body) for (const line of lines.push(decoder.decode(chunk, { stream: true }))) deliver(line);
-    for (const line of lines.push(decoder.decode())) deliver(line);
+    for await (const chunk of body) for (const line of lines.push(chunk)) deliver(line);
     for (const line of lines.end()) deliver(line);
   }
 }

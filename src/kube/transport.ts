@@ -104,23 +104,45 @@ export class KubeTransport {
 }
 
 /**
- * Splits a watch stream into its lines (one JSON event each), across chunk boundaries. Pure: feed it text, it hands
+ * Splits a watch stream into its lines (one JSON event each), across chunk boundaries, on the bytes: a newline byte
+ * is never part of a UTF-8 character, so each line is decoded once, whole. Splitting decoded text instead (joining
+ * the rest to each chunk, then split) cost ~25 µs per 4 KiB event against 1-5 µs. Pure: feed it chunks, it hands
  * back the complete lines and keeps the rest.
  */
 export class LineSplitter {
-  private rest = "";
+  private rest: Uint8Array[] = [];
+  private readonly decoder = new TextDecoder();
 
-  push(text: string): string[] {
-    const joined = this.rest + text;
-    const lines = joined.split("\n");
-    this.rest = lines.pop() ?? "";
-    return lines.filter((line) => line.trim() !== "");
+  push(chunk: Uint8Array): string[] {
+    const lines: string[] = [];
+    let start = 0;
+    for (let end = chunk.indexOf(NEWLINE); end >= 0; end = chunk.indexOf(NEWLINE, start)) {
+      let bytes = chunk.subarray(start, end);
+      if (this.rest.length > 0) {
+        this.rest.push(bytes);
+        bytes = Buffer.concat(this.rest);
+        this.rest = [];
+      }
+      this.keep(lines, bytes);
+      start = end + 1;
+    }
+    // A copy: the stream may hand the same buffer back with the next chunk in it.
+    if (start < chunk.length) this.rest.push(chunk.slice(start));
+    return lines;
   }
 
   /** What is left when the stream ends (a last line without a newline). */
   end(): string[] {
-    const last = this.rest;
-    this.rest = "";
-    return last.trim() === "" ? [] : [last];
+    const lines: string[] = [];
+    if (this.rest.length > 0) this.keep(lines, Buffer.concat(this.rest));
+    this.rest = [];
+    return lines;
+  }
+
+  private keep(lines: string[], bytes: Uint8Array): void {
+    const line = this.decoder.decode(bytes);
+    if (line.trim() !== "") lines.push(line);
   }
 }
+
+const NEWLINE = 0x0a;

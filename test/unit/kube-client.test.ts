@@ -116,7 +116,9 @@ describe("KubeClient requests", () => {
 
   test("discardBody: the answer is read but not parsed (a write's whole object); failures still carry their Status", async () => {
     handle = (request) =>
-      request.method === "PATCH" ? new Response("not json: never parsed") : Response.json({ kind: "Status", reason: "Conflict", message: "taken" }, { status: 409 });
+      request.method === "PATCH"
+        ? new Response("not json: never parsed")
+        : Response.json({ kind: "Status", reason: "Conflict", message: "taken" }, { status: 409 });
     const client = new KubeClient(kubeConfig({ token: "t" }));
     expect(await client.request("PATCH", "/x", { body: {}, discardBody: true })).toEqual({});
     await expect(client.request("PATCH", "/x", { body: {} })).rejects.toThrow(SyntaxError);
@@ -232,11 +234,19 @@ describe("request settings and lines (pure)", () => {
     expect(settings.headers).toEqual({ "Impersonate-User": "jane", Authorization: `Basic ${Buffer.from("admin:secret").toString("base64")}` });
   });
 
-  test("lines across pushes, blank lines skipped, the last line without newline at the end", () => {
+  test("lines across pushes and inside multi-byte characters, blank lines skipped, the last line without newline at the end", () => {
     const lines = new LineSplitter();
-    expect(lines.push('{"a"')).toEqual([]);
-    expect(lines.push(':1}\n\n{"b":2}\n{"c"')).toEqual(['{"a":1}', '{"b":2}']);
+    const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+    const euro = bytes("€"); // three bytes, cut after the first
+    expect(lines.push(bytes('{"a":"'))).toEqual([]);
+    expect(lines.push(euro.subarray(0, 1))).toEqual([]);
+    expect(lines.push(new Uint8Array([...euro.subarray(1), ...bytes('"}\n\n{"b":2}\n{"c"')]))).toEqual(['{"a":"€"}', '{"b":2}']);
     expect(lines.end()).toEqual(['{"c"']);
     expect(lines.end()).toEqual([]);
+    // A kept rest is a copy: the caller may reuse its buffer.
+    const reused = bytes('{"d":1');
+    expect(lines.push(reused)).toEqual([]);
+    reused.fill(0x20);
+    expect(lines.push(bytes("}\n"))).toEqual(['{"d":1}']);
   });
 });
