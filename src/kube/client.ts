@@ -162,15 +162,18 @@ export class KubeClient {
     const url = this.urlFor(path, options.query);
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
     const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
+    // One deadline for the whole request, body included; cleared at the end, so no timer outlives its request.
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
     // Every request ends in the finally below, answered or not: the one place it is counted.
     let code = "<error>";
     try {
-      let response = await this.send(method, url, body, options.contentType, timeoutMs);
+      let response = await this.send(method, url, body, options.contentType, controller.signal);
       // A credential refused after it changed (rotated token, expired exec credential): look again, once.
       if (response.status === 401) {
         this.transport.invalidate();
         await response.body?.cancel();
-        response = await this.send(method, url, body, options.contentType, timeoutMs);
+        response = await this.send(method, url, body, options.contentType, controller.signal);
       }
       code = String(response.status);
       const text = await response.text();
@@ -188,11 +191,10 @@ export class KubeClient {
       }
       return (text === "" || options.discardBody ? {} : JSON.parse(text)) as T;
     } catch (error) {
-      if (error instanceof DOMException && (error.name === "TimeoutError" || error.name === "AbortError")) {
-        throw new KubeApiError(0, "Timeout", `${method} ${path}: no answer within ${timeoutMs} ms`);
-      }
+      if (controller.signal.aborted) throw new KubeApiError(0, "Timeout", `${method} ${path}: no answer within ${timeoutMs} ms`);
       throw error;
     } finally {
+      clearTimeout(timer);
       this.onRequestDone(options.verb ?? method, code);
     }
   }
@@ -203,13 +205,13 @@ export class KubeClient {
     return url.toString();
   }
 
-  private async send(method: string, url: string, body: string | undefined, contentType: string | undefined, timeoutMs: number): Promise<Response> {
+  private async send(method: string, url: string, body: string | undefined, contentType: string | undefined, signal: AbortSignal): Promise<Response> {
     const { tls, headers } = await this.transport.settings();
     return fetch(url, {
       method,
       headers: { ...headers, Accept: "application/json", ...(body === undefined ? {} : { "Content-Type": contentType ?? "application/json" }) },
       ...(body === undefined ? {} : { body }),
-      signal: AbortSignal.timeout(timeoutMs),
+      signal,
       tls,
     });
   }

@@ -4,8 +4,8 @@
 // node:https shim and a readline over Node streams: together about a third of a Kubernetes-mode storm profile. On
 // Bun's fetch, at 10 000 machines, the start-up write-out of 20 000 statuses took 18-24 s of the appliance's CPU
 // instead of 35 s, and the writes after a storm 10-14 s instead of 23 s. So the settings are worked out once and
-// kept for a short while: a rotated token, an exec plugin's new credential or a renewed client certificate is
-// picked up within `maxAgeMs`, and at once after a 401.
+// kept for a short while: an exec plugin's new credential or a renewed client certificate is picked up within
+// `maxAgeMs`, and at once after a 401 (client-node itself re-reads an in-cluster token file once a minute).
 import type { KubeConfig } from "@kubernetes/client-node";
 
 /** Bun fetch's TLS options, the subset a kubeconfig can set. */
