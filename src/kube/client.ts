@@ -289,7 +289,13 @@ export class KubeClient {
     if (response.status !== 200 || !response.body) {
       if (response.status === 401) this.transport.invalidate();
       const text = await response.text().catch(() => "");
-      const error = new KubeApiError(response.status, response.statusText, `watch ${path}: ${response.status} ${text.slice(0, 500)}`);
+      let reason = response.statusText;
+      try {
+        reason = (JSON.parse(text) as { reason?: string }).reason ?? reason;
+      } catch {
+        // Not a Status object; the status text stands.
+      }
+      const error = new KubeApiError(response.status, reason, `watch ${path}: ${response.status} ${text.slice(0, 500)}`);
       Object.assign(error, { statusCode: response.status });
       finish(error);
       return handle;

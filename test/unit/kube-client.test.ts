@@ -174,13 +174,14 @@ describe("KubeClient watches", () => {
   });
 
   test("a refused watch ends with an error carrying the status", async () => {
-    handle = () => Response.json({ kind: "Status", reason: "Forbidden" }, { status: 403 });
+    handle = () => Response.json({ kind: "Status", reason: "Forbidden" }, { status: 403, statusText: "Nope" });
     const client = new KubeClient(kubeConfig({ token: "t" }));
     const done = Promise.withResolvers<unknown>();
     await client.watch("/apis/x/v1/things", {}, () => {}, done.resolve);
     const error = await done.promise;
     expect(error).toBeInstanceOf(KubeApiError);
     expect((error as KubeApiError).status).toBe(403);
+    expect((error as KubeApiError).reason).toBe("Forbidden");
   });
 
   test("aborting through the handle ends the watch with onDone(null); no headers in time rejects", async () => {
