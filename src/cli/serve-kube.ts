@@ -175,6 +175,10 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
     events: new EventRecorder(client, log),
   });
   kubeMetrics.statusWriteBacklog.collectFrom(() => [{ labels: {}, value: served.backlog }]);
+  kubeMetrics.statusReconciles.collectFrom(() => [
+    { labels: { outcome: "planned" }, value: reconciler?.stats.reconciles ?? 0 },
+    { labels: { outcome: "echo" }, value: reconciler?.stats.echoes ?? 0 },
+  ]);
   const identity = process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
   const leaseNamespace = options["leader-election-namespace"] || options.namespace || podNamespace() || "default";
   let elector: LeaderElector | undefined;

@@ -27,6 +27,8 @@ interface ReconcilerStats {
   /** Rewrites of our fields by another field manager, and writes we held back because of them. */
   rivalRewrites: number;
   deferredWrites: number;
+  /** Status-only changes that left our fields as last applied: not reconciled again. */
+  echoes: number;
 }
 
 /** A status write that failed (API server away, throttled): first retry after 500 ms, at most every 30 s. */
@@ -63,7 +65,7 @@ function conflictParticipants(index: BootIndex): Map<string, ConfigRef> {
 }
 
 export class StatusReconciler {
-  readonly stats: ReconcilerStats = { reconciles: 0, writes: 0, errors: 0, rivalRewrites: 0, deferredWrites: 0 };
+  readonly stats: ReconcilerStats = { reconciles: 0, writes: 0, errors: 0, rivalRewrites: 0, deferredWrites: 0, echoes: 0 };
   private readonly queue: KeyedWorkQueue<ConfigRef>;
   /**
    * Per object, a hash of our fields as we last applied (or found) them: an event showing otherwise is a rewrite.
@@ -115,6 +117,13 @@ export class StatusReconciler {
   /** Called for every validated object change from the watch, with who owns which status fields of that version. */
   notify(kind: WatchedKind, key: string, statusOnly = false, statusOwners: readonly StatusFieldOwner[] = []): void {
     if (kind !== "Secret" && statusOwners.length > 0) this.observeStatusWriters(configRef(kind, key), statusOwners);
+    // The echo of a status write (the served-status writer's, ours, another replica's) that left our fields as we
+    // last applied or found them: reconciling it would plan "nothing to do" again. Every fetch recorded in status
+    // comes back this way; in a storm that was a diagnosis and a plan per write, 10 % of the main thread's samples.
+    if (statusOnly && kind !== "Secret" && this.holdsAsApplied(kind, key)) {
+      this.stats.echoes++;
+      return;
+    }
     if (kind === "Secret") {
       // Dependents as of the current index; a config that starts referencing the secret arrives as its own change.
       for (const dependent of this.deps.store.index.configsBySecret.get(key) ?? []) this.queue.add(configRef(dependent.kind, dependent.key));
@@ -122,6 +131,15 @@ export class StatusReconciler {
     // Processing waits for the store to apply the snapshot carrying this change (store.onChange → kick); a
     // status-only change brings no snapshot, and the index already matches, so it is processed now.
     if (statusOnly) this.queue.kick();
+  }
+
+  /** Our fields on the cached object say what we last applied (or found right); a config never written says no. */
+  private holdsAsApplied(kind: Exclude<WatchedKind, "Secret">, key: string): boolean {
+    if (!this.running) return false;
+    const applied = this.lastApplied.get(refId(configRef(kind, key)));
+    if (applied === undefined) return false;
+    const raw = this.deps.source.rawObject(kind, key) as RawConfig | undefined;
+    return raw !== undefined && fingerprintHash(raw.status) === applied;
   }
 
   start(): void {

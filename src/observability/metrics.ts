@@ -322,6 +322,13 @@ export function createKubeMetrics(registry: BootMetrics["registry"]) {
         [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       ),
     ),
+    statusReconciles: registry.register(
+      new CollectedMetric(
+        "boot_operator_status_reconciles_total",
+        "Status reconciles by outcome (planned: the status was compared with what it should say; echo: a status-only change that left our fields as last applied, not reconciled again).",
+        "counter",
+      ),
+    ),
     kubeApiRequests: registry.register(
       new Counter(
         "boot_operator_kube_api_requests_total",

@@ -124,6 +124,11 @@ describe("with the CRDs installed", () => {
         { timeoutMs: 30_000 },
       );
       expect(sample(text, "boot_operator_status_write_queue_depth")).toBe(0);
+      // Its echo (a status-only change leaving the reconciler's fields as applied) is not reconciled again.
+      await eventually(async () => (sample(await scrape(), 'boot_operator_status_reconciles_total{outcome="echo"}') ?? 0) >= 1, "the write's echo skipped", {
+        timeoutMs: 30_000,
+      });
+      expect(sample(text, 'boot_operator_status_reconciles_total{outcome="planned"}')).toBeGreaterThanOrEqual(1);
       expect(sample(text, 'boot_operator_kube_api_requests_total{verb="PATCH",code="200"}')).toBeGreaterThanOrEqual(1);
 
       expect(compareNames(await referencedMetricNames(), declaredMetricNames(text))).toEqual({ missing: [], landed: [] });
