@@ -116,9 +116,21 @@ interface KubeClientOptions {
 
 /** The HTTP status a failed request or watch carried, "<error>" when there was no answer. */
 function codeOf(error: unknown): string {
-  if (error instanceof KubeApiError) return error.status === 0 ? "<error>" : String(error.status);
-  const status = (error as { statusCode?: unknown } | null)?.statusCode;
-  return typeof status === "number" ? String(status) : "<error>";
+  return error instanceof KubeApiError && error.status !== 0 ? String(error.status) : "<error>";
+}
+
+/** A refused request or watch (`what`: "GET /api/…", "watch /api/…"), with the reason and message of its Status body. */
+function apiErrorOf(response: Response, text: string, what: string): KubeApiError {
+  let reason = response.statusText;
+  let message = text;
+  try {
+    const status = JSON.parse(text) as { reason?: string; message?: string };
+    reason = status.reason ?? reason;
+    message = status.message ?? message;
+  } catch {
+    // Not a Status object (a proxy in between); keep the raw text.
+  }
+  return new KubeApiError(response.status, reason, `${what}: ${response.status} ${message}`);
 }
 
 export class KubeClient {
@@ -177,18 +189,7 @@ export class KubeClient {
       }
       code = String(response.status);
       const text = await response.text();
-      if (response.status >= 400) {
-        let reason = response.statusText;
-        let message = text;
-        try {
-          const status = JSON.parse(text) as { reason?: string; message?: string };
-          reason = status.reason ?? reason;
-          message = status.message ?? message;
-        } catch {
-          // Not a Status object (a proxy in between); keep the raw text.
-        }
-        throw new KubeApiError(response.status, reason, `${method} ${path}: ${response.status} ${message}`);
-      }
+      if (response.status >= 400) throw apiErrorOf(response, text, `${method} ${path}`);
       return (text === "" || options.discardBody ? {} : JSON.parse(text)) as T;
     } catch (error) {
       if (controller.signal.aborted) throw new KubeApiError(0, "Timeout", `${method} ${path}: no answer within ${timeoutMs} ms`);
@@ -242,8 +243,8 @@ export class KubeClient {
   /**
    * Opens a watch. Resolves once the response headers arrived (or rejects after `connectTimeoutMs`: a server that
    * never answers would otherwise hang the caller forever). `onDone` fires exactly once when the stream ends: with
-   * null when it ended cleanly or was aborted through the handle, else with the error (a non-200 answer is an
-   * error carrying `statusCode`).
+   * null when it ended cleanly or was aborted through the handle, else with the error (a non-200 answer is a
+   * KubeApiError).
    */
   async watch(
     path: string,
@@ -264,14 +265,13 @@ export class KubeClient {
       onDone(failed ? error : null);
     };
     const url = this.urlFor(path, { ...query, watch: true });
-    const { tls, headers } = await this.transport.settings();
     const connectTimer = setTimeout(
       () => controller.abort(new KubeApiError(0, "Timeout", `watch ${path}: no response headers within ${connectTimeoutMs} ms`)),
       connectTimeoutMs,
     );
     let response: Response;
     try {
-      response = await fetch(url, { headers: { ...headers, Accept: "application/json" }, signal: controller.signal, tls });
+      response = await this.send("GET", url, undefined, undefined, controller.signal);
     } catch (error) {
       const reason = controller.signal.reason instanceof KubeApiError ? controller.signal.reason : error;
       finished = true;
@@ -288,16 +288,7 @@ export class KubeClient {
     };
     if (response.status !== 200 || !response.body) {
       if (response.status === 401) this.transport.invalidate();
-      const text = await response.text().catch(() => "");
-      let reason = response.statusText;
-      try {
-        reason = (JSON.parse(text) as { reason?: string }).reason ?? reason;
-      } catch {
-        // Not a Status object; the status text stands.
-      }
-      const error = new KubeApiError(response.status, reason, `watch ${path}: ${response.status} ${text.slice(0, 500)}`);
-      Object.assign(error, { statusCode: response.status });
-      finish(error);
+      finish(apiErrorOf(response, await response.text().catch(() => ""), `watch ${path}`));
       return handle;
     }
     void this.readEvents(response.body, onEvent).then(

@@ -5,7 +5,7 @@
 // Bun's fetch, at 10 000 machines, the start-up write-out of 20 000 statuses took 18-24 s of the appliance's CPU
 // instead of 35 s, and the writes after a storm 10-14 s instead of 23 s. So the settings are worked out once and
 // kept for a short while: an exec plugin's new credential or a renewed client certificate is picked up within
-// `maxAgeMs`, and at once after a 401 (client-node itself re-reads an in-cluster token file once a minute).
+// 10 s, and at once after a 401 (client-node itself re-reads an in-cluster token file once a minute).
 import type { KubeConfig } from "@kubernetes/client-node";
 
 /** Bun fetch's TLS options, the subset a kubeconfig can set. */
@@ -33,7 +33,6 @@ interface AppliedOptions {
   servername?: unknown;
   auth?: unknown;
   headers?: Record<string, unknown>;
-  agent?: unknown;
 }
 
 function pem(value: unknown): string | undefined {
@@ -64,21 +63,17 @@ export function requestSettingsFrom(applied: AppliedOptions): KubeRequestSetting
 }
 
 /** Settings kept this long; a credential that changes meanwhile is used from the next look (or the next 401). */
-const DEFAULT_MAX_AGE_MS = 10_000;
+const MAX_AGE_MS = 10_000;
 
 export class KubeTransport {
   private cached: { settings: KubeRequestSettings; at: number } | undefined;
   private pending: Promise<KubeRequestSettings> | undefined;
 
-  constructor(
-    private readonly config: KubeConfig,
-    private readonly options: { maxAgeMs?: number; now?: () => number } = {},
-  ) {}
+  constructor(private readonly config: KubeConfig) {}
 
   /** The settings for a request now: kept ones while fresh, else one look at the kubeconfig shared by all callers. */
   async settings(): Promise<KubeRequestSettings> {
-    const now = this.now();
-    if (this.cached && now - this.cached.at < (this.options.maxAgeMs ?? DEFAULT_MAX_AGE_MS)) return this.cached.settings;
+    if (this.cached && Date.now() - this.cached.at < MAX_AGE_MS) return this.cached.settings;
     this.pending ??= this.look().finally(() => {
       this.pending = undefined;
     });
@@ -94,12 +89,8 @@ export class KubeTransport {
     const applied: AppliedOptions = {};
     await this.config.applyToHTTPSOptions(applied as never);
     const settings = requestSettingsFrom(applied);
-    this.cached = { settings, at: this.now() };
+    this.cached = { settings, at: Date.now() };
     return settings;
-  }
-
-  private now(): number {
-    return this.options.now?.() ?? Date.now();
   }
 }
 
