@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { type ControlPlane, controlPlaneBinDir, startControlPlane } from "../../test/harness/controlplane.ts";
 import { eventually } from "../../test/harness/wait.ts";
 import { BENCH_NAMESPACE, kernelUrl, type Machine, machineObjects } from "./machines.ts";
+import { cpuMicros } from "./processes.ts";
 
 const GROUP_PATH = `/apis/boot.ironcore.dev/v1alpha1/namespaces/${BENCH_NAMESPACE}`;
 
@@ -53,6 +54,13 @@ export async function loadFleet(controlPlane: ControlPlane, machines: readonly M
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   return created;
+}
+
+/** CPU time (µs) the control plane's processes (etcd, kube-apiserver) have used so far. */
+export async function controlPlaneCpuMicros(controlPlane: ControlPlane): Promise<number> {
+  let total = 0;
+  for (const pid of controlPlane.runningPids()) total += await cpuMicros(pid).catch(() => 0);
+  return total;
 }
 
 /** Status writes (any verb, any outcome) the apiserver received for our two kinds, from its /metrics. */
