@@ -253,8 +253,8 @@ export class ServedStatusWriter {
   }
 
   /**
-   * Hot path, O(1) and allocation-free for a repeat: two Map gets, and a fetch already written for the same client
-   * within the rewrite interval is dropped here. New information (a fetch, or a milestone that changed `timeline`)
+   * Hot path, O(1) and allocation-free for a repeat: a few Map gets, and a fetch already written or waiting to be
+   * written for the same client within the rewrite interval is dropped here. New information (a fetch, or a milestone that changed `timeline`)
    * marks the object for the next flush; one timer per flush interval serves every object.
    */
   record(event: ServedEvent, timeline?: ConfigTimeline): void {
@@ -275,7 +275,9 @@ export class ServedStatusWriter {
     }
     let news = timeline !== undefined;
     if (type) {
-      const last = slot.written.get(type);
+      // A repeat of what is already waiting counts as one too: in a storm every machine asks again before its first
+      // write, and each ask extended the burst (the write waited for a quiet second) and re-queued the config.
+      const last = slot.pending.get(type) ?? slot.written.get(type);
       const repeat = last !== undefined && last.client === event.client && event.at.getTime() - last.at.getTime() < this.minRewriteIntervalMs();
       if (!repeat) {
         slot.pending.set(type, { client: event.client, at: event.at, ...(event.ztp ? { reported: describeReported(event.ztp) } : {}) });

@@ -179,6 +179,35 @@ describe("status", () => {
     expect(writes).toBeLessThanOrEqual(2);
     expect(conditionOf(await getStatus("ipxebootconfigs", "machine-a"), "IgnitionDataFetched")?.message).toContain("delivered to the client 127.0.0.1");
   });
+
+  test("a machine that keeps asking is recorded while it asks, in one write, not once it stops", async () => {
+    const UUID_S = "abababab-0000-4000-8000-000000000005";
+    await cp.applyObjects([ipxeConfig("machine-s", UUID_S, "sa")]);
+    await eventually(async () => conditionOf(await getStatus("ipxebootconfigs", "machine-s"), "Ready")?.status === "True", "machine-s ready");
+    const before = await ipxeStatusWritesSettled();
+    // Asking every 100 ms for 6 s: each ask used to extend the write's quiet-second wait, up to its 10 s bound.
+    const asking = (async () => {
+      const stopAt = performance.now() + 6_000;
+      while (performance.now() < stopAt) {
+        expect((await fetch(`${app.url}/ipxe/${UUID_S}`)).status).toBe(200);
+        await Bun.sleep(100);
+      }
+    })();
+    let stillAsking = true;
+    void asking.finally(() => {
+      stillAsking = false;
+    });
+    const recordedWhileAsking = await eventually(
+      async () => (conditionOf(await getStatus("ipxebootconfigs", "machine-s"), "IPXEScriptFetched") ? { stillAsking } : undefined),
+      "IPXEScriptFetched on machine-s",
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
+    await asking;
+    expect(recordedWhileAsking.stillAsking).toBe(true);
+    // Every later ask repeats the recorded one (same client, within the rewrite interval): nothing more is written.
+    expect((await ipxeStatusWritesSettled()) - before).toBe(1);
+    await cp.requestOk("DELETE", `${GROUP_PATH}/ipxebootconfigs/machine-s`);
+  });
 });
 
 describe("restart", () => {
