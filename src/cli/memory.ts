@@ -12,11 +12,7 @@
 // look), not from the heap: bun:jsc heapSize() walks every block of the heap, and under a storm it cost 2-3 ms a
 // call at 100-160 MiB (it was the top entry of the Kubernetes-mode profile, 18 % of the samples).
 // At idle the process is not busy, so nothing runs. When a storm is over (not busy for a few seconds) one full
-// collection gives its garbage back, as after a change of the resource set. A "storm" takes a few seconds of busy
-// looks since the last full collection: status writes draining at a fifth of a core (10 000 after a storm, or the
-// start-up write-out) are busy now and then, and each such blip was followed by a full collection of 70-170 ms,
-// every 4-8 s for as long as the writes lasted (16-19 in a write-out and its drain after a storm; now 5). Such
-// spells add up, and once the process has been quiet for longer (the writes are done) one full collection runs.
+// collection gives its garbage back, as after a change of the resource set.
 // Every full collection is followed by Bun.shrink(), which has JSC decommit its free blocks once it is idle:
 // idle RSS 25 s after ready went from 160.8-163.1 to 152.9-154.5 MiB.
 import { heapSize } from "bun:jsc";
@@ -32,12 +28,8 @@ export interface CollectorOptions {
   youngCheckMs: number;
   /** A young-only collection when the process used this much CPU (µs) since the last look. */
   youngBusyMicros: number;
-  /** A full collection once young collections have stopped for this long (a storm is over)… */
+  /** A full collection once young collections have stopped for this long (a storm is over). */
   quietAfterBusyMs: number;
-  /** …and at least this many have run since the last full collection (a blip of work is no storm). */
-  youngBeforeFull: number;
-  /** Fewer young collections than that: a full collection once they have stopped for this long. */
-  quietAfterSpellsMs: number;
   /** Injected in tests: a full, synchronous collection. */
   collect?: () => void;
   /** Injected in tests: a young-only (eden) collection. */
@@ -59,8 +51,6 @@ export const DEFAULT_COLLECTOR: CollectorOptions = {
   youngCheckMs: 100,
   youngBusyMicros: 25_000,
   quietAfterBusyMs: 3_000,
-  youngBeforeFull: 20,
-  quietAfterSpellsMs: 10_000,
 };
 
 export class IdleCollector {
@@ -71,7 +61,6 @@ export class IdleCollector {
   private cpuAtLastLook: number;
   /** When the last young collection ran, until the full one after it. */
   private lastYoungAt: number | undefined;
-  private youngSinceFull = 0;
   private readonly collect: () => void;
   private readonly collectYoung: () => void;
   private readonly heapBytes: () => number;
@@ -121,15 +110,10 @@ export class IdleCollector {
     if (busy) {
       this.collectYoung();
       this.youngCollections++;
-      this.youngSinceFull++;
       this.lastYoungAt = now;
-    } else if (this.lastYoungAt !== undefined) {
-      const quietFor = now - this.lastYoungAt;
-      const stormOver = quietFor >= this.options.quietAfterBusyMs && this.youngSinceFull >= this.options.youngBeforeFull;
-      if (stormOver || quietFor >= this.options.quietAfterSpellsMs) {
-        this.lastYoungAt = undefined;
-        this.run();
-      }
+    } else if (this.lastYoungAt !== undefined && now - this.lastYoungAt >= this.options.quietAfterBusyMs) {
+      this.lastYoungAt = undefined;
+      this.run();
     }
   }
 
@@ -140,7 +124,6 @@ export class IdleCollector {
   private run(): void {
     this.collect();
     this.collections++;
-    this.youngSinceFull = 0;
     this.sizeAfterCollection = this.heapBytes();
   }
 }

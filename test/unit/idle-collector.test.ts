@@ -10,8 +10,6 @@ const FAR: CollectorOptions = {
   youngCheckMs: 60_000,
   youngBusyMicros: 1e12,
   quietAfterBusyMs: 60_000,
-  youngBeforeFull: 1,
-  quietAfterSpellsMs: 60_000,
 };
 
 describe("IdleCollector", () => {
@@ -116,42 +114,5 @@ test("once young collections stop for quietAfterBusyMs (a storm is over), one fu
   expect(full).toBe(1);
   await Bun.sleep(120);
   expect(full).toBe(1); // once per busy period
-  collector.stop();
-});
-
-test("busy spells shorter than youngBeforeFull end without a full collection and add up; a longer quiet collects them", async () => {
-  let cpu = 0;
-  let full = 0;
-  const collector = new IdleCollector({
-    ...FAR,
-    youngCheckMs: 10,
-    youngBusyMicros: 50,
-    quietAfterBusyMs: 40,
-    youngBeforeFull: 3,
-    quietAfterSpellsMs: 400,
-    collect: () => full++,
-    collectYoung: () => {},
-    heapBytes: () => 100,
-    cpuMicros: () => cpu,
-  });
-  // A blip: one busy look, then quiet well past quietAfterBusyMs (status writes draining now and then).
-  const blip = async (): Promise<void> => {
-    cpu += 100;
-    await Bun.sleep(25);
-    await Bun.sleep(150);
-  };
-  await blip();
-  await blip();
-  expect(collector.youngCollections).toBe(2);
-  expect(full).toBe(0);
-  await blip(); // the third young collection since the last full one: this spell's end collects
-  expect(collector.youngCollections).toBe(3);
-  expect(full).toBe(1);
-  await blip(); // counting starts again after a full collection
-  expect(full).toBe(1);
-  await Bun.sleep(500); // quiet for longer than quietAfterSpellsMs: the spell's garbage is given back
-  expect(full).toBe(2);
-  await Bun.sleep(300);
-  expect(full).toBe(2); // once
   collector.stop();
 });
