@@ -254,8 +254,9 @@ export class ServedStatusWriter {
 
   /**
    * Hot path, O(1) and allocation-free for a repeat: a few Map gets, and a fetch already written or waiting to be
-   * written for the same client within the rewrite interval is dropped here. New information (a fetch, or a milestone that changed `timeline`)
-   * marks the object for the next flush; one timer per flush interval serves every object.
+   * written for the same client within the rewrite interval is dropped here. New information (a fetch, or a
+   * milestone that changed `timeline`) marks the object for the next flush; one timer per flush interval serves
+   * every object.
    */
   record(event: ServedEvent, timeline?: ConfigTimeline): void {
     const type = MILESTONE_CONDITIONS[event.milestone];
