@@ -417,7 +417,8 @@ async function main(): Promise<void> {
     ratio: `runs: ${formatRate(bareFirst.result.requestsPerSecond)}, ${formatRate(bareSecond.result.requestsPerSecond)}`,
   });
   rows.push({
-    measurement: "bare Bun.serve that first reads the peer address, URL, Content-Length and X-Forwarded-For (the least any boot route does; /httpboot's request list)",
+    measurement:
+      "bare Bun.serve that first reads the peer address, URL, Content-Length and X-Forwarded-For (the least any boot route does; /httpboot's request list)",
     value: formatRate(floorRun.result.requestsPerSecond),
     p50: formatMs(floorRun.result.p50Us / 1000),
     p99: formatMs(floorRun.result.p99Us / 1000),
