@@ -137,6 +137,15 @@ const progress = (message: string): void => {
 
 type Appliance = { url: string; pid: number; readyMs: number; logFile: string; stop: () => Promise<void> };
 
+/** scripts/bench/bare-server.ts: the ceiling, or with "floor" the reads every boot route needs before its answer. */
+async function startBareServer(bodyFile: string, logFile: string, mode?: "floor"): Promise<Appliance> {
+  const port = await freeLoopbackPort();
+  const child = spawnTracked([BUN, join(import.meta.dir, "bench", "bare-server.ts"), String(port), bodyFile, ...(mode ? [mode] : [])], { logFile });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor200(`${url}/`, child, 10_000);
+  return { url, pid: child.pid, readyMs: 0, logFile, stop: () => stopProcess(child) };
+}
+
 async function startAppliance(binary: string, args: string[], logFile: string, readyTimeoutMs: number): Promise<Appliance> {
   const port = await freeLoopbackPort();
   const url = `http://127.0.0.1:${port}`;
@@ -368,18 +377,7 @@ async function main(): Promise<void> {
   // The ceiling: the same bytes as an iPXE answer from a fetch handler that does nothing else.
   const bareBodyFile = join(workDirectory, "bare-body.txt");
   await writeFile(bareBodyFile, ipxeBody);
-  const barePort = await freeLoopbackPort();
-  const bare = spawnTracked([BUN, join(import.meta.dir, "bench", "bare-server.ts"), String(barePort), bareBodyFile], {
-    logFile: join(workDirectory, "bare.log"),
-  });
-  await waitFor200(`http://127.0.0.1:${barePort}/`, bare, 10_000);
-  const bareTarget = {
-    url: `http://127.0.0.1:${barePort}`,
-    pid: bare.pid,
-    readyMs: 0,
-    logFile: join(workDirectory, "bare.log"),
-    stop: () => stopProcess(bare),
-  };
+  const bareTarget = await startBareServer(bareBodyFile, join(workDirectory, "bare.log"));
 
   progress(`bare Bun.serve ceiling (run 1 of 2), ${settings.durationSeconds} s`);
   const bareFirst = await measureRoute(wrk, bareTarget, requestFiles.ipxe);
@@ -399,14 +397,10 @@ async function main(): Promise<void> {
   const bareSecond = await measureRoute(wrk, bareTarget, requestFiles.ipxe);
   await bareTarget.stop();
   // What the 0.75× target leaves for the route's own work: the reads every boot route needs, and nothing else.
-  const floorPort = await freeLoopbackPort();
-  const floor = spawnTracked([BUN, join(import.meta.dir, "bench", "bare-server.ts"), String(floorPort), bareBodyFile, "floor"], {
-    logFile: join(workDirectory, "bare-floor.log"),
-  });
-  await waitFor200(`http://127.0.0.1:${floorPort}/`, floor, 10_000);
+  const floorTarget = await startBareServer(bareBodyFile, join(workDirectory, "bare-floor.log"), "floor");
   progress(`bare Bun.serve with the reads every boot route needs, ${settings.durationSeconds} s`);
-  const floorRun = await measureRoute(wrk, { ...bareTarget, url: `http://127.0.0.1:${floorPort}`, pid: floor.pid }, requestFiles.httpboot);
-  await stopProcess(floor);
+  const floorRun = await measureRoute(wrk, floorTarget, requestFiles.httpboot);
+  await floorTarget.stop();
   const ceiling = (bareFirst.result.requestsPerSecond + bareSecond.result.requestsPerSecond) / 2;
   rows.push({
     measurement: "bare Bun.serve, constant body (ceiling; mean of 2 runs)",
