@@ -10,6 +10,7 @@ const FAR: CollectorOptions = {
   youngCheckMs: 60_000,
   youngBusyMicros: 1e12,
   quietAfterBusyMs: 60_000,
+  idleMicros: 1e12,
 };
 
 describe("IdleCollector", () => {
@@ -91,7 +92,7 @@ describe("IdleCollector young collections", () => {
   });
 });
 
-test("once young collections stop for quietAfterBusyMs (a storm is over), one full collection runs", async () => {
+test("once the process is idle for quietAfterBusyMs after a storm, one full collection runs", async () => {
   let cpu = 0;
   let full = 0;
   const collector = new IdleCollector({
@@ -99,6 +100,7 @@ test("once young collections stop for quietAfterBusyMs (a storm is over), one fu
     youngCheckMs: 10,
     youngBusyMicros: 50,
     quietAfterBusyMs: 60,
+    idleMicros: 10,
     collect: () => full++,
     collectYoung: () => {},
     heapBytes: () => 100,
@@ -114,5 +116,33 @@ test("once young collections stop for quietAfterBusyMs (a storm is over), one fu
   expect(full).toBe(1);
   await Bun.sleep(120);
   expect(full).toBe(1); // once per busy period
+  collector.stop();
+});
+
+test("after a storm, work below the storm threshold but above idle (a status drain) holds the full collection off until idle", async () => {
+  let cpu = 0;
+  let full = 0;
+  const collector = new IdleCollector({
+    ...FAR,
+    youngCheckMs: 10,
+    youngBusyMicros: 1_000,
+    quietAfterBusyMs: 60,
+    idleMicros: 10,
+    collect: () => full++,
+    collectYoung: () => {},
+    heapBytes: () => 100,
+    cpuMicros: () => cpu,
+  });
+  cpu += 2_000; // the storm
+  await Bun.sleep(30);
+  expect(collector.youngCollections).toBe(1);
+  // The drain: ~30 µs of work per look (no young collection, not idle), for three times quietAfterBusyMs.
+  const drain = setInterval(() => (cpu += 30), 10);
+  await Bun.sleep(200);
+  clearInterval(drain);
+  expect(collector.youngCollections).toBe(1);
+  expect(full).toBe(0);
+  await Bun.sleep(150);
+  expect(full).toBe(1); // idle now: the storm's one full collection
   collector.stop();
 });
