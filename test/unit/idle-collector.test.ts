@@ -92,13 +92,14 @@ describe("IdleCollector young collections", () => {
   });
 });
 
-test("once the process is idle for quietAfterBusyMs after a storm, one full collection runs", async () => {
+/** A collector that looks every 10 ms, on a CPU clock the test moves, counting its full collections. */
+function stormCollector(youngBusyMicros: number): { collector: IdleCollector; work: (micros: number) => void; full: () => number } {
   let cpu = 0;
   let full = 0;
   const collector = new IdleCollector({
     ...FAR,
     youngCheckMs: 10,
-    youngBusyMicros: 50,
+    youngBusyMicros,
     quietAfterBusyMs: 60,
     idleMicros: 10,
     collect: () => full++,
@@ -106,43 +107,36 @@ test("once the process is idle for quietAfterBusyMs after a storm, one full coll
     heapBytes: () => 100,
     cpuMicros: () => cpu,
   });
+  return { collector, work: (micros) => (cpu += micros), full: () => full };
+}
+
+test("once the process is idle for quietAfterBusyMs after a storm, one full collection runs", async () => {
+  const { collector, work, full } = stormCollector(50);
   await Bun.sleep(100);
-  expect(full).toBe(0); // never busy: nothing
-  cpu += 100;
+  expect(full()).toBe(0); // never busy: nothing
+  work(100);
   await Bun.sleep(30);
   expect(collector.youngCollections).toBe(1);
-  expect(full).toBe(0);
+  expect(full()).toBe(0);
   await Bun.sleep(120);
-  expect(full).toBe(1);
+  expect(full()).toBe(1);
   await Bun.sleep(120);
-  expect(full).toBe(1); // once per busy period
+  expect(full()).toBe(1); // once per busy period
   collector.stop();
 });
 
 test("after a storm, work below the storm threshold but above idle (a status drain) holds the full collection off until idle", async () => {
-  let cpu = 0;
-  let full = 0;
-  const collector = new IdleCollector({
-    ...FAR,
-    youngCheckMs: 10,
-    youngBusyMicros: 1_000,
-    quietAfterBusyMs: 60,
-    idleMicros: 10,
-    collect: () => full++,
-    collectYoung: () => {},
-    heapBytes: () => 100,
-    cpuMicros: () => cpu,
-  });
-  cpu += 2_000; // the storm
+  const { collector, work, full } = stormCollector(1_000);
+  work(2_000); // the storm
   await Bun.sleep(30);
   expect(collector.youngCollections).toBe(1);
   // The drain: ~30 µs of work per look (no young collection, not idle), for three times quietAfterBusyMs.
-  const drain = setInterval(() => (cpu += 30), 10);
+  const drain = setInterval(() => work(30), 10);
   await Bun.sleep(200);
   clearInterval(drain);
   expect(collector.youngCollections).toBe(1);
-  expect(full).toBe(0);
+  expect(full()).toBe(0);
   await Bun.sleep(150);
-  expect(full).toBe(1); // idle now: the storm's one full collection
+  expect(full()).toBe(1); // idle now: the storm's one full collection
   collector.stop();
 });
