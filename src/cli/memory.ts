@@ -20,6 +20,7 @@
 // Every full collection is followed by Bun.shrink(), which has JSC decommit its free blocks once it is idle:
 // idle RSS 25 s after ready went from 160.8-163.1 to 152.9-154.5 MiB.
 import { heapSize } from "bun:jsc";
+import { CpuLoad } from "../observability/cpu-load.ts";
 
 export interface CollectorOptions {
   /** Quiet time after the last change of the resource set (the parse/translate workers retire after 10 s). */
@@ -28,7 +29,7 @@ export interface CollectorOptions {
   checkMs: number;
   /** A collection when the heap is this many times its size after the last collection. */
   growthFactor: number;
-  /** How often the process is looked at for a storm's young garbage. */
+  /** How often the process is looked at for a storm's young garbage (without a shared CpuLoad). */
   youngCheckMs: number;
   /** A young-only collection when the process used this much CPU (µs) since the last look. */
   youngBusyMicros: number;
@@ -45,11 +46,6 @@ export interface CollectorOptions {
   cpuMicros?: () => number;
 }
 
-function processCpuMicros(): number {
-  const { user, system } = process.cpuUsage();
-  return user + system;
-}
-
 export const DEFAULT_COLLECTOR: CollectorOptions = {
   settleMs: 12_000,
   checkMs: 30_000,
@@ -63,19 +59,23 @@ export const DEFAULT_COLLECTOR: CollectorOptions = {
 export class IdleCollector {
   private settleTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly checkTimer: ReturnType<typeof setInterval>;
-  private readonly youngTimer: ReturnType<typeof setInterval>;
+  private readonly load: CpuLoad;
+  private readonly ownsLoad: boolean;
+  private readonly stopLooking: () => void;
   private sizeAfterCollection: number;
-  private cpuAtLastLook: number;
   /** Since when the process has been idle after a storm, until the full collection that ends it; undefined: no storm. */
   private idleSince: number | undefined;
   private readonly collect: () => void;
   private readonly collectYoung: () => void;
   private readonly heapBytes: () => number;
-  private readonly cpuMicros: () => number;
   collections = 0;
   youngCollections = 0;
 
-  constructor(private readonly options: CollectorOptions = DEFAULT_COLLECTOR) {
+  /** `load`: the process's shared CPU looks (serve's); without it the collector looks every youngCheckMs itself. */
+  constructor(
+    private readonly options: CollectorOptions = DEFAULT_COLLECTOR,
+    load?: CpuLoad,
+  ) {
     this.collect =
       options.collect ??
       (() => {
@@ -84,13 +84,19 @@ export class IdleCollector {
       });
     this.heapBytes = options.heapBytes ?? heapSize;
     this.collectYoung = options.collectYoung ?? (() => Bun.gc(false));
-    this.cpuMicros = options.cpuMicros ?? processCpuMicros;
     this.sizeAfterCollection = this.heapBytes();
-    this.cpuAtLastLook = this.cpuMicros();
     this.checkTimer = setInterval(() => this.checkGrowth(), options.checkMs);
     this.checkTimer.unref?.();
-    this.youngTimer = setInterval(() => this.checkYoung(), options.youngCheckMs);
-    this.youngTimer.unref?.();
+    this.ownsLoad = load === undefined;
+    this.load =
+      load ??
+      new CpuLoad({
+        periodMs: options.youngCheckMs,
+        saturatedShare: 1,
+        holdMs: 0,
+        ...(options.cpuMicros ? { cpuMicros: options.cpuMicros } : {}),
+      });
+    this.stopLooking = this.load.onLook((used, now) => this.checkYoung(used, now));
   }
 
   /** The resource set changed: collect once it has been quiet for settleMs. */
@@ -106,21 +112,18 @@ export class IdleCollector {
   stop(): void {
     if (this.settleTimer) clearTimeout(this.settleTimer);
     clearInterval(this.checkTimer);
-    clearInterval(this.youngTimer);
+    this.stopLooking();
+    if (this.ownsLoad) this.load.stop();
   }
 
-  private checkYoung(): void {
-    const now = Date.now();
-    const cpu = this.cpuMicros();
-    const cpuBefore = this.cpuAtLastLook;
-    const busy = cpu - cpuBefore >= this.options.youngBusyMicros;
-    this.cpuAtLastLook = cpu;
-    if (busy) {
+  /** `used`: CPU (µs) since the previous look. */
+  private checkYoung(used: number, now: number): void {
+    if (used >= this.options.youngBusyMicros) {
       this.collectYoung();
       this.youngCollections++;
       this.idleSince = now;
     } else if (this.idleSince !== undefined) {
-      if (cpu - cpuBefore >= this.options.idleMicros) this.idleSince = now;
+      if (used >= this.options.idleMicros) this.idleSince = now;
       else if (now - this.idleSince >= this.options.quietAfterBusyMs) {
         this.idleSince = undefined;
         this.run();

@@ -24,6 +24,7 @@ import {
 } from "../http/server.ts";
 import { describeConflict } from "../index/boot-index.ts";
 import { formatProblem } from "../index/snapshot.ts";
+import { CpuLoad } from "../observability/cpu-load.ts";
 import { createLogger, type Logger } from "../observability/log.ts";
 import { type BootMetrics, createBootMetrics } from "../observability/metrics.ts";
 import { DirectorySource } from "../sources/files/directory-source.ts";
@@ -33,7 +34,7 @@ import type { ResourceSource } from "../sources/types.ts";
 import { COMMIT, VERSION } from "../version.ts";
 import { UsageError } from "./flags.ts";
 import { loadIpxeTemplate } from "./ipxe-template-file.ts";
-import { IdleCollector } from "./memory.ts";
+import { DEFAULT_COLLECTOR, IdleCollector } from "./memory.ts";
 import { bootConfigUrls, createOciRuntime, type OciRuntime } from "./oci-runtime.ts";
 import type { ServeOptions } from "./options.ts";
 import { fileCertificateFeed, loadCaFiles, ServingCertificate } from "./serving-certificate.ts";
@@ -46,6 +47,8 @@ interface ServeHooks {
   metrics?: BootMetrics;
   /** The Kubernetes mode's, which its status writer reads too; else serve keeps its own. */
   timelines?: BootTimelines;
+  /** The Kubernetes mode's, whose status writes wait while serving saturates the process; else serve keeps its own. */
+  cpuLoad?: CpuLoad;
   /** After the timeline recorded the event; `timeline` is the config's it changed, if any. */
   onServed?: (event: ServedEvent, timeline: ConfigTimeline | undefined) => void;
   readiness?: () => string | null;
@@ -273,7 +276,8 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
   const template = await loadIpxeTemplate(options["ipxe-template"], log);
   const source = hooks.source ?? createFileSource(options, log);
   reportUpdates(store, log, metrics);
-  const collector = new IdleCollector();
+  const cpuLoad = hooks.cpuLoad ?? new CpuLoad();
+  const collector = new IdleCollector(DEFAULT_COLLECTOR, cpuLoad);
   store.onChange(() => collector.changed());
   const timelines = hooks.timelines ?? new BootTimelines();
   store.onChange(() => {
@@ -361,6 +365,7 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
     if (!hookInTime) log.warn("shutdown grace period over before the controllers stopped; exiting anyway", { graceMs });
     certificate?.stop();
     collector.stop();
+    cpuLoad.stop();
     await Promise.race([source.stop().catch(() => {}), Bun.sleep(Math.max(0, deadline - Date.now()))]);
     template.close();
     butane.close();
