@@ -76,6 +76,23 @@ export async function countStatusWrites(controlPlane: ControlPlane): Promise<num
   return total;
 }
 
+/** The appliance's served-status backlog (configs whose fetches are not written yet), from its /metrics. */
+async function statusWriteBacklog(applianceUrl: string): Promise<number> {
+  const metrics = await (await fetch(`${applianceUrl}/metrics`)).text();
+  const line = metrics.split("\n").find((candidate) => candidate.startsWith("boot_operator_status_write_queue_depth"));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(" ") + 1));
+}
+
+/**
+ * Waits until the appliance has no fetch left to write. Its writes wait while a storm saturates it (up to a minute),
+ * so a quiet status-write counter right after a storm does not mean they are done.
+ */
+export async function waitForStatusBacklogDrained(applianceUrl: string, timeoutMs: number): Promise<boolean> {
+  return eventually(async () => (await statusWriteBacklog(applianceUrl)) === 0, "status write backlog to drain", { timeoutMs, intervalMs: 500 }).catch(
+    () => false,
+  );
+}
+
 /** Waits until the status-write counter stops moving for `quietMs` (or `timeoutMs` passes). */
 export async function waitForStatusWritesToSettle(
   controlPlane: ControlPlane,

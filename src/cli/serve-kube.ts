@@ -17,6 +17,7 @@ import { Translator } from "../controllers/translator.ts";
 import { KubeClient } from "../kube/client.ts";
 import { KubeConfigNotFound, loadKubeConfig } from "../kube/kubeconfig.ts";
 import { parseCacheKey } from "../kube/paths.ts";
+import { CpuLoad } from "../observability/cpu-load.ts";
 import { createLogger, type Logger } from "../observability/log.ts";
 import { PerKeyThrottle } from "../observability/log-throttle.ts";
 import { createBootMetrics, createKubeMetrics, type KubeMetrics, type Sample } from "../observability/metrics.ts";
@@ -165,6 +166,8 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
   collectWatchHealth(kubeMetrics, () => source.allReflectors);
   // Shared with serve, which records into it; the writer turns it into status.lastBoot and BootProgressing.
   const timelines = new BootTimelines();
+  // Shared with serve's idle collector; the writer's news waits while serving saturates the process.
+  const cpuLoad = new CpuLoad();
   const served = new ServedStatusWriter({
     client,
     source,
@@ -173,6 +176,7 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
     timelines,
     stallAfterMs: options["boot-stall-timeout"],
     events: new EventRecorder(client, log),
+    saturated: () => cpuLoad.saturated(),
   });
   kubeMetrics.statusWriteBacklog.collectFrom(() => [{ labels: {}, value: served.backlog }]);
   kubeMetrics.statusReconciles.collectFrom(() => [
@@ -227,6 +231,7 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
     onAccessEvent: accessEvents,
     ...(tokenKeys ? { tokenKeys: tokenKeys.holder, onStoreCreated: tokenKeys.watch } : {}),
     timelines,
+    cpuLoad,
     onServed: (event, timeline) => served.record(event, timeline),
     readiness: () => (source.allSynced ? null : "Kubernetes caches not synced yet"),
     onStarted: async ({ store, oci, access }) => {
