@@ -687,7 +687,7 @@ async function measureKube(
     rows.push({
       measurement: `API server: status writes received during the storm (${stormSeconds.toFixed(0)} s incl. warm-ups)`,
       value: `${stormWrites.toLocaleString("en-US")} writes`,
-      ratio: `${(stormWrites / machines.length).toFixed(2)} per IPXEBootConfig; ${stormRequests.toLocaleString("en-US")} measured requests; last write ${formatMs(lastWriteAfterStormMs)} after the storm${drained && afterStorm.settled ? "" : "; still writing when counted"}`,
+      ratio: `${(stormWrites / machines.length).toFixed(2)} per machine (an IPXEBootConfig and an HTTPBootConfig); ${stormRequests.toLocaleString("en-US")} measured requests; last write ${formatMs(lastWriteAfterStormMs)} after the storm${drained && afterStorm.settled ? "" : "; still writing when counted"}`,
     });
     rows.push({
       measurement: "API server: kube-apiserver + etcd CPU for the storm's status writes (storm start → last write)",
