@@ -2,6 +2,7 @@
 // parallel POSTs, and the apiserver's own request counters for status writes.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { metricSum, parsePrometheusText } from "../../test/e2e/appliance.ts";
 import { type ControlPlane, controlPlaneBinDir, startControlPlane } from "../../test/harness/controlplane.ts";
 import { eventually } from "../../test/harness/wait.ts";
 import { BENCH_NAMESPACE, kernelUrl, type Machine, machineObjects } from "./machines.ts";
@@ -78,9 +79,8 @@ export async function countStatusWrites(controlPlane: ControlPlane): Promise<num
 
 /** The appliance's served-status backlog (configs whose fetches are not written yet), from its /metrics. */
 async function statusWriteBacklog(applianceUrl: string): Promise<number> {
-  const metrics = await (await fetch(`${applianceUrl}/metrics`)).text();
-  const line = metrics.split("\n").find((candidate) => candidate.startsWith("boot_operator_status_write_queue_depth"));
-  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(" ") + 1));
+  const samples = parsePrometheusText(await (await fetch(`${applianceUrl}/metrics`)).text());
+  return metricSum(samples, "boot_operator_status_write_queue_depth");
 }
 
 /**

@@ -298,10 +298,9 @@ function owned(milestone: Milestone): Milestone {
   return { ...milestone, at: new Date(milestone.at.getTime()) };
 }
 
-/** A new boot starting with `first` (owned); startedAt is a Date of its own, so moving first's time keeps it. */
-function newBoot(milestones: Milestone[]): BootRecord {
-  const first = milestones[0];
-  return { startedAt: new Date(first ? first.at.getTime() : Date.now()), milestones };
+/** A new boot of owned milestones; startedAt is a Date of its own, so moving the first one's time keeps it. */
+function newBoot(milestones: [Milestone, ...Milestone[]]): BootRecord {
+  return { startedAt: new Date(milestones[0].at.getTime()), milestones };
 }
 
 /**

@@ -316,13 +316,17 @@ export class ServedStatusWriter {
     const marked = this.dirty;
     this.dirty = [];
     const now = this.now();
-    const yielding = this.deps.saturated?.() ?? false;
     for (const slot of marked) {
-      if (yielding && now - slot.firstAt < MAX_YIELD_MS) this.dirty.push(slot);
+      if (this.yields(slot, now)) this.dirty.push(slot);
       else this.queue.add(slot.ref);
     }
     this.queue.kick();
     if (this.dirty.length > 0) this.armFlush();
+  }
+
+  /** Whether the slot's news waits for now: serving saturates the process and it has not waited MAX_YIELD_MS yet. */
+  private yields(slot: Slot, now: number): boolean {
+    return now - slot.firstAt < MAX_YIELD_MS && (this.deps.saturated?.() ?? false);
   }
 
   private armFlush(): void {
@@ -348,7 +352,7 @@ export class ServedStatusWriter {
     }
     // Queued before a storm began (a coalescing burst, the previous storm's drain): back to the marked list, which
     // costs nothing per flush while the storm lasts, instead of a timer per config per second in the queue.
-    if (!flushNow && slot.queued && now - slot.firstAt < MAX_YIELD_MS && this.deps.saturated?.()) {
+    if (!flushNow && slot.queued && this.yields(slot, now)) {
       this.dirty.push(slot);
       this.armFlush();
       return done;
