@@ -397,12 +397,24 @@ export class ServedStatusWriter {
     if (fetches.size > 0 || lastBootChanged || progressChanged) {
       // lastBoot is always applied once known: leaving it out would make server-side apply remove it.
       const shownBoot = lastBoot ?? storedShape;
+      // Counted as written while the write is in flight: a machine asking again meanwhile repeats it (same client,
+      // within the rewrite interval). With nothing pending and nothing written yet, each such ask was news, and a
+      // machine asking every 100 ms got a second write a second later. Put back if the write fails.
+      const writtenBefore = new Map<FetchedType, PendingFetch | undefined>();
+      for (const [type, fetch] of fetches) {
+        writtenBefore.set(type, slot.written.get(type));
+        slot.written.set(type, fetch);
+      }
       const started = performance.now();
       try {
         await applyStatus(this.deps.client, ref, { conditions, ...(shownBoot ? { lastBoot: shownBoot } : {}) }, SERVED_FIELD_MANAGER);
         this.deps.onWrite?.((performance.now() - started) / 1000, "success");
       } catch (error) {
         this.deps.onWrite?.((performance.now() - started) / 1000, "error");
+        for (const [type, fetch] of writtenBefore) {
+          if (fetch) slot.written.set(type, fetch);
+          else slot.written.delete(type);
+        }
         if (isNotFound(error)) return done; // deleted meanwhile
         // Keep the newest information for the retry unless newer fetches replaced it meanwhile; the queue's backoff
         // retry carries it (and whatever arrives until then), so the slot stays owned by the queue.
@@ -412,7 +424,6 @@ export class ServedStatusWriter {
         return failed(error);
       }
       this.stats.writes++;
-      for (const [type, fetch] of fetches) slot.written.set(type, fetch);
       if (progress?.state === "Stalled" && progressChanged && this.deps.events) {
         const condition = bootProgressingCondition(progress, generation);
         void this.deps.events.record(ref, raw.metadata?.uid, "Warning", condition.reason, condition.message);
