@@ -21,7 +21,7 @@ import { readTokenKeyFile } from "./token-keys.ts";
 function lastBootLines(status: { lastBoot?: unknown } | undefined): string[] {
   const boot = bootFromStatus(status?.lastBoot);
   if (!boot) return [];
-  const steps = boot.milestones.map((milestone) => `${milestone.name} ${milestone.at.toISOString()} by ${milestone.requester || "(unknown)"}`);
+  const steps = boot.milestones.map((milestone) => `${milestone.name} ${new Date(milestone.at).toISOString()} by ${milestone.requester || "(unknown)"}`);
   return [`  last boot (status.lastBoot): ${steps.join(", ")}`];
 }
 

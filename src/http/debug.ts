@@ -29,7 +29,7 @@ function describeTimeline(view: ConfigView, timeline: ConfigTimeline | undefined
           state: progress.state,
           lastMilestone: progress.lastMilestone.name,
           ...(progress.state === "Stalled" ? { reason: stalledReason(progress.lastMilestone.name) } : {}),
-          ...(progress.stallsAt ? { stallsAt: progress.stallsAt.toISOString() } : {}),
+          ...(progress.stallsAt ? { stallsAt: new Date(progress.stallsAt).toISOString() } : {}),
         }
       : null,
   };

@@ -16,10 +16,38 @@ interface SuccessSummary {
 interface ConfigEntry {
   /** Successes in the current interval. */
   count: number;
-  /** Clients remembered for this config: a repeat is two lookups, no key string built per request. */
-  clients: Set<string>;
+  /**
+   * Clients remembered for this config: a repeat is two lookups, no key string built per request. One client (a
+   * config is one machine's) is the string itself; a Set only from the second: a Set per config and route was
+   * 10 000 of the heap's objects after one route's storm at 10 000 machines.
+   */
+  clients: string | Set<string> | undefined;
   /** The client seen last, compared before the set is hashed into: a machine repeating itself costs one compare. */
   lastClient: string | undefined;
+}
+
+function hasClient(entry: ConfigEntry, client: string): boolean {
+  const clients = entry.clients;
+  return typeof clients === "string" ? clients === client : clients?.has(client) === true;
+}
+
+function addClient(entry: ConfigEntry, client: string): void {
+  const clients = entry.clients;
+  if (clients === undefined) entry.clients = client;
+  else if (typeof clients === "string") entry.clients = new Set([clients, client]);
+  else clients.add(client);
+}
+
+function deleteClient(entry: ConfigEntry, client: string): void {
+  const clients = entry.clients;
+  if (typeof clients === "string") {
+    if (clients === client) entry.clients = undefined;
+  } else clients?.delete(client);
+}
+
+function noClients(entry: ConfigEntry): boolean {
+  const clients = entry.clients;
+  return clients === undefined || (typeof clients !== "string" && clients.size === 0);
 }
 
 export class SuccessLog {
@@ -46,14 +74,14 @@ export class SuccessLog {
     }
     let entry = byConfig.get(config);
     if (!entry) {
-      entry = { count: 0, clients: new Set(), lastClient: undefined };
+      entry = { count: 0, clients: undefined, lastClient: undefined };
       byConfig.set(config, entry);
     }
     entry.count++;
     if (entry.lastClient === client) return false;
     entry.lastClient = client;
-    if (entry.clients.has(client)) return false;
-    entry.clients.add(client);
+    if (hasClient(entry, client)) return false;
+    addClient(entry, client);
     this.order.push({ entry, byConfig, config, client });
     // Bounded: past maxPairs the oldest pair is forgotten (and would be reported as new once more).
     if (this.order.length - this.orderHead > this.maxPairs) this.forgetOldest();
@@ -64,9 +92,9 @@ export class SuccessLog {
     const oldest = this.order[this.orderHead];
     this.orderHead++;
     if (oldest) {
-      oldest.entry.clients.delete(oldest.client);
+      deleteClient(oldest.entry, oldest.client);
       if (oldest.entry.lastClient === oldest.client) oldest.entry.lastClient = undefined;
-      if (oldest.entry.clients.size === 0 && oldest.entry.count === 0) oldest.byConfig.delete(oldest.config);
+      if (noClients(oldest.entry) && oldest.entry.count === 0) oldest.byConfig.delete(oldest.config);
     }
     // Compact once the forgotten head is as long as the live part.
     if (this.orderHead > 1024 && this.orderHead * 2 > this.order.length) {
@@ -85,7 +113,7 @@ export class SuccessLog {
       for (const [config, entry] of byConfig) {
         if (entry.count > 0) counted.push([config, entry.count]);
         entry.count = 0;
-        if (entry.clients.size === 0) byConfig.delete(config);
+        if (noClients(entry)) byConfig.delete(config);
       }
       if (counted.length === 0) continue;
       const sorted = counted.sort((a, b) => b[1] - a[1]);

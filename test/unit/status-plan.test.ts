@@ -139,14 +139,14 @@ describe("planConfigStatus for a version that fails validation", () => {
 });
 
 describe("fetchedConditions (served-status writer)", () => {
-  const at = new Date("2026-02-02T10:00:05.5Z");
+  const at = Date.parse("2026-02-02T10:00:05.5Z");
 
   test("lays new fetches over the *Fetched conditions already there, never touching the reconciler's", () => {
     const existing = [
       { type: "Ready", status: "True" as const, reason: "BootConfigServable", message: "", lastTransitionTime: "2026-01-01T00:00:00Z" },
       { type: "IgnitionDataFetched", status: "True" as const, reason: "IgnitionDataDelivered", message: "old", lastTransitionTime: "2026-01-01T00:00:00Z" },
     ];
-    const conditions = fetchedConditions(existing, 7, new Map([["IPXEScriptFetched", { client: "10.0.0.9", at }]]));
+    const conditions = fetchedConditions(existing, 7, [["IPXEScriptFetched", { client: "10.0.0.9", at }]]);
     expect(conditions.map((c) => c.type)).toEqual(["IgnitionDataFetched", "IPXEScriptFetched"]);
     expect(conditions[1]).toEqual({
       type: "IPXEScriptFetched",
@@ -159,7 +159,7 @@ describe("fetchedConditions (served-status writer)", () => {
   });
 
   test("an unknown client and no generation", () => {
-    const [condition] = fetchedConditions([], undefined, new Map([["IgnitionDataFetched", { client: "", at }]]));
+    const [condition] = fetchedConditions([], undefined, [["IgnitionDataFetched", { client: "", at }]]);
     expect(condition).toMatchObject({ status: "True", reason: "IgnitionDataDelivered" });
     expect(condition?.message).toBe("Ignition data has been successfully delivered to the client (address unknown) at 2026-02-02T10:00:05.500Z.");
     expect(condition && "observedGeneration" in condition).toBe(false);

@@ -34,4 +34,14 @@ describe("SuccessLog", () => {
     expect(log.record("r", "b", "2")).toBe(true); // forgets a+1
     expect(log.record("r", "a", "1")).toBe(true);
   });
+
+  test("a config served to several clients remembers each of them, and forgets them oldest first", () => {
+    const log = new SuccessLog(0, 3);
+    expect(["1", "2", "1", "3"].map((client) => log.record("r", "a", client))).toEqual([true, true, false, true]);
+    expect(log.record("r", "a", "4")).toBe(true); // four pairs: a+1 is forgotten
+    expect(log.record("r", "a", "2")).toBe(false);
+    expect(log.record("r", "a", "1")).toBe(true); // new again; a+2 is forgotten
+    expect(log.record("r", "a", "3")).toBe(false);
+    expect(log.record("r", "a", "2")).toBe(true);
+  });
 });
