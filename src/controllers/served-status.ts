@@ -426,8 +426,9 @@ export class ServedStatusWriter {
       // Counted as written while the write is in flight: a machine asking again meanwhile repeats it (same client,
       // within the rewrite interval). With nothing pending and nothing written yet, each such ask was news, and a
       // machine asking every 100 ms got a second write a second later. Put back if the write fails.
-      const writtenBefore = slot.written ? { ...slot.written } : undefined;
-      const written: FetchesByType = { ...slot.written };
+      // A new object, so the one before stays as it was for putting back.
+      const writtenBefore = slot.written;
+      const written: FetchesByType = { ...writtenBefore };
       for (const [type, fetch] of fetches) written[type] = fetch;
       slot.written = written;
       const started = performance.now();
