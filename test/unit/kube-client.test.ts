@@ -126,6 +126,48 @@ describe("KubeClient requests", () => {
     expect((error as KubeApiError).isConflict()).toBe(true);
   });
 
+  test("LIST hands each item over as it is read, page after page, and ends with the last page's resourceVersion", async () => {
+    const first = {
+      items: [{ metadata: { name: "a" } }, { metadata: { name: "b" }, spec: { s: '}]\\"' } }],
+      metadata: { resourceVersion: "5", continue: "next" },
+    };
+    const next = { items: [{ metadata: { name: "c" } }], metadata: { resourceVersion: "6" } };
+    const queries: string[] = [];
+    handle = (request) => {
+      const url = new URL(request.url);
+      queries.push(url.search);
+      const bytes = new TextEncoder().encode(JSON.stringify({ kind: "ThingList", ...(url.searchParams.get("continue") === "next" ? next : first) }));
+      // Sent a few bytes at a time, so items arrive cut apart.
+      const stream = new ReadableStream<Uint8Array>({
+        async start(controller) {
+          for (let at = 0; at < bytes.length; at += 9) {
+            controller.enqueue(bytes.slice(at, at + 9));
+            await Bun.sleep(0);
+          }
+          controller.close();
+        },
+      });
+      return new Response(stream, { headers: { "Content-Type": "application/json" } });
+    };
+    const client = new KubeClient(kubeConfig({ token: "t" }));
+    const items: unknown[] = [];
+    const result = await client.list("/apis/x/v1/things", { labelSelector: "k=v" }, (item) => items.push(item), 2);
+    expect(items).toEqual([...first.items, ...next.items]);
+    expect(result).toEqual({ resourceVersion: "6" });
+    expect(queries).toEqual(["?labelSelector=k%3Dv&limit=2", "?labelSelector=k%3Dv&limit=2&continue=next"]);
+  });
+
+  test("a LIST answer cut short, or refused, fails the LIST", async () => {
+    handle = () => new Response('{"metadata":{"resourceVersion":"1"},"items":[{"metadata":{"name":"a"}},{"metadata":');
+    const client = new KubeClient(kubeConfig({ token: "t" }));
+    const items: unknown[] = [];
+    await expect(client.list("/things", {}, (item) => items.push(item))).rejects.toThrow("ended early");
+    expect(items).toEqual([{ metadata: { name: "a" } }]);
+    handle = () => Response.json({ kind: "Status", reason: "Forbidden", message: "no" }, { status: 403 });
+    const refused = await client.list("/things", {}, () => {}).catch((caught: unknown) => caught);
+    expect((refused as KubeApiError).status).toBe(403);
+  });
+
   test("a request that gets no answer fails with a Timeout error after its timeout", async () => {
     handle = async () => {
       await Bun.sleep(2_000);

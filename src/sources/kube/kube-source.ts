@@ -13,7 +13,7 @@ import { apiVersionOf, BOOT_CONFIG_RESOURCES, type ResourceDescriptor, resourceP
 import type { ResourceSource } from "../types.ts";
 import { type KubeObjectLike, Reflector, type ReflectorChange } from "./reflector.ts";
 import { shareEqualParts } from "./shared-subtrees.ts";
-import { type StatusFieldOwner, statusFieldOwners } from "./status-owners.ts";
+import type { StatusFieldOwner } from "./status-owners.ts";
 import { statusSaysHeld, type TranslatedConfig, type TranslatorEvidence, translatorRoles } from "./translator-trust.ts";
 
 export type WatchedKind = "IPXEBootConfig" | "HTTPBootConfig" | "SwitchBootConfig" | "Secret";
@@ -147,6 +147,7 @@ export class KubeSource implements ResourceSource {
           ...(options.watchTimeoutSeconds ? { watchTimeoutSeconds: options.watchTimeoutSeconds } : {}),
           ...(options.stallTimeoutMs ? { stallTimeoutMs: options.stallTimeoutMs } : {}),
           ...(options.resyncIntervalMs ? { resyncIntervalMs: options.resyncIntervalMs } : {}),
+          readStatusOwners: kind !== "Secret",
           onChanges: (changes) => this.applyChanges(kind, changes),
           onSynced: () => {
             this.synced.add(kind);
@@ -217,7 +218,7 @@ export class KubeSource implements ResourceSource {
     const entries = this.entries[kind];
     let indexChanged = false;
     for (const change of changes) {
-      const owners = change.type === "upsert" && kind !== "Secret" ? statusFieldOwners(change.managedFields) : [];
+      const owners = (change.type === "upsert" && change.statusOwners) || [];
       if (change.type === "delete") {
         entries.delete(change.key);
         this.invalid[kind].delete(change.key);

@@ -8,6 +8,7 @@ import { sharedValue } from "../../api/shared-values.ts";
 import { backoffDelay } from "../../kube/backoff.ts";
 import { isGone, KubeApiError, type KubeClient, type WatchEvent, type WatchHandle } from "../../kube/client.ts";
 import { cacheKeyOf } from "../../kube/paths.ts";
+import { type StatusFieldOwner, statusFieldOwners } from "./status-owners.ts";
 
 export interface KubeObjectLike {
   metadata?: { name?: string; namespace?: string; resourceVersion?: string };
@@ -15,8 +16,8 @@ export interface KubeObjectLike {
 }
 
 export type ReflectorChange =
-  /** `managedFields`: what trimForCache dropped from this version, for consumers that inspect it once (never cached). */
-  { type: "upsert"; key: string; object: KubeObjectLike; managedFields?: unknown } | { type: "delete"; key: string; object: KubeObjectLike };
+  /** `statusOwners`: who owned status fields in this version, read from the managedFields trimForCache dropped (readStatusOwners). */
+  { type: "upsert"; key: string; object: KubeObjectLike; statusOwners?: StatusFieldOwner[] } | { type: "delete"; key: string; object: KubeObjectLike };
 
 interface ReflectorOptions {
   /** Collection path, e.g. /apis/boot.ironcore.dev/v1alpha1/ipxebootconfigs or /api/v1/namespaces/x/secrets. */
@@ -31,6 +32,8 @@ interface ReflectorOptions {
   resyncIntervalMs?: number;
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** Read each upsert's status owners from its managedFields before they are dropped (status-owners.ts). */
+  readStatusOwners?: boolean;
   onChanges: (changes: ReflectorChange[], reason: "list" | "watch") => void;
   onSynced?: () => void;
   onError?: (error: Error, phase: "list" | "watch", retryInMs: number) => void;
@@ -56,10 +59,11 @@ function trimForCache(object: KubeObjectLike): KubeObjectLike {
   return object;
 }
 
-/** trimForCache, handing back the managedFields it dropped. */
-function trimTakingManagedFields(object: KubeObjectLike): { object: KubeObjectLike; managedFields: unknown } {
-  const managedFields = (object.metadata as { managedFields?: unknown } | undefined)?.managedFields;
-  return { object: trimForCache(object), managedFields };
+/** trimForCache, handing back who owned status fields per the managedFields it dropped, when asked to. */
+function trimReadingOwners(object: KubeObjectLike, readOwners: boolean): { object: KubeObjectLike; statusOwners?: StatusFieldOwner[] } {
+  if (!readOwners) return { object: trimForCache(object) };
+  const statusOwners = statusFieldOwners((object.metadata as { managedFields?: unknown } | undefined)?.managedFields);
+  return { object: trimForCache(object), statusOwners };
 }
 
 export function objectKeyOf(object: KubeObjectLike): string {
@@ -208,18 +212,23 @@ export class Reflector {
   }
 
   private async list(): Promise<void> {
-    const result = await this.client.list<KubeObjectLike>(this.options.path, this.selectorQuery());
+    // Each item is trimmed as it is read, so the full objects never stand in the heap together.
+    const listed: { key: string; object: KubeObjectLike; statusOwners?: StatusFieldOwner[] }[] = [];
+    const readOwners = this.options.readStatusOwners ?? false;
+    const result = await this.client.list(this.options.path, this.selectorQuery(), (item) => {
+      const trimmed = trimReadingOwners(item as KubeObjectLike, readOwners);
+      listed.push({ key: objectKeyOf(trimmed.object), ...trimmed });
+    });
     this.stats.lists++;
     this.lastContactAt = Date.now();
     const seen = new Set<string>();
     const changes: ReflectorChange[] = [];
-    for (const { object, managedFields } of result.items.map(trimTakingManagedFields)) {
-      const key = objectKeyOf(object);
+    for (const { key, object, statusOwners } of listed) {
       seen.add(key);
       const previous = this.objects.get(key);
       if (previous?.metadata?.resourceVersion !== object.metadata?.resourceVersion) {
         this.objects.set(key, object);
-        changes.push({ type: "upsert", key, object, managedFields });
+        changes.push(statusOwners ? { type: "upsert", key, object, statusOwners } : { type: "upsert", key, object });
       }
     }
     for (const [key, object] of this.objects) {
@@ -295,7 +304,10 @@ export class Reflector {
       const status = event.object as { code?: number; reason?: string; message?: string };
       throw new KubeApiError(status.code ?? 500, status.reason ?? "Error", `watch ${this.options.path}: ${status.message ?? "error event"}`);
     }
-    const { object, managedFields } = trimTakingManagedFields(event.object as KubeObjectLike);
+    const { object, statusOwners } = trimReadingOwners(
+      event.object as KubeObjectLike,
+      this.options.readStatusOwners === true && event.type !== "BOOKMARK" && event.type !== "DELETED",
+    );
     const version = object.metadata?.resourceVersion;
     if (event.type === "BOOKMARK") {
       this.stats.bookmarks++;
@@ -309,7 +321,7 @@ export class Reflector {
       this.options.onChanges([{ type: "delete", key, object }], "watch");
     } else {
       this.objects.set(key, object);
-      this.options.onChanges([{ type: "upsert", key, object, managedFields }], "watch");
+      this.options.onChanges([statusOwners ? { type: "upsert", key, object, statusOwners } : { type: "upsert", key, object }], "watch");
     }
     if (version) this.resourceVersion = version;
   }
