@@ -84,6 +84,7 @@ export class ListItemSplitter {
   /** The envelope once the answer has ended; throws when it ended inside the JSON. */
   end(): ListEnvelope {
     if (this.depth !== 0 || this.inString) throw new Error("list answer ended early (incomplete JSON)");
+    if (this.envelope.every((part) => part.length === 0)) throw new Error("list answer is empty");
     const text = this.decoder.decode(Buffer.concat(this.envelope));
     const envelope: unknown = JSON.parse(text);
     if (typeof envelope !== "object" || envelope === null || Array.isArray(envelope)) throw new Error("list answer is not a JSON object");

@@ -58,6 +58,7 @@ describe("ListItemSplitter", () => {
       splitter.push(encoder.encode(cut), () => {});
       expect(() => splitter.end()).toThrow("ended early");
     }
+    expect(() => new ListItemSplitter().end()).toThrow("list answer is empty");
     expect(() => new ListItemSplitter().push(encoder.encode('{"items":[[1]]}'), () => {})).toThrow("not an object");
     expect(() => new ListItemSplitter().push(encoder.encode('{"a":1}}'), () => {})).toThrow("unbalanced");
   });
