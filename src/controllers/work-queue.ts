@@ -70,7 +70,12 @@ interface KeyedWorkQueueOptions<K extends ObjectKey> {
 interface Delayed<K> {
   key: K;
   at: number;
-  timer: unknown;
+}
+
+/** A delayed key's place in the due-time heap; stale once the key's delay was shortened or it ran. */
+interface DueEntry {
+  at: number;
+  id: string;
 }
 
 /** Kind, namespace and name never contain "/", so joining them is unambiguous. */
@@ -83,7 +88,16 @@ const DEFAULT_BACKOFF: BackoffOptions = { base: 500, cap: 30_000, jitter: 0.25 }
 export class KeyedWorkQueue<K extends ObjectKey = ObjectKey> {
   private readonly pending = new Map<string, K>();
   private readonly inFlight = new Set<string>();
+  /**
+   * Delayed keys, and their due times in a min-heap with one timer for the earliest, as client-go's delaying queue
+   * keeps them: a timer per key (a Timeout and its closure each) held 20 000 of them at 10 000 machines after a
+   * storm, every booting config waiting for its stall deadline.
+   */
   private readonly delayed = new Map<string, Delayed<K>>();
+  private due: DueEntry[] = [];
+  private timer: unknown;
+  /** When the timer fires (Infinity: none armed). */
+  private timerAt = Number.POSITIVE_INFINITY;
   private readonly failures = new Map<string, number>();
   private running = false;
   private workers = 0;
@@ -128,13 +142,36 @@ export class KeyedWorkQueue<K extends ObjectKey = ObjectKey> {
     const at = this.clock.now() + ms;
     const existing = this.delayed.get(id);
     if (existing && existing.at <= at) return;
-    if (existing) this.clock.clearTimeout(existing.timer);
-    const timer = this.clock.setTimeout(() => {
-      this.delayed.delete(id);
-      this.add(key);
-      this.kick();
-    }, ms);
-    this.delayed.set(id, { key, at, timer });
+    this.delayed.set(id, { key, at });
+    pushDue(this.due, { at, id });
+    this.arm();
+  }
+
+  /** The timer, set for the earliest due time when that is sooner than the one it is set for. */
+  private arm(): void {
+    const earliest = this.due[0];
+    if (earliest === undefined || earliest.at >= this.timerAt) return;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timerAt = earliest.at;
+    this.timer = this.clock.setTimeout(() => this.fire(), Math.max(0, earliest.at - this.clock.now()));
+  }
+
+  /** Every key now due is queued (entries left stale by a shortened delay are dropped), then the timer is reset. */
+  private fire(): void {
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    const now = this.clock.now();
+    let queued = false;
+    for (let entry = this.due[0]; entry !== undefined && entry.at <= now; entry = this.due[0]) {
+      popDue(this.due);
+      const item = this.delayed.get(entry.id);
+      if (item?.at !== entry.at) continue;
+      this.delayed.delete(entry.id);
+      this.add(item.key);
+      queued = true;
+    }
+    if (queued) this.kick();
+    this.arm();
   }
 
   /** Queues a key after its backoff: each call without a forget in between doubles the delay, up to the cap. */
@@ -186,11 +223,12 @@ export class KeyedWorkQueue<K extends ObjectKey = ObjectKey> {
    */
   async stop(): Promise<void> {
     this.running = false;
-    for (const [id, item] of this.delayed) {
-      this.clock.clearTimeout(item.timer);
-      this.pending.set(id, item.key);
-    }
+    for (const [id, item] of this.delayed) this.pending.set(id, item.key);
     this.delayed.clear();
+    this.due = [];
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
     if (this.workers > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -237,4 +275,34 @@ export class KeyedWorkQueue<K extends ObjectKey = ObjectKey> {
     }
     // "deferred": the retry already scheduled stands.
   }
+}
+
+/** Binary min-heap by due time: push. */
+function pushDue(heap: DueEntry[], entry: DueEntry): void {
+  heap.push(entry);
+  let child = heap.length - 1;
+  while (child > 0) {
+    const parent = (child - 1) >> 1;
+    if ((heap[parent] as DueEntry).at <= entry.at) break;
+    heap[child] = heap[parent] as DueEntry;
+    child = parent;
+  }
+  heap[child] = entry;
+}
+
+/** Binary min-heap by due time: removes the earliest. */
+function popDue(heap: DueEntry[]): void {
+  const last = heap.pop();
+  if (last === undefined || heap.length === 0) return;
+  let parent = 0;
+  for (;;) {
+    let child = 2 * parent + 1;
+    if (child >= heap.length) break;
+    const right = child + 1;
+    if (right < heap.length && (heap[right] as DueEntry).at < (heap[child] as DueEntry).at) child = right;
+    if ((heap[child] as DueEntry).at >= last.at) break;
+    heap[parent] = heap[child] as DueEntry;
+    parent = child;
+  }
+  heap[parent] = last;
 }

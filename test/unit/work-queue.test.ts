@@ -202,6 +202,41 @@ describe("addAfter", () => {
     await queue.stop();
   });
 
+  test("a thousand delayed keys share one timer and each runs once, at its own time, whatever the order they came in", async () => {
+    const clock = new ManualClock();
+    const ran = new Map<string, number[]>();
+    const queue = new KeyedWorkQueue(
+      async (k) => {
+        ran.set(k.name, [...(ran.get(k.name) ?? []), clock.now()]);
+        return done;
+      },
+      { clock, concurrency: 1000 },
+    );
+    queue.start();
+    // Deterministic shuffle of due times 1..1000 ms; every third key is then moved earlier (its first entry goes stale).
+    const due = new Map<string, number>();
+    for (let i = 0; i < 1000; i++) {
+      const ms = ((i * 7919) % 1000) + 1;
+      queue.addAfter(key(`k${i}`), ms);
+      due.set(`k${i}`, ms);
+      if (i % 3 === 0 && ms > 1) {
+        queue.addAfter(key(`k${i}`), ms - 1);
+        due.set(`k${i}`, ms - 1);
+      }
+    }
+    expect(clock.pendingTimers).toBe(1);
+    expect(queue.waiting).toBe(1000);
+    for (let step = 0; step < 1100; step++) {
+      clock.advance(1);
+      await settle();
+    }
+    expect(ran.size).toBe(1000);
+    for (const [name, times] of ran) expect({ name, times }).toEqual({ name, times: [due.get(name) as number] });
+    expect(clock.pendingTimers).toBe(0);
+    expect(queue.waiting).toBe(0);
+    await queue.stop();
+  });
+
   test("a delay of zero queues and kicks at once", async () => {
     const seen: string[] = [];
     const queue = new KeyedWorkQueue(async (k) => {
