@@ -42,6 +42,20 @@ function kubeConfig(user: Record<string, unknown>): KubeConfig {
   return config;
 }
 
+/** A JSON answer sent `size` bytes at a time, `pauseMs` apart. */
+function inChunks(bytes: Uint8Array, size: number, pauseMs: number): Response {
+  const stream = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      for (let at = 0; at < bytes.length; at += size) {
+        controller.enqueue(bytes.slice(at, at + size));
+        await Bun.sleep(pauseMs);
+      }
+      controller.close();
+    },
+  });
+  return new Response(stream, { headers: { "Content-Type": "application/json" } });
+}
+
 describe("KubeClient requests", () => {
   test("TLS to the kubeconfig's CA with its client certificate, one connection for many requests", async () => {
     const subjects: string[] = [];
@@ -138,16 +152,7 @@ describe("KubeClient requests", () => {
       queries.push(url.search);
       const bytes = new TextEncoder().encode(JSON.stringify({ kind: "ThingList", ...(url.searchParams.get("continue") === "next" ? next : first) }));
       // Sent a few bytes at a time, so items arrive cut apart.
-      const stream = new ReadableStream<Uint8Array>({
-        async start(controller) {
-          for (let at = 0; at < bytes.length; at += 9) {
-            controller.enqueue(bytes.slice(at, at + 9));
-            await Bun.sleep(0);
-          }
-          controller.close();
-        },
-      });
-      return new Response(stream, { headers: { "Content-Type": "application/json" } });
+      return inChunks(bytes, 9, 0);
     };
     const client = new KubeClient(kubeConfig({ token: "t" }));
     const items: unknown[] = [];
@@ -194,16 +199,7 @@ describe("KubeClient watches", () => {
     handle = (request) => {
       query = new URL(request.url).search;
       // Chunks that cut lines and multi-byte characters apart.
-      const stream = new ReadableStream<Uint8Array>({
-        async start(controller) {
-          for (let at = 0; at < bytes.length; at += 777) {
-            controller.enqueue(bytes.slice(at, at + 777));
-            await Bun.sleep(1);
-          }
-          controller.close();
-        },
-      });
-      return new Response(stream, { headers: { "Content-Type": "application/json" } });
+      return inChunks(bytes, 777, 1);
     };
     const client = new KubeClient(kubeConfig({ token: "t" }));
     const received: WatchEvent[] = [];
