@@ -46,7 +46,9 @@ export interface QueueClock {
 }
 
 const systemClock: QueueClock = {
-  now: () => Date.now(),
+  // Monotonic: due times are compared with it when the one timer fires, so a wall clock stepped back (NTP) must not
+  // hold delayed keys back by the step.
+  now: () => performance.now(),
   setTimeout: (callback, ms) => {
     const timer = setTimeout(callback, ms);
     // A pending retry alone must not keep the process alive.
