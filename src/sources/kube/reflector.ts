@@ -212,12 +212,16 @@ export class Reflector {
   }
 
   private async list(): Promise<void> {
-    // Each item is trimmed as it is read, so the full objects never stand in the heap together.
+    // Each item is trimmed as it is read, so the full objects never stand in the heap together. An item whose
+    // version is already cached (most of a periodic re-LIST) keeps the cached copy: nothing to trim or read.
     const listed: { key: string; object: KubeObjectLike; statusOwners?: StatusFieldOwner[] }[] = [];
     const readOwners = this.options.readStatusOwners ?? false;
     const result = await this.client.list(this.options.path, this.selectorQuery(), (item) => {
-      const trimmed = trimReadingOwners(item as KubeObjectLike, readOwners);
-      listed.push({ key: objectKeyOf(trimmed.object), ...trimmed });
+      const object = item as KubeObjectLike;
+      const key = objectKeyOf(object);
+      const cached = this.objects.get(key);
+      if (cached && cached.metadata?.resourceVersion === object.metadata?.resourceVersion) listed.push({ key, object: cached });
+      else listed.push({ key, ...trimReadingOwners(object, readOwners) });
     });
     this.stats.lists++;
     this.lastContactAt = Date.now();
