@@ -43,8 +43,9 @@ const CONTESTED_WRITE_BACKOFF = { base: 1_000, cap: 60_000, jitter: 0.25 };
 /** Writers that are this operator (the reconciler and the served-status writer of every replica). */
 const OWN_FIELD_MANAGERS: ReadonlySet<string> = new Set([RECONCILER_FIELD_MANAGER, SERVED_FIELD_MANAGER]);
 
-function fingerprintHash(status: ReconcilerStatus | RawConfig["status"]): number | bigint {
-  return Bun.hash(ownedStatusFingerprint(status));
+/** 52 bits of the fingerprint's hash: a number, held in the map as is (a 64-bit bigint was a heap cell per config). */
+function fingerprintHash(status: ReconcilerStatus | RawConfig["status"]): number {
+  return Number(BigInt(Bun.hash(ownedStatusFingerprint(status))) & 0xf_ffff_ffff_ffffn);
 }
 
 function refId(ref: ConfigRef): string {
@@ -71,7 +72,7 @@ export class StatusReconciler {
    * Per object, a hash of our fields as we last applied (or found) them: an event showing otherwise is a rewrite.
    * Hashed: one entry per config on the leader, so it stays a few bytes each.
    */
-  private readonly lastApplied = new Map<string, number | bigint>();
+  private readonly lastApplied = new Map<string, number>();
   private readonly fights: StatusFightTracker;
   private readonly fightOptions: FightOptions;
   private running = false;
