@@ -19,7 +19,8 @@ interface HttpBootAnswer {
   publicUrl: string;
   configKey: string;
   client: string;
-  fields: () => LogFields;
+  /** Made once with the answer: a closure here kept the request's identity and match alive with every entry. */
+  fields: LogFields;
 }
 
 export function httpBootFamily(deps: HttpDeps): EndpointFamily {
@@ -73,14 +74,14 @@ export function httpBootFamily(deps: HttpDeps): EndpointFamily {
     const uki = httpBootServability(match.config, deps.settings.defaultUkiUrl());
     if (!uki.ok) return textError(uki.status, uki.message);
     const client = identity.identifiers[0] ?? identity.peer;
-    const fields = (): LogFields => ({
+    const fields: LogFields = {
       config: match.key,
       client,
       matchedBy: match.reason,
       identifier: match.identifier,
       via: identity.via,
       ...(uki.isDefault ? { defaultUki: true } : {}),
-    });
+    };
     const body = JSON.stringify(httpBootAnswer(identity.identifiers, absoluteBootUrl(uki.ukiUrl, publicUrl), match.config.spec.systemUUID ?? ""));
     const answer: HttpBootAnswer = { body: new Blob([body]), publicUrl, configKey: match.key, client, fields };
     if (!uki.isDefault) answers.set(index, deps.store.index, memoKey, answer);

@@ -10,8 +10,11 @@ const SUMMARY_INTERVAL_MS = 10_000;
 const FAILURE_INTERVAL_MS = 10_000;
 
 interface ServedLog {
-  /** `fields` is called only when the line is written (first for a client, or at debug): most requests write none. */
-  success(msg: string, route: string, config: string, client: string, fields: () => LogFields): void;
+  /**
+   * `fields` is called only when the line is written (first for a client, or at debug): most requests write none.
+   * A remembered answer passes them as an object made once: a closure per answer held what built them alive.
+   */
+  success(msg: string, route: string, config: string, client: string, fields: LogFields | (() => LogFields)): void;
   failure(msg: string, client: string, fields: LogFields): void;
 }
 
@@ -35,8 +38,8 @@ export function servedLogFor(log: Logger): ServedLog {
         timer.unref();
       }
       const first = successes.record(route, config, client);
-      if (first) log.info(msg, { ...fields(), firstForClient: true });
-      else if (log.enabled("debug")) log.debug(msg, fields());
+      if (first) log.info(msg, { ...(typeof fields === "function" ? fields() : fields), firstForClient: true });
+      else if (log.enabled("debug")) log.debug(msg, typeof fields === "function" ? fields() : fields);
     },
     failure(msg, client, fields) {
       const decision = failures.allow(`${client}\u0000${msg}`, Date.now());
