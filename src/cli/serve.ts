@@ -293,6 +293,7 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
   const onServed = servedRecorder(metrics, timelines, hooks.onServed);
   const deps: HttpDeps = {
     store,
+    afterStorm: (release) => collector.afterStorm(release),
     settings: {
       publicUrl: options["public-url"],
       trustedProxies: options["trusted-proxies"],

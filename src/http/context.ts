@@ -54,6 +54,8 @@ export interface HttpDeps {
   onAccessEvent?: (event: AccessEvent) => void;
   /** The boot timelines behind /debug/machines; absent: those routes answer 404. */
   debug?: DebugDeps;
+  /** Registers what serves only while a boot storm lasts (the answer memos), to be let go once it is over. */
+  afterStorm?: (release: () => void) => void;
 }
 
 type PublicUrl = { ok: true; url: string } | { ok: false; reason: string };

@@ -27,7 +27,7 @@ export function httpBootFamily(deps: HttpDeps): EndpointFamily {
   const served = servedLogFor(deps.log);
   // By peer and X-Forwarded-For as sent, per index (answer-memo.ts): FeDHCP asks on every DHCP message. Answers
   // with the default UKI are not remembered, since that URL can change without the index (an OCI image's UKI).
-  const answers = new AnswerMemo<HttpBootAnswer>(() => 2 * deps.store.index.httpBootConfigs.length + 1024);
+  const answers = new AnswerMemo<HttpBootAnswer>(() => 2 * deps.store.index.httpBootConfigs.length + 1024, deps.afterStorm);
   const deliver = (request: Request, answer: HttpBootAnswer): Response => {
     const { configKey, client } = answer;
     deps.onServed({ milestone: "httpboot", kind: "HTTPBootConfig", configKey, client, path: rawPathOf(request.url), at: new Date() });

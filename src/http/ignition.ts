@@ -25,7 +25,10 @@ interface ServableIgnition {
 export function ignitionFamily(deps: HttpDeps): EndpointFamily {
   const served = servedLogFor(deps.log);
   // Open access only (a bound answer depends on requester and token): by the UUID segment as sent, per index.
-  const answers = new AnswerMemo<ServableIgnition>(() => 2 * (deps.store.index.ipxeBootConfigs.length + deps.store.index.httpBootConfigs.length) + 1024);
+  const answers = new AnswerMemo<ServableIgnition>(
+    () => 2 * (deps.store.index.ipxeBootConfigs.length + deps.store.index.httpBootConfigs.length) + 1024,
+    deps.afterStorm,
+  );
   const deliver = (request: Request, clientAddress: string, answer: ServableIgnition): Response => {
     const { kind, configKey } = answer;
     deps.onServed({ milestone: "ignition", kind, configKey, client: clientAddress, path: rawPathOf(request.url), at: new Date() });

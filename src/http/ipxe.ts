@@ -46,7 +46,7 @@ export function ipxeFamily(deps: HttpDeps): EndpointFamily {
   };
 
   // Default answers by the UUID segment as sent, per index generation (answer-memo.ts): a repeat is one lookup.
-  const scripts = new AnswerMemo<RenderedScript>(() => 2 * deps.store.index.ipxeBootConfigs.length + 1024);
+  const scripts = new AnswerMemo<RenderedScript>(() => 2 * deps.store.index.ipxeBootConfigs.length + 1024, deps.afterStorm);
 
   const secondStage = (request: Request, query: URLSearchParams | null, context: RouteContext, rawUuid: string): Response | Promise<Response> => {
     const notice = noteIgnoredForwardedFor(request, context.clientAddress, rawUuid === "" ? "/ipxe" : "/ipxe/:uuid", deps);

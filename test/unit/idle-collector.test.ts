@@ -125,6 +125,35 @@ test("once the process is idle for quietAfterBusyMs after a storm, one full coll
   collector.stop();
 });
 
+test("what is registered afterStorm is let go once the storm is over, just before its collection, and not on other collections", async () => {
+  const order: string[] = [];
+  let cpu = 0;
+  const collector = new IdleCollector({
+    ...FAR,
+    settleMs: 20,
+    youngCheckMs: 10,
+    youngBusyMicros: 50,
+    quietAfterBusyMs: 60,
+    idleMicros: 10,
+    collect: () => order.push("collect"),
+    collectYoung: () => {},
+    heapBytes: () => 100,
+    cpuMicros: () => cpu,
+  });
+  const unregister = collector.afterStorm(() => order.push("release"));
+  collector.changed(); // a change of the resource set: its collection releases nothing
+  await Bun.sleep(50);
+  expect(order).toEqual(["collect"]);
+  cpu += 100; // a storm
+  await Bun.sleep(150);
+  expect(order).toEqual(["collect", "release", "collect"]);
+  unregister();
+  cpu += 100; // another storm, nothing registered any more
+  await Bun.sleep(150);
+  expect(order).toEqual(["collect", "release", "collect", "collect"]);
+  collector.stop();
+});
+
 test("after a storm, work below the storm threshold but above idle (a status drain) holds the full collection off until idle", async () => {
   const { collector, work, full } = stormCollector(1_000);
   work(2_000); // the storm

@@ -27,6 +27,22 @@ describe("AnswerMemo", () => {
     expect(memo.get(first, "c")).toBeUndefined();
     expect(memo.get(second, "a")).toBe("A2");
   });
+
+  test("clear forgets every entry; the release registered through afterStorm clears it", () => {
+    const index = {};
+    const releases: (() => void)[] = [];
+    const memo = new AnswerMemo<string>(
+      () => 10,
+      (release) => releases.push(release),
+    );
+    memo.set(index, index, "a", "A");
+    expect(releases).toHaveLength(1);
+    releases[0]?.();
+    expect(memo.size).toBe(0);
+    expect(memo.get(index, "a")).toBeUndefined();
+    memo.set(index, index, "a", "A again");
+    expect(memo.get(index, "a")).toBe("A again");
+  });
 });
 
 describe("remembered boot answers", () => {
@@ -61,6 +77,36 @@ describe("remembered boot answers", () => {
       await (await subject.request("/httpboot", xff)).text(),
     ];
     expect(changed.every((body) => body.includes("http://files/v2") && !body.includes("http://files/v1"))).toBe(true);
+  });
+
+  test("once a storm is over the memos are let go: the next ask renders again and answers the same", async () => {
+    const releases: (() => void)[] = [];
+    let ukiLookups = 0;
+    const subject = testApp(resources("http://files/v1"), {
+      settings: {
+        trustedProxies: ["127.0.0.1/32"],
+        defaultUkiUrl: () => {
+          ukiLookups++; // asked only when an /httpboot answer is rendered, not when it is remembered
+          return undefined;
+        },
+      },
+      afterStorm: (release) => releases.push(release),
+    });
+    expect(releases).toHaveLength(3); // /ipxe, /ignition and /httpboot
+    const xff = { headers: { "X-Forwarded-For": "10.0.0.9, 52:54:00:00:00:09" } };
+    const ask = async () => [
+      await (await subject.request(`/ipxe/${UUID}`)).text(),
+      await (await subject.request(`/ignition/${UUID}`)).text(),
+      await (await subject.request("/httpboot", xff)).text(),
+    ];
+    const first = await ask();
+    expect(await ask()).toEqual(first);
+    expect(ukiLookups).toBe(1);
+    for (const release of releases) release();
+    expect(await ask()).toEqual(first);
+    expect(ukiLookups).toBe(2);
+    expect(await ask()).toEqual(first);
+    expect(ukiLookups).toBe(2); // remembered again
   });
 
   test("the Host a script was rendered for, the identity query and another peer are never served from memory", async () => {

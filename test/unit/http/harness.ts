@@ -42,6 +42,7 @@ export interface TestAppOptions {
   readiness?: () => string | null;
   /** Leave the store unloaded (before the first snapshot). */
   loaded?: boolean;
+  afterStorm?: HttpDeps["afterStorm"];
 }
 
 /** What Bun.serve hands fetch as its second argument, as far as getConnInfo reads it. */
@@ -74,6 +75,7 @@ export function testApp(resources: Resources = {}, options: TestAppOptions = {})
     log,
     onServed: (event) => served.push(event),
     ...(options.readiness ? { readiness: options.readiness } : {}),
+    ...(options.afterStorm ? { afterStorm: options.afterStorm } : {}),
     imageProxy: {
       client: new OciClient({ requestTimeoutMs: 2_000 }),
       allowList: parseRegistryAllowList("registry.test"),
