@@ -6,6 +6,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import type { Server } from "bun";
 import { KubeApiError, KubeClient, type WatchEvent } from "../../src/kube/client.ts";
 import { LineSplitter, requestSettingsFrom } from "../../src/kube/transport.ts";
+import { Reflector } from "../../src/sources/kube/reflector.ts";
 import { makeTestPki } from "../harness/pki.ts";
 
 const pki = makeTestPki();
@@ -160,6 +161,39 @@ describe("KubeClient requests", () => {
     expect(items).toEqual([...first.items, ...next.items]);
     expect(result).toEqual({ resourceVersion: "6" });
     expect(queries).toEqual(["?labelSelector=k%3Dv&limit=2", "?labelSelector=k%3Dv&limit=2&continue=next"]);
+  });
+
+  test("a reflector's LIST runs a young collection every 100 items as it reads them, so the trimmed survivors refill what each batch freed", async () => {
+    const items = Array.from({ length: 250 }, (_, n) => ({
+      metadata: { name: `m${n}`, namespace: "ns", resourceVersion: "7", managedFields: [{ manager: "x", fieldsV1: { "f:spec": {} } }] },
+      spec: { n },
+    }));
+    handle = (request) => {
+      if (new URL(request.url).searchParams.get("watch")) {
+        // Held open, after a blank line (skipped) that makes Bun send the headers.
+        return new Response(new ReadableStream({ start: (controller) => controller.enqueue(new TextEncoder().encode("\n")) }));
+      }
+      return Response.json({ kind: "ThingList", items, metadata: { resourceVersion: "9" } });
+    };
+    const collectedAfter: number[] = [];
+    let synced: () => void = () => {};
+    const ready = new Promise<void>((resolve) => {
+      synced = resolve;
+    });
+    const reflector = new Reflector(new KubeClient(kubeConfig({ token: "t" })), {
+      path: "/apis/x/v1/things",
+      readStatusOwners: true,
+      collectYoung: () => collectedAfter.push(reflector.objects.size),
+      onChanges: () => {},
+      onSynced: () => synced(),
+    });
+    reflector.start();
+    await ready;
+    await reflector.stop();
+    // Before items 100 and 200 are cached (the LIST is applied once it is read whole), and never after the LIST.
+    expect(collectedAfter).toEqual([0, 0]);
+    expect(reflector.objects.size).toBe(250);
+    expect(reflector.objects.get("ns/m7")?.metadata).not.toHaveProperty("managedFields");
   });
 
   test("a LIST answer cut short, or refused, fails the LIST", async () => {
