@@ -15,6 +15,7 @@ import { type KubeObjectLike, Reflector, type ReflectorChange } from "./reflecto
 import { shareEqualParts } from "./shared-subtrees.ts";
 import type { StatusFieldOwner } from "./status-owners.ts";
 import { statusSaysHeld, type TranslatedConfig, type TranslatorEvidence, translatorRoles } from "./translator-trust.ts";
+import { COLLECT_EVERY_ITEMS, youngCollectionPacer } from "./young-collections.ts";
 
 export type WatchedKind = "IPXEBootConfig" | "HTTPBootConfig" | "SwitchBootConfig" | "Secret";
 /** Watched only to verify the translator's configs; their changes reach no reconciler. */
@@ -49,6 +50,8 @@ interface KubeSourceOptions {
    * the translator's RBAC grants the reads. Off: the annotation counts nowhere.
    */
   translatorModes?: { ipxe: boolean; httpboot: boolean };
+  /** Test hook: the young collections while a LIST's items are read and validated (Bun.gc(false)). */
+  collectYoung?: () => void;
 }
 
 interface HeldMeta {
@@ -148,6 +151,7 @@ export class KubeSource implements ResourceSource {
           ...(options.stallTimeoutMs ? { stallTimeoutMs: options.stallTimeoutMs } : {}),
           ...(options.resyncIntervalMs ? { resyncIntervalMs: options.resyncIntervalMs } : {}),
           readStatusOwners: kind !== "Secret",
+          ...(options.collectYoung ? { collectYoung: options.collectYoung } : {}),
           onChanges: (changes) => this.applyChanges(kind, changes),
           onSynced: () => {
             this.synced.add(kind);
@@ -217,7 +221,10 @@ export class KubeSource implements ResourceSource {
   private applyChanges(kind: WatchedKind, changes: ReflectorChange[]): void {
     const entries = this.entries[kind];
     let indexChanged = false;
+    // A LIST's items are validated in one pass: its garbage is collected as it goes (young-collections.ts).
+    const collectNow = youngCollectionPacer(COLLECT_EVERY_ITEMS, this.options.collectYoung);
     for (const change of changes) {
+      collectNow();
       const owners = (change.type === "upsert" && change.statusOwners) || [];
       if (change.type === "delete") {
         entries.delete(change.key);

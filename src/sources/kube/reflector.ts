@@ -9,6 +9,7 @@ import { backoffDelay } from "../../kube/backoff.ts";
 import { isGone, KubeApiError, type KubeClient, type WatchEvent, type WatchHandle } from "../../kube/client.ts";
 import { cacheKeyOf } from "../../kube/paths.ts";
 import { type StatusFieldOwner, statusFieldOwners } from "./status-owners.ts";
+import { youngCollectionPacer } from "./young-collections.ts";
 
 export interface KubeObjectLike {
   metadata?: { name?: string; namespace?: string; resourceVersion?: string };
@@ -34,7 +35,7 @@ interface ReflectorOptions {
   maxBackoffMs?: number;
   /** Read each upsert's status owners from its managedFields before they are dropped (status-owners.ts). */
   readStatusOwners?: boolean;
-  /** A young collection every this many LIST items (LIST_COLLECT_EVERY_ITEMS; 0: none). */
+  /** A young collection every this many LIST items (young-collections.ts; 0: none). */
   listCollectEveryItems?: number;
   /** Test hook: the young collection (Bun.gc(false)). */
   collectYoung?: () => void;
@@ -62,16 +63,6 @@ function trimForCache(object: KubeObjectLike): KubeObjectLike {
   }
   return object;
 }
-
-/**
- * JSC's collector does not move objects. An item's managedFields and everything else trimForCache drops are garbage
- * once the item is cached, and the trimmed survivors were allocated among them; collected all at once after the
- * LIST, that garbage left every heap block part-full. Restarting over a booted fleet's statuses at 10 000 machines
- * (IPXEBootConfig and HTTPBootConfig LISTs of 31.6 and 27.2 MiB), the heap held 77 MiB live in 185 MiB of blocks
- * and idle RSS was 275 MiB. A young collection every 100 items frees each batch's garbage while the LIST is read,
- * and the next items' survivors fill those cells: 142 MiB of blocks, 230 MiB idle RSS, ready and CPU unchanged.
- */
-const LIST_COLLECT_EVERY_ITEMS = 100;
 
 /** trimForCache, handing back who owned status fields per the managedFields it dropped, when asked to. */
 function trimReadingOwners(object: KubeObjectLike, readOwners: boolean): { object: KubeObjectLike; statusOwners?: StatusFieldOwner[] } {
@@ -230,11 +221,9 @@ export class Reflector {
     // version is already cached (most of a periodic re-LIST) keeps the cached copy: nothing to trim or read.
     const listed: { key: string; object: KubeObjectLike; statusOwners?: StatusFieldOwner[] }[] = [];
     const readOwners = this.options.readStatusOwners ?? false;
-    const collectEvery = this.options.listCollectEveryItems ?? LIST_COLLECT_EVERY_ITEMS;
-    const collectYoung = this.options.collectYoung ?? (() => Bun.gc(false));
-    let items = 0;
+    const collectNow = youngCollectionPacer(this.options.listCollectEveryItems, this.options.collectYoung);
     const result = await this.client.list(this.options.path, this.selectorQuery(), (item) => {
-      if (collectEvery > 0 && ++items % collectEvery === 0) collectYoung();
+      collectNow();
       const object = item as KubeObjectLike;
       const key = objectKeyOf(object);
       const cached = this.objects.get(key);
