@@ -24,7 +24,11 @@ beforeAll(async () => {
       apiVersion: "boot.ironcore.dev/v1alpha1",
       kind: "IPXEBootConfig",
       metadata: { name: `m${n}`, namespace: NS },
-      spec: { systemUUID: `88888888-0000-4000-8000-${String(n).padStart(12, "0")}`, kernelURL: "http://boot.test/vmlinuz", initrdURL: "http://boot.test/initrd" },
+      spec: {
+        systemUUID: `88888888-0000-4000-8000-${String(n).padStart(12, "0")}`,
+        kernelURL: "http://boot.test/vmlinuz",
+        initrdURL: "http://boot.test/initrd",
+      },
     })),
   );
 }, 120_000);
