@@ -22,7 +22,7 @@
 // What a storm leaves that serves only while it lasts (the boot routes' answer memos: 20 000 rendered bodies at
 // 10 000 machines) is let go just before that storm's full collection (afterStorm), so the collection takes it too.
 import { heapSize } from "bun:jsc";
-import { CpuLoad } from "../observability/cpu-load.ts";
+import { CpuLoad, processCpuMicros } from "../observability/cpu-load.ts";
 
 export interface CollectorOptions {
   /** Quiet time after the last change of the resource set (the parse/translate workers retire after 10 s). */
@@ -71,6 +71,9 @@ export class IdleCollector {
   private readonly collectYoung: () => void;
   private readonly heapBytes: () => number;
   private readonly stormReleases = new Set<() => void>();
+  private readonly cpuNow: () => number;
+  /** CPU (µs) the collector's own full collections used since the last look: not the process's work. */
+  private ownMicros = 0;
   collections = 0;
   youngCollections = 0;
 
@@ -87,6 +90,7 @@ export class IdleCollector {
       });
     this.heapBytes = options.heapBytes ?? heapSize;
     this.collectYoung = options.collectYoung ?? (() => Bun.gc(false));
+    this.cpuNow = options.cpuMicros ?? processCpuMicros;
     this.sizeAfterCollection = this.heapBytes();
     this.checkTimer = setInterval(() => this.checkGrowth(), options.checkMs);
     this.checkTimer.unref?.();
@@ -128,8 +132,13 @@ export class IdleCollector {
     if (this.ownsLoad) this.load.stop();
   }
 
-  /** `used`: CPU (µs) since the previous look. */
-  private checkYoung(used: number, now: number): void {
+  /**
+   * `usedInLook`: CPU (µs) since the previous look. Less what the collector itself spent on a full collection: the
+   * one that ends a storm (60-190 ms) looked like a storm of its own and was followed by a second, 3 s later.
+   */
+  private checkYoung(usedInLook: number, now: number): void {
+    const used = Math.max(0, usedInLook - this.ownMicros);
+    this.ownMicros = 0;
     if (used >= this.options.youngBusyMicros) {
       this.collectYoung();
       this.youngCollections++;
@@ -149,7 +158,9 @@ export class IdleCollector {
   }
 
   private run(): void {
+    const before = this.cpuNow();
     this.collect();
+    this.ownMicros += this.cpuNow() - before;
     this.collections++;
     this.sizeAfterCollection = this.heapBytes();
   }

@@ -154,6 +154,33 @@ test("what is registered afterStorm is let go once the storm is over, just befor
   collector.stop();
 });
 
+test("the storm's own full collection is not taken for a storm: one collection and one release per storm", async () => {
+  let cpu = 0;
+  let full = 0;
+  let releases = 0;
+  const collector = new IdleCollector({
+    ...FAR,
+    youngCheckMs: 10,
+    youngBusyMicros: 50,
+    quietAfterBusyMs: 60,
+    idleMicros: 10,
+    collect: () => {
+      full++;
+      cpu += 1_000; // a full collection costs the process CPU, far above the storm threshold
+    },
+    collectYoung: () => {},
+    heapBytes: () => 100,
+    cpuMicros: () => cpu,
+  });
+  collector.afterStorm(() => releases++);
+  cpu += 100; // the storm
+  await Bun.sleep(300);
+  expect(full).toBe(1);
+  expect(releases).toBe(1);
+  expect(collector.youngCollections).toBe(1);
+  collector.stop();
+});
+
 test("after a storm, work below the storm threshold but above idle (a status drain) holds the full collection off until idle", async () => {
   const { collector, work, full } = stormCollector(1_000);
   work(2_000); // the storm
