@@ -9,7 +9,7 @@ import { backoffDelay } from "../../kube/backoff.ts";
 import { isGone, KubeApiError, type KubeClient, type WatchEvent, type WatchHandle } from "../../kube/client.ts";
 import { cacheKeyOf } from "../../kube/paths.ts";
 import { type StatusFieldOwner, statusFieldOwners } from "./status-owners.ts";
-import { youngCollectionPacer } from "./young-collections.ts";
+import { COLLECT_EVERY_ITEMS, youngCollectionPacer } from "./young-collections.ts";
 
 export interface KubeObjectLike {
   metadata?: { name?: string; namespace?: string; resourceVersion?: string };
@@ -35,9 +35,7 @@ interface ReflectorOptions {
   maxBackoffMs?: number;
   /** Read each upsert's status owners from its managedFields before they are dropped (status-owners.ts). */
   readStatusOwners?: boolean;
-  /** A young collection every this many LIST items (young-collections.ts; 0: none). */
-  listCollectEveryItems?: number;
-  /** Test hook: the young collection (Bun.gc(false)). */
+  /** Test hook: the young collection every COLLECT_EVERY_ITEMS LIST items (young-collections.ts; Bun.gc(false)). */
   collectYoung?: () => void;
   onChanges: (changes: ReflectorChange[], reason: "list" | "watch") => void;
   onSynced?: () => void;
@@ -221,7 +219,7 @@ export class Reflector {
     // version is already cached (most of a periodic re-LIST) keeps the cached copy: nothing to trim or read.
     const listed: { key: string; object: KubeObjectLike; statusOwners?: StatusFieldOwner[] }[] = [];
     const readOwners = this.options.readStatusOwners ?? false;
-    const collectNow = youngCollectionPacer(this.options.listCollectEveryItems, this.options.collectYoung);
+    const collectNow = youngCollectionPacer(COLLECT_EVERY_ITEMS, this.options.collectYoung);
     const result = await this.client.list(this.options.path, this.selectorQuery(), (item) => {
       collectNow();
       const object = item as KubeObjectLike;
