@@ -12,8 +12,8 @@
 /** Items between two young collections. */
 export const COLLECT_EVERY_ITEMS = 100;
 
-/** One young collection per `every` calls (none with 0). `collect`: a test hook; Bun.gc(false) by default. */
-export function youngCollectionPacer(every: number = COLLECT_EVERY_ITEMS, collect: () => void = () => Bun.gc(false)): () => void {
+/** One young collection per `every` calls (COLLECT_EVERY_ITEMS; none with 0). `collect`: a test hook; Bun.gc(false) by default. */
+export function youngCollectionPacer(every: number, collect: () => void = () => Bun.gc(false)): () => void {
   let items = 0;
   return () => {
     if (every > 0 && ++items % every === 0) collect();
