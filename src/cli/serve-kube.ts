@@ -272,7 +272,11 @@ export async function runKubeServe(options: ServeOptions): Promise<void> {
         await credentials.start();
       }
       // Off only when --controllers (the Go manager's switches) names neither boot config controller.
-      if (options["reconcile-status"]) reconciler = new StatusReconciler({ client, source, store, log, events: new EventRecorder(client, log) });
+      if (options["reconcile-status"]) {
+        // Its Events wait while its statuses are still going out (events.ts says why).
+        const events = new EventRecorder(client, log, { deferWhile: () => reconciler?.busy === true });
+        reconciler = new StatusReconciler({ client, source, store, log, events });
+      }
       if (modes.ipxe || modes.httpboot) {
         translator = new Translator({
           client,

@@ -115,6 +115,11 @@ export class StatusReconciler {
     });
   }
 
+  /** Whether statuses are waiting to be reconciled or being written (not counting ones backing off). */
+  get busy(): boolean {
+    return this.queue.size + this.queue.active > 0;
+  }
+
   /** Called for every validated object change from the watch, with who owns which status fields of that version. */
   notify(kind: WatchedKind, key: string, statusOnly = false, statusOwners: readonly StatusFieldOwner[] = []): void {
     if (kind !== "Secret" && statusOwners.length > 0) this.observeStatusWriters(configRef(kind, key), statusOwners);

@@ -123,6 +123,11 @@ export class KeyedWorkQueue<K extends ObjectKey = ObjectKey> {
     return this.pending.size;
   }
 
+  /** Keys being processed now. */
+  get active(): number {
+    return this.inFlight.size;
+  }
+
   /** Keys waiting for a delay to pass. */
   get waiting(): number {
     return this.delayed.size;

@@ -240,6 +240,30 @@ describe("restart", () => {
     expect(after).toEqual(before);
     await cp.requestOk("DELETE", `${GROUP_PATH}/ipxebootconfigs/machine-restart-probe`);
   });
+
+  test("a start-up write-out's first-Ready Events follow its statuses, none lost", async () => {
+    const names = Array.from({ length: 60 }, (_, i) => `writeout-${i}`);
+    await app.stop();
+    await Promise.all(names.map((name, i) => cp.applyObjects([ipxeConfig(name, `eeeeeeee-0000-4000-8000-${i.toString(16).padStart(12, "0")}`, "sa")])));
+    app = await startAppliance(kubeSourceArgs(cp, NS, "--public-url", "http://boot.test"));
+    await app.waitReady(30_000);
+    type Listed = { items: { metadata: { name: string; resourceVersion: string }; status?: { state?: string } }[] };
+    const written = async () =>
+      ((await cp.requestOk("GET", `${GROUP_PATH}/ipxebootconfigs`)) as Listed).items.filter((item) => item.metadata.name.startsWith("writeout-"));
+    await eventually(async () => (await written()).every((item) => item.status?.state === "Ready"), "every write-out config Ready", 30_000);
+    await ipxeStatusWritesSettled();
+    type Events = { items: { reason: string; involvedObject: { name: string }; metadata: { resourceVersion: string } }[] };
+    const readyEvents = async () =>
+      ((await cp.requestOk("GET", `/api/v1/namespaces/${NS}/events`)) as Events).items.filter(
+        (event) => event.reason === "BootConfigReady" && event.involvedObject.name.startsWith("writeout-"),
+      );
+    await eventually(async () => (await readyEvents()).length === names.length, "one BootConfigReady Event per config", 30_000);
+    // Both are etcd revisions of one store, so they order the writes: every Event went out after the last status.
+    const lastStatus = Math.max(...(await written()).map((item) => Number(item.metadata.resourceVersion)));
+    const firstEvent = Math.min(...(await readyEvents()).map((event) => Number(event.metadata.resourceVersion)));
+    expect(firstEvent).toBeGreaterThan(lastStatus);
+    await Promise.all(names.map((name) => cp.requestOk("DELETE", `${GROUP_PATH}/ipxebootconfigs/${name}`)));
+  }, 90_000);
 });
 
 describe("status under churn", () => {
