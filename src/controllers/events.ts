@@ -109,8 +109,14 @@ export class EventRecorder {
   private defer(): Promise<void> {
     return new Promise<void>((release) => {
       this.deferred.push({ release, deadline: Date.now() + (this.options.maxDeferMs ?? MAX_DEFER_MS) });
-      this.deferTimer ??= setTimeout(() => this.releaseDeferred(), this.options.deferPollMs ?? DEFER_POLL_MS);
+      if (!this.deferTimer) this.armDeferTimer();
     });
+  }
+
+  /** One timer for every deferred Event; it must not keep a stopping process alive. */
+  private armDeferTimer(): void {
+    this.deferTimer = setTimeout(() => this.releaseDeferred(), this.options.deferPollMs ?? DEFER_POLL_MS);
+    this.deferTimer.unref();
   }
 
   private releaseDeferred(): void {
@@ -126,7 +132,7 @@ export class EventRecorder {
     if (this.deferredHead === this.deferred.length) {
       this.deferred = [];
       this.deferredHead = 0;
-    } else this.deferTimer = setTimeout(() => this.releaseDeferred(), this.options.deferPollMs ?? DEFER_POLL_MS);
+    } else this.armDeferTimer();
   }
 
   private async write(
