@@ -74,15 +74,12 @@ export class EventRecorder {
     message: string,
   ): Promise<void> {
     const deferring = this.options.deferWhile?.() === true;
-    if (deferring || this.inFlight >= this.maxInFlight) {
-      if (this.pending - this.inFlight >= MAX_WAITING_EVENTS) {
-        if (!this.dropping)
-          this.log.warn("too many events waiting to be written; dropping new ones until the backlog shrinks", { waiting: MAX_WAITING_EVENTS });
-        this.dropping = true;
-        return;
-      }
-      if (deferring) await this.defer();
+    if ((deferring || this.inFlight >= this.maxInFlight) && this.pending - this.inFlight >= MAX_WAITING_EVENTS) {
+      if (!this.dropping) this.log.warn("too many events waiting to be written; dropping new ones until the backlog shrinks", { waiting: MAX_WAITING_EVENTS });
+      this.dropping = true;
+      return;
     }
+    if (deferring) await this.defer();
     // A deferred Event released while the slots are full queues for one like any other.
     if (this.inFlight >= this.maxInFlight) await new Promise<void>((resolve) => this.waiting.push(resolve));
     else this.inFlight++;

@@ -117,7 +117,7 @@ export class StatusReconciler {
 
   /** Whether statuses are waiting to be reconciled or being written (not counting ones backing off). */
   get busy(): boolean {
-    return this.queue.size + this.queue.active > 0;
+    return this.queue.busy;
   }
 
   /** Called for every validated object change from the watch, with who owns which status fields of that version. */

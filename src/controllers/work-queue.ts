@@ -123,9 +123,9 @@ export class KeyedWorkQueue<K extends ObjectKey = ObjectKey> {
     return this.pending.size;
   }
 
-  /** Keys being processed now. */
-  get active(): number {
-    return this.inFlight.size;
+  /** Keys waiting to be processed now or being processed (delayed ones not counted). */
+  get busy(): boolean {
+    return this.pending.size + this.inFlight.size > 0;
   }
 
   /** Keys waiting for a delay to pass. */
