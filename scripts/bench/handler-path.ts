@@ -61,10 +61,12 @@ const deps: HttpDeps = {
   ipxeTemplate: () => template,
   metrics,
   log,
-  onServed:
-    recording === "none"
-      ? () => {}
-      : servedRecorder(metrics, timelines, recording === "kube" ? (event, timeline) => writer.record(event, timeline) : undefined),
+  ...(recording === "none"
+    ? { onServed: () => {} }
+    : (() => {
+        const served = servedRecorder(metrics, timelines, recording === "kube" ? (event, timeline) => writer.record(event, timeline) : undefined);
+        return { onServed: served.record, onServedRepeat: served.repeated };
+      })()),
   imageProxy: {
     client: new OciClient({ requestTimeoutMs: 2_000 }),
     allowList: parseRegistryAllowList("registry.test"),

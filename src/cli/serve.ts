@@ -290,7 +290,8 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
   const access = createIgnitionAccess(options, log, hooks.tokenKeys);
   const staticDefaultUki = options["default-uki-url"];
   // Hot path: a counter and the timeline's bounded append; the Kubernetes hook only queues a status write.
-  const onServed = servedRecorder(metrics, timelines, hooks.onServed);
+  const served = servedRecorder(metrics, timelines, hooks.onServed);
+  const onServed = served.record;
   const deps: HttpDeps = {
     store,
     afterStorm: (release) => collector.afterStorm(release),
@@ -309,6 +310,7 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
     metrics,
     log,
     onServed,
+    onServedRepeat: served.repeated,
     ...(hooks.readiness ? { readiness: hooks.readiness } : {}),
     imageProxy: { ...oci.imageProxy, onServed },
     trust: () => certificate?.trust() ?? staticTrust,
@@ -394,21 +396,28 @@ export async function runServe(options: ServeOptions, hooks: ServeHooks = {}): P
 /**
  * What every served event goes through, on the request path: the milestone counter (a series bound per
  * milestone), the timeline's bounded append, and the Kubernetes hook, which only marks the status for a write.
+ * `repeated`: a remembered answer fetched again at once by the same client (HttpDeps.onServedRepeat), only counted.
  */
 export function servedRecorder(
   metrics: Pick<BootMetrics, "bootMilestones">,
   timelines: BootTimelines,
   hook: ((event: ServedEvent, timeline: ConfigTimeline | undefined) => void) | undefined,
-): (event: ServedEvent) => void {
+): { record: (event: ServedEvent) => void; repeated: (milestone: ServedEvent["milestone"]) => void } {
   const milestoneSeries = new Map<ServedEvent["milestone"], { inc(): void }>();
-  return (event) => {
-    let series = milestoneSeries.get(event.milestone);
+  const count = (milestone: ServedEvent["milestone"]): void => {
+    let series = milestoneSeries.get(milestone);
     if (!series) {
-      series = metrics.bootMilestones.bind({ milestone: event.milestone });
-      milestoneSeries.set(event.milestone, series);
+      series = metrics.bootMilestones.bind({ milestone });
+      milestoneSeries.set(milestone, series);
     }
     series.inc();
-    const timeline = timelines.record(event);
-    hook?.(event, timeline);
+  };
+  return {
+    record: (event) => {
+      count(event.milestone);
+      const timeline = timelines.record(event);
+      hook?.(event, timeline);
+    },
+    repeated: count,
   };
 }

@@ -7,6 +7,34 @@
 // is over the memo is let go (afterStorm): its bodies were 14 MiB of the 35 MiB a storm over 10 000 machines left
 // in the heap, for answers the next boot, hours later, may well not ask for; the first ask renders again.
 
+/**
+ * What a remembered answer notes about the last fetch of it that was recorded (boot timeline, served status), so a
+ * client asking again at once is not recorded again (isRecentRepeat).
+ */
+export interface RecordedFetch {
+  recordedClient?: string;
+  recordedAt?: number;
+}
+
+/** A fetch of an answer by the client whose fetch of it was recorded less than this long ago is a repeat. */
+export const REPEAT_WINDOW_MS = 1_000;
+
+/**
+ * Whether this fetch of `answer` repeats the one recorded last (same client, less than REPEAT_WINDOW_MS later);
+ * otherwise it is the one recorded now. A repeat would change nothing recorded: the timeline only moves a retry's
+ * time, the served status ignores a client's repeats for ten seconds. Recording one was a third of a remembered
+ * answer's CPU (the timeline, status and success-log lookups on fleet-sized maps), and a storm, FeDHCP (it asks
+ * /httpboot on every DHCP message) and a looping iPXE are mostly repeats. A changed index makes new answers, so
+ * the first fetch after a change is always recorded.
+ */
+export function isRecentRepeat(answer: RecordedFetch, client: string, now: number): boolean {
+  const at = answer.recordedAt;
+  if (at !== undefined && answer.recordedClient === client && now >= at && now - at < REPEAT_WINDOW_MS) return true;
+  answer.recordedClient = client;
+  answer.recordedAt = now;
+  return false;
+}
+
 /** The index object an answer was derived from; compared by identity. */
 type Generation = object;
 

@@ -43,6 +43,8 @@ export interface HttpDeps {
   metrics: BootMetrics;
   log: Logger;
   onServed: (event: ServedEvent) => void;
+  /** A remembered answer fetched again at once by the same client (isRecentRepeat): counted, not recorded. */
+  onServedRepeat?: (milestone: ServedEvent["milestone"]) => void;
   /** Extra readiness condition (e.g. Kubernetes caches synced); returns the reason when not ready. */
   readiness?: () => string | null;
   imageProxy: ImageProxyDeps;

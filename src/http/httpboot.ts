@@ -3,7 +3,7 @@ import { httpBootAnswer, httpBootIdentity } from "../boot/httpboot.ts";
 import { resolveHttpBootConfig } from "../boot/resolve.ts";
 import { httpBootServability } from "../boot/servability.ts";
 import type { LogFields } from "../observability/log.ts";
-import { AnswerMemo } from "./answer-memo.ts";
+import { AnswerMemo, isRecentRepeat, type RecordedFetch } from "./answer-memo.ts";
 import { absoluteBootUrl, type HttpDeps, publicUrlFor } from "./context.ts";
 import { noteIgnoredForwardedFor, withNotice } from "./forwarded-for.ts";
 import { type EndpointFamily, rawPathOf, textError } from "./routes.ts";
@@ -13,7 +13,7 @@ import { servedLogFor } from "./served-log.ts";
 const JSON_HEADERS = new Headers({ "Content-Type": "application/json" }); // a Headers object: the Response copies it, cheaper than from a record
 
 /** A config's /httpboot answer for one (peer, X-Forwarded-For) pair, and what the served log says about it. */
-interface HttpBootAnswer {
+interface HttpBootAnswer extends RecordedFetch {
   /** A Blob: each Response shares its bytes instead of encoding the string again (see answer-memo.ts). */
   body: Blob;
   publicUrl: string;
@@ -30,7 +30,9 @@ export function httpBootFamily(deps: HttpDeps): EndpointFamily {
   const answers = new AnswerMemo<HttpBootAnswer>(() => 2 * deps.store.index.httpBootConfigs.length + 1024, deps.afterStorm);
   const deliver = (request: Request, answer: HttpBootAnswer): Response => {
     const { configKey, client } = answer;
-    deps.onServed({ milestone: "httpboot", kind: "HTTPBootConfig", configKey, client, path: rawPathOf(request.url), at: new Date() });
+    const now = Date.now();
+    if (isRecentRepeat(answer, client, now)) deps.onServedRepeat?.("httpboot");
+    else deps.onServed({ milestone: "httpboot", kind: "HTTPBootConfig", configKey, client, path: rawPathOf(request.url), at: new Date(now) });
     served.success("served httpboot answer", "/httpboot", configKey, client, answer.fields);
     return new Response(answer.body, { headers: JSON_HEADERS });
   };

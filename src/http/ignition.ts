@@ -6,7 +6,7 @@ import { canonicalUuid } from "../api/canonical.ts";
 import { configAccessIdentity } from "../boot/access/decision.ts";
 import { resolveIgnitionConfig } from "../boot/resolve.ts";
 import { settledIgnitionServability } from "../boot/servability.ts";
-import { AnswerMemo } from "./answer-memo.ts";
+import { AnswerMemo, isRecentRepeat, type RecordedFetch } from "./answer-memo.ts";
 import type { HttpDeps } from "./context.ts";
 import { refuseIgnition, requesterAddress } from "./ignition-access.ts";
 import { type EndpointFamily, queryOf, rawPathOf, textError } from "./routes.ts";
@@ -15,7 +15,7 @@ import { servedLogFor } from "./served-log.ts";
 const IGNITION_HEADERS = new Headers({ "Content-Type": "application/json", "Cache-Control": "no-store" }); // a Headers object: the Response copies it, cheaper than from a record
 
 /** A servable Ignition answer and what the served log says about it. */
-interface ServableIgnition {
+interface ServableIgnition extends RecordedFetch {
   json: string;
   kind: "IPXEBootConfig" | "HTTPBootConfig";
   configKey: string;
@@ -31,7 +31,9 @@ export function ignitionFamily(deps: HttpDeps): EndpointFamily {
   );
   const deliver = (request: Request, clientAddress: string, answer: ServableIgnition): Response => {
     const { kind, configKey } = answer;
-    deps.onServed({ milestone: "ignition", kind, configKey, client: clientAddress, path: rawPathOf(request.url), at: new Date() });
+    const now = Date.now();
+    if (isRecentRepeat(answer, clientAddress, now)) deps.onServedRepeat?.("ignition");
+    else deps.onServed({ milestone: "ignition", kind, configKey, client: clientAddress, path: rawPathOf(request.url), at: new Date(now) });
     served.success("served ignition", "/ignition/:uuid", configKey, clientAddress, () => ({
       config: configKey,
       kind,

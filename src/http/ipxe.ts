@@ -9,7 +9,7 @@ import { httpBootIdentity } from "../boot/httpboot.ts";
 import { type IpxeTemplate, renderChainloadScript, renderIpxeTemplate } from "../boot/ipxe-template.ts";
 import { defaultIpxeConfig, namespaceOf, resolveIpxeConfig } from "../boot/resolve.ts";
 import { settledIpxeScriptServability } from "../boot/servability.ts";
-import { AnswerMemo } from "./answer-memo.ts";
+import { AnswerMemo, isRecentRepeat, type RecordedFetch } from "./answer-memo.ts";
 import { absoluteBootUrl, type HttpDeps, publicUrlFor } from "./context.ts";
 import { noteIgnoredForwardedFor, withNotice } from "./forwarded-for.ts";
 import { reportContest, requesterAddress } from "./ignition-access.ts";
@@ -17,7 +17,7 @@ import { type EndpointFamily, queryOf, type RouteContext, rawPathOf, textError }
 import { servedLogFor } from "./served-log.ts";
 
 /** A rendered second-stage script and what the served log says about it. */
-interface RenderedScript {
+interface RenderedScript extends RecordedFetch {
   /** A Blob: each Response shares its bytes instead of encoding the string again (see answer-memo.ts). */
   body: Blob;
   publicUrl: string;
@@ -141,7 +141,9 @@ export function ipxeFamily(deps: HttpDeps): EndpointFamily {
   const deliver = (request: Request, context: RouteContext, rendered: RenderedScript): Response => {
     const client = context.clientAddress;
     const configKey = rendered.configKey;
-    deps.onServed({ milestone: "ipxe-script", kind: "IPXEBootConfig", configKey, client, path: rawPathOf(request.url), at: new Date() });
+    const now = Date.now();
+    if (isRecentRepeat(rendered, client, now)) deps.onServedRepeat?.("ipxe-script");
+    else deps.onServed({ milestone: "ipxe-script", kind: "IPXEBootConfig", configKey, client, path: rawPathOf(request.url), at: new Date(now) });
     served.success("served iPXE script", "/ipxe/:uuid", configKey, client, () => ({
       config: configKey,
       matchedBy: rendered.matchedBy,

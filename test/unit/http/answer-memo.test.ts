@@ -1,8 +1,9 @@
 // The per-index answer memo of the hot boot routes: an answer holds only for the index it came from, the memo
 // starts over past its limit, and a repeat through the routes answers exactly what the first request did, with the
-// served event, until the index changes.
-import { describe, expect, test } from "bun:test";
-import { AnswerMemo } from "../../../src/http/answer-memo.ts";
+// served event (recorded once per client and second, counted every time), until the index changes.
+import { describe, expect, setSystemTime, test } from "bun:test";
+import type { ServedEvent } from "../../../src/boot/served.ts";
+import { AnswerMemo, isRecentRepeat, REPEAT_WINDOW_MS, type RecordedFetch } from "../../../src/http/answer-memo.ts";
 import { httpConfig, ipxeConfig, secret } from "../fixtures.ts";
 import { testApp } from "./harness.ts";
 
@@ -52,31 +53,56 @@ describe("remembered boot answers", () => {
     secrets: [secret("ign", { ignition: `{"ignition":{"version":"3.4.0"},"storage":{"files":[{"path":"${kernel}"}]}}` })],
   });
 
-  test("a repeat answers the same and is recorded again; a new index answers anew at once", async () => {
-    const subject = testApp(resources("http://files/v1"), { settings: { trustedProxies: ["127.0.0.1/32"] } });
+  test("a repeat answers the same and is counted, not recorded, until the window passes or another client asks; a new index answers anew at once", async () => {
+    const subject = testApp(resources("http://files/v1"), { settings: { trustedProxies: ["127.0.0.0/8"] } });
     const xff = { headers: { "X-Forwarded-For": "10.0.0.9, 52:54:00:00:00:09" } };
-    const first = [
-      await (await subject.request(`/ipxe/${UUID}`)).text(),
-      await (await subject.request(`/ignition/${UUID}`)).text(),
-      await (await subject.request("/httpboot", xff)).text(),
+    const ask = async (from = "127.0.0.1") => [
+      await (await subject.request(`/ipxe/${UUID}`, { from })).text(),
+      await (await subject.request(`/ignition/${UUID}`, { from })).text(),
+      await (await subject.request("/httpboot", { ...xff, from })).text(),
     ];
-    const again = [
-      await (await subject.request(`/ipxe/${UUID}`)).text(),
-      await (await subject.request(`/ignition/${UUID}`)).text(),
-      await (await subject.request("/httpboot", xff)).text(),
-    ];
-    expect(again).toEqual(first);
-    expect(first.every((body) => body.includes("http://files/v1"))).toBe(true);
-    expect(subject.served.map((event) => event.milestone)).toEqual(["ipxe-script", "ignition", "httpboot", "ipxe-script", "ignition", "httpboot"]);
+    const milestones = () => subject.served.map((event) => event.milestone);
+    const all: ServedEvent["milestone"][] = ["ipxe-script", "ignition", "httpboot"];
+    const start = Date.parse("2026-12-07T12:00:00.000Z");
+    try {
+      setSystemTime(start);
+      const first = await ask();
+      expect(first.every((body) => body.includes("http://files/v1"))).toBe(true);
+      setSystemTime(start + REPEAT_WINDOW_MS - 1);
+      expect(await ask()).toEqual(first);
+      expect(milestones()).toEqual(all);
+      expect(subject.repeats).toEqual(all);
+      // Another client's fetch is recorded (for /httpboot another proxy, whose answers are remembered apart).
+      await ask("127.0.0.2");
+      expect(milestones()).toEqual([...all, ...all]);
+      // The window counts from the fetch last recorded.
+      setSystemTime(start + REPEAT_WINDOW_MS);
+      await ask("127.0.0.2");
+      expect(milestones()).toEqual([...all, ...all]);
+      setSystemTime(start + 2 * REPEAT_WINDOW_MS + 1);
+      await ask("127.0.0.2");
+      expect(milestones()).toEqual([...all, ...all, ...all]);
+      expect(subject.served.at(-1)?.at.getTime()).toBe(start + 2 * REPEAT_WINDOW_MS + 1);
 
-    const next = resources("http://files/v2");
-    subject.deps.store.apply({ snapshot: { ipxeBootConfigs: next.ipxe, httpBootConfigs: next.http, secrets: next.secrets }, problems: [] });
-    const changed = [
-      await (await subject.request(`/ipxe/${UUID}`)).text(),
-      await (await subject.request(`/ignition/${UUID}`)).text(),
-      await (await subject.request("/httpboot", xff)).text(),
-    ];
-    expect(changed.every((body) => body.includes("http://files/v2") && !body.includes("http://files/v1"))).toBe(true);
+      const next = resources("http://files/v2");
+      subject.deps.store.apply({ snapshot: { ipxeBootConfigs: next.ipxe, httpBootConfigs: next.http, secrets: next.secrets }, problems: [] });
+      const changed = await ask("127.0.0.2");
+      expect(changed.every((body) => body.includes("http://files/v2") && !body.includes("http://files/v1"))).toBe(true);
+      // New answers: the first fetch after a change is recorded, even within the window.
+      expect(milestones()).toEqual([...all, ...all, ...all, ...all]);
+    } finally {
+      setSystemTime();
+    }
+  });
+
+  test("isRecentRepeat: same client within the window; a clock stepping back is no repeat", () => {
+    const answer: RecordedFetch = {};
+    expect(isRecentRepeat(answer, "10.0.0.1", 5_000)).toBe(false);
+    expect(isRecentRepeat(answer, "10.0.0.1", 5_000 + REPEAT_WINDOW_MS - 1)).toBe(true);
+    expect(isRecentRepeat(answer, "10.0.0.2", 5_001)).toBe(false);
+    expect(isRecentRepeat(answer, "10.0.0.2", 5_000)).toBe(false);
+    expect(isRecentRepeat(answer, "10.0.0.2", 5_000 + REPEAT_WINDOW_MS)).toBe(false);
+    expect(answer).toEqual({ recordedClient: "10.0.0.2", recordedAt: 5_000 + REPEAT_WINDOW_MS });
   });
 
   test("once a storm is over the memos are let go: the next ask renders again and answers the same", async () => {

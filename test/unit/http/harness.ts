@@ -31,6 +31,8 @@ export interface TestApp {
   app: BootApp;
   deps: HttpDeps;
   served: ServedEvent[];
+  /** Milestones of remembered answers fetched again at once by the same client (counted, not recorded). */
+  repeats: ServedEvent["milestone"][];
   logs: { level: string; msg: string; [field: string]: unknown }[];
   /** A request as a machine at `from` (default 127.0.0.1) would send it. */
   request(path: string, init?: RequestInit & { from?: string }): Promise<Response>;
@@ -53,6 +55,7 @@ export function peer(address: string): { requestIP(request: Request): SocketAddr
 export function testApp(resources: Resources = {}, options: TestAppOptions = {}): TestApp {
   const store = options.loaded === false ? new BootStore() : storeWith(resources);
   const served: ServedEvent[] = [];
+  const repeats: ServedEvent["milestone"][] = [];
   const logs: TestApp["logs"] = [];
   const log = createLogger("debug", (line) => logs.push(JSON.parse(line)));
   const trustedProxies = (options.settings?.trustedProxies ?? []).map((text): Cidr => {
@@ -74,6 +77,7 @@ export function testApp(resources: Resources = {}, options: TestAppOptions = {})
     metrics: createBootMetrics(),
     log,
     onServed: (event) => served.push(event),
+    onServedRepeat: (milestone) => repeats.push(milestone),
     ...(options.readiness ? { readiness: options.readiness } : {}),
     ...(options.afterStorm ? { afterStorm: options.afterStorm } : {}),
     imageProxy: {
@@ -89,6 +93,7 @@ export function testApp(resources: Resources = {}, options: TestAppOptions = {})
     app,
     deps,
     served,
+    repeats,
     logs,
     request: async (path, init = {}) => {
       const { from = "127.0.0.1", ...rest } = init;
