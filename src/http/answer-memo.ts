@@ -38,12 +38,18 @@ export function isRecentRepeat(answer: RecordedFetch, client: string, now: numbe
 /** The index object an answer was derived from; compared by identity. */
 type Generation = object;
 
+/**
+ * Answers by key, within a scope: /httpboot's answers are by peer (the scope: a DHCP server or two) and
+ * X-Forwarded-For (the key). A key joined from both was a new rope string per request, flattened to be hashed:
+ * ~0.3 µs a request more than two lookups on the strings as they came.
+ */
 export class AnswerMemo<V> {
   private generation: Generation | undefined;
-  private entries = new Map<string, V>();
+  private scopes = new Map<string, Map<string, V>>();
+  private count = 0;
 
   /**
-   * `limit`: entries held at most before the map starts over (the fleet's size and some slack). `afterStorm`:
+   * `limit`: entries held at most before the memo starts over (the fleet's size and some slack). `afterStorm`:
    * registers the memo's release for when a storm is over (HttpDeps.afterStorm).
    */
   constructor(
@@ -55,26 +61,33 @@ export class AnswerMemo<V> {
 
   clear(): void {
     this.generation = undefined;
-    this.entries = new Map();
+    this.scopes = new Map();
+    this.count = 0;
   }
 
-  get(generation: Generation, key: string): V | undefined {
-    return generation === this.generation ? this.entries.get(key) : undefined;
+  get(generation: Generation, key: string, scope = ""): V | undefined {
+    return generation === this.generation ? this.scopes.get(scope)?.get(key) : undefined;
   }
 
   /** Remembers `value` for `generation`; ignored when that generation is no longer `current` (a change raced it). */
-  set(generation: Generation, current: Generation, key: string, value: V): void {
+  set(generation: Generation, current: Generation, key: string, value: V, scope = ""): void {
     if (generation !== current) return;
-    if (generation !== this.generation) {
+    if (generation !== this.generation || this.count >= this.limit()) {
       this.generation = generation;
-      this.entries = new Map();
-    } else if (this.entries.size >= this.limit()) {
-      this.entries.clear();
+      this.scopes = new Map();
+      this.count = 0;
     }
-    this.entries.set(key, value);
+    let entries = this.scopes.get(scope);
+    if (!entries) {
+      entries = new Map();
+      this.scopes.set(scope, entries);
+    }
+    const before = entries.size;
+    entries.set(key, value);
+    this.count += entries.size - before;
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.count;
   }
 }

@@ -25,7 +25,7 @@ interface HttpBootAnswer extends RecordedFetch {
 
 export function httpBootFamily(deps: HttpDeps): EndpointFamily {
   const served = servedLogFor(deps.log);
-  // By peer and X-Forwarded-For as sent, per index (answer-memo.ts): FeDHCP asks on every DHCP message. Answers
+  // By peer (the scope) and X-Forwarded-For as sent, per index (answer-memo.ts): FeDHCP asks on every DHCP message. Answers
   // with the default UKI are not remembered, since that URL can change without the index (an OCI image's UKI).
   const answers = new AnswerMemo<HttpBootAnswer>(() => 2 * deps.store.index.httpBootConfigs.length + 1024, deps.afterStorm);
   const deliver = (request: Request, answer: HttpBootAnswer): Response => {
@@ -49,9 +49,10 @@ export function httpBootFamily(deps: HttpDeps): EndpointFamily {
 
   function answer(request: Request, clientAddress: string): Response {
     const forwardedFor = request.headers.get("x-forwarded-for");
-    const memoKey = forwardedFor === null ? clientAddress : `${clientAddress}\u0000${forwardedFor}`;
+    // A header value cannot hold a NUL: "\u0000" stands for no header at all.
+    const memoKey = forwardedFor ?? "\u0000";
     const index = deps.store.index;
-    const remembered = answers.get(index, memoKey);
+    const remembered = answers.get(index, memoKey, clientAddress);
     if (remembered) {
       const base = publicUrlFor(request, deps.settings);
       if (base.ok && base.url === remembered.publicUrl) return deliver(request, remembered);
@@ -86,7 +87,7 @@ export function httpBootFamily(deps: HttpDeps): EndpointFamily {
     };
     const body = JSON.stringify(httpBootAnswer(identity.identifiers, absoluteBootUrl(uki.ukiUrl, publicUrl), match.config.spec.systemUUID ?? ""));
     const answer: HttpBootAnswer = { body: new Blob([body]), publicUrl, configKey: match.key, client, fields };
-    if (!uki.isDefault) answers.set(index, deps.store.index, memoKey, answer);
+    if (!uki.isDefault) answers.set(index, deps.store.index, memoKey, answer, clientAddress);
     return deliver(request, answer);
   }
 }

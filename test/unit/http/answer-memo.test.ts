@@ -29,6 +29,27 @@ describe("AnswerMemo", () => {
     expect(memo.get(second, "a")).toBe("A2");
   });
 
+  test("scopes keep equal keys apart; the limit counts the entries of every scope", () => {
+    const index = {};
+    const memo = new AnswerMemo<string>(() => 4);
+    memo.set(index, index, "10.0.0.9", "via A", "192.0.2.1");
+    memo.set(index, index, "10.0.0.9", "via B", "192.0.2.2");
+    memo.set(index, index, "10.0.0.9", "unscoped");
+    expect([memo.get(index, "10.0.0.9", "192.0.2.1"), memo.get(index, "10.0.0.9", "192.0.2.2"), memo.get(index, "10.0.0.9")]).toEqual([
+      "via A",
+      "via B",
+      "unscoped",
+    ]);
+    expect(memo.get(index, "10.0.0.9", "192.0.2.3")).toBeUndefined();
+    memo.set(index, index, "10.0.0.9", "via A again", "192.0.2.1");
+    expect(memo.size).toBe(3);
+    memo.set(index, index, "10.0.0.10", "fourth", "192.0.2.2");
+    expect(memo.size).toBe(4);
+    memo.set(index, index, "10.0.0.11", "fifth", "192.0.2.1");
+    expect(memo.size).toBe(1);
+    expect(memo.get(index, "10.0.0.9", "192.0.2.2")).toBeUndefined();
+  });
+
   test("clear forgets every entry; the release registered through afterStorm clears it", () => {
     const index = {};
     const releases: (() => void)[] = [];
