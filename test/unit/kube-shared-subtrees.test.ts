@@ -49,3 +49,17 @@ test("a list of another length, an extra key, or a changed leaf is not equal", (
   expect(config.spec).not.toBe(object.spec);
   expect(config.status).not.toBe(object.status);
 });
+
+test("in a part the schema transformed, equal members and strings become the raw object's", () => {
+  const object = raw();
+  const withEmpty = { ...object, spec: { ...object.spec, initrdURL: "", ipxeScriptSecretRef: { name: "script" } } };
+  const config = parsed(withEmpty);
+  const before = structuredClone(config);
+  const spec = config.spec as Record<string, unknown>;
+  expect(spec.systemIPs).not.toBe(withEmpty.spec.systemIPs);
+  shareEqualParts(config, withEmpty);
+  expect(config.spec).not.toBe(withEmpty.spec);
+  expect(spec.systemIPs).toBe(withEmpty.spec.systemIPs);
+  expect(spec.ipxeScriptSecretRef).toBe(withEmpty.spec.ipxeScriptSecretRef);
+  expect(config).toEqual(before);
+});
