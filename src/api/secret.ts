@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { objectMeta } from "./meta.ts";
+import { sharedValue } from "./shared-values.ts";
 
 export const SECRET_KIND = "Secret";
 export const SECRET_KEY_IGNITION = "ignition";
@@ -55,11 +56,28 @@ class RecordValues implements SecretValues {
 
 /** Decoded key/value view of a Secret: `stringData` wins over `data`, as the API server merges them. */
 export function secretValues(object: Secret): SecretValues {
-  const data = object.data === undefined ? [] : Object.entries(object.data);
   // Nothing to decode: the stringData record itself (own keys only, so nothing inherited reads as a value).
-  if (data.length === 0) return new RecordValues(object.stringData ?? {});
+  if (object.data === undefined || Object.keys(object.data).length === 0) return new RecordValues(object.stringData ?? {});
+  return new RecordValues(decodedValues(object));
+}
+
+function decodedValues(object: Secret): Record<string, string> {
   const values: Record<string, string> = Object.create(null);
-  for (const [key, encoded] of data) values[key] = Buffer.from(encoded.replace(/\s+/g, ""), "base64").toString("utf8");
+  for (const [key, encoded] of Object.entries(object.data ?? {})) values[key] = Buffer.from(encoded.replace(/\s+/g, ""), "base64").toString("utf8");
   for (const [key, text] of Object.entries(object.stringData ?? {})) values[key] = text;
-  return new RecordValues(values);
+  return values;
+}
+
+/**
+ * The Secret with its values decoded once, as `stringData`, and without `data`: the same values (secretValues
+ * reads stringData as it is). The API server sends only base64 `data`, and holding it beside the decoded values
+ * kept every Ignition config twice in Kubernetes mode (10 000 Secrets: 10 000 base64 strings, ~4 MiB).
+ */
+export function withDecodedData(object: Secret): Secret {
+  if (object.data === undefined) return object;
+  const { data: _decoded, ...rest } = object;
+  const stringData = decodedValues(object);
+  const format = stringData[SECRET_KEY_FORMAT];
+  if (format !== undefined) stringData[SECRET_KEY_FORMAT] = sharedValue(format);
+  return { ...rest, stringData };
 }

@@ -1,8 +1,10 @@
 // A LIST's items are read, trimmed and validated with a young collection every 100 items (young-collections.ts), so
 // the cached survivors refill what each batch freed instead of standing among its garbage: against a real API
 // server, 250 IPXEBootConfigs are two collections while the reflector reads them and two while the source
-// validates them, and every config is served.
+// validates them, and every config is served. A Secret is served with its values decoded once, and the raw copy the
+// reflector caches keeps no base64 data.
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { type Secret, secretValues } from "../../src/api/secret.ts";
 import { KubeClient } from "../../src/kube/client.ts";
 import { loadKubeConfig } from "../../src/kube/kubeconfig.ts";
 import { KubeSource } from "../../src/sources/kube/kube-source.ts";
@@ -60,6 +62,33 @@ test("the LIST and its validation collect every 100 items; every config is serve
     await eventually(async () => source.allSynced && served === CONFIGS, `${CONFIGS} configs served`);
     // The other kinds are empty here; watch events (one object each) never count towards a collection.
     expect(collections).toBe(4);
+  } finally {
+    await source.stop();
+  }
+}, 60_000);
+
+test("a Secret is served with its values decoded once; the cached raw copy keeps no base64 data", async () => {
+  const ignition = '{"ignition":{"version":"3.4.0"}}';
+  await cp.requestOk("POST", `/api/v1/namespaces/${NS}/secrets`, {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: "m1-ignition", namespace: NS },
+    data: { ignition: Buffer.from(ignition).toString("base64"), format: Buffer.from("fcos").toString("base64") },
+  });
+  const source = new KubeSource(new KubeClient(loadKubeConfig(cp.kubeconfigPath)), { namespace: NS });
+  let secrets: readonly Secret[] = [];
+  await source.start((update) => {
+    if (update.snapshot) secrets = update.snapshot.secrets;
+  });
+  try {
+    await eventually(async () => source.allSynced && secrets.length === 1, "the secret served");
+    const [served] = secrets;
+    expect(served?.data).toBeUndefined();
+    expect(served && secretValues(served).get("ignition")).toBe(ignition);
+    expect(served && secretValues(served).get("format")).toBe("fcos");
+    const cached = source.reflectors.get("Secret")?.objects.get(`${NS}/m1-ignition`);
+    expect(cached?.metadata?.resourceVersion).toBeString();
+    expect(cached && "data" in cached).toBe(false);
   } finally {
     await source.stop();
   }

@@ -6,6 +6,7 @@
 // configured it also watches ServerBootConfigurations and Servers, on every replica (each serves, so each index
 // must know which configs are the translator's: see translator-trust.ts).
 import { type BootResource, parseBootResource, type SchemaProblem } from "../../api/index.ts";
+import { withDecodedData } from "../../api/secret.ts";
 import { configId, nextSnapshotSerial, type ResourceSnapshot, type SnapshotDelta, type TranslatorRole } from "../../index/boot-index.ts";
 import type { SnapshotUpdate, SourceProblem } from "../../index/snapshot.ts";
 import { isNotFound, KubeApiError, type KubeClient } from "../../kube/client.ts";
@@ -89,6 +90,17 @@ function isStatusOnlyChange(previous: Entry | undefined, object: KubeObjectLike)
   return (
     JSON.stringify(meta.labels ?? {}) === JSON.stringify(held.labels ?? {}) && JSON.stringify(meta.annotations ?? {}) === JSON.stringify(held.annotations ?? {})
   );
+}
+
+/**
+ * A Secret is served with its values decoded once (withDecodedData), and its cached raw copy drops the base64
+ * `data`: nothing reads a raw Secret's values (the reconcilers and the translator read raw configs; a re-LIST
+ * compares versions). Other kinds are served as parsed.
+ */
+function servedForm(resource: BootResource, raw: KubeObjectLike): BootResource {
+  if (resource.kind !== "Secret" || resource.object.data === undefined) return resource;
+  delete raw.data;
+  return { ...resource, object: withDecodedData(resource.object) };
 }
 
 const WATCHED_KINDS: readonly WatchedKind[] = ["IPXEBootConfig", "HTTPBootConfig", "SwitchBootConfig", "Secret"];
@@ -246,7 +258,7 @@ export class KubeSource implements ResourceSource {
         const parsed = parseBootResource(document);
         if (parsed.ok) {
           shareEqualParts(parsed.resource.object, change.object);
-          entries.set(change.key, { resource: parsed.resource });
+          entries.set(change.key, { resource: servedForm(parsed.resource, change.object) });
           this.invalid[kind].delete(change.key);
         } else {
           const meta = (change.object.metadata ?? {}) as HeldMeta;
