@@ -1,7 +1,7 @@
 // The API-server source's parsed objects take the raw object's parts where the schema changed nothing there.
 import { expect, test } from "bun:test";
 import { parseBootResource } from "../../src/api/index.ts";
-import { shareEqualParts } from "../../src/sources/kube/shared-subtrees.ts";
+import { followStatusOnlyChange, shareEqualParts } from "../../src/sources/kube/shared-subtrees.ts";
 
 const raw = () => ({
   apiVersion: "boot.ironcore.dev/v1alpha1",
@@ -62,4 +62,19 @@ test("in a part the schema transformed, equal members and strings become the raw
   expect(spec.systemIPs).toBe(withEmpty.spec.systemIPs);
   expect(spec.ipxeScriptSecretRef).toBe(withEmpty.spec.ipxeScriptSecretRef);
   expect(config).toEqual(before);
+});
+
+test("a status-only change: the served object takes the newer version's metadata when only its resourceVersion moved", () => {
+  const first = raw();
+  const config = parsed(first);
+  shareEqualParts(config, first);
+  const written = { ...raw(), metadata: { ...raw().metadata, resourceVersion: "8" }, status: { state: "Error", conditions: [] } };
+  followStatusOnlyChange(config, written);
+  expect(config.metadata).toBe(written.metadata);
+  expect((config.metadata as { resourceVersion: string }).resourceVersion).toBe("8");
+  expect(config.spec).toBe(written.spec); // equal parts move onto the newer version too
+
+  const relabelled = { ...written, metadata: { ...written.metadata, resourceVersion: "9", labels: { a: "c" } } };
+  followStatusOnlyChange(config, relabelled);
+  expect(config.metadata).toBe(written.metadata);
 });

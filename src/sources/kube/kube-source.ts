@@ -13,7 +13,7 @@ import { isNotFound, KubeApiError, type KubeClient } from "../../kube/client.ts"
 import { apiVersionOf, BOOT_CONFIG_RESOURCES, type ResourceDescriptor, resourcePath, SECRETS, SERVER_BOOT_CONFIGURATIONS, SERVERS } from "../../kube/paths.ts";
 import type { ResourceSource } from "../types.ts";
 import { type KubeObjectLike, Reflector, type ReflectorChange } from "./reflector.ts";
-import { shareEqualParts } from "./shared-subtrees.ts";
+import { followStatusOnlyChange, shareEqualParts } from "./shared-subtrees.ts";
 import type { StatusFieldOwner } from "./status-owners.ts";
 import { statusSaysHeld, type TranslatedConfig, type TranslatorEvidence, translatorRoles } from "./translator-trust.ts";
 import { COLLECT_EVERY_ITEMS, youngCollectionPacer } from "./young-collections.ts";
@@ -247,7 +247,7 @@ export class KubeSource implements ResourceSource {
         // rebuilt for them (a status pass over N configs would otherwise rebuild it N times).
         // The served object moves onto the new raw version's equal parts: otherwise it keeps the old raw version's.
         const served = entries.get(change.key)?.resource;
-        if (served) shareEqualParts(served.object, change.object);
+        if (served) followStatusOnlyChange(served.object, change.object);
         this.options.onObjectChange?.(kind, change.key, change.type, change.object, true, owners);
         this.noteHeld(kind, change.key, change.object);
         continue;

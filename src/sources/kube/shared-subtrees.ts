@@ -22,6 +22,21 @@ export function shareEqualParts(parsed: object, raw: object): void {
 }
 
 /**
+ * shareEqualParts for a newer raw version whose spec, labels and annotations are the served object's (a
+ * status-only change): the metadata, which then differs only in resourceVersion, becomes the new version's too, so
+ * the served object names the version the API server holds. Otherwise every config whose status was written held
+ * its first version's metadata beside the current one (20 000 objects at 10 000 machines).
+ */
+export function followStatusOnlyChange(served: object, raw: object): void {
+  const target = served as { metadata?: Record<string, unknown> };
+  const source = raw as { metadata?: Record<string, unknown> };
+  const metadata = target.metadata;
+  const newer = source.metadata;
+  if (metadata && newer && metadata !== newer && sameValue({ ...metadata, resourceVersion: newer.resourceVersion }, newer, 0)) target.metadata = newer;
+  shareEqualParts(served, raw);
+}
+
+/**
  * In a part the schema did transform (a default filled in, an empty field dropped), the members that are equal
  * still become the raw object's: names, addresses and references were held twice, ~2 MiB of strings at 10 000
  * machines. Members are compared by key (objects) or position (lists of the same length).
