@@ -55,18 +55,16 @@ const log = createLogger("info", (line) => {
 const timelines = new BootTimelines();
 const writer = new ServedStatusWriter({ client: {} as unknown as KubeClient, source: {} as unknown as KubeSource, log, timelines, flushIntervalMs: 3_600_000 });
 const recording = values.record ?? "kube"; // kube: timeline + status recorder; dir: timeline only; none: nothing recorded
+const served =
+  recording === "none" ? undefined : servedRecorder(metrics, timelines, recording === "kube" ? (event, timeline) => writer.record(event, timeline) : undefined);
 const deps: HttpDeps = {
   store,
   settings: { publicUrl: "http://127.0.0.1:8082", trustedProxies: [trusted], defaultUkiUrl: () => undefined, ukiDir: undefined },
   ipxeTemplate: () => template,
   metrics,
   log,
-  ...(recording === "none"
-    ? { onServed: () => {} }
-    : (() => {
-        const served = servedRecorder(metrics, timelines, recording === "kube" ? (event, timeline) => writer.record(event, timeline) : undefined);
-        return { onServed: served.record, onServedRepeat: served.repeated };
-      })()),
+  onServed: served?.record ?? (() => {}),
+  ...(served ? { onServedRepeat: served.repeated } : {}),
   imageProxy: {
     client: new OciClient({ requestTimeoutMs: 2_000 }),
     allowList: parseRegistryAllowList("registry.test"),

@@ -25,8 +25,8 @@ interface HttpBootAnswer extends RecordedFetch {
 
 export function httpBootFamily(deps: HttpDeps): EndpointFamily {
   const served = servedLogFor(deps.log);
-  // By peer (the scope) and X-Forwarded-For as sent, per index (answer-memo.ts): FeDHCP asks on every DHCP message. Answers
-  // with the default UKI are not remembered, since that URL can change without the index (an OCI image's UKI).
+  // By peer (the scope) and X-Forwarded-For as sent, per index (answer-memo.ts): FeDHCP asks on every DHCP message.
+  // Answers with the default UKI are not remembered, since that URL can change without the index (an OCI image's UKI).
   const answers = new AnswerMemo<HttpBootAnswer>(() => 2 * deps.store.index.httpBootConfigs.length + 1024, deps.afterStorm);
   const deliver = (request: Request, answer: HttpBootAnswer): Response => {
     const { configKey, client } = answer;

@@ -2,8 +2,9 @@
 // the translator compare against it) and the one the schema produced (what the index serves). The schema builds a
 // new object for every mapping and list, so each config's metadata, spec and status were held twice; sharing them
 // took the heap at 10 000 machines from 77.2 to 72.2 MiB. Where the parsed part equals the raw part (the schema
-// transformed nothing there) the parsed object takes the raw part itself, again when a status-only change brings a
-// new raw version (the spec then is the new version's). Nothing else changes either version after it is cached.
+// transformed nothing there) the parsed object takes the raw part itself, and inside a part it did transform the
+// equal members; again when a status-only change brings a new raw version (the spec, and the metadata when only its
+// resourceVersion moved, are then the new version's). Nothing else changes either version after it is cached.
 
 const MAX_DEPTH = 8;
 
