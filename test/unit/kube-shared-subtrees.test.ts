@@ -73,8 +73,26 @@ test("a status-only change: the served object takes the newer version's metadata
   expect(config.metadata).toBe(written.metadata);
   expect((config.metadata as { resourceVersion: string }).resourceVersion).toBe("8");
   expect(config.spec).toBe(written.spec); // equal parts move onto the newer version too
+  expect(written.spec).toBe(first.spec); // ... which took the previous version's parts first: one copy of each
+  expect(written.metadata.labels).toBe(first.metadata.labels);
 
   const relabelled = { ...written, metadata: { ...written.metadata, resourceVersion: "9", labels: { a: "c" } } };
   followStatusOnlyChange(config, relabelled);
   expect(config.metadata).toBe(written.metadata);
+});
+
+test("a status-only change: the newer version's unchanged conditions are the previous version's objects", () => {
+  const first = raw();
+  const config = parsed(first);
+  shareEqualParts(config, first);
+  expect(config.status).toBe(first.status);
+  const ready = first.status.conditions[0];
+  const written = { ...raw(), metadata: { ...raw().metadata, resourceVersion: "8" }, status: { state: "Error", conditions: [{ ...ready }] } };
+  followStatusOnlyChange(config, written);
+  expect(written.status.conditions[0]).toBe(ready);
+  expect(written.status.state).toBe("Error");
+  const changed = { ...raw(), metadata: { ...raw().metadata, resourceVersion: "9" }, status: { state: "Ready", conditions: [{ ...ready, message: "again" }] } };
+  followStatusOnlyChange(config, changed);
+  expect(changed.status.conditions[0]).not.toBe(ready);
+  expect(changed.status.conditions[0]?.message).toBe("again");
 });

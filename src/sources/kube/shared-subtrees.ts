@@ -3,8 +3,8 @@
 // new object for every mapping and list, so each config's metadata, spec and status were held twice; sharing them
 // took the heap at 10 000 machines from 77.2 to 72.2 MiB. Where the parsed part equals the raw part (the schema
 // transformed nothing there) the parsed object takes the raw part itself, and inside a part it did transform the
-// equal members; again when a status-only change brings a new raw version (the spec, and the metadata when only its
-// resourceVersion moved, are then the new version's). Nothing else changes either version after it is cached.
+// equal members. A status-only change brings a new raw version: it takes the previous version's equal parts, and the
+// served object its metadata (followStatusOnlyChange). Nothing else changes either version after it is cached.
 
 const MAX_DEPTH = 8;
 
@@ -24,11 +24,15 @@ export function shareEqualParts(parsed: object, raw: object): void {
 
 /**
  * shareEqualParts for a newer raw version whose spec, labels and annotations are the served object's (a
- * status-only change): the metadata, which then differs only in resourceVersion, becomes the new version's too, so
- * the served object names the version the API server holds. Otherwise every config whose status was written held
- * its first version's metadata beside the current one (20 000 objects at 10 000 machines).
+ * status-only change). First the newer version takes the served object's equal parts, which are the previous
+ * version's: its spec, its metadata's names, uid and labels, its unchanged conditions. Otherwise each status write
+ * left the appliance holding a second copy of them, parsed from the watch event (after the start-up write-out at
+ * 10 000 machines: 50 k strings, 1.7 MiB). Then the metadata, which differs only in resourceVersion, becomes the
+ * new version's, so the served object names the version the API server holds; otherwise every config whose status
+ * was written held its first version's metadata beside the current one (20 000 objects at 10 000 machines).
  */
 export function followStatusOnlyChange(served: object, raw: object): void {
+  shareEqualParts(raw, served);
   const target = served as { metadata?: Record<string, unknown> };
   const source = raw as { metadata?: Record<string, unknown> };
   const metadata = target.metadata;
