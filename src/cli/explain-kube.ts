@@ -22,6 +22,7 @@ export async function loadKubeOnce(store: BootStore, options: KubeExplainOptions
   });
   const source = new KubeSource(client, {
     namespace: options.namespace,
+    keepStatus: true, // for status.lastBoot
     ...(options["secret-label-selector"] ? { secretLabelSelector: options["secret-label-selector"] } : {}),
     // The watching source retries for ever; a one-shot read says what went wrong at the first failure instead.
     onWatchError: (kind, error) => {

@@ -24,6 +24,15 @@ beforeAll(async () => {
     metadata: { name: "m1" },
     spec: { systemUUID: UUID, kernelURL: "http://f/k", initrdURL: "http://f/i", ignitionSecretRef: { name: "m1-ignition" } },
   });
+  await cp.requestOk("PATCH", `/apis/boot.ironcore.dev/v1alpha1/namespaces/${NS}/ipxebootconfigs/m1/status`, {
+    status: {
+      lastBoot: {
+        startedAt: "2026-12-08T01:00:00Z",
+        lastMilestone: "script",
+        milestones: [{ name: "script", at: "2026-12-08T01:00:00Z", requester: "10.0.0.7" }],
+      },
+    },
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -36,6 +45,8 @@ describe("explain --source kube", () => {
     expect(stderr).toBe("");
     expect(stdout).toContain(`/ipxe/{uuid}: IPXEBootConfig ${NS}/m1 (matched by uuid ${UUID}; default template; state Ready)`);
     expect(stdout).toContain(`/ignition/${UUID}: IPXEBootConfig ${NS}/m1 (matched by uuid; secret m1-ignition; state Ready)`);
+    // The serving source drops the status; explain's keeps it.
+    expect(stdout).toContain("last boot (status.lastBoot): script 2026-12-08T01:00:00.000Z by 10.0.0.7");
     expect(code).toBe(0);
   });
   test("--namespace narrows what it reads; a machine no config names exits 1", async () => {

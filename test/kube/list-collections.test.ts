@@ -4,6 +4,7 @@
 // validates them, and every config is served. A Secret is served with its values decoded once, and the raw copy the
 // reflector caches keeps no base64 data.
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import type { HTTPBootConfig } from "../../src/api/index.ts";
 import { type Secret, secretValues } from "../../src/api/secret.ts";
 import { KubeClient } from "../../src/kube/client.ts";
 import { loadKubeConfig } from "../../src/kube/kubeconfig.ts";
@@ -89,6 +90,31 @@ test("a Secret is served with its values decoded once; the cached raw copy keeps
     const cached = source.reflectors.get("Secret")?.objects.get(`${NS}/m1-ignition`);
     expect(cached?.metadata?.resourceVersion).toBeString();
     expect(cached && "data" in cached).toBe(false);
+  } finally {
+    await source.stop();
+  }
+}, 60_000);
+
+test("a boot config is served without its status (nothing serves from it); the cached raw copy keeps it for the reconcilers", async () => {
+  const path = `/apis/boot.ironcore.dev/v1alpha1/namespaces/${NS}/httpbootconfigs`;
+  await cp.requestOk("POST", path, {
+    apiVersion: "boot.ironcore.dev/v1alpha1",
+    kind: "HTTPBootConfig",
+    metadata: { name: "with-status", namespace: NS },
+    spec: { systemUUID: "4c4c4544-0042-3510-8052-b4c04f4a4e39", ukiURL: "http://f/uki" },
+  });
+  await cp.requestOk("PATCH", `${path}/with-status/status`, { status: { state: "Ready" } });
+  const source = new KubeSource(new KubeClient(loadKubeConfig(cp.kubeconfigPath)), { namespace: NS });
+  let configs: readonly HTTPBootConfig[] = [];
+  await source.start((update) => {
+    if (update.snapshot) configs = update.snapshot.httpBootConfigs;
+  });
+  try {
+    await eventually(async () => source.allSynced && configs.length === 1, "the config served");
+    expect(configs[0]?.metadata.name).toBe("with-status");
+    expect(configs[0] && "status" in configs[0]).toBe(false);
+    const cached = source.reflectors.get("HTTPBootConfig")?.objects.get(`${NS}/with-status`) as { status?: { state?: string } } | undefined;
+    expect(cached?.status?.state).toBe("Ready");
   } finally {
     await source.stop();
   }

@@ -53,6 +53,14 @@ interface KubeSourceOptions {
   translatorModes?: { ipxe: boolean; httpboot: boolean };
   /** Test hook: the young collections while a LIST's items are read and validated (Bun.gc(false)). */
   collectYoung?: () => void;
+  /**
+   * Serve each boot config with its status (validated). Off (serve): the served objects carry none. The status is
+   * ours, written from what was served; the reconcilers read the raw version's, no route reads it, and a status-only
+   * change (our own writes) is never validated, so a served status would only be a stale copy. Its conditions and
+   * lastBoot were most of a restart's validation: a config after a storm took 11.4 µs to validate, 3.3 µs without
+   * them. On for explain, which shows status.lastBoot.
+   */
+  keepStatus?: boolean;
 }
 
 interface HeldMeta {
@@ -254,7 +262,8 @@ export class KubeSource implements ResourceSource {
       } else {
         indexChanged = true;
         // The API server omits apiVersion/kind on list items in some versions; fill them in before validating.
-        const document = { apiVersion: apiVersionOf(resourceOf(kind)), kind, ...change.object };
+        const document: Record<string, unknown> = { apiVersion: apiVersionOf(resourceOf(kind)), kind, ...change.object };
+        if (!this.options.keepStatus) delete document.status;
         const parsed = parseBootResource(document);
         if (parsed.ok) {
           shareEqualParts(parsed.resource.object, change.object);
