@@ -44,4 +44,14 @@ describe("SuccessLog", () => {
     expect(log.record("r", "a", "3")).toBe(false);
     expect(log.record("r", "a", "2")).toBe(true);
   });
+
+  test("across many forgotten pairs (the order is compacted on the way) exactly the newest maxPairs are remembered", () => {
+    const log = new SuccessLog(0, 10);
+    for (let i = 0; i < 3_000; i++) {
+      expect(log.record(i % 2 === 0 ? "r" : "s", `c${i % 7}`, `client-${i}`)).toBe(true);
+      if (i % 500 === 0) log.drain(i); // a drained config keeps its clients
+    }
+    for (let i = 2_990; i < 3_000; i++) expect(log.record(i % 2 === 0 ? "r" : "s", `c${i % 7}`, `client-${i}`)).toBe(false);
+    expect(log.record("s", `c${2_989 % 7}`, "client-2989")).toBe(true);
+  });
 });
