@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { HTTPBootConfig } from "../../src/api/index.ts";
 import { type Secret, secretValues } from "../../src/api/secret.ts";
+import type { ResourceSnapshot } from "../../src/index/boot-index.ts";
 import { KubeClient } from "../../src/kube/client.ts";
 import { loadKubeConfig } from "../../src/kube/kubeconfig.ts";
 import { KubeSource } from "../../src/sources/kube/kube-source.ts";
@@ -39,6 +40,24 @@ beforeAll(async () => {
 afterAll(async () => {
   await cp?.stop();
 });
+
+/** A source on NS until `pick` of its snapshot holds exactly one object; `check` sees that object and the source. */
+async function withTheOneServed<T>(
+  pick: (snapshot: ResourceSnapshot) => readonly T[],
+  check: (served: T | undefined, source: KubeSource) => void,
+): Promise<void> {
+  const source = new KubeSource(new KubeClient(loadKubeConfig(cp.kubeconfigPath)), { namespace: NS });
+  let served: readonly T[] = [];
+  await source.start((update) => {
+    if (update.snapshot) served = pick(update.snapshot);
+  });
+  try {
+    await eventually(async () => source.allSynced && served.length === 1, "one object served");
+    check(served[0], source);
+  } finally {
+    await source.stop();
+  }
+}
 
 test("the pacer collects once per COLLECT_EVERY_ITEMS calls, and never with 0", () => {
   let collections = 0;
@@ -76,23 +95,17 @@ test("a Secret is served with its values decoded once; the cached raw copy keeps
     metadata: { name: "m1-ignition", namespace: NS },
     data: { ignition: Buffer.from(ignition).toString("base64"), format: Buffer.from("fcos").toString("base64") },
   });
-  const source = new KubeSource(new KubeClient(loadKubeConfig(cp.kubeconfigPath)), { namespace: NS });
-  let secrets: readonly Secret[] = [];
-  await source.start((update) => {
-    if (update.snapshot) secrets = update.snapshot.secrets;
-  });
-  try {
-    await eventually(async () => source.allSynced && secrets.length === 1, "the secret served");
-    const [served] = secrets;
-    expect(served?.data).toBeUndefined();
-    expect(served && secretValues(served).get("ignition")).toBe(ignition);
-    expect(served && secretValues(served).get("format")).toBe("fcos");
-    const cached = source.reflectors.get("Secret")?.objects.get(`${NS}/m1-ignition`);
-    expect(cached?.metadata?.resourceVersion).toBeString();
-    expect(cached && "data" in cached).toBe(false);
-  } finally {
-    await source.stop();
-  }
+  await withTheOneServed(
+    (snapshot) => snapshot.secrets,
+    (served: Secret | undefined, source) => {
+      expect(served?.data).toBeUndefined();
+      expect(served && secretValues(served).get("ignition")).toBe(ignition);
+      expect(served && secretValues(served).get("format")).toBe("fcos");
+      const cached = source.reflectors.get("Secret")?.objects.get(`${NS}/m1-ignition`);
+      expect(cached?.metadata?.resourceVersion).toBeString();
+      expect(cached && "data" in cached).toBe(false);
+    },
+  );
 }, 60_000);
 
 test("a boot config is served without its status (nothing serves from it); the cached raw copy keeps it for the reconcilers", async () => {
@@ -104,18 +117,13 @@ test("a boot config is served without its status (nothing serves from it); the c
     spec: { systemUUID: "4c4c4544-0042-3510-8052-b4c04f4a4e39", ukiURL: "http://f/uki" },
   });
   await cp.requestOk("PATCH", `${path}/with-status/status`, { status: { state: "Ready" } });
-  const source = new KubeSource(new KubeClient(loadKubeConfig(cp.kubeconfigPath)), { namespace: NS });
-  let configs: readonly HTTPBootConfig[] = [];
-  await source.start((update) => {
-    if (update.snapshot) configs = update.snapshot.httpBootConfigs;
-  });
-  try {
-    await eventually(async () => source.allSynced && configs.length === 1, "the config served");
-    expect(configs[0]?.metadata.name).toBe("with-status");
-    expect(configs[0] && "status" in configs[0]).toBe(false);
-    const cached = source.reflectors.get("HTTPBootConfig")?.objects.get(`${NS}/with-status`) as { status?: { state?: string } } | undefined;
-    expect(cached?.status?.state).toBe("Ready");
-  } finally {
-    await source.stop();
-  }
+  await withTheOneServed(
+    (snapshot) => snapshot.httpBootConfigs,
+    (served: HTTPBootConfig | undefined, source) => {
+      expect(served?.metadata.name).toBe("with-status");
+      expect(served && "status" in served).toBe(false);
+      const cached = source.reflectors.get("HTTPBootConfig")?.objects.get(`${NS}/with-status`) as { status?: { state?: string } } | undefined;
+      expect(cached?.status?.state).toBe("Ready");
+    },
+  );
 }, 60_000);
