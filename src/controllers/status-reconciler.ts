@@ -52,14 +52,19 @@ function refId(ref: ConfigRef): string {
   return `${ref.kind}|${ref.namespace}/${ref.name}`;
 }
 
-/** Keyed by config and outcome: a conflict whose winner changes (a holder deleted, a role moved) re-reconciles all its claimants. */
-function conflictParticipants(index: BootIndex): Map<string, ConfigRef> {
+/**
+ * Keyed by config, outcome and the config's own translator role: a conflict whose winner changes (a holder deleted,
+ * a role moved) re-reconciles all its claimants, and so does a loser becoming the translator's standby config. The
+ * outcome does not say that (the winner is the active config either way), yet it turns the loser's IdentifierConflict
+ * into Standby; when the Server's change reached the cache after the child's annotation, the loser stayed an error.
+ */
+export function conflictParticipants(index: BootIndex): Map<string, ConfigRef> {
   const refs = new Map<string, ConfigRef>();
   for (const conflict of index.conflicts) {
     const outcome = describeConflict(conflict);
     for (const key of [conflict.winner, ...conflict.losers]) {
       const ref = configRef(conflict.kind, key);
-      refs.set(`${refId(ref)}|${outcome}`, ref);
+      refs.set(`${refId(ref)}|${outcome}|${index.translatorRole(conflict.kind, key) ?? ""}`, ref);
     }
   }
   return refs;

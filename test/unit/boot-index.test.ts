@@ -158,3 +158,28 @@ describe("workload and maintenance configs for one machine", () => {
     expect(standby.warnings[0]).toStartWith("standby: ");
   });
 });
+
+describe("the status reconciler's conflict participants", () => {
+  test("a loser becoming the translator's standby config is a change, though the conflict's outcome reads the same", async () => {
+    const { ACTIVE_ANNOTATION } = await import("../../src/index/boot-index.ts");
+    const { conflictParticipants } = await import("../../src/controllers/status-reconciler.ts");
+    const workload = ipxeConfig("workload", { systemUUID: UUID }, { creationTimestamp: "2024-01-01T00:00:00Z", annotations: { [ACTIVE_ANNOTATION]: "false" } });
+    const maintenance = ipxeConfig(
+      "maintenance",
+      { systemUUID: UUID },
+      { creationTimestamp: "2025-01-01T00:00:00Z", annotations: { [ACTIVE_ANNOTATION]: "true" } },
+    );
+    const active = ["IPXEBootConfig/default/maintenance", "active"] as const;
+    // The Server's change reached the cache after the child's annotation: first only the winner's role checks out.
+    const before = new BootIndex({ ipxeBootConfigs: [workload, maintenance], httpBootConfigs: [], secrets: [], translatorRoles: new Map([active]) });
+    const after = new BootIndex({
+      ipxeBootConfigs: [workload, maintenance],
+      httpBootConfigs: [],
+      secrets: [],
+      translatorRoles: new Map([active, ["IPXEBootConfig/default/workload", "standby"]]),
+    });
+    expect(before.conflicts.map(describeConflict)).toEqual(after.conflicts.map(describeConflict));
+    const changed = (a: BootIndex, b: BootIndex) => [...conflictParticipants(b)].filter(([id]) => !conflictParticipants(a).has(id)).map(([, ref]) => ref.name);
+    expect(changed(before, after)).toEqual(["workload"]);
+  });
+});
