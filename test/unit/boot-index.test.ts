@@ -134,18 +134,21 @@ describe("conflicts", () => {
   });
 });
 
+/** One machine's translator children: the older workload config (annotated inactive) and the maintenance config. */
+async function workloadAndMaintenance() {
+  const { ACTIVE_ANNOTATION } = await import("../../src/index/boot-index.ts");
+  return {
+    workload: ipxeConfig("workload", { systemUUID: UUID }, { creationTimestamp: "2024-01-01T00:00:00Z", annotations: { [ACTIVE_ANNOTATION]: "false" } }),
+    maintenance: ipxeConfig("maintenance", { systemUUID: UUID }, { creationTimestamp: "2025-01-01T00:00:00Z", annotations: { [ACTIVE_ANNOTATION]: "true" } }),
+  };
+}
+
 describe("workload and maintenance configs for one machine", () => {
   test("the translator's verified active config wins regardless of age; its standby config is not an error", async () => {
-    const { ACTIVE_ANNOTATION } = await import("../../src/index/boot-index.ts");
     const { diagnoseIpxeBootConfig } = await import("../../src/boot/diagnose.ts");
     const { IgnitionCache } = await import("../../src/boot/ignition.ts");
     const { IpxeScriptCache } = await import("../../src/boot/ipxe-scripts.ts");
-    const workload = ipxeConfig("workload", { systemUUID: UUID }, { creationTimestamp: "2024-01-01T00:00:00Z", annotations: { [ACTIVE_ANNOTATION]: "false" } });
-    const maintenance = ipxeConfig(
-      "maintenance",
-      { systemUUID: UUID },
-      { creationTimestamp: "2025-01-01T00:00:00Z", annotations: { [ACTIVE_ANNOTATION]: "true" } },
-    );
+    const { workload, maintenance } = await workloadAndMaintenance();
     const translatorRoles = new Map([
       ["IPXEBootConfig/default/workload", "standby" as const],
       ["IPXEBootConfig/default/maintenance", "active" as const],
@@ -161,14 +164,8 @@ describe("workload and maintenance configs for one machine", () => {
 
 describe("the status reconciler's conflict participants", () => {
   test("a loser becoming the translator's standby config is a change, though the conflict's outcome reads the same", async () => {
-    const { ACTIVE_ANNOTATION } = await import("../../src/index/boot-index.ts");
     const { conflictParticipants } = await import("../../src/controllers/status-reconciler.ts");
-    const workload = ipxeConfig("workload", { systemUUID: UUID }, { creationTimestamp: "2024-01-01T00:00:00Z", annotations: { [ACTIVE_ANNOTATION]: "false" } });
-    const maintenance = ipxeConfig(
-      "maintenance",
-      { systemUUID: UUID },
-      { creationTimestamp: "2025-01-01T00:00:00Z", annotations: { [ACTIVE_ANNOTATION]: "true" } },
-    );
+    const { workload, maintenance } = await workloadAndMaintenance();
     const active = ["IPXEBootConfig/default/maintenance", "active"] as const;
     // The Server's change reached the cache after the child's annotation: first only the winner's role checks out.
     const before = new BootIndex({ ipxeBootConfigs: [workload, maintenance], httpBootConfigs: [], secrets: [], translatorRoles: new Map([active]) });
